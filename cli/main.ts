@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { SciClusterError } from '../common/errors.js';
+import { ConfigError } from '../config/index.js';
+import { StrictModeError } from '../shards/index.js';
+import { ingestCommand } from './ingest.js';
+import { configCommand } from './config-print.js';
+import type { GlobalOptions } from './context.js';
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, rejected: 3 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('sci')
+    .description('sci-cluster: sharded encode, index, search and evaluation for dense retrieval')
+    .option('--config <file>', 'YAML config file (also SCI_CONFIG)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  program.addCommand(ingestCommand(globals));
+  program.addCommand(configCommand(globals));
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end with exit code 0; parse errors were already printed.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof StrictModeError) {
+      process.stderr.write(`sci: ${err.message}\n`);
+      return EXIT.rejected;
+    }
+    if (err instanceof ConfigError || (err instanceof SciClusterError && err.code === 'USAGE')) {
+      process.stderr.write(`sci: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof SciClusterError) {
+      const where = [err.file, err.line].filter((v) => v !== null).join(':');
+      process.stderr.write(`sci: ${err.code}: ${err.message}${where ? ` (${where})` : ''}\n`);
+      return EXIT.failed;
+    }
+    process.stderr.write(`sci: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failed;
+  }
+}

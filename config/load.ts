@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigSchema, type Config } from './schema.js';
+import { ConfigError } from './errors.js';
+
+export const ENV_PREFIX = 'SCI_';
+/** Environment variables with this prefix that are not config paths. */
+const RESERVED_ENV = new Set(['SCI_CONFIG']);
+
+export interface LoadConfigOptions {
+  /** YAML file; null = defaults only. */
+  file?: string | null;
+  /** Environment to read `SCI_SECTION__KEY` overrides from (pass `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Already-parsed overrides applied last (CLI flags). */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Resolves the configuration: schema defaults < YAML file < environment <
+ * explicit overrides. Environment keys map `SCI_INGEST__ROWS_PER_SHARD=5` to
+ * `ingest.rowsPerShard: 5`; values are parsed as YAML scalars.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const file = options.file ?? null;
+  let raw: unknown = {};
+  if (file !== null) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`cannot read config file: ${(err as Error).message}`], { file, cause: err });
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError([`not valid YAML: ${(err as Error).message}`], { file, cause: err });
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['top level must be a mapping'], { file });
+  }
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  for (const [path, value] of envOverrides(options.env ?? {})) setPath(merged, path, value);
+  for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(merged, key.split('.'), value);
+
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues), file === null ? {} : { file });
+  return result.data;
+}
+
+function envOverrides(env: Record<string, string | undefined>): Array<[string[], unknown]> {
+  const out: Array<[string[], unknown]> = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
+    out.push([path, parseYaml(value)]);
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => {
+    const at = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${at ? `${at}.` : ''}${key}: unknown key`);
+    }
+    return [`${at || '(root)'}: ${issue.message}`];
+  });
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/*
+ * The one configuration schema. Every section is strict (unknown keys are
+ * errors) and carries its own defaults, so `{}` resolves to a working config.
+ * Sections for later stages are added here, never parsed ad hoc elsewhere.
+ */
+
+const positiveInt = () =>
+  z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const LogSchema = z
+  .strictObject({
+    /** pino level. @defaultValue 'info' */
+    level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Pretty output; null = only when stderr is a terminal. @defaultValue null */
+    pretty: z.boolean({ error: 'expected true or false' }).nullable().default(null),
+  })
+  .prefault({});
+
+export const IngestSchema = z
+  .strictObject({
+    /** Rows per Arrow shard when neither --shards nor --rows-per-shard is given. @defaultValue 100000 */
+    rowsPerShard: positiveInt().default(100_000),
+    /** Rows per Arrow record batch inside a shard file (bounds memory). @defaultValue 8192 */
+    batchRows: positiveInt().default(8192),
+    /** Input lines longer than this are rejected unread (bounds memory). @defaultValue 4 MiB */
+    maxLineBytes: positiveInt().default(4 * 1024 * 1024),
+    /** Characters of a rejected line kept in the reject log. @defaultValue 200 */
+    excerptChars: positiveInt().default(200),
+    /** Any rejected row fails the ingest. @defaultValue false */
+    strict: z.boolean({ error: 'expected true or false' }).default(false),
+  })
+  .prefault({});
+
+export const WordnetSchema = z
+  .strictObject({
+    /** Fraction of synsets whose usage examples are training queries. @defaultValue 0.8 */
+    trainFraction: z.number().gt(0).lt(1).default(0.8),
+    /** Fraction of synsets whose usage examples are dev queries; the rest are test. @defaultValue 0.1 */
+    devFraction: z.number().gt(0).lt(1).default(0.1),
+  })
+  .superRefine((value, ctx) => {
+    if (value.trainFraction + value.devFraction >= 1) {
+      ctx.addIssue({ code: 'custom', path: ['devFraction'], message: 'trainFraction + devFraction must be below 1 (the rest is test)' });
+    }
+  })
+  .prefault({});
+
+export const WorkersSchema = z
+  .strictObject({
+    pool: z
+      .strictObject({
+        /** Worker threads per worker process. @defaultValue 1 */
+        threads: positiveInt().default(1),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const NatsSchema = z
+  .strictObject({
+    /** NATS URLs; empty = start an embedded private nats-server on loopback. @defaultValue [] */
+    servers: z.array(z.string().min(1)).default([]),
+  })
+  .prefault({});
+
+export const StorageSchema = z
+  .strictObject({
+    /** Where shard and index files live. @defaultValue 'fs' */
+    kind: z.enum(['fs', 'nats-object-store'], { error: "expected 'fs' or 'nats-object-store'" }).default('fs'),
+    /** Root folder for the fs storage. @defaultValue '.sci/data' */
+    root: z.string().min(1).default('.sci/data'),
+  })
+  .prefault({});
+
+export const ConfigSchema = z.strictObject({
+  log: LogSchema,
+  ingest: IngestSchema,
+  wordnet: WordnetSchema,
+  workers: WorkersSchema,
+  nats: NatsSchema,
+  storage: StorageSchema,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type IngestConfig = Config['ingest'];

@@ -1,0 +1,14 @@
+export { runIngest, type RunIngestOptions, type IngestResult, type IngestProgress, type SourceFormat } from './ingest-runner.js';
+export { TsvIngester, splitTsvLine } from './ingest/tsv.js';
+export { BeirIngester, type BeirIngesterOptions } from './ingest/beir.js';
+export { DprJsonIngester, type DprJsonIngesterOptions } from './ingest/dpr-json.js';
+export { WordnetIngester, wordnetSplitOf, parseSynsetLine, wordnetDictDir, type WordnetSplit } from './ingest/wordnet.js';
+export type { Ingester, IngestEvent, IngestContext } from './ingest/types.js';
+export { readManifest, writeManifest, verifyShardChecksums, sha256File, ID_POLICY, MANIFEST_FILE, type Manifest, type ShardEntry } from './manifest.js';
+export { readShardBatches, readShardPassages, openShardSet, shardOfRow, type Passage } from './shard-reader.js';
+export { ShardSetWriter, shardFileName, type ShardLayout } from './shard-set-writer.js';
+export { PASSAGE_FORMAT, passageSchema } from './passage-schema.js';
+export { readLines, type LineEvent } from './line-source.js';
+export { IdFingerprintSet } from './id-fingerprint-set.js';
+export { IngestError, StrictModeError, ShardFormatError } from './errors.js';
+export type { RejectedRow, RejectReason, RowKind } from './reject-log.js';
