@@ -4,6 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { StrictModeError } from '../shards/index.js';
 import { ingestCommand } from './ingest.js';
 import { configCommand } from './config-print.js';
+import { shardsCommand } from './shards.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   program.addCommand(ingestCommand(globals));
   program.addCommand(configCommand(globals));
+  program.addCommand(shardsCommand());
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -12,3 +12,4 @@ export { readLines, type LineEvent } from './line-source.js';
 export { IdFingerprintSet } from './id-fingerprint-set.js';
 export { IngestError, StrictModeError, ShardFormatError } from './errors.js';
 export type { RejectedRow, RejectReason, RowKind } from './reject-log.js';
+export { verifyShardSet, type VerifyReport } from './verify.js';

@@ -17,7 +17,7 @@ export async function* readShardBatches(dir: string, shard: ShardEntry, options:
   const path = join(dir, shard.path);
   const stream = createReadStream(path);
   try {
-    const reader = await RecordBatchReader.from(stream);
+    const reader = await (await RecordBatchReader.from(stream)).open();
     const format = reader.schema.metadata.get('sci.format');
     if (format !== PASSAGE_FORMAT) throw new ShardFormatError(`not a passage shard (sci.format = ${format ?? 'none'})`, { file: path });
     for await (const batch of reader) {

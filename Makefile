@@ -1,0 +1,50 @@
+# The two commands of the README: `make demo` and `make test`. Each installs
+# what is missing first (Debian packages, npm packages, native build, tsc).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.sci-npm-ci
+SOURCES := $(shell find bench cli common config shards test -name '*.ts' 2>/dev/null) tsconfig.json
+
+.PHONY: help system deps build test test-unit test-integration test-e2e demo bench clean
+
+help:
+	@echo "make demo   run the main job on the built-in WordNet corpus"
+	@echo "make test   run the whole test suite (unit, integration, e2e)"
+	@echo "make bench  run the benchmarks in bench/"
+
+system:
+	@scripts/ensure-system.sh
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --strict-allow-scripts --no-audit --no-fund
+	@touch $@
+
+deps: system $(NPM_STAMP)
+
+dist/.built: $(NPM_STAMP) $(SOURCES)
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: deps dist/.built
+
+# One node --test run, so the runner prints one closing summary for CI.
+test: build
+	node --test --test-reporter=spec dist/test/unit dist/test/integration dist/test/e2e
+
+test-unit: build
+	node --test --test-reporter=spec dist/test/unit
+
+test-integration: build
+	node --test --test-reporter=spec dist/test/integration
+
+test-e2e: build
+	node --test --test-reporter=spec dist/test/e2e
+
+demo: build
+	@scripts/demo.sh
+
+bench: build
+	node dist/bench/ingest.js
+
+clean:
+	rm -rf dist node_modules .sci

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sci-cluster needs, only those that are missing.
+# Safe to run repeatedly; `make test` and `make demo` call it first.
+set -euo pipefail
+
+missing=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+[ -f /usr/include/faiss/Index.h ] || missing+=(libfaiss-dev)
+have_pkg libopenblas0-openmp || missing+=(libopenblas0-openmp)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+# python3-faiss: the reference implementation our Faiss binding is checked against.
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import faiss, numpy' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "sci-cluster: installing Debian packages: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO=(sudo -n)
+else
+  echo "sci-cluster: missing Debian packages: ${missing[*]}" >&2
+  echo "  run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "sci-cluster: Debian packages installed" >&2

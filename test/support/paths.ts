@@ -1,0 +1,21 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (tests run from dist/test/...). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The workplace's shared data sets, beside the repository. */
+export const SHARED_DATA = process.env.SCI_SHARED_DATA ?? resolve(REPO_ROOT, '..', 'shared', 'data');
+
+/** Skip message (a string for node:test's `skip`) when a shared data set is absent. */
+export function needsSharedData(name: string): string | false {
+  return existsSync(join(SHARED_DATA, name)) ? false : `shared data set ${name} not found under ${SHARED_DATA}`;
+}
+
+/** A fresh temp folder removed when the test (context) ends. */
+export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'sci-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

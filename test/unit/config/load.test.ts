@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../config/index.js';
+import { tempDir } from '../../support/paths.js';
+
+test('defaults resolve without a file', () => {
+  const config = loadConfig();
+  assert.equal(config.ingest.rowsPerShard, 100_000);
+  assert.equal(config.workers.pool.threads, 1);
+  assert.equal(config.log.level, 'info');
+});
+
+test('YAML file, then environment, then overrides', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'ingest:\n  rowsPerShard: 10\n  batchRows: 7\nlog:\n  level: debug\n');
+  const config = loadConfig({ file, env: { SCI_INGEST__ROWS_PER_SHARD: '20', SCI_WORKERS__POOL__THREADS: '3', HOME: '/x' }, overrides: { 'log.level': 'warn' } });
+  assert.equal(config.ingest.rowsPerShard, 20);
+  assert.equal(config.ingest.batchRows, 7);
+  assert.equal(config.workers.pool.threads, 3);
+  assert.equal(config.log.level, 'warn');
+});
+
+test('errors name the dotted path of every problem', () => {
+  assert.throws(
+    () => loadConfig({ env: { SCI_WORKERS__POOL__THREADS: '-2', SCI_INGEST__BATCH_ROWS: 'many' } }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.ok(err.problems.includes('workers.pool.threads: expected a positive integer'), err.message);
+      assert.ok(err.problems.includes('ingest.batchRows: expected a positive integer'), err.message);
+      return true;
+    },
+  );
+});
+
+test('unknown keys are rejected with their path', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'ingest:\n  rowsPerShrd: 10\nextra: 1\n');
+  assert.throws(
+    () => loadConfig({ file }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual([...err.problems].sort(), ['extra: unknown key', 'ingest.rowsPerShrd: unknown key']);
+      assert.equal(err.file, file);
+      return true;
+    },
+  );
+});
+
+test('cross-field rule: train + dev fractions must leave a test split', () => {
+  assert.throws(() => loadConfig({ overrides: { 'wordnet.trainFraction': 0.9, 'wordnet.devFraction': 0.2 } }), /wordnet\.devFraction: trainFraction \+ devFraction must be below 1/);
+});
+
+test('unreadable and non-YAML files are config errors naming the file', (t) => {
+  const dir = tempDir(t);
+  assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml') }), (err: unknown) => err instanceof ConfigError && /cannot read config file/.test(err.message));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'ingest: [1, 2\n');
+  assert.throws(() => loadConfig({ file: bad }), (err: unknown) => err instanceof ConfigError && /not valid YAML/.test(err.message) && err.file === bad);
+});
