@@ -27,18 +27,22 @@ dist/.built: $(NPM_STAMP) $(SOURCES)
 
 build: deps dist/.built
 
+# Test files are named explicitly: given a folder, node 20 would also run
+# every .js under a test/ folder (our support modules) as a test file.
+tests_in = $(shell find $(1) -name '*.test.js' | sort)
+
 # One node --test run, so the runner prints one closing summary for CI.
 test: build
-	node --test --test-reporter=spec dist/test/unit dist/test/integration dist/test/e2e
+	node --test --test-reporter=spec $(call tests_in,dist/test/unit dist/test/integration dist/test/e2e)
 
 test-unit: build
-	node --test --test-reporter=spec dist/test/unit
+	node --test --test-reporter=spec $(call tests_in,dist/test/unit)
 
 test-integration: build
-	node --test --test-reporter=spec dist/test/integration
+	node --test --test-reporter=spec $(call tests_in,dist/test/integration)
 
 test-e2e: build
-	node --test --test-reporter=spec dist/test/e2e
+	node --test --test-reporter=spec $(call tests_in,dist/test/e2e)
 
 demo: build
 	@scripts/demo.sh

@@ -5,8 +5,6 @@ import { ConfigSchema, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
 
 export const ENV_PREFIX = 'SCI_';
-/** Environment variables with this prefix that are not config paths. */
-const RESERVED_ENV = new Set(['SCI_CONFIG']);
 
 export interface LoadConfigOptions {
   /** YAML file; null = defaults only. */
@@ -20,7 +18,9 @@ export interface LoadConfigOptions {
 /**
  * Resolves the configuration: schema defaults < YAML file < environment <
  * explicit overrides. Environment keys map `SCI_INGEST__ROWS_PER_SHARD=5` to
- * `ingest.rowsPerShard: 5`; values are parsed as YAML scalars.
+ * `ingest.rowsPerShard: 5`; values are parsed as YAML scalars. Only names
+ * with a `__` section separator are config paths, so other `SCI_*` variables
+ * (SCI_CONFIG, SCI_DEMO_OUT) are left alone while a mistyped path is an error.
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const file = options.file ?? null;
@@ -51,7 +51,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 function envOverrides(env: Record<string, string | undefined>): Array<[string[], unknown]> {
   const out: Array<[string[], unknown]> = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || !name.includes('__') || value === undefined) continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')

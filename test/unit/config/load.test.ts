@@ -61,3 +61,8 @@ test('unreadable and non-YAML files are config errors naming the file', (t) => {
   writeFileSync(bad, 'ingest: [1, 2\n');
   assert.throws(() => loadConfig({ file: bad }), (err: unknown) => err instanceof ConfigError && /not valid YAML/.test(err.message) && err.file === bad);
 });
+
+test('only SCI_SECTION__KEY variables are config; a mistyped section is an error', () => {
+  assert.equal(loadConfig({ env: { SCI_CONFIG: 'x.yaml', SCI_DEMO_OUT: '/tmp/x' } }).ingest.rowsPerShard, 100_000);
+  assert.throws(() => loadConfig({ env: { SCI_INGST__ROWS_PER_SHARD: '5' } }), /ingst: unknown key/);
+});

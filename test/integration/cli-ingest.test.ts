@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sha256File, type Manifest } from '../../shards/index.js';
+import { runSci } from '../support/cli.js';
+import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
+
+test('sci ingest --format beir on SciFact: 5183 rows in four checksummed shards', { skip: needsSharedData('scifact') }, async (t) => {
+  const out = join(tempDir(t), 'out');
+  const result = await runSci(['ingest', '--format', 'beir', '--input', join(SHARED_DATA, 'scifact'), '--shards', '4', '--out', out, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const manifest = JSON.parse(result.stdout) as Manifest;
+  assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [5183, 5183, 0]);
+  assert.equal(manifest.shards.length, 4);
+  assert.equal(manifest.shards.reduce((sum, s) => sum + s.rows, 0), 5183);
+  for (const shard of manifest.shards) assert.equal(await sha256File(join(out, shard.path)), shard.sha256);
+  assert.equal(manifest.queries?.rowsWritten, 210);
+  assert.equal(manifest.qrels?.rowsWritten, 232);
+  const verify = await runSci(['shards', 'verify', out]);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stdout, /^ok: 4 shards, 5183 rows/);
+});
+
+test('the same with broken lines: counts add up, each broken line named, --strict exits non-zero', { skip: needsSharedData('scifact') }, async (t) => {
+  const dir = tempDir(t);
+  const input = join(dir, 'scifact-broken');
+  mkdirSync(input);
+  const lines = readFileSync(join(SHARED_DATA, 'scifact', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  // Line numbers (1-based) after the edits below: 11 truncated JSON, 101 a duplicate of line 1, 1001 empty text.
+  lines[10] = lines[10]!.slice(0, 40);
+  lines[100] = lines[0]!;
+  lines[1000] = JSON.stringify({ _id: 'empty-doc', title: '', text: '' });
+  writeFileSync(join(input, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+  copyFileSync(join(SHARED_DATA, 'scifact', 'queries.jsonl'), join(input, 'queries.jsonl'));
+
+  const out = join(dir, 'out');
+  const result = await runSci(['ingest', '--format', 'beir', '--input', input, '--shards', '4', '--out', out, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const manifest = JSON.parse(result.stdout) as Manifest;
+  assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [5183, 5180, 3]);
+  const rejected = readFileSync(join(out, 'rejected.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string; source: string });
+  assert.deepEqual(rejected.map((r) => [r.line, r.reason]), [[11, 'malformed_json'], [101, 'duplicate_id'], [1001, 'empty_text']]);
+  assert.ok(rejected.every((r) => r.source.endsWith('corpus.jsonl')));
+
+  const strictOut = join(dir, 'strict');
+  const strict = await runSci(['ingest', '--format', 'beir', '--input', input, '--shards', '4', '--out', strictOut, '--strict']);
+  assert.equal(strict.code, 3);
+  assert.match(strict.stderr, /strict mode: 3 row\(s\) rejected/);
+  assert.equal(existsSync(join(strictOut, 'manifest.json')), false);
+});
+
+test('sci ingest --format wordnet: about 117k passages and 48k queries split train/dev/test', async (t) => {
+  const out = join(tempDir(t), 'wn');
+  const result = await runSci(['ingest', '--format', 'wordnet', '--out', out, '--json', '--rows-per-shard', '40000']);
+  assert.equal(result.code, 0, result.stderr);
+  const manifest = JSON.parse(result.stdout) as Manifest;
+  assert.ok(manifest.rowsWritten > 115_000 && manifest.rowsWritten < 120_000, String(manifest.rowsWritten));
+  assert.equal(manifest.rowsRejected, 0);
+  assert.deepEqual(manifest.shards.map((s) => s.rows).slice(0, 2), [40_000, 40_000]);
+  const queries = manifest.queries!;
+  assert.ok(queries.rowsWritten > 45_000 && queries.rowsWritten < 52_000, String(queries.rowsWritten));
+  assert.deepEqual(Object.keys(queries.splits).sort(), ['dev', 'test', 'train']);
+  assert.ok(queries.splits.train! > 6 * queries.splits.dev!);
+  assert.equal(manifest.qrels?.rowsWritten, queries.rowsWritten);
+  // The judgments of a split name exactly that split's queries.
+  const devQrels = readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]);
+  const devQueries = readFileSync(join(out, 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; split: string }).filter((q) => q.split === 'dev').map((q) => q._id);
+  assert.deepEqual(devQrels.sort(), devQueries.sort());
+});
+
+test('usage errors and bad config exit 2 with a message naming the problem', async (t) => {
+  const both = await runSci(['ingest', '--format', 'wordnet', '--out', join(tempDir(t), 'x'), '--shards', '2', '--rows-per-shard', '5']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /either --shards or --rows-per-shard/);
+  const badInt = await runSci(['ingest', '--format', 'wordnet', '--out', 'x', '--shards', '0']);
+  assert.equal(badInt.code, 2);
+  assert.match(badInt.stderr, /--shards expects a positive integer/);
+  const noInput = await runSci(['ingest', '--format', 'beir', '--out', 'x']);
+  assert.equal(noInput.code, 2);
+  assert.match(noInput.stderr, /--input is required/);
+  const badEnv = await runSci(['config', 'print'], { env: { SCI_WORKERS__POOL__THREADS: '0' } });
+  assert.equal(badEnv.code, 2);
+  assert.match(badEnv.stderr, /workers\.pool\.threads: expected a positive integer/);
+  const missing = await runSci(['ingest', '--format', 'tsv', '--input', '/nonexistent/psgs.tsv', '--out', join(tempDir(t), 'y')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /nonexistent\/psgs\.tsv/);
+});
+
+test('sci config print shows the resolved config with overrides', async () => {
+  const result = await runSci(['config', 'print', '--json'], { env: { SCI_INGEST__ROWS_PER_SHARD: '1234' } });
+  assert.equal(result.code, 0, result.stderr);
+  const config = JSON.parse(result.stdout) as { ingest: { rowsPerShard: number }; nats: { servers: string[] } };
+  assert.equal(config.ingest.rowsPerShard, 1234);
+  assert.deepEqual(config.nats.servers, []);
+});
+
+test('every command has --help', async () => {
+  for (const args of [['--help'], ['ingest', '--help'], ['config', '--help'], ['config', 'print', '--help'], ['shards', '--help'], ['shards', 'verify', '--help']]) {
+    const result = await runSci(args);
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stdout, /Usage: sci/);
+  }
+});
