@@ -65,7 +65,11 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
       onBytes: (n) => (bytesDone = Math.min(bytesTotal, bytesDone + n)),
       ...(options.signal ? { signal: options.signal } : {}),
     })) {
-      for (const event of events) await state.handle(event, options.excerptChars);
+      for (const event of events) {
+        // Passages are handled synchronously; only file writes that hit backpressure return a promise.
+        const pending = state.handle(event, options.excerptChars);
+        if (pending !== undefined) await pending;
+      }
       options.onProgress?.({ bytesDone, bytesTotal, rowsWritten: state.passagesWritten(), rowsRejected: rejects.count('passage') });
     }
   } catch (err) {
@@ -107,6 +111,11 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
 }
 
 /** A rerun into the same folder may produce fewer shards; drop the leftovers. */
+/** True for '' and whitespace-only text, without trimming long passages. */
+function isBlank(text: string): boolean {
+  return text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '');
+}
+
 function removeStaleShards(outDir: string, keep: Set<string>): void {
   for (const name of readdirSync(outDir)) {
     if (/^passages-\d+\.arrow(\.tmp-\d+)?$/.test(name) && !keep.has(name)) rmSync(join(outDir, name), { force: true });
@@ -137,31 +146,38 @@ class IngestState {
     return this.shards.rowsWritten;
   }
 
-  async handle(event: IngestEvent, excerptChars: number): Promise<void> {
+  handle(event: IngestEvent, excerptChars: number): Promise<void> | undefined {
     switch (event.type) {
       case 'skip':
         this.skipped[event.what] = (this.skipped[event.what] ?? 0) + 1;
-        return;
+        return undefined;
       case 'reject':
         if (event.kind === 'query') this.queriesIn += 1;
         if (event.kind === 'qrel') this.qrelsIn += 1;
-        await this.rejects.add({ kind: event.kind, reason: event.reason, source: event.source, line: event.line, position: event.position, message: event.message, excerpt: event.excerpt });
-        return;
-      case 'passage': {
-        if (this.passageIds.has(event.externalId) && event.repeatIsReference) {
-          this.references += 1;
-          return;
-        }
-        const show = () => excerpt(`${event.externalId}\t${event.title}\t${event.text}`, excerptChars);
-        if (event.title.trim() === '' && event.text.trim() === '') {
-          await this.reject('passage', event, 'empty_text', 'passage has neither text nor title', show());
-        } else if (!this.passageIds.add(event.externalId)) {
-          await this.reject('passage', event, 'duplicate_id', `id ${JSON.stringify(event.externalId)} was already ingested; the first one is kept`, show());
-        } else {
-          this.shards.add({ externalId: event.externalId, title: event.title, text: event.text });
-        }
-        return;
-      }
+        return this.rejects.add({ kind: event.kind, reason: event.reason, source: event.source, line: event.line, position: event.position, message: event.message, excerpt: event.excerpt });
+      case 'passage':
+        return this.handlePassage(event, excerptChars);
+      default:
+        return this.handleSide(event, excerptChars);
+    }
+  }
+
+  private handlePassage(event: Extract<IngestEvent, { type: 'passage' }>, excerptChars: number): Promise<void> | undefined {
+    if (event.repeatIsReference && this.passageIds.has(event.externalId)) {
+      this.references += 1;
+      return undefined;
+    }
+    const show = () => excerpt(`${event.externalId}\t${event.title}\t${event.text}`, excerptChars);
+    if (isBlank(event.text) && isBlank(event.title)) return this.reject('passage', event, 'empty_text', 'passage has neither text nor title', show());
+    if (!this.passageIds.add(event.externalId)) {
+      return this.reject('passage', event, 'duplicate_id', `id ${JSON.stringify(event.externalId)} was already ingested; the first one is kept`, show());
+    }
+    this.shards.add({ externalId: event.externalId, title: event.title, text: event.text });
+    return undefined;
+  }
+
+  private async handleSide(event: Exclude<IngestEvent, { type: 'passage' | 'skip' | 'reject' }>, excerptChars: number): Promise<void> {
+    switch (event.type) {
       case 'query': {
         this.queriesIn += 1;
         if (!this.queryIds.add(event.id)) {

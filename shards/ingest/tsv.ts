@@ -20,6 +20,9 @@ export class TsvIngester implements Ingester {
   async *events(context: IngestContext): AsyncIterable<IngestEvent[]> {
     let columns: Map<string, number> | null = null;
     let width = 0;
+    let idAt = 0;
+    let textAt = 0;
+    let titleAt = 0;
     yield* mapLines(this.path, 'passage', context, (text, origin, out) => {
       if (columns === null) {
         const names = splitTsvLine(text)?.map((s) => s.trim().toLowerCase()) ?? [];
@@ -32,6 +35,7 @@ export class TsvIngester implements Ingester {
         }
         columns = new Map(names.map((name, i) => [name, i]));
         width = names.length;
+        [idAt, textAt, titleAt] = REQUIRED.map((name) => columns!.get(name)!) as [number, number, number];
         out.push({ ...origin, type: 'skip', what: 'header' });
         return;
       }
@@ -44,12 +48,12 @@ export class TsvIngester implements Ingester {
         out.push({ ...origin, type: 'reject', kind: 'passage', reason: 'wrong_field_count', message: `expected ${width} tab-separated fields, found ${fields.length}`, excerpt: excerpt(text, context.excerptChars) });
         return;
       }
-      const id = fields[columns.get('id')!]!.trim();
+      const id = fields[idAt]!.trim();
       if (id === '') {
         out.push({ ...origin, type: 'reject', kind: 'passage', reason: 'missing_field', message: 'empty id', excerpt: excerpt(text, context.excerptChars) });
         return;
       }
-      out.push({ ...origin, type: 'passage', externalId: id, title: fields[columns.get('title')!]!, text: fields[columns.get('text')!]! });
+      out.push({ type: 'passage', source: origin.source, line: origin.line, position: 'line', externalId: id, title: fields[titleAt]!, text: fields[textAt]! });
     });
     if (columns === null) throw new IngestError('file is empty: expected a header line id\\ttext\\ttitle', { file: this.path });
   }
