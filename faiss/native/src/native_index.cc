@@ -1,0 +1,412 @@
+// NativeIndex: creation, training, adding, search, persistence of one index.
+#include "native_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexLSH.h>
+#include <faiss/IndexPQ.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+
+#include <mutex>
+#include <regex>
+
+namespace sci {
+
+namespace {
+
+struct Constructor {
+  Napi::FunctionReference ref;
+};
+
+faiss::MetricType parseMetric(const std::string& metric) {
+  if (metric == "ip") return faiss::METRIC_INNER_PRODUCT;
+  if (metric == "l2") return faiss::METRIC_L2;
+  throw invalidArgument("metric must be 'ip' or 'l2', got '" + metric + "'");
+}
+
+const char* metricName(faiss::MetricType metric) {
+  return metric == faiss::METRIC_INNER_PRODUCT ? "ip" : metric == faiss::METRIC_L2 ? "l2" : "other";
+}
+
+// The index that does the work: below an IDMap, if any.
+const faiss::Index& inner(const faiss::Index& index) {
+  if (auto* idmap = dynamic_cast<const faiss::IndexIDMap*>(&index)) return *idmap->index;
+  return index;
+}
+
+std::string kindOf(const faiss::Index& index) {
+  const faiss::Index& base = inner(index);
+  if (dynamic_cast<const faiss::IndexHNSW*>(&base)) return "hnsw";
+  if (dynamic_cast<const faiss::IndexIVFPQ*>(&base)) return "ivfpq";
+  if (dynamic_cast<const faiss::IndexIVF*>(&base)) return "ivf";
+  if (dynamic_cast<const faiss::IndexPQ*>(&base)) return "pq";
+  if (dynamic_cast<const faiss::IndexLSH*>(&base)) return "lsh";
+  if (dynamic_cast<const faiss::IndexFlat*>(&base)) return "flat";
+  return "other";
+}
+
+std::vector<uint8_t> serialize(const faiss::Index& index) {
+  faiss::VectorIOWriter writer;
+  faiss::write_index(&index, &writer);
+  return std::move(writer.data);
+}
+
+// "LSH<nbits>" (optionally with an IDMap prefix) is built by hand: the 1.7.3
+// factory only knows nbits = d.
+std::unique_ptr<faiss::Index> build(int d, const std::string& description, faiss::MetricType metric) {
+  static const std::regex lsh("^(IDMap,)?LSH([0-9]+)$");
+  std::smatch match;
+  if (std::regex_match(description, match, lsh)) {
+    if (metric != faiss::METRIC_L2) throw invalidArgument("LSH supports only the l2 metric (sign bits of a random rotation)");
+    int nbits = std::stoi(match[2].str());
+    if (nbits <= 0) throw invalidArgument("LSH needs a positive bit count");
+    std::unique_ptr<faiss::Index> base(new faiss::IndexLSH(d, nbits, true, false));
+    if (match[1].length() == 0) return base;
+    auto* idmap = new faiss::IndexIDMap(base.release());
+    idmap->own_fields = true;
+    return std::unique_ptr<faiss::Index>(idmap);
+  }
+  return std::unique_ptr<faiss::Index>(faiss::index_factory(d, description.c_str(), metric));
+}
+
+}  // namespace
+
+Napi::Function NativeIndex::Define(Napi::Env env) {
+  Napi::Function fn = DefineClass(
+      env, "NativeIndex",
+      {
+          StaticMethod("factory", &NativeIndex::Factory),
+          StaticMethod("createIvf", &NativeIndex::CreateIvf),
+          StaticMethod("readFile", &NativeIndex::ReadFile),
+          StaticMethod("fromBuffer", &NativeIndex::FromBuffer),
+          InstanceMethod("info", &NativeIndex::Info),
+          InstanceMethod("train", &NativeIndex::Train),
+          InstanceMethod("add", &NativeIndex::Add),
+          InstanceMethod("addPreassigned", &NativeIndex::AddPreassigned),
+          InstanceMethod("search", &NativeIndex::Search),
+          InstanceMethod("writeFile", &NativeIndex::WriteFile),
+          InstanceMethod("toBuffer", &NativeIndex::ToBuffer),
+          InstanceMethod("setDefaultEfSearch", &NativeIndex::SetDefaultEfSearch),
+      });
+  // Per-environment constructor (worker threads each load the addon).
+  auto* constructor = new Constructor{Napi::Persistent(fn)};
+  env.SetInstanceData<Constructor>(constructor);
+  return fn;
+}
+
+Napi::Value NativeIndex::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index) {
+  auto external = Napi::External<faiss::Index>::New(env, index.release());
+  return env.GetInstanceData<Constructor>()->ref.New({external});
+}
+
+NativeIndex::NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "[INVALID_ARGUMENT] use NativeIndex.factory / createIvf / readFile / fromBuffer");
+  }
+  index_.reset(info[0].As<Napi::External<faiss::Index>>().Data());
+}
+
+// factory(d, description, metric)
+Napi::Value NativeIndex::Factory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    int d = info[0].As<Napi::Number>().Int32Value();
+    if (d <= 0) throw invalidArgument("dimension must be positive");
+    auto description = info[1].As<Napi::String>().Utf8Value();
+    auto metric = parseMetric(info[2].As<Napi::String>().Utf8Value());
+    return Wrap(env, build(d, description, metric));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// createIvf(d, metric, centroids, pqM, pqNbits): an IVF(-PQ) index whose coarse
+// centroids are given (SCI dual-view indexing); pqM = 0 means IVF-Flat.
+Napi::Value NativeIndex::CreateIvf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    int d = info[0].As<Napi::Number>().Int32Value();
+    auto metric = parseMetric(info[1].As<Napi::String>().Utf8Value());
+    auto centroids = float32Arg(info[2], "centroids");
+    int pqM = info[3].As<Napi::Number>().Int32Value();
+    int pqNbits = info[4].As<Napi::Number>().Int32Value();
+    idx_t nlist = checkVectors(centroids, d, "centroids");
+    if (nlist <= 0) throw invalidArgument("at least one centroid is needed");
+    std::unique_ptr<faiss::IndexFlat> quantizer(metric == faiss::METRIC_INNER_PRODUCT ? static_cast<faiss::IndexFlat*>(new faiss::IndexFlatIP(d))
+                                                                                     : static_cast<faiss::IndexFlat*>(new faiss::IndexFlatL2(d)));
+    quantizer->add(nlist, centroids.Data());
+    std::unique_ptr<faiss::IndexIVF> ivf;
+    if (pqM == 0) {
+      ivf.reset(new faiss::IndexIVFFlat(quantizer.get(), d, nlist, metric));
+      ivf->is_trained = true;  // the centroids are the only trained state of IVF-Flat
+    } else {
+      if (d % pqM != 0) throw invalidArgument("PQ sub-quantizer count " + std::to_string(pqM) + " must divide the dimension " + std::to_string(d));
+      auto* pq = new faiss::IndexIVFPQ(quantizer.get(), d, nlist, pqM, pqNbits, metric);
+      pq->do_polysemous_training = false;
+      ivf.reset(pq);  // trained later: the PQ codebooks from the stored view
+    }
+    quantizer.release();
+    ivf->own_fields = true;
+    return Wrap(env, std::unique_ptr<faiss::Index>(ivf.release()));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+Napi::Value NativeIndex::ReadFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  auto result = std::make_shared<std::unique_ptr<faiss::Index>>();
+  auto* worker = new PromiseWorker(
+      env, [=]() { result->reset(faiss::read_index(path.c_str())); },
+      [=](Napi::Env env) { return Wrap(env, std::move(*result)); }, {});
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value NativeIndex::FromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto buffer = info[0].As<Napi::Uint8Array>();
+    faiss::VectorIOReader reader;
+    reader.data.assign(buffer.Data(), buffer.Data() + buffer.ByteLength());
+    return Wrap(env, std::unique_ptr<faiss::Index>(faiss::read_index(&reader)));
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+Napi::Value NativeIndex::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_lock<std::shared_mutex> lock(*mutex_);
+  const faiss::Index& base = inner(*index_);
+  auto out = Napi::Object::New(env);
+  out.Set("d", Napi::Number::New(env, index_->d));
+  out.Set("ntotal", Napi::Number::New(env, static_cast<double>(index_->ntotal)));
+  out.Set("isTrained", Napi::Boolean::New(env, index_->is_trained));
+  out.Set("metric", Napi::String::New(env, metricName(index_->metric_type)));
+  out.Set("kind", Napi::String::New(env, kindOf(*index_)));
+  out.Set("hasIdMap", Napi::Boolean::New(env, &base != index_.get()));
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&base)) {
+    out.Set("nlist", Napi::Number::New(env, static_cast<double>(ivf->nlist)));
+    out.Set("nprobe", Napi::Number::New(env, static_cast<double>(ivf->nprobe)));
+  }
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&base)) {
+    out.Set("efSearch", Napi::Number::New(env, hnsw->hnsw.efSearch));
+    out.Set("efConstruction", Napi::Number::New(env, hnsw->hnsw.efConstruction));
+    out.Set("maxLevel", Napi::Number::New(env, hnsw->hnsw.max_level));
+  }
+  out.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(serialize(*index_).size())));
+  return out;
+}
+
+// train(x) -> Promise<void>
+Napi::Value NativeIndex::Train(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto x = float32Arg(info[0], "training vectors");
+    idx_t n = checkVectors(x, index_->d, "training vectors");
+    if (n == 0) throw invalidArgument("no training vectors");
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::unique_lock<std::shared_mutex> lock(*mutex);
+          index->train(n, data);
+        },
+        [](Napi::Env env) { return env.Undefined(); }, {x, info.This()});
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+namespace {
+const idx_t* checkIds(const Napi::Value& value, idx_t n, const char* what) {
+  if (value.IsNull() || value.IsUndefined()) return nullptr;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array) {
+    throw invalidArgument(std::string(what) + " must be a BigInt64Array");
+  }
+  auto ids = value.As<Napi::BigInt64Array>();
+  if (static_cast<idx_t>(ids.ElementLength()) != n) {
+    throw invalidArgument(std::string(what) + ": " + std::to_string(ids.ElementLength()) + " ids for " + std::to_string(n) + " vectors");
+  }
+  return reinterpret_cast<const idx_t*>(ids.Data());
+}
+}  // namespace
+
+// add(x, ids | null) -> Promise<void>
+Napi::Value NativeIndex::Add(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto x = float32Arg(info[0], "vectors");
+    idx_t n = checkVectors(x, index_->d, "vectors");
+    const idx_t* ids = checkIds(info[1], n, "ids");
+    if (!index_->is_trained) throw AddonError("NOT_TRAINED", "index must be trained before vectors are added");
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    std::vector<Napi::Value> keep{x, info.This()};
+    if (ids) keep.push_back(info[1]);
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::unique_lock<std::shared_mutex> lock(*mutex);
+          if (ids) index->add_with_ids(n, data, ids);
+          else index->add(n, data);
+        },
+        [](Napi::Env env) { return env.Undefined(); }, keep);
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// addPreassigned(x, ids, lists): IVF add with caller-computed inverted lists.
+Napi::Value NativeIndex::AddPreassigned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(index_.get());
+    if (!ivf) throw invalidArgument("addPreassigned needs an IVF index (not wrapped in IDMap)");
+    auto x = float32Arg(info[0], "vectors");
+    idx_t n = checkVectors(x, index_->d, "vectors");
+    const idx_t* ids = checkIds(info[1], n, "ids");
+    if (!ids) throw invalidArgument("ids are required");
+    const idx_t* lists = checkIds(info[2], n, "lists");
+    if (!lists) throw invalidArgument("list assignments are required");
+    for (idx_t i = 0; i < n; i++) {
+      if (lists[i] < 0 || lists[i] >= static_cast<idx_t>(ivf->nlist)) {
+        throw invalidArgument("list " + std::to_string(lists[i]) + " of row " + std::to_string(i) + " is outside [0, " + std::to_string(ivf->nlist) + ")");
+      }
+    }
+    if (!ivf->is_trained) throw AddonError("NOT_TRAINED", "index must be trained before vectors are added");
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::unique_lock<std::shared_mutex> lock(*mutex);
+          static_cast<faiss::IndexIVF*>(index.get())->add_core(n, data, ids, lists);
+        },
+        [](Napi::Env env) { return env.Undefined(); }, {x, info[1], info[2], info.This()});
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// search(x, k, nprobe, efSearch) -> Promise<{distances, labels, stats}>; 0 = index default.
+Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto x = float32Arg(info[0], "queries");
+    idx_t n = checkVectors(x, index_->d, "queries");
+    int64_t k = info[1].As<Napi::Number>().Int64Value();
+    int nprobe = info[2].As<Napi::Number>().Int32Value();
+    int efSearch = info[3].As<Napi::Number>().Int32Value();
+    if (k <= 0) throw invalidArgument("k must be positive");
+    if (k > 100000) throw invalidArgument("k must be at most 100000");
+    if (nprobe < 0 || efSearch < 0) throw invalidArgument("nprobe and efSearch must be positive");
+    if (!index_->is_trained) throw AddonError("NOT_TRAINED", "index is not trained");
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    auto distances = std::make_shared<std::vector<float>>(n * k);
+    auto labels = std::make_shared<std::vector<idx_t>>(n * k);
+    auto stats = std::make_shared<SearchStats>();
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::shared_lock<std::shared_mutex> lock(*mutex);
+          searchIndex(*index, n, data, k, nprobe, efSearch, distances->data(), labels->data(), *stats);
+        },
+        [=](Napi::Env env) -> Napi::Value {
+          auto d = Napi::Float32Array::New(env, distances->size());
+          std::copy(distances->begin(), distances->end(), d.Data());
+          auto l = Napi::BigInt64Array::New(env, labels->size());
+          std::copy(labels->begin(), labels->end(), reinterpret_cast<idx_t*>(l.Data()));
+          auto s = Napi::Object::New(env);
+          s.Set("ndis", Napi::Number::New(env, static_cast<double>(stats->ndis)));
+          s.Set("nhops", Napi::Number::New(env, static_cast<double>(stats->nhops)));
+          s.Set("nlist", Napi::Number::New(env, static_cast<double>(stats->nlist)));
+          s.Set("quantizerDis", Napi::Number::New(env, static_cast<double>(stats->quantizerDis)));
+          auto out = Napi::Object::New(env);
+          out.Set("distances", d);
+          out.Set("labels", l);
+          out.Set("stats", s);
+          return out;
+        },
+        {x, info.This()});
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+Napi::Value NativeIndex::WriteFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  auto index = index_;
+  auto mutex = mutex_;
+  auto* worker = new PromiseWorker(
+      env,
+      [=]() {
+        std::shared_lock<std::shared_mutex> lock(*mutex);
+        faiss::write_index(index.get(), path.c_str());
+      },
+      [](Napi::Env env) { return env.Undefined(); }, {info.This()});
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value NativeIndex::ToBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    std::shared_lock<std::shared_mutex> lock(*mutex_);
+    auto bytes = serialize(*index_);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// The efSearch used when a search passes none (stored in the index file).
+Napi::Value NativeIndex::SetDefaultEfSearch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int ef = info[0].As<Napi::Number>().Int32Value();
+  if (ef <= 0) throw Napi::Error::New(env, "[INVALID_ARGUMENT] efSearch must be positive");
+  std::unique_lock<std::shared_mutex> lock(*mutex_);
+  auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&inner(*index_));
+  if (!hnsw) throw Napi::Error::New(env, "[INVALID_ARGUMENT] not an HNSW index");
+  const_cast<faiss::IndexHNSW*>(hnsw)->hnsw.efSearch = ef;
+  return env.Undefined();
+}
+
+}  // namespace sci

@@ -1,0 +1,178 @@
+// Per-call search with per-call parameters and counters, safe to run
+// concurrently on one index: nothing here writes to the index or to faiss's
+// process-global statistics (hnsw_stats / indexIVF_stats are racy).
+//
+// HNSW: faiss 1.7.3 sizes the candidate queue from the index's efSearch and
+// ignores SearchParametersHNSW (fixed upstream later), and its counters live
+// in a global. So the search loop is written here on the public HNSW
+// structures: greedy descent through the upper levels, then the level-0 beam
+// search of faiss's search_from_candidates with a candidate queue of
+// max(efSearch, k), the same stopping rule and tie handling. With efSearch
+// equal to the index's own, results equal IndexHNSW::search.
+//
+// IVF: coarse quantizer search plus search_preassigned with a local
+// IndexIVFStats and IVFSearchParameters, which is what IndexIVF::search does.
+#include "native_index.h"
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
+#include <faiss/utils/Heap.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace sci {
+
+namespace {
+
+using storage_idx_t = faiss::HNSW::storage_idx_t;
+
+// HNSW searches for minima; similarities are negated (as faiss does).
+struct NegatedDistance : faiss::DistanceComputer {
+  std::unique_ptr<faiss::DistanceComputer> base;
+  explicit NegatedDistance(faiss::DistanceComputer* b) : base(b) {}
+  void set_query(const float* x) override { base->set_query(x); }
+  float operator()(idx_t i) override { return -(*base)(i); }
+  float symmetric_dis(idx_t i, idx_t j) override { return -base->symmetric_dis(i, j); }
+};
+
+void searchHnswOne(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, idx_t k, int ef, float* D,
+                   idx_t* I, faiss::VisitedTable& vt, uint64_t& ndis, uint64_t& nhops) {
+  if (hnsw.entry_point == -1) return;
+  storage_idx_t nearest = hnsw.entry_point;
+  float dNearest = dis(nearest);
+  ndis += 1;
+  for (int level = hnsw.max_level; level >= 1; level--) {
+    for (;;) {
+      storage_idx_t previous = nearest;
+      size_t begin, end;
+      hnsw.neighbor_range(nearest, level, &begin, &end);
+      for (size_t j = begin; j < end; j++) {
+        storage_idx_t v = hnsw.neighbors[j];
+        if (v < 0) break;
+        float d = dis(v);
+        ndis += 1;
+        if (d < dNearest) {
+          nearest = v;
+          dNearest = d;
+        }
+      }
+      nhops += 1;
+      if (nearest == previous) break;
+    }
+  }
+
+  faiss::HNSW::MinimaxHeap candidates(std::max<int>(ef, static_cast<int>(k)));
+  candidates.push(nearest, dNearest);
+  int nres = 0;
+  // The entry point is a result candidate too.
+  if (nres < k) {
+    faiss::maxheap_push(++nres, D, I, dNearest, static_cast<idx_t>(nearest));
+  } else if (dNearest < D[0]) {
+    faiss::maxheap_replace_top(nres, D, I, dNearest, static_cast<idx_t>(nearest));
+  }
+  vt.set(nearest);
+
+  int nstep = 0;
+  const bool distanceCheck = hnsw.check_relative_distance;
+  while (candidates.size() > 0) {
+    float d0 = 0;
+    int v0 = candidates.pop_min(&d0);
+    if (distanceCheck && candidates.count_below(d0) >= ef) break;
+    size_t begin, end;
+    hnsw.neighbor_range(v0, 0, &begin, &end);
+    for (size_t j = begin; j < end; j++) {
+      int v1 = hnsw.neighbors[j];
+      if (v1 < 0) break;
+      if (vt.get(v1)) continue;
+      vt.set(v1);
+      float d = dis(v1);
+      ndis += 1;
+      if (nres < k) {
+        faiss::maxheap_push(++nres, D, I, d, static_cast<idx_t>(v1));
+      } else if (d < D[0]) {
+        faiss::maxheap_replace_top(nres, D, I, d, static_cast<idx_t>(v1));
+      }
+      candidates.push(v1, d);
+    }
+    nhops += 1;
+    nstep += 1;
+    if (!distanceCheck && nstep > ef) break;
+  }
+  vt.advance();
+}
+
+void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k, int ef, float* distances,
+                idx_t* labels, SearchStats& stats) {
+  if (ef <= 0) ef = index.hnsw.efSearch;
+  const bool similarity = index.metric_type == faiss::METRIC_INNER_PRODUCT;
+  uint64_t ndis = 0, nhops = 0;
+#pragma omp parallel reduction(+ : ndis, nhops)
+  {
+    faiss::VisitedTable vt(index.ntotal);
+    std::unique_ptr<faiss::DistanceComputer> dis(index.storage->get_distance_computer());
+    if (similarity) dis.reset(new NegatedDistance(dis.release()));
+#pragma omp for schedule(dynamic, 16)
+    for (idx_t i = 0; i < n; i++) {
+      float* D = distances + i * k;
+      idx_t* I = labels + i * k;
+      faiss::maxheap_heapify(k, D, I);
+      dis->set_query(x + i * index.d);
+      searchHnswOne(index.hnsw, *dis, k, ef, D, I, vt, ndis, nhops);
+      faiss::maxheap_reorder(k, D, I);
+    }
+  }
+  if (similarity) {
+    for (idx_t i = 0; i < n * k; i++) distances[i] = -distances[i];
+  }
+  stats.ndis += ndis;
+  stats.nhops += nhops;
+}
+
+void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, int nprobe, float* distances,
+               idx_t* labels, SearchStats& stats) {
+  size_t probes = nprobe > 0 ? static_cast<size_t>(nprobe) : index.nprobe;
+  probes = std::min(probes, index.nlist);
+  std::vector<idx_t> assign(n * probes);
+  std::vector<float> centroidDistances(n * probes);
+  index.quantizer->search(n, x, probes, centroidDistances.data(), assign.data());
+  faiss::IVFSearchParameters params;
+  params.nprobe = probes;
+  params.max_codes = index.max_codes;
+  faiss::IndexIVFStats local;
+  index.search_preassigned(n, x, k, assign.data(), centroidDistances.data(), distances, labels, false, &params,
+                           &local);
+  stats.ndis += local.ndis;
+  stats.nlist += local.nlist;
+  stats.quantizerDis += static_cast<uint64_t>(n) * index.quantizer->ntotal;
+}
+
+}  // namespace
+
+void searchIndex(const faiss::Index& index, idx_t n, const float* x, idx_t k, int nprobe, int efSearch,
+                 float* distances, idx_t* labels, SearchStats& stats) {
+  const faiss::Index* base = &index;
+  const faiss::IndexIDMap* idmap = dynamic_cast<const faiss::IndexIDMap*>(&index);
+  if (idmap) base = idmap->index;
+
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(base)) {
+    searchHnsw(*hnsw, n, x, k, efSearch, distances, labels, stats);
+  } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(base)) {
+    searchIvf(*ivf, n, x, k, nprobe, distances, labels, stats);
+  } else {
+    // Exhaustive indexes (Flat, PQ, LSH): every stored code is compared.
+    base->search(n, x, k, distances, labels);
+    stats.ndis += static_cast<uint64_t>(n) * base->ntotal;
+  }
+  if (idmap && base != &index) {
+    const auto& ids = idmap->id_map;
+    for (idx_t i = 0; i < n * k; i++) {
+      if (labels[i] >= 0) labels[i] = ids[labels[i]];
+    }
+  }
+}
+
+}  // namespace sci
