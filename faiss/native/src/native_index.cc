@@ -89,6 +89,7 @@ Napi::Function NativeIndex::Define(Napi::Env env) {
           InstanceMethod("train", &NativeIndex::Train),
           InstanceMethod("add", &NativeIndex::Add),
           InstanceMethod("addPreassigned", &NativeIndex::AddPreassigned),
+          InstanceMethod("trainPreassigned", &NativeIndex::TrainPreassigned),
           InstanceMethod("search", &NativeIndex::Search),
           InstanceMethod("writeFile", &NativeIndex::WriteFile),
           InstanceMethod("toBuffer", &NativeIndex::ToBuffer),
@@ -310,6 +311,51 @@ Napi::Value NativeIndex::AddPreassigned(const Napi::CallbackInfo& info) {
           static_cast<faiss::IndexIVF*>(index.get())->add_core(n, data, ids, lists);
         },
         [](Napi::Env env) { return env.Undefined(); }, {x, info[1], info[2], info.This()});
+    worker->Queue();
+    return worker->Promise();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// trainPreassigned(x, lists): IVF-PQ codebooks from residuals to the given
+// lists' centroids (the dual-view assignment), as train_residual does with
+// the quantizer's own assignment. IVF-Flat has nothing to train.
+Napi::Value NativeIndex::TrainPreassigned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(index_.get());
+    if (!ivf) throw invalidArgument("trainPreassigned needs an IVF index");
+    auto x = float32Arg(info[0], "training vectors");
+    idx_t n = checkVectors(x, index_->d, "training vectors");
+    const idx_t* lists = checkIds(info[1], n, "lists");
+    if (!lists || n == 0) throw invalidArgument("training vectors and their lists are required");
+    for (idx_t i = 0; i < n; i++) {
+      if (lists[i] < 0 || lists[i] >= static_cast<idx_t>(ivf->nlist)) throw invalidArgument("list " + std::to_string(lists[i]) + " of row " + std::to_string(i) + " is out of range");
+    }
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::unique_lock<std::shared_mutex> lock(*mutex);
+          auto* pq = dynamic_cast<faiss::IndexIVFPQ*>(index.get());
+          if (pq) {
+            int d = pq->d;
+            std::vector<float> residuals(static_cast<size_t>(n) * d);
+            for (idx_t i = 0; i < n; i++) {
+              if (pq->by_residual) pq->quantizer->compute_residual(data + i * d, residuals.data() + i * d, lists[i]);
+              else std::copy(data + i * d, data + (i + 1) * d, residuals.data() + i * d);
+            }
+            pq->pq.train(n, residuals.data());
+            if (pq->by_residual) pq->precompute_table();
+          }
+          index->is_trained = true;
+        },
+        [](Napi::Env env) { return env.Undefined(); }, {x, info[1], info.This()});
     worker->Queue();
     return worker->Promise();
   } catch (const Napi::Error&) {

@@ -36,6 +36,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value Add(const Napi::CallbackInfo& info);
   Napi::Value AddPreassigned(const Napi::CallbackInfo& info);
+  Napi::Value TrainPreassigned(const Napi::CallbackInfo& info);
   Napi::Value Search(const Napi::CallbackInfo& info);
   Napi::Value WriteFile(const Napi::CallbackInfo& info);
   Napi::Value ToBuffer(const Napi::CallbackInfo& info);

@@ -1,0 +1,15 @@
+/**
+ * Recall@k of approximate results against exact ground truth: the fraction
+ * of the true top-k ids found in the returned top-k, averaged over queries
+ * (the ANN-benchmarks definition).
+ */
+export function annRecallAtK(labels: BigInt64Array, groundTruth: Int32Array, gtDim: number, nq: number, k: number, resultK: number = k): number {
+  if (k > gtDim) throw new RangeError(`ground truth has only ${gtDim} neighbours per query, k = ${k}`);
+  let found = 0;
+  for (let q = 0; q < nq; q++) {
+    const truth = new Set<number>();
+    for (let j = 0; j < k; j++) truth.add(groundTruth[q * gtDim + j]!);
+    for (let j = 0; j < k; j++) if (truth.has(Number(labels[q * resultK + j]))) found += 1;
+  }
+  return found / (nq * k);
+}

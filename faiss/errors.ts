@@ -1,0 +1,46 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+
+/** Base of errors from the Faiss binding; `code` comes from the addon's `[CODE]` prefix. */
+export class FaissError extends SciClusterError {
+  constructor(code: string, message: string, options: SciClusterErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Wrong dimension, NaN values, bad factory string, k out of range, … */
+export class FaissInvalidArgumentError extends FaissError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('FAISS_INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** Vectors added to or searched in an index that needs training first. */
+export class FaissNotTrainedError extends FaissError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('FAISS_NOT_TRAINED', message, options);
+  }
+}
+
+const PREFIX = /^\[([A-Z_]+)\] ([\s\S]*)$/;
+
+/** The one converter at the native boundary: an addon error becomes a typed error. */
+export function fromNative(err: unknown, context: SciClusterErrorOptions = {}): FaissError {
+  if (err instanceof FaissError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const match = PREFIX.exec(message);
+  const options = { ...context, cause: err };
+  if (!match) return new FaissInvalidArgumentError(message, options);
+  const [, code, text] = match as unknown as [string, string, string];
+  if (code === 'INVALID_ARGUMENT') return new FaissInvalidArgumentError(text, options);
+  if (code === 'NOT_TRAINED') return new FaissNotTrainedError(text, options);
+  return new FaissError(`FAISS_${code.replace(/^FAISS_/, '')}`, text, options);
+}
+
+/** Awaits a native promise, converting its rejection. */
+export async function native<T>(promise: () => Promise<T> | T, context: SciClusterErrorOptions = {}): Promise<T> {
+  try {
+    return await promise();
+  } catch (err) {
+    throw fromNative(err, context);
+  }
+}

@@ -1,0 +1,169 @@
+import { renameSync, rmSync } from 'node:fs';
+import { loadAddon, type Metric, type NativeIndex, type NativeIndexInfo } from './native.js';
+import { resolveFactory } from './factory.js';
+import { FaissInvalidArgumentError, fromNative, native } from './errors.js';
+
+export interface CreateIndexOptions {
+  dim: number;
+  /** Factory string: Flat, IVF{n},Flat, IVF{n},PQ{m}, HNSW{M},Flat, PQ{m}, LSH[{nbits}]. */
+  factory: string;
+  metric: Metric;
+}
+
+/** Per-call search parameters; unset = the index's own setting. */
+export interface SearchParams {
+  nprobe?: number;
+  efSearch?: number;
+}
+
+export interface SearchCounters {
+  /** Distances computed over all queries (vectors or codes compared). */
+  ndis: number;
+  /** HNSW: nodes expanded. */
+  nhops: number;
+  /** IVF: lists scanned. */
+  nlist: number;
+  /** IVF: distances to coarse centroids. */
+  quantizerDis: number;
+}
+
+export interface SearchResult {
+  nq: number;
+  k: number;
+  /** Row-major nq × k; faiss's values: inner products for ip, squared L2 for l2. */
+  distances: Float32Array;
+  /** Row-major nq × k global ids; -1 where the index holds fewer than k. */
+  labels: BigInt64Array;
+  counters: SearchCounters;
+  /** True for ip (larger is closer). */
+  higherIsBetter: boolean;
+}
+
+/**
+ * One Faiss index behind the addon. Long calls run off the event loop; all
+ * native failures become typed errors (FaissInvalidArgumentError, …).
+ * Searches may run concurrently with different parameters.
+ */
+export class FaissIndex {
+  private readonly native: NativeIndex;
+
+  private constructor(nativeIndex: NativeIndex) {
+    this.native = nativeIndex;
+  }
+
+  static create(options: CreateIndexOptions): FaissIndex {
+    if (!Number.isInteger(options.dim) || options.dim <= 0) throw new FaissInvalidArgumentError(`dimension must be a positive integer, got ${options.dim}`, { field: 'dim' });
+    const resolved = resolveFactory(options.factory, options.metric, options.dim);
+    try {
+      return new FaissIndex(loadAddon().NativeIndex.factory(options.dim, resolved.description, options.metric));
+    } catch (err) {
+      throw fromNative(err, { field: 'factory' });
+    }
+  }
+
+  /** Wraps an index built by the addon's lower-level constructors (dual-view IVF). */
+  static fromNative(nativeIndex: NativeIndex): FaissIndex {
+    return new FaissIndex(nativeIndex);
+  }
+
+  static async load(path: string): Promise<FaissIndex> {
+    return new FaissIndex(await native(() => loadAddon().NativeIndex.readFile(path), { file: path }));
+  }
+
+  static fromBuffer(buffer: Uint8Array): FaissIndex {
+    try {
+      return new FaissIndex(loadAddon().NativeIndex.fromBuffer(buffer));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  get info(): NativeIndexInfo {
+    return this.native.info();
+  }
+
+  get dim(): number {
+    return this.native.info().d;
+  }
+
+  get size(): number {
+    return this.native.info().ntotal;
+  }
+
+  /** The low-level handle, for dual-view building in this folder. */
+  get handle(): NativeIndex {
+    return this.native;
+  }
+
+  async train(vectors: Float32Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    await native(() => this.native.train(vectors));
+  }
+
+  /** Adds vectors with their global ids (ids default to 0..n-1 after the current size). */
+  async add(vectors: Float32Array, ids: BigInt64Array | null = null, options: { signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    let explicit = ids;
+    if (explicit === null) {
+      // IDMap indexes take ids only; number new rows after the current ones.
+      const { ntotal, d } = this.native.info();
+      const n = Math.floor(vectors.length / d);
+      explicit = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) explicit[i] = BigInt(ntotal + i);
+    }
+    await native(() => this.native.add(vectors, explicit));
+  }
+
+  async search(queries: Float32Array, k: number, params: SearchParams = {}, options: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+    if (!Number.isInteger(k) || k <= 0) throw new FaissInvalidArgumentError(`k must be a positive integer, got ${k}`, { field: 'k' });
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new FaissInvalidArgumentError(`${name} must be a positive integer, got ${value}`, { field: name });
+    }
+    options.signal?.throwIfAborted();
+    const result = await native(() => this.native.search(queries, k, params.nprobe ?? 0, params.efSearch ?? 0));
+    options.signal?.throwIfAborted();
+    return {
+      nq: result.labels.length / k,
+      k,
+      distances: result.distances,
+      labels: result.labels,
+      counters: result.stats,
+      higherIsBetter: this.native.info().metric === 'ip',
+    };
+  }
+
+  /** The efSearch stored in the index and used when a search passes none. */
+  setDefaultEfSearch(ef: number): void {
+    try {
+      this.native.setDefaultEfSearch(ef);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** Writes faiss's own format (readable by python faiss) through a temp name and rename. */
+  async save(path: string): Promise<void> {
+    const temp = `${path}.tmp-${process.pid}`;
+    try {
+      await native(() => this.native.writeFile(temp), { file: path });
+      renameSync(temp, path);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
+  }
+
+  toBuffer(): Buffer {
+    return this.native.toBuffer();
+  }
+}
+
+/** Threads one faiss call may use (OpenMP); applies to every later call. */
+export function setFaissThreads(n: number): void {
+  if (!Number.isInteger(n) || n <= 0) throw new FaissInvalidArgumentError(`threads must be a positive integer, got ${n}`);
+  loadAddon().setThreads(n);
+}
+
+export function getFaissThreads(): number {
+  return loadAddon().getThreads();
+}

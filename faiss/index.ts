@@ -1,0 +1,6 @@
+export { FaissIndex, setFaissThreads, getFaissThreads, type CreateIndexOptions, type SearchParams, type SearchResult, type SearchCounters } from './faiss-index.js';
+export { kmeans, type KmeansOptions } from './kmeans.js';
+export { buildDualViewIvf, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
+export { resolveFactory, type ResolvedFactory } from './factory.js';
+export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
+export type { Metric, IndexKind, NativeIndexInfo } from './native.js';

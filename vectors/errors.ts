@@ -1,0 +1,8 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+
+/** A vector file is missing, truncated, or of an unsupported layout. */
+export class VectorFileError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('VECTOR_FILE', message, options);
+  }
+}

@@ -1,0 +1,2 @@
+export { readVectors, readIvecs, readNpy, writeNpy, writeFvecs, readArrowVectors, type VectorSet } from './vector-files.js';
+export { VectorFileError } from './errors.js';
