@@ -5,6 +5,7 @@ import { StrictModeError } from '../shards/index.js';
 import { ingestCommand } from './ingest.js';
 import { configCommand } from './config-print.js';
 import { shardsCommand } from './shards.js';
+import { indexCommand } from './index-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(ingestCommand(globals));
   program.addCommand(configCommand(globals));
   program.addCommand(shardsCommand());
+  program.addCommand(indexCommand(globals));
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,0 +1,3 @@
+export { ndcgAtK, mrrAtK, recallAtK, successAtK, evaluateRun, parseQrels, type Qrels, type MeanMetrics } from './metrics.js';
+export { annRecallAtK } from './ann-recall.js';
+export { writeTrecRun, parseTrecRun, type RankedList } from './trec-run.js';
