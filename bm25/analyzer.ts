@@ -43,7 +43,7 @@ export class EnglishAnalyzer {
     let stem = this.stems.get(token);
     if (stem === undefined) {
       // Porter works on letters only; tokens with digits or apostrophes pass through.
-      stem = /^[a-z]+$/.test(token) ? stemmer(token) : token;
+      stem = /^\p{L}+$/u.test(token) ? stemmer(token) : token;
       if (this.stems.size < 1_000_000) this.stems.set(token, stem);
     }
     return stem;

@@ -6,6 +6,7 @@ import { ingestCommand } from './ingest.js';
 import { configCommand } from './config-print.js';
 import { shardsCommand } from './shards.js';
 import { indexCommand } from './index-cmd.js';
+import { bm25Command } from './bm25-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(configCommand(globals));
   program.addCommand(shardsCommand());
   program.addCommand(indexCommand(globals));
+  program.addCommand(bm25Command(globals));
   for (const command of program.commands) command.exitOverride();
   return program;
 }
