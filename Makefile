@@ -3,14 +3,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.sci-npm-ci
-SOURCES := $(shell find bench cli common config shards test -name '*.ts' 2>/dev/null) tsconfig.json
+SOURCES := $(shell find bench bm25 cli common config eval faiss shards test vectors -name '*.ts' 2>/dev/null) tsconfig.json
 
 .PHONY: help system deps build test test-unit test-integration test-e2e demo bench clean
 
 help:
 	@echo "make demo   run the main job on the built-in WordNet corpus"
 	@echo "make test   run the whole test suite (unit, integration, e2e)"
-	@echo "make bench  run the benchmarks in bench/"
+	@echo "make bench  run the benchmarks in bench/ (each prints a ratio against a baseline run beside it)"
 
 system:
 	@scripts/ensure-system.sh
@@ -19,7 +19,15 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --strict-allow-scripts --no-audit --no-fund
 	@touch $@
 
-deps: system $(NPM_STAMP)
+ADDON := faiss/native/build/Release/faiss_addon.node
+NATIVE_SOURCES := $(wildcard faiss/native/src/*) faiss/native/binding.gyp
+
+# npm ci builds the addon; this rebuilds it when its C++ sources change.
+$(ADDON): $(NPM_STAMP) $(NATIVE_SOURCES)
+	npm run --workspace faiss/native install
+	@touch $@
+
+deps: system $(NPM_STAMP) $(ADDON)
 
 dist/.built: $(NPM_STAMP) $(SOURCES)
 	npx tsc -p tsconfig.json
@@ -49,6 +57,9 @@ demo: build
 
 bench: build
 	node dist/bench/ingest.js
+	node dist/bench/ann-sweep.js
+	node dist/bench/faiss.js
+	node dist/bench/bm25.js
 
 clean:
 	rm -rf dist node_modules .sci

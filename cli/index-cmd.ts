@@ -47,7 +47,7 @@ export function indexCommand(globals: () => GlobalOptions): Command {
       if (flags.efSearch) built.setDefaultEfSearch(flags.efSearch);
       await built.save(flags.out);
       const info = built.info;
-      const record = { path: flags.out, factory: flags.factory, metric: flags.metric, kind: info.kind, dim: info.d, ntotal: info.ntotal, memoryBytes: info.memoryBytes, trainSeconds: (t1 - t0) / 1000, addSeconds: (t2 - t1) / 1000 };
+      const record = { path: flags.out, factory: flags.factory, metric: flags.metric, kind: info.kind, dim: info.d, ntotal: info.ntotal, memoryBytes: built.memoryBytes(), trainSeconds: (t1 - t0) / 1000, addSeconds: (t2 - t1) / 1000 };
       process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `built ${record.kind} index: ${record.ntotal} × ${record.dim}, ${(record.memoryBytes / 2 ** 20).toFixed(1)} MiB, train ${record.trainSeconds.toFixed(2)} s, add ${record.addSeconds.toFixed(2)} s → ${record.path}\n`);
     });
 

@@ -46,9 +46,11 @@ export interface SearchResult {
  */
 export class FaissIndex {
   private readonly native: NativeIndex;
+  private readonly higherIsBetter: boolean;
 
   private constructor(nativeIndex: NativeIndex) {
     this.native = nativeIndex;
+    this.higherIsBetter = nativeIndex.info().metric === 'ip';
   }
 
   static create(options: CreateIndexOptions): FaissIndex {
@@ -80,6 +82,15 @@ export class FaissIndex {
 
   get info(): NativeIndexInfo {
     return this.native.info();
+  }
+
+  /** Bytes the index holds (its serialized size); costs one serialization. */
+  memoryBytes(): number {
+    try {
+      return this.native.memoryBytes();
+    } catch (err) {
+      throw fromNative(err);
+    }
   }
 
   get dim(): number {
@@ -128,7 +139,7 @@ export class FaissIndex {
       distances: result.distances,
       labels: result.labels,
       counters: result.stats,
-      higherIsBetter: this.native.info().metric === 'ip',
+      higherIsBetter: this.higherIsBetter,
     };
   }
 

@@ -38,12 +38,12 @@ export interface NativeIndexInfo {
   efSearch?: number;
   efConstruction?: number;
   maxLevel?: number;
-  /** Serialized size in bytes: faiss's own format, which is what the index holds in memory. */
-  memoryBytes: number;
 }
 
 export interface NativeIndex {
   info(): NativeIndexInfo;
+  /** Serialized size in bytes (faiss's format, what the index holds in memory); serializes the index. */
+  memoryBytes(): number;
   train(x: Float32Array): Promise<void>;
   add(x: Float32Array, ids: BigInt64Array | null): Promise<void>;
   addPreassigned(x: Float32Array, ids: BigInt64Array, lists: BigInt64Array): Promise<void>;

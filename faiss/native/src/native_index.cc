@@ -86,6 +86,7 @@ Napi::Function NativeIndex::Define(Napi::Env env) {
           StaticMethod("readFile", &NativeIndex::ReadFile),
           StaticMethod("fromBuffer", &NativeIndex::FromBuffer),
           InstanceMethod("info", &NativeIndex::Info),
+          InstanceMethod("memoryBytes", &NativeIndex::MemoryBytes),
           InstanceMethod("train", &NativeIndex::Train),
           InstanceMethod("add", &NativeIndex::Add),
           InstanceMethod("addPreassigned", &NativeIndex::AddPreassigned),
@@ -209,8 +210,19 @@ Napi::Value NativeIndex::Info(const Napi::CallbackInfo& info) {
     out.Set("efConstruction", Napi::Number::New(env, hnsw->hnsw.efConstruction));
     out.Set("maxLevel", Napi::Number::New(env, hnsw->hnsw.max_level));
   }
-  out.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(serialize(*index_).size())));
   return out;
+}
+
+// Serialized size: faiss's own format, which is what the index holds in
+// memory. Costs a full serialization, so it is not part of info().
+Napi::Value NativeIndex::MemoryBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    std::shared_lock<std::shared_mutex> lock(*mutex_);
+    return Napi::Number::New(env, static_cast<double>(serialize(*index_).size()));
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
 }
 
 // train(x) -> Promise<void>

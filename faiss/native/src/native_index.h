@@ -33,6 +33,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   static Napi::Value FromBuffer(const Napi::CallbackInfo& info);
 
   Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value MemoryBytes(const Napi::CallbackInfo& info);
   Napi::Value Train(const Napi::CallbackInfo& info);
   Napi::Value Add(const Napi::CallbackInfo& info);
   Napi::Value AddPreassigned(const Napi::CallbackInfo& info);

@@ -10,8 +10,9 @@
 // max(efSearch, k), the same stopping rule and tie handling. With efSearch
 // equal to the index's own, results equal IndexHNSW::search.
 //
-// IVF: coarse quantizer search plus search_preassigned with a local
-// IndexIVFStats and IVFSearchParameters, which is what IndexIVF::search does.
+// IVF: coarse quantizer search plus search_preassigned with local
+// IndexIVFStats and IVFSearchParameters, sliced over threads as
+// IndexIVF::search does.
 #include "native_index.h"
 
 #include <faiss/IndexHNSW.h>
@@ -21,8 +22,12 @@
 #include <faiss/impl/DistanceComputer.h>
 #include <faiss/utils/Heap.h>
 
+#include <omp.h>
+
 #include <algorithm>
+#include <exception>
 #include <memory>
+#include <vector>
 
 namespace sci {
 
@@ -132,21 +137,42 @@ void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k,
   stats.nhops += nhops;
 }
 
+// IndexIVF::search (1.7.3, parallel_mode 0) parallelises by slicing the
+// queries over threads, each slice quantized and scanned on its own thread;
+// search_preassigned alone does not parallelise in that mode. Same here.
 void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, int nprobe, float* distances,
                idx_t* labels, SearchStats& stats) {
   size_t probes = nprobe > 0 ? static_cast<size_t>(nprobe) : index.nprobe;
   probes = std::min(probes, index.nlist);
-  std::vector<idx_t> assign(n * probes);
-  std::vector<float> centroidDistances(n * probes);
-  index.quantizer->search(n, x, probes, centroidDistances.data(), assign.data());
   faiss::IVFSearchParameters params;
   params.nprobe = probes;
   params.max_codes = index.max_codes;
-  faiss::IndexIVFStats local;
-  index.search_preassigned(n, x, k, assign.data(), centroidDistances.data(), distances, labels, false, &params,
-                           &local);
-  stats.ndis += local.ndis;
-  stats.nlist += local.nlist;
+  int slices = static_cast<int>(std::min<idx_t>(omp_get_max_threads(), std::max<idx_t>(n, 1)));
+  std::vector<faiss::IndexIVFStats> sliceStats(slices);
+  std::vector<std::exception_ptr> errors(slices);
+#pragma omp parallel for if (slices > 1)
+  for (int slice = 0; slice < slices; slice++) {
+    idx_t i0 = n * slice / slices;
+    idx_t i1 = n * (slice + 1) / slices;
+    if (i1 <= i0) continue;
+    try {
+      idx_t m = i1 - i0;
+      std::vector<idx_t> assign(m * probes);
+      std::vector<float> centroidDistances(m * probes);
+      index.quantizer->search(m, x + i0 * index.d, probes, centroidDistances.data(), assign.data());
+      index.search_preassigned(m, x + i0 * index.d, k, assign.data(), centroidDistances.data(), distances + i0 * k,
+                               labels + i0 * k, false, &params, &sliceStats[slice]);
+    } catch (...) {
+      errors[slice] = std::current_exception();
+    }
+  }
+  for (auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  for (auto& local : sliceStats) {
+    stats.ndis += local.ndis;
+    stats.nlist += local.nlist;
+  }
   stats.quantizerDis += static_cast<uint64_t>(n) * index.quantizer->ntotal;
 }
 

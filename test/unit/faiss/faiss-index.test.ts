@@ -53,7 +53,7 @@ test('write / read a file and a buffer: identical results', async (t) => {
       assert.deepEqual(after.labels, before.labels);
       assert.deepEqual(after.distances, before.distances);
     }
-    assert.equal(loaded.info.memoryBytes, index.toBuffer().length);
+    assert.equal(loaded.memoryBytes(), index.toBuffer().length);
   }
 });
 

@@ -67,5 +67,5 @@ test('recall and counters of all seven index types on siftsmall', { skip, timeou
   const lsh = await build('LSH512');
   const lshRecall = recall((await lsh.search(queries.data, 10)).labels);
   assert.ok(lshRecall > 0.3, `LSH recall ${lshRecall}`);
-  assert.ok(ivfpq.info.memoryBytes < ivf.info.memoryBytes / 4, 'PQ codes are smaller than full vectors');
+  assert.ok(ivfpq.memoryBytes() < ivf.memoryBytes() / 4, 'PQ codes are smaller than full vectors');
 });
