@@ -8,7 +8,7 @@
  * generated 128-d vectors (default 1M; clustered, so ANN indexes behave as
  * on real embeddings; ground truth from the Flat index).
  *
- *   node dist/bench/faiss.js [--size 1000000] [--queries 1000] [--threads 2] [--repeat 3] [--hnsw-size 200000]
+ *   node dist/bench/faiss.js [--size 1000000] [--queries 1000] [--threads 2] [--repeat 5] [--hnsw-size 200000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,7 +84,7 @@ async function runCase(label: string, dir: string, base: Float32Array, dim: numb
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '1000000' }, queries: { type: 'string', default: '1000' }, threads: { type: 'string', default: '2' }, repeat: { type: 'string', default: '3' }, 'hnsw-size': { type: 'string', default: '200000' } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '1000000' }, queries: { type: 'string', default: '1000' }, threads: { type: 'string', default: '2' }, repeat: { type: 'string', default: '5' }, 'hnsw-size': { type: 'string', default: '200000' } } });
   if (!pythonFaissAvailable()) throw new Error('python3-faiss is not installed: run scripts/ensure-system.sh (or make bench)');
   const threads = Number(values.threads);
   const repeat = Number(values.repeat);

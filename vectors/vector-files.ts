@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { FixedSizeList, Float32, tableFromIPC, type Table } from 'apache-arrow';
+import { DataType, FixedSizeList, Precision, tableFromIPC, type Table } from 'apache-arrow';
 import { VectorFileError } from './errors.js';
 
 /*
@@ -116,10 +116,11 @@ export function readArrowVectors(path: string, column: string | null): VectorSet
   }
   const field = column === null ? table.schema.fields.find((f) => f.type instanceof FixedSizeList) : table.schema.fields.find((f) => f.name === column);
   if (!field) throw new VectorFileError(column ? `no column "${column}"` : 'no FixedSizeList<Float32> column', { file: path, field: column ?? 'embedding' });
-  if (!(field.type instanceof FixedSizeList) || !(field.type.children[0]?.type instanceof Float32)) {
+  const item = field.type instanceof FixedSizeList ? field.type.children[0]?.type : undefined;
+  if (!(field.type instanceof FixedSizeList) || !DataType.isFloat(item) || item.precision !== Precision.SINGLE) {
     throw new VectorFileError(`column "${field.name}" is not FixedSizeList<Float32>`, { file: path, field: field.name });
   }
-  const dim = field.type.listSize;
+  const dim = (field.type as FixedSizeList).listSize;
   const count = table.numRows;
   const data = new Float32Array(count * dim);
   let offset = 0;
