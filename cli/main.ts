@@ -7,6 +7,9 @@ import { configCommand } from './config-print.js';
 import { shardsCommand } from './shards.js';
 import { indexCommand } from './index-cmd.js';
 import { bm25Command } from './bm25-cmd.js';
+import { clusterCommand } from './cluster-cmd.js';
+import { jobCommand } from './job-cmd.js';
+import { coordinatorCommand, workerCommand } from './processes-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -25,7 +28,15 @@ export function buildProgram(): Command {
   program.addCommand(shardsCommand());
   program.addCommand(indexCommand(globals));
   program.addCommand(bm25Command(globals));
-  for (const command of program.commands) command.exitOverride();
+  program.addCommand(clusterCommand(globals));
+  program.addCommand(jobCommand(globals));
+  program.addCommand(coordinatorCommand(globals));
+  program.addCommand(workerCommand(globals));
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

@@ -62,8 +62,23 @@ export const WorkersSchema = z
 
 export const NatsSchema = z
   .strictObject({
-    /** NATS URLs; empty = start an embedded private nats-server on loopback. @defaultValue [] */
+    /** NATS URLs; empty = the local cluster started by `sci cluster up` (its cluster.json). @defaultValue [] */
     servers: z.array(z.string().min(1)).default([]),
+    /** Replicas of streams and buckets (3 on a 3-node NATS cluster). @defaultValue 1 */
+    replicas: positiveInt().default(1),
+    /** A task neither acked nor heartbeating for this long is redelivered. @defaultValue 30000 */
+    ackWaitMs: positiveInt().default(30_000),
+    /** Deliveries of a task before it fails its job. @defaultValue 5 */
+    maxDeliver: positiveInt().default(5),
+  })
+  .prefault({});
+
+export const ClusterSchema = z
+  .strictObject({
+    /** Folder of the local cluster (`sci cluster up`): NATS store, logs, cluster.json. @defaultValue '.sci/cluster' */
+    dir: z.string().min(1).default('.sci/cluster'),
+    /** Worker processes `sci cluster up` starts. @defaultValue 2 */
+    workers: positiveInt().default(2),
   })
   .prefault({});
 
@@ -71,8 +86,8 @@ export const StorageSchema = z
   .strictObject({
     /** Where shard and index files live. @defaultValue 'fs' */
     kind: z.enum(['fs', 'nats-object-store'], { error: "expected 'fs' or 'nats-object-store'" }).default('fs'),
-    /** Root folder for the fs storage. @defaultValue '.sci/data' */
-    root: z.string().min(1).default('.sci/data'),
+    /** fs storage: relative keys resolve under this folder; absolute keys are paths. @defaultValue '.' */
+    root: z.string().min(1).default('.'),
   })
   .prefault({});
 
@@ -82,6 +97,7 @@ export const ConfigSchema = z.strictObject({
   wordnet: WordnetSchema,
   workers: WorkersSchema,
   nats: NatsSchema,
+  cluster: ClusterSchema,
   storage: StorageSchema,
 });
 

@@ -1,0 +1,89 @@
+import { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../common/errors.js';
+import { NatsServerProcess, connectNats } from '../messaging/index.js';
+import { openClusterState } from '../jobs/index.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { clusterFilePath, readClusterFile, type LocalClusterFile } from './cluster-context.js';
+import { positiveInt } from './parse.js';
+
+const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/** Starts `sci <args>` detached with its output in a log file; returns the pid. */
+export function spawnSci(args: string[], logFile: string, env: Record<string, string>): number {
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [SCI_BIN, ...args], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  child.unref();
+  return child.pid!;
+}
+
+export function clusterCommand(globals: () => GlobalOptions): Command {
+  const cluster = new Command('cluster').description('A private local cluster: nats-server (JetStream), a coordinator and workers');
+  cluster
+    .command('up')
+    .description('Start nats-server on a free loopback port, a coordinator and N workers, in the background')
+    .option('--workers <n>', 'worker processes (default cluster.workers)', positiveInt('--workers'))
+    .option('--threads <n>', 'pool threads per worker (default workers.pool.threads)', positiveInt('--threads'))
+    .option('--json', 'print the cluster record as JSON')
+    .action(async (flags: { workers?: number; threads?: number; json?: boolean }) => {
+      const { config, logger } = commandContext(globals());
+      const existing = readClusterFile(config);
+      if (existing && alive(existing.natsPid)) throw new UsageError(`a local cluster is already up (${existing.natsUrl}); run \`sci cluster down\` first`);
+      const dir = resolve(config.cluster.dir);
+      const logDir = join(dir, 'logs');
+      mkdirSync(logDir, { recursive: true });
+      const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), detached: true, name: 'sci-local' });
+      // Streams and buckets exist before any process uses them.
+      const nc = await connectNats({ servers: [nats.url], name: 'sci-cluster-up' });
+      await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver });
+      await nc.drain();
+      const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__PRETTY: 'false' };
+      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env);
+      const workers = flags.workers ?? config.cluster.workers;
+      const workerPids = Array.from({ length: workers }, (_, i) => spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env));
+      const record: LocalClusterFile = { natsUrl: nats.url, natsPid: nats.pid!, natsStoreDir: nats.storeDir, coordinatorPid, workerPids, logDir, startedAt: new Date().toISOString() };
+      writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
+      logger.info(record, 'local cluster up');
+      process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
+    });
+  cluster
+    .command('down')
+    .description('Stop the local cluster: workers drain, then the coordinator, then nats-server')
+    .option('--clean', 'also remove the NATS store (jobs, tasks)')
+    .action(async (flags: { clean?: boolean }) => {
+      const { config } = commandContext(globals());
+      const record = readClusterFile(config);
+      if (!record) {
+        process.stdout.write('no local cluster\n');
+        return;
+      }
+      await Promise.all(record.workerPids.map((pid) => stopPid(pid)));
+      await stopPid(record.coordinatorPid);
+      await stopPid(record.natsPid);
+      rmSync(clusterFilePath(config), { force: true });
+      if (flags.clean) rmSync(record.natsStoreDir, { recursive: true, force: true });
+      process.stdout.write('cluster down\n');
+    });
+  return cluster;
+}

@@ -1,0 +1,171 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../common/errors.js';
+import { getRecord, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster, type ClusterHandles } from './cluster-context.js';
+import { positiveInt } from './parse.js';
+
+interface SubmitFlags {
+  kind?: 'encode' | 'index';
+  input?: string;
+  output?: string;
+  dim?: number;
+  index?: string[];
+  bm25?: string;
+  wait?: boolean;
+  json?: boolean;
+  timeoutMs: number;
+}
+
+/** `name=factory:metric`, e.g. `hnsw=HNSW32,Flat:ip`. */
+function parseIndexFlag(value: string, previous: string[] = []): string[] {
+  if (!/^[a-z0-9_-]+=.+:(ip|l2)$/.test(value)) throw new UsageError(`--index expects name=FACTORY:ip|l2, got ${JSON.stringify(value)}`);
+  return [...previous, value];
+}
+
+function specFromFlags(flags: SubmitFlags): JobSpecInput {
+  if (!flags.kind || !flags.output) throw new UsageError('give a job file, or --kind and --output (and --input)');
+  const abs = (p: string) => resolve(p);
+  if (flags.kind === 'encode') {
+    if (!flags.input) throw new UsageError('--input (a passage shard folder) is required for an encode job');
+    return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder: { kind: 'hashed-tfidf', ...(flags.dim ? { dim: flags.dim } : {}) } };
+  }
+  const indexes = (flags.index ?? []).map((spec) => {
+    const [name, rest] = spec.split('=') as [string, string];
+    const metric = rest.slice(rest.lastIndexOf(':') + 1) as 'ip' | 'l2';
+    return { name, factory: rest.slice(0, rest.lastIndexOf(':')), metric };
+  });
+  if (indexes.length > 0 && !flags.input) throw new UsageError('--input (an embedding shard folder) is required for Faiss indexes');
+  if (indexes.length === 0 && !flags.bm25) throw new UsageError('an index job needs --index and/or --bm25');
+  return { kind: 'index', input: flags.input ? abs(flags.input) : null, output: abs(flags.output), indexes, bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null };
+}
+
+export async function submitJob(cluster: ClusterHandles, spec: JobSpecInput): Promise<JobRecord> {
+  const reply = await cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
+  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
+  if (!answer.ok) throw new UsageError(`job refused: ${answer.error}`);
+  return answer.job!;
+}
+
+export async function waitForJob(cluster: ClusterHandles, jobId: string, timeoutMs: number, onTick?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await getRecord<JobRecord>(cluster.state.jobs, jobId))?.value;
+    if (!job) throw new UsageError(`no job ${jobId}`);
+    await onTick?.(job);
+    if (job.state === 'done' || job.state === 'failed') return job;
+    if (Date.now() > deadline) throw new UsageError(`job ${jobId} still ${job.state} after ${timeoutMs} ms`);
+    await sleep(300);
+  }
+}
+
+export interface JobStatus {
+  job: JobRecord;
+  stage: string;
+  tasks: { total: number; done: number; running: number; failed: number; queued: number };
+  rows: { done: number; perSecond: number; etaSeconds: number | null };
+  workers: Array<{ worker: string; tasks: number; rows: number; rowsPerSecond: number }>;
+}
+
+export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
+  const stage = job.stages[job.stage] ?? job.stages[job.stages.length - 1]!;
+  const current = tasks.filter((t) => t.stage === stage);
+  const count = (s: TaskRecord['state']) => current.filter((t) => t.state === s).length;
+  const done = current.filter((t) => t.state === 'done');
+  const byWorker = new Map<string, { tasks: number; rows: number; seconds: number }>();
+  for (const t of done) {
+    const w = byWorker.get(t.worker ?? '?') ?? { tasks: 0, rows: 0, seconds: 0 };
+    w.tasks += 1;
+    w.rows += t.rowsIn;
+    w.seconds += t.startedAt && t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : 0;
+    byWorker.set(t.worker ?? '?', w);
+  }
+  const workers = [...byWorker.entries()].map(([worker, w]) => ({ worker, tasks: w.tasks, rows: w.rows, rowsPerSecond: w.seconds > 0 ? w.rows / w.seconds : 0 }));
+  const rowsDone = done.reduce((s, t) => s + t.rowsIn, 0);
+  const perSecond = workers.reduce((s, w) => s + w.rowsPerSecond, 0);
+  const meanRows = done.length > 0 ? rowsDone / done.length : 0;
+  const remaining = (job.shards - done.length) * meanRows;
+  return {
+    job,
+    stage,
+    tasks: { total: job.shards, done: done.length, running: count('running'), failed: count('failed'), queued: job.shards - done.length - count('running') - count('failed') },
+    rows: { done: rowsDone, perSecond, etaSeconds: perSecond > 0 && job.state === 'running' ? remaining / perSecond : null },
+    workers,
+  };
+}
+
+export function jobCommand(globals: () => GlobalOptions): Command {
+  const job = new Command('job').description('Submit and follow jobs on the cluster');
+  job
+    .command('submit')
+    .description('Submit a job (a YAML/JSON file or flags); --wait follows it to the end')
+    .argument('[file]', 'job spec file (YAML or JSON)')
+    .addOption(new Option('--kind <kind>', 'job kind').choices(['encode', 'index']))
+    .option('--input <dir>', 'input shard set: passages (encode) or embeddings (index)')
+    .option('--output <dir>', 'output folder')
+    .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
+    .option('--index <name=factory:metric>', 'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip (repeatable)', parseIndexFlag)
+    .option('--bm25 <passages>', 'index: also BM25 per shard over this passage shard set')
+    .option('--wait', 'wait until the job is done or failed; exit 1 if it failed')
+    .option('--timeout-ms <ms>', 'with --wait: give up after this long', positiveInt('--timeout-ms'), 3_600_000)
+    .option('--json', 'print the job record as JSON')
+    .action(async (file: string | undefined, flags: SubmitFlags) => {
+      const { config } = commandContext(globals());
+      const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
+      const cluster = await openCluster(config, 'sci-job-submit');
+      try {
+        let record = await submitJob(cluster, spec);
+        if (flags.wait) {
+          const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' }, cliProgress.Presets.shades_classic) : null;
+          bar?.start(Math.max(1, record.shards), 0, { stage: record.stages[0] });
+          record = await waitForJob(cluster, record.id, flags.timeoutMs, async (j) => {
+            if (!bar) return;
+            const status = jobStatus(j, await tasksOfJob(cluster.state.tasks, j.id));
+            bar.setTotal(Math.max(1, status.tasks.total));
+            bar.update(status.tasks.done, { stage: status.stage });
+          });
+          bar?.stop();
+        }
+        process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`);
+        if (record.state === 'failed') process.exitCode = 1;
+      } finally {
+        await cluster.close();
+      }
+    });
+  job
+    .command('status')
+    .description('Shards done / total, rows/s and ETA per worker; --watch follows it live')
+    .argument('<id>', 'job id')
+    .option('--watch', 'refresh until the job ends')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { watch?: boolean; json?: boolean }) => {
+      const { config } = commandContext(globals());
+      const cluster = await openCluster(config, 'sci-job-status');
+      try {
+        const show = async () => {
+          const job = (await getRecord<JobRecord>(cluster.state.jobs, id))?.value;
+          if (!job) throw new UsageError(`no job ${id}`);
+          const status = jobStatus(job, await tasksOfJob(cluster.state.tasks, id));
+          if (flags.json) process.stdout.write(`${JSON.stringify(status)}\n`);
+          else {
+            process.stdout.write(`${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}${job.error ? `, error: ${job.error}` : ''}\n`);
+            for (const w of status.workers) process.stdout.write(`  ${w.worker}: ${w.tasks} tasks, ${w.rows} rows, ${Math.round(w.rowsPerSecond)} rows/s\n`);
+          }
+          return job;
+        };
+        let job = await show();
+        while (flags.watch && job.state !== 'done' && job.state !== 'failed') {
+          await sleep(1000);
+          job = await show();
+        }
+      } finally {
+        await cluster.close();
+      }
+    });
+  return job;
+}

@@ -1,0 +1,59 @@
+import { Command } from 'commander';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { Worker } from '../workers/worker.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster } from './cluster-context.js';
+import { positiveInt } from './parse.js';
+
+/** Waits for SIGTERM / SIGINT, then runs `stop` once. */
+function onShutdown(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const handler = () => {
+      if (stopping) return;
+      stopping = true;
+      void stop().finally(resolve);
+    };
+    process.once('SIGTERM', handler);
+    process.once('SIGINT', handler);
+  });
+}
+
+export function coordinatorCommand(globals: () => GlobalOptions): Command {
+  return new Command('coordinator')
+    .description('Run the coordinator in the foreground (what a cluster deployment runs)')
+    .command('run')
+    .description('Plan submitted jobs into tasks, follow them, write output manifests; resumes unfinished jobs')
+    .action(async () => {
+      const { config, logger } = commandContext(globals());
+      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`);
+      const coordinator = new Coordinator({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'coordinator' }) });
+      await coordinator.start();
+      logger.info({ pid: process.pid }, 'coordinator running');
+      await onShutdown(async () => {
+        await coordinator.close();
+        await cluster.close();
+      });
+    })
+    .parent!;
+}
+
+export function workerCommand(globals: () => GlobalOptions): Command {
+  return new Command('worker')
+    .description('Run a worker in the foreground (what a cluster deployment runs)')
+    .command('run')
+    .description('Pull tasks and run them in a thread pool; SIGTERM drains')
+    .option('--threads <n>', 'pool threads (tasks at once); default workers.pool.threads', positiveInt('--threads'))
+    .option('--grace-ms <ms>', 'time in-flight tasks get to finish on SIGTERM', positiveInt('--grace-ms'), 30_000)
+    .action(async (flags: { threads?: number; graceMs: number }) => {
+      const { config, logger } = commandContext(globals());
+      const cluster = await openCluster(config, `sci-worker-${process.pid}`);
+      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads });
+      await worker.start();
+      await onShutdown(async () => {
+        await worker.stop(flags.graceMs);
+        await cluster.close();
+      });
+    })
+    .parent!;
+}

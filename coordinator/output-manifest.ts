@@ -1,0 +1,47 @@
+import { joinKey, type Storage } from '../storage/index.js';
+import { EMBEDDING_FORMAT } from '../encoder/index.js';
+import type { JobRecord, TaskRecord } from '../jobs/index.js';
+
+export const INDEX_SET_FORMAT = 'sci-cluster/indexes@1';
+
+/*
+ * The job's output manifest: every shard exactly once (in shard order), with
+ * its files and checksums, and rowsIn = rowsWritten + rowsRejected summed
+ * from the tasks. Encode jobs produce an embedding shard set (readable as
+ * the input of an index job); index jobs a per-shard index set.
+ */
+export async function buildOutputManifest(storage: Storage, job: JobRecord, tasks: TaskRecord[]): Promise<string> {
+  const spec = job.spec;
+  const sum = (f: (t: TaskRecord) => number) => tasks.reduce((s, t) => s + f(t), 0);
+  const common = { jobId: job.id, createdAt: new Date().toISOString(), rowsIn: sum((t) => t.rowsIn), rowsWritten: sum((t) => t.rowsWritten), rowsRejected: sum((t) => t.rowsRejected) };
+  let manifest: Record<string, unknown>;
+  if (spec.kind === 'encode') {
+    const passages = JSON.parse(await storage.readText(joinKey(spec.input, 'manifest.json'))) as { shards: Array<{ id: number; firstRowId: number }> };
+    const firstRow = new Map(passages.shards.map((s) => [s.id, s.firstRowId]));
+    manifest = {
+      format: EMBEDDING_FORMAT,
+      ...common,
+      passages: spec.input,
+      encoder: { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') },
+      dim: spec.encoder.dim,
+      views: ['embedding'],
+      shards: tasks.map((t) => {
+        const file = t.outputs.find((o) => o.role === 'embeddings')!;
+        return { id: t.shardId, path: file.key.slice(spec.output.length).replace(/^\/+/, ''), rows: t.rowsWritten, sha256: file.sha256, bytes: file.bytes, firstRowId: firstRow.get(t.shardId) ?? 0 };
+      }),
+    };
+  } else {
+    manifest = {
+      format: INDEX_SET_FORMAT,
+      ...common,
+      embeddings: spec.input,
+      passages: spec.bm25?.passages ?? null,
+      indexes: spec.indexes,
+      bm25: spec.bm25,
+      shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: t.outputs.map((o) => ({ role: o.role, path: o.key.slice(spec.output.length).replace(/^\/+/, ''), sha256: o.sha256, bytes: o.bytes })) })),
+    };
+  }
+  const key = joinKey(spec.output, 'manifest.json');
+  await storage.writeText(key, `${JSON.stringify(manifest, null, 2)}\n`);
+  return key;
+}

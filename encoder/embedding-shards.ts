@@ -1,0 +1,61 @@
+import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, Schema, Struct, Utf8 } from 'apache-arrow';
+import { ShardFileWriter } from '../shards/shard-file-writer.js';
+
+/*
+ * Embedding shards: one Arrow IPC file per passage shard with the passage's
+ * global rowId, its externalId and one FixedSizeList<Float32>[dim] column
+ * per view (`embedding` for a one-tower encoder; `embedding_q` and
+ * `embedding_i` for two towers).
+ */
+
+export const EMBEDDING_FORMAT = 'sci-cluster/embeddings@1';
+
+export function embeddingSchema(dim: number, views: readonly string[], metadata: Record<string, string> = {}): Schema {
+  return new Schema(
+    [
+      new Field('rowId', new Int64(), false),
+      new Field('externalId', new Utf8(), false),
+      ...views.map((v) => new Field(v, new FixedSizeList(dim, new Field('item', new Float32(), false)), false)),
+    ],
+    new Map(Object.entries({ 'sci.format': EMBEDDING_FORMAT, 'sci.dim': String(dim), ...metadata })),
+  );
+}
+
+/** Writes embedding batches to one shard file (temp name, sha256, rename). */
+export class EmbeddingShardWriter {
+  private readonly file: ShardFileWriter;
+  private readonly schema: Schema;
+
+  constructor(path: string, readonly dim: number, readonly views: readonly string[], metadata: Record<string, string> = {}) {
+    this.schema = embeddingSchema(dim, views, metadata);
+    this.file = new ShardFileWriter(path, this.schema);
+  }
+
+  /** `vectors[v]` is n × dim for view v. */
+  write(rowIds: readonly number[], externalIds: readonly string[], vectors: readonly Float32Array[]): void {
+    const n = rowIds.length;
+    const ids = makeData({ type: new Int64(), length: n, nullCount: 0, data: BigInt64Array.from(rowIds, (v) => BigInt(v)) });
+    const offsets = new Int32Array(n + 1);
+    let total = 0;
+    externalIds.forEach((id, i) => {
+      total += Buffer.byteLength(id);
+      offsets[i + 1] = total;
+    });
+    const bytes = Buffer.allocUnsafe(total);
+    externalIds.forEach((id, i) => bytes.write(id, offsets[i]!));
+    const external = makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes });
+    const columns = vectors.map((data) =>
+      makeData({ type: new FixedSizeList(this.dim, new Field('item', new Float32(), false)), length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * this.dim, nullCount: 0, data }) }),
+    );
+    this.file.write(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: [ids, external, ...columns] })));
+  }
+
+  commit(): { path: string; sha256: string; bytes: number; rows: number } {
+    const rows = this.file.rows;
+    return { ...this.file.commit(), rows };
+  }
+
+  abort(): void {
+    this.file.abort();
+  }
+}

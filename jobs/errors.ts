@@ -1,0 +1,22 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+
+/** A task failed in a way a retry may fix (I/O, a lost connection): nak with backoff. */
+export class RetryableTaskError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('TASK_RETRYABLE', message, options);
+  }
+}
+
+/** A task can never succeed (bad input, bad spec): terminate it and fail the job. */
+export class FatalTaskError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('TASK_FATAL', message, options);
+  }
+}
+
+/** A job spec or request was refused. */
+export class JobError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('JOB_INVALID', message, options);
+  }
+}

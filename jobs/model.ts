@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/*
+ * Jobs and tasks as stored in JetStream KV and carried on the work queue.
+ * A job is a list of stages; each stage is one task per input shard. The
+ * coordinator moves a job to its next stage when every task of the current
+ * one is done, and writes the job's output manifest after the last.
+ */
+
+const IndexSpecSchema = z.strictObject({
+  /** File-name-safe label, e.g. "hnsw". */
+  name: z.string().regex(/^[a-z0-9_-]+$/),
+  factory: z.string().min(1),
+  metric: z.enum(['ip', 'l2']),
+  /** HNSW efSearch stored in the index. */
+  efSearch: z.number().int().positive().optional(),
+});
+export type IndexSpec = z.infer<typeof IndexSpecSchema>;
+
+export const EncoderSpecSchema = z.strictObject({
+  kind: z.literal('hashed-tfidf'),
+  /** Output dimension. @defaultValue 256 */
+  dim: z.number().int().positive().default(256),
+  /** Hash buckets of the sparse TF-IDF space. @defaultValue 2^18 */
+  buckets: z.number().int().positive().default(1 << 18),
+  /** Seed of the random projection. @defaultValue 1 */
+  seed: z.number().int().default(1),
+});
+export type EncoderSpec = z.infer<typeof EncoderSpecSchema>;
+
+export const JobSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('encode'),
+    /** Storage key of a passage shard set (folder with manifest.json). */
+    input: z.string().min(1),
+    /** Storage key of the output folder. */
+    output: z.string().min(1),
+    encoder: EncoderSpecSchema.prefault({ kind: 'hashed-tfidf' }),
+  }),
+  z.strictObject({
+    kind: z.literal('index'),
+    /** Embedding shard set (for Faiss indexes); null when only BM25 is built. */
+    input: z.string().min(1).nullable(),
+    output: z.string().min(1),
+    indexes: z.array(IndexSpecSchema).default([]),
+    /** Passage shard set to build BM25 on, per shard. */
+    bm25: z.strictObject({ passages: z.string().min(1), k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) }).nullable().default(null),
+  }),
+]);
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type JobSpecInput = z.input<typeof JobSpecSchema>;
+
+export type StageName = 'fit' | 'encode' | 'index';
+
+export function stagesOf(spec: JobSpec): StageName[] {
+  return spec.kind === 'encode' ? ['fit', 'encode'] : ['index'];
+}
+
+export type JobState = 'planning' | 'running' | 'done' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  spec: JobSpec;
+  state: JobState;
+  stages: StageName[];
+  /** Index into `stages` of the stage being run. */
+  stage: number;
+  shards: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Storage key of the job's output manifest, once done. */
+  outputManifest: string | null;
+  error: string | null;
+}
+
+export type TaskState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface TaskOutput {
+  /** Storage key. */
+  key: string;
+  sha256: string;
+  bytes: number;
+  /** What the file is: "embeddings", "faiss:<name>", "bm25", "df". */
+  role: string;
+}
+
+export interface TaskRecord {
+  jobId: string;
+  stage: StageName;
+  shardId: number;
+  state: TaskState;
+  worker: string | null;
+  deliveries: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  rowsIn: number;
+  rowsWritten: number;
+  rowsRejected: number;
+  outputs: TaskOutput[];
+  error: string | null;
+}
+
+/** The work-queue message: everything a worker needs to run one task. */
+export interface TaskMessage {
+  jobId: string;
+  stage: StageName;
+  shardId: number;
+  spec: JobSpec;
+}
+
+export function taskKey(jobId: string, stage: StageName, shardId: number): string {
+  return `${jobId}.${stage}.${shardId}`;
+}

@@ -1,0 +1,14 @@
+/** Stream, bucket and subject names shared by the coordinator, workers and CLI. */
+export const NAMES = {
+  taskStream: 'SCI_TASKS',
+  taskSubject: (stage: string) => `sci.tasks.${stage}`,
+  taskSubjects: 'sci.tasks.>',
+  workerConsumer: 'sci-workers',
+  jobsBucket: 'sci_jobs',
+  tasksBucket: 'sci_tasks',
+  workersBucket: 'sci_workers',
+  objectBucket: 'sci_files',
+  submitSubject: 'sci.api.jobs.submit',
+  progressSubject: (jobId: string) => `sci.progress.${jobId}`,
+  progressAll: 'sci.progress.>',
+} as const;

@@ -1,0 +1,45 @@
+import { connect, type NatsConnection } from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessagingError } from './errors.js';
+
+export interface ConnectOptions {
+  servers: string[];
+  /** Shown in the server's connection list. */
+  name: string;
+  /** Give up connecting after this long. @defaultValue 15000 */
+  timeoutMs?: number;
+}
+
+/**
+ * A connection that reconnects forever: workers and the coordinator outlive
+ * nats-server restarts and node failures (the client buffers while away).
+ */
+export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: false, timeout: 2000 });
+    } catch (err) {
+      last = err;
+      await sleep(200);
+    }
+  }
+  throw new MessagingError(`cannot connect to NATS at ${options.servers.join(', ')}: ${(last as Error)?.message}`, { cause: last });
+}
+
+/** Retries a JetStream call that fails while a cluster elects leaders or a server restarts. */
+export async function retrying<T>(what: string, call: () => Promise<T>, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      return await call();
+    } catch (err) {
+      last = err;
+      await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)));
+    }
+  }
+  throw new MessagingError(`${what} failed: ${(last as Error)?.message}`, { cause: last });
+}

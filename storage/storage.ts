@@ -1,0 +1,28 @@
+/**
+ * Where shard, embedding and index files live, as one small interface with
+ * two implementations: a local or shared filesystem (NFS, a Kubernetes
+ * volume) and the NATS object store (clusters without a shared filesystem).
+ * Keys are '/'-separated names; for the filesystem they are paths.
+ */
+export interface Storage {
+  readonly kind: 'fs' | 'nats-object-store';
+  /** A local path to read `key` from (downloaded and cached when remote). */
+  localPath(key: string, options?: { signal?: AbortSignal }): Promise<string>;
+  /** A fresh local folder to write outputs for `outputKey` into before publishing them. */
+  workDir(outputKey: string): Promise<string>;
+  /** Makes a finished local file visible under `key` in one step; returns its checksum. */
+  publish(localFile: string, key: string): Promise<{ sha256: string; bytes: number }>;
+  exists(key: string): Promise<boolean>;
+  readText(key: string): Promise<string>;
+  /** Writes through a temp name / one object put: readers never see half a file. */
+  writeText(key: string, text: string): Promise<void>;
+  /** Removes a work folder from `workDir`. */
+  cleanup(localDir: string): Promise<void>;
+}
+
+export function joinKey(...parts: string[]): string {
+  return parts
+    .filter((p) => p !== '')
+    .join('/')
+    .replace(/\/+/g, '/');
+}

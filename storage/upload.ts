@@ -1,0 +1,30 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Storage } from './storage.js';
+import { joinKey } from './storage.js';
+
+/** Publishes every file of a local folder (recursively) under `keyPrefix`; copies, the folder stays. */
+export async function uploadDir(storage: Storage, localDir: string, keyPrefix: string): Promise<string[]> {
+  const { copyFile, mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const keys: string[] = [];
+  const staging = await mkdtemp(join(tmpdir(), 'sci-upload-'));
+  try {
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await walk(join(dir, entry.name), joinKey(prefix, entry.name));
+        else if (entry.isFile()) {
+          const copy = join(staging, `${keys.length}`);
+          await copyFile(join(dir, entry.name), copy);
+          const key = joinKey(prefix, entry.name);
+          await storage.publish(copy, key);
+          keys.push(key);
+        }
+      }
+    };
+    await walk(localDir, keyPrefix);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return keys;
+}

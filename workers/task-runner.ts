@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import { joinKey, type Storage } from '../storage/index.js';
+import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
+import type { PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
+import { fromWorkerThread } from './errors.js';
+
+/*
+ * Runs one task message: fetches its inputs through storage, runs the CPU
+ * work in the piscina pool, publishes the outputs under deterministic names
+ * (a task that runs twice overwrites its own files) and reports them.
+ */
+
+export interface TaskRunResult {
+  rowsIn: number;
+  rowsWritten: number;
+  rowsRejected: number;
+  outputs: TaskOutput[];
+}
+
+export const shardName = (id: number) => String(id).padStart(5, '0');
+
+export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina, options: { onProgress?: (p: ProgressMessage) => void; signal?: AbortSignal } = {}): Promise<TaskRunResult> {
+  const { spec, shardId } = task;
+  const work = await storage.workDir(spec.output);
+  try {
+    let poolTask: PoolTask;
+    let publishUnder: string;
+    if (task.stage === 'fit' || task.stage === 'encode') {
+      if (spec.kind !== 'encode') throw new FatalTaskError(`stage ${task.stage} needs an encode job`);
+      const passageFile = await shardFile(storage, spec.input, shardId);
+      if (task.stage === 'fit') {
+        poolTask = { stage: 'fit', passageFile, buckets: spec.encoder.buckets, outFile: join(work, `df-${shardName(shardId)}.bin`) };
+        publishUnder = joinKey(spec.output, 'fit');
+      } else {
+        const modelConfig = await storage.localPath(joinKey(spec.output, 'model', 'encoder.json'));
+        const modelIdf = await storage.localPath(joinKey(spec.output, 'model', 'idf.f32'));
+        poolTask = { stage: 'encode', passageFile, modelConfig, modelIdf, outFile: join(work, `embeddings-${shardName(shardId)}.arrow`), batchRows: 512 };
+        publishUnder = spec.output;
+      }
+    } else {
+      if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
+      const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, shardId) : null;
+      const passageFile = spec.bm25 ? await shardFile(storage, spec.bm25.passages, shardId) : null;
+      poolTask = { stage: 'index', shardId, embeddingFile, passageFile, indexes: spec.indexes, bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null, workDir: work };
+      publishUnder = joinKey(spec.output, `shard-${shardName(shardId)}`);
+    }
+    const channel = new MessageChannel();
+    channel.port1.on('message', (m: ProgressMessage) => options.onProgress?.(m));
+    let result: PoolResult;
+    try {
+      result = (await pool.run({ ...poolTask, progress: channel.port2 }, { transferList: [channel.port2], ...(options.signal ? { signal: options.signal } : {}) })) as PoolResult;
+    } catch (err) {
+      throw fromWorkerThread(err);
+    } finally {
+      channel.port1.close();
+    }
+    const outputs: TaskOutput[] = [];
+    for (const file of result.files) {
+      const name = file.name === '' ? file.path.slice(work.length + 1) : file.name;
+      const key = joinKey(publishUnder, name);
+      const { sha256, bytes } = await storage.publish(file.path, key);
+      outputs.push({ key, sha256, bytes, role: file.role });
+    }
+    return { rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs };
+  } finally {
+    await storage.cleanup(work);
+  }
+}
+
+/** The local path of shard `shardId` of the shard set (passages or embeddings) at `setKey`. */
+async function shardFile(storage: Storage, setKey: string, shardId: number): Promise<string> {
+  const manifestText = await storage.readText(joinKey(setKey, 'manifest.json'));
+  const manifest = JSON.parse(manifestText) as { shards: Array<{ id: number; path: string }> };
+  const shard = manifest.shards.find((s) => s.id === shardId);
+  if (!shard) throw new FatalTaskError(`shard set ${setKey} has no shard ${shardId}`);
+  return storage.localPath(joinKey(setKey, shard.path));
+}
+

@@ -1,0 +1,14 @@
+import { DfCounter, writeDf } from '../../encoder/index.js';
+import type { PoolResult, PoolTask } from './types.js';
+import { passageText, passagesOf } from './passages.js';
+
+/** Encoder fit, per shard: document frequencies of hashed terms. */
+export async function runFit(task: Extract<PoolTask, { stage: 'fit' }>): Promise<PoolResult> {
+  const counter = new DfCounter(task.buckets);
+  for await (const p of passagesOf(task.passageFile)) {
+    counter.add(passageText(p));
+    if (counter.docs % 5000 === 0) task.progress?.postMessage({ rows: counter.docs, total: 0 });
+  }
+  writeDf(task.outFile, counter);
+  return { rowsIn: counter.docs, rowsWritten: counter.docs, rowsRejected: 0, files: [{ path: task.outFile, role: 'df', name: '' }] };
+}

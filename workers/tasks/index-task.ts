@@ -1,0 +1,46 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FaissIndex, FaissInvalidArgumentError, setFaissThreads } from '../../faiss/index.js';
+import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { FatalTaskError } from '../../jobs/errors.js';
+import type { PoolResult, PoolTask } from './types.js';
+import { passageText, passagesOf } from './passages.js';
+
+/** Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages. */
+export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Promise<PoolResult> {
+  // One OpenMP thread per pool thread: the pool is the parallelism.
+  setFaissThreads(1);
+  const files: PoolResult['files'] = [];
+  let rowsIn = 0;
+  if (task.embeddingFile) {
+    const vectors = readArrowVectors(task.embeddingFile, 'embedding');
+    rowsIn = vectors.count;
+    for (const spec of task.indexes) {
+      const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
+      try {
+        if (!index.info.isTrained) await index.train(vectors.data);
+        await index.add(vectors.data, vectors.ids);
+      } catch (err) {
+        if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
+          throw new FatalTaskError(`shard ${task.shardId}: cannot build ${spec.name} (${spec.factory}) on ${vectors.count} vectors: ${(err as Error).message}`, { cause: err });
+        }
+        throw err;
+      }
+      if (spec.efSearch) index.setDefaultEfSearch(spec.efSearch);
+      const path = join(task.workDir, `${spec.name}.faiss`);
+      await index.save(path);
+      files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss` });
+      task.progress?.postMessage({ rows: vectors.count, total: vectors.count });
+    }
+  }
+  if (task.passageFile && task.bm25) {
+    const builder = new Bm25Builder(task.bm25);
+    for await (const p of passagesOf(task.passageFile)) builder.add(p.rowId, p.externalId, passageText(p));
+    if (!task.embeddingFile) rowsIn = builder.documents;
+    const dir = join(task.workDir, 'bm25');
+    saveBm25(builder.build(), dir);
+    for (const name of readdirSync(dir).sort()) files.push({ path: join(dir, name), role: 'bm25', name: `bm25/${name}` });
+  }
+  return { rowsIn, rowsWritten: rowsIn, rowsRejected: 0, files };
+}

@@ -1,0 +1,22 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { IndexSpec } from '../../jobs/index.js';
+
+/** A task as the pool runs it: every input and output is a local path. */
+export type PoolTask =
+  | { stage: 'fit'; passageFile: string; buckets: number; outFile: string; progress?: MessagePort }
+  | { stage: 'encode'; passageFile: string; modelConfig: string; modelIdf: string; outFile: string; batchRows: number; progress?: MessagePort }
+  | { stage: 'index'; shardId: number; embeddingFile: string | null; passageFile: string | null; indexes: IndexSpec[]; bm25: { k1: number; b: number } | null; workDir: string; progress?: MessagePort };
+
+export interface PoolResult {
+  rowsIn: number;
+  rowsWritten: number;
+  rowsRejected: number;
+  /** Local files written, with the role each plays (and the name under the task's output folder). */
+  files: Array<{ path: string; role: string; name: string }>;
+}
+
+/** Progress message posted from the pool thread. */
+export interface ProgressMessage {
+  rows: number;
+  total: number;
+}

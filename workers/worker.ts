@@ -1,0 +1,159 @@
+import { hostname, totalmem } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Piscina } from 'piscina';
+import type { JsMsg } from 'nats';
+import type { Logger } from '../common/logger.js';
+import type { Storage } from '../storage/index.js';
+import { FatalTaskError, NAMES, taskKey, updateRecord, getRecord, type ClusterState, type TaskMessage, type TaskRecord } from '../jobs/index.js';
+import { runTask } from './task-runner.js';
+
+/*
+ * A worker process: pulls tasks from the shared durable consumer, at most
+ * `concurrency` at a time (one pull loop per pool thread, so a crash loses
+ * at most that many in-flight tasks to redelivery), runs them in a piscina
+ * pool, heartbeats `working()` while a task runs, acks only after its
+ * outputs are published and its record says done. Retryable failures nak
+ * with backoff; fatal ones and the last delivery terminate the task and
+ * record the reason.
+ */
+
+export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
+
+export interface WorkerOptions {
+  state: ClusterState;
+  storage: Storage;
+  logger: Logger;
+  /** Pool threads = tasks run at once. @defaultValue 1 */
+  concurrency?: number;
+  /** @defaultValue a random id */
+  id?: string;
+}
+
+export class Worker {
+  readonly id: string;
+  private status: WorkerState = 'starting';
+  private readonly pool: Piscina;
+  private readonly inFlight = new Set<JsMsg>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly stopPulling = new AbortController();
+  private announceTimer: NodeJS.Timeout | null = null;
+  private tasksDone = 0;
+  private rowsDone = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.id ?? `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.pool = new Piscina({ filename: new URL('./pool-entry.js', import.meta.url).href, minThreads: this.concurrency, maxThreads: this.concurrency, idleTimeout: 60_000 });
+  }
+
+  get concurrency(): number {
+    return this.options.concurrency ?? 1;
+  }
+
+  get state(): WorkerState {
+    return this.status;
+  }
+
+  async start(): Promise<void> {
+    await this.announce();
+    this.announceTimer = setInterval(() => void this.announce().catch(() => undefined), 5000);
+    this.status = 'running';
+    for (let i = 0; i < this.concurrency; i++) this.loops.push(this.pullLoop());
+    this.options.logger.info({ worker: this.id, concurrency: this.concurrency, storage: this.options.storage.kind }, 'worker running');
+  }
+
+  /** Stops pulling, lets in-flight tasks finish within `graceMs`, naks what is left. */
+  async stop(graceMs = 30_000): Promise<void> {
+    if (this.status === 'stopped') return;
+    this.status = 'draining';
+    this.stopPulling.abort();
+    const drained = Promise.all(this.loops);
+    const timedOut = await Promise.race([drained.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut) for (const msg of this.inFlight) msg.nak();
+    if (this.announceTimer) clearInterval(this.announceTimer);
+    await this.options.state.workers.delete(this.id).catch(() => undefined);
+    await this.pool.destroy();
+    this.status = 'stopped';
+    this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked: timedOut ? this.inFlight.size : 0 }, 'worker stopped');
+  }
+
+  private async announce(): Promise<void> {
+    const info = { id: this.id, host: hostname(), pid: process.pid, threads: this.concurrency, backend: 'cpu', memoryBytes: totalmem(), storage: this.options.storage.kind, status: this.status, startedAt: new Date(this.startedAt).toISOString(), heartbeatAt: new Date().toISOString(), tasksDone: this.tasksDone, rowsDone: this.rowsDone };
+    await this.options.state.workers.put(this.id, new TextEncoder().encode(JSON.stringify(info)));
+  }
+
+  private async pullLoop(): Promise<void> {
+    const { js } = this.options.state;
+    const signal = this.stopPulling.signal;
+    while (!signal.aborted) {
+      let msg: JsMsg | null = null;
+      try {
+        const consumer = await js.consumers.get(NAMES.taskStream, NAMES.workerConsumer);
+        msg = await consumer.next({ expires: 2000 });
+      } catch (err) {
+        this.options.logger.debug({ err }, 'pull failed; retrying');
+        await sleep(500);
+        continue;
+      }
+      if (!msg) continue;
+      if (signal.aborted) {
+        msg.nak();
+        break;
+      }
+      this.inFlight.add(msg);
+      try {
+        await this.handle(msg);
+      } finally {
+        this.inFlight.delete(msg);
+      }
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const { tasks, options: clusterOptions } = this.options.state;
+    const task = msg.json<TaskMessage>();
+    const key = taskKey(task.jobId, task.stage, task.shardId);
+    const log = this.options.logger.child({ jobId: task.jobId, stage: task.stage, shardId: task.shardId, delivery: msg.info.deliveryCount });
+    const existing = await getRecord<TaskRecord>(tasks, key);
+    if (existing?.value.state === 'done') {
+      // Redelivered after it was done (the ack was lost): its outputs are published.
+      msg.ack();
+      return;
+    }
+    const now = () => new Date().toISOString();
+    await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'running', worker: this.id, deliveries: msg.info.deliveryCount, startedAt: now(), error: null }));
+    const heartbeat = setInterval(() => msg.working(), Math.max(500, clusterOptions.ackWaitMs / 3));
+    const started = performance.now();
+    let lastProgress = 0;
+    try {
+      const result = await runTask(task, this.options.storage, this.pool, {
+        onProgress: (p) => {
+          const t = performance.now();
+          if (t - lastProgress < 500) return;
+          lastProgress = t;
+          this.options.state.nc.publish(NAMES.progressSubject(task.jobId), new TextEncoder().encode(JSON.stringify({ worker: this.id, stage: task.stage, shardId: task.shardId, rows: p.rows, rowsPerSecond: p.rows / ((t - started) / 1000) })));
+        },
+      });
+      await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null }));
+      await msg.ackAck();
+      this.tasksDone += 1;
+      this.rowsDone += result.rowsIn;
+      log.info({ rows: result.rowsIn, seconds: (performance.now() - started) / 1000 }, 'task done');
+    } catch (err) {
+      const last = msg.info.deliveryCount >= clusterOptions.maxDeliver;
+      const fatal = err instanceof FatalTaskError || last;
+      const reason = `${fatal && !(err instanceof FatalTaskError) ? `failed on delivery ${msg.info.deliveryCount} of ${clusterOptions.maxDeliver}: ` : ''}${(err as Error).message}`;
+      await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: now(), error: reason })).catch(() => undefined);
+      if (fatal) msg.term(reason.slice(0, 200));
+      else msg.nak(Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
+      log.warn({ err, fatal }, 'task failed');
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}
+
+export function blankTask(task: Pick<TaskMessage, 'jobId' | 'stage' | 'shardId'>): TaskRecord {
+  return { jobId: task.jobId, stage: task.stage, shardId: task.shardId, state: 'queued', worker: null, deliveries: 0, startedAt: null, finishedAt: null, rowsIn: 0, rowsWritten: 0, rowsRejected: 0, outputs: [], error: null };
+}
