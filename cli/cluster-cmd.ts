@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/errors.js';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
-import { openClusterState } from '../jobs/index.js';
+import { NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { clusterFilePath, readClusterFile, type LocalClusterFile } from './cluster-context.js';
 import { positiveInt } from './parse.js';
@@ -38,6 +38,21 @@ export function spawnSci(args: string[], logFile: string, env: Record<string, st
   return child.pid!;
 }
 
+/** Until the coordinator answers health checks and `workers` workers have announced themselves. */
+async function waitReady(state: ClusterState, workers: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let coordinator = false;
+  let announced = 0;
+  while (Date.now() < deadline) {
+    if (!coordinator) coordinator = await state.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 1000 }).then(() => true, () => false);
+    announced = 0;
+    for await (const _key of await state.workers.keys()) announced += 1;
+    if (coordinator && announced >= workers) return;
+    await sleep(200);
+  }
+  throw new UsageError(`cluster not ready after ${timeoutMs} ms (coordinator ${coordinator ? 'up' : 'not answering'}, ${announced}/${workers} workers); see the logs`);
+}
+
 export function clusterCommand(globals: () => GlobalOptions): Command {
   const cluster = new Command('cluster').description('A private local cluster: nats-server (JetStream), a coordinator and workers');
   cluster
@@ -56,12 +71,13 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), detached: true, name: 'sci-local' });
       // Streams and buckets exist before any process uses them.
       const nc = await connectNats({ servers: [nats.url], name: 'sci-cluster-up' });
-      await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver });
-      await nc.drain();
+      const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver });
       const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__PRETTY: 'false' };
       const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env);
       const workers = flags.workers ?? config.cluster.workers;
       const workerPids = Array.from({ length: workers }, (_, i) => spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env));
+      await waitReady(state, workers, 60_000);
+      await nc.drain();
       const record: LocalClusterFile = { natsUrl: nats.url, natsPid: nats.pid!, natsStoreDir: nats.storeDir, coordinatorPid, workerPids, logDir, startedAt: new Date().toISOString() };
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
       logger.info(record, 'local cluster up');

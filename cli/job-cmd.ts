@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/errors.js';
 import { getRecord, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { retrying } from '../messaging/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, type ClusterHandles } from './cluster-context.js';
 import { positiveInt } from './parse.js';
@@ -46,7 +47,8 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
 }
 
 export async function submitJob(cluster: ClusterHandles, spec: JobSpecInput): Promise<JobRecord> {
-  const reply = await cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
+  // "No responders" while a coordinator (re)starts: try again for a while.
+  const reply = await retrying('submitting the job (is a coordinator running?)', () => cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }), { timeoutMs: 20_000 });
   const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
   if (!answer.ok) throw new UsageError(`job refused: ${answer.error}`);
   return answer.job!;

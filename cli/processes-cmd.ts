@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { Coordinator } from '../coordinator/coordinator.js';
-import { Worker } from '../workers/worker.js';
+import { Worker, type CrashPoint } from '../workers/worker.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { positiveInt } from './parse.js';
@@ -48,7 +48,9 @@ export function workerCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { threads?: number; graceMs: number }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openCluster(config, `sci-worker-${process.pid}`);
-      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads });
+      // Fault injection for the crash tests only (never set in deployments).
+      const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
+      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null });
       await worker.start();
       await onShutdown(async () => {
         await worker.stop(flags.graceMs);

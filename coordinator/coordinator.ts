@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KvEntry, Subscription } from 'nats';
 import type { Logger } from '../common/logger.js';
 import { joinKey, type Storage } from '../storage/index.js';
-import { fitModel, readDf, saveModel } from '../encoder/index.js';
-import { createRecord, getRecord, JobError, JobSpecSchema, NAMES, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
+import { createRecord, getRecord, tasksOfJob, JobError, JobSpecSchema, NAMES, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { blankTask } from '../workers/worker.js';
 import { buildOutputManifest } from './output-manifest.js';
+import { mergeFitOutputs } from './stage-steps.js';
 
 /*
  * The coordinator: turns a submitted job into one task per shard and stage,
@@ -22,6 +19,8 @@ import { buildOutputManifest } from './output-manifest.js';
  * finished shards are never redone.
  */
 
+const SWEEP_MS = 3000;
+
 export interface CoordinatorOptions {
   state: ClusterState;
   storage: Storage;
@@ -33,6 +32,7 @@ export class Coordinator {
   private readonly jobLocks = new Map<string, Promise<void>>();
   private readonly subscriptions: Subscription[] = [];
   private watcherStop: (() => void) | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly options: CoordinatorOptions) {}
@@ -51,6 +51,11 @@ export class Coordinator {
         }
       }
     })();
+    const health = nc.subscribe(NAMES.healthSubject, { queue: 'sci-coordinator' });
+    this.subscriptions.push(health);
+    void (async () => {
+      for await (const msg of health) msg.respond(new TextEncoder().encode(JSON.stringify({ ok: true, role: 'coordinator', pid: process.pid })));
+    })();
     // Tasks that exhausted their deliveries (their worker died each time) fail their job.
     const advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${NAMES.taskStream}.${NAMES.workerConsumer}`);
     this.subscriptions.push(advisory);
@@ -64,10 +69,24 @@ export class Coordinator {
         await this.withJob(job.id, () => this.planStage(job.id));
       }
     }
+    // A sweep besides the watch: a watch can miss updates across a NATS restart.
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      for (const job of await listJobs(this.options.state.jobs)) {
+        if (job.state === 'planning') void this.withJob(job.id, () => this.planStage(job.id));
+        else if (job.state === 'running') void this.withJob(job.id, () => this.checkStage(job.id));
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, 'sweep failed; NATS unavailable?');
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.watcherStop?.();
     for (const sub of this.subscriptions) sub.unsubscribe();
     await Promise.all([...this.jobLocks.values()]);
@@ -158,7 +177,8 @@ export class Coordinator {
     if (!record || record.value.state !== 'running') return;
     const job = record.value;
     const stage = job.stages[job.stage]!;
-    const tasks = [...(this.tasksByJob.get(jobId)?.values() ?? [])].filter((t) => t.stage === stage);
+    // Read from KV, not the watch cache: the watch is only the trigger.
+    const tasks = (await tasksOfJob(this.options.state.tasks, jobId)).filter((t) => t.stage === stage);
     const failed = tasks.find((t) => t.state === 'failed');
     if (failed) {
       await this.failJob(jobId, `task ${taskKey(jobId, stage, failed.shardId)} failed: ${failed.error}`);
@@ -178,25 +198,9 @@ export class Coordinator {
     this.options.logger.info({ jobId, manifest: manifestKey }, 'job done');
   }
 
-  /** Between the encoder's stages: corpus-wide document frequencies → the model. */
   private async mergeFit(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
-    if (job.spec.kind !== 'encode') return;
-    const parts = [];
-    for (const task of tasks) {
-      const df = task.outputs.find((o) => o.role === 'df');
-      if (!df) throw new JobError(`fit task ${task.shardId} has no df output`);
-      parts.push(readDf(await this.options.storage.localPath(df.key)));
-    }
-    const model = fitModel(parts, job.spec.encoder);
-    const dir = await mkdtemp(join(tmpdir(), 'sci-model-'));
-    try {
-      const files = saveModel(dir, model);
-      await this.options.storage.publish(files.idf, joinKey(job.spec.output, 'model', 'idf.f32'));
-      await this.options.storage.publish(files.config, joinKey(job.spec.output, 'model', 'encoder.json'));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-    this.options.logger.info({ jobId: job.id, docs: model.docCount }, 'encoder fitted');
+    const model = await mergeFitOutputs(this.options.storage, job.spec, tasks);
+    if (model) this.options.logger.info({ jobId: job.id, docs: model.docCount }, 'encoder fitted');
   }
 
   private async failJob(jobId: string, reason: string): Promise<void> {

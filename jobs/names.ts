@@ -9,6 +9,7 @@ export const NAMES = {
   workersBucket: 'sci_workers',
   objectBucket: 'sci_files',
   submitSubject: 'sci.api.jobs.submit',
+  healthSubject: 'sci.api.health',
   progressSubject: (jobId: string) => `sci.progress.${jobId}`,
   progressAll: 'sci.progress.>',
 } as const;

@@ -21,7 +21,7 @@ export interface TaskRunResult {
 
 export const shardName = (id: number) => String(id).padStart(5, '0');
 
-export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina, options: { onProgress?: (p: ProgressMessage) => void; signal?: AbortSignal } = {}): Promise<TaskRunResult> {
+export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina, options: { onProgress?: (p: ProgressMessage) => void; beforePublish?: () => void; signal?: AbortSignal } = {}): Promise<TaskRunResult> {
   const { spec, shardId } = task;
   const work = await storage.workDir(spec.output);
   try {
@@ -56,6 +56,7 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
     } finally {
       channel.port1.close();
     }
+    options.beforePublish?.();
     const outputs: TaskOutput[] = [];
     for (const file of result.files) {
       const name = file.name === '' ? file.path.slice(work.length + 1) : file.name;

@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger.js';
 import type { Storage } from '../storage/index.js';
 import { FatalTaskError, NAMES, taskKey, updateRecord, getRecord, type ClusterState, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
+import { retrying } from '../messaging/index.js';
 
 /*
  * A worker process: pulls tasks from the shared durable consumer, at most
@@ -20,6 +21,9 @@ import { runTask } from './task-runner.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
 
+/** Where a worker may be told to crash itself (SIGKILL) in its first task: fault-injection tests. */
+export type CrashPoint = 'task-start' | 'before-publish' | 'before-ack';
+
 export interface WorkerOptions {
   state: ClusterState;
   storage: Storage;
@@ -28,6 +32,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** @defaultValue a random id */
   id?: string;
+  /** Fault injection: SIGKILL this process at that point of its first task. @defaultValue null */
+  crashAt?: CrashPoint | null;
 }
 
 export class Worker {
@@ -78,6 +84,10 @@ export class Worker {
     this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked: timedOut ? this.inFlight.size : 0 }, 'worker stopped');
   }
 
+  private maybeCrash(point: CrashPoint): void {
+    crashIf(point, this.options.crashAt, this.tasksDone === 0);
+  }
+
   private async announce(): Promise<void> {
     const info = { id: this.id, host: hostname(), pid: process.pid, threads: this.concurrency, backend: 'cpu', memoryBytes: totalmem(), storage: this.options.storage.kind, status: this.status, startedAt: new Date(this.startedAt).toISOString(), heartbeatAt: new Date().toISOString(), tasksDone: this.tasksDone, rowsDone: this.rowsDone };
     await this.options.state.workers.put(this.id, new TextEncoder().encode(JSON.stringify(info)));
@@ -123,11 +133,14 @@ export class Worker {
     }
     const now = () => new Date().toISOString();
     await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'running', worker: this.id, deliveries: msg.info.deliveryCount, startedAt: now(), error: null }));
+    this.maybeCrash('task-start');
     const heartbeat = setInterval(() => msg.working(), Math.max(500, clusterOptions.ackWaitMs / 3));
     const started = performance.now();
     let lastProgress = 0;
+    let result;
     try {
-      const result = await runTask(task, this.options.storage, this.pool, {
+      result = await runTask(task, this.options.storage, this.pool, {
+        beforePublish: () => this.maybeCrash('before-publish'),
         onProgress: (p) => {
           const t = performance.now();
           if (t - lastProgress < 500) return;
@@ -135,23 +148,42 @@ export class Worker {
           this.options.state.nc.publish(NAMES.progressSubject(task.jobId), new TextEncoder().encode(JSON.stringify({ worker: this.id, stage: task.stage, shardId: task.shardId, rows: p.rows, rowsPerSecond: p.rows / ((t - started) / 1000) })));
         },
       });
-      await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null }));
+    } catch (err) {
+      clearInterval(heartbeat);
+      await this.failed(msg, task, key, err, log);
+      return;
+    }
+    try {
+      // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.
+      await retrying('recording a finished task', () =>
+        updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null })),
+      );
+      this.maybeCrash('before-ack');
       await msg.ackAck();
       this.tasksDone += 1;
       this.rowsDone += result.rowsIn;
       log.info({ rows: result.rowsIn, seconds: (performance.now() - started) / 1000 }, 'task done');
     } catch (err) {
-      const last = msg.info.deliveryCount >= clusterOptions.maxDeliver;
-      const fatal = err instanceof FatalTaskError || last;
-      const reason = `${fatal && !(err instanceof FatalTaskError) ? `failed on delivery ${msg.info.deliveryCount} of ${clusterOptions.maxDeliver}: ` : ''}${(err as Error).message}`;
-      await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: now(), error: reason })).catch(() => undefined);
-      if (fatal) msg.term(reason.slice(0, 200));
-      else msg.nak(Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
-      log.warn({ err, fatal }, 'task failed');
+      log.warn({ err }, 'task done but not acknowledged; its redelivery will ack it');
     } finally {
       clearInterval(heartbeat);
     }
   }
+
+  private async failed(msg: JsMsg, task: TaskMessage, key: string, err: unknown, log: Logger): Promise<void> {
+    const { maxDeliver } = this.options.state.options;
+    const last = msg.info.deliveryCount >= maxDeliver;
+    const fatal = err instanceof FatalTaskError || last;
+    const reason = `${fatal && !(err instanceof FatalTaskError) ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur?.state === 'done' ? null : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason })).catch(() => undefined);
+    if (fatal) msg.term(reason.slice(0, 200));
+    else msg.nak(Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
+    log.warn({ err, fatal }, 'task failed');
+  }
+}
+
+function crashIf(point: CrashPoint, configured: CrashPoint | null | undefined, firstTask: boolean): void {
+  if (configured === point && firstTask) process.kill(process.pid, 'SIGKILL');
 }
 
 export function blankTask(task: Pick<TaskMessage, 'jobId' | 'stage' | 'shardId'>): TaskRecord {

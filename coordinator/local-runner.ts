@@ -1,0 +1,40 @@
+import { Piscina } from 'piscina';
+import { JobSpecSchema, stagesOf, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { joinKey, type Storage } from '../storage/index.js';
+import { runTask } from '../workers/task-runner.js';
+import { buildOutputManifest } from './output-manifest.js';
+import { mergeFitOutputs } from './stage-steps.js';
+
+/*
+ * Runs a job in this process, without NATS: the same stages, task code,
+ * pool and output manifest as the cluster. It is the in-process baseline of
+ * bench/cluster and a way to run small jobs on one machine.
+ */
+export async function runJobLocally(raw: JobSpecInput, storage: Storage, options: { threads?: number } = {}): Promise<{ job: JobRecord; manifestKey: string }> {
+  const spec = JobSpecSchema.parse(raw);
+  const threads = options.threads ?? 1;
+  const pool = new Piscina({ filename: new URL('../workers/pool-entry.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const now = new Date().toISOString();
+  const job: JobRecord = { id: `local-${Date.now()}`, spec, state: 'running', stages: stagesOf(spec), stage: 0, shards: 0, createdAt: now, updatedAt: now, finishedAt: null, outputManifest: null, error: null };
+  try {
+    let tasks: TaskRecord[] = [];
+    for (const [i, stage] of job.stages.entries()) {
+      job.stage = i;
+      const set = stage === 'index' && spec.kind === 'index' ? (spec.input ?? spec.bm25!.passages) : spec.input!;
+      const shards = (JSON.parse(await storage.readText(joinKey(set, 'manifest.json'))) as { shards: Array<{ id: number }> }).shards.map((s) => s.id);
+      job.shards = shards.length;
+      tasks = await Promise.all(
+        shards.map(async (shardId) => {
+          const started = new Date().toISOString();
+          const result = await runTask({ jobId: job.id, stage, shardId, spec }, storage, pool);
+          return { jobId: job.id, stage, shardId, state: 'done', worker: 'local', deliveries: 1, startedAt: started, finishedAt: new Date().toISOString(), ...result, error: null } satisfies TaskRecord;
+        }),
+      );
+      if (stage === 'fit') await mergeFitOutputs(storage, spec, tasks);
+    }
+    const manifestKey = await buildOutputManifest(storage, job, tasks);
+    return { job: { ...job, state: 'done', outputManifest: manifestKey, finishedAt: new Date().toISOString() }, manifestKey };
+  } finally {
+    await pool.destroy();
+  }
+}

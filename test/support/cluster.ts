@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NatsConnection } from 'nats';
+import { NatsServerProcess, connectNats, startNatsCluster } from '../../messaging/index.js';
+import { getRecord, NAMES, openClusterState, tasksOfJob, type ClusterState, type JobRecord, type JobSpecInput, type TaskRecord } from '../../jobs/index.js';
+import { REPO_ROOT } from './paths.js';
+
+/*
+ * A real cluster for integration tests: nats-server process(es) on loopback
+ * with a temp store, the coordinator and workers as `sci` child processes
+ * (so tests can SIGKILL them), and a client connection for the test.
+ */
+
+export interface TestClusterOptions {
+  dir: string;
+  workers?: number;
+  natsNodes?: 1 | 3;
+  ackWaitMs?: number;
+  storage?: 'fs' | 'nats-object-store';
+}
+
+export class TestCluster {
+  readonly children = new Set<ChildProcess>();
+  coordinator: ChildProcess | null = null;
+  workers: ChildProcess[] = [];
+  private logCount = 0;
+
+  private constructor(
+    readonly options: Required<TestClusterOptions>,
+    readonly nats: NatsServerProcess[],
+    readonly nc: NatsConnection,
+    readonly state: ClusterState,
+  ) {}
+
+  static async start(options: TestClusterOptions): Promise<TestCluster> {
+    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, ...options };
+    const nats = resolved.natsNodes === 3 ? await startNatsCluster(3, join(resolved.dir, 'nats')) : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats') })];
+    const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test' });
+    const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: 5 });
+    const cluster = new TestCluster(resolved, nats, nc, state);
+    cluster.startCoordinator();
+    for (let i = 0; i < resolved.workers; i++) cluster.startWorker();
+    return cluster;
+  }
+
+  get env(): Record<string, string> {
+    return {
+      SCI_NATS__SERVERS: JSON.stringify(this.nats.map((n) => n.url)),
+      SCI_NATS__REPLICAS: String(this.options.natsNodes),
+      SCI_NATS__ACK_WAIT_MS: String(this.options.ackWaitMs),
+      SCI_STORAGE__KIND: this.options.storage,
+      SCI_LOG__PRETTY: 'false',
+      SCI_LOG__LEVEL: 'info',
+    };
+  }
+
+  spawnSci(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+    const log = openSync(join(this.options.dir, `${args[0]}-${this.logCount++}.log`), 'a');
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ['ignore', log, log] });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  startCoordinator(): ChildProcess {
+    this.coordinator = this.spawnSci(['coordinator', 'run']);
+    return this.coordinator;
+  }
+
+  startWorker(extraEnv: Record<string, string> = {}): ChildProcess {
+    const worker = this.spawnSci(['worker', 'run', '--threads', '1', '--grace-ms', '5000'], extraEnv);
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  async submit(spec: JobSpecInput): Promise<JobRecord> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await this.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 10_000 });
+        const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
+        if (!answer.ok) throw new Error(`job refused: ${answer.error}`);
+        return answer.job!;
+      } catch (err) {
+        // The coordinator may still be starting (no responders yet).
+        if (attempt > 40 || /job refused/.test((err as Error).message)) throw err;
+        await sleep(250);
+      }
+    }
+  }
+
+  async job(id: string): Promise<JobRecord | null> {
+    return (await getRecord<JobRecord>(this.state.jobs, id))?.value ?? null;
+  }
+
+  async tasks(id: string): Promise<TaskRecord[]> {
+    return tasksOfJob(this.state.tasks, id);
+  }
+
+  async waitFor(id: string, predicate: (job: JobRecord, tasks: TaskRecord[]) => boolean, timeoutMs = 120_000): Promise<JobRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const job = await this.job(id);
+        if (job && predicate(job, await this.tasks(id))) return job;
+      } catch {
+        // NATS may be restarting in a fault test; try again.
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting on job ${id}; logs:\n${this.logs()}`);
+      await sleep(200);
+    }
+  }
+
+  waitDone(id: string, timeoutMs = 180_000): Promise<JobRecord> {
+    return this.waitFor(id, (job) => job.state === 'done' || job.state === 'failed', timeoutMs);
+  }
+
+  /** Tail of every process log, for failure messages. */
+  logs(): string {
+    return readdirSync(this.options.dir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => `--- ${f}\n${readFileSync(join(this.options.dir, f), 'utf8').split('\n').slice(-15).join('\n')}`)
+      .join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.children].map((c) => this.kill(c, 'SIGKILL')));
+    await this.nc.close().catch(() => undefined);
+    await Promise.all(this.nats.map((n) => n.stop({ clean: true })));
+  }
+}
