@@ -36,6 +36,8 @@ export interface WorkerOptions {
   crashAt?: CrashPoint | null;
 }
 
+const PULL_EXPIRES_MS = 2000;
+
 export class Worker {
   readonly id: string;
   private status: WorkerState = 'starting';
@@ -100,13 +102,19 @@ export class Worker {
       let msg: JsMsg | null = null;
       try {
         const consumer = await js.consumers.get(NAMES.taskStream, NAMES.workerConsumer);
-        msg = await consumer.next({ expires: 2000 });
+        // A watchdog besides `expires`: a pull that never returns must not stall this loop.
+        const watchdog = new AbortController();
+        msg = await Promise.race([consumer.next({ expires: PULL_EXPIRES_MS }), sleep(PULL_EXPIRES_MS + 5000, null, { signal: watchdog.signal }).catch(() => null)]);
+        watchdog.abort();
       } catch (err) {
-        this.options.logger.debug({ err }, 'pull failed; retrying');
+        this.options.logger.warn({ err }, 'pull failed; retrying');
         await sleep(500);
         continue;
       }
-      if (!msg) continue;
+      if (!msg) {
+        this.options.logger.debug('pull returned nothing');
+        continue;
+      }
       if (signal.aborted) {
         msg.nak();
         break;
@@ -125,6 +133,7 @@ export class Worker {
     const task = msg.json<TaskMessage>();
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const log = this.options.logger.child({ jobId: task.jobId, stage: task.stage, shardId: task.shardId, delivery: msg.info.deliveryCount });
+    log.debug('task received');
     const existing = await getRecord<TaskRecord>(tasks, key);
     if (existing?.value.state === 'done') {
       // Redelivered after it was done (the ack was lost): its outputs are published.
@@ -132,7 +141,9 @@ export class Worker {
       return;
     }
     const now = () => new Date().toISOString();
+    log.debug({ existing: existing?.value.state ?? null }, 'task record read');
     await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'running', worker: this.id, deliveries: msg.info.deliveryCount, startedAt: now(), error: null }));
+    log.debug('task record running');
     this.maybeCrash('task-start');
     const heartbeat = setInterval(() => msg.working(), Math.max(500, clusterOptions.ackWaitMs / 3));
     const started = performance.now();
