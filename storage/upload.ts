@@ -1,12 +1,11 @@
-import { readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Storage } from './storage.js';
 import { joinKey } from './storage.js';
 
 /** Publishes every file of a local folder (recursively) under `keyPrefix`; copies, the folder stays. */
 export async function uploadDir(storage: Storage, localDir: string, keyPrefix: string): Promise<string[]> {
-  const { copyFile, mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
   const keys: string[] = [];
   const staging = await mkdtemp(join(tmpdir(), 'sci-upload-'));
   try {
