@@ -53,8 +53,9 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null });
       await worker.start();
       await onShutdown(async () => {
-        await worker.stop(flags.graceMs);
+        const { forced } = await worker.stop(flags.graceMs);
         await cluster.close();
+        if (forced) process.exit(0);
       });
     })
     .parent!;

@@ -71,19 +71,27 @@ export class Worker {
     this.options.logger.info({ worker: this.id, concurrency: this.concurrency, storage: this.options.storage.kind }, 'worker running');
   }
 
-  /** Stops pulling, lets in-flight tasks finish within `graceMs`, naks what is left. */
-  async stop(graceMs = 30_000): Promise<void> {
-    if (this.status === 'stopped') return;
+  /**
+   * Stops pulling, lets in-flight tasks finish within `graceMs`, naks what is
+   * left (redelivered to other workers at once). Returns whether tasks were
+   * cut off: their native work is still running in pool threads, so the
+   * caller should exit the process rather than wait for it.
+   */
+  async stop(graceMs = 30_000): Promise<{ forced: boolean }> {
+    if (this.status === 'stopped') return { forced: false };
     this.status = 'draining';
     this.stopPulling.abort();
     const drained = Promise.all(this.loops);
-    const timedOut = await Promise.race([drained.then(() => false), sleep(graceMs).then(() => true)]);
+    const timedOut = await Promise.race([drained.then(() => false), sleep(graceMs, true, { ref: false })]);
+    const naked = timedOut ? this.inFlight.size : 0;
     if (timedOut) for (const msg of this.inFlight) msg.nak();
     if (this.announceTimer) clearInterval(this.announceTimer);
     await this.options.state.workers.delete(this.id).catch(() => undefined);
-    await this.pool.destroy();
+    // Destroying the pool under a running native call is not safe; a forced stop leaves it to process exit.
+    if (!timedOut) await this.pool.destroy();
     this.status = 'stopped';
-    this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked: timedOut ? this.inFlight.size : 0 }, 'worker stopped');
+    this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked }, 'worker stopped');
+    return { forced: timedOut };
   }
 
   private maybeCrash(point: CrashPoint): void {

@@ -19,6 +19,7 @@ export interface TestClusterOptions {
   natsNodes?: 1 | 3;
   ackWaitMs?: number;
   storage?: 'fs' | 'nats-object-store';
+  maxDeliver?: number;
 }
 
 export class TestCluster {
@@ -35,10 +36,10 @@ export class TestCluster {
   ) {}
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
-    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, ...options };
+    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, ...options };
     const nats = resolved.natsNodes === 3 ? await startNatsCluster(3, join(resolved.dir, 'nats')) : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats') })];
     const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test' });
-    const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: 5 });
+    const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver });
     const cluster = new TestCluster(resolved, nats, nc, state);
     cluster.startCoordinator();
     for (let i = 0; i < resolved.workers; i++) cluster.startWorker();
@@ -50,6 +51,7 @@ export class TestCluster {
       SCI_NATS__SERVERS: JSON.stringify(this.nats.map((n) => n.url)),
       SCI_NATS__REPLICAS: String(this.options.natsNodes),
       SCI_NATS__ACK_WAIT_MS: String(this.options.ackWaitMs),
+      SCI_NATS__MAX_DELIVER: String(this.options.maxDeliver),
       SCI_STORAGE__KIND: this.options.storage,
       SCI_LOG__PRETTY: 'false',
       SCI_LOG__LEVEL: 'info',
@@ -70,7 +72,7 @@ export class TestCluster {
   }
 
   startWorker(extraEnv: Record<string, string> = {}): ChildProcess {
-    const worker = this.spawnSci(['worker', 'run', '--threads', '1', '--grace-ms', '5000'], extraEnv);
+    const worker = this.spawnSci(['worker', 'run', '--threads', '1', '--grace-ms', '60000'], extraEnv);
     this.workers.push(worker);
     return worker;
   }

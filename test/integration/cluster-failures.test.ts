@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { TestCluster } from '../support/cluster.js';
+import { tempDir } from '../support/paths.js';
+import { wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * Failures that must end a job with the reason, and a graceful worker stop.
+ */
+
+test('a fatal task error terminates the task and fails the job with the reason', { timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const { embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+  const cluster = await TestCluster.start({ dir, workers: 1 });
+  t.after(() => cluster.stop());
+  // More lists than vectors in a shard: no retry can fix that.
+  const job = await cluster.submit({ kind: 'index', input: embeddings, output: join(dir, 'idx'), indexes: [{ name: 'ivf', factory: 'IVF100000,Flat', metric: 'ip' }] });
+  const done = await cluster.waitDone(job.id);
+  assert.equal(done.state, 'failed');
+  assert.match(done.error ?? '', /cannot build ivf \(IVF100000,Flat\)/);
+  const tasks = await cluster.tasks(job.id);
+  assert.ok(tasks.some((task) => task.state === 'failed' && task.deliveries === 1), 'fatal errors are not retried');
+});
+
+test('a task over its delivery limit fails the job with that reason', { timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const { passages } = await wordnetFixture(dir, 1);
+  const cluster = await TestCluster.start({ dir, workers: 0, maxDeliver: 2, ackWaitMs: 1500 });
+  t.after(() => cluster.stop());
+  const first = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'task-start' });
+  const firstExit = new Promise((resolve) => first.once('exit', resolve));
+  const job = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
+  await firstExit;
+  const second = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'task-start' });
+  await new Promise((resolve) => second.once('exit', resolve));
+  // JetStream reports the exhausted task when it would deliver it again: to a worker pulling.
+  cluster.startWorker();
+  const done = await cluster.waitDone(job.id, 60_000);
+  assert.equal(done.state, 'failed');
+  assert.match(done.error ?? '', /no worker finished it in 2 deliveries/);
+});
+
+test('SIGTERM drains a worker: its running task finishes and is acked, then it exits 0', { timeout: 180_000 }, async (t) => {
+  const dir = tempDir(t);
+  const { passages, embeddings } = await wordnetFixture(dir, 6, { embeddings: true, dim: 64 });
+  const cluster = await TestCluster.start({ dir, workers: 1 });
+  t.after(() => cluster.stop());
+  const worker = cluster.workers[0]!;
+  const job = await cluster.submit({ kind: 'index', input: embeddings, output: join(dir, 'idx'), indexes: [{ name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } });
+  await cluster.waitFor(job.id, (_j, tasks) => tasks.some((x) => x.state === 'running'));
+  const exit = new Promise<string>((resolve) => worker.once('exit', (code, signal) => resolve(`${code}/${signal}`)));
+  worker.kill('SIGTERM');
+  assert.equal(await exit, '0/null', cluster.logs());
+  const tasks = await cluster.tasks(job.id);
+  const finished = tasks.filter((x) => x.state === 'done');
+  assert.equal(finished.length, 1, 'the running task was finished, not abandoned');
+  assert.equal(finished[0]!.deliveries, 1);
+  cluster.startWorker();
+  assert.equal((await cluster.waitDone(job.id)).state, 'done');
+});
