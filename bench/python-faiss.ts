@@ -8,7 +8,8 @@ import { REPO } from './repo.js';
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 
 export function pythonFaissAvailable(): boolean {
-  const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import faiss, numpy'], { encoding: 'utf8' });
+  // -I: isolated, so a ./faiss folder in the working directory cannot pass for the module.
+  const probe = spawnSync(SYSTEM_PYTHON, ['-I', '-c', 'import faiss, numpy; faiss.IndexFlatL2(2)'], { encoding: 'utf8' });
   return probe.status === 0;
 }
 
@@ -21,7 +22,7 @@ export interface PythonSearch {
 /** Searches an index file with python faiss (see bench/python/faiss_search.py). */
 export function pythonFaissSearch(indexPath: string, queriesNpy: string, k: number, params: Record<string, number>, threads: number, repeat: number, outNpz: string): PythonSearch {
   const script = join(REPO, 'bench', 'python', 'faiss_search.py');
-  const run = spawnSync(SYSTEM_PYTHON, [script, indexPath, queriesNpy, String(k), JSON.stringify(params), String(threads), String(repeat), outNpz], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(SYSTEM_PYTHON, ['-I', script, indexPath, queriesNpy, String(k), JSON.stringify(params), String(threads), String(repeat), outNpz], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (run.status !== 0) throw new Error(`python faiss failed: ${run.stderr}`);
   const meta = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number };
   const arrays = readNpz(outNpz);

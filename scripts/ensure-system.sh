@@ -12,7 +12,7 @@ have_pkg libopenblas0-openmp || missing+=(libopenblas0-openmp)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 # python3-faiss: the reference implementation our Faiss binding is checked against.
-{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import faiss, numpy' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -I -c 'import faiss, numpy; faiss.IndexFlatL2(2)' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -24,7 +24,7 @@ test('.fvecs and .npy round trip', (t) => {
 test('.npy written by numpy (float64 too) reads back', { skip: pythonFaissAvailable() ? false : 'numpy (python3-numpy) not installed' }, (t) => {
   const dir = tempDir(t);
   const script = `import numpy as np\nnp.save("${join(dir, 'f8.npy')}", np.arange(12, dtype=np.float64).reshape(3, 4) / 4)\nnp.save("${join(dir, 'f4.npy')}", np.arange(6, dtype=np.float32).reshape(2, 3))\n`;
-  assert.equal(spawnSync(SYSTEM_PYTHON, ['-c', script]).status, 0);
+  assert.equal(spawnSync(SYSTEM_PYTHON, ['-I', '-c', script]).status, 0);
   assert.deepEqual(readVectors(join(dir, 'f8.npy')).data, Float32Array.from({ length: 12 }, (_, i) => i / 4));
   const f4 = readVectors(join(dir, 'f4.npy'));
   assert.deepEqual([f4.count, f4.dim], [2, 3]);
