@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvEntry, Subscription } from 'nats';
 import type { Logger } from '../common/logger.js';
 import { joinKey, type Storage } from '../storage/index.js';
@@ -43,6 +44,7 @@ export class Coordinator {
     this.subscriptions.push(submit);
     void (async () => {
       for await (const msg of submit) {
+        if (this.closed) break;
         try {
           const job = await this.submit(JSON.parse(new TextDecoder().decode(msg.data)));
           msg.respond(new TextEncoder().encode(JSON.stringify({ ok: true, job })));
@@ -155,9 +157,23 @@ export class Coordinator {
     const watcher = await this.options.state.tasks.watch({ key: '>' });
     this.watcherStop = () => watcher.stop();
     void (async () => {
-      for await (const entry of watcher) {
-        if (this.closed) break;
-        this.onTaskEntry(entry);
+      try {
+        for await (const entry of watcher) {
+          if (this.closed) break;
+          this.onTaskEntry(entry);
+        }
+      } catch (err) {
+        this.options.logger.warn({ err }, 'task watch ended; the sweep covers until it is back');
+      }
+      // The watch ends on close, or when NATS drops it: start a new one unless closing.
+      while (!this.closed) {
+        await sleep(1000);
+        try {
+          await this.watchTasks();
+          return;
+        } catch (err) {
+          this.options.logger.warn({ err }, 'cannot watch tasks yet');
+        }
       }
     })();
   }

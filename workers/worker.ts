@@ -130,6 +130,14 @@ export class Worker {
       this.inFlight.add(msg);
       try {
         await this.handle(msg);
+      } catch (err) {
+        // Bookkeeping failed (NATS unreachable): hand the task back and keep pulling.
+        this.options.logger.warn({ err }, 'task bookkeeping failed; naking it for redelivery');
+        try {
+          msg.nak(1000);
+        } catch {
+          // The ack wait redelivers it anyway.
+        }
       } finally {
         this.inFlight.delete(msg);
       }
