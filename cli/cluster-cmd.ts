@@ -8,7 +8,7 @@ import { UsageError } from '../common/errors.js';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
 import { NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { clusterFilePath, readClusterFile, type LocalClusterFile } from './cluster-context.js';
+import { clusterFilePath, openCluster, readClusterFile, type LocalClusterFile } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
@@ -82,6 +82,32 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
       logger.info(record, 'local cluster up');
       process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
+    });
+  cluster
+    .command('status')
+    .description('The coordinator (answers or not) and every live worker with its host, threads, memory and tasks done')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const { config } = commandContext(globals());
+      const handles = await openCluster(config, 'sci-cluster-status');
+      try {
+        const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then((m) => m.json<Record<string, unknown>>(), () => null);
+        // Keys first, then values: awaiting inside the keys iterator cuts it short.
+        const keys: string[] = [];
+        for await (const key of await handles.state.workers.keys()) keys.push(key);
+        const workers: Array<Record<string, unknown>> = [];
+        for (const key of keys.sort()) {
+          const entry = await handles.state.workers.get(key);
+          if (entry && entry.operation === 'PUT') workers.push(entry.json<Record<string, unknown>>());
+        }
+        if (flags.json) process.stdout.write(`${JSON.stringify({ coordinator, workers }, null, 2)}\n`);
+        else {
+          process.stdout.write(`coordinator: ${coordinator ? `up (pid ${coordinator.pid})` : 'not answering'}\n`);
+          for (const w of workers) process.stdout.write(`worker ${w.id}: ${w.status}, ${w.threads} thread(s), backend ${w.backend}, ${Math.round(Number(w.memoryBytes) / 2 ** 30)} GiB, ${w.tasksDone} tasks, ${w.rowsDone} rows, storage ${w.storage}\n`);
+        }
+      } finally {
+        await handles.close();
+      }
     });
   cluster
     .command('down')

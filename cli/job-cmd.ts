@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/errors.js';
-import { getRecord, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { getRecord, listJobs, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import { retrying } from '../messaging/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, type ClusterHandles } from './cluster-context.js';
@@ -141,22 +141,46 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     });
   job
     .command('status')
-    .description('Shards done / total, rows/s and ETA per worker; --watch follows it live')
+    .description('Shards done / total, rows/s and ETA per worker; --watch follows it live (bars on a terminal)')
     .argument('<id>', 'job id')
     .option('--watch', 'refresh until the job ends')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (one line per refresh with --watch)')
     .action(async (id: string, flags: { watch?: boolean; json?: boolean }) => {
       const { config } = commandContext(globals());
       const cluster = await openCluster(config, 'sci-job-status');
+      // Live per-worker progress from the workers' progress messages.
+      const live = new Map<string, { shardId: number; rows: number; rowsPerSecond: number; at: number }>();
+      const sub = cluster.nc.subscribe(NAMES.progressSubject(id));
+      void (async () => {
+        for await (const msg of sub) {
+          const p = msg.json<{ worker: string; shardId: number; rows: number; rowsPerSecond: number }>();
+          live.set(p.worker, { shardId: p.shardId, rows: p.rows, rowsPerSecond: p.rowsPerSecond, at: Date.now() });
+        }
+      })();
+      const bars = flags.watch && !flags.json && process.stderr.isTTY ? new cliProgress.MultiBar({ stream: process.stderr, format: '{label} [{bar}] {value}/{total} {unit} | {detail}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+      const workerBars = new Map<string, cliProgress.SingleBar>();
+      const jobBar = bars?.create(1, 0, { label: 'job      ', unit: 'shards', detail: '' }) ?? null;
       try {
         const show = async () => {
           const job = (await getRecord<JobRecord>(cluster.state.jobs, id))?.value;
           if (!job) throw new UsageError(`no job ${id}`);
           const status = jobStatus(job, await tasksOfJob(cluster.state.tasks, id));
-          if (flags.json) process.stdout.write(`${JSON.stringify(status)}\n`);
-          else {
+          const running = [...live.entries()].filter(([, p]) => Date.now() - p.at < 5000).map(([worker, p]) => ({ worker, ...p }));
+          if (flags.json) {
+            process.stdout.write(`${JSON.stringify({ ...status, live: running })}\n`);
+          } else if (jobBar && bars) {
+            jobBar.setTotal(Math.max(1, status.tasks.total));
+            jobBar.update(status.tasks.done, { detail: `${job.state}, stage ${status.stage}, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}` });
+            for (const p of running) {
+              let bar = workerBars.get(p.worker);
+              if (!bar) workerBars.set(p.worker, (bar = bars.create(1, 0, { label: p.worker.slice(-16).padEnd(9), unit: 'rows', detail: '' })));
+              bar.setTotal(Math.max(p.rows, 1));
+              bar.update(p.rows, { detail: `shard ${p.shardId}, ${Math.round(p.rowsPerSecond)} rows/s` });
+            }
+          } else {
             process.stdout.write(`${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}${job.error ? `, error: ${job.error}` : ''}\n`);
             for (const w of status.workers) process.stdout.write(`  ${w.worker}: ${w.tasks} tasks, ${w.rows} rows, ${Math.round(w.rowsPerSecond)} rows/s\n`);
+            for (const p of running) process.stdout.write(`  ${p.worker}: running shard ${p.shardId}, ${p.rows} rows so far, ${Math.round(p.rowsPerSecond)} rows/s\n`);
           }
           return job;
         };
@@ -165,6 +189,23 @@ export function jobCommand(globals: () => GlobalOptions): Command {
           await sleep(1000);
           job = await show();
         }
+      } finally {
+        bars?.stop();
+        sub.unsubscribe();
+        await cluster.close();
+      }
+    });
+  job
+    .command('list')
+    .description('Every job with its state')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const { config } = commandContext(globals());
+      const cluster = await openCluster(config, 'sci-job-list');
+      try {
+        const jobs = (await listJobs(cluster.state.jobs)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+        if (flags.json) process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+        else for (const j of jobs) process.stdout.write(`${j.id}  ${j.spec.kind.padEnd(6)} ${j.state.padEnd(8)} ${j.stages[j.stage]} ${j.shards} shards${j.error ? `  ${j.error}` : ''}\n`);
       } finally {
         await cluster.close();
       }

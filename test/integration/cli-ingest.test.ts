@@ -96,7 +96,8 @@ test('sci config print shows the resolved config with overrides', async () => {
 });
 
 test('every command has --help', async () => {
-  for (const args of [['--help'], ['ingest', '--help'], ['config', '--help'], ['config', 'print', '--help'], ['shards', '--help'], ['shards', 'verify', '--help']]) {
+  const commands = [['ingest'], ['config'], ['config', 'print'], ['shards'], ['shards', 'verify'], ['index'], ['index', 'build'], ['index', 'search'], ['bm25'], ['bm25', 'build'], ['bm25', 'search'], ['cluster'], ['cluster', 'up'], ['cluster', 'status'], ['cluster', 'down'], ['job'], ['job', 'submit'], ['job', 'status'], ['job', 'list'], ['coordinator', 'run'], ['worker', 'run']];
+  for (const args of [['--help'], ...commands.map((c) => [...c, '--help'])]) {
     const result = await runSci(args);
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stdout, /Usage: sci/);

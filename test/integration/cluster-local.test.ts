@@ -73,6 +73,15 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   assert.deepEqual([parsed.tasks.done, parsed.tasks.total], [6, 6]);
   assert.ok(parsed.workers.length >= 1);
 
+  const clusterStatus = await runSci(['cluster', 'status', '--json'], { env });
+  assert.equal(clusterStatus.code, 0, clusterStatus.stderr);
+  const live = JSON.parse(clusterStatus.stdout) as { coordinator: { ok: boolean } | null; workers: Array<{ threads: number; tasksDone: number; backend: string }> };
+  assert.equal(live.coordinator?.ok, true);
+  assert.equal(live.workers.length, 2, clusterStatus.stdout);
+  assert.ok(live.workers.every((w) => w.threads === 1 && w.backend === 'cpu'));
+  const list = await runSci(['job', 'list', '--json'], { env });
+  assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2, list.stdout);
+
   const down = await runSci(['cluster', 'down'], { env });
   assert.equal(down.code, 0, down.stderr);
   for (const pid of cluster.workerPids) assert.throws(() => process.kill(pid, 0));
