@@ -1,0 +1,59 @@
+/*
+ * BERT's "basic" tokenization, before WordPiece: drop control characters,
+ * normalise whitespace, put spaces around CJK ideographs, lowercase and strip
+ * accents (uncased models), split off every punctuation character.
+ */
+
+export interface BasicTokenizerOptions {
+  /** Uncased models: lowercase and strip accents. @defaultValue true */
+  lowercase?: boolean;
+}
+
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd]/gu;
+const MARKS = /\p{Mn}/gu;
+
+function isPunctuation(code: number): boolean {
+  // BERT treats every non-alphanumeric ASCII symbol as punctuation, plus Unicode P*.
+  if ((code >= 33 && code <= 47) || (code >= 58 && code <= 64) || (code >= 91 && code <= 96) || (code >= 123 && code <= 126)) return true;
+  return /\p{P}/u.test(String.fromCodePoint(code));
+}
+
+function isCjk(code: number): boolean {
+  return (
+    (code >= 0x4e00 && code <= 0x9fff) ||
+    (code >= 0x3400 && code <= 0x4dbf) ||
+    (code >= 0x20000 && code <= 0x2a6df) ||
+    (code >= 0x2a700 && code <= 0x2b73f) ||
+    (code >= 0x2b740 && code <= 0x2b81f) ||
+    (code >= 0x2b820 && code <= 0x2ceaf) ||
+    (code >= 0xf900 && code <= 0xfaff) ||
+    (code >= 0x2f800 && code <= 0x2fa1f)
+  );
+}
+
+export function basicTokenize(text: string, options: BasicTokenizerOptions = {}): string[] {
+  let clean = text.replace(CONTROL, '').replace(/\s/gu, ' ');
+  let spaced = '';
+  for (const ch of clean) {
+    const code = ch.codePointAt(0)!;
+    spaced += isCjk(code) ? ` ${ch} ` : ch;
+  }
+  clean = spaced;
+  if (options.lowercase ?? true) clean = clean.toLowerCase().normalize('NFD').replace(MARKS, '');
+  const tokens: string[] = [];
+  for (const word of clean.split(' ')) {
+    if (word === '') continue;
+    let current = '';
+    for (const ch of word) {
+      if (isPunctuation(ch.codePointAt(0)!)) {
+        if (current !== '') tokens.push(current);
+        tokens.push(ch);
+        current = '';
+      } else {
+        current += ch;
+      }
+    }
+    if (current !== '') tokens.push(current);
+  }
+  return tokens;
+}

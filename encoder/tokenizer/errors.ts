@@ -1,0 +1,8 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../../common/errors.js';
+
+/** A vocabulary is missing, malformed, or lacks a special token; bad tokenizer arguments. */
+export class TokenizerError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('TOKENIZER', message, options);
+  }
+}
