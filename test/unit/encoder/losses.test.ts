@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadTfBackend } from '../../../encoder/backend.js';
+import { FastDualEncoder } from '../../../encoder/model/fast-tower.js';
+import { infoNce, positiveDistance, tripletHinge } from '../../../encoder/losses/contrastive.js';
+
+const unit = (v: number[]) => {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+};
+
+test('loss values equal hand-computed ones', async () => {
+  const { tf } = await loadTfBackend();
+  const qv = [unit([1, 0]), unit([1, 1])];
+  const dv = [unit([1, 0.5]), unit([0, 1])];
+  const nv = [unit([-1, 0.2])];
+  const cos = (a: number[], b: number[]) => a[0]! * b[0]! + a[1]! * b[1]!;
+  const tau = 0.5;
+  // InfoNCE with one extra negative: row i's candidates are d0, d1, n0.
+  let expected = 0;
+  for (let i = 0; i < 2; i++) {
+    const logits = [...dv, ...nv].map((d) => cos(qv[i]!, d) / tau);
+    const lse = Math.log(logits.reduce((s, l) => s + Math.exp(l), 0));
+    expected += lse - logits[i]!;
+  }
+  expected /= 2;
+  const q = tf.tensor2d(qv);
+  const d = tf.tensor2d(dv);
+  const n = tf.tensor2d(nv);
+  assert.ok(Math.abs((await infoNce(tf, q, d, tau, n).data())[0]! - expected) < 1e-5);
+  const distance = (0.6 * ((1 - cos(qv[0]!, dv[0]!)) + (1 - cos(qv[1]!, dv[1]!)))) / 2;
+  assert.ok(Math.abs((await positiveDistance(tf, q, d, 0.6).data())[0]! - distance) < 1e-6);
+  const margin = 0.3;
+  const hinge = (Math.max(0, margin - cos(qv[0]!, dv[0]!) + cos(qv[0]!, dv[1]!)) + Math.max(0, margin - cos(qv[1]!, dv[1]!) + cos(qv[1]!, dv[0]!))) / 2;
+  assert.ok(Math.abs((await tripletHinge(tf, q, d, margin).data())[0]! - hinge) < 1e-6);
+});
+
+test('gradients through the tower (custom embedding gradient included) match finite differences', async () => {
+  const { tf } = await loadTfBackend();
+  const model = new FastDualEncoder(tf, { vocabSize: 12, embeddingDim: 6, dim: 4, towers: 'separate', seed: 3 });
+  const qIds = tf.tensor2d([[1, 2, 3, 0], [4, 5, 0, 0], [6, 7, 8, 9]], undefined, 'int32');
+  const qMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]], undefined, 'int32');
+  const dIds = tf.tensor2d([[2, 3, 10, 0], [5, 11, 0, 0], [7, 8, 1, 0]], undefined, 'int32');
+  const dMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 0]], undefined, 'int32');
+  const loss = () => {
+    const q = model.encode(qIds, qMask, 'query');
+    const d = model.encode(dIds, dMask, 'item');
+    return infoNce(tf, q, d, 0.2).add(positiveDistance(tf, q, d, 0.6)) as ReturnType<typeof infoNce>;
+  };
+  const { grads } = tf.variableGrads(loss, model.variables);
+  const eps = 1e-2;
+  let checked = 0;
+  for (const variable of [model.variables[0]!, model.variables[1]!, model.variables[3]!]) {
+    const analytic = (await grads[variable.name]!.data()) as Float32Array;
+    const values = (await variable.data()) as Float32Array;
+    // Entries with the largest gradient (well above float32 noise).
+    const entries = Array.from(analytic.keys()).sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!)).slice(0, 4);
+    for (const i of entries) {
+      const probe = (delta: number) => {
+        const copy = Float32Array.from(values);
+        copy[i]! += delta;
+        variable.assign(tf.tensor(copy, variable.shape));
+        const value = loss().dataSync()[0]!;
+        variable.assign(tf.tensor(values, variable.shape));
+        return value;
+      };
+      const numeric = (probe(eps) - probe(-eps)) / (2 * eps);
+      assert.ok(Math.abs(numeric - analytic[i]!) <= 0.05 * Math.abs(analytic[i]!) + 1e-3, `${variable.name}[${i}]: numeric ${numeric} vs analytic ${analytic[i]}`);
+      checked += 1;
+    }
+  }
+  assert.equal(checked, 12);
+  // Token 4 never occurs in the item batch: its row of the item embeddings gets no gradient.
+  const itemEmbeddingGrad = (await grads[model.variables[3]!.name]!.data()) as Float32Array;
+  assert.ok(itemEmbeddingGrad.slice(4 * 6, 5 * 6).every((g) => g === 0), 'token 4 is absent from the item batch');
+  model.dispose();
+});
