@@ -26,13 +26,16 @@ export function positiveDistance(tf: typeof Tf, q: Tf.Tensor2D, positives: Tf.Te
   return tf.tidy(() => tf.scalar(1).sub(q.mul(positives).sum(1)).mean().mul(weight) as Tf.Scalar);
 }
 
-/** mean over i ≠ j of max(0, δ − cos(q_i, d_i) + cos(q_i, d_j)). */
-export function tripletHinge(tf: typeof Tf, q: Tf.Tensor2D, positives: Tf.Tensor2D, margin: number): Tf.Scalar {
+/** mean over negatives j (in-batch j ≠ i, then any extra ones) of max(0, δ − cos(q_i, d_i) + cos(q_i, d_j)). */
+export function tripletHinge(tf: typeof Tf, q: Tf.Tensor2D, positives: Tf.Tensor2D, margin: number, negatives: Tf.Tensor2D | null = null): Tf.Scalar {
   return tf.tidy(() => {
-    const scores = q.matMul(positives, false, true);
     const batch = q.shape[0];
-    const positive = scores.mul(tf.eye(batch)).sum(1, true);
-    const hinge = tf.relu(tf.scalar(margin).sub(positive).add(scores)).mul(tf.scalar(1).sub(tf.eye(batch)));
-    return hinge.sum().div(Math.max(1, batch * (batch - 1))) as Tf.Scalar;
+    const candidates = negatives ? tf.concat([positives, negatives], 0) : positives;
+    const columns = candidates.shape[0];
+    const scores = q.matMul(candidates, false, true);
+    const isPositive = tf.eye(batch, columns);
+    const positive = scores.mul(isPositive).sum(1, true);
+    const hinge = tf.relu(tf.scalar(margin).sub(positive).add(scores)).mul(tf.scalar(1).sub(isPositive));
+    return hinge.sum().div(Math.max(1, batch * (columns - 1))) as Tf.Scalar;
   });
 }

@@ -75,3 +75,34 @@ test('gradients through the tower (custom embedding gradient included) match fin
   assert.ok(itemEmbeddingGrad.slice(4 * 6, 5 * 6).every((g) => g === 0), 'token 4 is absent from the item batch');
   model.dispose();
 });
+
+test('the composite objective: parts, weights and the SymmAligner variants', async () => {
+  const { tf } = await loadTfBackend();
+  const { trainingLoss } = await import('../../../encoder/losses/composite.js');
+  const t = (rows: number[][]) => tf.tensor2d(rows.map(unit));
+  const e = {
+    queryByQueryTower: t([[1, 0], [0, 1]]),
+    positiveByItemTower: t([[1, 0.2], [0.1, 1]]),
+    negativesByItemTower: null,
+    queryByItemTower: t([[0.8, 0.6], [0.6, 0.8]]),
+    positiveByQueryTower: t([[1, 0], [0, 1]]),
+  };
+  const base = { base: 'infonce' as const, temperature: 0.1, margin: 0.2, distanceWeight: 0 };
+  const plain = trainingLoss(tf, e, { ...base, symmAligner: null });
+  assert.deepEqual(Object.keys(plain.parts), ['infonce']);
+  const withDistance = trainingLoss(tf, e, { ...base, distanceWeight: 0.6, symmAligner: null });
+  const expectedDistance = 0.6 * (2 - (unit([1, 0.2])[0]! + unit([0.1, 1])[1]!)) / 2;
+  assert.ok(Math.abs(withDistance.parts.distance!.dataSync()[0]! - expectedDistance) < 1e-6);
+  assert.ok(Math.abs(withDistance.total.dataSync()[0]! - plain.total.dataSync()[0]! - expectedDistance) < 1e-5);
+  // Variant C: λ · [mean(1 − cos(f_q(Q), f_i(Q))) + mean(1 − cos(f_q(D), f_i(D)))].
+  const c = trainingLoss(tf, e, { ...base, symmAligner: { variant: 'C', lambda: 0.5 } });
+  const viewGap = (1 - 0.8 + (1 - 0.8)) / 2 + (2 - (unit([1, 0.2])[0]! + unit([0.1, 1])[1]!)) / 2;
+  assert.ok(Math.abs(c.parts.symmAligner!.dataSync()[0]! - 0.5 * viewGap) < 1e-5);
+  // Variant A is the base loss of the swapped towers.
+  const a = trainingLoss(tf, e, { ...base, symmAligner: { variant: 'A', lambda: 1 } });
+  const { infoNce } = await import('../../../encoder/losses/contrastive.js');
+  assert.ok(Math.abs(a.parts.symmAligner!.dataSync()[0]! - infoNce(tf, e.queryByItemTower, e.positiveByQueryTower, 0.1).dataSync()[0]!) < 1e-6);
+  assert.throws(() => trainingLoss(tf, { ...e, queryByItemTower: null }, { ...base, symmAligner: { variant: 'B', lambda: 1 } }), /swapped encodings/);
+  const triplet = trainingLoss(tf, { ...e, negativesByItemTower: t([[-1, 0]]) }, { ...base, base: 'triplet', symmAligner: null });
+  assert.ok(triplet.parts.triplet!.dataSync()[0]! >= 0);
+});
