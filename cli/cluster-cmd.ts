@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/errors.js';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
-import { NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
+import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { clusterFilePath, openCluster, readClusterFile, type LocalClusterFile } from './cluster-context.js';
 import { positiveInt } from './parse.js';
@@ -45,8 +45,7 @@ async function waitReady(state: ClusterState, workers: number, timeoutMs: number
   let announced = 0;
   while (Date.now() < deadline) {
     if (!coordinator) coordinator = await state.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 1000 }).then(() => true, () => false);
-    announced = 0;
-    for await (const _key of await state.workers.keys()) announced += 1;
+    announced = (await listKeys(state.workers).catch(() => [])).length;
     if (coordinator && announced >= workers) return;
     await sleep(200);
   }
@@ -93,8 +92,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       try {
         const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then((m) => m.json<Record<string, unknown>>(), () => null);
         // Keys first, then values: awaiting inside the keys iterator cuts it short.
-        const keys: string[] = [];
-        for await (const key of await handles.state.workers.keys()) keys.push(key);
+        const keys = await listKeys(handles.state.workers);
         const workers: Array<Record<string, unknown>> = [];
         for (const key of keys.sort()) {
           const entry = await handles.state.workers.get(key);

@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { createRecord, getRecord, tasksOfJob, JobError, JobSpecSchema, NAMES, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { blankTask } from '../workers/worker.js';
+import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
 import { mergeFitOutputs } from './stage-steps.js';
 
@@ -21,6 +22,7 @@ import { mergeFitOutputs } from './stage-steps.js';
  */
 
 const SWEEP_MS = 3000;
+const STEP_TIMEOUT_MS = 120_000;
 
 export interface CoordinatorOptions {
   state: ClusterState;
@@ -114,7 +116,8 @@ export class Coordinator {
   /** Serialises all work on one job inside this process. */
   private withJob(jobId: string, work: () => Promise<void>): Promise<void> {
     const previous = this.jobLocks.get(jobId) ?? Promise.resolve();
-    const next = previous.then(work).catch((err) => this.options.logger.error({ err, jobId }, 'job step failed'));
+    // Bounded, so one hung call cannot stall the job's later steps (the sweep retries).
+    const next = previous.then(() => withTimeout(work(), STEP_TIMEOUT_MS, `a step of job ${jobId}`)).catch((err) => this.options.logger.error({ err, jobId }, 'job step failed'));
     this.jobLocks.set(jobId, next);
     return next;
   }

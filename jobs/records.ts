@@ -1,5 +1,5 @@
 import type { KV } from 'nats';
-import { retrying } from '../messaging/index.js';
+import { retrying, withTimeout } from '../messaging/index.js';
 import type { JobRecord, TaskRecord } from './model.js';
 
 /*
@@ -48,9 +48,21 @@ export async function updateRecord<T>(kv: KV, key: string, change: (current: T |
   throw new Error(`could not update ${key}: too many concurrent writers`);
 }
 
+/** Every key (matching `filter`), collected before any value is read; bounded in time. */
+export async function listKeys(kv: KV, filter?: string): Promise<string[]> {
+  return withTimeout(
+    (async () => {
+      const keys: string[] = [];
+      for await (const key of await kv.keys(filter)) keys.push(key);
+      return keys;
+    })(),
+    15_000,
+    `listing keys${filter ? ` ${filter}` : ''}`,
+  );
+}
+
 export async function listJobs(kv: KV): Promise<JobRecord[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
+  const keys = await listKeys(kv);
   const out: JobRecord[] = [];
   for (const key of keys) {
     const record = await getRecord<JobRecord>(kv, key);
@@ -60,8 +72,7 @@ export async function listJobs(kv: KV): Promise<JobRecord[]> {
 }
 
 export async function tasksOfJob(kv: KV, jobId: string): Promise<TaskRecord[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys(`${jobId}.>`)) keys.push(key);
+  const keys = await listKeys(kv, `${jobId}.>`);
   const out: TaskRecord[] = [];
   for (const key of keys) {
     const record = await getRecord<TaskRecord>(kv, key);

@@ -43,3 +43,16 @@ export async function retrying<T>(what: string, call: () => Promise<T>, options:
   }
   throw new MessagingError(`${what} failed: ${(last as Error)?.message}`, { cause: last });
 }
+
+/** Rejects when `promise` has not settled within `ms`: no wait on the network may hang a process. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MessagingError(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,3 +1,3 @@
 export { NatsServerProcess, startNatsCluster, freePort, type NatsServerOptions } from './nats-server.js';
-export { connectNats, retrying, type ConnectOptions } from './connection.js';
+export { connectNats, retrying, withTimeout, type ConnectOptions } from './connection.js';
 export { MessagingError } from './errors.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TestCluster } from '../support/cluster.js';
 import { tempDir } from '../support/paths.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
@@ -28,12 +29,14 @@ test('a task over its delivery limit fails the job with that reason', { timeout:
   const { passages } = await wordnetFixture(dir, 1);
   const cluster = await TestCluster.start({ dir, workers: 0, maxDeliver: 2, ackWaitMs: 1500 });
   t.after(() => cluster.stop());
+  const exitOf = (child: ReturnType<typeof cluster.startWorker>) => new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+  const within = async (what: string, exited: Promise<boolean>) => assert.ok(await Promise.race([exited, sleep(45_000).then(() => false)]), `${what}; logs:\n${cluster.logs()}`);
   const first = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'task-start' });
-  const firstExit = new Promise((resolve) => first.once('exit', resolve));
+  const firstExit = exitOf(first);
   const job = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
-  await firstExit;
+  await within('the first worker did not crash on delivery 1', firstExit);
   const second = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'task-start' });
-  await new Promise((resolve) => second.once('exit', resolve));
+  await within('the second worker did not crash on delivery 2', exitOf(second));
   // JetStream reports the exhausted task when it would deliver it again: to a worker pulling.
   cluster.startWorker();
   const done = await cluster.waitDone(job.id, 60_000);

@@ -65,6 +65,20 @@ void PromiseWorker::OnOK() {
 
 void PromiseWorker::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
 
+Napi::Value queueVoid(Napi::Env env, std::function<void()> execute, std::vector<Napi::Value> keep) {
+  auto* worker = new PromiseWorker(env, std::move(execute), [](Napi::Env env) { return env.Undefined(); }, std::move(keep));
+  worker->Queue();
+  return worker->Promise();
+}
+
+void checkLists(const idx_t* lists, idx_t n, size_t nlist) {
+  for (idx_t i = 0; i < n; i++) {
+    if (lists[i] < 0 || lists[i] >= static_cast<idx_t>(nlist)) {
+      throw invalidArgument("list " + std::to_string(lists[i]) + " of row " + std::to_string(i) + " is outside [0, " + std::to_string(nlist) + ")");
+    }
+  }
+}
+
 Napi::Float32Array float32Arg(const Napi::Value& value, const char* what) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throw invalidArgument(std::string(what) + " must be a Float32Array");
@@ -94,7 +108,7 @@ namespace {
 // kmeans(x: Float32Array, d, k, {niter, seed, spherical, metric}) -> Promise<{centroids, objective}>
 Napi::Value Kmeans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     if (info.Length() < 4 || !info[0].IsTypedArray() || !info[3].IsObject()) {
       throw invalidArgument("kmeans(x, d, k, options)");
     }
@@ -136,9 +150,7 @@ Napi::Value Kmeans(const Napi::CallbackInfo& info) {
         {x});
     worker->Queue();
     return worker->Promise();
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {

@@ -58,6 +58,24 @@ class PromiseWorker : public Napi::AsyncWorker {
 // The argument as a Float32Array, or an INVALID_ARGUMENT error naming it.
 Napi::Float32Array float32Arg(const Napi::Value& value, const char* what);
 
+// Runs `body`, turning any C++ exception into a JS Error carrying its [CODE].
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, describeException(std::current_exception()));
+  }
+}
+
+// Queues `execute` on the libuv pool; the promise resolves to undefined.
+Napi::Value queueVoid(Napi::Env env, std::function<void()> execute, std::vector<Napi::Value> keep);
+
+// Checks that every list id is in [0, nlist).
+void checkLists(const idx_t* lists, idx_t n, size_t nlist);
+
 // Checks a Float32Array of n * d finite values; returns n.
 idx_t checkVectors(const Napi::Float32Array& x, int d, const char* what);
 

@@ -117,24 +117,20 @@ NativeIndex::NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
 // factory(d, description, metric)
 Napi::Value NativeIndex::Factory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     int d = info[0].As<Napi::Number>().Int32Value();
     if (d <= 0) throw invalidArgument("dimension must be positive");
     auto description = info[1].As<Napi::String>().Utf8Value();
     auto metric = parseMetric(info[2].As<Napi::String>().Utf8Value());
     return Wrap(env, build(d, description, metric));
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 // createIvf(d, metric, centroids, pqM, pqNbits): an IVF(-PQ) index whose coarse
 // centroids are given (SCI dual-view indexing); pqM = 0 means IVF-Flat.
 Napi::Value NativeIndex::CreateIvf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     int d = info[0].As<Napi::Number>().Int32Value();
     auto metric = parseMetric(info[1].As<Napi::String>().Utf8Value());
     auto centroids = float32Arg(info[2], "centroids");
@@ -158,11 +154,7 @@ Napi::Value NativeIndex::CreateIvf(const Napi::CallbackInfo& info) {
     quantizer.release();
     ivf->own_fields = true;
     return Wrap(env, std::unique_ptr<faiss::Index>(ivf.release()));
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 Napi::Value NativeIndex::ReadFile(const Napi::CallbackInfo& info) {
@@ -178,16 +170,12 @@ Napi::Value NativeIndex::ReadFile(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeIndex::FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto buffer = info[0].As<Napi::Uint8Array>();
     faiss::VectorIOReader reader;
     reader.data.assign(buffer.Data(), buffer.Data() + buffer.ByteLength());
     return Wrap(env, std::unique_ptr<faiss::Index>(faiss::read_index(&reader)));
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 Napi::Value NativeIndex::Info(const Napi::CallbackInfo& info) {
@@ -217,38 +205,30 @@ Napi::Value NativeIndex::Info(const Napi::CallbackInfo& info) {
 // memory. Costs a full serialization, so it is not part of info().
 Napi::Value NativeIndex::MemoryBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     std::shared_lock<std::shared_mutex> lock(*mutex_);
     return Napi::Number::New(env, static_cast<double>(serialize(*index_).size()));
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 // train(x) -> Promise<void>
 Napi::Value NativeIndex::Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto x = float32Arg(info[0], "training vectors");
     idx_t n = checkVectors(x, index_->d, "training vectors");
     if (n == 0) throw invalidArgument("no training vectors");
     auto index = index_;
     auto mutex = mutex_;
     const float* data = x.Data();
-    auto* worker = new PromiseWorker(
+    return queueVoid(
         env,
         [=]() {
           std::unique_lock<std::shared_mutex> lock(*mutex);
           index->train(n, data);
         },
-        [](Napi::Env env) { return env.Undefined(); }, {x, info.This()});
-    worker->Queue();
-    return worker->Promise();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+        {x, info.This()});
+  });
 }
 
 namespace {
@@ -268,7 +248,7 @@ const idx_t* checkIds(const Napi::Value& value, idx_t n, const char* what) {
 // add(x, ids | null) -> Promise<void>
 Napi::Value NativeIndex::Add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto x = float32Arg(info[0], "vectors");
     idx_t n = checkVectors(x, index_->d, "vectors");
     const idx_t* ids = checkIds(info[1], n, "ids");
@@ -278,27 +258,21 @@ Napi::Value NativeIndex::Add(const Napi::CallbackInfo& info) {
     const float* data = x.Data();
     std::vector<Napi::Value> keep{x, info.This()};
     if (ids) keep.push_back(info[1]);
-    auto* worker = new PromiseWorker(
+    return queueVoid(
         env,
         [=]() {
           std::unique_lock<std::shared_mutex> lock(*mutex);
           if (ids) index->add_with_ids(n, data, ids);
           else index->add(n, data);
         },
-        [](Napi::Env env) { return env.Undefined(); }, keep);
-    worker->Queue();
-    return worker->Promise();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+        keep);
+  });
 }
 
 // addPreassigned(x, ids, lists): IVF add with caller-computed inverted lists.
 Napi::Value NativeIndex::AddPreassigned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto* ivf = dynamic_cast<faiss::IndexIVF*>(index_.get());
     if (!ivf) throw invalidArgument("addPreassigned needs an IVF index (not wrapped in IDMap)");
     auto x = float32Arg(info[0], "vectors");
@@ -307,29 +281,19 @@ Napi::Value NativeIndex::AddPreassigned(const Napi::CallbackInfo& info) {
     if (!ids) throw invalidArgument("ids are required");
     const idx_t* lists = checkIds(info[2], n, "lists");
     if (!lists) throw invalidArgument("list assignments are required");
-    for (idx_t i = 0; i < n; i++) {
-      if (lists[i] < 0 || lists[i] >= static_cast<idx_t>(ivf->nlist)) {
-        throw invalidArgument("list " + std::to_string(lists[i]) + " of row " + std::to_string(i) + " is outside [0, " + std::to_string(ivf->nlist) + ")");
-      }
-    }
+    checkLists(lists, n, ivf->nlist);
     if (!ivf->is_trained) throw AddonError("NOT_TRAINED", "index must be trained before vectors are added");
     auto index = index_;
     auto mutex = mutex_;
     const float* data = x.Data();
-    auto* worker = new PromiseWorker(
+    return queueVoid(
         env,
         [=]() {
           std::unique_lock<std::shared_mutex> lock(*mutex);
           static_cast<faiss::IndexIVF*>(index.get())->add_core(n, data, ids, lists);
         },
-        [](Napi::Env env) { return env.Undefined(); }, {x, info[1], info[2], info.This()});
-    worker->Queue();
-    return worker->Promise();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+        {x, info[1], info[2], info.This()});
+  });
 }
 
 // trainPreassigned(x, lists): IVF-PQ codebooks from residuals to the given
@@ -337,20 +301,18 @@ Napi::Value NativeIndex::AddPreassigned(const Napi::CallbackInfo& info) {
 // the quantizer's own assignment. IVF-Flat has nothing to train.
 Napi::Value NativeIndex::TrainPreassigned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto* ivf = dynamic_cast<faiss::IndexIVF*>(index_.get());
     if (!ivf) throw invalidArgument("trainPreassigned needs an IVF index");
     auto x = float32Arg(info[0], "training vectors");
     idx_t n = checkVectors(x, index_->d, "training vectors");
     const idx_t* lists = checkIds(info[1], n, "lists");
     if (!lists || n == 0) throw invalidArgument("training vectors and their lists are required");
-    for (idx_t i = 0; i < n; i++) {
-      if (lists[i] < 0 || lists[i] >= static_cast<idx_t>(ivf->nlist)) throw invalidArgument("list " + std::to_string(lists[i]) + " of row " + std::to_string(i) + " is out of range");
-    }
+    checkLists(lists, n, ivf->nlist);
     auto index = index_;
     auto mutex = mutex_;
     const float* data = x.Data();
-    auto* worker = new PromiseWorker(
+    return queueVoid(
         env,
         [=]() {
           std::unique_lock<std::shared_mutex> lock(*mutex);
@@ -367,20 +329,14 @@ Napi::Value NativeIndex::TrainPreassigned(const Napi::CallbackInfo& info) {
           }
           index->is_trained = true;
         },
-        [](Napi::Env env) { return env.Undefined(); }, {x, info[1], info.This()});
-    worker->Queue();
-    return worker->Promise();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+        {x, info[1], info.This()});
+  });
 }
 
 // search(x, k, nprobe, efSearch) -> Promise<{distances, labels, stats}>; 0 = index default.
 Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     auto x = float32Arg(info[0], "queries");
     idx_t n = checkVectors(x, index_->d, "queries");
     int64_t k = info[1].As<Napi::Number>().Int64Value();
@@ -421,11 +377,7 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
         {x, info.This()});
     worker->Queue();
     return worker->Promise();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 Napi::Value NativeIndex::WriteFile(const Napi::CallbackInfo& info) {
@@ -433,26 +385,22 @@ Napi::Value NativeIndex::WriteFile(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   auto index = index_;
   auto mutex = mutex_;
-  auto* worker = new PromiseWorker(
+  return queueVoid(
       env,
       [=]() {
         std::shared_lock<std::shared_mutex> lock(*mutex);
         faiss::write_index(index.get(), path.c_str());
       },
-      [](Napi::Env env) { return env.Undefined(); }, {info.This()});
-  worker->Queue();
-  return worker->Promise();
+      {info.This()});
 }
 
 Napi::Value NativeIndex::ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     std::shared_lock<std::shared_mutex> lock(*mutex_);
     auto bytes = serialize(*index_);
     return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
-  } catch (...) {
-    throw Napi::Error::New(env, describeException(std::current_exception()));
-  }
+  });
 }
 
 // The efSearch used when a search passes none (stored in the index file).
