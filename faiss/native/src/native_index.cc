@@ -159,6 +159,7 @@ Napi::Value NativeIndex::CreateIvf(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeIndex::ReadFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "[INVALID_ARGUMENT] readFile needs a path");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   auto result = std::make_shared<std::unique_ptr<faiss::Index>>();
   auto* worker = new PromiseWorker(
@@ -171,6 +172,9 @@ Napi::Value NativeIndex::ReadFile(const Napi::CallbackInfo& info) {
 Napi::Value NativeIndex::FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw invalidArgument("fromBuffer needs a Uint8Array or Buffer");
+    }
     auto buffer = info[0].As<Napi::Uint8Array>();
     faiss::VectorIOReader reader;
     reader.data.assign(buffer.Data(), buffer.Data() + buffer.ByteLength());
