@@ -8,7 +8,7 @@ import { UsageError } from '../common/errors.js';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
 import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { clusterFilePath, openCluster, readClusterFile, type LocalClusterFile } from './cluster-context.js';
+import { clusterFilePath, readClusterFile, withCluster, type LocalClusterFile } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
@@ -88,10 +88,8 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
-      const handles = await openCluster(config, 'sci-cluster-status');
-      try {
+      await withCluster(config, 'sci-cluster-status', async (handles) => {
         const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then((m) => m.json<Record<string, unknown>>(), () => null);
-        // Keys first, then values: awaiting inside the keys iterator cuts it short.
         const keys = await listKeys(handles.state.workers);
         const workers: Array<Record<string, unknown>> = [];
         for (const key of keys.sort()) {
@@ -103,9 +101,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
           process.stdout.write(`coordinator: ${coordinator ? `up (pid ${coordinator.pid})` : 'not answering'}\n`);
           for (const w of workers) process.stdout.write(`worker ${w.id}: ${w.status}, ${w.threads} thread(s), backend ${w.backend}, ${Math.round(Number(w.memoryBytes) / 2 ** 30)} GiB, ${w.tasksDone} tasks, ${w.rowsDone} rows, storage ${w.storage}\n`);
         }
-      } finally {
-        await handles.close();
-      }
+      });
     });
   cluster
     .command('down')

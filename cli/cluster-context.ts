@@ -48,3 +48,13 @@ export async function openCluster(config: Config, name: string): Promise<Cluster
   const storage: Storage = config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(state.js, config.nats.replicas));
   return { nc, state, storage, close: () => nc.drain() };
 }
+
+/** Opens the cluster for one command and always closes it. */
+export async function withCluster<T>(config: Config, name: string, body: (cluster: ClusterHandles) => Promise<T>): Promise<T> {
+  const cluster = await openCluster(config, name);
+  try {
+    return await body(cluster);
+  } finally {
+    await cluster.close();
+  }
+}

@@ -8,7 +8,7 @@ import { UsageError } from '../common/errors.js';
 import { getRecord, listJobs, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import { retrying } from '../messaging/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster, type ClusterHandles } from './cluster-context.js';
+import { openCluster, withCluster, type ClusterHandles } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 interface SubmitFlags {
@@ -119,8 +119,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const { config } = commandContext(globals());
       const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
-      const cluster = await openCluster(config, 'sci-job-submit');
-      try {
+      await withCluster(config, 'sci-job-submit', async (cluster) => {
         let record = await submitJob(cluster, spec);
         if (flags.wait) {
           const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' }, cliProgress.Presets.shades_classic) : null;
@@ -135,9 +134,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
         }
         process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`);
         if (record.state === 'failed') process.exitCode = 1;
-      } finally {
-        await cluster.close();
-      }
+      });
     });
   job
     .command('status')
@@ -201,14 +198,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
-      const cluster = await openCluster(config, 'sci-job-list');
-      try {
+      await withCluster(config, 'sci-job-list', async (cluster) => {
         const jobs = (await listJobs(cluster.state.jobs)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
         if (flags.json) process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
         else for (const j of jobs) process.stdout.write(`${j.id}  ${j.spec.kind.padEnd(6)} ${j.state.padEnd(8)} ${j.stages[j.stage]} ${j.shards} shards${j.error ? `  ${j.error}` : ''}\n`);
-      } finally {
-        await cluster.close();
-      }
+      });
     });
   return job;
 }

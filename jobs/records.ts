@@ -48,7 +48,7 @@ export async function updateRecord<T>(kv: KV, key: string, change: (current: T |
   throw new Error(`could not update ${key}: too many concurrent writers`);
 }
 
-/** Every key (matching `filter`), collected before any value is read; bounded in time. */
+/** Every key (matching `filter`), collected before any value is read (awaiting inside nats.js's `keys()` iterator cuts the listing short); bounded in time. */
 export async function listKeys(kv: KV, filter?: string): Promise<string[]> {
   return withTimeout(
     (async () => {
