@@ -111,9 +111,18 @@ export class Worker {
       try {
         const consumer = await js.consumers.get(NAMES.taskStream, NAMES.workerConsumer);
         // A watchdog besides `expires`: a pull that never returns must not stall this loop.
+        // A message that still arrives for an abandoned pull is handed back at once.
         const watchdog = new AbortController();
-        msg = await Promise.race([consumer.next({ expires: PULL_EXPIRES_MS }), sleep(PULL_EXPIRES_MS + 5000, null, { signal: watchdog.signal }).catch(() => null)]);
+        const pull = consumer.next({ expires: PULL_EXPIRES_MS });
+        const timedOut = Symbol('timed out');
+        const first = await Promise.race([pull, sleep(PULL_EXPIRES_MS + 5000, timedOut, { signal: watchdog.signal }).catch(() => null)]);
         watchdog.abort();
+        if (first === timedOut) {
+          void pull.then((late) => late?.nak(), () => undefined);
+          msg = null;
+        } else {
+          msg = first as JsMsg | null;
+        }
       } catch (err) {
         this.options.logger.warn({ err }, 'pull failed; retrying');
         await sleep(500);
