@@ -2,8 +2,14 @@ import { Command } from 'commander';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { Worker, type CrashPoint } from '../workers/worker.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster } from './cluster-context.js';
+import { openCluster, type ClusterHandles } from './cluster-context.js';
+import { withTimeout } from '../messaging/index.js';
 import { positiveInt } from './parse.js';
+
+/** Drains the NATS connection, but not forever: with NATS gone a drain never completes. */
+async function closeBounded(cluster: ClusterHandles): Promise<void> {
+  await withTimeout(cluster.close(), 5000, 'draining the NATS connection').catch(() => cluster.nc.close());
+}
 
 /** Waits for SIGTERM / SIGINT, then runs `stop` once. */
 function onShutdown(stop: () => Promise<void>): Promise<void> {
@@ -31,8 +37,8 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
       await coordinator.start();
       logger.info({ pid: process.pid }, 'coordinator running');
       await onShutdown(async () => {
-        await coordinator.close();
-        await cluster.close();
+        await withTimeout(coordinator.close(), 10_000, 'closing the coordinator').catch(() => undefined);
+        await closeBounded(cluster);
       });
     })
     .parent!;
@@ -54,7 +60,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       await worker.start();
       await onShutdown(async () => {
         const { forced } = await worker.stop(flags.graceMs);
-        await cluster.close();
+        await closeBounded(cluster);
         if (forced) process.exit(0);
       });
     })

@@ -7,7 +7,7 @@ import type { Logger } from '../common/logger.js';
 import type { Storage } from '../storage/index.js';
 import { FatalTaskError, NAMES, taskKey, updateRecord, getRecord, type ClusterState, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
-import { retrying } from '../messaging/index.js';
+import { retrying, withTimeout } from '../messaging/index.js';
 
 /*
  * A worker process: pulls tasks from the shared durable consumer, at most
@@ -86,7 +86,8 @@ export class Worker {
     const naked = timedOut ? this.inFlight.size : 0;
     if (timedOut) for (const msg of this.inFlight) msg.nak();
     if (this.announceTimer) clearInterval(this.announceTimer);
-    await this.options.state.workers.delete(this.id).catch(() => undefined);
+    // Bounded: with NATS gone, a delete would wait for a reconnect forever.
+    await withTimeout(this.options.state.workers.delete(this.id), 2000, 'removing the worker record').catch(() => undefined);
     // Destroying the pool under a running native call is not safe; a forced stop leaves it to process exit.
     if (!timedOut) await this.pool.destroy();
     this.status = 'stopped';

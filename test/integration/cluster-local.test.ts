@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaissIndex } from '../../faiss/index.js';
 import { loadBm25 } from '../../bm25/index.js';
@@ -8,7 +9,6 @@ import { readArrowVectors } from '../../vectors/index.js';
 import { readManifest, sha256File } from '../../shards/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
-import { tempDir } from '../support/paths.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 /*
@@ -18,12 +18,16 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
  */
 
 test('cluster up, encode + index WordNet through two workers, every shard done and loadable', { timeout: 300_000 }, async (t) => {
-  const dir = tempDir(t);
+  // One cleanup hook: the cluster goes down before its folder (and cluster.json) is removed.
+  const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
   const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn' };
+  t.after(async () => {
+    await runSci(['cluster', 'down', '--clean'], { env });
+    rmSync(dir, { recursive: true, force: true });
+  });
   const { passages } = await wordnetFixture(dir, 6);
   const up = await runSci(['cluster', 'up', '--workers', '2', '--json'], { env });
   assert.equal(up.code, 0, up.stderr);
-  t.after(async () => void (await runSci(['cluster', 'down', '--clean'], { env })));
   const cluster = JSON.parse(up.stdout) as { workerPids: number[]; natsUrl: string };
   assert.equal(cluster.workerPids.length, 2);
   assert.match(cluster.natsUrl, /^nats:\/\/127\.0\.0\.1:\d+$/);
