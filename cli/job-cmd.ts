@@ -16,6 +16,7 @@ interface SubmitFlags {
   input?: string;
   output?: string;
   dim?: number;
+  model?: string;
   index?: string[];
   bm25?: string;
   wait?: boolean;
@@ -34,7 +35,9 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
   const abs = (p: string) => resolve(p);
   if (flags.kind === 'encode') {
     if (!flags.input) throw new UsageError('--input (a passage shard folder) is required for an encode job');
-    return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder: { kind: 'hashed-tfidf', ...(flags.dim ? { dim: flags.dim } : {}) } };
+    if (flags.model && flags.dim) throw new UsageError('--dim sets the baseline encoder; a --model brings its own dimension');
+    const encoder = flags.model ? { kind: 'model' as const, path: abs(flags.model) } : { kind: 'hashed-tfidf' as const, ...(flags.dim ? { dim: flags.dim } : {}) };
+    return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder };
   }
   const indexes = (flags.index ?? []).map((spec) => {
     const [name, rest] = spec.split('=') as [string, string];
@@ -111,6 +114,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--input <dir>', 'input shard set: passages (encode) or embeddings (index)')
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
+    .option('--model <dir>', 'encode: a trained checkpoint (sci train) or TensorFlow.js model folder instead of the baseline')
     .option('--index <name=factory:metric>', 'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip (repeatable)', parseIndexFlag)
     .option('--bm25 <passages>', 'index: also BM25 per shard over this passage shard set')
     .option('--wait', 'wait until the job is done or failed; exit 1 if it failed')

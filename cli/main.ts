@@ -10,6 +10,7 @@ import { bm25Command } from './bm25-cmd.js';
 import { clusterCommand } from './cluster-cmd.js';
 import { jobCommand } from './job-cmd.js';
 import { coordinatorCommand, workerCommand } from './processes-cmd.js';
+import { trainCommand } from './train-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(jobCommand(globals));
   program.addCommand(coordinatorCommand(globals));
   program.addCommand(workerCommand(globals));
+  program.addCommand(trainCommand(globals));
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

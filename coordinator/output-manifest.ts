@@ -1,5 +1,5 @@
 import { joinKey, type Storage } from '../storage/index.js';
-import { EMBEDDING_FORMAT } from '../encoder/index.js';
+import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
 import type { JobRecord, TaskRecord } from '../jobs/index.js';
 
 export const INDEX_SET_FORMAT = 'sci-cluster/indexes@1';
@@ -18,13 +18,16 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
   if (spec.kind === 'encode') {
     const passages = JSON.parse(await storage.readText(joinKey(spec.input, 'manifest.json'))) as { shards: Array<{ id: number; firstRowId: number }> };
     const firstRow = new Map(passages.shards.map((s) => [s.id, s.firstRowId]));
+    // Dimension and views as written (a model's come from its weights, not the job spec).
+    const first = tasks[0]?.outputs.find((o) => o.role === 'embeddings');
+    const layout = first ? readEmbeddingLayout(await storage.localPath(first.key)) : { dim: 0, views: [] as string[], metadata: {} };
     manifest = {
       format: EMBEDDING_FORMAT,
       ...common,
       passages: spec.input,
-      encoder: { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') },
-      dim: spec.encoder.dim,
-      views: ['embedding'],
+      encoder: spec.encoder.kind === 'hashed-tfidf' ? { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') } : { ...spec.encoder, ...layout.metadata },
+      dim: layout.dim,
+      views: layout.views,
       shards: tasks.map((t) => {
         const file = t.outputs.find((o) => o.role === 'embeddings')!;
         return { id: t.shardId, path: file.key.slice(spec.output.length).replace(/^\/+/, ''), rows: t.rowsWritten, sha256: file.sha256, bytes: file.bytes, firstRowId: firstRow.get(t.shardId) ?? 0 };

@@ -10,7 +10,7 @@ import { joinKey, type Storage } from '../storage/index.js';
  * into the corpus-wide model and publishes it next to the job's output.
  */
 export async function mergeFitOutputs(storage: Storage, spec: JobSpec, tasks: readonly TaskRecord[]): Promise<HashedTfidfModel | null> {
-  if (spec.kind !== 'encode') return null;
+  if (spec.kind !== 'encode' || spec.encoder.kind !== 'hashed-tfidf') return null;
   const parts = [];
   for (const task of tasks) {
     const df = task.outputs.find((o) => o.role === 'df');

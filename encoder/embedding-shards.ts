@@ -1,4 +1,5 @@
-import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, Schema, Struct, Utf8 } from 'apache-arrow';
+import { readFileSync } from 'node:fs';
+import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8 } from 'apache-arrow';
 import { ShardFileWriter } from '../shards/shard-file-writer.js';
 
 /*
@@ -58,4 +59,13 @@ export class EmbeddingShardWriter {
   abort(): void {
     this.file.abort();
   }
+}
+
+/** Dimension, vector columns and `sci.*` metadata of an embedding shard file. */
+export function readEmbeddingLayout(path: string): { dim: number; views: string[]; metadata: Record<string, string> } {
+  const schema = RecordBatchReader.from(readFileSync(path)).open().schema;
+  const views = schema.fields.filter((f) => f.type instanceof FixedSizeList).map((f) => f.name);
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of schema.metadata) if (k.startsWith('sci.') && k !== 'sci.format' && k !== 'sci.dim') metadata[k.slice(4)] = v;
+  return { dim: Number(schema.metadata.get('sci.dim') ?? 0), views, metadata };
 }

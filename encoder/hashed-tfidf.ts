@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { EnglishAnalyzer } from '../bm25/index.js';
+import type { TextEncoder } from './text-encoder.js';
 
 /*
  * The untrained baseline encoder: hashed bag of words with TF-IDF weights
@@ -148,4 +149,10 @@ export class HashedTfidfEncoder {
     }
     return row;
   }
+}
+
+/** The baseline as a TextEncoder (one tower: both views give the same vector). */
+export function hashedTextEncoder(model: HashedTfidfModel): TextEncoder {
+  const encoder = new HashedTfidfEncoder(model);
+  return { dim: model.dim, towers: 'shared', description: { 'sci.encoder': 'hashed-tfidf' }, encode: (texts) => encoder.encode(texts), dispose: () => {} };
 }

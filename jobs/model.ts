@@ -17,7 +17,7 @@ const IndexSpecSchema = z.strictObject({
 });
 export type IndexSpec = z.infer<typeof IndexSpecSchema>;
 
-export const EncoderSpecSchema = z.strictObject({
+const HashedEncoderSpecSchema = z.strictObject({
   kind: z.literal('hashed-tfidf'),
   /** Output dimension. @defaultValue 256 */
   dim: z.number().int().positive().default(256),
@@ -26,6 +26,17 @@ export const EncoderSpecSchema = z.strictObject({
   /** Seed of the random projection. @defaultValue 1 */
   seed: z.number().int().default(1),
 });
+
+/** A trained encoder: a sci-cluster checkpoint (model-card.json) or an external TensorFlow.js model folder (model.json). */
+const ModelEncoderSpecSchema = z.strictObject({
+  kind: z.literal('model'),
+  /** Storage key of the model folder. */
+  path: z.string().min(1),
+  /** Texts per forward pass. @defaultValue 256 */
+  batchSize: z.number().int().positive().default(256),
+});
+
+export const EncoderSpecSchema = z.discriminatedUnion('kind', [HashedEncoderSpecSchema, ModelEncoderSpecSchema]);
 export type EncoderSpec = z.infer<typeof EncoderSpecSchema>;
 
 export const JobSpecSchema = z.discriminatedUnion('kind', [
@@ -53,7 +64,9 @@ export type JobSpecInput = z.input<typeof JobSpecSchema>;
 export type StageName = 'fit' | 'encode' | 'index';
 
 export function stagesOf(spec: JobSpec): StageName[] {
-  return spec.kind === 'encode' ? ['fit', 'encode'] : ['index'];
+  if (spec.kind === 'index') return ['index'];
+  // A trained model needs no corpus statistics; the hashed baseline fits its IDF first.
+  return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
 }
 
 export type JobState = 'planning' | 'running' | 'done' | 'failed';

@@ -5,7 +5,7 @@ export { DprJsonIngester, type DprJsonIngesterOptions } from './ingest/dpr-json.
 export { WordnetIngester, wordnetSplitOf, parseSynsetLine, wordnetDictDir, type WordnetSplit } from './ingest/wordnet.js';
 export type { Ingester, IngestEvent, IngestContext } from './ingest/types.js';
 export { readManifest, writeManifest, verifyShardChecksums, sha256File, ID_POLICY, MANIFEST_FILE, type Manifest, type ShardEntry } from './manifest.js';
-export { readShardBatches, readShardPassages, openShardSet, shardOfRow, type Passage } from './shard-reader.js';
+export { readShardBatches, readShardPassages, openShardSet, shardOfRow, passageText, type Passage } from './shard-reader.js';
 export { ShardSetWriter, shardFileName, type ShardLayout } from './shard-set-writer.js';
 export { PASSAGE_FORMAT, passageSchema } from './passage-schema.js';
 export { readLines, type LineEvent } from './line-source.js';

@@ -64,3 +64,8 @@ export function shardOfRow(manifest: Manifest, rowId: number): ShardEntry | null
   }
   return null;
 }
+
+/** The text a passage is encoded and indexed by: title and text together. */
+export function passageText(p: Passage): string {
+  return p.title === '' ? p.text : `${p.title} ${p.text}`;
+}

@@ -107,15 +107,17 @@ export function writeNpy(path: string, data: Float32Array, dim: number): void {
   writeFileSync(path, Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
-export function readArrowVectors(path: string, column: string | null): VectorSet {
+/** `column`: a name, names to try in order (the first present is read), or null for the first vector column. */
+export function readArrowVectors(path: string, column: string | readonly string[] | null): VectorSet {
   let table: Table;
   try {
     table = tableFromIPC(readFile(path));
   } catch (err) {
     throw new VectorFileError(`not an Arrow IPC file: ${(err as Error).message}`, { file: path, cause: err });
   }
-  const field = column === null ? table.schema.fields.find((f) => f.type instanceof FixedSizeList) : table.schema.fields.find((f) => f.name === column);
-  if (!field) throw new VectorFileError(column ? `no column "${column}"` : 'no FixedSizeList<Float32> column', { file: path, field: column ?? 'embedding' });
+  const names = column === null ? null : typeof column === 'string' ? [column] : column;
+  const field = names === null ? table.schema.fields.find((f) => f.type instanceof FixedSizeList) : names.map((n) => table.schema.fields.find((f) => f.name === n)).find((f) => f !== undefined);
+  if (!field) throw new VectorFileError(names ? `no column ${names.map((n) => `"${n}"`).join(' or ')}` : 'no FixedSizeList<Float32> column', { file: path, field: names?.[0] ?? 'embedding' });
   const item = field.type instanceof FixedSizeList ? field.type.children[0]?.type : undefined;
   if (!(field.type instanceof FixedSizeList) || !DataType.isFloat(item) || item.precision !== Precision.SINGLE) {
     throw new VectorFileError(`column "${field.name}" is not FixedSizeList<Float32>`, { file: path, field: field.name });

@@ -7,6 +7,9 @@ import { FatalTaskError } from '../../jobs/errors.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
 
+/** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
+export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
+
 /** Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages. */
 export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Promise<PoolResult> {
   // One OpenMP thread per pool thread: the pool is the parallelism.
@@ -14,7 +17,7 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
   const files: PoolResult['files'] = [];
   let rowsIn = 0;
   if (task.embeddingFile) {
-    const vectors = readArrowVectors(task.embeddingFile, 'embedding');
+    const vectors = readArrowVectors(task.embeddingFile, ITEM_VIEW_COLUMNS);
     rowsIn = vectors.count;
     for (const spec of task.indexes) {
       const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });

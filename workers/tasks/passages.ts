@@ -1,12 +1,9 @@
 import { basename, dirname } from 'node:path';
 import { readShardPassages, type Passage } from '../../shards/index.js';
 
+export { passageText } from '../../shards/index.js';
+
 /** Streams the passages of one local shard file. */
 export function passagesOf(file: string): AsyncGenerator<Passage> {
   return readShardPassages(dirname(file), { id: 0, path: basename(file), rows: 0, sha256: '0'.repeat(64), bytes: 0, firstRowId: 0 });
-}
-
-/** The text a passage is encoded and indexed by: title and text together. */
-export function passageText(p: Passage): string {
-  return p.title === '' ? p.text : `${p.title} ${p.text}`;
 }

@@ -4,7 +4,15 @@ import type { IndexSpec } from '../../jobs/index.js';
 /** A task as the pool runs it: every input and output is a local path. */
 export type PoolTask =
   | { stage: 'fit'; passageFile: string; buckets: number; outFile: string; progress?: MessagePort }
-  | { stage: 'encode'; passageFile: string; modelConfig: string; modelIdf: string; outFile: string; batchRows: number; progress?: MessagePort }
+  | {
+      stage: 'encode';
+      passageFile: string;
+      /** The baseline's fitted files, or a local model folder (`cacheKey` identifies its weights). */
+      encoder: { kind: 'hashed-tfidf'; modelConfig: string; modelIdf: string } | { kind: 'model'; dir: string; cacheKey: string; batchSize: number };
+      outFile: string;
+      batchRows: number;
+      progress?: MessagePort;
+    }
   | { stage: 'index'; shardId: number; embeddingFile: string | null; passageFile: string | null; indexes: IndexSpec[]; bm25: { k1: number; b: number } | null; workDir: string; progress?: MessagePort };
 
 export interface PoolResult {

@@ -1,0 +1,184 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../common/errors.js';
+import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/training/index.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { positiveInt } from './parse.js';
+import { progressReporter } from './progress.js';
+
+/*
+ * `sci train`: train a dual-tower encoder on a shard set's queries and
+ * judgments. Settings come from a YAML file (--train-config), then the
+ * flags below, then any number of `--set path=value` (JSON values).
+ */
+
+const number = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} expects a number, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+interface TrainFlags {
+  shards?: string;
+  out: string;
+  trainConfig?: string;
+  model?: string;
+  towers?: string;
+  dim?: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  temperature?: number;
+  distanceWeight?: number;
+  symm?: string;
+  symmLambda?: number;
+  loss?: string;
+  negatives?: number;
+  evalEvery?: number;
+  poolSize?: number;
+  evalQueries?: number;
+  seed?: number;
+  backend?: string;
+  vocab?: string;
+  initFrom?: string;
+  set: string[];
+  resume?: boolean;
+  baseline?: boolean;
+  json?: boolean;
+}
+
+export function trainConfigFrom(flags: TrainFlags): TrainConfig {
+  let raw: Record<string, unknown> = {};
+  if (flags.trainConfig) {
+    try {
+      raw = (parseYaml(readFileSync(flags.trainConfig, 'utf8')) as Record<string, unknown> | null) ?? {};
+    } catch (err) {
+      throw new UsageError(`cannot read the training config: ${(err as Error).message}`, { file: flags.trainConfig });
+    }
+  }
+  const direct: Array<[string, unknown]> = [
+    ['data.shards', flags.shards],
+    ['model.kind', flags.model],
+    ['model.towers', flags.towers],
+    ['model.dim', flags.dim],
+    ['steps', flags.steps],
+    ['batchSize', flags.batchSize],
+    ['optimizer.lr', flags.lr],
+    ['objective.temperature', flags.temperature],
+    ['objective.distanceWeight', flags.distanceWeight],
+    ['objective.base', flags.loss],
+    ['data.negativesPerQuery', flags.negatives],
+    ['eval.every', flags.evalEvery],
+    ['eval.poolSize', flags.poolSize],
+    ['eval.queries', flags.evalQueries],
+    ['seed', flags.seed],
+    ['backend', flags.backend],
+    ['tokenizer.vocab', flags.vocab],
+    ['initFrom', flags.initFrom],
+  ];
+  for (const [path, value] of direct) if (value !== undefined) setPath(raw, path, value);
+  if (flags.symm === 'off') setPath(raw, 'objective.symmAligner', null);
+  else if (flags.symm !== undefined) setPath(raw, 'objective.symmAligner', { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
+  else if (flags.symmLambda !== undefined) throw new UsageError('--symm-lambda needs --symm A|B|C');
+  for (const assignment of flags.set) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set expects path=value, got ${JSON.stringify(assignment)}`);
+    const text = assignment.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    setPath(raw, assignment.slice(0, eq), value);
+  }
+  const parsed = TrainConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`training config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { field: issue.path.join('.'), ...(flags.trainConfig ? { file: flags.trainConfig } : {}) });
+  }
+  return parsed.data;
+}
+
+const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
+
+function summary(result: TrainResult): string {
+  const rows: Array<[string, Record<string, number> | null]> = [
+    ['hashed TF-IDF baseline', result.baseline],
+    ['untrained (step 0)', result.untrained],
+    [`trained, best (step ${result.bestStep})`, result.best],
+    [`trained, last (step ${result.steps})`, result.final],
+  ];
+  const columns = ['Recall@10', 'Recall@100', 'MRR@10', 'nDCG@10', 'positiveCosine', 'uniformityItems', 'crossTowerGap'];
+  const lines = [`dev pool: ${result.devQueries} queries over ${result.poolSize} passages; ${result.trainPairs} training pairs; backend ${result.backend.name} (${result.backend.threads} thread(s)); ${result.stepsPerSecond.toFixed(2)} steps/s`];
+  lines.push(['model'.padEnd(28), ...columns.map((c) => c.padStart(15))].join(''));
+  for (const [name, m] of rows) if (m) lines.push([name.padEnd(28), ...columns.map((c) => fmt(m[c]).padStart(15))].join(''));
+  lines.push(`best checkpoint: ${result.bestCheckpoint}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function trainCommand(globals: () => GlobalOptions): Command {
+  return new Command('train')
+    .description('Train a dual-tower encoder (InfoNCE / triplet + w·(1−cos) + SCI SymmAligner) on a shard set\'s queries and judgments')
+    .option('--shards <dir>', 'passage shard set with queries and qrels (from sci ingest)')
+    .requiredOption('--out <dir>', 'output folder: best/ and last/ checkpoints, train-log.jsonl, result.json')
+    .option('--train-config <file>', 'YAML training config (flags override it)')
+    .addOption(new Option('--model <kind>', 'architecture').choices(['fast', 'transformer']))
+    .addOption(new Option('--towers <kind>', 'shared or separate towers').choices(['shared', 'separate']))
+    .option('--dim <d>', 'output dimension', positiveInt('--dim'))
+    .option('--steps <n>', 'optimizer steps', positiveInt('--steps'))
+    .option('--batch-size <n>', 'pairs per batch', positiveInt('--batch-size'))
+    .option('--lr <lr>', 'peak learning rate', number('--lr'))
+    .option('--temperature <tau>', 'InfoNCE temperature', number('--temperature'))
+    .option('--distance-weight <w>', 'w of w·(1 − cos(q, d+))', number('--distance-weight'))
+    .addOption(new Option('--loss <base>', 'base loss').choices(['infonce', 'triplet']))
+    .addOption(new Option('--symm <variant>', 'SCI SymmAligner variant, or off').choices(['A', 'B', 'C', 'off']))
+    .option('--symm-lambda <lambda>', 'SymmAligner weight', number('--symm-lambda'))
+    .option('--negatives <n>', 'hard negatives per query', (v) => Number(v))
+    .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt('--eval-every'))
+    .option('--pool-size <n>', 'dev pool passages (0 = whole corpus)', (v) => Number(v))
+    .option('--eval-queries <n>', 'dev queries evaluated (0 = all)', (v) => Number(v))
+    .option('--seed <n>', 'seed of weights, batches and negatives', (v) => Number(v))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--vocab <file>', 'BERT vocab.txt (default: learn a WordPiece vocabulary)')
+    .option('--init-from <dir>', 'start from this checkpoint')
+    .option('--set <path=value>', 'any config value, e.g. --set objective.symmAligner.variant=\\"C\\" (repeatable)', collect, [])
+    .option('--resume', 'continue from <out>/last if it exists')
+    .option('--baseline', 'also evaluate the hashed TF-IDF baseline encoder on the same dev pool')
+    .option('--json', 'print the result (final dev metrics, checkpoint paths) as JSON')
+    .action(async (flags: TrainFlags) => {
+      const { logger } = commandContext(globals());
+      const log = logger.child({ component: 'train' });
+      const config = trainConfigFrom(flags);
+      const progress = progressReporter('train', log, { unit: 'steps' });
+      const stop = new AbortController();
+      const onSignal = () => {
+        log.warn('interrupted: stopping after this step with a checkpoint (resume with --resume)');
+        stop.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const result = await train({ config, outDir: flags.out, logger: log, resume: flags.resume === true, baseline: flags.baseline === true, signal: stop.signal, onStep: (step, total, fields) => progress.update(step, total, fields) });
+        progress.stop();
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result));
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

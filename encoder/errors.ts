@@ -1,0 +1,15 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+
+/** A checkpoint or external model folder is missing, unreadable or inconsistent. */
+export class CheckpointError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('CHECKPOINT_INVALID', message, options);
+  }
+}
+
+/** Training data cannot be used as given (no training pairs, unknown split, ...). */
+export class TrainingDataError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('TRAINING_DATA', message, options);
+  }
+}

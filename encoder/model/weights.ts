@@ -1,0 +1,63 @@
+import type * as Tf from '@tensorflow/tfjs';
+
+let instances = 0;
+
+/**
+ * The named trainable weights of one model. Names are stable ("query/proj/kernel")
+ * and used in checkpoints; the tfjs variable names get a per-instance prefix
+ * because the engine refuses two variables of the same name in one process.
+ */
+export class WeightSet {
+  private readonly byName = new Map<string, Tf.Variable>();
+  private readonly prefix = `m${++instances}/`;
+  private seed: number;
+
+  constructor(private readonly tf: typeof Tf, seed: number) {
+    this.seed = seed;
+  }
+
+  /** Restarts the seed sequence: separate towers start as identical copies (as DPR's two BERTs do). */
+  restartSeed(seed: number): void {
+    this.seed = seed;
+  }
+
+  normal(name: string, shape: number[], stddev: number): Tf.Variable {
+    return this.add(name, this.tf.randomNormal(shape, 0, stddev, 'float32', this.seed++));
+  }
+
+  constant(name: string, shape: number[], value: number): Tf.Variable {
+    return this.add(name, this.tf.fill(shape, value));
+  }
+
+  add(name: string, initial: Tf.Tensor): Tf.Variable {
+    if (this.byName.has(name)) throw new Error(`weight ${name} defined twice`);
+    const variable = this.tf.variable(initial, true, `${this.prefix}${name}`);
+    initial.dispose();
+    this.byName.set(name, variable);
+    return variable;
+  }
+
+  get(name: string): Tf.Variable {
+    const v = this.byName.get(name);
+    if (!v) throw new Error(`no weight named ${name}`);
+    return v;
+  }
+
+  /** Checkpoint name of a tfjs variable name (as keys of tf.variableGrads). */
+  nameOf(variableName: string): string {
+    return variableName.startsWith(this.prefix) ? variableName.slice(this.prefix.length) : variableName;
+  }
+
+  get entries(): ReadonlyMap<string, Tf.Variable> {
+    return this.byName;
+  }
+
+  get variables(): Tf.Variable[] {
+    return [...this.byName.values()];
+  }
+
+  dispose(): void {
+    for (const v of this.byName.values()) v.dispose();
+    this.byName.clear();
+  }
+}

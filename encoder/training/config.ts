@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/*
+ * `sci train` configuration: one validated object (YAML file, then flags).
+ * Defaults are the ones the README's figures were measured with.
+ */
+
+const modelCommon = {
+  /** Output dimension d. */
+  dim: z.number().int().positive().default(128),
+  towers: z.enum(['shared', 'separate']).default('separate'),
+  maxLength: z.number().int().min(4).max(512).default(32),
+};
+
+export const TrainConfigSchema = z.strictObject({
+  data: z.strictObject({
+    /** Passage shard set (folder or manifest.json) with queries and qrels. */
+    shards: z.string().min(1),
+    trainSplit: z.string().default('train'),
+    devSplit: z.string().default('dev'),
+    /** Hard negatives per training query (0 = in-batch negatives only). */
+    negativesPerQuery: z.number().int().nonnegative().default(0),
+  }),
+  model: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('fast'), ...modelCommon, embeddingDim: z.number().int().positive().default(128) }),
+      z.strictObject({
+        kind: z.literal('transformer'),
+        ...modelCommon,
+        width: z.number().int().positive().default(128),
+        layers: z.number().int().positive().default(2),
+        heads: z.number().int().positive().default(4),
+        ffnWidth: z.number().int().positive().default(256),
+      }),
+    ])
+    .prefault({ kind: 'fast' }),
+  tokenizer: z
+    .strictObject({
+      /** A BERT vocab.txt to use; null = learn a WordPiece vocabulary from the training texts. */
+      vocab: z.string().nullable().default(null),
+      size: z.number().int().min(64).default(8000),
+      lowercase: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Start from this checkpoint's weights (and tokenizer) instead of a random initialisation. */
+  initFrom: z.string().nullable().default(null),
+  objective: z
+    .strictObject({
+      base: z.enum(['infonce', 'triplet']).default('infonce'),
+      temperature: z.number().positive().default(0.05),
+      margin: z.number().nonnegative().default(0.2),
+      /** w of w·(1 − cos(q, d⁺)); the thesis reports 0.6 best. */
+      distanceWeight: z.number().nonnegative().default(0),
+      symmAligner: z.strictObject({ variant: z.enum(['A', 'B', 'C']).default('A'), lambda: z.number().nonnegative().default(1) }).nullable().default(null),
+    })
+    .prefault({}),
+  optimizer: z
+    .strictObject({
+      lr: z.number().positive().default(2e-3),
+      weightDecay: z.number().nonnegative().default(0.01),
+      beta1: z.number().min(0).max(1).default(0.9),
+      beta2: z.number().min(0).max(1).default(0.999),
+      epsilon: z.number().positive().default(1e-8),
+      warmupSteps: z.number().int().nonnegative().default(100),
+      schedule: z.enum(['linear', 'cosine', 'constant']).default('linear'),
+      /** Clip the global gradient norm to this (0 = off). */
+      clipNorm: z.number().nonnegative().default(1),
+    })
+    .prefault({}),
+  steps: z.number().int().positive().default(1500),
+  batchSize: z.number().int().min(2).default(128),
+  seed: z.number().int().default(1),
+  eval: z
+    .strictObject({
+      /** Evaluate (and checkpoint) every this many steps, and at the end. */
+      every: z.number().int().positive().default(250),
+      /** Dev queries evaluated (0 = all). */
+      queries: z.number().int().nonnegative().default(0),
+      /** Passages searched exhaustively: the dev positives plus sampled distractors (0 = the whole corpus). */
+      poolSize: z.number().int().nonnegative().default(20000),
+      /** Dev metric that picks the best checkpoint. */
+      metric: z.enum(['Recall@10', 'Recall@100', 'MRR@10', 'nDCG@10']).default('Recall@10'),
+      /** Vectors sampled for uniformity and the cross-tower gap. */
+      sample: z.number().int().positive().default(2000),
+    })
+    .prefault({}),
+  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+});
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openShardSet, passageText, readShardPassages, type Manifest } from '../../shards/index.js';
+import { parseQrels, type Qrels } from '../../eval/index.js';
+import { TrainingDataError } from '../errors.js';
+
+/*
+ * Training data from a normalised shard set (any ingested source: the WordNet
+ * split, BEIR qrels, DPR JSON): every passage's text, the queries, one
+ * training pair per (query, relevant passage) of the train split, the dev
+ * split's queries and judgments, and the hard negatives the source brought
+ * (DPR's), behind a NegativeSource so mined ones can come in later.
+ */
+
+export interface Corpus {
+  externalIds: string[];
+  texts: string[];
+  /** externalId → position in `texts`. */
+  position: Map<string, number>;
+}
+
+export interface TrainingPair {
+  queryId: string;
+  query: string;
+  /** Position of the relevant passage in the corpus. */
+  positive: number;
+}
+
+export interface QuerySet {
+  ids: string[];
+  texts: string[];
+  qrels: Qrels;
+}
+
+/** Hard negatives per training query, as corpus positions (positives already removed). */
+export interface NegativeSource {
+  readonly name: string;
+  negativesOf(queryId: string): readonly number[];
+}
+
+export interface TrainingData {
+  manifest: Manifest;
+  corpus: Corpus;
+  pairs: TrainingPair[];
+  dev: QuerySet;
+  /** Negatives the source came with (DPR hard_negative_ctxs …); empty for WordNet and BEIR. */
+  sourceNegatives: NegativeSource;
+}
+
+export async function loadCorpus(shardSet: string): Promise<{ manifest: Manifest; dir: string; corpus: Corpus }> {
+  const { manifest, dir } = openShardSet(shardSet);
+  const externalIds: string[] = [];
+  const texts: string[] = [];
+  const position = new Map<string, number>();
+  for (const shard of manifest.shards) {
+    for await (const p of readShardPassages(dir, shard)) {
+      position.set(p.externalId, texts.length);
+      externalIds.push(p.externalId);
+      texts.push(passageText(p));
+    }
+  }
+  return { manifest, dir, corpus: { externalIds, texts, position } };
+}
+
+function readQueries(dir: string, manifest: Manifest): Map<string, { text: string; split: string | null }> {
+  if (!manifest.queries || manifest.queries.path === '') throw new TrainingDataError('the shard set has no queries (ingest a source with queries: wordnet, beir, dpr)', { file: join(dir, 'manifest.json'), field: 'queries' });
+  const file = join(dir, manifest.queries.path);
+  const queries = new Map<string, { text: string; split: string | null }>();
+  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { _id?: unknown; text?: unknown; split?: unknown };
+    try {
+      row = JSON.parse(line) as typeof row;
+    } catch (err) {
+      throw new TrainingDataError(`invalid JSON: ${(err as Error).message}`, { file, line: i + 1 });
+    }
+    if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new TrainingDataError('a query needs string _id and text', { file, line: i + 1 });
+    queries.set(row._id, { text: row.text, split: typeof row.split === 'string' ? row.split : null });
+  });
+  return queries;
+}
+
+function splitFile(dir: string, manifest: Manifest, kind: 'qrels' | 'negatives', split: string): string | null {
+  const entry = manifest[kind]?.splits[split];
+  return entry ? join(dir, entry.path) : null;
+}
+
+export async function loadTrainingData(shardSet: string, options: { trainSplit: string; devSplit: string }): Promise<TrainingData> {
+  const { manifest, dir, corpus } = await loadCorpus(shardSet);
+  const queries = readQueries(dir, manifest);
+  const qrelsOf = (split: string): Qrels => {
+    const file = splitFile(dir, manifest, 'qrels', split);
+    if (!file) {
+      const known = Object.keys(manifest.qrels?.splits ?? {});
+      throw new TrainingDataError(`the shard set has no qrels for split "${split}" (it has: ${known.join(', ') || 'none'})`, { file: join(dir, 'manifest.json'), field: `qrels.splits.${split}` });
+    }
+    return parseQrels(readFileSync(file, 'utf8'));
+  };
+  const trainQrels = qrelsOf(options.trainSplit);
+  const pairs: TrainingPair[] = [];
+  for (const [queryId, judged] of trainQrels) {
+    const query = queries.get(queryId);
+    if (!query) continue; // the ingest rejected qrels of unknown queries already
+    for (const [passageId, grade] of judged) {
+      const positive = corpus.position.get(passageId);
+      if (grade > 0 && positive !== undefined) pairs.push({ queryId, query: query.text, positive });
+    }
+  }
+  if (pairs.length === 0) throw new TrainingDataError(`split "${options.trainSplit}" has no (query, relevant passage) pairs`, { file: join(dir, 'manifest.json') });
+  const devQrels = qrelsOf(options.devSplit);
+  const devIds = [...devQrels.keys()].filter((id) => queries.has(id));
+  const dev: QuerySet = { ids: devIds, texts: devIds.map((id) => queries.get(id)!.text), qrels: devQrels };
+  const negativesFile = splitFile(dir, manifest, 'negatives', options.trainSplit);
+  const sourceNegatives = negativesFile && existsSync(negativesFile) ? readNegatives(negativesFile, corpus, trainQrels) : emptyNegatives;
+  return { manifest, corpus, pairs, dev, sourceNegatives };
+}
+
+export const emptyNegatives: NegativeSource = { name: 'none', negativesOf: () => [] };
+
+/** `query-id corpus-id kind` rows; judged-relevant passages are never negatives. */
+function readNegatives(file: string, corpus: Corpus, qrels: Qrels): NegativeSource {
+  const byQuery = new Map<string, number[]>();
+  for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+    const [queryId, passageId] = line.split('\t');
+    if (!queryId || !passageId) continue;
+    const position = corpus.position.get(passageId);
+    if (position === undefined || (qrels.get(queryId)?.get(passageId) ?? 0) > 0) continue;
+    let list = byQuery.get(queryId);
+    if (!list) byQuery.set(queryId, (list = []));
+    list.push(position);
+  }
+  return { name: 'source', negativesOf: (queryId) => byQuery.get(queryId) ?? [] };
+}

@@ -1,0 +1,300 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as Tf from '@tensorflow/tfjs';
+import type { Logger } from '../../common/logger.js';
+import { mixSeed, seededRandom } from '../../common/random.js';
+import { loadTfBackend, type TfBackend } from '../backend.js';
+import { loadCheckpoint, packTensors, saveCheckpoint, unpackTensors } from '../checkpoint.js';
+import { trainingLoss } from '../losses/composite.js';
+import { createDualEncoder, type Architecture, type DualEncoderModel } from '../model/index.js';
+import { VocabBuilder, WordPieceTokenizer } from '../tokenizer/index.js';
+import { ModelTextEncoder, tokenizeBatch } from '../text-encoder.js';
+import { AdamW, learningRate } from './adamw.js';
+import { BatchSchedule } from './batches.js';
+import type { TrainConfig } from './config.js';
+import { loadTrainingData, type NegativeSource, type TrainingData } from './data.js';
+import { buildDevPool, evaluateEncoder, type DevMetrics, type DevPool } from './evaluate.js';
+import { hashedBaselineEncoder } from './baseline.js';
+import { CheckpointError } from '../errors.js';
+
+/*
+ * `sci train`: the training loop. Output folder:
+ *   last/             checkpoint at the latest evaluation, with optimizer.bin and
+ *                     trainer-state.json: what --resume continues from
+ *   best/             checkpoint with the best dev metric so far
+ *   train-log.jsonl   one JSON line per step (loss parts, lr, gradient norm, ms)
+ *                     and per evaluation
+ *   result.json       the final summary (also what --json prints)
+ * Reproducible: the weights come from the seed, batch s is a pure function of
+ * (seed, s), hard negatives are drawn from (seed, s); a resumed run takes the
+ * same steps as an uninterrupted one.
+ */
+
+export interface TrainOptions {
+  config: TrainConfig;
+  outDir: string;
+  logger: Logger;
+  resume?: boolean;
+  /** Also evaluate the hashed TF-IDF baseline on the same dev pool. */
+  baseline?: boolean;
+  /** Extra negatives (mined by a later stage); merged with the source's. */
+  negatives?: NegativeSource;
+  onStep?: (step: number, total: number, fields: Record<string, number>) => void;
+  /** Checked between steps; training stops after writing the last checkpoint. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  outDir: string;
+  bestCheckpoint: string;
+  lastCheckpoint: string;
+  metric: string;
+  bestStep: number;
+  best: DevMetrics;
+  final: DevMetrics;
+  untrained: DevMetrics | null;
+  baseline: DevMetrics | null;
+  steps: number;
+  trainSeconds: number;
+  stepsPerSecond: number;
+  backend: { name: string; package: string; threads: number };
+  trainPairs: number;
+  devQueries: number;
+  poolSize: number;
+  resumedFrom: number | null;
+}
+
+interface TrainerState {
+  step: number;
+  adamSteps: number;
+  optimizer: ReturnType<typeof packTensors>['specs'];
+  bestStep: number;
+  best: DevMetrics | null;
+  untrained: DevMetrics | null;
+  baseline: DevMetrics | null;
+  trainSeconds: number;
+}
+
+const STATE_FILE = 'trainer-state.json';
+const OPTIMIZER_FILE = 'optimizer.bin';
+
+function architectureOf(config: TrainConfig, vocabSize: number): Architecture {
+  return { ...config.model, vocabSize } as Architecture;
+}
+
+async function buildTokenizer(config: TrainConfig, data: TrainingData, logger: Logger): Promise<WordPieceTokenizer> {
+  if (config.tokenizer.vocab) return WordPieceTokenizer.fromVocabFile(config.tokenizer.vocab, { lowercase: config.tokenizer.lowercase });
+  const started = performance.now();
+  const builder = new VocabBuilder({ lowercase: config.tokenizer.lowercase });
+  // Passages and training queries only: dev queries stay unseen.
+  for (const text of data.corpus.texts) builder.addText(text);
+  for (const pair of data.pairs) builder.addText(pair.query);
+  const tokens = builder.build({ size: config.tokenizer.size });
+  logger.info({ pieces: tokens.length, ms: Math.round(performance.now() - started) }, 'WordPiece vocabulary learned');
+  return new WordPieceTokenizer(tokens, { lowercase: config.tokenizer.lowercase });
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { config, outDir, logger } = options;
+  const backend = await loadTfBackend(config.backend, logger);
+  const tf = backend.tf;
+  mkdirSync(outDir, { recursive: true });
+  const lastDir = join(outDir, 'last');
+  const bestDir = join(outDir, 'best');
+  const logFile = join(outDir, 'train-log.jsonl');
+
+  const data = await loadTrainingData(config.data.shards, { trainSplit: config.data.trainSplit, devSplit: config.data.devSplit });
+  logger.info({ passages: data.corpus.texts.length, trainPairs: data.pairs.length, devQueries: data.dev.ids.length, sourceNegatives: data.sourceNegatives.name }, 'training data loaded');
+
+  let model: DualEncoderModel;
+  let tokenizer: WordPieceTokenizer;
+  let state: TrainerState | null = null;
+  const resuming = options.resume === true && existsSync(join(lastDir, STATE_FILE));
+  if (resuming) {
+    const loaded = loadCheckpoint(tf, lastDir);
+    model = loaded.model;
+    tokenizer = loaded.tokenizer;
+    state = JSON.parse(readFileSync(join(lastDir, STATE_FILE), 'utf8')) as TrainerState;
+    logger.info({ step: state.step, from: lastDir }, 'resuming training');
+  } else if (config.initFrom) {
+    const loaded = loadCheckpoint(tf, config.initFrom);
+    model = loaded.model;
+    tokenizer = loaded.tokenizer;
+    logger.info({ from: config.initFrom, architecture: loaded.card.architecture.kind }, 'starting from a checkpoint');
+  } else {
+    tokenizer = await buildTokenizer(config, data, logger);
+    model = createDualEncoder(tf, architectureOf(config, tokenizer.size), config.seed);
+  }
+  const architecture = model.architecture;
+  if (architecture.towers === 'shared' && config.objective.symmAligner) logger.warn('SymmAligner with shared towers: swapping inputs changes nothing (SCI needs separate towers)');
+  const optimizer = new AdamW(tf, model.weights, config.optimizer);
+  if (state) optimizer.loadState(unpackTensors(readFileSync(join(lastDir, OPTIMIZER_FILE)), state.optimizer, join(lastDir, OPTIMIZER_FILE)), state.adamSteps);
+
+  const pool = buildDevPool(data.dev, data.corpus, { queries: config.eval.queries, poolSize: config.eval.poolSize, sample: config.eval.sample, seed: config.seed });
+  const view = new ModelTextEncoder(tf, model, tokenizer, { 'sci.encoder': architecture.kind }, 256);
+  const evaluate = async (step: number): Promise<DevMetrics> => {
+    const metrics = await evaluateEncoder(view, data.corpus, pool);
+    appendFileSync(logFile, `${JSON.stringify({ type: 'eval', step, ...metrics })}\n`);
+    logger.info({ step, ...pick(metrics, config.eval.metric) }, 'dev evaluation');
+    return metrics;
+  };
+
+  const startStep = state?.step ?? 0;
+  if (resuming) truncateLog(logFile, startStep);
+  else writeFileSync(logFile, '');
+  let untrained = state?.untrained ?? null;
+  let baseline = state?.baseline ?? null;
+  if (!resuming) {
+    untrained = await evaluate(0);
+    if (options.baseline) {
+      const encoder = hashedBaselineEncoder(data.corpus.texts, { dim: architecture.dim });
+      baseline = await evaluateEncoder(encoder, data.corpus, pool);
+      appendFileSync(logFile, `${JSON.stringify({ type: 'baseline', encoder: 'hashed-tfidf', ...baseline })}\n`);
+      logger.info(pick(baseline, config.eval.metric), 'hashed TF-IDF baseline on the same dev pool');
+    }
+  }
+  let best = state?.best ?? null;
+  let bestStep = state?.bestStep ?? 0;
+  let trainSeconds = state?.trainSeconds ?? 0;
+  let final: DevMetrics = best ?? untrained!;
+
+  const negatives = combineNegatives(data.sourceNegatives, options.negatives);
+  const schedule = new BatchSchedule(data.pairs, config.batchSize, config.seed);
+  const card = (metrics: DevMetrics | null, step: number) => ({ architecture, seed: config.seed, model, tokenizer, lowercase: config.tokenizer.lowercase, backend: describe(backend), training: config, step, devMetrics: metrics });
+
+  let step = startStep;
+  try {
+    while (step < config.steps) {
+      const stepStarted = performance.now();
+      const { pairs } = schedule.batchAt(step);
+      const lr = learningRate(config.optimizer, step, config.steps);
+      const { loss, parts, gradNorm } = trainStep(tf, model, optimizer, tokenizer, data, negatives, pairs, config, step, lr);
+      step += 1;
+      const ms = performance.now() - stepStarted;
+      trainSeconds += ms / 1000;
+      appendFileSync(logFile, `${JSON.stringify({ type: 'step', step, lr, loss, ...parts, gradNorm, ms: Math.round(ms) })}\n`);
+      options.onStep?.(step, config.steps, { loss: round(loss), lr });
+      const stopping = options.signal?.aborted === true;
+      if (step % config.eval.every === 0 || step === config.steps || stopping) {
+        final = await evaluate(step);
+        const value = final[config.eval.metric]!;
+        if (!best || value > best[config.eval.metric]!) {
+          best = final;
+          bestStep = step;
+          saveCheckpoint(bestDir, card(final, step));
+        }
+        const adam = packTensors(optimizer.stateTensors());
+        const trainerState: TrainerState = { step, adamSteps: optimizer.t, optimizer: adam.specs, bestStep, best, untrained, baseline, trainSeconds };
+        saveCheckpoint(lastDir, { ...card(final, step), extraFiles: { [OPTIMIZER_FILE]: adam.bytes, [STATE_FILE]: JSON.stringify(trainerState, null, 2) } });
+        if (stopping) break;
+      }
+    }
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+  if (!existsSync(bestDir)) {
+    // Resumed after the last step: nothing to do but report.
+    if (!best) throw new CheckpointError('no checkpoint was written', { file: outDir });
+  }
+  const result: TrainResult = {
+    outDir,
+    bestCheckpoint: bestDir,
+    lastCheckpoint: lastDir,
+    metric: config.eval.metric,
+    bestStep,
+    best: best ?? final,
+    final,
+    untrained,
+    baseline,
+    steps: step,
+    trainSeconds,
+    stepsPerSecond: step === 0 ? 0 : step / Math.max(1e-9, trainSeconds),
+    backend: describe(backend),
+    trainPairs: data.pairs.length,
+    devQueries: pool.queries.ids.length,
+    poolSize: pool.passages.length,
+    resumedFrom: resuming ? startStep : null,
+  };
+  writeFileSync(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+function trainStep(tf: typeof Tf, model: DualEncoderModel, optimizer: AdamW, tokenizer: WordPieceTokenizer, data: TrainingData, negatives: NegativeSource, pairIndexes: readonly number[], config: TrainConfig, step: number, lr: number): { loss: number; parts: Record<string, number>; gradNorm: number } {
+  const maxLength = model.architecture.maxLength;
+  const batchPairs = pairIndexes.map((i) => data.pairs[i]!);
+  const tensors = (texts: string[]) => {
+    const t = tokenizeBatch(tokenizer, texts, maxLength);
+    return [tf.tensor2d(t.ids, [texts.length, t.length], 'int32'), tf.tensor2d(t.mask, [texts.length, t.length], 'int32')] as const;
+  };
+  const negativeTexts = drawNegatives(data, negatives, batchPairs, config, step);
+  const symm = config.objective.symmAligner !== null && config.objective.symmAligner.lambda > 0;
+  const parts: Record<string, number> = {};
+  const [qIds, qMask] = tensors(batchPairs.map((p) => p.query));
+  const [dIds, dMask] = tensors(batchPairs.map((p) => data.corpus.texts[p.positive]!));
+  const negativeInputs = negativeTexts.length > 0 ? tensors(negativeTexts) : null;
+  const { value, grads } = tf.variableGrads(() => {
+    const e = {
+      queryByQueryTower: model.encode(qIds, qMask, 'query'),
+      positiveByItemTower: model.encode(dIds, dMask, 'item'),
+      negativesByItemTower: negativeInputs ? model.encode(negativeInputs[0], negativeInputs[1], 'item') : null,
+      queryByItemTower: symm ? model.encode(qIds, qMask, 'item') : null,
+      positiveByQueryTower: symm ? model.encode(dIds, dMask, 'query') : null,
+    };
+    const { total, parts: tensorsByPart } = trainingLoss(tf, e, config.objective);
+    for (const [name, t] of Object.entries(tensorsByPart)) parts[name] = t.dataSync()[0]!;
+    return total;
+  }, model.weights.variables);
+  const byName = new Map(Object.entries(grads).map(([variableName, g]) => [model.weights.nameOf(variableName), g]));
+  const gradNorm = optimizer.apply(byName, lr);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads), qIds, qMask, dIds, dMask, ...(negativeInputs ?? [])]);
+  if (!Number.isFinite(loss)) throw new RangeError(`training diverged at step ${step + 1}: loss ${loss} (lower optimizer.lr or raise objective.temperature)`);
+  return { loss, parts, gradNorm };
+}
+
+/** `negativesPerQuery` texts per pair: from the query's hard negatives, else random passages; never a batch positive. */
+function drawNegatives(data: TrainingData, source: NegativeSource, pairs: readonly TrainingData['pairs'][number][], config: TrainConfig, step: number): string[] {
+  const n = config.data.negativesPerQuery;
+  if (n === 0) return [];
+  const random = seededRandom(mixSeed(config.seed, step, 0x4e6));
+  const positives = new Set(pairs.map((p) => p.positive));
+  const out: string[] = [];
+  for (const pair of pairs) {
+    const pool = source.negativesOf(pair.queryId).filter((p) => !positives.has(p));
+    for (let j = 0; j < n; j++) {
+      let pick: number;
+      if (pool.length > 0) pick = pool[Math.floor(random() * pool.length)]!;
+      else do pick = Math.floor(random() * data.corpus.texts.length); while (positives.has(pick));
+      out.push(data.corpus.texts[pick]!);
+    }
+  }
+  return out;
+}
+
+function combineNegatives(a: NegativeSource, b: NegativeSource | undefined): NegativeSource {
+  if (!b) return a;
+  return { name: `${a.name}+${b.name}`, negativesOf: (q) => [...a.negativesOf(q), ...b.negativesOf(q)] };
+}
+
+function describe(backend: TfBackend) {
+  return { name: backend.name, package: backend.package, threads: backend.threads };
+}
+
+function pick(metrics: DevMetrics, metric: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of [metric, 'Recall@10', 'MRR@10', 'positiveCosine', 'crossTowerGap']) out[name] = round(metrics[name]!);
+  return out;
+}
+
+const round = (x: number) => Math.round(x * 10000) / 10000;
+
+/** Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint). */
+function truncateLog(file: string, step: number): void {
+  if (!existsSync(file)) return;
+  const kept = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && ((JSON.parse(line) as { step?: number }).step ?? 0) <= step);
+  writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}
+
