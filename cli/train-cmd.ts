@@ -50,6 +50,7 @@ interface TrainFlags {
   evalEvery?: number;
   poolSize?: number;
   evalQueries?: number;
+  testSplit?: string;
   seed?: number;
   backend?: string;
   vocab?: string;
@@ -84,6 +85,7 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
     ['eval.every', flags.evalEvery],
     ['eval.poolSize', flags.poolSize],
     ['eval.queries', flags.evalQueries],
+    ['eval.testSplit', flags.testSplit],
     ['seed', flags.seed],
     ['backend', flags.backend],
     ['tokenizer.vocab', flags.vocab],
@@ -126,6 +128,11 @@ function summary(result: TrainResult): string {
   const lines = [`dev pool: ${result.devQueries} queries over ${result.poolSize} passages; ${result.trainPairs} training pairs; backend ${result.backend.name} (${result.backend.threads} thread(s)); ${result.stepsPerSecond.toFixed(2)} steps/s`];
   lines.push(['model'.padEnd(28), ...columns.map((c) => c.padStart(15))].join(''));
   for (const [name, m] of rows) if (m) lines.push([name.padEnd(28), ...columns.map((c) => fmt(m[c]).padStart(15))].join(''));
+  if (result.test) {
+    lines.push(`held-out split "${result.test.split}" (best checkpoint, same pool construction):`);
+    if (result.test.baseline) lines.push(['hashed TF-IDF baseline'.padEnd(28), ...columns.map((c) => fmt(result.test!.baseline![c]).padStart(15))].join(''));
+    lines.push([`trained (step ${result.bestStep})`.padEnd(28), ...columns.map((c) => fmt(result.test!.best[c]).padStart(15))].join(''));
+  }
   lines.push(`best checkpoint: ${result.bestCheckpoint}`);
   return `${lines.join('\n')}\n`;
 }
@@ -151,6 +158,7 @@ export function trainCommand(globals: () => GlobalOptions): Command {
     .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt('--eval-every'))
     .option('--pool-size <n>', 'dev pool passages (0 = whole corpus)', (v) => Number(v))
     .option('--eval-queries <n>', 'dev queries evaluated (0 = all)', (v) => Number(v))
+    .option('--test-split <name>', 'measure the best checkpoint once on this held-out split at the end (e.g. test)')
     .option('--seed <n>', 'seed of weights, batches and negatives', (v) => Number(v))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--vocab <file>', 'BERT vocab.txt (default: learn a WordPiece vocabulary)')

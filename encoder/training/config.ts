@@ -80,6 +80,8 @@ export const TrainConfigSchema = z.strictObject({
       poolSize: z.number().int().nonnegative().default(20000),
       /** Dev metric that picks the best checkpoint. */
       metric: z.enum(['Recall@10', 'Recall@100', 'MRR@10', 'nDCG@10']).default('Recall@10'),
+      /** A held-out split the best checkpoint is measured on once, at the end (never used for selection). */
+      testSplit: z.string().nullable().default(null),
       /** Vectors sampled for uniformity and the cross-tower gap. */
       sample: z.number().int().positive().default(2000),
     })

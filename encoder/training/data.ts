@@ -43,6 +43,8 @@ export interface TrainingData {
   corpus: Corpus;
   pairs: TrainingPair[];
   dev: QuerySet;
+  /** Any split's queries and judgments (a held-out test split for the final figure). */
+  querySet(split: string): QuerySet;
   /** Negatives the source came with (DPR hard_negative_ctxs …); empty for WordNet and BEIR. */
   sourceNegatives: NegativeSource;
 }
@@ -107,12 +109,15 @@ export async function loadTrainingData(shardSet: string, options: { trainSplit: 
     }
   }
   if (pairs.length === 0) throw new TrainingDataError(`split "${options.trainSplit}" has no (query, relevant passage) pairs`, { file: join(dir, 'manifest.json') });
-  const devQrels = qrelsOf(options.devSplit);
-  const devIds = [...devQrels.keys()].filter((id) => queries.has(id));
-  const dev: QuerySet = { ids: devIds, texts: devIds.map((id) => queries.get(id)!.text), qrels: devQrels };
+  const querySet = (split: string): QuerySet => {
+    const qrels = qrelsOf(split);
+    const ids = [...qrels.keys()].filter((id) => queries.has(id));
+    return { ids, texts: ids.map((id) => queries.get(id)!.text), qrels };
+  };
+  const dev = querySet(options.devSplit);
   const negativesFile = splitFile(dir, manifest, 'negatives', options.trainSplit);
   const sourceNegatives = negativesFile && existsSync(negativesFile) ? readNegatives(negativesFile, corpus, trainQrels) : emptyNegatives;
-  return { manifest, corpus, pairs, dev, sourceNegatives };
+  return { manifest, corpus, pairs, dev, querySet, sourceNegatives };
 }
 
 export const emptyNegatives: NegativeSource = { name: 'none', negativesOf: () => [] };

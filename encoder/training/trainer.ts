@@ -54,6 +54,8 @@ export interface TrainResult {
   final: DevMetrics;
   untrained: DevMetrics | null;
   baseline: DevMetrics | null;
+  /** The best checkpoint (and the baseline, when asked) on eval.testSplit, same pool construction. */
+  test: { split: string; best: DevMetrics; baseline: DevMetrics | null } | null;
   steps: number;
   trainSeconds: number;
   stepsPerSecond: number;
@@ -193,9 +195,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
   }
-  if (!existsSync(bestDir)) {
-    // Resumed after the last step: nothing to do but report.
-    if (!best) throw new CheckpointError('no checkpoint was written', { file: outDir });
+  if (!existsSync(bestDir)) throw new CheckpointError('no checkpoint was written', { file: outDir });
+  let test: TrainResult['test'] = null;
+  if (config.eval.testSplit) {
+    const testPool = buildDevPool(data.querySet(config.eval.testSplit), data.corpus, { queries: config.eval.queries, poolSize: config.eval.poolSize, sample: config.eval.sample, seed: config.seed });
+    const loaded = loadCheckpoint(tf, bestDir);
+    const bestOnTest = await evaluateEncoder(new ModelTextEncoder(tf, loaded.model, loaded.tokenizer, {}, 256), data.corpus, testPool);
+    loaded.model.dispose();
+    const baselineOnTest = options.baseline ? await evaluateEncoder(hashedBaselineEncoder(data.corpus.texts, { dim: architecture.dim }), data.corpus, testPool) : null;
+    test = { split: config.eval.testSplit, best: bestOnTest, baseline: baselineOnTest };
+    appendFileSync(logFile, `${JSON.stringify({ type: 'test', split: config.eval.testSplit, step: bestStep, best: bestOnTest, baseline: baselineOnTest })}\n`);
+    logger.info({ split: config.eval.testSplit, ...pick(bestOnTest, config.eval.metric) }, 'best checkpoint on the held-out split');
   }
   const result: TrainResult = {
     outDir,
@@ -207,6 +217,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     final,
     untrained,
     baseline,
+    test,
     steps: step,
     trainSeconds,
     stepsPerSecond: step === 0 ? 0 : step / Math.max(1e-9, trainSeconds),

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadTfBackend, openTextEncoder } from '../../encoder/index.js';
+import { TrainConfigSchema, train } from '../../encoder/training/index.js';
+import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { FaissIndex } from '../../faiss/index.js';
+import type { JobRecord } from '../../jobs/index.js';
+import { runSci } from '../support/cli.js';
+import { wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * A trained two-tower checkpoint encodes WordNet through the local cluster:
+ * the embedding shards hold both views, and every vector equals (to 1e-5)
+ * the one the same checkpoint gives in this process. An index job then
+ * builds on the item view.
+ */
+
+test('encode job with a trained checkpoint: both views, equal to in-process encoding', { timeout: 420_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
+  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn' };
+  t.after(async () => {
+    await runSci(['cluster', 'down', '--clean'], { env });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { passages } = await wordnetFixture(dir, 4);
+  const config = TrainConfigSchema.parse({
+    data: { shards: passages },
+    model: { kind: 'fast', dim: 32, embeddingDim: 32, towers: 'separate', maxLength: 24 },
+    tokenizer: { size: 1000 },
+    steps: 30,
+    batchSize: 32,
+    eval: { every: 30, queries: 200, poolSize: 2000 },
+  });
+  const trained = await train({ config, outDir: join(dir, 'model'), logger: pino({ level: 'silent' }) });
+  assert.equal(trained.steps, 30);
+
+  const up = await runSci(['cluster', 'up', '--workers', '2', '--json'], { env });
+  assert.equal(up.code, 0, up.stderr);
+  const embeddings = join(dir, 'embeddings');
+  const encode = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--model', trained.bestCheckpoint, '--wait', '--json'], { env, timeoutMs: 300_000 });
+  assert.equal(encode.code, 0, encode.stderr);
+  const job = JSON.parse(encode.stdout) as JobRecord;
+  assert.equal(job.state, 'done');
+  assert.deepEqual(job.stages, ['encode'], 'a trained model needs no fit stage');
+
+  const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as { dim: number; views: string[]; rowsIn: number; rowsWritten: number; encoder: Record<string, unknown>; shards: Array<{ id: number; path: string; rows: number; sha256: string }> };
+  assert.equal(manifest.dim, 32);
+  assert.deepEqual(manifest.views, ['embedding_q', 'embedding_i']);
+  assert.equal(manifest.encoder.kind, 'model');
+  const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
+  assert.equal(manifest.rowsWritten, passageManifest.rowsWritten);
+
+  const { tf } = await loadTfBackend();
+  const local = await openTextEncoder(tf, trained.bestCheckpoint);
+  let compared = 0;
+  let worst = 0;
+  for (const [i, shard] of passageManifest.shards.entries()) {
+    const file = join(embeddings, manifest.shards[i]!.path);
+    assert.equal(await sha256File(file), manifest.shards[i]!.sha256);
+    const q = readArrowVectors(file, 'embedding_q');
+    const item = readArrowVectors(file, 'embedding_i');
+    assert.equal(q.count, shard.rows);
+    // Every 5th passage of the shard, encoded here in one batch.
+    const rows: number[] = [];
+    const texts: string[] = [];
+    let r = 0;
+    for await (const p of readShardPassages(passageDir, shard)) {
+      if (r % 5 === 0) {
+        assert.equal(Number(q.ids![r]), p.rowId);
+        rows.push(r);
+        texts.push(passageText(p));
+      }
+      r += 1;
+    }
+    for (const [view, vectors] of [['query', q], ['item', item]] as const) {
+      const expected = local.encode(texts, view);
+      rows.forEach((row, j) => {
+        for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
+      });
+      compared += rows.length;
+    }
+  }
+  local.dispose();
+  assert.ok(compared > 40_000, `compared ${compared} vectors`);
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+
+  const indexes = join(dir, 'indexes');
+  const index = await runSci(['job', 'submit', '--kind', 'index', '--input', embeddings, '--output', indexes, '--index', 'flat=Flat:ip', '--wait', '--json'], { env, timeoutMs: 120_000 });
+  assert.equal(index.code, 0, index.stderr);
+  const flat = await FaissIndex.load(join(indexes, 'shard-00000', 'flat.faiss'));
+  assert.equal(flat.size, passageManifest.shards[0]!.rows);
+  // The index holds the item view: a passage's own f_i vector is in it (inner product 1 with itself).
+  const items = readArrowVectors(join(embeddings, manifest.shards[0]!.path), 'embedding_i');
+  const hit = await flat.search(items.data.subarray(0, 32), 1);
+  assert.ok(Math.abs(hit.distances[0]! - 1) < 1e-5, `best inner product ${hit.distances[0]}`);
+});
