@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.sci-npm-ci
-SOURCES := $(shell find bench bm25 cli common config eval faiss shards test vectors -name '*.ts' 2>/dev/null) tsconfig.json
+# Every folder tsc compiles (tsconfig.json's include list).
+TS_DIRS := $(shell node -p "require('./tsconfig.json').include.join(' ')")
+SOURCES := $(shell find $(TS_DIRS) -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) tsconfig.json
 
 .PHONY: help system deps build test test-unit test-integration test-e2e demo bench clean
 
@@ -60,6 +62,7 @@ bench: build
 	node dist/bench/ann-sweep.js
 	node dist/bench/faiss.js
 	node dist/bench/bm25.js
+	node dist/bench/encoder.js
 
 clean:
 	rm -rf dist node_modules .sci

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdir, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { joinKey, type Storage } from '../storage/index.js';
+import { fetchModelFolder, joinKey, StorageError, type Storage } from '../storage/index.js';
 import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
 import type { PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
@@ -40,7 +38,7 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
         const encoder =
           spec.encoder.kind === 'hashed-tfidf'
             ? { kind: 'hashed-tfidf' as const, modelConfig: await storage.localPath(joinKey(spec.output, 'model', 'encoder.json')), modelIdf: await storage.localPath(joinKey(spec.output, 'model', 'idf.f32')) }
-            : { kind: 'model' as const, ...(await fetchModelFolder(storage, spec.encoder.path, join(work, 'model'))), batchSize: spec.encoder.batchSize };
+            : { kind: 'model' as const, ...(await modelFolder(storage, spec.encoder.path, join(work, 'model'))), batchSize: spec.encoder.batchSize };
         poolTask = { stage: 'encode', passageFile, encoder, outFile: join(work, `embeddings-${shardName(shardId)}.arrow`), batchRows: 512 };
         publishUnder = spec.output;
       }
@@ -75,35 +73,14 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
   }
 }
 
-/**
- * Makes the model folder at `key` readable as one local folder (links to the
- * fetched files: the object store caches each file on its own). Returns the
- * folder and a key that changes whenever the weights do.
- */
-async function fetchModelFolder(storage: Storage, key: string, localDir: string): Promise<{ dir: string; cacheKey: string }> {
-  let files: string[];
-  let cacheKey: string;
-  if (await storage.exists(joinKey(key, 'model-card.json'))) {
-    const card = JSON.parse(await storage.readText(joinKey(key, 'model-card.json'))) as { weights?: { file?: string; sha256?: string }; tokenizer?: { vocab?: string } };
-    if (!card.weights?.file || !card.weights.sha256 || !card.tokenizer?.vocab) throw new FatalTaskError(`model card at ${key} lacks weights.file, weights.sha256 or tokenizer.vocab`);
-    files = ['model-card.json', card.weights.file, card.tokenizer.vocab];
-    cacheKey = card.weights.sha256;
-  } else if (await storage.exists(joinKey(key, 'model.json'))) {
-    const text = await storage.readText(joinKey(key, 'model.json'));
-    const model = JSON.parse(text) as { weightsManifest?: Array<{ paths: string[] }> };
-    files = ['model.json', 'vocab.txt', ...(model.weightsManifest ?? []).flatMap((g) => g.paths)];
-    if (await storage.exists(joinKey(key, 'sci-encoder.json'))) files.push('sci-encoder.json');
-    cacheKey = `${key}:${createHash('sha256').update(text).digest('hex')}`;
-  } else {
-    throw new FatalTaskError(`no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint) or model.json (a TensorFlow.js model)`);
+/** The model folder, or a fatal task error: retrying cannot make a missing model appear. */
+async function modelFolder(storage: Storage, key: string, localDir: string): Promise<{ dir: string; cacheKey: string }> {
+  try {
+    return await fetchModelFolder(storage, key, localDir);
+  } catch (err) {
+    if (err instanceof StorageError) throw new FatalTaskError(err.message, { cause: err });
+    throw err;
   }
-  await mkdir(localDir, { recursive: true });
-  for (const file of files) {
-    const target = join(localDir, file);
-    await mkdir(dirname(target), { recursive: true });
-    await symlink(await storage.localPath(joinKey(key, file)), target);
-  }
-  return { dir: localDir, cacheKey };
 }
 
 /** The local path of shard `shardId` of the shard set (passages or embeddings) at `setKey`. */

@@ -12,6 +12,13 @@ const common = {
   towers: z.enum(['shared', 'separate']),
   /** Longest input in tokens, [CLS] and [SEP] included. */
   maxLength: z.number().int().min(2).max(512),
+  /**
+   * 'mean' over real tokens, or 'idf': each token weighted by its inverse
+   * document frequency in the training corpus (a frozen `idf` weight, set
+   * when training starts, kept in the checkpoint), as in SIF / TF-IDF
+   * averaging: frequent pieces ("the", "of", [CLS]) stop dominating.
+   */
+  pooling: z.enum(['mean', 'idf']).default('mean'),
 };
 
 export const ArchitectureSchema = z.discriminatedUnion('kind', [

@@ -2,7 +2,7 @@ import type * as Tf from '@tensorflow/tfjs';
 import type { Architecture, View } from './architecture.js';
 import { towerOf, type DualEncoderModel } from './dual-encoder.js';
 import { embeddingLookup } from './embedding-lookup.js';
-import { dense, l2Normalize, maskedMeanPool } from './layers.js';
+import { dense, l2Normalize, pool } from './layers.js';
 import { WeightSet } from './weights.js';
 
 /*
@@ -28,6 +28,7 @@ export class FastDualEncoder implements DualEncoderModel {
       this.weights.normal(`${tower}/proj/kernel`, [embeddingDim, dim], 1 / Math.sqrt(embeddingDim));
       this.weights.constant(`${tower}/proj/bias`, [dim], 0);
     }
+    if (architecture.pooling === 'idf') this.weights.constant('idf', [vocabSize], 1, { trainable: false });
   }
 
   get variables(): Tf.Variable[] {
@@ -39,7 +40,7 @@ export class FastDualEncoder implements DualEncoderModel {
     const w = (name: string) => this.weights.get(`${towerOf(this.architecture, view)}/${name}`);
     return tf.tidy(() => {
       const tokens = embeddingLookup(tf, w('embeddings') as unknown as Tf.Tensor2D, ids);
-      const pooled = maskedMeanPool(tf, tokens, mask);
+      const pooled = pool(tf, tokens, mask, ids, this.architecture.pooling === 'idf' ? (this.weights.get('idf') as unknown as Tf.Tensor1D) : null);
       return l2Normalize(tf, dense(tf, pooled, w('proj/kernel') as unknown as Tf.Tensor2D, w('proj/bias') as unknown as Tf.Tensor1D) as Tf.Tensor2D);
     });
   }

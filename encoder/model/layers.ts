@@ -8,6 +8,17 @@ export function maskedMeanPool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tens
   return tokens.mul(m).sum(1).div(m.sum(1).maximum(1e-6)) as Tf.Tensor2D;
 }
 
+/** Weighted mean of the real tokens: token t of row b counts weights[ids[b, t]] (a frozen per-piece weight). */
+export function weightedMeanPool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tensor2D, ids: Tf.Tensor2D, weights: Tf.Tensor1D): Tf.Tensor2D {
+  const w = tf.gather(weights, ids.reshape([-1])).reshape(ids.shape).mul(tf.cast(mask, 'float32')).expandDims(2);
+  return tokens.mul(w).sum(1).div(w.sum(1).maximum(1e-6)) as Tf.Tensor2D;
+}
+
+/** Pooling as the architecture says: plain or IDF-weighted mean of the real tokens. */
+export function pool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tensor2D, ids: Tf.Tensor2D, idf: Tf.Tensor1D | null): Tf.Tensor2D {
+  return idf ? weightedMeanPool(tf, tokens, mask, ids, idf) : maskedMeanPool(tf, tokens, mask);
+}
+
 /** x · W + b over the last axis, any rank. */
 export function dense(tf: typeof Tf, x: Tf.Tensor, kernel: Tf.Tensor2D, bias: Tf.Tensor1D): Tf.Tensor {
   const [inDim, outDim] = kernel.shape;

@@ -2,7 +2,7 @@ import type * as Tf from '@tensorflow/tfjs';
 import type { Architecture, View } from './architecture.js';
 import { towerOf, type DualEncoderModel } from './dual-encoder.js';
 import { embeddingLookup } from './embedding-lookup.js';
-import { dense, gelu, l2Normalize, layerNorm, maskedMeanPool } from './layers.js';
+import { dense, gelu, l2Normalize, layerNorm, pool } from './layers.js';
 import { WeightSet } from './weights.js';
 
 /*
@@ -50,6 +50,7 @@ export class TransformerDualEncoder implements DualEncoderModel {
       w.normal(`${tower}/proj/kernel`, [width, dim], 1 / Math.sqrt(width));
       w.constant(`${tower}/proj/bias`, [dim], 0);
     }
+    if (architecture.pooling === 'idf') w.constant('idf', [vocabSize], 1, { trainable: false });
   }
 
   encode(ids: Tf.Tensor2D, mask: Tf.Tensor2D, view: View): Tf.Tensor2D {
@@ -80,7 +81,7 @@ export class TransformerDualEncoder implements DualEncoderModel {
         x = x.add(dense(tf, gelu(tf, dense(tf, h2, w(`${p}/ffn/in/kernel`), w(`${p}/ffn/in/bias`))), w(`${p}/ffn/out/kernel`), w(`${p}/ffn/out/bias`)));
       }
       x = layerNorm(tf, x, w('ln/gamma'), w('ln/beta'));
-      const pooled = maskedMeanPool(tf, x as Tf.Tensor3D, mask);
+      const pooled = pool(tf, x as Tf.Tensor3D, mask, ids, this.architecture.pooling === 'idf' ? (this.weights.get('idf') as unknown as Tf.Tensor1D) : null);
       return l2Normalize(tf, dense(tf, pooled, w('proj/kernel'), w('proj/bias')) as Tf.Tensor2D);
     });
   }

@@ -9,6 +9,7 @@ let instances = 0;
  */
 export class WeightSet {
   private readonly byName = new Map<string, Tf.Variable>();
+  private readonly frozen = new Set<string>();
   private readonly prefix = `m${++instances}/`;
   private seed: number;
 
@@ -25,16 +26,23 @@ export class WeightSet {
     return this.add(name, this.tf.randomNormal(shape, 0, stddev, 'float32', this.seed++));
   }
 
-  constant(name: string, shape: number[], value: number): Tf.Variable {
-    return this.add(name, this.tf.fill(shape, value));
+  constant(name: string, shape: number[], value: number, options: { trainable?: boolean } = {}): Tf.Variable {
+    return this.add(name, this.tf.fill(shape, value), options);
   }
 
-  add(name: string, initial: Tf.Tensor): Tf.Variable {
+  /** `trainable: false` for values set from data (corpus statistics): saved in checkpoints, never optimised. */
+  add(name: string, initial: Tf.Tensor, options: { trainable?: boolean } = {}): Tf.Variable {
     if (this.byName.has(name)) throw new Error(`weight ${name} defined twice`);
-    const variable = this.tf.variable(initial, true, `${this.prefix}${name}`);
+    const trainable = options.trainable ?? true;
+    const variable = this.tf.variable(initial, trainable, `${this.prefix}${name}`);
     initial.dispose();
     this.byName.set(name, variable);
+    if (!trainable) this.frozen.add(name);
     return variable;
+  }
+
+  isTrainable(name: string): boolean {
+    return this.byName.has(name) && !this.frozen.has(name);
   }
 
   get(name: string): Tf.Variable {
@@ -48,16 +56,19 @@ export class WeightSet {
     return variableName.startsWith(this.prefix) ? variableName.slice(this.prefix.length) : variableName;
   }
 
+  /** Every weight, trainable or not (what a checkpoint holds). */
   get entries(): ReadonlyMap<string, Tf.Variable> {
     return this.byName;
   }
 
+  /** The trainable weights (what gradients are taken for). */
   get variables(): Tf.Variable[] {
-    return [...this.byName.values()];
+    return [...this.byName].filter(([name]) => !this.frozen.has(name)).map(([, v]) => v);
   }
 
   dispose(): void {
     for (const v of this.byName.values()) v.dispose();
     this.byName.clear();
+    this.frozen.clear();
   }
 }

@@ -30,6 +30,7 @@ export class AdamW {
 
   constructor(private readonly tf: typeof Tf, private readonly weights: WeightSet, private readonly config: OptimizerConfig) {
     for (const [name, w] of weights.entries) {
+      if (!weights.isTrainable(name)) continue;
       this.m.set(name, tf.variable(tf.zerosLike(w), false));
       this.v.set(name, tf.variable(tf.zerosLike(w), false));
     }
@@ -47,6 +48,7 @@ export class AdamW {
     tf.tidy(() => {
       for (const [name, w] of this.weights.entries) {
         const g0 = grads.get(name);
+        if (!this.m.has(name)) continue;
         if (!g0) continue;
         const g = scale === 1 ? g0 : g0.mul(scale);
         const m = this.m.get(name)!;

@@ -10,6 +10,7 @@ const modelCommon = {
   dim: z.number().int().positive().default(128),
   towers: z.enum(['shared', 'separate']).default('separate'),
   maxLength: z.number().int().min(4).max(512).default(32),
+  pooling: z.enum(['mean', 'idf']).default('idf'),
 };
 
 export const TrainConfigSchema = z.strictObject({

@@ -15,6 +15,7 @@ import type { TrainConfig } from './config.js';
 import { loadTrainingData, type NegativeSource, type TrainingData } from './data.js';
 import { buildDevPool, evaluateEncoder, type DevMetrics, type DevPool } from './evaluate.js';
 import { hashedBaselineEncoder } from './baseline.js';
+import { pieceIdf } from './piece-idf.js';
 import { CheckpointError } from '../errors.js';
 
 /*
@@ -126,6 +127,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     tokenizer = await buildTokenizer(config, data, logger);
     model = createDualEncoder(tf, architectureOf(config, tokenizer.size), config.seed);
+    if (model.architecture.pooling === 'idf') {
+      const idf = tf.tensor1d(pieceIdf(tokenizer, data.corpus.texts));
+      model.weights.get('idf').assign(idf);
+      idf.dispose();
+    }
   }
   const architecture = model.architecture;
   if (architecture.towers === 'shared' && config.objective.symmAligner) logger.warn('SymmAligner with shared towers: swapping inputs changes nothing (SCI needs separate towers)');

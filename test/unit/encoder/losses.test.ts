@@ -37,7 +37,7 @@ test('loss values equal hand-computed ones', async () => {
 
 test('gradients through the tower (custom embedding gradient included) match finite differences', async () => {
   const { tf } = await loadTfBackend();
-  const model = new FastDualEncoder(tf, { kind: 'fast', vocabSize: 12, embeddingDim: 6, dim: 4, towers: 'separate', maxLength: 8 }, 3);
+  const model = new FastDualEncoder(tf, { kind: 'fast', vocabSize: 12, embeddingDim: 6, dim: 4, towers: 'separate', maxLength: 8, pooling: 'mean' }, 3);
   const qIds = tf.tensor2d([[1, 2, 3, 0], [4, 5, 0, 0], [6, 7, 8, 9]], undefined, 'int32');
   const qMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]], undefined, 'int32');
   const dIds = tf.tensor2d([[2, 3, 10, 0], [5, 11, 0, 0], [7, 8, 1, 0]], undefined, 'int32');

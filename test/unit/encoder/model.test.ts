@@ -13,10 +13,10 @@ import { infoNce, positiveDistance } from '../../../encoder/losses/contrastive.j
 
 const vocab = [...SPECIAL_TOKENS, 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran', 'far', 'a', 'big', 'red', 'ball', '##s'];
 const tokenizer = new WordPieceTokenizer(vocab);
-const tiny = (kind: 'fast' | 'transformer', towers: 'shared' | 'separate' = 'separate'): Architecture =>
+const tiny = (kind: 'fast' | 'transformer', pooling: 'mean' | 'idf' = 'mean'): Architecture =>
   kind === 'fast'
-    ? { kind, vocabSize: vocab.length, embeddingDim: 8, dim: 6, towers, maxLength: 12 }
-    : { kind, vocabSize: vocab.length, width: 8, layers: 2, heads: 2, ffnWidth: 16, dim: 6, towers, maxLength: 12 };
+    ? { kind, vocabSize: vocab.length, embeddingDim: 8, dim: 6, towers: 'separate', maxLength: 12, pooling }
+    : { kind, vocabSize: vocab.length, width: 8, layers: 2, heads: 2, ffnWidth: 16, dim: 6, towers: 'separate', maxLength: 12, pooling };
 
 const descriptionOf = { 'sci.encoder': 'test' };
 
@@ -37,7 +37,9 @@ test('transformer: unit-length output, padding does not change a vector, towers 
 
 test('transformer gradients match finite differences (attention, LayerNorm, GELU, custom embedding gradient)', async () => {
   const { tf } = await loadTfBackend();
-  const model = new TransformerDualEncoder(tf, tiny('transformer') as Extract<Architecture, { kind: 'transformer' }>, 11);
+  const model = new TransformerDualEncoder(tf, tiny('transformer', 'idf') as Extract<Architecture, { kind: 'transformer' }>, 11);
+  model.weights.get('idf').assign(tf.randomUniform([vocab.length], 0.5, 3, 'float32', 4));
+  assert.ok(!model.weights.variables.includes(model.weights.get('idf')), 'the IDF weights are not trained');
   // Perturb the item tower so the towers differ (they start as copies).
   for (const [name, v] of model.weights.entries) if (name.startsWith('item/')) v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 5)));
   const qIds = tf.tensor2d([[2, 5, 6, 3, 0], [2, 10, 11, 12, 3]], undefined, 'int32') as Tf.Tensor2D;
@@ -78,7 +80,7 @@ test('checkpoint: save and load give identical encodings; a damaged checkpoint i
   const dir = mkdtempSync(join(tmpdir(), 'sci-ckpt-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const kind of ['fast', 'transformer'] as const) {
-    const architecture = tiny(kind);
+    const architecture = tiny(kind, kind === 'fast' ? 'idf' : 'mean');
     const model = createDualEncoder(tf, architecture, 3);
     for (const v of model.weights.variables) v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 9)));
     const path = join(dir, kind);

@@ -1,0 +1,15 @@
+import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+
+/** A search request is malformed or asks for something the index set lacks (the caller's fault). */
+export class SearchRequestError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('SEARCH_BAD_REQUEST', message, options);
+  }
+}
+
+/** The index set or a shard cannot serve (not found, not loaded, failed). */
+export class SearchUnavailableError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('SEARCH_UNAVAILABLE', message, options);
+  }
+}

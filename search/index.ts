@@ -1,0 +1,7 @@
+export { ShardServer, type ShardServerOptions } from './shard-server.js';
+export { SearchRouter, type SearchResponse, type DenseSearchOptions } from './router.js';
+export { SearchService, type SearchRequest, type SearchLimits } from './service.js';
+export { openIndexSet, type IndexSet, type IndexSetManifest } from './index-set.js';
+export { mergeTopK, reciprocalRankFusion, type Hit } from './merge.js';
+export { SearchRequestError, SearchUnavailableError } from './errors.js';
+export { indexSetId, shardSubject } from './protocol.js';

@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type TextEncoder } from '../encoder/index.js';
+import { fetchModelFolder, joinKey, type Storage } from '../storage/index.js';
+import type { Logger } from '../common/logger.js';
+import { SearchUnavailableError } from './errors.js';
+
+/**
+ * The encoder that made an embedding set (its manifest names it), so queries
+ * are encoded by the same model (the query tower, f_q) as the passages were.
+ */
+export async function openSetEncoder(storage: Storage, embeddingsKey: string, logger?: Logger): Promise<{ encoder: TextEncoder; close: () => void }> {
+  const manifest = JSON.parse(await storage.readText(joinKey(embeddingsKey, 'manifest.json'))) as { encoder?: { kind: string; path?: string; model?: string } };
+  const spec = manifest.encoder;
+  if (spec?.kind === 'hashed-tfidf') {
+    const model = loadModel(await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')), await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')));
+    return { encoder: hashedTextEncoder(model), close: () => {} };
+  }
+  if (spec?.kind === 'model' && spec.path) {
+    const dir = mkdtempSync(join(tmpdir(), 'sci-query-encoder-'));
+    const folder = await fetchModelFolder(storage, spec.path, join(dir, 'model'));
+    const { tf } = await loadTfBackend('auto', logger);
+    const encoder = await openTextEncoder(tf, folder.dir);
+    return {
+      encoder,
+      close: () => {
+        encoder.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  throw new SearchUnavailableError(`embedding set ${embeddingsKey} does not name its encoder`, { file: joinKey(embeddingsKey, 'manifest.json'), field: 'encoder' });
+}

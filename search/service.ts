@@ -1,0 +1,91 @@
+import type { NatsConnection } from 'nats';
+import type { Logger } from '../common/logger.js';
+import type { TextEncoder } from '../encoder/index.js';
+import type { Storage } from '../storage/index.js';
+import { openIndexSet } from './index-set.js';
+import { openSetEncoder } from './query-encoder.js';
+import { reciprocalRankFusion } from './merge.js';
+import { SearchRouter, type SearchResponse } from './router.js';
+import { SearchRequestError } from './errors.js';
+
+/*
+ * What the query API and `sci eval` call: text (or vector) queries against
+ * one index set, through the router. Texts are encoded with the query tower
+ * of the encoder that made the set's embeddings. `hybrid` fuses a dense
+ * index with BM25 by reciprocal rank fusion.
+ */
+
+export interface SearchLimits {
+  maxK: number;
+  maxQueries: number;
+}
+
+export interface SearchRequest {
+  index: string;
+  queries?: string[];
+  /** Row-major query vectors (instead of texts) for dense indexes. */
+  vectors?: Float32Array;
+  k: number;
+  nprobe?: number;
+  efSearch?: number;
+  deadlineMs?: number;
+  /** Fuse with BM25: dense index `index` + bm25, with these weights. */
+  hybrid?: { bm25Weight: number; denseWeight: number };
+}
+
+export class SearchService {
+  private constructor(
+    readonly router: SearchRouter,
+    private readonly encoder: TextEncoder | null,
+    private readonly closeEncoder: () => void,
+    readonly limits: SearchLimits,
+  ) {}
+
+  static async open(options: { nc: NatsConnection; storage: Storage; indexSet: string; logger?: Logger; deadlineMs?: number; limits?: Partial<SearchLimits> }): Promise<SearchService> {
+    const set = await openIndexSet(options.storage, options.indexSet);
+    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000);
+    let encoder: TextEncoder | null = null;
+    let close = () => {};
+    if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));
+    return new SearchService(router, encoder, close, { maxK: options.limits?.maxK ?? 1000, maxQueries: options.limits?.maxQueries ?? 256 });
+  }
+
+  get dim(): number | null {
+    return this.encoder?.dim ?? null;
+  }
+
+  encode(texts: readonly string[], view: 'query' | 'item'): Float32Array {
+    if (!this.encoder) throw new SearchRequestError('this index set has no dense embeddings, so no encoder');
+    if (texts.length > this.limits.maxQueries) throw new SearchRequestError(`at most ${this.limits.maxQueries} texts per request, got ${texts.length}`, { field: 'texts' });
+    return this.encoder.encode(texts, view);
+  }
+
+  async search(req: SearchRequest): Promise<SearchResponse> {
+    if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK) throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
+    const count = req.queries?.length ?? (req.vectors && this.encoder ? req.vectors.length / this.encoder.dim : 0);
+    if (count === 0) throw new SearchRequestError('give queries (texts) or vectors', { field: 'queries' });
+    if (count > this.limits.maxQueries) throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });
+    if (req.index === 'bm25') {
+      if (!req.queries) throw new SearchRequestError('BM25 searches take query texts', { field: 'queries' });
+      return this.router.bm25(req.queries, { k: req.k, ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}) });
+    }
+    if (!this.encoder) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
+    const vectors = req.vectors ?? this.encoder.encode(req.queries!, 'query');
+    const dense = await this.router.dense(vectors, this.encoder.dim, { index: req.index, k: req.k, ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}), ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}) });
+    if (!req.hybrid) return dense;
+    if (!req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
+    const lexical = await this.router.bm25(req.queries, { k: req.k, ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}) });
+    const missing = [...dense.missingShards, ...lexical.missingShards.filter((m) => !dense.missingShards.some((d) => d.shard === m.shard))];
+    return {
+      ...dense,
+      hits: dense.hits.map((hits, q) => reciprocalRankFusion([{ hits, weight: req.hybrid!.denseWeight }, { hits: lexical.hits[q]!, weight: req.hybrid!.bm25Weight }], req.k)),
+      partial: missing.length > 0,
+      missingShards: missing,
+      ms: dense.ms + lexical.ms,
+    };
+  }
+
+  close(): void {
+    this.closeEncoder();
+  }
+}

@@ -1,0 +1,175 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { NatsConnection, Subscription } from 'nats';
+import type { Logger } from '../common/logger.js';
+import { FaissIndex } from '../faiss/index.js';
+import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
+import { joinKey, type Storage } from '../storage/index.js';
+import { decodeFrame, encodeFrame, indexSetId, shardSubject, SHARD_QUEUE_GROUP, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
+import { openIndexSet, type IndexSet } from './index-set.js';
+import { SearchRequestError } from './errors.js';
+
+/*
+ * Serves shards of an index set: loads each shard's Faiss indexes and BM25
+ * from storage, and answers search requests on the shard's subject in the
+ * shared queue group (start more servers for the same shards to add
+ * replicas). Faiss searches run off the event loop; a shard answers several
+ * requests at once.
+ */
+
+interface LoadedShard {
+  id: number;
+  dense: Map<string, FaissIndex>;
+  bm25: Bm25Index | null;
+  /** rowId → externalId, from BM25's stored ids or the index's embedding file. */
+  externalIdOf: (rowId: bigint) => string;
+}
+
+export interface ShardServerOptions {
+  nc: NatsConnection;
+  storage: Storage;
+  indexSet: string;
+  /** Shards to serve; default all. */
+  shards?: number[];
+  logger: Logger;
+}
+
+export class ShardServer {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly shards = new Map<number, LoadedShard>();
+  private readonly workDir = mkdtempSync(join(tmpdir(), 'sci-shard-server-'));
+  private set: IndexSet | null = null;
+  requestsServed = 0;
+
+  constructor(private readonly options: ShardServerOptions) {}
+
+  get servedShards(): number[] {
+    return [...this.shards.keys()];
+  }
+
+  async start(): Promise<void> {
+    const { storage, indexSet, logger, nc } = this.options;
+    this.set = await openIndexSet(storage, indexSet);
+    const wanted = this.options.shards ?? this.set.manifest.shards.map((s) => s.id);
+    const setId = indexSetId(indexSet);
+    for (const id of wanted) {
+      const entry = this.set.manifest.shards.find((s) => s.id === id);
+      if (!entry) throw new SearchRequestError(`index set ${indexSet} has no shard ${id}`);
+      const shard = await this.loadShard(entry);
+      this.shards.set(id, shard);
+      const sub = nc.subscribe(shardSubject(setId, id), { queue: SHARD_QUEUE_GROUP });
+      this.subscriptions.push(sub);
+      void this.serve(sub, shard);
+    }
+    await nc.flush();
+    logger.info({ indexSet, setId, shards: wanted, indexes: this.set.names }, 'serving shards');
+  }
+
+  private async loadShard(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
+    const { storage, indexSet } = this.options;
+    const dense = new Map<string, FaissIndex>();
+    for (const file of entry.files.filter((f) => f.role.startsWith('faiss:'))) {
+      dense.set(file.role.slice('faiss:'.length), await FaissIndex.load(await storage.localPath(joinKey(indexSet, file.path))));
+    }
+    let bm25: Bm25Index | null = null;
+    const bm25Files = entry.files.filter((f) => f.role === 'bm25');
+    if (bm25Files.length > 0) {
+      // The object store caches files one by one: link them into one folder.
+      const dir = join(this.workDir, `bm25-${entry.id}`);
+      for (const file of bm25Files) {
+        const target = join(dir, file.path.split('/').pop()!);
+        await mkdir(dirname(target), { recursive: true });
+        await symlink(await storage.localPath(joinKey(indexSet, file.path)), target);
+      }
+      bm25 = loadBm25(dir);
+    }
+    const externalIdOf = await this.externalIds(entry.id, bm25);
+    return { id: entry.id, dense, bm25, externalIdOf };
+  }
+
+  /** rowId → externalId for the shard: BM25 keeps both; else the embedding shard's columns. */
+  private async externalIds(shardId: number, bm25: Bm25Index | null): Promise<(rowId: bigint) => string> {
+    let rowIds: ArrayLike<number | bigint>;
+    let externalIds: readonly string[];
+    if (bm25) {
+      rowIds = bm25.parts.rowIds;
+      externalIds = bm25.parts.externalIds;
+    } else {
+      const embeddings = this.set!.manifest.embeddings;
+      if (!embeddings) return () => '';
+      const { readEmbeddingIds } = await import('./embedding-ids.js');
+      ({ rowIds, externalIds } = await readEmbeddingIds(this.options.storage, embeddings, shardId));
+    }
+    const first = Number(rowIds[0] ?? 0);
+    const contiguous = Array.from({ length: Math.min(rowIds.length, 64) }, (_, i) => Number(rowIds[i]) === first + i).every(Boolean) && Number(rowIds[rowIds.length - 1] ?? first) === first + rowIds.length - 1;
+    if (contiguous) return (rowId) => externalIds[Number(rowId) - first] ?? '';
+    const map = new Map<number, string>();
+    for (let i = 0; i < rowIds.length; i++) map.set(Number(rowIds[i]), externalIds[i]!);
+    return (rowId) => map.get(Number(rowId)) ?? '';
+  }
+
+  private async serve(sub: Subscription, shard: LoadedShard): Promise<void> {
+    for await (const msg of sub) {
+      void this.answer(shard, msg.data).then(
+        (reply) => msg.respond(reply),
+        (err: unknown) => msg.respond(encodeFrame({ shard: shard.id, error: { code: (err as { code?: string }).code ?? 'SEARCH_FAILED', message: (err as Error).message } })),
+      );
+    }
+  }
+
+  async answer(shard: LoadedShard, data: Uint8Array): Promise<Uint8Array> {
+    const started = performance.now();
+    const { header, payload } = decodeFrame<ShardRequest>(data);
+    this.requestsServed += 1;
+    if (header.op === 'dense') return this.dense(shard, header, payload, started);
+    if (header.op === 'bm25-stats') return this.bm25Stats(shard, header);
+    if (header.op === 'bm25') return this.bm25Search(shard, header, started);
+    throw new SearchRequestError(`unknown op ${(header as { op: string }).op}`);
+  }
+
+  private async dense(shard: LoadedShard, req: DenseRequest, payload: ArrayBuffer, started: number): Promise<Uint8Array> {
+    const index = shard.dense.get(req.index);
+    if (!index) throw new SearchRequestError(`shard ${shard.id} has no index "${req.index}" (it has: ${[...shard.dense.keys(), ...(shard.bm25 ? ['bm25'] : [])].join(', ')})`);
+    const queries = new Float32Array(payload, 0, req.nq * req.dim);
+    const result = await index.search(queries, req.k, { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) });
+    const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : shard.externalIdOf(l)));
+    return encodeFrame({ shard: shard.id, nq: req.nq, k: req.k, higherIsBetter: result.higherIsBetter, counters: result.counters, externalIds, ms: performance.now() - started }, result.labels, result.distances);
+  }
+
+  private bm25Stats(shard: LoadedShard, req: Bm25StatsRequest): Uint8Array {
+    if (!shard.bm25) throw new SearchRequestError(`shard ${shard.id} has no BM25 index`);
+    return encodeFrame({ shard: shard.id, docCount: shard.bm25.docCount, sumTotalTermFreq: shard.bm25.parts.sumTotalTermFreq, df: req.terms.map((t) => shard.bm25!.df(t)) });
+  }
+
+  private bm25Search(shard: LoadedShard, req: Bm25SearchRequest, started: number): Uint8Array {
+    const bm25 = shard.bm25;
+    if (!bm25) throw new SearchRequestError(`shard ${shard.id} has no BM25 index`);
+    let stats: CorpusStats = bm25.localStats();
+    if (req.stats) {
+      const df = new Map(req.stats.terms.map((t, i) => [t, req.stats!.df[i]!]));
+      stats = { docCount: req.stats.docCount, sumTotalTermFreq: req.stats.sumTotalTermFreq, df: (t) => df.get(t) ?? 0 };
+    }
+    const nq = req.queries.length;
+    const labels = new BigInt64Array(nq * req.k).fill(-1n);
+    const scores = new Float32Array(nq * req.k).fill(-Infinity);
+    const externalIds = new Array<string>(nq * req.k).fill('');
+    req.queries.forEach((terms, q) => {
+      bm25.searchTerms(terms, req.k, stats).forEach((hit, r) => {
+        labels[q * req.k + r] = BigInt(hit.rowId);
+        scores[q * req.k + r] = hit.score;
+        externalIds[q * req.k + r] = hit.externalId;
+      });
+    });
+    const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
+    return encodeFrame({ shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started }, labels, scores);
+  }
+
+  async stop(): Promise<void> {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.subscriptions.length = 0;
+    this.shards.clear();
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { mkdir, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { joinKey, type Storage } from './storage.js';
+import { StorageError } from './errors.js';
+
+/**
+ * Makes the model folder at `key` readable as one local folder (links to the
+ * fetched files: the object store caches each file on its own). Returns the
+ * folder and a key that changes whenever the weights do.
+ */
+export async function fetchModelFolder(storage: Storage, key: string, localDir: string): Promise<{ dir: string; cacheKey: string }> {
+  let files: string[];
+  let cacheKey: string;
+  if (await storage.exists(joinKey(key, 'model-card.json'))) {
+    const card = JSON.parse(await storage.readText(joinKey(key, 'model-card.json'))) as { weights?: { file?: string; sha256?: string }; tokenizer?: { vocab?: string } };
+    if (!card.weights?.file || !card.weights.sha256 || !card.tokenizer?.vocab) throw new StorageError(`model card at ${key} lacks weights.file, weights.sha256 or tokenizer.vocab`);
+    files = ['model-card.json', card.weights.file, card.tokenizer.vocab];
+    cacheKey = card.weights.sha256;
+  } else if (await storage.exists(joinKey(key, 'model.json'))) {
+    const text = await storage.readText(joinKey(key, 'model.json'));
+    const model = JSON.parse(text) as { weightsManifest?: Array<{ paths: string[] }> };
+    files = ['model.json', 'vocab.txt', ...(model.weightsManifest ?? []).flatMap((g) => g.paths)];
+    if (await storage.exists(joinKey(key, 'sci-encoder.json'))) files.push('sci-encoder.json');
+    cacheKey = `${key}:${createHash('sha256').update(text).digest('hex')}`;
+  } else {
+    throw new StorageError(`no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint) or model.json (a TensorFlow.js model)`);
+  }
+  await mkdir(localDir, { recursive: true });
+  for (const file of files) {
+    const target = join(localDir, file);
+    await mkdir(dirname(target), { recursive: true });
+    await symlink(await storage.localPath(joinKey(key, file)), target);
+  }
+  return { dir: localDir, cacheKey };
+}
+

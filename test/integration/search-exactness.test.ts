@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { connectNats, NatsServerProcess } from '../../messaging/index.js';
+import { runJobLocally } from '../../coordinator/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { FaissIndex } from '../../faiss/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { loadBm25, mergeCorpusStats, searchBm25Set } from '../../bm25/index.js';
+import { ShardServer, SearchService } from '../../search/index.js';
+import { wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * Scatter-gather exactness: for every WordNet dev query, the top-10 merged
+ * from 4 and from 8 Flat shards (served over a real nats-server) equals one
+ * global Flat index's; BM25 with distributed statistics equals the
+ * corpus-wide BM25 of the same shards.
+ */
+
+const logger = pino({ level: 'silent' });
+const EPS = 1e-5;
+
+function devQueries(passages: string): string[] {
+  return readFileSync(join(passages, 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { text: string; split?: string })
+    .filter((q) => q.split === 'dev')
+    .map((q) => q.text);
+}
+
+for (const shards of [4, 8]) {
+  test(`sharded Flat top-10 over ${shards} shards equals a global Flat index for every dev query`, { timeout: 300_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sci-exact-'));
+    const nats = await NatsServerProcess.start();
+    const nc = await connectNats({ servers: [nats.url], name: 'exactness-test' });
+    const servers: ShardServer[] = [];
+    t.after(async () => {
+      for (const s of servers) await s.stop();
+      await nc.close();
+      await nats.stop({ clean: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const storage = new FsStorage('/');
+    const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64 });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally({ kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } }, storage, { threads: 2 });
+    // Two server processes' worth: shards split between two servers.
+    const all = Array.from({ length: shards }, (_, i) => i);
+    for (const part of [all.filter((s) => s % 2 === 0), all.filter((s) => s % 2 === 1)]) {
+      const server = new ShardServer({ nc, storage, indexSet: indexes, shards: part, logger });
+      await server.start();
+      servers.push(server);
+    }
+    const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 30_000 });
+    t.after(() => service.close());
+
+    const global = FaissIndex.create({ dim: 64, factory: 'Flat', metric: 'ip' });
+    const manifest = JSON.parse(readFileSync(join(embeddings!, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
+    for (const shard of manifest.shards) {
+      const v = readArrowVectors(join(embeddings!, shard.path), 'embedding');
+      await global.add(v.data, v.ids);
+    }
+    const queries = devQueries(passages);
+    assert.ok(queries.length > 4000, `${queries.length} dev queries`);
+    const k = 10;
+    let compared = 0;
+    let tiesReordered = 0;
+    for (let from = 0; from < queries.length; from += 256) {
+      const batch = queries.slice(from, from + 256);
+      const vectors = service.encode(batch, 'query');
+      const routed = await service.search({ index: 'flat', vectors, k });
+      assert.equal(routed.partial, false);
+      const expected = await global.search(vectors, k);
+      routed.hits.forEach((hits, q) => {
+        assert.equal(hits.length, k);
+        const globalIds = Array.from(expected.labels.subarray(q * k, q * k + k), Number);
+        const globalScores = Array.from(expected.distances.subarray(q * k, q * k + k));
+        // Same scores rank by rank (BLAS sums in another order over a bigger matrix: last-bit differences).
+        hits.forEach((hit, r) => assert.ok(Math.abs(hit.score - globalScores[r]!) <= EPS, `query ${from + q} rank ${r}: score ${hit.score} vs global ${globalScores[r]}`));
+        const routedIds = hits.map((h) => h.rowId);
+        if (routedIds.join() !== globalIds.join()) {
+          // Allowed only among (near-)equal scores (the scores matched rank by rank above): every id scoring clearly above the k-th is in both lists.
+          tiesReordered += 1;
+          const kth = globalScores[k - 1]!;
+          const clear = (ids: number[], scores: number[]) => ids.filter((_, i) => scores[i]! > kth + EPS).sort((a, b) => a - b);
+          assert.deepEqual(clear(routedIds, hits.map((h) => h.score)), clear(globalIds, globalScores), `query ${from + q}`);
+        }
+        compared += 1;
+      });
+    }
+    assert.equal(compared, queries.length);
+    t.diagnostic(`${compared} dev queries compared, ${tiesReordered} queries ordered (near-)equal scores differently`);
+
+    // BM25: distributed statistics give the corpus-wide scores.
+    const sample = queries.slice(0, 200);
+    const routed = await service.search({ index: 'bm25', queries: sample, k });
+    const shardIndexes = all.map((s) => loadBm25(join(indexes, `shard-${String(s).padStart(5, '0')}`, 'bm25')));
+    const set = { dir: indexes, shards: shardIndexes, corpusStats: mergeCorpusStats(shardIndexes) };
+    sample.forEach((q, i) => {
+      const expected = searchBm25Set(set, q, k, { stats: 'corpus' });
+      assert.deepEqual(routed.hits[i]!.map((h) => h.externalId), expected.map((h) => h.externalId), `BM25 query ${i}`);
+    });
+  });
+}
