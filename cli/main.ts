@@ -11,6 +11,7 @@ import { clusterCommand } from './cluster-cmd.js';
 import { jobCommand } from './job-cmd.js';
 import { coordinatorCommand, workerCommand } from './processes-cmd.js';
 import { trainCommand } from './train-cmd.js';
+import { serveCommand } from './serve-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(coordinatorCommand(globals));
   program.addCommand(workerCommand(globals));
   program.addCommand(trainCommand(globals));
+  program.addCommand(serveCommand(globals));
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

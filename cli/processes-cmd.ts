@@ -7,12 +7,12 @@ import { withTimeout } from '../messaging/index.js';
 import { positiveInt } from './parse.js';
 
 /** Drains the NATS connection, but not forever: with NATS gone a drain never completes. */
-async function closeBounded(cluster: ClusterHandles): Promise<void> {
+export async function closeBounded(cluster: ClusterHandles): Promise<void> {
   await withTimeout(cluster.close(), 5000, 'draining the NATS connection').catch(() => cluster.nc.close());
 }
 
 /** Waits for SIGTERM / SIGINT, then runs `stop` once. */
-function onShutdown(stop: () => Promise<void>): Promise<void> {
+export function onShutdown(stop: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = () => {
@@ -40,6 +40,8 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
         await withTimeout(coordinator.close(), 10_000, 'closing the coordinator').catch(() => undefined);
         await closeBounded(cluster);
       });
+      // Everything is closed; a NATS client whose server is already gone can still hold the event loop.
+      process.exit(0);
     })
     .parent!;
 }
@@ -63,6 +65,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
         await closeBounded(cluster);
         if (forced) process.exit(0);
       });
+      process.exit(0);
     })
     .parent!;
 }

@@ -91,6 +91,30 @@ export const StorageSchema = z
   })
   .prefault({});
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export const ApiSchema = z
+  .strictObject({
+    /** Address the REST and gRPC fronts bind; anything but loopback requires a token. @defaultValue '127.0.0.1' */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** REST/JSON port (0 = any free port). @defaultValue 8080 */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** gRPC port (0 = any free port). @defaultValue 50051 */
+    grpcPort: z.number().int().min(0).max(65535).default(50051),
+    /** Bearer token every call must carry; null = no auth (loopback only). @defaultValue null */
+    token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).nullable().default(null),
+    /** Largest request body / gRPC message in bytes. @defaultValue 1 MiB */
+    maxRequestBytes: positiveInt().default(1 << 20),
+    /** Largest k a search may ask for. @defaultValue 1000 */
+    maxK: positiveInt().default(1000),
+    /** Most queries (or texts) in one request. @defaultValue 256 */
+    maxQueries: positiveInt().default(256),
+    /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
+    deadlineMs: positiveInt().default(2000),
+  })
+  .refine((api) => api.token !== null || LOOPBACK.has(api.host), { message: 'binding a non-loopback address needs api.token (bearer auth)', path: ['token'] })
+  .prefault({});
+
 export const ConfigSchema = z.strictObject({
   log: LogSchema,
   ingest: IngestSchema,
@@ -99,6 +123,7 @@ export const ConfigSchema = z.strictObject({
   nats: NatsSchema,
   cluster: ClusterSchema,
   storage: StorageSchema,
+  api: ApiSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

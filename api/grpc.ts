@@ -1,0 +1,116 @@
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from '../common/logger.js';
+import type { JobRecord } from '../jobs/index.js';
+import { authorized } from './auth.js';
+import { ApiError, toApiError } from './errors.js';
+import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+
+/*
+ * The gRPC front (proto/sci.proto): Search, Encode, Jobs (GetJob and a
+ * WatchJob status stream) and Health, over the same operations as REST.
+ * Auth: `authorization: Bearer <token>` metadata; message size limits from
+ * api.maxRequestBytes.
+ */
+
+export const PROTO_PATH = fileURLToPath(new URL('../../proto/sci.proto', import.meta.url));
+
+const STATUS: Record<number, grpc.status> = { 400: grpc.status.INVALID_ARGUMENT, 401: grpc.status.UNAUTHENTICATED, 404: grpc.status.NOT_FOUND, 413: grpc.status.RESOURCE_EXHAUSTED, 503: grpc.status.UNAVAILABLE };
+
+export function loadSciProto(): grpc.GrpcObject {
+  const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
+  return (grpc.loadPackageDefinition(definition).sci as grpc.GrpcObject).v1 as grpc.GrpcObject;
+}
+
+function grpcError(err: unknown): grpc.ServiceError {
+  const e = toApiError(err);
+  const metadata = new grpc.Metadata();
+  if (e.field) metadata.set('field', e.field);
+  return Object.assign(new Error(e.message), { code: STATUS[e.status] ?? grpc.status.INTERNAL, details: e.message, metadata }) as grpc.ServiceError;
+}
+
+function jobMessage(job: JobRecord) {
+  return { id: job.id, state: job.state, stage: job.stages[job.stage] ?? '', shards: job.shards, error: job.error ?? '', outputManifest: job.outputManifest ?? '', json: JSON.stringify(job) };
+}
+
+export interface GrpcOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  maxRequestBytes: number;
+  logger: Logger;
+}
+
+export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Promise<{ server: grpc.Server; address: string; close: () => Promise<void> }> {
+  const proto = loadSciProto();
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxRequestBytes });
+  const guard = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
+    if (!authorized(options.token, call.metadata.get('authorization')[0] as string | undefined)) throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
+  };
+  const unary =
+    <Req, Res>(body: (request: Req) => Promise<Res> | Res) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      Promise.resolve()
+        .then(() => {
+          guard(call as grpc.ServerUnaryCall<unknown, unknown>);
+          return body(call.request);
+        })
+        .then((value) => callback(null, value), (err: unknown) => callback(grpcError(err)));
+    };
+  type SearchMessage = { index: string; queries: string[]; vectors: Array<{ values: number[] }>; k: number; nprobe: number; efSearch: number; deadlineMs: number; hybrid: { bm25Weight: number; denseWeight: number } | null };
+  const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
+  server.addService(service('Search'), {
+    search: unary(async (r: SearchMessage) => {
+      const result = await searchOperation(ctx, {
+        index: r.index,
+        ...(r.queries.length > 0 ? { queries: r.queries } : {}),
+        ...(r.vectors.length > 0 ? { vectors: r.vectors.map((v) => v.values) } : {}),
+        k: r.k || 10,
+        ...(r.nprobe ? { nprobe: r.nprobe } : {}),
+        ...(r.efSearch ? { efSearch: r.efSearch } : {}),
+        ...(r.deadlineMs ? { deadlineMs: r.deadlineMs } : {}),
+        ...(r.hybrid ? { hybrid: r.hybrid } : {}),
+      });
+      return { ...result, results: result.results.map((q) => ({ hits: q.hits })) };
+    }),
+  });
+  server.addService(service('Encode'), {
+    encode: unary((r: { texts: string[]; view: string }) => {
+      const out = encodeOperation(ctx, { texts: r.texts, view: r.view || 'query' });
+      return { dim: out.dim, view: out.view, vectors: out.vectors.map((values) => ({ values })) };
+    }),
+  });
+  server.addService(service('Jobs'), {
+    getJob: unary(async (r: { id: string }) => jobMessage(await jobOperation(ctx, r.id))),
+    watchJob: (call: grpc.ServerWritableStream<{ id: string }, unknown>) => {
+      void (async () => {
+        try {
+          guard(call);
+          let job = await jobOperation(ctx, call.request.id);
+          call.write(jobMessage(job));
+          const watch = await ctx.state!.jobs.watch({ key: job.id });
+          call.on('cancelled', () => watch.stop());
+          for await (const entry of watch) {
+            if (entry.operation !== 'PUT') continue;
+            job = JSON.parse(new TextDecoder().decode(entry.value)) as JobRecord;
+            call.write(jobMessage(job));
+            if (job.state === 'done' || job.state === 'failed') break;
+          }
+          watch.stop();
+          call.end();
+        } catch (err) {
+          call.destroy(grpcError(err));
+        }
+      })();
+    },
+  });
+  server.addService(service('Health'), {
+    check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { ok: true, indexSet: ctx.search.router.indexSet.key, indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length }),
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const address = `${options.host}:${port}`;
+  options.logger.info({ address, auth: options.token !== null }, 'gRPC API listening');
+  return { server, address, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+}

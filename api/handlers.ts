@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { ClusterState, JobRecord } from '../jobs/index.js';
+import { getRecord } from '../jobs/index.js';
+import type { SearchService, SearchResponse } from '../search/index.js';
+import { ApiError } from './errors.js';
+
+/*
+ * The query API's operations, shared by the REST and gRPC fronts: validated
+ * input in, plain JSON-able objects out. Limits (k, queries per request)
+ * come from config through the SearchService.
+ */
+
+export const SearchBodySchema = z.strictObject({
+  index: z.string().min(1),
+  queries: z.array(z.string()).min(1).optional(),
+  query: z.string().optional(),
+  vectors: z.array(z.array(z.number())).min(1).optional(),
+  k: z.number().int().positive().default(10),
+  nprobe: z.number().int().positive().optional(),
+  efSearch: z.number().int().positive().optional(),
+  deadlineMs: z.number().int().positive().max(60_000).optional(),
+  hybrid: z.strictObject({ bm25Weight: z.number().nonnegative().default(1), denseWeight: z.number().nonnegative().default(1) }).optional(),
+});
+export type SearchBody = z.input<typeof SearchBodySchema>;
+
+export const EncodeBodySchema = z.strictObject({
+  texts: z.array(z.string()).min(1),
+  view: z.enum(['query', 'item']).default('query'),
+});
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ApiError(400, 'BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.'));
+  }
+  return parsed.data;
+}
+
+export interface SearchResult {
+  partial: boolean;
+  missingShards: SearchResponse['missingShards'];
+  results: Array<{ hits: Array<{ id: string; rowId: number; score: number; shard: number }> }>;
+  counters: SearchResponse['counters'];
+  ms: number;
+}
+
+export interface ApiContext {
+  search: SearchService;
+  state: ClusterState | null;
+}
+
+export async function searchOperation(ctx: ApiContext, raw: unknown): Promise<SearchResult> {
+  const body = parseBody(SearchBodySchema, raw);
+  const queries = body.queries ?? (body.query !== undefined ? [body.query] : undefined);
+  let vectors: Float32Array | undefined;
+  if (body.vectors) {
+    const dim = ctx.search.dim;
+    if (dim === null) throw new ApiError(400, 'BAD_REQUEST', 'this index set has no dense index to search with vectors', 'vectors');
+    const bad = body.vectors.findIndex((v) => v.length !== dim);
+    if (bad >= 0) throw new ApiError(400, 'BAD_REQUEST', `vectors.${bad} has ${body.vectors[bad]!.length} numbers, the index dimension is ${dim}`, `vectors.${bad}`);
+    if (body.vectors.length > ctx.search.limits.maxQueries) throw new ApiError(400, 'BAD_REQUEST', `at most ${ctx.search.limits.maxQueries} queries per request, got ${body.vectors.length}`, 'vectors');
+    vectors = Float32Array.from(body.vectors.flat());
+  }
+  if (!queries && !vectors) throw new ApiError(400, 'BAD_REQUEST', 'give query, queries or vectors', 'queries');
+  const response = await ctx.search.search({
+    index: body.index,
+    k: body.k,
+    ...(queries ? { queries } : {}),
+    ...(vectors ? { vectors } : {}),
+    ...(body.nprobe ? { nprobe: body.nprobe } : {}),
+    ...(body.efSearch ? { efSearch: body.efSearch } : {}),
+    ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}),
+    ...(body.hybrid ? { hybrid: { bm25Weight: body.hybrid.bm25Weight, denseWeight: body.hybrid.denseWeight } } : {}),
+  });
+  return {
+    partial: response.partial,
+    missingShards: response.missingShards,
+    results: response.hits.map((hits) => ({ hits: hits.map((h) => ({ id: h.externalId, rowId: h.rowId, score: h.score, shard: h.shard })) })),
+    counters: response.counters,
+    ms: response.ms,
+  };
+}
+
+export function encodeOperation(ctx: ApiContext, raw: unknown): { dim: number; view: string; vectors: number[][] } {
+  const body = parseBody(EncodeBodySchema, raw);
+  const flat = ctx.search.encode(body.texts, body.view);
+  const dim = flat.length / body.texts.length;
+  return { dim, view: body.view, vectors: body.texts.map((_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim))) };
+}
+
+export async function jobOperation(ctx: ApiContext, id: string): Promise<JobRecord> {
+  if (!ctx.state) throw new ApiError(503, 'UNAVAILABLE', 'this API is not connected to the cluster state');
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(id)}`, 'id');
+  const job = await getRecord<JobRecord>(ctx.state.jobs, id);
+  if (!job) throw new ApiError(404, 'NOT_FOUND', `no job ${id}`, 'id');
+  return job.value;
+}

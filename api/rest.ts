@@ -1,0 +1,90 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../common/logger.js';
+import { authorized } from './auth.js';
+import { ApiError, toApiError } from './errors.js';
+import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+import { openApiDocument } from './openapi.js';
+
+/*
+ * The REST/JSON front: POST /v1/search, POST /v1/encode, GET /v1/jobs/{id},
+ * GET /v1/health, GET /v1/openapi.json. Bodies above maxRequestBytes are
+ * refused with 413 before they are read whole; with a token configured
+ * every route but health needs `Authorization: Bearer <token>`.
+ */
+
+export interface RestOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  maxRequestBytes: number;
+  logger: Logger;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new ApiError(413, 'TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${limit} bytes (api.maxRequestBytes)`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new ApiError(413, 'TOO_LARGE', `request body exceeds the limit of ${limit} bytes (api.maxRequestBytes)`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(new ApiError(400, 'BAD_REQUEST', `body is not JSON: ${(err as Error).message}`));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      const e = toApiError(err);
+      if (e.status >= 500) options.logger.error({ err, path: req.url }, 'request failed');
+      if (!res.headersSent) send(res, e.status, { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } }, e.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      else res.destroy();
+    });
+  });
+  let url = '';
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method === 'GET' && path === '/v1/health') return send(res, 200, { ok: true, indexSet: ctx.search.router.indexSet.key, indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length });
+    if (!authorized(options.token, req.headers.authorization)) throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
+    if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
+    if (req.method === 'POST' && path === '/v1/search') return send(res, 200, await searchOperation(ctx, await readJson(req, options.maxRequestBytes)));
+    if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
+    const job = /^\/v1\/jobs\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && job) return send(res, 200, await jobOperation(ctx, decodeURIComponent(job[1]!)));
+    throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+  };
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  options.logger.info({ url, auth: options.token !== null }, 'REST API listening');
+  return { server, url, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}

@@ -1,0 +1,69 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { UsageError } from '../common/errors.js';
+import { ShardServer, SearchService } from '../search/index.js';
+import { startRestServer } from '../api/rest.js';
+import { startGrpcServer } from '../api/grpc.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster } from './cluster-context.js';
+import { closeBounded, onShutdown } from './processes-cmd.js';
+
+/** "0,2,5-7" → [0, 2, 5, 6, 7]. */
+export function parseShardList(text: string): number[] {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new UsageError(`--shards expects numbers and ranges like 0,2,5-7, got ${JSON.stringify(text)}`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    for (let s = from; s <= to; s++) out.add(s);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+export function serveCommand(globals: () => GlobalOptions): Command {
+  const serve = new Command('serve').description('Serve search: shard servers (answer per-shard requests) and the query API (REST + gRPC)');
+  serve
+    .command('shards')
+    .description('Load shards of an index set and answer their search requests over NATS (start several for replicas)')
+    .requiredOption('--index-set <dir>', 'index set (output of an index job)')
+    .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
+    .action(async (flags: { indexSet: string; shards?: number[] }) => {
+      const { config, logger } = commandContext(globals());
+      const cluster = await openCluster(config, `sci-shards-${process.pid}`);
+      const server = new ShardServer({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: logger.child({ component: 'shard-server' }), ...(flags.shards ? { shards: flags.shards } : {}) });
+      await server.start();
+      process.stdout.write(`serving shards ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
+      await onShutdown(async () => {
+        await server.stop();
+        await closeBounded(cluster);
+      });
+      process.exit(0);
+    });
+  serve
+    .command('api')
+    .description('The query API: REST/JSON (api.port) and gRPC (api.grpcPort) over scatter-gather search of one index set')
+    .requiredOption('--index-set <dir>', 'index set to search')
+    .option('--port <port>', 'REST port (default api.port)', (v) => Number(v))
+    .option('--grpc-port <port>', 'gRPC port (default api.grpcPort)', (v) => Number(v))
+    .action(async (flags: { indexSet: string; port?: number; grpcPort?: number }) => {
+      const overrides = { ...(flags.port !== undefined ? { 'api.port': flags.port } : {}), ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}) };
+      const { config, logger } = commandContext(globals(), overrides);
+      const log = logger.child({ component: 'api' });
+      const cluster = await openCluster(config, `sci-api-${process.pid}`);
+      const search = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: log, deadlineMs: config.api.deadlineMs, limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries } });
+      const ctx = { search, state: cluster.state };
+      const common = { host: config.api.host, token: config.api.token, maxRequestBytes: config.api.maxRequestBytes, logger: log };
+      const rest = await startRestServer(ctx, { ...common, port: config.api.port });
+      const grpc = await startGrpcServer(ctx, { ...common, port: config.api.grpcPort });
+      process.stdout.write(`${JSON.stringify({ rest: rest.url, grpc: grpc.address, auth: config.api.token !== null, pid: process.pid })}\n`);
+      await onShutdown(async () => {
+        await rest.close();
+        await grpc.close();
+        search.close();
+        await closeBounded(cluster);
+      });
+      process.exit(0);
+    });
+  return serve;
+}

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { NatsServerProcess } from '../../messaging/index.js';
+import { runJobLocally } from '../../coordinator/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { loadSciProto } from '../../api/grpc.js';
+import { runLoad, formatLoad } from '../../bench/load-generator.js';
+import { startSci, type RunningSci } from '../support/cli.js';
+import { wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * The query API as deployed: a nats-server, two shard-server processes
+ * (shards 0,1 and 2,3), the API process (REST + gRPC, auth on). Checks
+ * answers, auth, limits, a bounded load test, and a shard process killed
+ * and restarted.
+ */
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+test('query API: search over REST and gRPC, auth, limits, load, a killed shard process', { timeout: 420_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sci-api-'));
+  const nats = await NatsServerProcess.start();
+  const processes: RunningSci[] = [];
+  t.after(async () => {
+    for (const p of processes) await p.stop('SIGKILL');
+    await nats.stop({ clean: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
+  const indexes = join(dir, 'indexes');
+  await runJobLocally({ kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }, { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } }, new FsStorage('/'), { threads: 2 });
+  const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_API__TOKEN: TOKEN, SCI_API__MAX_REQUEST_BYTES: '65536' };
+  const shardServer = (shards: string) => startSci(['serve', 'shards', '--index-set', indexes, '--shards', shards], { env });
+  processes.push(await shardServer('0,1'), await shardServer('2,3'));
+  const api = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], { env });
+  processes.push(api);
+  const { rest, grpc: grpcAddress } = JSON.parse(api.firstLine) as { rest: string; grpc: string };
+
+  const post = async (path: string, body: unknown, token: string | null = TOKEN) => {
+    const res = await fetch(`${rest}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; split: string }).filter((q) => q.split === 'dev').slice(0, 50).map((q) => q.text);
+
+  // Answers: dense, BM25, hybrid.
+  for (const index of ['flat', 'hnsw', 'bm25']) {
+    const r = await post('/v1/search', { index, queries: queries.slice(0, 3), k: 5 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.partial, false);
+    assert.equal(r.body.results.length, 3);
+    assert.equal(r.body.results[0].hits.length, 5);
+    assert.match(r.body.results[0].hits[0].id, /^\d{8}-[nvasr]$/);
+  }
+  const hybrid = await post('/v1/search', { index: 'flat', query: queries[0], k: 5, hybrid: { bm25Weight: 1, denseWeight: 1 } });
+  assert.equal(hybrid.status, 200, JSON.stringify(hybrid.body));
+  assert.equal(hybrid.body.results[0].hits.length, 5);
+  const encoded = await post('/v1/encode', { texts: ['a small dog'], view: 'query' });
+  assert.equal(encoded.body.dim, 64);
+  const openapi = await fetch(`${rest}/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(((await openapi.json()) as { openapi: string }).openapi, '3.0.3');
+
+  // Auth and limits.
+  const anonymous = await post('/v1/search', { index: 'flat', query: 'dog', k: 5 }, null);
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.body.error.code, 'UNAUTHENTICATED');
+  assert.equal((await post('/v1/search', { index: 'flat', query: 'dog', k: 5 }, 'wrong-token-0123456789')).status, 401);
+  const tooLarge = await post('/v1/search', { index: 'flat', queries: Array.from({ length: 5000 }, () => 'a fairly long query text') });
+  assert.equal(tooLarge.status, 413);
+  assert.match(tooLarge.body.error.message, /exceeds the limit of 65536 bytes/);
+  const bigK = await post('/v1/search', { index: 'flat', query: 'dog', k: 5000 });
+  assert.equal(bigK.status, 400);
+  assert.match(bigK.body.error.message, /k must be an integer from 1 to 1000/);
+  const unknownIndex = await post('/v1/search', { index: 'nope', query: 'dog' });
+  assert.equal(unknownIndex.status, 400);
+  assert.match(unknownIndex.body.error.message, /has no index "nope"/);
+  assert.equal((await fetch(`${rest}/v1/jobs/unknown-job`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+
+  const proto = loadSciProto();
+  const SearchClient = proto.Search as grpc.ServiceClientConstructor;
+  const client = new SearchClient(grpcAddress, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const grpcSearch = (request: object, token: string | null = TOKEN) =>
+    new Promise<any>((resolve, reject) => {
+      const md = new grpc.Metadata();
+      if (token) md.set('authorization', `Bearer ${token}`);
+      (client as any).search(request, md, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+    });
+  const viaGrpc = await grpcSearch({ index: 'flat', queries: [queries[0]], k: 5 });
+  assert.equal(viaGrpc.results[0].hits.length, 5);
+  assert.equal(viaGrpc.partial, false);
+  await assert.rejects(grpcSearch({ index: 'flat', queries: ['dog'], k: 5 }, null), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
+  await assert.rejects(grpcSearch({ index: 'flat', queries: Array.from({ length: 5000 }, () => 'a fairly long query text'), k: 5 }), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
+
+  // Bounded load test on loopback.
+  for (const [label, call] of [
+    ['REST', (c: number, i: number) => post('/v1/search', { index: 'hnsw', query: queries[(c * 7 + i) % queries.length], k: 10 }).then((r) => assert.equal(r.status, 200))],
+    ['gRPC', (c: number, i: number) => grpcSearch({ index: 'hnsw', queries: [queries[(c * 7 + i) % queries.length]], k: 10 })],
+  ] as const) {
+    const result = await runLoad(label, { clients: 4, seconds: 3 }, call);
+    t.diagnostic(formatLoad(result));
+    assert.equal(result.errors, 0, result.firstError ?? '');
+    assert.ok(result.requests > 20);
+  }
+
+  // A shard process killed: answers within the deadline, partial, naming shards 2 and 3.
+  await processes[1]!.stop('SIGKILL');
+  const started = performance.now();
+  const partial = await post('/v1/search', { index: 'flat', query: queries[0], k: 5, deadlineMs: 500 });
+  const took = performance.now() - started;
+  assert.equal(partial.status, 200, JSON.stringify(partial.body));
+  assert.equal(partial.body.partial, true);
+  assert.deepEqual(partial.body.missingShards.map((m: { shard: number }) => m.shard), [2, 3]);
+  assert.ok(took < 1500, `answered in ${took} ms`);
+  assert.ok(partial.body.results[0].hits.every((h: { shard: number }) => h.shard < 2));
+  processes[1] = await shardServer('2,3');
+  const full = await post('/v1/search', { index: 'flat', query: queries[0], k: 5, deadlineMs: 2000 });
+  assert.equal(full.body.partial, false);
+  assert.deepEqual(full.body.missingShards, []);
+});
