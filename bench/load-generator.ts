@@ -1,3 +1,5 @@
+import { percentile } from '../search/percentile.js';
+
 /**
  * A closed-loop load generator: `clients` loops each calling `call` back to
  * back for `seconds`; latency percentiles over every call, QPS over the run.
@@ -15,10 +17,6 @@ export interface LoadResult {
   qps: number;
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 export async function runLoad(label: string, options: { clients: number; seconds: number }, call: (client: number, i: number) => Promise<unknown>): Promise<LoadResult> {
   const latencies: number[] = [];

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +36,19 @@ export function spawnSci(args: string[], logFile: string, env: Record<string, st
   const child = spawn(process.execPath, [SCI_BIN, ...args], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env } });
   child.unref();
   return child.pid!;
+}
+
+/** Waits for a line matching `pattern` in a log file a background process writes; fails if the process dies first. */
+async function waitForLine(file: string, pattern: RegExp, timeoutMs: number, pid: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const line = text.split('\n').find((l) => pattern.test(l));
+    if (line) return line;
+    if (!alive(pid)) throw new UsageError(`process ${pid} exited before it was ready; see ${file}:\n${text.slice(-2000)}`);
+    await sleep(200);
+  }
+  throw new UsageError(`process ${pid} not ready after ${timeoutMs} ms; see ${file}`);
 }
 
 /** Until the coordinator answers health checks and `workers` workers have announced themselves. */
@@ -83,6 +96,41 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
     });
   cluster
+    .command('serve')
+    .description('Start shard servers for an index set (its shards split over N processes), and optionally the query API')
+    .requiredOption('--index-set <dir>', 'index set (output of an index job)')
+    .option('--processes <n>', 'shard server processes', positiveInt('--processes'), 2)
+    .option('--api', 'also start the query API (REST + gRPC, api.* config)')
+    .option('--json', 'print what was started as JSON')
+    .action(async (flags: { indexSet: string; processes: number; api?: boolean; json?: boolean }) => {
+      const { config } = commandContext(globals());
+      const record = readClusterFile(config);
+      if (!record || !alive(record.natsPid)) throw new UsageError('no local cluster is up: run `sci cluster up` first');
+      const indexSet = resolve(flags.indexSet);
+      const manifestPath = join(indexSet, 'manifest.json');
+      if (!existsSync(manifestPath)) throw new UsageError(`no index set at ${indexSet} (no manifest.json)`, { file: manifestPath });
+      const shards = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { shards: Array<{ id: number }> }).shards.map((s) => s.id);
+      const env = { SCI_NATS__SERVERS: JSON.stringify([record.natsUrl]), SCI_LOG__PRETTY: 'false' };
+      const groups = Array.from({ length: Math.min(flags.processes, shards.length) }, (_, p) => shards.filter((_, i) => i % flags.processes === p));
+      const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
+      for (const [p, group] of groups.entries()) {
+        const log = join(record.logDir, `shards-${p}.log`);
+        started.push({ pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env), log, shards: group });
+      }
+      let api: { rest: string; grpc: string } | null = null;
+      if (flags.api) {
+        const log = join(record.logDir, 'api.log');
+        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet], log, env), log, shards: null });
+      }
+      for (const s of started) {
+        const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 60_000, s.pid);
+        if (!s.shards) api = JSON.parse(line) as { rest: string; grpc: string };
+      }
+      writeFileSync(clusterFilePath(config), `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)] }, null, 2)}\n`);
+      const summary = { indexSet, shardServers: started.filter((s) => s.shards).map((s) => ({ pid: s.pid, shards: s.shards })), api };
+      process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `serving ${indexSet}: ${summary.shardServers.map((s) => `pid ${s.pid} shards ${s.shards!.join(',')}`).join('; ')}${api ? `; API ${api.rest} (gRPC ${api.grpc})` : ''}\n`);
+    });
+  cluster
     .command('status')
     .description('The coordinator (answers or not) and every live worker with its host, threads, memory and tasks done')
     .option('--json', 'print JSON')
@@ -114,6 +162,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         process.stdout.write('no local cluster\n');
         return;
       }
+      await Promise.all((record.servePids ?? []).map((pid) => stopPid(pid)));
       await Promise.all(record.workerPids.map((pid) => stopPid(pid)));
       await stopPid(record.coordinatorPid);
       await stopPid(record.natsPid);

@@ -14,6 +14,8 @@ export interface LocalClusterFile {
   natsStoreDir: string;
   coordinatorPid: number;
   workerPids: number[];
+  /** Shard servers and query API processes started by `sci cluster serve`. */
+  servePids?: number[];
   logDir: string;
   startedAt: string;
 }

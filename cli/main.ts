@@ -12,6 +12,7 @@ import { jobCommand } from './job-cmd.js';
 import { coordinatorCommand, workerCommand } from './processes-cmd.js';
 import { trainCommand } from './train-cmd.js';
 import { serveCommand } from './serve-cmd.js';
+import { evalCommand } from './eval-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand(globals));
   program.addCommand(trainCommand(globals));
   program.addCommand(serveCommand(globals));
+  program.addCommand(evalCommand(globals));
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

@@ -107,6 +107,8 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
     }
     setPath(raw, assignment.slice(0, eq), value);
   }
+  // Model flags without --model refine the default architecture.
+  if (typeof raw.model === 'object' && raw.model !== null && !('kind' in raw.model)) (raw.model as Record<string, unknown>).kind = 'fast';
   const parsed = TrainConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

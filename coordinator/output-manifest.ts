@@ -41,7 +41,7 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       passages: spec.bm25?.passages ?? null,
       indexes: spec.indexes,
       bm25: spec.bm25,
-      shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: t.outputs.map((o) => ({ role: o.role, path: o.key.slice(spec.output.length).replace(/^\/+/, ''), sha256: o.sha256, bytes: o.bytes })) })),
+      shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: t.outputs.map((o) => ({ role: o.role, path: o.key.slice(spec.output.length).replace(/^\/+/, ''), sha256: o.sha256, bytes: o.bytes, ...(o.buildMs !== undefined ? { buildMs: o.buildMs } : {}) })) })),
     };
   }
   const key = joinKey(spec.output, 'manifest.json');

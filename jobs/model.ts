@@ -96,6 +96,8 @@ export interface TaskOutput {
   bytes: number;
   /** What the file is: "embeddings", "faiss:<name>", "bm25", "df". */
   role: string;
+  /** Indexes: time to train and fill it on this shard. */
+  buildMs?: number;
 }
 
 export interface TaskRecord {

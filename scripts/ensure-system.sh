@@ -13,6 +13,8 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 # python3-faiss: the reference implementation our Faiss binding is checked against.
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -I -c 'import faiss, numpy; faiss.IndexFlatL2(2)' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
+# chromium: the test that renders report.html headless (the evaluation report's check).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -11,7 +11,7 @@ export interface IndexSetManifest {
   passages: string | null;
   indexes: IndexSpec[];
   bm25: { passages: string; k1: number; b: number } | null;
-  shards: Array<{ id: number; rows: number; files: Array<{ role: string; path: string; sha256: string; bytes: number }> }>;
+  shards: Array<{ id: number; rows: number; files: Array<{ role: string; path: string; sha256: string; bytes: number; buildMs?: number }> }>;
 }
 
 export interface IndexSet {

@@ -65,7 +65,7 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
       const name = file.name === '' ? file.path.slice(work.length + 1) : file.name;
       const key = joinKey(publishUnder, name);
       const { sha256, bytes } = await storage.publish(file.path, key);
-      outputs.push({ key, sha256, bytes, role: file.role });
+      outputs.push({ key, sha256, bytes, role: file.role, ...(file.buildMs !== undefined ? { buildMs: Math.round(file.buildMs) } : {}) });
     }
     return { rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs };
   } finally {

@@ -20,6 +20,7 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
     const vectors = readArrowVectors(task.embeddingFile, ITEM_VIEW_COLUMNS);
     rowsIn = vectors.count;
     for (const spec of task.indexes) {
+      const buildStarted = performance.now();
       const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
       try {
         if (!index.info.isTrained) await index.train(vectors.data);
@@ -31,19 +32,22 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
         throw err;
       }
       if (spec.efSearch) index.setDefaultEfSearch(spec.efSearch);
+      const buildMs = performance.now() - buildStarted;
       const path = join(task.workDir, `${spec.name}.faiss`);
       await index.save(path);
-      files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss` });
+      files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs });
       task.progress?.postMessage({ rows: vectors.count, total: vectors.count });
     }
   }
   if (task.passageFile && task.bm25) {
+    const buildStarted = performance.now();
     const builder = new Bm25Builder(task.bm25);
     for await (const p of passagesOf(task.passageFile)) builder.add(p.rowId, p.externalId, passageText(p));
     if (!task.embeddingFile) rowsIn = builder.documents;
     const dir = join(task.workDir, 'bm25');
     saveBm25(builder.build(), dir);
-    for (const name of readdirSync(dir).sort()) files.push({ path: join(dir, name), role: 'bm25', name: `bm25/${name}` });
+    const buildMs = performance.now() - buildStarted;
+    for (const name of readdirSync(dir).sort()) files.push({ path: join(dir, name), role: 'bm25', name: `bm25/${name}`, buildMs });
   }
   return { rowsIn, rowsWritten: rowsIn, rowsRejected: 0, files };
 }

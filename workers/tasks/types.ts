@@ -20,7 +20,7 @@ export interface PoolResult {
   rowsWritten: number;
   rowsRejected: number;
   /** Local files written, with the role each plays (and the name under the task's output folder). */
-  files: Array<{ path: string; role: string; name: string }>;
+  files: Array<{ path: string; role: string; name: string; buildMs?: number }>;
 }
 
 /** Progress message posted from the pool thread. */

@@ -1,0 +1,138 @@
+import { Command } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../common/errors.js';
+import { parseQrels, writeTrecRun, type Qrels } from '../eval/index.js';
+import { SearchService } from '../search/index.js';
+import { evaluateIndexes, type QuerySample } from '../search/evaluation.js';
+import { writeEvalReport, type EvalReport } from '../report/eval-report.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster } from './cluster-context.js';
+import { closeBounded } from './processes-cmd.js';
+import { positiveInt } from './parse.js';
+
+/*
+ * `sci eval`: evaluate indexes of a served index set through scatter-gather
+ * (shard servers must be running: `sci serve shards` or `sci cluster serve`).
+ * Writes report.json + report.html into --out, and TREC runs with --run.
+ */
+
+interface EvalFlags {
+  indexSet: string;
+  queries: string;
+  qrels?: string;
+  split?: string;
+  index?: string[];
+  out: string;
+  k: number;
+  maxQueries?: number;
+  latencyQueries: number;
+  sweep: boolean;
+  sweepQueries: number;
+  batchSize: number;
+  deadlineMs?: number;
+  run?: string;
+  json?: boolean;
+}
+
+export function loadEvalQueries(flags: { queries: string; qrels?: string; split?: string; maxQueries?: number }): { sample: QuerySample; qrels: Qrels; source: string } {
+  const folder = existsSync(flags.queries) && statSync(flags.queries).isDirectory();
+  const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
+  const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
+  if (!qrelsFile) throw new UsageError('give --qrels, or a shard set folder as --queries with --split');
+  let text: string;
+  try {
+    text = readFileSync(queriesFile, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
+  }
+  let qrels: Qrels;
+  try {
+    qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
+  }
+  const sample: QuerySample = { ids: [], texts: [] };
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { _id?: unknown; text?: unknown; split?: unknown };
+    try {
+      row = JSON.parse(line) as typeof row;
+    } catch (err) {
+      throw new UsageError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
+    }
+    if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
+    if (flags.split && row.split !== undefined && row.split !== flags.split) return;
+    if (!qrels.has(row._id)) return;
+    sample.ids.push(row._id);
+    sample.texts.push(row.text);
+  });
+  if (flags.maxQueries && sample.ids.length > flags.maxQueries) {
+    sample.ids.length = flags.maxQueries;
+    sample.texts.length = flags.maxQueries;
+  }
+  if (sample.ids.length === 0) throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
+  const kept = new Set(sample.ids);
+  return { sample, qrels: new Map([...qrels].filter(([id]) => kept.has(id))), source: queriesFile };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
+
+export function evalCommand(globals: () => GlobalOptions): Command {
+  return new Command('eval')
+    .description('Evaluate indexes through scatter-gather: quality, latency, inner work, sweeps; report.json + report.html')
+    .requiredOption('--index-set <dir>', 'index set (output of an index job), served by shard servers')
+    .requiredOption('--queries <path>', 'queries.jsonl, or a shard set folder (its queries.jsonl and qrels/<split>.tsv)')
+    .option('--qrels <file>', 'judgments (query-id corpus-id score)')
+    .option('--split <name>', 'only queries of this split (e.g. dev)')
+    .option('--index <names>', 'indexes to evaluate (repeatable or comma-separated; default all)', collect)
+    .requiredOption('--out <dir>', 'report folder')
+    .option('--k <k>', 'results per query', positiveInt('--k'), 100)
+    .option('--max-queries <n>', 'evaluate at most n queries', positiveInt('--max-queries'))
+    .option('--latency-queries <n>', 'single-query requests timed per index', positiveInt('--latency-queries'), 200)
+    .option('--no-sweep', 'skip the efSearch / nprobe sweeps')
+    .option('--sweep-queries <n>', 'queries per sweep point', positiveInt('--sweep-queries'), 1000)
+    .option('--batch-size <n>', 'queries per request in the quality pass', positiveInt('--batch-size'), 64)
+    .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
+    .option('--run <file>', 'also write TREC runs (FILE for one index, FILE.<index> for several)')
+    .option('--json', 'print report.json')
+    .action(async (flags: EvalFlags) => {
+      const { config, logger } = commandContext(globals());
+      const log = logger.child({ component: 'eval' });
+      const { sample, qrels, source } = loadEvalQueries(flags);
+      const cluster = await openCluster(config, `sci-eval-${process.pid}`);
+      try {
+        const indexSet = resolve(flags.indexSet);
+        const service = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet, logger: log, deadlineMs: flags.deadlineMs ?? 30_000, limits: { maxK: Math.max(flags.k, 1000), maxQueries: Math.max(flags.batchSize, 256) } });
+        try {
+          const names = flags.index ?? service.router.indexSet.names;
+          for (const name of names) if (!service.router.indexSet.names.includes(name)) throw new UsageError(`index set has no index "${name}" (it has: ${service.router.indexSet.names.join(', ')})`);
+          const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, { k: flags.k, batchSize: flags.batchSize, latencyQueries: flags.latencyQueries, sweep: flags.sweep, sweepQueries: flags.sweepQueries, ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}), onProgress: (m) => log.info(m) });
+          const report: EvalReport = {
+            createdAt: new Date().toISOString(),
+            indexSet,
+            queries: { source, count: sample.ids.length, split: flags.split ?? null },
+            k: flags.k,
+            shards: service.router.shards.length,
+            environment: { node: process.version, cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`, memoryGiB: Math.round(totalmem() / 2 ** 30), storage: cluster.storage.kind },
+            indexes: reports,
+          };
+          const paths = writeEvalReport(flags.out, report);
+          if (flags.run) {
+            for (const [name, run] of runs) await writeTrecRun(runs.size === 1 ? flags.run : `${flags.run}.${name}`, [...run].map(([queryId, hits]) => ({ queryId, hits })), `sci-${name}`);
+          }
+          if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          else {
+            process.stdout.write(`${'index'.padEnd(8)} ${'Recall@10'.padStart(9)} ${'Success@10'.padStart(10)} ${'MRR@10'.padStart(7)} ${'nDCG@10'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'QPS'.padStart(6)} ${'dist/q'.padStart(8)}\n`);
+            for (const r of reports) process.stdout.write(`${r.index.padEnd(8)} ${r.metrics['Recall@10']!.toFixed(4).padStart(9)} ${r.metrics['Success@10']!.toFixed(4).padStart(10)} ${r.metrics['MRR@10']!.toFixed(4).padStart(7)} ${r.metrics['nDCG@10']!.toFixed(4).padStart(7)} ${r.latency.p50Ms.toFixed(2).padStart(7)} ${r.latency.p99Ms.toFixed(2).padStart(7)} ${r.latency.qps.toFixed(0).padStart(6)} ${r.perQuery.ndis.toFixed(0).padStart(8)}\n`);
+            process.stdout.write(`report: ${paths.html}\n`);
+          }
+        } finally {
+          service.close();
+        }
+      } finally {
+        await closeBounded(cluster);
+      }
+    });
+}

@@ -1,0 +1,78 @@
+import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IndexReport } from '../search/evaluation.js';
+import { escapeHtml, linePlot } from './svg-plot.js';
+
+/*
+ * `sci eval` output: report.json (everything measured) and report.html (a
+ * self-contained page: the summary table and three plots — Recall@10 vs
+ * nprobe, Recall@10 vs efSearch, latency vs Recall@10). The page's one
+ * inline script only counts the plots it drew (data-plots on <body>), which
+ * the headless-Chromium test reads.
+ */
+
+export interface EvalReport {
+  createdAt: string;
+  indexSet: string;
+  queries: { source: string; count: number; split: string | null };
+  k: number;
+  shards: number;
+  environment: Record<string, string | number>;
+  indexes: IndexReport[];
+}
+
+const f = (x: number | undefined | null, digits = 4) => (x === undefined || x === null || Number.isNaN(x) ? '–' : x.toFixed(digits));
+
+export function renderReportHtml(report: EvalReport): string {
+  const rows = report.indexes
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code></td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
+    )
+    .join('\n');
+  const sweepSeries = (param: 'nprobe' | 'efSearch') => report.indexes.filter((r) => r.sweep.some((p) => p.param === param)).map((r) => ({ name: r.index, points: r.sweep.map((p) => [p.value, p['Recall@10']] as [number, number]) }));
+  const annSeries = (param: 'nprobe' | 'efSearch') => report.indexes.filter((r) => r.sweep.some((p) => p.param === param && p['annRecall@10'] !== null)).map((r) => ({ name: `${r.index} vs Flat`, points: r.sweep.map((p) => [p.value, p['annRecall@10'] ?? 0] as [number, number]) }));
+  const latencyRecall = report.indexes.map((r) => ({
+    name: r.index,
+    points: r.sweep.length > 0 ? r.sweep.map((p) => [p['Recall@10'], p.p50Ms] as [number, number]) : [[r.metrics['Recall@10'] ?? 0, r.latency.p50Ms] as [number, number]],
+  }));
+  const plots = [
+    linePlot({ title: 'Recall@10 vs nprobe (IVF)', xLabel: 'nprobe', yLabel: 'Recall@10', series: [...sweepSeries('nprobe'), ...annSeries('nprobe')], logX: true }),
+    linePlot({ title: 'Recall@10 vs efSearch (HNSW)', xLabel: 'efSearch', yLabel: 'Recall@10', series: [...sweepSeries('efSearch'), ...annSeries('efSearch')], logX: true }),
+    linePlot({ title: 'Latency vs Recall@10', xLabel: 'Recall@10', yLabel: 'p50 latency per query (ms)', series: latencyRecall }),
+  ];
+  const sweeps = report.indexes
+    .filter((r) => r.sweep.length > 0)
+    .map((r) => `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`)
+    .join('\n');
+  const env = Object.entries(report.environment).map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sci-cluster evaluation — ${escapeHtml(report.indexSet)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}code{font-size:12px}.note{color:#555;font-size:13px;max-width:900px}</style></head>
+<body data-plots="0">
+<h1>sci-cluster evaluation</h1>
+<p class="note">Index set <code>${escapeHtml(report.indexSet)}</code>, ${report.shards} shards, searched through scatter-gather. ${report.queries.count} queries from <code>${escapeHtml(report.queries.source)}</code>${report.queries.split ? ` (split ${escapeHtml(report.queries.split)})` : ''}, top ${report.k}. ${escapeHtml(report.createdAt)}.</p>
+<p class="note">Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
+<table><tr><th>index</th><th>factory</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
+${rows}
+</table>
+<div class="plots">${plots.join('\n')}</div>
+<h2>Sweeps</h2>
+${sweeps || '<p>No HNSW or IVF index in this set.</p>'}
+<h2>Environment</h2><table>${env}</table>
+<script>document.body.dataset.plots = String(Array.from(document.querySelectorAll('svg.plot-svg')).filter(function (s) { return s.getBBox().width > 0 && s.querySelectorAll('circle.point').length > 0; }).length);</script>
+</body></html>
+`;
+}
+
+/** Writes report.json and report.html into `dir` (temp names, then renamed). */
+export function writeEvalReport(dir: string, report: EvalReport): { json: string; html: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  writeFileSync(`${json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${json}.tmp`, json);
+  writeFileSync(`${html}.tmp`, renderReportHtml(report));
+  renameSync(`${html}.tmp`, html);
+  return { json, html };
+}

@@ -1,0 +1,66 @@
+/*
+ * Line plots as inline SVG (no scripts, no external assets), so a report is
+ * one self-contained HTML file that renders anywhere, offline.
+ */
+
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+}
+
+export interface PlotOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  logX?: boolean;
+  width?: number;
+  height?: number;
+}
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function ticks(min: number, max: number, count: number): number[] {
+  if (max <= min) return [min];
+  const step = (max - min) / count;
+  return Array.from({ length: count + 1 }, (_, i) => min + i * step);
+}
+
+const label = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2));
+
+export function linePlot(options: PlotOptions): string {
+  const width = options.width ?? 560;
+  const height = options.height ?? 340;
+  const margin = { left: 64, right: 150, top: 36, bottom: 52 };
+  const all = options.series.flatMap((s) => s.points);
+  if (all.length === 0) return `<figure class="plot empty"><figcaption>${escapeHtml(options.title)}: no data</figcaption></figure>`;
+  const fx = options.logX ? (x: number) => Math.log2(Math.max(x, 1e-9)) : (x: number) => x;
+  const xs = all.map(([x]) => fx(x));
+  const ys = all.map(([, y]) => y);
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+  if (y0 === y1) [y0, y1] = [y0 - 0.05, y1 + 0.05];
+  const pad = (y1 - y0) * 0.05;
+  [y0, y1] = [y0 - pad, y1 + pad];
+  const px = (x: number) => margin.left + ((fx(x) - x0) / (x1 - x0)) * (width - margin.left - margin.right);
+  const py = (y: number) => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
+  const parts: string[] = [];
+  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="#fafafa" stroke="#ccc"/>`);
+  for (const t of ticks(y0, y1, 5)) parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/><text x="${margin.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${label(t)}</text>`);
+  const xTicks = options.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : ticks(x0, x1, 5);
+  for (const t of xTicks) parts.push(`<text x="${px(t)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${label(t)}</text>`);
+  options.series.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!;
+    const points = [...s.points].sort((a, b) => a[0] - b[0]);
+    if (points.length > 1) parts.push(`<polyline class="series" fill="none" stroke="${colour}" stroke-width="2" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
+    for (const [x, y] of points) parts.push(`<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeHtml(s.name)}: ${label(x)}, ${y.toFixed(4)}</title></circle>`);
+    parts.push(`<rect x="${width - margin.right + 12}" y="${margin.top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${width - margin.right + 28}" y="${margin.top + i * 18 + 9}" font-size="11">${escapeHtml(s.name)}</text>`);
+  });
+  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 12}" text-anchor="middle" font-size="12">${escapeHtml(options.xLabel)}${options.logX ? ' (log scale)' : ''}</text>`);
+  parts.push(`<text transform="translate(16 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(options.yLabel)}</text>`);
+  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeHtml(options.title)}</text>`);
+  return `<figure class="plot"><svg class="plot-svg" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}">${parts.join('')}</svg></figure>`;
+}
