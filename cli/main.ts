@@ -13,6 +13,7 @@ import { coordinatorCommand, workerCommand } from './processes-cmd.js';
 import { trainCommand } from './train-cmd.js';
 import { serveCommand } from './serve-cmd.js';
 import { evalCommand } from './eval-cmd.js';
+import { demoCommand } from './demo-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   program.addCommand(trainCommand(globals));
   program.addCommand(serveCommand(globals));
   program.addCommand(evalCommand(globals));
+  program.addCommand(demoCommand());
   const override = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(override);

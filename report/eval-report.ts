@@ -37,8 +37,8 @@ export function renderReportHtml(report: EvalReport): string {
     points: r.sweep.length > 0 ? r.sweep.map((p) => [p['Recall@10'], p.p50Ms] as [number, number]) : [[r.metrics['Recall@10'] ?? 0, r.latency.p50Ms] as [number, number]],
   }));
   const plots = [
-    linePlot({ title: 'Recall@10 vs nprobe (IVF)', xLabel: 'nprobe', yLabel: 'Recall@10', series: [...sweepSeries('nprobe'), ...annSeries('nprobe')], logX: true }),
-    linePlot({ title: 'Recall@10 vs efSearch (HNSW)', xLabel: 'efSearch', yLabel: 'Recall@10', series: [...sweepSeries('efSearch'), ...annSeries('efSearch')], logX: true }),
+    linePlot({ title: 'Recall@10 vs nprobe (IVF)', xLabel: 'nprobe', yLabel: 'Recall@10 (overlap with Flat)', series: [...sweepSeries('nprobe'), ...annSeries('nprobe')], logX: true }),
+    linePlot({ title: 'Recall@10 vs efSearch (HNSW)', xLabel: 'efSearch', yLabel: 'Recall@10 (overlap with Flat)', series: [...sweepSeries('efSearch'), ...annSeries('efSearch')], logX: true }),
     linePlot({ title: 'Latency vs Recall@10', xLabel: 'Recall@10', yLabel: 'p50 latency per query (ms)', series: latencyRecall }),
   ];
   const sweeps = report.indexes

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a private local cluster (nats-server,
-# a coordinator, two workers), the built-in WordNet corpus ingested into Arrow
-# shards, encoded by the baseline encoder and indexed per shard with every
-# index type and BM25, then a summary. Later stages (training, scatter-gather
-# evaluation) join as they land.
+# The main job on the embedded default, on one machine with nothing
+# configured: a private local cluster (nats-server, a coordinator, two
+# workers), the built-in WordNet corpus ingested into Arrow shards, a
+# dual-tower encoder trained briefly (SCI: separate towers + SymmAligner),
+# the corpus encoded through the cluster (both views), Flat, IVF, IVF-PQ,
+# HNSW, PQ, LSH and BM25 built on every shard, the dev queries evaluated
+# through scatter-gather, and a summary table with the report's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
 export SCI_CLUSTER__DIR="$OUT/cluster"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
+STEPS="${SCI_DEMO_TRAIN_STEPS:-600}"
 sci() { node bin/sci.js "$@"; }
+started=$(date +%s)
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -22,23 +26,23 @@ echo "== 2. ingest the built-in WordNet corpus into 4 Arrow shards"
 sci ingest --format wordnet --shards 4 --out "$OUT/passages"
 sci shards verify "$OUT/passages"
 echo
-echo "== 3. encode job (baseline hashed TF-IDF encoder, 256-d): fit + encode, one task per shard"
-sci job submit --kind encode --input "$OUT/passages" --output "$OUT/embeddings" --dim 256 --wait
+echo "== 3. train a dual-tower encoder briefly ($STEPS steps: InfoNCE + SCI SymmAligner C, separate towers)"
+sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" \
+  --towers separate --symm C --symm-lambda 1 --baseline
 echo
-echo "== 4. index job: Flat, IVF, IVF-PQ, HNSW, PQ, LSH and BM25 on every shard"
+echo "== 4. encode job with the trained checkpoint: both views of every passage, one task per shard"
+sci job submit --kind encode --input "$OUT/passages" --output "$OUT/embeddings" --model "$OUT/model/best" --wait
+echo
+echo "== 5. index job: Flat, IVF, IVF-PQ, HNSW, PQ, LSH and BM25 on every shard"
 sci job submit --kind index --input "$OUT/embeddings" --output "$OUT/indexes" \
   --index flat=Flat:ip --index ivf=IVF64,Flat:ip --index ivfpq=IVF64,PQ16:ip --index hnsw=HNSW32,Flat:ip \
   --index pq=PQ16:ip --index lsh=LSH256:l2 --bm25 "$OUT/passages" --wait
 echo
-echo "== 5. summary"
-node -e '
-const fs = require("fs"); const out = process.argv[1];
-const m = JSON.parse(fs.readFileSync(out + "/indexes/manifest.json", "utf8"));
-const rows = {}; for (const s of m.shards) for (const f of s.files) { const key = f.role.startsWith("bm25") ? "bm25" : f.role.slice(6); rows[key] = (rows[key] || 0) + f.bytes; }
-console.log(`${m.shards.length} shards, ${m.rowsIn} passages (rowsIn = ${m.rowsWritten} written + ${m.rowsRejected} rejected)`);
-console.log("index    MiB on disk (all shards)");
-for (const [k, v] of Object.entries(rows)) console.log(k.padEnd(8) + " " + (v / 2 ** 20).toFixed(1));
-console.log("manifest: " + out + "/indexes/manifest.json");
-' "$OUT"
+echo "== 6. shard servers (2 processes, 2 shards each) and the query API"
+sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
 echo
-echo "Done. Not yet part of the demo: encoder training, scatter-gather search and the evaluation report."
+echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
+sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
+  --latency-queries 200 --sweep-queries 1000 --run "$OUT/report/run.trec"
+echo
+echo "Done in $(( $(date +%s) - started )) s. Report: $OUT/report/report.html (and report.json)"

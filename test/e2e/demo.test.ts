@@ -1,22 +1,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../../shards/index.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 
-test('make demo: local cluster, WordNet ingested, encoded and indexed with every type, summary printed', { timeout: 600_000 }, (t) => {
+test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, (t) => {
   const out = join(tempDir(t), 'demo');
-  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], { cwd: REPO_ROOT, env: { ...process.env, SCI_DEMO_OUT: out }, encoding: 'utf8', timeout: 590_000 });
+  const started = Date.now();
+  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], { cwd: REPO_ROOT, env: { ...process.env, SCI_DEMO_OUT: out }, encoding: 'utf8', timeout: 890_000 });
+  t.diagnostic(`demo took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /cluster up: NATS nats:\/\/127\.0\.0\.1:\d+/);
   assert.match(result.stdout, /passages\s+in 117,791 = written 117,791 \+ rejected 0/);
-  assert.match(result.stdout, /ok: 4 shards, 117791 rows/);
+  assert.match(result.stdout, /trained, best \(step \d+\)/);
   assert.match(result.stdout, /job-\S+: done → \S+embeddings\/manifest\.json/);
-  assert.match(result.stdout, /4 shards, 117791 passages/);
-  for (const index of ['flat', 'ivf', 'ivfpq', 'hnsw', 'pq', 'lsh', 'bm25']) assert.match(result.stdout, new RegExp(`^${index}\\s+\\d`, 'm'));
+  assert.match(result.stdout, /serving \S+indexes: pid \d+ shards 0,2; pid \d+ shards 1,3; API http:\/\/127\.0\.0\.1:\d+/);
+  for (const index of ['flat', 'ivf', 'ivfpq', 'hnsw', 'pq', 'lsh', 'bm25']) assert.match(result.stdout, new RegExp(`^${index}\\s+0\\.\\d{4}`, 'm'));
+  assert.match(result.stdout, /Report: \S+report\.html/);
   const { manifest } = readManifest(join(out, 'passages'));
   assert.equal(manifest.shards.length, 4);
+  const embeddings = JSON.parse(readFileSync(join(out, 'embeddings', 'manifest.json'), 'utf8')) as { views: string[] };
+  assert.deepEqual(embeddings.views, ['embedding_q', 'embedding_i']);
+  const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as { indexes: Array<{ index: string; partialAnswers: number; sweep: unknown[]; metrics: Record<string, number> }> };
+  assert.equal(report.indexes.length, 7);
+  assert.ok(report.indexes.every((r) => r.partialAnswers === 0));
+  assert.ok(report.indexes.find((r) => r.index === 'hnsw')!.sweep.length > 0);
+  assert.ok(existsSync(join(out, 'report', 'report.html')));
+  assert.ok(existsSync(join(out, 'report', 'run.trec.flat')));
   assert.equal(existsSync(join(out, 'cluster', 'cluster.json')), false, 'the demo stops its cluster');
 });

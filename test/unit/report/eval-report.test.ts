@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeEvalReport, type EvalReport } from '../../../report/eval-report.js';
+import type { IndexReport } from '../../../search/evaluation.js';
+import { chromiumDom, chromiumScreenshot } from '../../support/chromium.js';
+import { tempDir } from '../../support/paths.js';
+
+const index = (name: string, factory: string, sweep: IndexReport['sweep']): IndexReport => ({
+  index: name,
+  factory,
+  metrics: { queries: 100, 'Recall@10': 0.5, 'Success@10': 0.5, 'Recall@100': 0.7, 'MRR@10': 0.3, 'nDCG@10': 0.35 },
+  batchedQps: 900,
+  latency: { queries: 100, p50Ms: 2, p95Ms: 3, p99Ms: 5, qps: 400 },
+  perQuery: { ndis: 1000, nhops: 10, nlist: 4, quantizerDis: 64 },
+  partialAnswers: 0,
+  build: { cpuSeconds: 4, wallSeconds: 1.2, bytes: 3 << 20 },
+  sweep,
+});
+
+test('report.html is self-contained and its three plots render in headless Chromium', (t) => {
+  const dir = tempDir(t);
+  const report: EvalReport = {
+    createdAt: new Date().toISOString(),
+    indexSet: '/data/<indexes>',
+    queries: { source: 'queries.jsonl', count: 100, split: 'dev' },
+    k: 100,
+    shards: 4,
+    environment: { node: process.version },
+    indexes: [
+      index('flat', 'Flat', []),
+      index('hnsw', 'HNSW32,Flat', [8, 32, 128].map((v, i) => ({ param: 'efSearch' as const, value: v, 'Recall@10': 0.4 + i * 0.05, 'Success@10': 0.4 + i * 0.05, 'annRecall@10': 0.8 + i * 0.08, ndisPerQuery: 300 * (i + 1), p50Ms: 1 + i }))),
+      index('ivf', 'IVF64,Flat', [1, 4, 16, 64].map((v, i) => ({ param: 'nprobe' as const, value: v, 'Recall@10': 0.3 + i * 0.06, 'Success@10': 0.3 + i * 0.06, 'annRecall@10': null, ndisPerQuery: 500 * v, p50Ms: 1 + i / 2 }))),
+    ],
+  };
+  const { html, json } = writeEvalReport(dir, report);
+  assert.deepEqual(JSON.parse(readFileSync(json, 'utf8')), report);
+  const text = readFileSync(html, 'utf8');
+  assert.ok(!/(src|href)=["']https?:/.test(text), 'no external assets');
+  assert.match(text, /&lt;indexes&gt;/, 'values are escaped');
+  const dom = chromiumDom(html);
+  if (dom === null) {
+    t.skip('chromium is not installed (scripts/ensure-system.sh installs it); the HTML was not rendered');
+    return;
+  }
+  assert.match(dom, /<body data-plots="3"/, 'three plots with points were laid out');
+  const png = join(dir, 'report.png');
+  chromiumScreenshot(html, png);
+  assert.ok(existsSync(png) && statSync(png).size > 20_000, 'a screenshot with content');
+});
