@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const servers = ['0-3', '4-7'].map((shards) => spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', shards], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.stdout!.once('data', () => resolve()))));
   const nc = await connectNats({ servers: [nats.url], name: 'bench-search' });
-  const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000 });
+  const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000, limits: { maxQueries: 4096 } });
   try {
     const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; split: string }).filter((q) => q.split === 'dev').map((q) => q.text).slice(0, 2048);
     const vectors = service.encode(queries, 'query');
@@ -75,23 +75,24 @@ async function main(): Promise<void> {
       return vectors.subarray(from * 128, (from + 16) * 128);
     };
     console.log(`${queries.length} dev queries; latency: 500 single-query searches in sequence; QPS: 4 clients × batches of 16 for ${seconds} s; k = 10`);
-    console.log('index  path            p50 ms   p99 ms       QPS');
+    console.log('index  path            p50 ms   p99 ms       QPS  distances/query');
     for (const name of ['flat', 'hnsw'] as const) {
-      const timings: Record<string, { p50: number; p99: number; qps: number }> = {};
+      const timings: Record<string, { p50: number; p99: number; qps: number; ndis: number }> = {};
       for (const path of ['in-process', 'scatter-gather'] as const) {
         const search = path === 'in-process' ? (v: Float32Array) => global[name].search(v, 10) : (v: Float32Array) => service.search({ index: name, vectors: v, k: 10 });
         for (let i = 0; i < 50; i++) await search(one(i)); // warm-up
         const times: number[] = [];
+        let ndis = 0;
         for (let i = 0; i < 500; i++) {
           const t0 = performance.now();
-          await search(one(i));
+          ndis += (await search(one(i))).counters.ndis;
           times.push(performance.now() - t0);
         }
         times.sort((a, b) => a - b);
         const load = await runLoad(path, { clients: 4, seconds }, (c, i) => search(batch(c * 1000 + i)));
         if (load.errors > 0) throw new Error(`${path}: ${load.errors} errors (${load.firstError})`);
-        timings[path] = { p50: percentile(times, 50), p99: percentile(times, 99), qps: load.qps * 16 };
-        console.log(`${name.padEnd(6)} ${path.padEnd(15)} ${timings[path]!.p50.toFixed(2).padStart(7)} ${timings[path]!.p99.toFixed(2).padStart(8)} ${timings[path]!.qps.toFixed(0).padStart(9)}`);
+        timings[path] = { p50: percentile(times, 50), p99: percentile(times, 99), qps: load.qps * 16, ndis: ndis / 500 };
+        console.log(`${name.padEnd(6)} ${path.padEnd(15)} ${timings[path]!.p50.toFixed(2).padStart(7)} ${timings[path]!.p99.toFixed(2).padStart(8)} ${timings[path]!.qps.toFixed(0).padStart(9)} ${timings[path]!.ndis.toFixed(0).padStart(16)}`);
       }
       const added = timings['scatter-gather']!.p50 - timings['in-process']!.p50;
       const ratio = timings['scatter-gather']!.qps / timings['in-process']!.qps;

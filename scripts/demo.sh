@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
 export SCI_CLUSTER__DIR="$OUT/cluster"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
+# Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all).
 STEPS="${SCI_DEMO_TRAIN_STEPS:-600}"
+EVAL_LIMIT=()
+[ -n "${SCI_DEMO_EVAL_QUERIES:-}" ] && EVAL_LIMIT=(--max-queries "$SCI_DEMO_EVAL_QUERIES")
 sci() { node bin/sci.js "$@"; }
 started=$(date +%s)
 
@@ -43,6 +46,6 @@ sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
 echo
 echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
 sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
-  --latency-queries 200 --sweep-queries 1000 --run "$OUT/report/run.trec"
+  --latency-queries 200 --sweep-queries 1000 --run "$OUT/report/run.trec" "${EVAL_LIMIT[@]}"
 echo
 echo "Done in $(( $(date +%s) - started )) s. Report: $OUT/report/report.html (and report.json)"

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from '../common/logger.js';
-import { FaissIndex } from '../faiss/index.js';
+import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { decodeFrame, encodeFrame, indexSetId, shardSubject, SHARD_QUEUE_GROUP, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
@@ -33,6 +33,12 @@ export interface ShardServerOptions {
   indexSet: string;
   /** Shards to serve; default all. */
   shards?: number[];
+  /**
+   * OpenMP threads per Faiss search (default 1): a server answers many
+   * requests at once, one per libuv thread; OpenMP teams on top of that
+   * oversubscribe the cores and spin-wait (6 ms per HNSW query measured).
+   */
+  faissThreads?: number;
   logger: Logger;
 }
 
@@ -51,6 +57,7 @@ export class ShardServer {
 
   async start(): Promise<void> {
     const { storage, indexSet, logger, nc } = this.options;
+    setFaissThreads(this.options.faissThreads ?? 1);
     this.set = await openIndexSet(storage, indexSet);
     const wanted = this.options.shards ?? this.set.manifest.shards.map((s) => s.id);
     const setId = indexSetId(indexSet);

@@ -66,3 +66,10 @@ test('only SCI_SECTION__KEY variables are config; a mistyped section is an error
   assert.equal(loadConfig({ env: { SCI_CONFIG: 'x.yaml', SCI_DEMO_OUT: '/tmp/x' } }).ingest.rowsPerShard, 100_000);
   assert.throws(() => loadConfig({ env: { SCI_INGST__ROWS_PER_SHARD: '5' } }), /ingst: unknown key/);
 });
+
+test('the query API: auth is required to bind anything but loopback', () => {
+  assert.equal(loadConfig({}).api.token, null);
+  assert.throws(() => loadConfig({ overrides: { 'api.host': '0.0.0.0' } }), (err: unknown) => err instanceof ConfigError && /api\.token: binding a non-loopback address needs api\.token/.test(err.message));
+  assert.equal(loadConfig({ overrides: { 'api.host': '0.0.0.0', 'api.token': 'x'.repeat(24) } }).api.host, '0.0.0.0');
+  assert.throws(() => loadConfig({ overrides: { 'api.token': 'short' } }), /at least 16 characters/);
+});
