@@ -63,6 +63,7 @@ bench: build
 	node dist/bench/faiss.js
 	node dist/bench/bm25.js
 	node dist/bench/encoder.js
+	node dist/bench/search.js
 
 clean:
 	rm -rf dist node_modules .sci
