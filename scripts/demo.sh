@@ -12,7 +12,7 @@ OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
 export SCI_CLUSTER__DIR="$OUT/cluster"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
 # Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all).
-STEPS="${SCI_DEMO_TRAIN_STEPS:-600}"
+STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"
 EVAL_LIMIT=()
 [ -n "${SCI_DEMO_EVAL_QUERIES:-}" ] && EVAL_LIMIT=(--max-queries "$SCI_DEMO_EVAL_QUERIES")
 sci() { node bin/sci.js "$@"; }
@@ -29,11 +29,10 @@ echo "== 2. ingest the built-in WordNet corpus into 4 Arrow shards"
 sci ingest --format wordnet --shards 4 --out "$OUT/passages"
 sci shards verify "$OUT/passages"
 echo
-echo "== 3. train a dual-tower encoder briefly ($STEPS steps: InfoNCE + SCI SymmAligner C, separate towers)"
-sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" \
-  --towers separate --symm C --symm-lambda 1 --baseline
+echo "== 3. train the encoder briefly ($STEPS steps, InfoNCE, IDF pooling, shared towers), against the baseline on the same dev pool"
+sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" --towers shared --baseline
 echo
-echo "== 4. encode job with the trained checkpoint: both views of every passage, one task per shard"
+echo "== 4. encode job with the trained checkpoint, one task per shard"
 sci job submit --kind encode --input "$OUT/passages" --output "$OUT/embeddings" --model "$OUT/model/best" --wait
 echo
 echo "== 5. index job: Flat, IVF, IVF-PQ, HNSW, PQ, LSH and BM25 on every shard"
@@ -42,7 +41,8 @@ sci job submit --kind index --input "$OUT/embeddings" --output "$OUT/indexes" \
   --index pq=PQ16:ip --index lsh=LSH256:l2 --bm25 "$OUT/passages" --wait
 echo
 echo "== 6. shard servers (2 processes, 2 shards each) and the query API"
-sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
+# Any free ports for the API unless configured (the summary prints them).
+SCI_API__PORT="${SCI_API__PORT:-0}" SCI_API__GRPC_PORT="${SCI_API__GRPC_PORT:-0}" sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
 echo
 echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
 sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
