@@ -25,7 +25,7 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       format: EMBEDDING_FORMAT,
       ...common,
       passages: spec.input,
-      encoder: spec.encoder.kind === 'hashed-tfidf' ? { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') } : { ...spec.encoder, ...layout.metadata },
+      encoder: spec.encoder.kind === 'hashed-tfidf' ? { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') } : { ...spec.encoder, written: layout.metadata },
       dim: layout.dim,
       views: layout.views,
       shards: tasks.map((t) => {
