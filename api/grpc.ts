@@ -88,16 +88,23 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
         try {
           guard(call);
           let job = await jobOperation(ctx, call.request.id);
+          let last = JSON.stringify(job);
           call.write(jobMessage(job));
-          const watch = await ctx.state!.jobs.watch({ key: job.id });
-          call.on('cancelled', () => watch.stop());
-          for await (const entry of watch) {
-            if (entry.operation !== 'PUT') continue;
-            job = JSON.parse(new TextDecoder().decode(entry.value)) as JobRecord;
-            call.write(jobMessage(job));
-            if (job.state === 'done' || job.state === 'failed') break;
+          if (job.state !== 'done' && job.state !== 'failed') {
+            // The watch starts with the current value: only changes after what was sent go out.
+            const watch = await ctx.state!.jobs.watch({ key: job.id });
+            call.on('cancelled', () => watch.stop());
+            for await (const entry of watch) {
+              if (entry.operation !== 'PUT') continue;
+              const text = new TextDecoder().decode(entry.value);
+              if (text === last) continue;
+              last = text;
+              job = JSON.parse(text) as JobRecord;
+              call.write(jobMessage(job));
+              if (job.state === 'done' || job.state === 'failed') break;
+            }
+            watch.stop();
           }
-          watch.stop();
           call.end();
         } catch (err) {
           call.destroy(grpcError(err));

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { connectNats, NatsServerProcess } from '../../messaging/index.js';
+import { createRecord, openClusterState, updateRecord, type JobRecord } from '../../jobs/index.js';
+import { loadSciProto, startGrpcServer } from '../../api/grpc.js';
+import type { SearchService } from '../../search/index.js';
+
+/*
+ * gRPC Jobs: GetJob, and WatchJob streaming every change of a job record in
+ * the cluster's KV until it is done. (Search is not used here: the API's
+ * search service is a placeholder.)
+ */
+
+test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for an unknown id', { timeout: 60_000 }, async (t) => {
+  const nats = await NatsServerProcess.start();
+  const nc = await connectNats({ servers: [nats.url], name: 'grpc-jobs-test' });
+  const state = await openClusterState(nc);
+  const noSearch = { router: { indexSet: { key: 'none', names: [] }, shards: [] } } as unknown as SearchService;
+  const server = await startGrpcServer({ search: noSearch, state }, { host: '127.0.0.1', port: 0, token: null, maxRequestBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+  const Jobs = loadSciProto().Jobs as grpc.ServiceClientConstructor;
+  const client = new Jobs(server.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  t.after(async () => {
+    client.close();
+    await server.close();
+    await nc.close();
+    await nats.stop({ clean: true });
+  });
+  const now = new Date().toISOString();
+  const job: JobRecord = { id: 'job-watch-1', spec: { kind: 'index', input: null, output: '/tmp/x', indexes: [], bm25: { passages: '/tmp/p', k1: 0.9, b: 0.4 } }, state: 'running', stages: ['index'], stage: 0, shards: 4, createdAt: now, updatedAt: now, finishedAt: null, outputManifest: null, error: null };
+  await createRecord(state.jobs, job.id, job);
+
+  const states: string[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    const stream = client.watchJob!({ id: job.id }) as grpc.ClientReadableStream<{ state: string; json: string }>;
+    stream.on('data', (m) => {
+      states.push(m.state);
+      if (states.length === 1) void updateRecord<JobRecord>(state.jobs, job.id, (cur) => (cur ? { ...cur, state: 'done', outputManifest: '/tmp/x/manifest.json', finishedAt: new Date().toISOString() } : null));
+    });
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  await ended;
+  assert.deepEqual(states, ['running', 'done']);
+
+  const got = await new Promise<{ id: string; state: string; outputManifest: string }>((resolve, reject) => client.getJob!({ id: job.id }, (err: grpc.ServiceError | null, res: { id: string; state: string; outputManifest: string }) => (err ? reject(err) : resolve(res))));
+  assert.deepEqual([got.id, got.state, got.outputManifest], [job.id, 'done', '/tmp/x/manifest.json']);
+  await assert.rejects(
+    new Promise((resolve, reject) => client.getJob!({ id: 'no-such-job' }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)))),
+    (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND,
+  );
+});
