@@ -153,3 +153,40 @@ test('an external TensorFlow.js layers model loads from a local folder and encod
   rmSync(join(dir, 'vocab.txt'));
   await assert.rejects(openTextEncoder(tf, dir), (err: unknown) => err instanceof CheckpointError && /no vocab.txt/.test(err.message));
 });
+
+test('an external TensorFlow.js graph model (converter format) loads and pools its token outputs', async (t) => {
+  const { tf } = await loadTfBackend();
+  const dir = mkdtempSync(join(tmpdir(), 'sci-graph-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A graph of one lookup: out = GatherV2(emb, input_ids, axis 0) → [batch, tokens, 4].
+  const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
+  const modelJson = {
+    format: 'graph-model',
+    generatedBy: 'test',
+    convertedBy: 'hand',
+    modelTopology: {
+      node: [
+        { name: 'input_ids', op: 'Placeholder', attr: { dtype: { type: 'DT_INT32' }, shape: { shape: dims(-1, -1) } } },
+        { name: 'emb', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(vocab.length, 4) } } } },
+        { name: 'axis', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: {} } } } },
+        { name: 'out', op: 'GatherV2', input: ['emb', 'input_ids', 'axis'], attr: { Tparams: { type: 'DT_FLOAT' }, Tindices: { type: 'DT_INT32' }, Taxis: { type: 'DT_INT32' }, batch_dims: { i: '0' } } },
+      ],
+      library: {},
+      versions: {},
+    },
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'emb', shape: [vocab.length, 4], dtype: 'float32' }, { name: 'axis', shape: [], dtype: 'int32' }] }],
+  };
+  const emb = Float32Array.from({ length: vocab.length * 4 }, (_, i) => Math.sin(i + 1));
+  writeFileSync(join(dir, 'group1-shard1of1.bin'), Buffer.concat([Buffer.from(emb.buffer), Buffer.from(new Int32Array([0]).buffer)]));
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(modelJson));
+  writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n'));
+  const encoder = await openTextEncoder(tf, dir);
+  assert.equal(encoder.dim, 4);
+  const text = 'the big cat';
+  const e = tokenizer.encode(text, 128);
+  const mean = [0, 1, 2, 3].map((j) => Array.from(e.ids.subarray(0, e.length)).reduce((s, id) => s + emb[id * 4 + j]!, 0) / e.length);
+  const norm = Math.hypot(...mean);
+  const got = encoder.encode([text], 'query');
+  mean.forEach((v, j) => assert.ok(Math.abs(got[j]! - v / norm) < 1e-5, `dim ${j}: ${got[j]} vs ${v / norm}`));
+  encoder.dispose();
+});

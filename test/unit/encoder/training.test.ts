@@ -76,6 +76,11 @@ test('training learns what word overlap cannot: dev recall rises far above the u
   const card = JSON.parse(readFileSync(join(result.bestCheckpoint, 'model-card.json'), 'utf8')) as { step: number; devMetrics: Record<string, number>; training: { seed: number } };
   assert.equal(card.devMetrics['Recall@10'], result.best['Recall@10']);
   assert.equal(card.training.seed, 1);
+
+  // --init-from: a new run starts where the checkpoint was (its step-0 evaluation is the checkpoint's).
+  const continued = await train({ config: config(shards, { initFrom: result.bestCheckpoint, steps: 4, eval: { every: 4, poolSize: 0 } }), outDir: join(dir, 'continued'), logger: silent });
+  assert.equal(continued.untrained!['Recall@10'], result.best['Recall@10']);
+  assert.equal(continued.untrained!.positiveCosine, result.best.positiveCosine);
 });
 
 test('a run stopped and resumed ends with exactly the weights of an uninterrupted run', { timeout: 120_000 }, async (t) => {
