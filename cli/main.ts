@@ -14,6 +14,7 @@ import { trainCommand } from './train-cmd.js';
 import { serveCommand } from './serve-cmd.js';
 import { evalCommand } from './eval-cmd.js';
 import { demoCommand } from './demo-cmd.js';
+import { searchCommand } from './search-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.addCommand(trainCommand(globals));
   program.addCommand(serveCommand(globals));
   program.addCommand(evalCommand(globals));
+  program.addCommand(searchCommand(globals));
   program.addCommand(demoCommand());
   const override = (command: Command): void => {
     command.exitOverride();

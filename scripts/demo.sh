@@ -48,4 +48,7 @@ echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, d
 sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
   --latency-queries 200 --sweep-queries 1000 --run "$OUT/report/run.trec" "${EVAL_LIMIT[@]}"
 echo
+echo "== 8. an ad-hoc query through the same shard servers"
+sci search --index-set "$OUT/indexes" --index hnsw --k 5 "the dog barked all night"
+echo
 echo "Done in $(( $(date +%s) - started )) s. Report: $OUT/report/report.html (and report.json)"

@@ -9,7 +9,7 @@ import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { loadSciProto } from '../../api/grpc.js';
 import { runLoad, formatLoad } from '../../bench/load-generator.js';
-import { startSci, type RunningSci } from '../support/cli.js';
+import { runSci, startSci, type RunningSci } from '../support/cli.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 /*
@@ -105,6 +105,11 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
     assert.equal(result.errors, 0, result.firstError ?? '');
     assert.ok(result.requests > 20);
   }
+
+  // The CLI client through the same shard servers.
+  const cli = await runSci(['search', '--index-set', indexes, '--index', 'hnsw', '--k', '3', queries[0]!, queries[1]!], { env });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(cli.stdout.split('\n').filter((l) => /^\s+\d\. \d{8}-[nvasr]/.test(l)).length, 6, cli.stdout);
 
   // A shard process killed: answers within the deadline, partial, naming shards 2 and 3.
   await processes[1]!.stop('SIGKILL');
