@@ -21,6 +21,7 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   assert.match(result.stdout, /job-\S+: done → \S+embeddings\/manifest\.json/);
   assert.match(result.stdout, /serving \S+indexes: pid \d+ shards 0,2; pid \d+ shards 1,3; API http:\/\/127\.0\.0\.1:\d+/);
   for (const index of ['flat', 'ivf', 'ivfpq', 'hnsw', 'pq', 'lsh', 'bm25']) assert.match(result.stdout, new RegExp(`^${index}\\s+0\\.\\d{4}`, 'm'));
+  assert.match(result.stdout, /== 8\. an ad-hoc query[^\n]*\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]/);
   assert.match(result.stdout, /Report: \S+report\.html/);
   const { manifest } = readManifest(join(out, 'passages'));
   assert.equal(manifest.shards.length, 4);
