@@ -37,16 +37,21 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
       if (size > limit) {
+        // Answer now; the rest of the body is read and dropped so the 413 reaches the client.
+        tooLarge = true;
+        chunks.length = 0;
         reject(new ApiError(413, 'TOO_LARGE', `request body exceeds the limit of ${limit} bytes (api.maxRequestBytes)`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
+      if (tooLarge) return;
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch (err) {

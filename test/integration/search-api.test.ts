@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { NatsServerProcess } from '../../messaging/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
@@ -71,6 +72,19 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const tooLarge = await post('/v1/search', { index: 'flat', queries: Array.from({ length: 5000 }, () => 'a fairly long query text') });
   assert.equal(tooLarge.status, 413);
   assert.match(tooLarge.body.error.message, /exceeds the limit of 65536 bytes/);
+  // The same without a content-length (chunked): refused once the limit is crossed, still with a 413.
+  const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(`${rest}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.write('{"index":"flat","queries":[');
+    for (let i = 0; i < 40; i++) req.write(`${'"a fairly long query text",'.repeat(100)}`);
+    req.end('"x"]}');
+  });
+  assert.equal(chunked.status, 413, chunked.body);
   const bigK = await post('/v1/search', { index: 'flat', query: 'dog', k: 5000 });
   assert.equal(bigK.status, 400);
   assert.match(bigK.body.error.message, /k must be an integer from 1 to 1000/);
