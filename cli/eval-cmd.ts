@@ -100,6 +100,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: EvalFlags) => {
       const { config, logger } = commandContext(globals());
       const log = logger.child({ component: 'eval' });
+      if (flags.k < 10) throw new UsageError(`--k must be at least 10 (the report's metrics are @10), got ${flags.k}`);
       const { sample, qrels, source } = loadEvalQueries(flags);
       const cluster = await openCluster(config, `sci-eval-${process.pid}`);
       try {
