@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { loadTfBackend } from '../../../encoder/backend.js';
 import { FastDualEncoder } from '../../../encoder/model/fast-tower.js';
 import { infoNce, positiveDistance, tripletHinge } from '../../../encoder/losses/contrastive.js';
+import { finiteDifferences } from '../../support/gradients.js';
 
 const unit = (v: number[]) => {
   const n = Math.hypot(...v);
@@ -48,24 +49,11 @@ test('gradients through the tower (custom embedding gradient included) match fin
     return infoNce(tf, q, d, 0.2).add(positiveDistance(tf, q, d, 0.6)) as ReturnType<typeof infoNce>;
   };
   const { grads } = tf.variableGrads(loss, model.variables);
-  const eps = 1e-2;
   let checked = 0;
   for (const variable of [model.variables[0]!, model.variables[1]!, model.variables[3]!]) {
     const analytic = (await grads[variable.name]!.data()) as Float32Array;
-    const values = (await variable.data()) as Float32Array;
-    // Entries with the largest gradient (well above float32 noise).
-    const entries = Array.from(analytic.keys()).sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!)).slice(0, 4);
-    for (const i of entries) {
-      const probe = (delta: number) => {
-        const copy = Float32Array.from(values);
-        copy[i]! += delta;
-        variable.assign(tf.tensor(copy, variable.shape));
-        const value = loss().dataSync()[0]!;
-        variable.assign(tf.tensor(values, variable.shape));
-        return value;
-      };
-      const numeric = (probe(eps) - probe(-eps)) / (2 * eps);
-      assert.ok(Math.abs(numeric - analytic[i]!) <= 0.05 * Math.abs(analytic[i]!) + 1e-3, `${variable.name}[${i}]: numeric ${numeric} vs analytic ${analytic[i]}`);
+    for (const { index, numeric, analytic: expected } of finiteDifferences(tf, variable, analytic, loss, 4)) {
+      assert.ok(Math.abs(numeric - expected) <= 0.05 * Math.abs(expected) + 1e-3, `${variable.name}[${index}]: numeric ${numeric} vs analytic ${expected}`);
       checked += 1;
     }
   }

@@ -10,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint, readModelCard } from '../../../encoder/
 import { openTextEncoder, ModelTextEncoder, CheckpointError } from '../../../encoder/index.js';
 import { SPECIAL_TOKENS, WordPieceTokenizer } from '../../../encoder/tokenizer/index.js';
 import { infoNce, positiveDistance } from '../../../encoder/losses/contrastive.js';
+import { finiteDifferences } from '../../support/gradients.js';
 
 const vocab = [...SPECIAL_TOKENS, 'the', 'cat', 'sat', 'on', 'mat', 'dog', 'ran', 'far', 'a', 'big', 'red', 'ball', '##s'];
 const tokenizer = new WordPieceTokenizer(vocab);
@@ -53,23 +54,11 @@ test('transformer gradients match finite differences (attention, LayerNorm, GELU
   };
   const { grads } = tf.variableGrads(loss, model.weights.variables);
   const names = ['query/embeddings', 'query/layer0/attn/q/kernel', 'query/layer1/ln2/gamma', 'item/layer0/ffn/in/kernel', 'item/proj/kernel'];
-  const eps = 1e-2;
   for (const name of names) {
     const variable = model.weights.get(name);
     const analytic = grads[variable.name]!.dataSync() as Float32Array;
-    const values = variable.dataSync().slice() as Float32Array;
-    const largest = Array.from(analytic.keys()).sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!)).slice(0, 2);
-    for (const i of largest) {
-      const probe = (delta: number) => {
-        const copy = Float32Array.from(values);
-        copy[i]! += delta;
-        variable.assign(tf.tensor(copy, variable.shape));
-        const value = loss().dataSync()[0]!;
-        variable.assign(tf.tensor(values, variable.shape));
-        return value;
-      };
-      const numeric = (probe(eps) - probe(-eps)) / (2 * eps);
-      assert.ok(Math.abs(numeric - analytic[i]!) <= 0.05 * Math.abs(analytic[i]!) + 2e-3, `${name}[${i}]: numeric ${numeric} vs analytic ${analytic[i]}`);
+    for (const { index, numeric, analytic: expected } of finiteDifferences(tf, variable, analytic, loss, 2)) {
+      assert.ok(Math.abs(numeric - expected) <= 0.05 * Math.abs(expected) + 2e-3, `${name}[${index}]: numeric ${numeric} vs analytic ${expected}`);
     }
   }
   model.dispose();
