@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/errors.js';
+import { setPath } from '../config/index.js';
 import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/training/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { positiveInt } from './parse.js';
@@ -20,16 +21,6 @@ const number = (flag: string) => (value: string) => {
 };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys.at(-1)!] = value;
-}
 
 interface TrainFlags {
   shards?: string;
@@ -91,9 +82,9 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
     ['tokenizer.vocab', flags.vocab],
     ['initFrom', flags.initFrom],
   ];
-  for (const [path, value] of direct) if (value !== undefined) setPath(raw, path, value);
-  if (flags.symm === 'off') setPath(raw, 'objective.symmAligner', null);
-  else if (flags.symm !== undefined) setPath(raw, 'objective.symmAligner', { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
+  for (const [path, value] of direct) if (value !== undefined) setPath(raw, path.split('.'), value);
+  if (flags.symm === 'off') setPath(raw, ['objective', 'symmAligner'], null);
+  else if (flags.symm !== undefined) setPath(raw, ['objective', 'symmAligner'], { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
   else if (flags.symmLambda !== undefined) throw new UsageError('--symm-lambda needs --symm A|B|C');
   for (const assignment of flags.set) {
     const eq = assignment.indexOf('=');
@@ -105,7 +96,7 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
     } catch {
       value = text;
     }
-    setPath(raw, assignment.slice(0, eq), value);
+    setPath(raw, assignment.slice(0, eq).split('.'), value);
   }
   // Model flags without --model refine the default architecture.
   if (typeof raw.model === 'object' && raw.model !== null && !('kind' in raw.model)) (raw.model as Record<string, unknown>).kind = 'fast';

@@ -61,7 +61,8 @@ function envOverrides(env: Record<string, string | undefined>): Array<[string[],
   return out;
 }
 
-function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+/** Sets a nested key, creating the objects on the way (an array or scalar in the way is replaced). */
+export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];

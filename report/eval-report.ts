@@ -52,7 +52,7 @@ export function renderReportHtml(report: EvalReport): string {
 <body data-plots="0">
 <h1>sci-cluster evaluation</h1>
 <p class="note">Index set <code>${escapeHtml(report.indexSet)}</code>, ${report.shards} shards, searched through scatter-gather. ${report.queries.count} queries from <code>${escapeHtml(report.queries.source)}</code>${report.queries.split ? ` (split ${escapeHtml(report.queries.split)})` : ''}, top ${report.k}. ${escapeHtml(report.createdAt)}.</p>
-<p class="note">Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
+<p class="note">Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries, their vectors encoded beforehand. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
 <table><tr><th>index</th><th>factory</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
 ${rows}
 </table>

@@ -8,8 +8,9 @@ import type { Hit } from './merge.js';
  *   quality    Recall@k (fraction of the relevant retrieved) and Success@k
  *              (any relevant in the top k), MRR@10, nDCG@10, from batched
  *              requests (their throughput is the batched QPS);
- *   latency    single-query requests one after another: p50 / p95 / p99 and
- *              that client's QPS;
+ *   latency    single-query text requests one after another (query encoding
+ *              included, as an API caller sees it): p50 / p95 / p99 and that
+ *              client's QPS; the batched passes encode every query once;
  *   inner work Faiss distance computations per query (ndis), HNSW nodes
  *              expanded, IVF lists scanned;
  *   build      time to build (sum over shards = CPU time; max = wall time
@@ -72,7 +73,16 @@ interface Pass {
   seconds: number;
 }
 
-async function batchedPass(service: SearchService, index: string, queries: QuerySample, k: number, batchSize: number, params: { nprobe?: number; efSearch?: number }, deadlineMs?: number): Promise<Pass> {
+/** Query vectors of the set's query tower, encoded once for every batched pass (null without dense indexes). */
+function encodeOnce(service: SearchService, queries: QuerySample, batchSize: number): Float32Array | null {
+  const dim = service.dim;
+  if (dim === null) return null;
+  const out = new Float32Array(queries.texts.length * dim);
+  for (let from = 0; from < queries.texts.length; from += batchSize) out.set(service.encode(queries.texts.slice(from, from + batchSize), 'query'), from * dim);
+  return out;
+}
+
+async function batchedPass(service: SearchService, index: string, queries: QuerySample, vectors: Float32Array | null, k: number, batchSize: number, params: { nprobe?: number; efSearch?: number }, deadlineMs?: number): Promise<Pass> {
   const run = new Map<string, string[]>();
   const hits: Hit[][] = [];
   const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
@@ -80,7 +90,8 @@ async function batchedPass(service: SearchService, index: string, queries: Query
   const started = performance.now();
   for (let from = 0; from < queries.ids.length; from += batchSize) {
     const texts = queries.texts.slice(from, from + batchSize);
-    const response = await service.search({ index, queries: texts, k, ...params, ...(deadlineMs ? { deadlineMs } : {}) });
+    const input = index === 'bm25' || !vectors ? { queries: texts } : { vectors: vectors.subarray(from * service.dim!, (from + texts.length) * service.dim!) };
+    const response = await service.search({ index, ...input, k, ...params, ...(deadlineMs ? { deadlineMs } : {}) });
     if (response.partial) partial += texts.length;
     for (const key of Object.keys(counters) as Array<keyof typeof counters>) counters[key] += response.counters[key];
     response.hits.forEach((list, i) => {
@@ -128,10 +139,12 @@ export async function evaluateIndexes(service: SearchService, indexes: readonly 
   const reports: IndexReport[] = [];
   const runs = new Map<string, Map<string, Array<{ docId: string; score: number }>>>();
   const sweepSample: QuerySample = { ids: queries.ids.slice(0, options.sweepQueries), texts: queries.texts.slice(0, options.sweepQueries) };
-  const exact = set.names.includes('flat') && options.sweep ? await batchedPass(service, 'flat', sweepSample, 10, options.batchSize, {}, options.deadlineMs) : null;
+  const vectors = encodeOnce(service, queries, options.batchSize);
+  const sweepVectors = vectors && vectors.subarray(0, sweepSample.ids.length * service.dim!);
+  const exact = set.names.includes('flat') && options.sweep ? await batchedPass(service, 'flat', sweepSample, sweepVectors, 10, options.batchSize, {}, options.deadlineMs) : null;
   for (const index of indexes) {
     options.onProgress?.(`${index}: quality`);
-    const pass = await batchedPass(service, index, queries, options.k, options.batchSize, {}, options.deadlineMs);
+    const pass = await batchedPass(service, index, queries, vectors, options.k, options.batchSize, {}, options.deadlineMs);
     runs.set(index, new Map([...pass.run.keys()].map((id, i) => [id, pass.hits[i]!.map((h) => ({ docId: h.externalId, score: h.score }))])));
     const metrics = evaluateRun(pass.run, qrels, { ndcg: [10], mrr: [10], recall: [10, 100, options.k].filter((v, i, a) => a.indexOf(v) === i && v <= options.k), success: [10, 100].filter((v) => v <= options.k) });
     options.onProgress?.(`${index}: latency`);
@@ -148,7 +161,7 @@ export async function evaluateIndexes(service: SearchService, indexes: readonly 
     for (const value of grid?.values ?? []) {
       options.onProgress?.(`${index}: ${grid!.param} ${value}`);
       const params = { [grid!.param]: value };
-      const point = await batchedPass(service, index, sweepSample, 10, options.batchSize, params, options.deadlineMs);
+      const point = await batchedPass(service, index, sweepSample, sweepVectors, 10, options.batchSize, params, options.deadlineMs);
       const m = evaluateRun(point.run, qrels, { recall: [10], success: [10], ndcg: [], mrr: [] });
       const timing = await latencyPass(service, index, sweepSample, Math.min(100, options.latencyQueries), 10, params, options.deadlineMs);
       sweep.push({

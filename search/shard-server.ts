@@ -1,12 +1,11 @@
-import { mkdir, symlink } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from '../common/logger.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
-import { joinKey, type Storage } from '../storage/index.js';
+import { joinKey, linkFiles, type Storage } from '../storage/index.js';
 import { decodeFrame, encodeFrame, indexSetId, shardSubject, SHARD_QUEUE_GROUP, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
@@ -83,13 +82,8 @@ export class ShardServer {
     let bm25: Bm25Index | null = null;
     const bm25Files = entry.files.filter((f) => f.role === 'bm25');
     if (bm25Files.length > 0) {
-      // The object store caches files one by one: link them into one folder.
       const dir = join(this.workDir, `bm25-${entry.id}`);
-      for (const file of bm25Files) {
-        const target = join(dir, file.path.split('/').pop()!);
-        await mkdir(dirname(target), { recursive: true });
-        await symlink(await storage.localPath(joinKey(indexSet, file.path)), target);
-      }
+      await linkFiles(storage, bm25Files.map((f) => ({ key: joinKey(indexSet, f.path), name: f.path.split('/').pop()! })), dir);
       bm25 = loadBm25(dir);
     }
     const externalIdOf = await this.externalIds(entry.id, bm25);

@@ -26,12 +26,21 @@ export async function fetchModelFolder(storage: Storage, key: string, localDir: 
   } else {
     throw new StorageError(`no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint) or model.json (a TensorFlow.js model)`);
   }
+  await linkFiles(storage, files.map((file) => ({ key: joinKey(key, file), name: file })), localDir);
+  return { dir: localDir, cacheKey };
+}
+
+/**
+ * Links stored files into one local folder under the given names: the
+ * object store caches each file on its own, while readers (a model loader,
+ * BM25) expect one folder.
+ */
+export async function linkFiles(storage: Storage, files: ReadonlyArray<{ key: string; name: string }>, localDir: string): Promise<void> {
   await mkdir(localDir, { recursive: true });
   for (const file of files) {
-    const target = join(localDir, file);
+    const target = join(localDir, file.name);
     await mkdir(dirname(target), { recursive: true });
-    await symlink(await storage.localPath(joinKey(key, file)), target);
+    await symlink(await storage.localPath(file.key), target);
   }
-  return { dir: localDir, cacheKey };
 }
 
