@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger.js';
 import type { JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
+import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 
 /*
@@ -16,15 +17,26 @@ import { encodeOperation, jobOperation, searchOperation, type ApiContext } from 
 
 export const PROTO_PATH = fileURLToPath(new URL('../../proto/sci.proto', import.meta.url));
 
-const STATUS: Record<number, grpc.status> = { 400: grpc.status.INVALID_ARGUMENT, 401: grpc.status.UNAUTHENTICATED, 404: grpc.status.NOT_FOUND, 413: grpc.status.RESOURCE_EXHAUSTED, 503: grpc.status.UNAVAILABLE };
+const STATUS: Record<number, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  409: grpc.status.FAILED_PRECONDITION,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  422: grpc.status.FAILED_PRECONDITION,
+  499: grpc.status.CANCELLED,
+  503: grpc.status.UNAVAILABLE,
+  504: grpc.status.DEADLINE_EXCEEDED,
+};
 
 export function loadSciProto(): grpc.GrpcObject {
   const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
   return (grpc.loadPackageDefinition(definition).sci as grpc.GrpcObject).v1 as grpc.GrpcObject;
 }
 
-function grpcError(err: unknown): grpc.ServiceError {
-  const e = toApiError(err);
+function grpcError(err: unknown, logger: Logger): grpc.ServiceError {
+  const e = toApiError(err, (cause, requestId) => logger.error({ err: cause, requestId }, 'gRPC call failed'));
   const metadata = new grpc.Metadata();
   if (e.field) metadata.set('field', e.field);
   return Object.assign(new Error(e.message), { code: STATUS[e.status] ?? grpc.status.INTERNAL, details: e.message, metadata }) as grpc.ServiceError;
@@ -56,7 +68,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           guard(call as grpc.ServerUnaryCall<unknown, unknown>);
           return body(call.request);
         })
-        .then((value) => callback(null, value), (err: unknown) => callback(grpcError(err)));
+        .then((value) => callback(null, value), (err: unknown) => callback(grpcError(err, options.logger)));
     };
   type SearchMessage = { index: string; queries: string[]; vectors: Array<{ values: number[] }>; k: number; nprobe: number; efSearch: number; deadlineMs: number; hybrid: { bm25Weight: number; denseWeight: number } | null };
   const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
@@ -107,14 +119,14 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           }
           call.end();
         } catch (err) {
-          call.destroy(grpcError(err));
+          call.destroy(grpcError(err, options.logger));
         }
       })();
     },
   });
   server.addService(service('Health'), {
     check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-      callback(null, { ok: true, indexSet: ctx.search.router.indexSet.key, indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length }),
+      callback(null, { ok: true, indexSet: indexSetId(ctx.search.router.indexSet.key), indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length }),
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `${options.host}:${port}`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ClusterState, JobRecord } from '../jobs/index.js';
 import { getRecord } from '../jobs/index.js';
 import type { SearchService, SearchResponse } from '../search/index.js';
+import { PROTOCOL_LIMITS } from '../search/index.js';
 import { ApiError } from './errors.js';
 
 /*
@@ -10,21 +11,26 @@ import { ApiError } from './errors.js';
  * come from config through the SearchService.
  */
 
+/** Longest query text, characters: a query is a question, not a document. */
+export const MAX_QUERY_CHARS = 4096;
+const L = PROTOCOL_LIMITS;
+const queryText = z.string().max(MAX_QUERY_CHARS, { error: `expected a query of at most ${MAX_QUERY_CHARS} characters` });
+
 export const SearchBodySchema = z.strictObject({
-  index: z.string().min(1),
-  queries: z.array(z.string()).min(1).optional(),
-  query: z.string().optional(),
-  vectors: z.array(z.array(z.number())).min(1).optional(),
-  k: z.number().int().positive().default(10),
-  nprobe: z.number().int().positive().optional(),
-  efSearch: z.number().int().positive().optional(),
+  index: z.string().min(1).max(64),
+  queries: z.array(queryText).min(1).max(L.maxQueries).optional(),
+  query: queryText.optional(),
+  vectors: z.array(z.array(z.number()).max(L.maxDim)).min(1).max(L.maxQueries).optional(),
+  k: z.number().int().positive().max(L.maxK).default(10),
+  nprobe: z.number().int().positive().max(L.maxNprobe, { error: `expected nprobe of at most ${L.maxNprobe}` }).optional(),
+  efSearch: z.number().int().positive().max(L.maxEfSearch, { error: `expected efSearch of at most ${L.maxEfSearch}` }).optional(),
   deadlineMs: z.number().int().positive().max(60_000).optional(),
   hybrid: z.strictObject({ bm25Weight: z.number().nonnegative().default(1), denseWeight: z.number().nonnegative().default(1) }).optional(),
 });
 export type SearchBody = z.input<typeof SearchBodySchema>;
 
 export const EncodeBodySchema = z.strictObject({
-  texts: z.array(z.string()).min(1),
+  texts: z.array(queryText).min(1).max(L.maxQueries),
   view: z.enum(['query', 'item']).default('query'),
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
+import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument } from './openapi.js';
 
@@ -65,8 +66,7 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
-      const e = toApiError(err);
-      if (e.status >= 500) options.logger.error({ err, path: req.url }, 'request failed');
+      const e = toApiError(err, (cause, requestId) => options.logger.error({ err: cause, requestId, path: req.url }, 'request failed'));
       if (!res.headersSent) send(res, e.status, { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } }, e.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
       else res.destroy();
     });
@@ -74,7 +74,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
   let url = '';
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && path === '/v1/health') return send(res, 200, { ok: true, indexSet: ctx.search.router.indexSet.key, indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length });
+    if (req.method === 'GET' && path === '/v1/health') return send(res, 200, { ok: true, indexSet: indexSetId(ctx.search.router.indexSet.key), indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length });
     if (!authorized(options.token, req.headers.authorization)) throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
     if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
     if (req.method === 'POST' && path === '/v1/search') return send(res, 200, await searchOperation(ctx, await readJson(req, options.maxRequestBytes)));

@@ -3,13 +3,13 @@ import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.j
 /** A checkpoint or external model folder is missing, unreadable or inconsistent. */
 export class CheckpointError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('CHECKPOINT_INVALID', message, options);
+    super('CHECKPOINT_INVALID', message, options, { retryable: false, status: 422 });
   }
 }
 
 /** Training data cannot be used as given (no training pairs, unknown split, ...). */
 export class TrainingDataError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('TRAINING_DATA', message, options);
+    super('TRAINING_DATA', message, options, { retryable: false, status: 422 });
   }
 }

@@ -44,6 +44,9 @@ export interface SearchResult {
  * native failures become typed errors (FaissInvalidArgumentError, …).
  * Searches may run concurrently with different parameters.
  */
+/** What one search may ask for; the addon enforces the same numbers (native_index.h). */
+export const SEARCH_LIMITS = { maxK: 100_000, maxEfSearch: 1 << 14, maxNprobe: 1 << 16 } as const;
+
 export class FaissIndex {
   private readonly native: NativeIndex;
   private readonly higherIsBetter: boolean;
@@ -125,13 +128,27 @@ export class FaissIndex {
     await native(() => this.native.add(vectors, explicit));
   }
 
-  async search(queries: Float32Array, k: number, params: SearchParams = {}, options: { signal?: AbortSignal } = {}): Promise<SearchResult> {
-    if (!Number.isInteger(k) || k <= 0) throw new FaissInvalidArgumentError(`k must be a positive integer, got ${k}`, { field: 'k' });
-    for (const [name, value] of Object.entries(params)) {
-      if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new FaissInvalidArgumentError(`${name} must be a positive integer, got ${value}`, { field: name });
+  /**
+   * `timeoutMs` bounds the native work (it stops between batches of graph
+   * steps or inverted lists and rejects with a CancelledError); `signal`
+   * stops it the same way, from any thread.
+   */
+  async search(queries: Float32Array, k: number, params: SearchParams = {}, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SearchResult> {
+    if (!Number.isInteger(k) || k <= 0 || k > SEARCH_LIMITS.maxK) throw new FaissInvalidArgumentError(`k must be an integer from 1 to ${SEARCH_LIMITS.maxK}, got ${k}`, { field: 'k' });
+    for (const [name, value] of Object.entries(params) as Array<[keyof SearchParams, number | undefined]>) {
+      const max = name === 'nprobe' ? SEARCH_LIMITS.maxNprobe : SEARCH_LIMITS.maxEfSearch;
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > max)) throw new FaissInvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${value}`, { field: name });
     }
     options.signal?.throwIfAborted();
-    const result = await native(() => this.native.search(queries, k, params.nprobe ?? 0, params.efSearch ?? 0));
+    const stopFlag = options.signal ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    const raise = () => Atomics.store(stopFlag!, 0, 1);
+    options.signal?.addEventListener('abort', raise, { once: true });
+    let result;
+    try {
+      result = await native(() => this.native.search(queries, k, params.nprobe ?? 0, params.efSearch ?? 0, options.timeoutMs ?? 0, stopFlag));
+    } finally {
+      options.signal?.removeEventListener('abort', raise);
+    }
     options.signal?.throwIfAborted();
     return {
       nq: result.labels.length / k,

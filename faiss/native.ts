@@ -48,8 +48,12 @@ export interface NativeIndex {
   add(x: Float32Array, ids: BigInt64Array | null): Promise<void>;
   addPreassigned(x: Float32Array, ids: BigInt64Array, lists: BigInt64Array): Promise<void>;
   trainPreassigned(x: Float32Array, lists: BigInt64Array): Promise<void>;
-  /** nprobe / efSearch 0 = the index's own setting. */
-  search(x: Float32Array, k: number, nprobe: number, efSearch: number): Promise<NativeSearchResult>;
+  /**
+   * nprobe / efSearch 0 = the index's own setting; timeoutMs 0 = no deadline;
+   * stopFlag: element 0 set to non-zero (Atomics.store) stops the search.
+   * Stopped searches reject with [DEADLINE_EXCEEDED] or [CANCELLED].
+   */
+  search(x: Float32Array, k: number, nprobe: number, efSearch: number, timeoutMs: number, stopFlag: Int32Array | null): Promise<NativeSearchResult>;
   writeFile(path: string): Promise<void>;
   toBuffer(): Buffer;
   setDefaultEfSearch(ef: number): void;

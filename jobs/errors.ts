@@ -3,20 +3,20 @@ import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.j
 /** A task failed in a way a retry may fix (I/O, a lost connection): nak with backoff. */
 export class RetryableTaskError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('TASK_RETRYABLE', message, options);
+    super('TASK_RETRYABLE', message, options, { retryable: true, status: 503 });
   }
 }
 
 /** A task can never succeed (bad input, bad spec): terminate it and fail the job. */
 export class FatalTaskError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('TASK_FATAL', message, options);
+    super('TASK_FATAL', message, options, { retryable: false, status: 422 });
   }
 }
 
 /** A job spec or request was refused. */
 export class JobError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('JOB_INVALID', message, options);
+    super('JOB_INVALID', message, options, { retryable: false, status: 400 });
   }
 }

@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { EnglishAnalyzer } from '../bm25/index.js';
-import { decodeFrame, encodeFrame, indexSetId, shardSubject, type Bm25SearchRequest, type DenseRequest, type SearchCountersWire, type ShardErrorHeader, type ShardSearchHeader, type ShardStatsHeader } from './protocol.js';
+import type { z } from 'zod';
+import { decodeFrame, encodeRequest, indexSetId, parseReply, shardSubject, ShardSearchHeaderSchema, ShardStatsHeaderSchema, viewBigInt64, viewFloat32, type Bm25SearchRequest, type SearchCountersWire, type ShardErrorHeader, type ShardRequestBody, type ShardSearchHeader, type ShardStatsHeader } from './protocol.js';
 import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
@@ -11,8 +12,12 @@ import { SearchRequestError } from './errors.js';
  * came back. A shard that does not answer in time (or has no server, or
  * fails) is named in `missingShards` and the answer is `partial`. Dense,
  * BM25 (with corpus-wide statistics gathered first: distributed IDF) and
- * every future fan-out go through `scatter`.
+ * every future fan-out go through `scatter`. Replies are checked against
+ * their contract; one that breaks it counts as a failed shard.
  */
+
+/** Share of a BM25 deadline the statistics phase may use; the search phase gets the rest. */
+const BM25_STATS_SHARE = 0.4;
 
 export interface SearchResponse {
   nq: number;
@@ -52,26 +57,29 @@ export class SearchRouter {
     this.shards = indexSet.manifest.shards.map((s) => s.id);
   }
 
-  /** Sends `frame` to every shard; resolves by the deadline with whatever answered. */
-  async scatter<H>(frame: Uint8Array, deadlineMs: number): Promise<Gathered<H>> {
+  /** Sends the request to `shards` (default all); resolves by the deadline with whatever answered. */
+  async scatter<S extends z.ZodType>(body: ShardRequestBody, replySchema: S, deadlineMs: number, payload: ArrayBufferView[] = [], shards: readonly number[] = this.shards): Promise<Gathered<z.infer<S>>> {
     const deadline = performance.now() + deadlineMs;
-    const replies: Gathered<H>['replies'] = [];
-    const missing: Gathered<H>['missing'] = [];
+    const frame = encodeRequest(body, deadlineMs, ...payload);
+    const replies: Gathered<z.infer<S>>['replies'] = [];
+    const missing: Gathered<z.infer<S>>['missing'] = [];
     await Promise.all(
-      this.shards.map(async (shard) => {
+      shards.map(async (shard) => {
         const sent = performance.now();
         try {
           const msg = await this.nc.request(shardSubject(this.setId, shard), frame, { timeout: Math.max(1, Math.round(deadline - sent)) });
-          const { header, payload } = decodeFrame<H | ShardErrorHeader>(msg.data);
+          const decoded = decodeFrame(msg.data);
+          const header = parseReply(replySchema, decoded.header);
           if ((header as ShardErrorHeader).error) {
             const error = (header as ShardErrorHeader).error;
-            if (error.code === 'SEARCH_BAD_REQUEST') throw new SearchRequestError(error.message);
-            missing.push({ shard, reason: `failed: ${error.message}` });
-          } else replies.push({ shard, header: header as H, payload, ms: performance.now() - sent });
+            // The caller's fault (same request on every shard): say so instead of a partial answer.
+            if (error.code === 'SEARCH_BAD_REQUEST' || error.code === 'FAISS_INVALID_ARGUMENT') throw new SearchRequestError(error.message);
+            missing.push({ shard, reason: `failed: ${error.code}: ${error.message}` });
+          } else replies.push({ shard, header: header as z.infer<S>, payload: decoded.payload, ms: performance.now() - sent });
         } catch (err) {
           if (err instanceof SearchRequestError) throw err;
           const code = (err as { code?: string }).code;
-          missing.push({ shard, reason: code === '503' ? 'no server for this shard' : code === 'TIMEOUT' ? `no answer within ${deadlineMs} ms` : (err as Error).message });
+          missing.push({ shard, reason: code === '503' ? 'no server for this shard' : code === 'TIMEOUT' ? `no answer within ${Math.round(deadlineMs)} ms` : `failed: ${(err as Error).message}` });
         }
       }),
     );
@@ -83,48 +91,74 @@ export class SearchRouter {
     this.checkIndex(options.index);
     if (vectors.length % dim !== 0) throw new SearchRequestError(`query vectors hold ${vectors.length} floats, not a multiple of dimension ${dim}`);
     const nq = vectors.length / dim;
-    const request: DenseRequest = { op: 'dense', index: options.index, k: options.k, nq, dim, ...(options.nprobe ? { nprobe: options.nprobe } : {}), ...(options.efSearch ? { efSearch: options.efSearch } : {}) };
+    const request: ShardRequestBody = { op: 'dense', index: options.index, k: options.k, nq, dim, ...(options.nprobe ? { nprobe: options.nprobe } : {}), ...(options.efSearch ? { efSearch: options.efSearch } : {}) };
     const started = performance.now();
-    return this.gatherRanked(encodeFrame(request, vectors), nq, options.k, options.deadlineMs ?? this.defaultDeadlineMs, started);
+    const gathered = await this.scatter(request, ShardSearchHeaderSchema, options.deadlineMs ?? this.defaultDeadlineMs, [vectors]);
+    return this.mergeRanked(gathered, nq, options.k, started);
   }
 
-  /** BM25 with corpus-wide statistics: first every shard's df of the query terms, then the search with their sums. */
+  /**
+   * BM25 with corpus-wide statistics: first every shard's df of the query
+   * terms (within a share of the deadline), then the search with their sums,
+   * sent only to the shards that gave statistics: a shard whose counts are
+   * missing would be scored against the wrong corpus, so it is named
+   * missing instead, and the answer is partial.
+   */
   async bm25(texts: readonly string[], options: { k: number; deadlineMs?: number; stats?: 'corpus' | 'shard' }): Promise<SearchResponse> {
     this.checkIndex('bm25');
     const started = performance.now();
     const deadlineMs = options.deadlineMs ?? this.defaultDeadlineMs;
     const queries = texts.map((t) => this.analyzer.analyze(t));
-    const request: Bm25SearchRequest = { op: 'bm25', k: options.k, queries };
+    const request: Omit<Bm25SearchRequest, 'v' | 'expiresAt'> = { op: 'bm25', k: options.k, queries };
+    let searched: readonly number[] = this.shards;
+    let statsMissing: Gathered<unknown>['missing'] = [];
     if ((options.stats ?? 'corpus') === 'corpus') {
       const terms = [...new Set(queries.flat())];
-      const gathered = await this.scatter<ShardStatsHeader>(encodeFrame({ op: 'bm25-stats', terms }), deadlineMs);
+      const gathered = await this.scatter({ op: 'bm25-stats', terms }, ShardStatsHeaderSchema, deadlineMs * BM25_STATS_SHARE);
       const df = new Array<number>(terms.length).fill(0);
       let docCount = 0;
       let sumTotalTermFreq = 0;
-      for (const { header } of gathered.replies) {
+      for (const { header } of gathered.replies as Array<{ header: ShardStatsHeader }>) {
         docCount += header.docCount;
         sumTotalTermFreq += header.sumTotalTermFreq;
         header.df.forEach((d, i) => (df[i]! += d));
       }
       request.stats = { docCount, sumTotalTermFreq, df, terms };
+      searched = gathered.replies.map((r) => r.shard);
+      statsMissing = gathered.missing.map((m) => ({ shard: m.shard, reason: `no BM25 statistics: ${m.reason}` }));
     }
     const remaining = Math.max(1, deadlineMs - (performance.now() - started));
-    return this.gatherRanked(encodeFrame(request), texts.length, options.k, remaining, started);
+    const gathered = await this.scatter(request, ShardSearchHeaderSchema, remaining, [], searched);
+    gathered.missing = [...statsMissing, ...gathered.missing].sort((a, b) => a.shard - b.shard);
+    return this.mergeRanked(gathered, texts.length, options.k, started);
   }
 
-  private async gatherRanked(frame: Uint8Array, nq: number, k: number, deadlineMs: number, started: number): Promise<SearchResponse> {
-    const { replies, missing } = await this.scatter<ShardSearchHeader>(frame, deadlineMs);
+  private mergeRanked({ replies, missing }: Gathered<ShardSearchHeader>, nq: number, k: number, started: number): SearchResponse {
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
     const shardMs: Record<number, number> = {};
     let higherIsBetter = true;
-    const perShard = replies.map(({ shard, header, payload, ms }) => {
+    const perShard: Array<{ shard: number; header: ShardSearchHeader; labels: BigInt64Array; scores: Float32Array }> = [];
+    for (const { shard, header, payload, ms } of replies) {
+      const entries = header.nq * header.k;
+      if (header.nq !== nq || header.externalIds.length !== entries || header.k > k) {
+        missing.push({ shard, reason: `failed: reply of ${header.nq} × ${header.k} for ${nq} queries × k ${k}` });
+        continue;
+      }
+      let labels: BigInt64Array;
+      let scores: Float32Array;
+      try {
+        labels = viewBigInt64(payload, 0, entries, 'row ids');
+        scores = viewFloat32(payload, Math.ceil((entries * 8) / 8) * 8, entries, 'scores');
+      } catch (err) {
+        missing.push({ shard, reason: `failed: ${(err as Error).message}` });
+        continue;
+      }
       shardMs[shard] = ms;
       higherIsBetter = header.higherIsBetter;
       for (const key of Object.keys(counters) as Array<keyof typeof counters>) counters[key] += header.counters[key];
-      const labels = new BigInt64Array(payload, 0, header.nq * header.k);
-      const scores = new Float32Array(payload, Math.ceil((header.nq * header.k * 8) / 8) * 8, header.nq * header.k);
-      return { shard, header, labels, scores };
-    });
+      perShard.push({ shard, header, labels, scores });
+    }
+    missing.sort((a, b) => a.shard - b.shard);
     const hits: Hit[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ shard, header, labels, scores }) => {

@@ -7,6 +7,7 @@ import { openSetEncoder } from './query-encoder.js';
 import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
 import { SearchRequestError } from './errors.js';
+import { PROTOCOL_LIMITS } from './protocol.js';
 
 /*
  * What the query API and `sci eval` call: text (or vector) queries against
@@ -62,6 +63,10 @@ export class SearchService {
 
   async search(req: SearchRequest): Promise<SearchResponse> {
     if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK) throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
+    for (const [field, max] of [['nprobe', PROTOCOL_LIMITS.maxNprobe], ['efSearch', PROTOCOL_LIMITS.maxEfSearch]] as const) {
+      const value = req[field];
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) throw new SearchRequestError(`${field} must be an integer from 1 to ${max}, got ${value}`, { field });
+    }
     const count = req.queries?.length ?? (req.vectors && this.encoder ? req.vectors.length / this.encoder.dim : 0);
     if (count === 0) throw new SearchRequestError('give queries (texts) or vectors', { field: 'queries' });
     if (count > this.limits.maxQueries) throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });

@@ -6,7 +6,8 @@ import type { Logger } from '../common/logger.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, linkFiles, type Storage } from '../storage/index.js';
-import { decodeFrame, encodeFrame, indexSetId, shardSubject, SHARD_QUEUE_GROUP, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
+import { CancelledError, SciClusterError, toErrorWire } from '../common/errors.js';
+import { decodeFrame, encodeFrame, indexSetId, parseRequest, PROTOCOL_VERSION, shardSubject, SHARD_QUEUE_GROUP, viewFloat32, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
 
@@ -41,12 +42,26 @@ export interface ShardServerOptions {
   logger: Logger;
 }
 
+/** What a server has done with the requests it received (its logs and health report them). */
+export interface ShardServerCounters {
+  answered: number;
+  /** Dropped unanswered: they arrived, or waited, past their expiry. */
+  expired: number;
+  /** Refused by contract or failed, by error code. */
+  refused: Record<string, number>;
+}
+
 export class ShardServer {
   private readonly subscriptions: Subscription[] = [];
   private readonly shards = new Map<number, LoadedShard>();
   private readonly workDir = mkdtempSync(join(tmpdir(), 'sci-shard-server-'));
   private set: IndexSet | null = null;
-  requestsServed = 0;
+  readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
+  private lastExpiredLog = 0;
+
+  get requestsServed(): number {
+    return this.counters.answered;
+  }
 
   constructor(private readonly options: ShardServerOptions) {}
 
@@ -112,36 +127,73 @@ export class ShardServer {
   }
 
   private async serve(sub: Subscription, shard: LoadedShard): Promise<void> {
-    for await (const msg of sub) {
-      void this.answer(shard, msg.data).then(
-        (reply) => msg.respond(reply),
-        (err: unknown) => msg.respond(encodeFrame({ shard: shard.id, error: { code: (err as { code?: string }).code ?? 'SEARCH_FAILED', message: (err as Error).message } })),
-      );
+    for await (const msg of sub) void this.handle(shard, msg.data).then((reply) => reply && msg.respond(reply));
+  }
+
+  /**
+   * One request: checked against its contract before any work, dropped
+   * unanswered once expired (queued behind other work, or received late
+   * after a pause), answered with an error frame carrying a code when it
+   * breaks the contract or fails. Never throws: a bad frame cannot stop
+   * the subscription loop.
+   */
+  async handle(shard: LoadedShard, data: Uint8Array): Promise<Uint8Array | null> {
+    try {
+      const { header, payload } = decodeFrame(data);
+      const request = parseRequest(header);
+      if (Date.now() >= request.expiresAt) {
+        this.noteExpired(shard.id, request.op, 'before work');
+        return null;
+      }
+      const reply = await this.answer(shard, request, payload);
+      this.counters.answered += 1;
+      return reply;
+    } catch (err) {
+      if (err instanceof CancelledError && err.code === 'DEADLINE_EXCEEDED') {
+        this.noteExpired(shard.id, 'search', 'during work');
+        return null;
+      }
+      const wire = toErrorWire(err);
+      this.counters.refused[wire.code] = (this.counters.refused[wire.code] ?? 0) + 1;
+      if (!(err instanceof SciClusterError)) {
+        // Not ours: the details go to the log, the asker gets a generic message.
+        this.options.logger.error({ err, shard: shard.id }, 'shard search failed');
+        wire.message = 'shard search failed (see the shard server log)';
+      } else this.options.logger.debug({ shard: shard.id, code: wire.code, field: wire.field }, 'request refused');
+      return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, error: { code: wire.code, message: wire.message, retryable: wire.retryable } });
     }
   }
 
-  async answer(shard: LoadedShard, data: Uint8Array): Promise<Uint8Array> {
+  /** Counts an expired request; logs at most once a second (a paused server wakes to many). */
+  private noteExpired(shard: number, op: string, when: string): void {
+    this.counters.expired += 1;
+    const now = Date.now();
+    if (now - this.lastExpiredLog < 1000) return;
+    this.lastExpiredLog = now;
+    this.options.logger.warn({ shard, op, when, expired: this.counters.expired }, 'dropped expired search requests');
+  }
+
+  async answer(shard: LoadedShard, request: ShardRequest, payload: ArrayBuffer): Promise<Uint8Array> {
     const started = performance.now();
-    const { header, payload } = decodeFrame<ShardRequest>(data);
-    this.requestsServed += 1;
-    if (header.op === 'dense') return this.dense(shard, header, payload, started);
-    if (header.op === 'bm25-stats') return this.bm25Stats(shard, header);
-    if (header.op === 'bm25') return this.bm25Search(shard, header, started);
-    throw new SearchRequestError(`unknown op ${(header as { op: string }).op}`);
+    if (request.op === 'dense') return this.dense(shard, request, payload, started);
+    if (request.op === 'bm25-stats') return this.bm25Stats(shard, request);
+    return this.bm25Search(shard, request, started);
   }
 
   private async dense(shard: LoadedShard, req: DenseRequest, payload: ArrayBuffer, started: number): Promise<Uint8Array> {
     const index = shard.dense.get(req.index);
-    if (!index) throw new SearchRequestError(`shard ${shard.id} has no index "${req.index}" (it has: ${[...shard.dense.keys(), ...(shard.bm25 ? ['bm25'] : [])].join(', ')})`);
-    const queries = new Float32Array(payload, 0, req.nq * req.dim);
-    const result = await index.search(queries, req.k, { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) });
+    if (!index) throw new SearchRequestError(`shard ${shard.id} has no index "${req.index}" (it has: ${[...shard.dense.keys(), ...(shard.bm25 ? ['bm25'] : [])].join(', ')})`, { field: 'index' });
+    if (req.dim !== index.dim) throw new SearchRequestError(`queries have dimension ${req.dim}, index "${req.index}" has ${index.dim}`, { field: 'dim' });
+    const queries = viewFloat32(payload, 0, req.nq * req.dim, 'query vectors');
+    const timeoutMs = Math.max(1, req.expiresAt - Date.now());
+    const result = await index.search(queries, req.k, { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
     const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : shard.externalIdOf(l)));
-    return encodeFrame({ shard: shard.id, nq: req.nq, k: req.k, higherIsBetter: result.higherIsBetter, counters: result.counters, externalIds, ms: performance.now() - started }, result.labels, result.distances);
+    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, nq: req.nq, k: req.k, higherIsBetter: result.higherIsBetter, counters: result.counters, externalIds, ms: performance.now() - started }, result.labels, result.distances);
   }
 
   private bm25Stats(shard: LoadedShard, req: Bm25StatsRequest): Uint8Array {
     if (!shard.bm25) throw new SearchRequestError(`shard ${shard.id} has no BM25 index`);
-    return encodeFrame({ shard: shard.id, docCount: shard.bm25.docCount, sumTotalTermFreq: shard.bm25.parts.sumTotalTermFreq, df: req.terms.map((t) => shard.bm25!.df(t)) });
+    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, docCount: shard.bm25.docCount, sumTotalTermFreq: shard.bm25.parts.sumTotalTermFreq, df: req.terms.map((t) => shard.bm25!.df(t)) });
   }
 
   private bm25Search(shard: LoadedShard, req: Bm25SearchRequest, started: number): Uint8Array {
@@ -157,6 +209,7 @@ export class ShardServer {
     const scores = new Float32Array(nq * req.k).fill(-Infinity);
     const externalIds = new Array<string>(nq * req.k).fill('');
     req.queries.forEach((terms, q) => {
+      if (Date.now() >= req.expiresAt) throw new CancelledError('BM25 search stopped at its deadline', { expired: true });
       bm25.searchTerms(terms, req.k, stats).forEach((hit, r) => {
         labels[q * req.k + r] = BigInt(hit.rowId);
         scores[q * req.k + r] = hit.score;
@@ -164,7 +217,7 @@ export class ShardServer {
       });
     });
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
-    return encodeFrame({ shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started }, labels, scores);
+    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started }, labels, scores);
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.j
 /** The input as a whole cannot be ingested (missing file, wrong header, unknown format). */
 export class IngestError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('INGEST_FAILED', message, options);
+    super('INGEST_FAILED', message, options, { retryable: false, status: 422 });
   }
 }
 
@@ -22,6 +22,6 @@ export class StrictModeError extends SciClusterError {
 /** A manifest or shard file is missing, malformed, or does not match its checksum. */
 export class ShardFormatError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('SHARD_FORMAT', message, options);
+    super('SHARD_FORMAT', message, options, { retryable: false, status: 422 });
   }
 }

@@ -3,6 +3,6 @@ import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.j
 /** A vector file is missing, truncated, or of an unsupported layout. */
 export class VectorFileError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('VECTOR_FILE', message, options);
+    super('VECTOR_FILE', message, options, { retryable: false, status: 422 });
   }
 }

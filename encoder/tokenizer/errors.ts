@@ -3,6 +3,6 @@ import { SciClusterError, type SciClusterErrorOptions } from '../../common/error
 /** A vocabulary is missing, malformed, or lacks a special token; bad tokenizer arguments. */
 export class TokenizerError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {
-    super('TOKENIZER', message, options);
+    super('TOKENIZER', message, options, { retryable: false, status: 422 });
   }
 }

@@ -12,6 +12,23 @@ import { loadSciProto } from '../../api/grpc.js';
 import { runLoad, formatLoad } from '../../bench/load-generator.js';
 import { runSci, startSci, type RunningSci } from '../support/cli.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { connect } from 'nats';
+import { indexSetId, shardSubject, PROTOCOL_VERSION } from '../../search/index.js';
+import { decodeFrame, encodeFrame } from '../../search/protocol.js';
+
+function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Number(/(\d+)/.exec(line)![1]) * 1024;
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /*
  * The query API as deployed: a nats-server, two shard-server processes
@@ -124,6 +141,69 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const cli = await runSci(['search', '--index-set', indexes, '--index', 'hnsw', '--k', '3', queries[0]!, queries[1]!], { env });
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout.split('\n').filter((l) => /^\s+\d\. \d{8}-[nvasr]/.test(l)).length, 6, cli.stdout);
+
+  // Limits: every field that costs memory or time is refused by name, over REST and gRPC.
+  for (const [body, field] of [
+    [{ index: 'hnsw', query: 'dog', efSearch: 2147483647 }, 'efSearch'],
+    [{ index: 'hnsw', query: 'dog', nprobe: 1e6 }, 'nprobe'],
+    [{ index: 'flat', query: 'dog', k: 1e9 }, 'k'],
+    [{ index: 'flat', queries: Array.from({ length: 5000 }, () => 'd') }, 'queries'],
+    [{ index: 'flat', query: 'x'.repeat(5000) }, 'query'],
+  ] as const) {
+    const r = await post('/v1/search', body);
+    assert.equal(r.status, 400, `${field}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.field, field, JSON.stringify(r.body));
+  }
+  await assert.rejects(grpcSearch({ index: 'hnsw', queries: ['dog'], k: 5, efSearch: 2147483647 }), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /efSearch/.test(err.details));
+
+  // Raw frames straight to a shard server: each gets an error reply with a code, none costs memory.
+  const shardPid = processes[0]!.child.pid!;
+  const idleRss = rssBytes(shardPid);
+  const nc = await connect({ servers: nats.url });
+  t.after(() => nc.close());
+  const subject = shardSubject(indexSetId(indexes), 0);
+  const ask = async (frame: Uint8Array) => (await nc.request(subject, frame, { timeout: 5000 })).data;
+  const vector = new Float32Array(64);
+  const raw = [
+    ['k = 1e9', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 1e9, nq: 1, dim: 64 }, vector), 'CONTRACT_VIOLATION'],
+    ['efSearch = 2^31 - 1', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'hnsw', k: 10, nq: 1, dim: 64, efSearch: 2147483647 }, vector), 'CONTRACT_VIOLATION'],
+    ['malformed', new TextEncoder().encode('\u0010\u0000\u0000\u0000{"op": "dense", '), 'CONTRACT_VIOLATION'],
+    ['not JSON', (() => { const f = new Uint8Array(12); new DataView(f.buffer).setUint32(0, 8, true); f.set(new TextEncoder().encode('notjson!'), 4); return f; })(), 'CONTRACT_VIOLATION'],
+    ['version 1', encodeFrame({ op: 'dense', index: 'flat', k: 10, nq: 1, dim: 64 }, vector), 'PROTOCOL_VERSION'],
+    ['payload short', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 10, nq: 4000, dim: 64 }, vector), 'CONTRACT_VIOLATION'],
+  ] as const;
+  for (const [label, frame, code] of raw) {
+    const { header } = decodeFrame(await ask(frame));
+    assert.equal((header as { error?: { code: string } }).error?.code, code, `${label}: ${JSON.stringify(header)}`);
+  }
+  const grown = rssBytes(shardPid) - idleRss;
+  t.diagnostic(`shard server RSS after the bad frames: ${(grown / 2 ** 20).toFixed(1)} MiB above idle`);
+  assert.ok(grown < 100 * 2 ** 20, `RSS grew by ${grown} bytes`);
+  // The server still answers well-formed requests.
+  assert.equal((await post('/v1/search', { index: 'flat', query: 'dog', k: 3 })).body.partial, false);
+
+  // A paused shard server: the API answers partial at its deadline, for dense and for BM25 (whose
+  // statistics phase must not eat the whole deadline); once resumed, the server drops the expired work.
+  process.kill(shardPid, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => {
+    if (!resumed) process.kill(shardPid, 'SIGCONT');
+  });
+  for (const index of ['flat', 'bm25']) {
+    const began = performance.now();
+    const r = await post('/v1/search', { index, query: queries[0], k: 5, deadlineMs: 600 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.partial, true, `${index}: ${JSON.stringify(r.body)}`);
+    assert.deepEqual(r.body.missingShards.map((m: { shard: number }) => m.shard), [0, 1], index);
+    assert.ok(r.body.results[0].hits.length > 0 && r.body.results[0].hits.every((h: { shard: number }) => h.shard >= 2), `${index}: answers from the live shards`);
+    assert.ok(performance.now() - began < 1500, `${index} answered in ${performance.now() - began} ms`);
+  }
+  process.kill(shardPid, 'SIGCONT');
+  resumed = true;
+  const expiredLog = await waitFor(() => processes[0]!.stderr().split('\n').find((l) => l.includes('dropped expired search requests')), 5000);
+  assert.ok(expiredLog, `no expired-request line in the shard server's log: ${processes[0]!.stderr().slice(-2000)}`);
+  assert.ok((JSON.parse(expiredLog) as { expired: number }).expired >= 1);
+  assert.equal((await post('/v1/search', { index: 'flat', query: 'dog', k: 3 })).body.partial, false);
 
   // A shard process killed: answers within the deadline, partial, naming shards 2 and 3.
   await processes[1]!.stop('SIGKILL');

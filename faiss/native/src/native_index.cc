@@ -337,19 +337,40 @@ Napi::Value NativeIndex::TrainPreassigned(const Napi::CallbackInfo& info) {
   });
 }
 
-// search(x, k, nprobe, efSearch) -> Promise<{distances, labels, stats}>; 0 = index default.
+// search(x, k, nprobe, efSearch, timeoutMs, stopFlag) -> Promise<{distances, labels, stats}>;
+// nprobe / efSearch / timeoutMs 0 = the index's default / no deadline; stopFlag an
+// Int32Array (over a SharedArrayBuffer) whose element 0 the caller sets to cancel, or null.
 Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto x = float32Arg(info[0], "queries");
     idx_t n = checkVectors(x, index_->d, "queries");
     int64_t k = info[1].As<Napi::Number>().Int64Value();
-    int nprobe = info[2].As<Napi::Number>().Int32Value();
-    int efSearch = info[3].As<Napi::Number>().Int32Value();
-    if (k <= 0) throw invalidArgument("k must be positive");
-    if (k > 100000) throw invalidArgument("k must be at most 100000");
-    if (nprobe < 0 || efSearch < 0) throw invalidArgument("nprobe and efSearch must be positive");
+    int64_t nprobe = info[2].As<Napi::Number>().Int64Value();
+    int64_t efSearch = info[3].As<Napi::Number>().Int64Value();
+    double timeoutMs = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
+    if (k <= 0 || k > kMaxK) throw invalidArgument("k must be from 1 to " + std::to_string(kMaxK));
+    if (nprobe < 0 || nprobe > kMaxNprobe)
+      throw invalidArgument("nprobe must be from 1 to " + std::to_string(kMaxNprobe) + " (0 = the index's own)");
+    if (efSearch < 0 || efSearch > kMaxEfSearch)
+      throw invalidArgument("efSearch must be from 1 to " + std::to_string(kMaxEfSearch) + " (0 = the index's own)");
+    if (n * k > kMaxResultEntries)
+      throw invalidArgument("queries x k must be at most " + std::to_string(kMaxResultEntries) + ", got " + std::to_string(n * k));
+    if (!(timeoutMs >= 0)) throw invalidArgument("timeoutMs must be 0 (none) or positive");
     if (!index_->is_trained) throw AddonError("NOT_TRAINED", "index is not trained");
+    auto stop = std::make_shared<SearchStop>();
+    if (timeoutMs > 0)
+      stop->deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(timeoutMs * 1000));
+    std::vector<Napi::Value> keep{x, info.This()};
+    if (info.Length() > 5 && info[5].IsTypedArray()) {
+      if (info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw invalidArgument("stop flag must be an Int32Array");
+      auto flag = info[5].As<Napi::Int32Array>();
+      if (flag.ElementLength() < 1) throw invalidArgument("stop flag must hold one element");
+      // The typed array's own data pointer: valid for a SharedArrayBuffer too.
+      stop->flag = flag.Data();
+      keep.push_back(flag);
+    }
     auto index = index_;
     auto mutex = mutex_;
     const float* data = x.Data();
@@ -360,7 +381,7 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
         env,
         [=]() {
           std::shared_lock<std::shared_mutex> lock(*mutex);
-          searchIndex(*index, n, data, k, nprobe, efSearch, distances->data(), labels->data(), *stats);
+          searchIndex(*index, n, data, k, static_cast<int>(nprobe), static_cast<int>(efSearch), distances->data(), labels->data(), *stats, *stop);
         },
         [=](Napi::Env env) -> Napi::Value {
           auto d = Napi::Float32Array::New(env, distances->size());
@@ -378,7 +399,7 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
           out.Set("stats", s);
           return out;
         },
-        {x, info.This()});
+        keep);
     worker->Queue();
     return worker->Promise();
   });

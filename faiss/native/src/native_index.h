@@ -3,6 +3,8 @@
 
 #include "common.h"
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <shared_mutex>
 
@@ -15,10 +17,42 @@ struct SearchStats {
   uint64_t quantizerDis = 0;   // IVF: distances to coarse centroids
 };
 
+// Limits a search checks before it allocates anything: one request must not
+// be able to take the machine's memory (efSearch sizes a per-query heap, n * k
+// the result arrays).
+constexpr int64_t kMaxK = 100000;
+constexpr int kMaxEfSearch = 1 << 14;
+constexpr int kMaxNprobe = 1 << 16;
+constexpr int64_t kMaxResultEntries = int64_t(1) << 24;
+
+// When a search gives up: its deadline passed, or the caller raised the flag
+// (an Int32Array over a SharedArrayBuffer that JS sets on abort). Checked
+// between queries and between batches of graph steps / inverted lists.
+struct SearchStop {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const int32_t* flag = nullptr;
+  mutable std::atomic<int> reason{0};  // 0 running, 1 cancelled, 2 deadline
+
+  bool stopped() const {
+    if (reason.load(std::memory_order_relaxed) != 0) return true;
+    if (flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0) {
+      reason.store(1);
+      return true;
+    }
+    if (deadline != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() >= deadline) {
+      reason.store(2);
+      return true;
+    }
+    return false;
+  }
+  // Throws the error that says why the search stopped, if it did.
+  void throwIfStopped() const;
+};
+
 // Per-call search, safe to run concurrently on one index (read-only).
 void searchIndex(const faiss::Index& index, idx_t n, const float* x, idx_t k,
                  int nprobe, int efSearch, float* distances, idx_t* labels,
-                 SearchStats& stats);
+                 SearchStats& stats, const SearchStop& stop);
 
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:

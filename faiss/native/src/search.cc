@@ -44,8 +44,13 @@ struct NegatedDistance : faiss::DistanceComputer {
   float symmetric_dis(idx_t i, idx_t j) override { return -base->symmetric_dis(i, j); }
 };
 
+// Graph steps between two looks at the stop condition.
+constexpr int kStepsPerCheck = 64;
+// Queries scanned between two looks at the stop condition (IVF, exhaustive).
+constexpr idx_t kQueriesPerCheck = 16;
+
 void searchHnswOne(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, idx_t k, int ef, float* D,
-                   idx_t* I, faiss::VisitedTable& vt, uint64_t& ndis, uint64_t& nhops) {
+                   idx_t* I, faiss::VisitedTable& vt, uint64_t& ndis, uint64_t& nhops, const SearchStop& stop) {
   if (hnsw.entry_point == -1) return;
   storage_idx_t nearest = hnsw.entry_point;
   float dNearest = dis(nearest);
@@ -106,12 +111,13 @@ void searchHnswOne(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, idx_t 
     nhops += 1;
     nstep += 1;
     if (!distanceCheck && nstep > ef) break;
+    if (nstep % kStepsPerCheck == 0 && stop.stopped()) break;
   }
   vt.advance();
 }
 
 void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k, int ef, float* distances,
-                idx_t* labels, SearchStats& stats) {
+                idx_t* labels, SearchStats& stats, const SearchStop& stop) {
   if (ef <= 0) ef = index.hnsw.efSearch;
   const bool similarity = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   uint64_t ndis = 0, nhops = 0;
@@ -125,8 +131,9 @@ void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k,
       float* D = distances + i * k;
       idx_t* I = labels + i * k;
       faiss::maxheap_heapify(k, D, I);
+      if (stop.stopped()) continue;  // an OpenMP loop cannot break; the rest is skipped
       dis->set_query(x + i * index.d);
-      searchHnswOne(index.hnsw, *dis, k, ef, D, I, vt, ndis, nhops);
+      searchHnswOne(index.hnsw, *dis, k, ef, D, I, vt, ndis, nhops, stop);
       faiss::maxheap_reorder(k, D, I);
     }
   }
@@ -141,7 +148,7 @@ void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k,
 // queries over threads, each slice quantized and scanned on its own thread;
 // search_preassigned alone does not parallelise in that mode. Same here.
 void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, int nprobe, float* distances,
-               idx_t* labels, SearchStats& stats) {
+               idx_t* labels, SearchStats& stats, const SearchStop& stop) {
   size_t probes = nprobe > 0 ? static_cast<size_t>(nprobe) : index.nprobe;
   probes = std::min(probes, index.nlist);
   faiss::IVFSearchParameters params;
@@ -156,12 +163,15 @@ void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, i
     idx_t i1 = n * (slice + 1) / slices;
     if (i1 <= i0) continue;
     try {
-      idx_t m = i1 - i0;
-      std::vector<idx_t> assign(m * probes);
-      std::vector<float> centroidDistances(m * probes);
-      index.quantizer->search(m, x + i0 * index.d, probes, centroidDistances.data(), assign.data());
-      index.search_preassigned(m, x + i0 * index.d, k, assign.data(), centroidDistances.data(), distances + i0 * k,
-                               labels + i0 * k, false, &params, &sliceStats[slice]);
+      // In batches of queries, so a stop is seen between them.
+      for (idx_t b0 = i0; b0 < i1 && !stop.stopped(); b0 += kQueriesPerCheck) {
+        idx_t m = std::min(kQueriesPerCheck, i1 - b0);
+        std::vector<idx_t> assign(m * probes);
+        std::vector<float> centroidDistances(m * probes);
+        index.quantizer->search(m, x + b0 * index.d, probes, centroidDistances.data(), assign.data());
+        index.search_preassigned(m, x + b0 * index.d, k, assign.data(), centroidDistances.data(),
+                                 distances + b0 * k, labels + b0 * k, false, &params, &sliceStats[slice]);
+      }
     } catch (...) {
       errors[slice] = std::current_exception();
     }
@@ -178,21 +188,33 @@ void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, i
 
 }  // namespace
 
+void SearchStop::throwIfStopped() const {
+  int why = reason.load();
+  if (why == 1) throw AddonError("CANCELLED", "search cancelled by its caller");
+  if (why == 2) throw AddonError("DEADLINE_EXCEEDED", "search stopped at its deadline");
+}
+
 void searchIndex(const faiss::Index& index, idx_t n, const float* x, idx_t k, int nprobe, int efSearch,
-                 float* distances, idx_t* labels, SearchStats& stats) {
+                 float* distances, idx_t* labels, SearchStats& stats, const SearchStop& stop) {
   const faiss::Index* base = &index;
   const faiss::IndexIDMap* idmap = dynamic_cast<const faiss::IndexIDMap*>(&index);
   if (idmap) base = idmap->index;
 
   if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(base)) {
-    searchHnsw(*hnsw, n, x, k, efSearch, distances, labels, stats);
+    searchHnsw(*hnsw, n, x, k, efSearch, distances, labels, stats, stop);
   } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(base)) {
-    searchIvf(*ivf, n, x, k, nprobe, distances, labels, stats);
+    searchIvf(*ivf, n, x, k, nprobe, distances, labels, stats, stop);
   } else {
-    // Exhaustive indexes (Flat, PQ, LSH): every stored code is compared.
-    base->search(n, x, k, distances, labels);
-    stats.ndis += static_cast<uint64_t>(n) * base->ntotal;
+    // Exhaustive indexes (Flat, PQ, LSH): every stored code is compared, in
+    // batches of queries (BLAS-sized), the stop condition seen between them.
+    const idx_t batch = std::max<idx_t>(kQueriesPerCheck, 256);
+    for (idx_t i0 = 0; i0 < n && !stop.stopped(); i0 += batch) {
+      idx_t m = std::min(batch, n - i0);
+      base->search(m, x + i0 * base->d, k, distances + i0 * k, labels + i0 * k);
+      stats.ndis += static_cast<uint64_t>(m) * base->ntotal;
+    }
   }
+  stop.throwIfStopped();
   if (idmap && base != &index) {
     const auto& ids = idmap->id_map;
     for (idx_t i = 0; i < n * k; i++) {
