@@ -102,3 +102,29 @@ test('k-means finds well-separated clusters', async () => {
   assert.ok(objective > 0);
   await assert.rejects(kmeans(x.subarray(0, 16), 8, 4), /at least k = 4 vectors/);
 });
+
+test('search limits are enforced in the addon itself, before anything is allocated', async () => {
+  const index = await built('HNSW16,Flat');
+  // Through the typed front and straight at the native handle (a caller that skips the front).
+  await assert.rejects(index.search(queries, 5, { efSearch: 2147483647 }), (err: FaissError) => err.code === 'FAISS_INVALID_ARGUMENT' && err.field === 'efSearch');
+  await assert.rejects(async () => index.handle.search(queries, 5, 0, 2147483647, 0, null), /efSearch must be from 1 to 16384/);
+  await assert.rejects(async () => index.handle.search(queries, 5, 1 << 20, 0, 0, null), /nprobe must be from 1 to 65536/);
+  await assert.rejects(async () => index.handle.search(queries, 1e9, 0, 0, 0, null), /k must be from 1 to 100000/);
+  await assert.rejects(async () => index.handle.search(new Float32Array(DIM * 2000), 10_000, 0, 0, 0, null), /queries x k must be at most/);
+});
+
+test('a search stops at its deadline or when its signal aborts, for graph, inverted-list and exhaustive indexes', async () => {
+  const many = clusteredVectors(800, DIM, 30, 5, true);
+  for (const factory of ['HNSW16,Flat', 'IVF16,Flat', 'Flat']) {
+    const index = await built(factory);
+    const params = { efSearch: 2048, nprobe: 16 };
+    // Unbounded, the same search completes.
+    const full = await index.search(many, 100, params);
+    assert.equal(full.nq, 800);
+    await assert.rejects(index.search(many, 100, params, { timeoutMs: 0.001 }), (err: FaissError) => err.code === 'DEADLINE_EXCEEDED', factory);
+    const controller = new AbortController();
+    const pending = index.search(many, 100, params, { signal: controller.signal });
+    controller.abort(new Error('caller went away'));
+    await assert.rejects(pending, (err: Error & { code?: string }) => err.code === 'CANCELLED' || err.name === 'AbortError' || /caller went away/.test(err.message), factory);
+  }
+});
