@@ -58,7 +58,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       const cluster = await openCluster(config, `sci-worker-${process.pid}`);
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
-      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null });
+      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null, failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail' });
       await worker.start();
       await onShutdown(async () => {
         const { forced } = await worker.stop(flags.graceMs);

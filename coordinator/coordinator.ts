@@ -1,9 +1,11 @@
+import { ContractError, SciClusterError, toErrorWire } from '../common/errors.js';
+import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KvEntry, Subscription } from 'nats';
+import { NatsError, type KvEntry, type Subscription } from 'nats';
 import type { Logger } from '../common/logger.js';
 import { joinKey, type Storage } from '../storage/index.js';
-import { createRecord, getRecord, tasksOfJob, JobError, JobSpecSchema, NAMES, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
+import { createRecord, getRecord, tasksOfJob, JobError, JobSpecSchema, NAMES, TaskFailureReportSchema, TaskMessageSchema, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { blankTask } from '../workers/worker.js';
 import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
@@ -23,6 +25,8 @@ import { mergeFitOutputs } from './stage-steps.js';
 
 const SWEEP_MS = 3000;
 const STEP_TIMEOUT_MS = 120_000;
+/** A job step (planning, the fit merge, the output manifest) that fails this often in a row fails its job. */
+const MAX_STEP_FAILURES = 3;
 
 export interface CoordinatorOptions {
   state: ClusterState;
@@ -33,6 +37,7 @@ export interface CoordinatorOptions {
 export class Coordinator {
   private readonly tasksByJob = new Map<string, Map<string, TaskRecord>>();
   private readonly jobLocks = new Map<string, Promise<void>>();
+  private readonly stepFailures = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
   private watcherStop: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -48,10 +53,18 @@ export class Coordinator {
       for await (const msg of submit) {
         if (this.closed) break;
         try {
-          const job = await this.submit(JSON.parse(new TextDecoder().decode(msg.data)));
+          let raw: unknown;
+          try {
+            raw = JSON.parse(new TextDecoder().decode(msg.data));
+          } catch (err) {
+            throw new JobError('job submission is not JSON', { cause: err });
+          }
+          const job = await this.submit(raw);
           msg.respond(new TextEncoder().encode(JSON.stringify({ ok: true, job })));
         } catch (err) {
-          msg.respond(new TextEncoder().encode(JSON.stringify({ ok: false, error: (err as Error).message })));
+          const wire = toErrorWire(err);
+          if (!(err instanceof SciClusterError)) this.options.logger.error({ err }, 'job submission failed');
+          msg.respond(new TextEncoder().encode(JSON.stringify({ ok: false, error: err instanceof SciClusterError ? wire.message : 'the coordinator could not record the job (see its log)', code: wire.code })));
         }
       }
     })();
@@ -64,7 +77,19 @@ export class Coordinator {
     const advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${NAMES.taskStream}.${NAMES.workerConsumer}`);
     this.subscriptions.push(advisory);
     void (async () => {
-      for await (const msg of advisory) void this.onMaxDeliveries(msg.json<{ stream_seq: number; deliveries: number }>()).catch((err) => this.options.logger.error({ err }, 'max-deliveries advisory'));
+      for await (const msg of advisory) void this.onMaxDeliveries(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'max-deliveries advisory'));
+    })();
+    // So do tasks a worker gave up on but could not record: it reports them here before terminating them.
+    const reports = nc.subscribe(NAMES.taskFailedSubject, { queue: 'sci-coordinator' });
+    this.subscriptions.push(reports);
+    void (async () => {
+      for await (const msg of reports) {
+        const answer = await this.onFailureReport(msg.data).then(
+          () => ({ ok: true }),
+          (err: unknown) => ({ ok: false, error: err instanceof SciClusterError ? err.message : 'not recorded' }),
+        );
+        msg.respond(new TextEncoder().encode(JSON.stringify(answer)));
+      }
     })();
     await this.watchTasks();
     for (const job of await listJobs(this.options.state.jobs)) {
@@ -99,8 +124,19 @@ export class Coordinator {
   /** Validates and records a job, then plans its first stage. */
   async submit(raw: unknown): Promise<JobRecord> {
     const parsed = JobSpecSchema.safeParse(raw);
-    if (!parsed.success) throw new JobError(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0]!;
+      throw new JobError(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { field: first.path.join('.') });
+    }
     const spec = normaliseKeys(parsed.data);
+    // Every key must resolve inside the storage root before anything is planned or written.
+    for (const [field, key] of storageKeysOf(spec)) {
+      try {
+        this.options.storage.checkKey(key);
+      } catch (err) {
+        throw new JobError(`invalid job: ${field}: ${(err as Error).message}`, { field, cause: err });
+      }
+    }
     for (const key of inputSets(spec)) {
       if (!(await this.options.storage.exists(joinKey(key, 'manifest.json')))) throw new JobError(`no shard set at ${key} (manifest.json missing)`, { file: key });
     }
@@ -117,7 +153,24 @@ export class Coordinator {
   private withJob(jobId: string, work: () => Promise<void>): Promise<void> {
     const previous = this.jobLocks.get(jobId) ?? Promise.resolve();
     // Bounded, so one hung call cannot stall the job's later steps (the sweep retries).
-    const next = previous.then(() => withTimeout(work(), STEP_TIMEOUT_MS, `a step of job ${jobId}`)).catch((err) => this.options.logger.error({ err, jobId }, 'job step failed'));
+    // A step that keeps failing (or cannot succeed) fails the job with its reason rather than leaving it running.
+    const next = previous
+      .then(() => withTimeout(work(), STEP_TIMEOUT_MS, `a step of job ${jobId}`))
+      .then(
+        () => void this.stepFailures.delete(jobId),
+        async (err: unknown) => {
+          // NATS unreachable is not the step's fault (the fault tests restart it): never counted.
+          if (isTransportError(err)) return void this.options.logger.warn({ err, jobId }, 'job step failed on NATS; the sweep retries');
+          const failures = (this.stepFailures.get(jobId) ?? 0) + 1;
+          this.stepFailures.set(jobId, failures);
+          const retryable = err instanceof SciClusterError ? err.retryable : true;
+          this.options.logger.error({ err, jobId, failures, retryable }, 'job step failed');
+          if (!retryable || failures >= MAX_STEP_FAILURES) {
+            this.stepFailures.delete(jobId);
+            await this.failJob(jobId, `${retryable ? `a job step failed ${failures} times` : 'a job step cannot succeed'}: ${(err as Error).message}`).catch((e: unknown) => this.options.logger.error({ err: e, jobId }, 'cannot record the job failure'));
+          }
+        },
+      );
     this.jobLocks.set(jobId, next);
     return next;
   }
@@ -151,9 +204,7 @@ export class Coordinator {
   }
 
   private async shardsOf(spec: JobSpec, stage: StageName): Promise<number[]> {
-    const set = stage === 'index' && spec.kind === 'index' ? (spec.input ?? spec.bm25!.passages) : spec.input!;
-    const manifest = JSON.parse(await this.options.storage.readText(joinKey(set, 'manifest.json'))) as { shards: Array<{ id: number }> };
-    return manifest.shards.map((s) => s.id);
+    return shardIdsOf(this.options.storage, spec, stage);
   }
 
   private async watchTasks(): Promise<void> {
@@ -228,9 +279,40 @@ export class Coordinator {
     this.options.logger.error({ jobId, reason }, 'job failed');
   }
 
-  private async onMaxDeliveries(advisory: { stream_seq: number; deliveries: number }): Promise<void> {
+  /** A worker's report of a task that cannot succeed: the task record and the job fail with its reason. */
+  private async onFailureReport(data: Uint8Array): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(data));
+    } catch {
+      raw = null;
+    }
+    const parsed = TaskFailureReportSchema.safeParse(raw);
+    if (!parsed.success) throw new ContractError(`not a task failure report: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    const report = parsed.data;
+    const key = taskKey(report.jobId, report.stage, report.shardId);
+    const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
+    if (!current) throw new ContractError(`no task ${key}`);
+    if (current.value.state === 'done') return;
+    const reason = `${report.reason} (reported by ${report.worker}, which could not record it)`;
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' ? { ...cur, state: 'failed', worker: report.worker, finishedAt: new Date().toISOString(), error: reason } : null));
+    await this.withJob(report.jobId, () => this.failJob(report.jobId, `task ${key} failed: ${reason}`));
+  }
+
+  /** The task message an advisory names; null (logged) when it is gone or breaks its contract. */
+  private async taskOfAdvisory(advisory: TaskAdvisory): Promise<TaskMessage | null> {
     const stored = await this.options.state.jsm.streams.getMessage(NAMES.taskStream, { seq: advisory.stream_seq });
-    const task = stored.json<TaskMessage>();
+    const parsed = TaskMessageSchema.safeParse(stored.json());
+    if (!parsed.success) {
+      this.options.logger.warn({ seq: advisory.stream_seq }, 'advisory for a message that is not a task');
+      return null;
+    }
+    return parsed.data;
+  }
+
+  private async onMaxDeliveries(advisory: TaskAdvisory): Promise<void> {
+    const task = await this.taskOfAdvisory(advisory);
+    if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const reason = `no worker finished it in ${advisory.deliveries} deliveries (each ended without ack: a crash or a timeout)`;
     await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' ? { ...cur, state: 'failed', error: reason } : null));
@@ -243,6 +325,25 @@ function normaliseKeys(spec: JobSpec): JobSpec {
   const trim = (key: string) => (key.length > 1 ? key.replace(/\/+$/, '') : key);
   if (spec.kind === 'encode') return { ...spec, input: trim(spec.input), output: trim(spec.output) };
   return { ...spec, input: spec.input === null ? null : trim(spec.input), output: trim(spec.output), bm25: spec.bm25 ? { ...spec.bm25, passages: trim(spec.bm25.passages) } : null };
+}
+
+/** JetStream's consumer advisories (max deliveries, terminated), the fields used here. */
+interface TaskAdvisory {
+  stream_seq: number;
+  deliveries: number;
+}
+
+function isTransportError(err: unknown): boolean {
+  return err instanceof NatsError || (err instanceof SciClusterError && err.code === 'MESSAGING');
+}
+
+/** Every storage key a spec names, with its field. */
+function storageKeysOf(spec: JobSpec): Array<[string, string]> {
+  const keys: Array<[string, string]> = [['output', spec.output]];
+  if (spec.input) keys.push(['input', spec.input]);
+  if (spec.kind === 'encode' && spec.encoder.kind === 'model') keys.push(['encoder.path', spec.encoder.path]);
+  if (spec.kind === 'index' && spec.bm25) keys.push(['bm25.passages', spec.bm25.passages]);
+  return keys;
 }
 
 function inputSets(spec: JobSpec): string[] {

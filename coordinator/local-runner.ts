@@ -1,3 +1,4 @@
+import { shardIdsOf } from './shard-ids.js';
 import { Piscina } from 'piscina';
 import { JobSpecSchema, stagesOf, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
@@ -20,8 +21,7 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
     let tasks: TaskRecord[] = [];
     for (const [i, stage] of job.stages.entries()) {
       job.stage = i;
-      const set = stage === 'index' && spec.kind === 'index' ? (spec.input ?? spec.bm25!.passages) : spec.input!;
-      const shards = (JSON.parse(await storage.readText(joinKey(set, 'manifest.json'))) as { shards: Array<{ id: number }> }).shards.map((s) => s.id);
+      const shards = await shardIdsOf(storage, spec, stage);
       job.shards = shards.length;
       tasks = await Promise.all(
         shards.map(async (shardId) => {

@@ -1,3 +1,4 @@
+import { readSetManifest } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
 import type { JobRecord, TaskRecord } from '../jobs/index.js';
@@ -16,7 +17,7 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
   const common = { jobId: job.id, createdAt: new Date().toISOString(), rowsIn: sum((t) => t.rowsIn), rowsWritten: sum((t) => t.rowsWritten), rowsRejected: sum((t) => t.rowsRejected) };
   let manifest: Record<string, unknown>;
   if (spec.kind === 'encode') {
-    const passages = JSON.parse(await storage.readText(joinKey(spec.input, 'manifest.json'))) as { shards: Array<{ id: number; firstRowId: number }> };
+    const passages = await readSetManifest(storage, spec.input, 'passages');
     const firstRow = new Map(passages.shards.map((s) => [s.id, s.firstRowId]));
     // Dimension and views as written (a model's come from its weights, not the job spec).
     const first = tasks[0]?.outputs.find((o) => o.role === 'embeddings');

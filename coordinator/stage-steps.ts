@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fitModel, readDf, saveModel, type HashedTfidfModel } from '../encoder/index.js';
 import { JobError, type JobSpec, type TaskRecord } from '../jobs/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
@@ -18,13 +15,14 @@ export async function mergeFitOutputs(storage: Storage, spec: JobSpec, tasks: re
     parts.push(readDf(await storage.localPath(df.key)));
   }
   const model = fitModel(parts, spec.encoder);
-  const dir = await mkdtemp(join(tmpdir(), 'sci-model-'));
+  // Staged on the storage's own filesystem (not the OS temp folder): publishing renames within it.
+  const dir = await storage.workDir(spec.output);
   try {
     const files = saveModel(dir, model);
     await storage.publish(files.idf, joinKey(spec.output, 'model', 'idf.f32'));
     await storage.publish(files.config, joinKey(spec.output, 'model', 'encoder.json'));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await storage.cleanup(dir);
   }
   return model;
 }

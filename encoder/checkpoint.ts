@@ -1,3 +1,4 @@
+import { isRelativeName } from '../storage/index.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,12 +24,15 @@ export const MODEL_CARD_FILE = 'model-card.json';
 
 const TensorSpecSchema = z.strictObject({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() });
 
+/** A file of the checkpoint folder: a plain relative name, so a card cannot point the loader elsewhere. */
+const fileInFolder = z.string().refine(isRelativeName, { message: "expected a file name relative to the checkpoint folder (no '..', not absolute)" });
+
 export const ModelCardSchema = z.strictObject({
   format: z.literal(CHECKPOINT_FORMAT),
   createdAt: z.string(),
   architecture: ArchitectureSchema,
-  tokenizer: z.strictObject({ vocab: z.string(), size: z.number().int().positive(), lowercase: z.boolean() }),
-  weights: z.strictObject({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative(), tensors: z.array(TensorSpecSchema) }),
+  tokenizer: z.strictObject({ vocab: fileInFolder, size: z.number().int().positive(), lowercase: z.boolean() }),
+  weights: z.strictObject({ file: fileInFolder, sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative(), tensors: z.array(TensorSpecSchema) }),
   /** Initialisation seed of the weights. */
   seed: z.number().int(),
   backend: z.strictObject({ name: z.string(), package: z.string(), threads: z.number().int().positive() }),

@@ -1,3 +1,4 @@
+import { checkRelativeName } from '../storage/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
@@ -76,7 +77,7 @@ export async function loadExternalEncoder(tf: typeof Tf, dir: string): Promise<E
   for (const group of json.weightsManifest) {
     weightSpecs.push(...group.weights);
     for (const path of group.paths) {
-      const file = join(dir, path);
+      const file = join(dir, checkRelativeName(path, `${modelFile} weightsManifest path`));
       try {
         buffers.push(readFileSync(file));
       } catch (err) {

@@ -7,10 +7,17 @@ import { z } from 'zod';
  * one is done, and writes the job's output manifest after the last.
  */
 
+/** A storage key from a job spec: no '..' segment, no NUL (the storage adds root containment). */
+const storageKey = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((key) => !key.includes('\0') && !key.split(/[\\/]+/).includes('..'), { message: "expected a storage key without '..' segments" });
+
 const IndexSpecSchema = z.strictObject({
   /** File-name-safe label, e.g. "hnsw". */
   name: z.string().regex(/^[a-z0-9_-]+$/),
-  factory: z.string().min(1),
+  factory: z.string().min(1).max(200),
   metric: z.enum(['ip', 'l2']),
   /** HNSW efSearch stored in the index. */
   efSearch: z.number().int().positive().optional(),
@@ -31,7 +38,7 @@ const HashedEncoderSpecSchema = z.strictObject({
 const ModelEncoderSpecSchema = z.strictObject({
   kind: z.literal('model'),
   /** Storage key of the model folder. */
-  path: z.string().min(1),
+  path: storageKey,
   /** Texts per forward pass. @defaultValue 256 */
   batchSize: z.number().int().positive().default(256),
 });
@@ -43,19 +50,19 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('encode'),
     /** Storage key of a passage shard set (folder with manifest.json). */
-    input: z.string().min(1),
+    input: storageKey,
     /** Storage key of the output folder. */
-    output: z.string().min(1),
+    output: storageKey,
     encoder: EncoderSpecSchema.prefault({ kind: 'hashed-tfidf' }),
   }),
   z.strictObject({
     kind: z.literal('index'),
     /** Embedding shard set (for Faiss indexes); null when only BM25 is built. */
-    input: z.string().min(1).nullable(),
-    output: z.string().min(1),
+    input: storageKey.nullable(),
+    output: storageKey,
     indexes: z.array(IndexSpecSchema).default([]),
     /** Passage shard set to build BM25 on, per shard. */
-    bm25: z.strictObject({ passages: z.string().min(1), k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) }).nullable().default(null),
+    bm25: z.strictObject({ passages: storageKey, k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) }).nullable().default(null),
   }),
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
@@ -117,12 +124,23 @@ export interface TaskRecord {
 }
 
 /** The work-queue message: everything a worker needs to run one task. */
-export interface TaskMessage {
-  jobId: string;
-  stage: StageName;
-  shardId: number;
-  spec: JobSpec;
-}
+export const TaskMessageSchema = z.strictObject({
+  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  stage: z.enum(['fit', 'encode', 'index']),
+  shardId: z.number().int().nonnegative(),
+  spec: JobSpecSchema,
+});
+export type TaskMessage = z.infer<typeof TaskMessageSchema>;
+
+/** A worker's report of a task that cannot succeed, when it could not write the task record itself. */
+export const TaskFailureReportSchema = z.strictObject({
+  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  stage: z.enum(['fit', 'encode', 'index']),
+  shardId: z.number().int().nonnegative(),
+  worker: z.string().max(256),
+  reason: z.string().max(4096),
+});
+export type TaskFailureReport = z.infer<typeof TaskFailureReportSchema>;
 
 export function taskKey(jobId: string, stage: StageName, shardId: number): string {
   return `${jobId}.${stage}.${shardId}`;

@@ -10,6 +10,8 @@ export const NAMES = {
   objectBucket: 'sci_files',
   submitSubject: 'sci.api.jobs.submit',
   healthSubject: 'sci.api.health',
+  /** A worker that could not record a task's failure in KV reports it here; the coordinator records it. */
+  taskFailedSubject: 'sci.coordinator.task-failed',
   progressSubject: (jobId: string) => `sci.progress.${jobId}`,
   progressAll: 'sci.progress.>',
 } as const;

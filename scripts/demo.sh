@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
 export SCI_CLUSTER__DIR="$OUT/cluster"
+# Every file of the demo lives under $OUT: the storage root, outside which no key resolves.
+export SCI_STORAGE__ROOT="${SCI_STORAGE__ROOT:-$OUT}"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
 # Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all).
 STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"

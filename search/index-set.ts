@@ -1,3 +1,4 @@
+import { readSetManifest } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import type { IndexSpec } from '../jobs/index.js';
 import { SearchUnavailableError } from './errors.js';
@@ -24,10 +25,9 @@ export interface IndexSet {
 export async function openIndexSet(storage: Storage, key: string): Promise<IndexSet> {
   let manifest: IndexSetManifest;
   try {
-    manifest = JSON.parse(await storage.readText(joinKey(key, 'manifest.json'))) as IndexSetManifest;
+    manifest = await readSetManifest(storage, key, 'indexes');
   } catch (err) {
     throw new SearchUnavailableError(`cannot read the index set at ${key}: ${(err as Error).message}`, { file: joinKey(key, 'manifest.json'), cause: err });
   }
-  if (manifest.format !== 'sci-cluster/indexes@1') throw new SearchUnavailableError(`${key} is not an index set (format ${manifest.format})`, { file: joinKey(key, 'manifest.json') });
   return { key, manifest, names: [...manifest.indexes.map((i) => i.name), ...(manifest.bm25 ? ['bm25'] : [])] };
 }

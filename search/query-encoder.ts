@@ -1,3 +1,4 @@
+import { readSetManifest } from '../shards/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,8 @@ import { SearchUnavailableError } from './errors.js';
  * are encoded by the same model (the query tower, f_q) as the passages were.
  */
 export async function openSetEncoder(storage: Storage, embeddingsKey: string, logger?: Logger): Promise<{ encoder: TextEncoder; close: () => void }> {
-  const manifest = JSON.parse(await storage.readText(joinKey(embeddingsKey, 'manifest.json'))) as { encoder?: { kind: string; path?: string; model?: string } };
-  const spec = manifest.encoder;
+  const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
+  const spec = manifest.encoder as { kind: string; path?: string };
   if (spec?.kind === 'hashed-tfidf') {
     const model = loadModel(await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')), await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')));
     return { encoder: hashedTextEncoder(model), close: () => {} };

@@ -9,6 +9,7 @@ import { joinKey, linkFiles, type Storage } from '../storage/index.js';
 import { CancelledError, SciClusterError, toErrorWire } from '../common/errors.js';
 import { decodeFrame, encodeFrame, indexSetId, parseRequest, PROTOCOL_VERSION, shardSubject, SHARD_QUEUE_GROUP, viewFloat32, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
+import { verifiedFile } from '../shards/index.js';
 import { SearchRequestError } from './errors.js';
 
 /*
@@ -92,12 +93,14 @@ export class ShardServer {
     const { storage, indexSet } = this.options;
     const dense = new Map<string, FaissIndex>();
     for (const file of entry.files.filter((f) => f.role.startsWith('faiss:'))) {
-      dense.set(file.role.slice('faiss:'.length), await FaissIndex.load(await storage.localPath(joinKey(indexSet, file.path))));
+      // Checked against the manifest before loading: a swapped or truncated file is refused.
+      dense.set(file.role.slice('faiss:'.length), await FaissIndex.load(await verifiedFile(storage, indexSet, file)));
     }
     let bm25: Bm25Index | null = null;
     const bm25Files = entry.files.filter((f) => f.role === 'bm25');
     if (bm25Files.length > 0) {
       const dir = join(this.workDir, `bm25-${entry.id}`);
+      for (const file of bm25Files) await verifiedFile(storage, indexSet, file);
       await linkFiles(storage, bm25Files.map((f) => ({ key: joinKey(indexSet, f.path), name: f.path.split('/').pop()! })), dir);
       bm25 = loadBm25(dir);
     }

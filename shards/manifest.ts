@@ -1,3 +1,4 @@
+import { isRelativeName } from '../storage/keys.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +17,7 @@ const count = z.number().int().nonnegative();
 export const ShardEntrySchema = z.strictObject({
   id: count,
   /** Relative to the manifest's folder. */
-  path: z.string().min(1),
+  path: z.string().min(1).refine(isRelativeName, { message: "expected a file name relative to the manifest's folder (no '..', not absolute)" }),
   rows: count,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: count,
@@ -24,7 +25,7 @@ export const ShardEntrySchema = z.strictObject({
 });
 export type ShardEntry = z.infer<typeof ShardEntrySchema>;
 
-const FileEntrySchema = z.strictObject({ path: z.string().min(1), rows: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const FileEntrySchema = z.strictObject({ path: z.string().min(1).refine(isRelativeName, { message: "expected a relative file name (no '..', not absolute)" }), rows: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 
 const RowAccountSchema = z.strictObject({ rowsIn: count, rowsWritten: count, rowsRejected: count });
 

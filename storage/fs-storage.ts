@@ -1,57 +1,131 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Storage } from './storage.js';
+import { checkKey } from './keys.js';
+import { StorageKeyError } from './errors.js';
 
-/** Files on a local or shared filesystem; keys are paths (relative keys resolve under `root`). */
+/**
+ * Files on a local or shared filesystem. Every key resolves inside `root`:
+ * relative keys under it, absolute keys only when they already lie inside it,
+ * never through `..` or a symlink that leaves it. Files are committed by
+ * fsync + rename inside the root, so a commit never crosses filesystems.
+ */
 export class FsStorage implements Storage {
   readonly kind = 'fs' as const;
+  readonly root: string;
+  private realRoot: string | null = null;
 
-  constructor(private readonly root: string) {}
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
 
-  private path(key: string): string {
-    return isAbsolute(key) ? key : resolve(this.root, key);
+  /** The root with symlinks resolved (created on first use). */
+  private rootReal(): string {
+    if (this.realRoot === null) {
+      mkdirSync(this.root, { recursive: true });
+      this.realRoot = realpathSync(this.root);
+    }
+    return this.realRoot;
+  }
+
+  /** The path of `key`, or a StorageKeyError when it would leave the root. */
+  resolveKey(key: string): string {
+    const checked = checkKey(key);
+    const path = isAbsolute(checked) ? resolve(checked) : resolve(this.root, checked);
+    if (!inside(this.root, path)) throw new StorageKeyError(`storage key ${JSON.stringify(key)} is outside the storage root ${this.root}`, { field: 'key' });
+    // The deepest part that exists, with links resolved, must stay inside too.
+    let existing = path;
+    while (!existsSync(existing) && existing !== this.root) existing = dirname(existing);
+    const real = realpathSync(existing);
+    if (!inside(this.rootReal(), real) && !inside(this.root, real)) throw new StorageKeyError(`storage key ${JSON.stringify(key)} leads outside the storage root through a symlink`, { field: 'key' });
+    return path;
+  }
+
+  /** `key` as a key relative to the root (for records and manifests that should not carry machine paths). */
+  relativeKey(key: string): string {
+    return relative(this.root, this.resolveKey(key)).split(sep).join('/') || '.';
+  }
+
+  checkKey(key: string): string {
+    this.resolveKey(key);
+    return checkKey(key);
   }
 
   async localPath(key: string): Promise<string> {
-    return this.path(key);
+    return this.resolveKey(key);
   }
 
   async workDir(outputKey: string): Promise<string> {
-    // Inside the output folder, so publishing is a same-filesystem rename.
-    const out = this.path(outputKey);
+    // Inside the output folder (so inside the root): publishing is a same-filesystem rename.
+    const out = this.resolveKey(outputKey);
     await mkdir(out, { recursive: true });
     return mkdtemp(join(out, `.work-${process.pid}-`));
   }
 
   async publish(localFile: string, key: string): Promise<{ sha256: string; bytes: number }> {
-    const target = this.path(key);
+    const target = this.resolveKey(key);
     await mkdir(dirname(target), { recursive: true });
     const digest = await sha256(localFile);
-    await rename(localFile, target);
+    await commitFile(localFile, target);
     return digest;
   }
 
   async exists(key: string): Promise<boolean> {
-    return existsSync(this.path(key));
+    return existsSync(this.resolveKey(key));
   }
 
   async readText(key: string): Promise<string> {
-    return readFile(this.path(key), 'utf8');
+    return readFile(this.resolveKey(key), 'utf8');
   }
 
   async writeText(key: string, text: string): Promise<void> {
-    const target = this.path(key);
+    const target = this.resolveKey(key);
     await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.tmp-${process.pid}`;
     await writeFile(temp, text);
+    await fsyncPath(temp);
     await rename(temp, target);
+    await fsyncPath(dirname(target));
   }
 
   async cleanup(localDir: string): Promise<void> {
     await rm(localDir, { recursive: true, force: true });
   }
+}
+
+function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Moves a finished file to `target` durably: fsync the file, rename it, fsync
+ * the folder. A file from another filesystem (EXDEV) is first copied to a
+ * temp name beside the target, so the rename that commits it stays on one.
+ */
+export async function commitFile(localFile: string, target: string): Promise<void> {
+  await fsyncPath(localFile);
+  try {
+    await rename(localFile, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const temp = `${target}.tmp-${process.pid}`;
+    await copyFile(localFile, temp);
+    await fsyncPath(temp);
+    await rename(temp, target);
+    await rm(localFile, { force: true });
+  }
+  await fsyncPath(dirname(target));
 }
 
 export async function sha256(path: string): Promise<{ sha256: string; bytes: number }> {

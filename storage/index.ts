@@ -1,6 +1,7 @@
 export { type Storage, joinKey } from './storage.js';
-export { FsStorage, sha256 } from './fs-storage.js';
+export { FsStorage, sha256, commitFile } from './fs-storage.js';
 export { NatsObjectStorage } from './object-storage.js';
 export { uploadDir } from './upload.js';
-export { StorageError } from './errors.js';
+export { StorageError, StorageKeyError } from './errors.js';
+export { checkKey, checkRelativeName, isRelativeName } from './keys.js';
 export { fetchModelFolder, linkFiles } from './model-folder.js';

@@ -3,6 +3,7 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { joinKey, type Storage } from './storage.js';
 import { StorageError } from './errors.js';
+import { checkRelativeName } from './keys.js';
 
 /**
  * Makes the model folder at `key` readable as one local folder (links to the
@@ -15,12 +16,12 @@ export async function fetchModelFolder(storage: Storage, key: string, localDir: 
   if (await storage.exists(joinKey(key, 'model-card.json'))) {
     const card = JSON.parse(await storage.readText(joinKey(key, 'model-card.json'))) as { weights?: { file?: string; sha256?: string }; tokenizer?: { vocab?: string } };
     if (!card.weights?.file || !card.weights.sha256 || !card.tokenizer?.vocab) throw new StorageError(`model card at ${key} lacks weights.file, weights.sha256 or tokenizer.vocab`);
-    files = ['model-card.json', card.weights.file, card.tokenizer.vocab];
+    files = ['model-card.json', checkRelativeName(card.weights.file, `${key}/model-card.json weights.file`), checkRelativeName(card.tokenizer.vocab, `${key}/model-card.json tokenizer.vocab`)];
     cacheKey = card.weights.sha256;
   } else if (await storage.exists(joinKey(key, 'model.json'))) {
     const text = await storage.readText(joinKey(key, 'model.json'));
     const model = JSON.parse(text) as { weightsManifest?: Array<{ paths: string[] }> };
-    files = ['model.json', 'vocab.txt', ...(model.weightsManifest ?? []).flatMap((g) => g.paths)];
+    files = ['model.json', 'vocab.txt', ...(model.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => checkRelativeName(p, `${key}/model.json weightsManifest path`))];
     if (await storage.exists(joinKey(key, 'sci-encoder.json'))) files.push('sci-encoder.json');
     cacheKey = `${key}:${createHash('sha256').update(text).digest('hex')}`;
   } else {

@@ -8,7 +8,8 @@ import type { ObjectStore } from 'nats';
 import { retrying } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
 import type { Storage } from './storage.js';
-import { StorageError } from './errors.js';
+import { StorageError, StorageKeyError } from './errors.js';
+import { checkKey } from './keys.js';
 
 /*
  * Files as objects in a NATS JetStream object store. Objects are chunked,
@@ -20,7 +21,14 @@ export class NatsObjectStorage implements Storage {
 
   constructor(private readonly store: ObjectStore, private readonly cacheDir: string = join(tmpdir(), 'sci-object-cache')) {}
 
+  checkKey(key: string): string {
+    const checked = checkKey(key);
+    if (checked.startsWith('/')) throw new StorageKeyError(`object key ${JSON.stringify(key)} must not start with '/'`, { field: 'key' });
+    return checked;
+  }
+
   async localPath(key: string): Promise<string> {
+    this.checkKey(key);
     const info = await retrying(`object info ${key}`, () => this.store.info(key));
     if (!info) throw new StorageError(`no object ${key}`, { file: key });
     const digest = Buffer.from(info.digest.replace(/^SHA-256=/, ''), 'base64url').toString('hex');
@@ -54,6 +62,7 @@ export class NatsObjectStorage implements Storage {
   }
 
   async publish(localFile: string, key: string): Promise<{ sha256: string; bytes: number }> {
+    this.checkKey(key);
     const digest = await sha256(localFile);
     await retrying(`putting ${key}`, () => this.store.put({ name: key }, Readable.toWeb(createReadStream(localFile)) as ReadableStream<Uint8Array>));
     return digest;
@@ -69,6 +78,7 @@ export class NatsObjectStorage implements Storage {
   }
 
   async writeText(key: string, text: string): Promise<void> {
+    this.checkKey(key);
     await retrying(`putting ${key}`, () => this.store.putBlob({ name: key }, new TextEncoder().encode(text)));
   }
 

@@ -8,7 +8,7 @@ export interface Storage {
   readonly kind: 'fs' | 'nats-object-store';
   /** A local path to read `key` from (downloaded and cached when remote). */
   localPath(key: string, options?: { signal?: AbortSignal }): Promise<string>;
-  /** A fresh local folder to write outputs for `outputKey` into before publishing them. */
+  /** A fresh local folder to write outputs for `outputKey` into before publishing them (on the storage's own filesystem where it has one, so publishing never crosses filesystems). */
   workDir(outputKey: string): Promise<string>;
   /** Makes a finished local file visible under `key` in one step; returns its checksum. */
   publish(localFile: string, key: string): Promise<{ sha256: string; bytes: number }>;
@@ -16,6 +16,8 @@ export interface Storage {
   readText(key: string): Promise<string>;
   /** Writes through a temp name / one object put: readers never see half a file. */
   writeText(key: string, text: string): Promise<void>;
+  /** Checks that `key` is a key of this storage (inside its root, no `..`); returns it normalised or throws StorageKeyError. */
+  checkKey(key: string): string;
   /** Removes a work folder from `workDir`. */
   cleanup(localDir: string): Promise<void>;
 }

@@ -1,5 +1,4 @@
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from './storage.js';
 import { joinKey } from './storage.js';
@@ -7,7 +6,8 @@ import { joinKey } from './storage.js';
 /** Publishes every file of a local folder (recursively) under `keyPrefix`; copies, the folder stays. */
 export async function uploadDir(storage: Storage, localDir: string, keyPrefix: string): Promise<string[]> {
   const keys: string[] = [];
-  const staging = await mkdtemp(join(tmpdir(), 'sci-upload-'));
+  // Staged on the storage's own filesystem: the publishing rename never crosses filesystems.
+  const staging = await storage.workDir(keyPrefix);
   try {
     const walk = async (dir: string, prefix: string): Promise<void> => {
       for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -23,7 +23,7 @@ export async function uploadDir(storage: Storage, localDir: string, keyPrefix: s
     };
     await walk(localDir, keyPrefix);
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await storage.cleanup(staging);
   }
   return keys;
 }

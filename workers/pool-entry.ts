@@ -2,11 +2,14 @@ import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
+import { toErrorWire } from '../common/errors.js';
+import { WIRE_PREFIX } from './errors.js';
 
 /*
  * The piscina worker-thread entry: CPU work of one task, on local files.
- * Errors cross the thread boundary as plain objects; `code` survives and the
- * worker rebuilds the typed error from it (fromWorkerThread).
+ * Errors cross the thread boundary as their wire form (code, retryable,
+ * status) in the message; the worker rebuilds the typed error from it
+ * (fromWorkerThread).
  */
 export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
   try {
@@ -21,9 +24,8 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         throw new Error(`unknown task stage ${(task as { stage: string }).stage}`);
     }
   } catch (err) {
-    // Structured clone keeps only name/message/stack: carry the code in the message.
-    const code = (err as { code?: unknown }).code;
-    throw new Error(`[${typeof code === 'string' ? code : 'TASK_RETRYABLE'}] ${(err as Error).message}`);
+    // Structured clone keeps only name/message/stack: carry code, retryable and status in the message.
+    throw new Error(`${WIRE_PREFIX}${JSON.stringify(toErrorWire(err))}`);
   } finally {
     task.progress?.close();
   }

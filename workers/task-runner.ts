@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { fetchModelFolder, joinKey, StorageError, type Storage } from '../storage/index.js';
+import { shardFile } from '../shards/index.js';
 import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
 import type { PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
@@ -29,7 +30,7 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
     let publishUnder: string;
     if (task.stage === 'fit' || task.stage === 'encode') {
       if (spec.kind !== 'encode') throw new FatalTaskError(`stage ${task.stage} needs an encode job`);
-      const passageFile = await shardFile(storage, spec.input, shardId);
+      const passageFile = await shardFile(storage, spec.input, 'passages', shardId);
       if (task.stage === 'fit') {
         if (spec.encoder.kind !== 'hashed-tfidf') throw new FatalTaskError(`a ${spec.encoder.kind} encoder has no fit stage`);
         poolTask = { stage: 'fit', passageFile, buckets: spec.encoder.buckets, outFile: join(work, `df-${shardName(shardId)}.bin`) };
@@ -44,8 +45,8 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
       }
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
-      const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, shardId) : null;
-      const passageFile = spec.bm25 ? await shardFile(storage, spec.bm25.passages, shardId) : null;
+      const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
+      const passageFile = spec.bm25 ? await shardFile(storage, spec.bm25.passages, 'passages', shardId) : null;
       poolTask = { stage: 'index', shardId, embeddingFile, passageFile, indexes: spec.indexes, bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null, workDir: work };
       publishUnder = joinKey(spec.output, `shard-${shardName(shardId)}`);
     }
@@ -82,13 +83,3 @@ async function modelFolder(storage: Storage, key: string, localDir: string): Pro
     throw err;
   }
 }
-
-/** The local path of shard `shardId` of the shard set (passages or embeddings) at `setKey`. */
-async function shardFile(storage: Storage, setKey: string, shardId: number): Promise<string> {
-  const manifestText = await storage.readText(joinKey(setKey, 'manifest.json'));
-  const manifest = JSON.parse(manifestText) as { shards: Array<{ id: number; path: string }> };
-  const shard = manifest.shards.find((s) => s.id === shardId);
-  if (!shard) throw new FatalTaskError(`shard set ${setKey} has no shard ${shardId}`);
-  return storage.localPath(joinKey(setKey, shard.path));
-}
-

@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import type { JsMsg } from 'nats';
 import type { Logger } from '../common/logger.js';
 import type { Storage } from '../storage/index.js';
-import { FatalTaskError, NAMES, taskKey, updateRecord, getRecord, type ClusterState, type TaskMessage, type TaskRecord } from '../jobs/index.js';
+import { NAMES, taskKey, updateRecord, getRecord, TaskMessageSchema, type ClusterState, type JobRecord, type TaskMessage, type TaskRecord } from '../jobs/index.js';
+import { SciClusterError } from '../common/errors.js';
 import { runTask } from './task-runner.js';
 import { retrying, withTimeout } from '../messaging/index.js';
 
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   id?: string;
   /** Fault injection: SIGKILL this process at that point of its first task. @defaultValue null */
   crashAt?: CrashPoint | null;
+  /** Fault injection: every task-record update after 'running' fails (as when KV is unreachable). @defaultValue false */
+  failRecordUpdates?: boolean;
 }
 
 const PULL_EXPIRES_MS = 2000;
@@ -93,6 +96,11 @@ export class Worker {
     this.status = 'stopped';
     this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked }, 'worker stopped');
     return { forced: timedOut };
+  }
+
+  /** A rejected promise when record updates are made to fail (fault injection), else null. */
+  private recordUpdate(): Promise<never> | null {
+    return this.options.failRecordUpdates ? Promise.reject(new Error('task record update failed (fault injection)')) : null;
   }
 
   private maybeCrash(point: CrashPoint): void {
@@ -156,7 +164,8 @@ export class Worker {
 
   private async handle(msg: JsMsg): Promise<void> {
     const { tasks, options: clusterOptions } = this.options.state;
-    const task = msg.json<TaskMessage>();
+    const task = await this.checkedTask(msg);
+    if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const log = this.options.logger.child({ jobId: task.jobId, stage: task.stage, shardId: task.shardId, delivery: msg.info.deliveryCount });
     log.debug('task received');
@@ -186,14 +195,18 @@ export class Worker {
         },
       });
     } catch (err) {
-      clearInterval(heartbeat);
-      await this.failed(msg, task, key, err, log);
+      // Still heartbeating while the failure is recorded (retries may take a while): no redelivery meanwhile.
+      try {
+        await this.failed(msg, task, key, err, log);
+      } finally {
+        clearInterval(heartbeat);
+      }
       return;
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.
       await retrying('recording a finished task', () =>
-        updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null })),
+        this.recordUpdate() ?? updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null })),
       );
       this.maybeCrash('before-ack');
       await msg.ackAck();
@@ -207,13 +220,79 @@ export class Worker {
     }
   }
 
+  /** Asks the coordinator to record a failure this worker could not; returns whether it did. */
+  private async reportFailure(task: TaskMessage, reason: string, log: Logger): Promise<boolean> {
+    const report = { jobId: task.jobId, stage: task.stage, shardId: task.shardId, worker: this.id, reason: reason.slice(0, 4000) };
+    try {
+      const reply = await retrying('reporting a task failure', () => this.options.state.nc.request(NAMES.taskFailedSubject, new TextEncoder().encode(JSON.stringify(report)), { timeout: 5000 }), { timeoutMs: 15_000 });
+      const answer = reply.json<{ ok: boolean; error?: string }>();
+      if (!answer.ok) log.error({ error: answer.error }, 'the coordinator refused the failure report');
+      return answer.ok;
+    } catch (err) {
+      log.error({ err }, 'cannot report the task failure');
+      return false;
+    }
+  }
+
+  /**
+   * The message checked against the task contract and against its job: a
+   * forged or stale message (no such job, another spec, a stage the job does
+   * not have) is terminated, never run. The coordinator hears of it through
+   * the terminated advisory.
+   */
+  private async checkedTask(msg: JsMsg): Promise<TaskMessage | null> {
+    let raw: unknown;
+    try {
+      raw = msg.json();
+    } catch {
+      raw = null;
+    }
+    const parsed = TaskMessageSchema.safeParse(raw);
+    let problem: string | null = null;
+    if (!parsed.success) problem = `not a task message: ${parsed.error.issues[0]!.path.join('.') || 'message'}: ${parsed.error.issues[0]!.message}`;
+    else {
+      const task = parsed.data;
+      const job = await getRecord<JobRecord>(this.options.state.jobs, task.jobId);
+      if (!job) problem = `no job ${task.jobId}`;
+      else if (JSON.stringify(job.value.spec) !== JSON.stringify(task.spec)) problem = `task spec differs from job ${task.jobId}'s`;
+      else if (!job.value.stages.includes(task.stage)) problem = `job ${task.jobId} has no stage ${task.stage}`;
+      else {
+        try {
+          for (const key of [task.spec.input, task.spec.output]) if (key) this.options.storage.checkKey(key);
+        } catch (err) {
+          problem = (err as Error).message;
+        }
+      }
+    }
+    if (problem === null) return parsed.data!;
+    this.options.logger.warn({ seq: msg.seq, problem }, 'refused a task message');
+    // No reason argument: nats-server before 2.10 ignores "+TERM <reason>" (and redelivers).
+    msg.term();
+    return null;
+  }
+
   private async failed(msg: JsMsg, task: TaskMessage, key: string, err: unknown, log: Logger): Promise<void> {
     const { maxDeliver } = this.options.state.options;
     const last = msg.info.deliveryCount >= maxDeliver;
-    const fatal = err instanceof FatalTaskError || last;
-    const reason = `${fatal && !(err instanceof FatalTaskError) ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur?.state === 'done' ? null : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason })).catch(() => undefined);
-    if (fatal) msg.term(reason.slice(0, 200));
+    // Decided by the error's own type: an input or spec error cannot pass on a retry.
+    const cannotSucceed = err instanceof SciClusterError ? !err.retryable : false;
+    const fatal = cannotSucceed || last;
+    const reason = `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
+    try {
+      await retrying('recording a failed task', () =>
+        this.recordUpdate() ?? updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur?.state === 'done' ? null : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason })),
+        { timeoutMs: 10_000 },
+      );
+    } catch (recordErr) {
+      log.error({ err: recordErr }, 'cannot record the task failure');
+      // Terminating an unrecorded failure would leave the job running: the coordinator records
+      // it instead; if it cannot be reached either, the task goes back for another delivery.
+      if (fatal && !(await this.reportFailure(task, reason, log))) {
+        msg.nak(1000);
+        return;
+      }
+    }
+    if (fatal) msg.term();
     else msg.nak(Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
     log.warn({ err, fatal }, 'task failed');
   }

@@ -22,7 +22,7 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 test('encode job with a trained checkpoint: both views, equal to in-process encoding', { timeout: 420_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
-  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn' };
+  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
   t.after(async () => {
     await runSci(['cluster', 'down', '--clean'], { env });
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
 test('cluster up, encode + index WordNet through two workers, every shard done and loadable', { timeout: 300_000 }, async (t) => {
   // One cleanup hook: the cluster goes down before its folder (and cluster.json) is removed.
   const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
-  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn' };
+  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
   t.after(async () => {
     await runSci(['cluster', 'down', '--clean'], { env });
     rmSync(dir, { recursive: true, force: true });

@@ -51,7 +51,7 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
   await runJobLocally({ kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }, { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } }, new FsStorage('/'), { threads: 2 });
-  const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_API__TOKEN: TOKEN, SCI_API__MAX_REQUEST_BYTES: '65536' };
+  const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_API__TOKEN: TOKEN, SCI_API__MAX_REQUEST_BYTES: '65536', SCI_STORAGE__ROOT: dir };
   const shardServer = (shards: string) => startSci(['serve', 'shards', '--index-set', indexes, '--shards', shards], { env });
   processes.push(await shardServer('0,1'), await shardServer('2,3'));
   const api = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], { env });

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { joinKey, sha256, type Storage } from '../storage/index.js';
+import { isRelativeName } from '../storage/keys.js';
+import { ManifestSchema, type Manifest } from './manifest.js';
+import { ShardFormatError } from './errors.js';
+
+/*
+ * The one way to read a stored set's manifest.json (passages, embeddings,
+ * indexes) through storage: parsed, checked against its kind's schema, every
+ * file name relative to the set's folder. `shardFile` hands out a shard's
+ * local path only after its checksum matched the manifest's.
+ */
+
+const count = z.number().int().nonnegative();
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+const fileName = z.string().min(1).refine(isRelativeName, { message: "expected a file name relative to the set's folder (no '..', not absolute)" });
+const rows = { rowsIn: count, rowsWritten: count, rowsRejected: count };
+
+export const EmbeddingSetManifestSchema = z.looseObject({
+  format: z.literal('sci-cluster/embeddings@1'),
+  jobId: z.string(),
+  ...rows,
+  passages: z.string(),
+  encoder: z.looseObject({ kind: z.string() }),
+  dim: count,
+  views: z.array(z.string()),
+  shards: z.array(z.strictObject({ id: count, path: fileName, rows: count, sha256: sha, bytes: count, firstRowId: count })),
+});
+export type EmbeddingSetManifest = z.infer<typeof EmbeddingSetManifestSchema>;
+
+export const IndexSetManifestSchema = z.looseObject({
+  format: z.literal('sci-cluster/indexes@1'),
+  jobId: z.string(),
+  rowsIn: count,
+  embeddings: z.string().nullable(),
+  passages: z.string().nullable(),
+  indexes: z.array(z.looseObject({ name: z.string().regex(/^[a-z0-9_-]+$/), factory: z.string(), metric: z.enum(['ip', 'l2']), efSearch: z.number().int().positive().optional() })),
+  bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),
+  shards: z.array(z.strictObject({ id: count, rows: count, files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })) })),
+});
+export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
+
+const SCHEMAS = { passages: ManifestSchema, embeddings: EmbeddingSetManifestSchema, indexes: IndexSetManifestSchema } as const;
+export type SetKind = keyof typeof SCHEMAS;
+export type SetManifestOf<K extends SetKind> = K extends 'passages' ? Manifest : K extends 'embeddings' ? EmbeddingSetManifest : IndexSetManifestRead;
+
+/** Reads and validates `<key>/manifest.json` as a set of `kind`; errors name the file and field. */
+export async function readSetManifest<K extends SetKind>(storage: Storage, key: string, kind: K): Promise<SetManifestOf<K>> {
+  const file = joinKey(storage.checkKey(key), 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await storage.readText(file));
+  } catch (err) {
+    throw new ShardFormatError(`cannot read the ${kind} manifest: ${(err as Error).message}`, { file, cause: err });
+  }
+  const format = (raw as { format?: unknown } | null)?.format;
+  const parsed = SCHEMAS[kind].safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.');
+    const what = issue.path[0] === 'format' ? `not a ${kind} set (format ${JSON.stringify(format)})` : `invalid ${kind} manifest: ${field}: ${issue.message}`;
+    throw new ShardFormatError(what, { file, field });
+  }
+  return parsed.data as SetManifestOf<K>;
+}
+
+/**
+ * The local path of one file of a set, after checking its size and SHA-256
+ * against the manifest (a truncated or swapped file is refused, not read).
+ */
+export async function verifiedFile(storage: Storage, setKey: string, entry: { path: string; sha256: string; bytes: number }): Promise<string> {
+  const key = joinKey(setKey, entry.path);
+  const local = await storage.localPath(key);
+  const actual = await sha256(local).catch((err: unknown) => {
+    throw new ShardFormatError(`cannot read ${entry.path}: ${(err as Error).message}`, { file: key, cause: err });
+  });
+  if (actual.bytes !== entry.bytes || actual.sha256 !== entry.sha256) throw new ShardFormatError(`${entry.path} does not match the manifest (sha256 ${actual.sha256.slice(0, 12)}…, ${actual.bytes} bytes; expected ${entry.sha256.slice(0, 12)}…, ${entry.bytes} bytes)`, { file: key });
+  return local;
+}
+
+/** Shard `shardId` of a passage or embedding set, verified. */
+export async function shardFile(storage: Storage, setKey: string, kind: 'passages' | 'embeddings', shardId: number): Promise<string> {
+  const manifest = await readSetManifest(storage, setKey, kind);
+  const shard = manifest.shards.find((s) => s.id === shardId);
+  if (!shard) throw new ShardFormatError(`${kind} set ${setKey} has no shard ${shardId}`, { file: joinKey(setKey, 'manifest.json'), field: 'shards' });
+  return verifiedFile(storage, setKey, shard);
+}
