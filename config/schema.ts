@@ -86,7 +86,7 @@ export const StorageSchema = z
   .strictObject({
     /** Where shard and index files live. @defaultValue 'fs' */
     kind: z.enum(['fs', 'nats-object-store'], { error: "expected 'fs' or 'nats-object-store'" }).default('fs'),
-    /** fs storage: relative keys resolve under this folder; absolute keys are paths. @defaultValue '.' */
+    /** fs storage: every key resolves inside this folder (relative keys under it; absolute keys only when they lie in it; never through '..' or a symlink out). @defaultValue '.' */
     root: z.string().min(1).default('.'),
   })
   .prefault({});
