@@ -1,10 +1,10 @@
-import { shardIdsOf } from './shard-ids.js';
 import { Piscina } from 'piscina';
 import { JobSpecSchema, stagesOf, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
-import { joinKey, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { runTask } from '../workers/task-runner.js';
 import { buildOutputManifest } from './output-manifest.js';
 import { mergeFitOutputs } from './stage-steps.js';
+import { shardIdsOf } from './shard-ids.js';
 
 /*
  * Runs a job in this process, without NATS: the same stages, task code,

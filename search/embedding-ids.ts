@@ -1,8 +1,7 @@
 import { shardFile } from '../shards/index.js';
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { joinKey, type Storage } from '../storage/index.js';
-import { SearchUnavailableError } from './errors.js';
+import type { Storage } from '../storage/index.js';
 
 /** Row ids and external ids of one embedding shard (the columns next to the vectors). */
 export async function readEmbeddingIds(storage: Storage, embeddingsKey: string, shardId: number): Promise<{ rowIds: BigInt64Array; externalIds: string[] }> {

@@ -46,7 +46,7 @@ function assertComplete(output: string): void {
 const slowIndexJob = (output: string): JobSpecInput => ({ kind: 'index', input: embeddings, output, indexes: [{ name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip' }], bm25: { passages } });
 
 test('a worker killed with SIGKILL at several points of a task: the job completes, shards once, rows add up', { timeout: 300_000 }, async (t) => {
-  const cluster = await TestCluster.start({ dir: tempDir(t), workers: 0 });
+  const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 0 });
   t.after(() => cluster.stop());
   for (const point of ['task-start', 'before-publish', 'before-ack']) {
     const crashing = cluster.startWorker({ SCI_FAULT_CRASH_AT: point });
@@ -75,7 +75,7 @@ test('a worker killed with SIGKILL at several points of a task: the job complete
 });
 
 test('the coordinator killed and restarted mid-job: the job resumes, finished shards are not redone', { timeout: 300_000 }, async (t) => {
-  const cluster = await TestCluster.start({ dir: tempDir(t), workers: 2 });
+  const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 2 });
   t.after(() => cluster.stop());
   const output = join(fixtureDir, 'index-coordinator-restart');
   const job = await cluster.submit(slowIndexJob(output));
@@ -95,7 +95,7 @@ test('the coordinator killed and restarted mid-job: the job resumes, finished sh
 });
 
 test('nats-server restarted mid-job (file store): the job completes', { timeout: 300_000 }, async (t) => {
-  const cluster = await TestCluster.start({ dir: tempDir(t), workers: 2 });
+  const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 2 });
   t.after(() => cluster.stop());
   const output = join(fixtureDir, 'index-nats-restart');
   const job = await cluster.submit(slowIndexJob(output));
@@ -109,7 +109,7 @@ test('nats-server restarted mid-job (file store): the job completes', { timeout:
 });
 
 test('a 3-node NATS cluster with replicated streams, one node killed mid-job: the job completes', { timeout: 300_000 }, async (t) => {
-  const cluster = await TestCluster.start({ dir: tempDir(t), workers: 2, natsNodes: 3 });
+  const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 2, natsNodes: 3 });
   t.after(() => cluster.stop());
   const output = join(fixtureDir, 'index-node-killed');
   const job = await cluster.submit(slowIndexJob(output));

@@ -20,6 +20,8 @@ export interface TestClusterOptions {
   ackWaitMs?: number;
   storage?: 'fs' | 'nats-object-store';
   maxDeliver?: number;
+  /** Storage root of the cluster's processes. @defaultValue dir */
+  storageRoot?: string;
   /** Extra environment for every process (TMPDIR, fault injection). */
   env?: Record<string, string>;
 }
@@ -38,7 +40,7 @@ export class TestCluster {
   ) {}
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
-    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, env: {}, ...options };
+    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, env: {}, storageRoot: options.dir, ...options };
     const nats = resolved.natsNodes === 3 ? await startNatsCluster(3, join(resolved.dir, 'nats')) : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats') })];
     const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test' });
     const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver });
@@ -56,7 +58,7 @@ export class TestCluster {
       SCI_NATS__MAX_DELIVER: String(this.options.maxDeliver),
       SCI_STORAGE__KIND: this.options.storage,
       // Every key of the test lies under its folder; the storage refuses anything outside.
-      SCI_STORAGE__ROOT: this.options.dir,
+      SCI_STORAGE__ROOT: this.options.storageRoot,
       SCI_LOG__PRETTY: 'false',
       SCI_LOG__LEVEL: 'info',
       ...this.options.env,
