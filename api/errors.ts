@@ -7,7 +7,7 @@ export class ApiError extends SciClusterError {
   readonly requestId: string | null;
 
   constructor(status: number, code: string, message: string, field?: string, requestId?: string) {
-    super(code, message, { ...(field ? { field } : {}), status }, { retryable: status >= 500, status });
+    super(code, message, field ? { field } : {}, { retryable: status >= 500, status });
     this.requestId = requestId ?? null;
   }
 }

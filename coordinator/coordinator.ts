@@ -1,4 +1,5 @@
 import { ContractError, SciClusterError, toErrorWire } from '../common/errors.js';
+import { jsonOrUndefined, parseContract } from '../common/contract.js';
 import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -183,7 +184,7 @@ export class Coordinator {
     const stage = job.stages[job.stage]!;
     let shardIds: number[];
     try {
-      shardIds = await this.shardsOf(job.spec, stage);
+      shardIds = await shardIdsOf(this.options.storage, job.spec, stage);
     } catch (err) {
       await this.failJob(jobId, `cannot read the input of stage ${stage}: ${(err as Error).message}`);
       return;
@@ -201,10 +202,6 @@ export class Coordinator {
     await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) => (cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null));
     this.options.logger.info({ jobId, stage, tasks: shardIds.length }, 'stage planned');
     await this.checkStage(jobId);
-  }
-
-  private async shardsOf(spec: JobSpec, stage: StageName): Promise<number[]> {
-    return shardIdsOf(this.options.storage, spec, stage);
   }
 
   private async watchTasks(): Promise<void> {
@@ -281,15 +278,7 @@ export class Coordinator {
 
   /** A worker's report of a task that cannot succeed: the task record and the job fail with its reason. */
   private async onFailureReport(data: Uint8Array): Promise<void> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(new TextDecoder().decode(data));
-    } catch {
-      raw = null;
-    }
-    const parsed = TaskFailureReportSchema.safeParse(raw);
-    if (!parsed.success) throw new ContractError(`not a task failure report: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
-    const report = parsed.data;
+    const report = parseContract(TaskFailureReportSchema, jsonOrUndefined(data), { what: 'not a task failure report', emptyField: 'report' });
     const key = taskKey(report.jobId, report.stage, report.shardId);
     const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
     if (!current) throw new ContractError(`no task ${key}`);

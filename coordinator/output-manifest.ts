@@ -1,9 +1,9 @@
-import { readSetManifest } from '../shards/index.js';
+import { INDEX_SET_FORMAT, readSetManifest } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
 import type { JobRecord, TaskRecord } from '../jobs/index.js';
 
-export const INDEX_SET_FORMAT = 'sci-cluster/indexes@1';
+export { INDEX_SET_FORMAT };
 
 /*
  * The job's output manifest: every shard exactly once (in shard order), with

@@ -1,3 +1,4 @@
+import { EMBEDDING_SET_FORMAT } from '../shards/index.js';
 import { readFileSync } from 'node:fs';
 import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8 } from 'apache-arrow';
 import { ShardFileWriter } from '../shards/shard-file-writer.js';
@@ -9,7 +10,8 @@ import { ShardFileWriter } from '../shards/shard-file-writer.js';
  * `embedding_i` for two towers).
  */
 
-export const EMBEDDING_FORMAT = 'sci-cluster/embeddings@1';
+/** The embedding set's format, owned by the set's contract (shards/set-manifest.ts). */
+export const EMBEDDING_FORMAT = EMBEDDING_SET_FORMAT;
 
 export function embeddingSchema(dim: number, views: readonly string[], metadata: Record<string, string> = {}): Schema {
   return new Schema(

@@ -1,3 +1,4 @@
+import { isCleanKey } from '../storage/index.js';
 import { z } from 'zod';
 
 /*
@@ -8,11 +9,7 @@ import { z } from 'zod';
  */
 
 /** A storage key from a job spec: no '..' segment, no NUL (the storage adds root containment). */
-const storageKey = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((key) => !key.includes('\0') && !key.split(/[\\/]+/).includes('..'), { message: "expected a storage key without '..' segments" });
+const storageKey = z.string().min(1).max(4096).refine(isCleanKey, { message: "expected a storage key without '..' segments" });
 
 const IndexSpecSchema = z.strictObject({
   /** File-name-safe label, e.g. "hnsw". */

@@ -1,19 +1,9 @@
-import { readSetManifest } from '../shards/index.js';
+import { readSetManifest, type IndexSetManifestRead } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
-import type { IndexSpec } from '../jobs/index.js';
 import { SearchUnavailableError } from './errors.js';
 
-/** An index job's output manifest, as search reads it. */
-export interface IndexSetManifest {
-  format: string;
-  jobId: string;
-  rowsIn: number;
-  embeddings: string | null;
-  passages: string | null;
-  indexes: IndexSpec[];
-  bm25: { passages: string; k1: number; b: number } | null;
-  shards: Array<{ id: number; rows: number; files: Array<{ role: string; path: string; sha256: string; bytes: number; buildMs?: number }> }>;
-}
+/** An index job's output manifest, as search reads it (the contract is in shards/set-manifest.ts). */
+export type IndexSetManifest = IndexSetManifestRead;
 
 export interface IndexSet {
   key: string;

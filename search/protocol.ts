@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ContractError, SciClusterError } from '../common/errors.js';
+import { parseContract } from '../common/contract.js';
 
 /*
  * The shard search wire protocol over NATS request-reply. A request goes to
@@ -39,7 +40,6 @@ export const PROTOCOL_LIMITS = {
   maxTermLength: 256,
   /** Distinct terms of a statistics request. */
   maxStatsTerms: 65_536,
-  maxDeadlineMs: 600_000,
 } as const;
 
 export function indexSetId(indexSetKey: string): string {
@@ -212,11 +212,7 @@ export function parseReply<S extends z.ZodType>(schema: S, header: unknown): z.i
 }
 
 function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.') || 'header';
-  throw new ContractError(`${field}: ${issue.message}`, { field });
+  return parseContract(schema, value, { emptyField: 'header' });
 }
 
 /** Payload arrays of a dense request or a ranked reply, checked against the header's counts. */

@@ -1,4 +1,4 @@
-import { isRelativeName } from '../storage/keys.js';
+import { isRelativeName } from '../storage/index.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { joinKey, sha256, type Storage } from '../storage/index.js';
-import { isRelativeName } from '../storage/keys.js';
+import { isRelativeName, joinKey, sha256, type Storage } from '../storage/index.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
 import { ShardFormatError } from './errors.js';
 
@@ -16,8 +15,13 @@ const sha = z.string().regex(/^[0-9a-f]{64}$/);
 const fileName = z.string().min(1).refine(isRelativeName, { message: "expected a file name relative to the set's folder (no '..', not absolute)" });
 const rows = { rowsIn: count, rowsWritten: count, rowsRejected: count };
 
+/** The `format` of an encode job's output (also stamped in each embedding shard's metadata). */
+export const EMBEDDING_SET_FORMAT = 'sci-cluster/embeddings@1';
+/** The `format` of an index job's output. */
+export const INDEX_SET_FORMAT = 'sci-cluster/indexes@1';
+
 export const EmbeddingSetManifestSchema = z.looseObject({
-  format: z.literal('sci-cluster/embeddings@1'),
+  format: z.literal(EMBEDDING_SET_FORMAT),
   jobId: z.string(),
   ...rows,
   passages: z.string(),
@@ -29,7 +33,7 @@ export const EmbeddingSetManifestSchema = z.looseObject({
 export type EmbeddingSetManifest = z.infer<typeof EmbeddingSetManifestSchema>;
 
 export const IndexSetManifestSchema = z.looseObject({
-  format: z.literal('sci-cluster/indexes@1'),
+  format: z.literal(INDEX_SET_FORMAT),
   jobId: z.string(),
   rowsIn: count,
   embeddings: z.string().nullable(),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Storage } from './storage.js';
 import { checkKey } from './keys.js';
 import { StorageKeyError } from './errors.js';
@@ -41,11 +41,6 @@ export class FsStorage implements Storage {
     const real = realpathSync(existing);
     if (!inside(this.rootReal(), real) && !inside(this.root, real)) throw new StorageKeyError(`storage key ${JSON.stringify(key)} leads outside the storage root through a symlink`, { field: 'key' });
     return path;
-  }
-
-  /** `key` as a key relative to the root (for records and manifests that should not carry machine paths). */
-  relativeKey(key: string): string {
-    return relative(this.root, this.resolveKey(key)).split(sep).join('/') || '.';
   }
 
   checkKey(key: string): string {

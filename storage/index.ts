@@ -3,5 +3,5 @@ export { FsStorage, sha256, commitFile } from './fs-storage.js';
 export { NatsObjectStorage } from './object-storage.js';
 export { uploadDir } from './upload.js';
 export { StorageError, StorageKeyError } from './errors.js';
-export { checkKey, checkRelativeName, isRelativeName } from './keys.js';
+export { checkKey, checkRelativeName, isCleanKey, isRelativeName } from './keys.js';
 export { fetchModelFolder, linkFiles } from './model-folder.js';

@@ -23,10 +23,19 @@ export function checkRelativeName(name: string, what = 'file name'): string {
   return checked;
 }
 
+/** For zod schemas: true when `checkKey` accepts the key. */
+export function isCleanKey(key: string): boolean {
+  return accepts(checkKey, key);
+}
+
 /** For zod schemas: true when `checkRelativeName` accepts the name. */
 export function isRelativeName(name: string): boolean {
+  return accepts(checkRelativeName, name);
+}
+
+function accepts(check: (value: string) => string, value: string): boolean {
   try {
-    checkRelativeName(name);
+    check(value);
     return true;
   } catch {
     return false;

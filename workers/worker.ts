@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger.js';
 import type { Storage } from '../storage/index.js';
 import { NAMES, taskKey, updateRecord, getRecord, TaskMessageSchema, type ClusterState, type JobRecord, type TaskMessage, type TaskRecord } from '../jobs/index.js';
 import { SciClusterError } from '../common/errors.js';
+import { jsonOrUndefined, parseContract } from '../common/contract.js';
 import { runTask } from './task-runner.js';
 import { retrying, withTimeout } from '../messaging/index.js';
 
@@ -241,17 +242,14 @@ export class Worker {
    * the terminated advisory.
    */
   private async checkedTask(msg: JsMsg): Promise<TaskMessage | null> {
-    let raw: unknown;
-    try {
-      raw = msg.json();
-    } catch {
-      raw = null;
-    }
-    const parsed = TaskMessageSchema.safeParse(raw);
+    let task: TaskMessage | null = null;
     let problem: string | null = null;
-    if (!parsed.success) problem = `not a task message: ${parsed.error.issues[0]!.path.join('.') || 'message'}: ${parsed.error.issues[0]!.message}`;
-    else {
-      const task = parsed.data;
+    try {
+      task = parseContract(TaskMessageSchema, jsonOrUndefined(msg.data), { what: 'not a task message', emptyField: 'message' });
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    if (task) {
       const job = await getRecord<JobRecord>(this.options.state.jobs, task.jobId);
       if (!job) problem = `no job ${task.jobId}`;
       else if (JSON.stringify(job.value.spec) !== JSON.stringify(task.spec)) problem = `task spec differs from job ${task.jobId}'s`;
@@ -264,7 +262,7 @@ export class Worker {
         }
       }
     }
-    if (problem === null) return parsed.data!;
+    if (problem === null) return task;
     this.options.logger.warn({ seq: msg.seq, problem }, 'refused a task message');
     // No reason argument: nats-server before 2.10 ignores "+TERM <reason>" (and redelivers).
     msg.term();
