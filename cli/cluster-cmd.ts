@@ -5,10 +5,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/errors.js';
-import { NatsServerProcess, connectNats } from '../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle, type SecurityBundle } from '../messaging/index.js';
+import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { clusterFilePath, readClusterFile, withCluster, type LocalClusterFile } from './cluster-context.js';
+import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
@@ -80,20 +81,24 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const dir = resolve(config.cluster.dir);
       const logDir = join(dir, 'logs');
       mkdirSync(logDir, { recursive: true });
-      const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), detached: true, name: 'sci-local' });
+      // TLS and per-role nkeys unless turned off: NATS is the cluster's control plane.
+      const bundle: SecurityBundle | null = config.cluster.secure ? createSecurityBundle(join(dir, 'security'), { hosts: config.cluster.hosts, users: NATS_ROLES }) : null;
+      const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), detached: true, name: 'sci-local', ...(bundle ? { security: clusterServerSecurity(bundle) } : {}) });
       // Streams and buckets exist before any process uses them.
-      const nc = await connectNats({ servers: [nats.url], name: 'sci-cluster-up' });
-      const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver });
-      const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__PRETTY: 'false' };
-      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env);
+      const admin = bundle ? { ...roleCredentials(bundle.dir, 'admin'), inboxPrefix: inboxPrefixOf('admin') } : undefined;
+      const nc = await connectNats({ servers: [nats.url], name: 'sci-cluster-up', ...(admin ? { security: admin } : {}) });
+      const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver, manage: true });
+      const base = { SCI_LOG__PRETTY: 'false' };
+      const env = (role: 'coordinator' | 'worker') => ({ ...base, ...roleEnv([nats.url], bundle?.dir, role) });
+      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env('coordinator'));
       const workers = flags.workers ?? config.cluster.workers;
-      const workerPids = Array.from({ length: workers }, (_, i) => spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env));
+      const workerPids = Array.from({ length: workers }, (_, i) => spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env('worker')));
       await waitReady(state, workers, 60_000);
       await nc.drain();
-      const record: LocalClusterFile = { natsUrl: nats.url, natsPid: nats.pid!, natsStoreDir: nats.storeDir, coordinatorPid, workerPids, logDir, startedAt: new Date().toISOString() };
+      const record: LocalClusterFile = { natsUrl: nats.url, natsPid: nats.pid!, natsStoreDir: nats.storeDir, coordinatorPid, workerPids, logDir, startedAt: new Date().toISOString(), ...(bundle ? { securityDir: bundle.dir } : {}) };
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
       logger.info(record, 'local cluster up');
-      process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}${bundle ? ` (TLS, per-role nkeys in ${bundle.dir})` : ' (plain, no auth)'}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
     });
   cluster
     .command('serve')
@@ -110,17 +115,17 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const manifestPath = join(indexSet, 'manifest.json');
       if (!existsSync(manifestPath)) throw new UsageError(`no index set at ${indexSet} (no manifest.json)`, { file: manifestPath });
       const shards = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { shards: Array<{ id: number }> }).shards.map((s) => s.id);
-      const env = { SCI_NATS__SERVERS: JSON.stringify([record.natsUrl]), SCI_LOG__PRETTY: 'false' };
+      const env = (role: 'shard-server' | 'api') => ({ SCI_LOG__PRETTY: 'false', ...roleEnv([record.natsUrl], record.securityDir, role) });
       const groups = Array.from({ length: Math.min(flags.processes, shards.length) }, (_, p) => shards.filter((_, i) => i % flags.processes === p));
       const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
       for (const [p, group] of groups.entries()) {
         const log = join(record.logDir, `shards-${p}.log`);
-        started.push({ pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env), log, shards: group });
+        started.push({ pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env('shard-server')), log, shards: group });
       }
       let api: { rest: string; grpc: string } | null = null;
       if (flags.api) {
         const log = join(record.logDir, 'api.log');
-        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet], log, env), log, shards: null });
+        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet], log, env('api')), log, shards: null });
       }
       for (const s of started) {
         const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 60_000, s.pid);
@@ -136,7 +141,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
-      await withCluster(config, 'sci-cluster-status', async (handles) => {
+      await withCluster(config, 'sci-cluster-status', 'cli', async (handles) => {
         const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then((m) => m.json<Record<string, unknown>>(), () => null);
         const keys = await listKeys(handles.state.workers);
         const workers: Array<Record<string, unknown>> = [];

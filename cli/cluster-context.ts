@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { UsageError } from '../common/errors.js';
 import type { Config } from '../config/index.js';
-import { connectNats } from '../messaging/index.js';
+import { connectNats, type ClientSecurity } from '../messaging/index.js';
+import { inboxPrefixOf, type NatsRole } from '../access/index.js';
 import { openClusterState, openObjectStore, type ClusterState } from '../jobs/index.js';
 import { FsStorage, NatsObjectStorage, type Storage } from '../storage/index.js';
 
@@ -18,6 +19,8 @@ export interface LocalClusterFile {
   servePids?: number[];
   logDir: string;
   startedAt: string;
+  /** Security bundle (CA, server certificate, one nkey seed per role); absent = plain NATS. */
+  securityDir?: string;
 }
 
 export function clusterFilePath(config: Config): string {
@@ -29,12 +32,35 @@ export function readClusterFile(config: Config): LocalClusterFile | null {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalClusterFile) : null;
 }
 
-/** NATS URLs from config, else from the local cluster's file. */
-export function natsServers(config: Config): string[] {
-  if (config.nats.servers.length > 0) return config.nats.servers;
+/** Where and how a process of `role` connects: NATS from config, else the local cluster's URL and that role's credentials. */
+export function natsConnection(config: Config, role: NatsRole): { servers: string[]; security: ClientSecurity } {
+  const inboxPrefix = inboxPrefixOf(role);
+  const n = config.nats;
+  if (n.servers.length > 0) {
+    return { servers: n.servers, security: { user: n.user, password: n.password, nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, tls: n.tls, inboxPrefix } };
+  }
   const local = readClusterFile(config);
-  if (local) return [local.natsUrl];
-  throw new UsageError(`no NATS servers configured (nats.servers / SCI_NATS__SERVERS) and no local cluster at ${join(config.cluster.dir, 'cluster.json')}: run \`sci cluster up\` first`);
+  if (!local) {
+    throw new UsageError(`no NATS servers configured (nats.servers / SCI_NATS__SERVERS) and no local cluster at ${join(config.cluster.dir, 'cluster.json')}: run \`sci cluster up\` first`);
+  }
+  if (!local.securityDir) return { servers: [local.natsUrl], security: { inboxPrefix } };
+  return { servers: [local.natsUrl], security: { ...roleCredentials(local.securityDir, role), inboxPrefix } };
+}
+
+/** A role's files in a security bundle folder (see `sci cluster up`). */
+export function roleCredentials(securityDir: string, role: NatsRole): { nkeySeedFile: string; tls: { caFile: string } } {
+  return { nkeySeedFile: join(securityDir, `${role}.nk`), tls: { caFile: join(securityDir, 'ca.pem') } };
+}
+
+/** Environment that makes a child `sci` process connect as `role` (explicit servers, its seed, the CA). */
+export function roleEnv(servers: string[], securityDir: string | undefined, role: NatsRole): Record<string, string> {
+  const env: Record<string, string> = { SCI_NATS__SERVERS: JSON.stringify(servers) };
+  if (securityDir) {
+    const files = roleCredentials(securityDir, role);
+    env.SCI_NATS__NKEY_SEED_FILE = files.nkeySeedFile;
+    env.SCI_NATS__TLS__CA_FILE = files.tls.caFile;
+  }
+  return env;
 }
 
 export interface ClusterHandles {
@@ -44,16 +70,18 @@ export interface ClusterHandles {
   close(): Promise<void>;
 }
 
-export async function openCluster(config: Config, name: string): Promise<ClusterHandles> {
-  const nc = await connectNats({ servers: natsServers(config), name });
-  const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver });
+/** Connects as `role`; the coordinator also creates and reconciles the streams and buckets, everyone else binds to them. */
+export async function openCluster(config: Config, name: string, role: NatsRole, onChange?: (what: string) => void): Promise<ClusterHandles> {
+  const nc = await connectNats({ name, ...natsConnection(config, role) });
+  const manage = role === 'coordinator' || role === 'admin';
+  const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver, manage, ...(onChange ? { onChange } : {}) });
   const storage: Storage = config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(state.js, config.nats.replicas));
   return { nc, state, storage, close: () => nc.drain() };
 }
 
 /** Opens the cluster for one command and always closes it. */
-export async function withCluster<T>(config: Config, name: string, body: (cluster: ClusterHandles) => Promise<T>): Promise<T> {
-  const cluster = await openCluster(config, name);
+export async function withCluster<T>(config: Config, name: string, role: NatsRole, body: (cluster: ClusterHandles) => Promise<T>): Promise<T> {
+  const cluster = await openCluster(config, name, role);
   try {
     return await body(cluster);
   } finally {

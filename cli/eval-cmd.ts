@@ -102,7 +102,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const log = logger.child({ component: 'eval' });
       if (flags.k < 10) throw new UsageError(`--k must be at least 10 (the report's metrics are @10), got ${flags.k}`);
       const { sample, qrels, source } = loadEvalQueries(flags);
-      const cluster = await openCluster(config, `sci-eval-${process.pid}`);
+      const cluster = await openCluster(config, `sci-eval-${process.pid}`, 'cli');
       try {
         const indexSet = resolve(flags.indexSet);
         const service = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet, logger: log, deadlineMs: flags.deadlineMs ?? 30_000, limits: { maxK: Math.max(flags.k, 1000), maxQueries: Math.max(flags.batchSize, 256) } });

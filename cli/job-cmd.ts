@@ -123,7 +123,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const { config } = commandContext(globals());
       const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
-      await withCluster(config, 'sci-job-submit', async (cluster) => {
+      await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
         let record = await submitJob(cluster, spec);
         if (flags.wait) {
           const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' }, cliProgress.Presets.shades_classic) : null;
@@ -148,7 +148,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print JSON (one line per refresh with --watch)')
     .action(async (id: string, flags: { watch?: boolean; json?: boolean }) => {
       const { config } = commandContext(globals());
-      const cluster = await openCluster(config, 'sci-job-status');
+      const cluster = await openCluster(config, 'sci-job-status', 'cli');
       // Live per-worker progress from the workers' progress messages.
       const live = new Map<string, { shardId: number; rows: number; rowsPerSecond: number; at: number }>();
       const sub = cluster.nc.subscribe(NAMES.progressSubject(id));
@@ -202,7 +202,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
-      await withCluster(config, 'sci-job-list', async (cluster) => {
+      await withCluster(config, 'sci-job-list', 'cli', async (cluster) => {
         const jobs = (await listJobs(cluster.state.jobs)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
         if (flags.json) process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
         else for (const j of jobs) process.stdout.write(`${j.id}  ${j.spec.kind.padEnd(6)} ${j.state.padEnd(8)} ${j.stages[j.stage]} ${j.shards} shards${j.error ? `  ${j.error}` : ''}\n`);

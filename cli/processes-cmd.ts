@@ -32,7 +32,7 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
     .description('Plan submitted jobs into tasks, follow them, write output manifests; resumes unfinished jobs')
     .action(async () => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`);
+      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) => logger.info({ change }, 'reconciled JetStream settings'));
       const coordinator = new Coordinator({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'coordinator' }) });
       await coordinator.start();
       logger.info({ pid: process.pid }, 'coordinator running');
@@ -55,7 +55,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
     .option('--grace-ms <ms>', 'time in-flight tasks get to finish on SIGTERM', positiveInt('--grace-ms'), 30_000)
     .action(async (flags: { threads?: number; graceMs: number }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-worker-${process.pid}`);
+      const cluster = await openCluster(config, `sci-worker-${process.pid}`, 'worker');
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
       const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null, failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail' });

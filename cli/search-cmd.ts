@@ -21,7 +21,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print the response as JSON')
     .action(async (queries: string[], flags: { indexSet: string; index: string; k: number; nprobe?: number; efSearch?: number; hybrid?: boolean; deadlineMs?: number; json?: boolean }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-search-${process.pid}`);
+      const cluster = await openCluster(config, `sci-search-${process.pid}`, 'cli');
       try {
         const service = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: logger.child({ component: 'search' }), deadlineMs: flags.deadlineMs ?? config.api.deadlineMs, limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries } });
         try {

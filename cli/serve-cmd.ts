@@ -30,7 +30,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
     .action(async (flags: { indexSet: string; shards?: number[] }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-shards-${process.pid}`);
+      const cluster = await openCluster(config, `sci-shards-${process.pid}`, 'shard-server');
       const server = new ShardServer({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: logger.child({ component: 'shard-server' }), ...(flags.shards ? { shards: flags.shards } : {}) });
       await server.start();
       process.stdout.write(`serving shards ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
@@ -50,7 +50,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       const overrides = { ...(flags.port !== undefined ? { 'api.port': flags.port } : {}), ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}) };
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'api' });
-      const cluster = await openCluster(config, `sci-api-${process.pid}`);
+      const cluster = await openCluster(config, `sci-api-${process.pid}`, 'api');
       const search = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: log, deadlineMs: config.api.deadlineMs, limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries } });
       const ctx = { search, state: cluster.state };
       const common = { host: config.api.host, token: config.api.token, maxRequestBytes: config.api.maxRequestBytes, logger: log };

@@ -9,6 +9,8 @@ import { z } from 'zod';
 const positiveInt = () =>
   z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
 
+const nullableFile = () => z.string().min(1).nullable().default(null);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const LogSchema = z
@@ -70,7 +72,28 @@ export const NatsSchema = z
     ackWaitMs: positiveInt().default(30_000),
     /** Deliveries of a task before it fails its job. @defaultValue 5 */
     maxDeliver: positiveInt().default(5),
+    /** User name (with `password`); give at most one of user, nkeySeedFile, credsFile. @defaultValue null */
+    user: nullableFile(),
+    /** Password of `user` (a secret: `sci config print` masks it). @defaultValue null */
+    password: z.string().min(1).nullable().default(null),
+    /** File holding this process's nkey seed (SU…), mode 0600. @defaultValue null */
+    nkeySeedFile: nullableFile(),
+    /** A `.creds` file (JWT + seed) for operator-mode NATS deployments. @defaultValue null */
+    credsFile: nullableFile(),
+    tls: z
+      .strictObject({
+        /** CA that signed the server's certificate; set = the connection requires TLS. @defaultValue null */
+        caFile: nullableFile(),
+        /** Client certificate, where the server verifies clients (mutual TLS). @defaultValue null */
+        certFile: nullableFile(),
+        /** Key of `certFile`. @defaultValue null */
+        keyFile: nullableFile(),
+      })
+      .prefault({}),
   })
+  .refine((n) => [n.user, n.nkeySeedFile, n.credsFile].filter((v) => v !== null).length <= 1, { message: 'give only one of user, nkeySeedFile, credsFile', path: ['user'] })
+  .refine((n) => (n.user === null) === (n.password === null), { message: 'user and password go together', path: ['password'] })
+  .refine((n) => (n.tls.certFile === null) === (n.tls.keyFile === null), { message: 'tls.certFile and tls.keyFile go together', path: ['tls', 'keyFile'] })
   .prefault({});
 
 export const ClusterSchema = z
@@ -79,6 +102,10 @@ export const ClusterSchema = z
     dir: z.string().min(1).default('.sci/cluster'),
     /** Worker processes `sci cluster up` starts. @defaultValue 2 */
     workers: positiveInt().default(2),
+    /** `sci cluster up` makes a CA, a server certificate and one nkey per role, and starts nats-server with TLS and per-role permissions; false = plain and open (debugging only). @defaultValue true */
+    secure: z.boolean({ error: 'expected true or false' }).default(true),
+    /** Names and addresses the server certificate is valid for. @defaultValue ['127.0.0.1', 'localhost'] */
+    hosts: z.array(z.string().min(1)).min(1).default(['127.0.0.1', 'localhost']),
   })
   .prefault({});
 

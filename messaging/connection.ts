@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessagingError } from './errors.js';
+import { clientSecurityOptions, type ClientSecurity } from './security.js';
 
 export interface ConnectOptions {
   servers: string[];
@@ -8,6 +9,18 @@ export interface ConnectOptions {
   name: string;
   /** Give up connecting after this long. @defaultValue 15000 */
   timeoutMs?: number;
+  /** Credentials and TLS; none = a plain, anonymous connection. */
+  security?: ClientSecurity;
+}
+
+/** Errors no retry can mend: wrong or missing credentials, an untrusted or missing certificate. */
+function isRefusal(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === 'AUTHORIZATION_VIOLATION' ||
+    e?.code === 'AUTHENTICATION_EXPIRED' ||
+    /authorization violation|certificate|tls required|server does not support tls|secure connection/i.test(e?.message ?? '')
+  );
 }
 
 /**
@@ -16,11 +29,15 @@ export interface ConnectOptions {
  */
 export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const security = clientSecurityOptions(options.security);
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      return await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: false, timeout: 2000 });
+      return await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: false, timeout: 2000, ...security });
     } catch (err) {
+      if (isRefusal(err)) {
+        throw new MessagingError(`NATS at ${options.servers.join(', ')} refused the connection: ${(err as Error).message}`, { cause: err, retryable: false });
+      }
       last = err;
       await sleep(200);
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessagingError } from './errors.js';
+import { renderServerSecurity, type ServerSecurity } from './security.js';
 
 /*
  * Runs private nats-server processes (Debian's `nats-server`): JetStream with
@@ -26,6 +27,8 @@ export interface NatsServerOptions {
   binary?: string;
   /** Let the server outlive this process (`sci cluster up`). @defaultValue false */
   detached?: boolean;
+  /** TLS on the client port and nkey users with permissions; absent = plain and open (tests of other things). */
+  security?: ServerSecurity;
 }
 
 export async function freePort(): Promise<number> {
@@ -60,8 +63,9 @@ export class NatsServerProcess {
     this.logPath = join(storeDir, `${this.name}.log`);
   }
 
+  /** `tls://` when the server requires TLS, so a client without TLS settings fails at once and clearly. */
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `${this.options.security ? 'tls' : 'nats'}://127.0.0.1:${this.port}`;
   }
 
   get pid(): number | null {
@@ -96,7 +100,8 @@ export class NatsServerProcess {
       const routes = c.routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
       lines.push(`cluster { name: ${JSON.stringify(c.name)}, listen: "127.0.0.1:${c.port}", routes: [${routes}] }`);
     }
-    writeFileSync(this.configPath, `${lines.join('\n')}\n`);
+    if (this.options.security) lines.push(renderServerSecurity(this.options.security));
+    writeFileSync(this.configPath, `${lines.join('\n')}\n`, { mode: 0o600 });
     rmSync(this.logPath, { force: true });
     const child = spawn(this.options.binary ?? 'nats-server', ['-c', this.configPath, '-l', this.logPath], { stdio: 'ignore', detached: this.options.detached ?? false });
     if (this.options.detached) child.unref();
@@ -145,13 +150,13 @@ export class NatsServerProcess {
 }
 
 /** A JetStream cluster of `size` nodes on loopback (for replicated streams). */
-export async function startNatsCluster(size: number, baseDir?: string): Promise<NatsServerProcess[]> {
+export async function startNatsCluster(size: number, baseDir?: string, security?: ServerSecurity): Promise<NatsServerProcess[]> {
   const dir = baseDir ?? mkdtempSync(join(tmpdir(), 'sci-nats-cluster-'));
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   return Promise.all(
     clientPorts.map((port, i) =>
-      NatsServerProcess.start({ port, name: `n${i}`, storeDir: join(dir, `n${i}`), cluster: { name: 'sci', port: routePorts[i]!, routePorts } }),
+      NatsServerProcess.start({ port, name: `n${i}`, storeDir: join(dir, `n${i}`), cluster: { name: 'sci', port: routePorts[i]!, routePorts }, ...(security ? { security } : {}) }),
     ),
   );
 }

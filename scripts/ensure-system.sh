@@ -11,6 +11,8 @@ command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 have_pkg libopenblas0-openmp || missing+=(libopenblas0-openmp)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# openssl: `sci cluster up` makes the local cluster's CA and NATS server certificate with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # python3-faiss: the reference implementation our Faiss binding is checked against.
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -I -c 'import faiss, numpy; faiss.IndexFlatL2(2)' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
 # chromium: the test that renders report.html headless (the evaluation report's check).

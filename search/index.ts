@@ -4,5 +4,5 @@ export { SearchService, type SearchRequest, type SearchLimits } from './service.
 export { openIndexSet, type IndexSet, type IndexSetManifest } from './index-set.js';
 export { mergeTopK, reciprocalRankFusion, type Hit } from './merge.js';
 export { SearchRequestError, SearchUnavailableError } from './errors.js';
-export { indexSetId, shardSubject, PROTOCOL_LIMITS, PROTOCOL_VERSION } from './protocol.js';
+export { indexSetId, shardSubject, PROTOCOL_LIMITS, PROTOCOL_VERSION, SHARD_QUEUE_GROUP } from './protocol.js';
 export type { ShardServerCounters } from './shard-server.js';

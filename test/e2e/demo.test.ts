@@ -15,7 +15,7 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], { cwd: REPO_ROOT, env: { ...process.env, SCI_DEMO_OUT: out, SCI_DEMO_TRAIN_STEPS: '200', SCI_DEMO_EVAL_QUERIES: '1500' }, encoding: 'utf8', timeout: 890_000 });
   t.diagnostic(`demo took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
-  assert.match(result.stdout, /cluster up: NATS nats:\/\/127\.0\.0\.1:\d+/);
+  assert.match(result.stdout, /cluster up: NATS tls:\/\/127\.0\.0\.1:\d+ \(TLS, per-role nkeys in /);
   assert.match(result.stdout, /passages\s+in 117,791 = written 117,791 \+ rejected 0/);
   assert.match(result.stdout, /trained, best \(step \d+\)/);
   assert.match(result.stdout, /job-\S+: done → \S+embeddings\/manifest\.json/);

@@ -30,7 +30,7 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   assert.equal(up.code, 0, up.stderr);
   const cluster = JSON.parse(up.stdout) as { workerPids: number[]; natsUrl: string };
   assert.equal(cluster.workerPids.length, 2);
-  assert.match(cluster.natsUrl, /^nats:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(cluster.natsUrl, /^tls:\/\/127\.0\.0\.1:\d+$/);
 
   const embeddings = join(dir, 'embeddings');
   const encode = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--dim', '64', '--wait', '--json'], { env, timeoutMs: 240_000 });
@@ -86,6 +86,9 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   const list = await runSci(['job', 'list', '--json'], { env });
   assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2, list.stdout);
 
+  // Every process ran as its NATS role over TLS, and none was refused a subject it needed.
+  const natsLog = readFileSync(join(dir, 'cluster', 'nats', 'sci-local.log'), 'utf8');
+  assert.doesNotMatch(natsLog, /Violation/, 'a cluster process was refused a subject');
   const down = await runSci(['cluster', 'down'], { env });
   assert.equal(down.code, 0, down.stderr);
   for (const pid of cluster.workerPids) assert.throws(() => process.kill(pid, 0));

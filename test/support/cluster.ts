@@ -3,7 +3,8 @@ import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
-import { NatsServerProcess, connectNats, startNatsCluster } from '../../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle, startNatsCluster, type SecurityBundle } from '../../messaging/index.js';
+import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES, type NatsRole } from '../../access/index.js';
 import { getRecord, NAMES, openClusterState, tasksOfJob, type ClusterState, type JobRecord, type JobSpecInput, type TaskRecord } from '../../jobs/index.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -24,6 +25,16 @@ export interface TestClusterOptions {
   storageRoot?: string;
   /** Extra environment for every process (TMPDIR, fault injection). */
   env?: Record<string, string>;
+  /** TLS and per-role nkeys, as `sci cluster up` runs it. @defaultValue true */
+  secure?: boolean;
+}
+
+/** The NATS role a `sci` command connects as. */
+function roleOfCommand(args: string[]): NatsRole {
+  if (args[0] === 'coordinator') return 'coordinator';
+  if (args[0] === 'worker') return 'worker';
+  if (args[0] === 'serve') return args[1] === 'api' ? 'api' : 'shard-server';
+  return 'cli';
 }
 
 export class TestCluster {
@@ -37,17 +48,41 @@ export class TestCluster {
     readonly nats: NatsServerProcess[],
     readonly nc: NatsConnection,
     readonly state: ClusterState,
+    /** The cluster's CA and role seeds (null when started plain). */
+    readonly security: SecurityBundle | null,
   ) {}
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
-    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, env: {}, storageRoot: options.dir, ...options };
-    const nats = resolved.natsNodes === 3 ? await startNatsCluster(3, join(resolved.dir, 'nats')) : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats') })];
-    const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test' });
-    const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver });
-    const cluster = new TestCluster(resolved, nats, nc, state);
+    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, env: {}, storageRoot: options.dir, secure: true, ...options };
+    const security = resolved.secure ? createSecurityBundle(join(resolved.dir, 'security'), { hosts: ['127.0.0.1', 'localhost'], users: NATS_ROLES }) : null;
+    const serverSecurity = security ? clusterServerSecurity(security) : undefined;
+    const nats =
+      resolved.natsNodes === 3
+        ? await startNatsCluster(3, join(resolved.dir, 'nats'), serverSecurity)
+        : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats'), ...(serverSecurity ? { security: serverSecurity } : {}) })];
+    // The harness is the operator: it connects as admin and sets up the streams.
+    const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test', ...(security ? { security: TestCluster.credentials(security, 'admin') } : {}) });
+    const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver, manage: true });
+    const cluster = new TestCluster(resolved, nats, nc, state, security);
     cluster.startCoordinator();
     for (let i = 0; i < resolved.workers; i++) cluster.startWorker();
     return cluster;
+  }
+
+  /** Client security of `role` in this cluster's bundle. */
+  static credentials(security: SecurityBundle, role: NatsRole): { nkeySeedFile: string; tls: { caFile: string }; inboxPrefix: string } {
+    return { nkeySeedFile: security.seedFiles[role]!, tls: { caFile: security.caFile }, inboxPrefix: inboxPrefixOf(role) };
+  }
+
+  /** A connection of `role`, as that process would make it. */
+  async connectAs(role: NatsRole, name = `sci-test-${role}`): Promise<NatsConnection> {
+    return connectNats({ servers: this.nats.map((n) => n.url), name, timeoutMs: 5000, ...(this.security ? { security: TestCluster.credentials(this.security, role) } : {}) });
+  }
+
+  /** Environment of a `sci` process that connects as `role`. */
+  roleEnv(role: NatsRole): Record<string, string> {
+    if (!this.security) return {};
+    return { SCI_NATS__NKEY_SEED_FILE: this.security.seedFiles[role]!, SCI_NATS__TLS__CA_FILE: this.security.caFile };
   }
 
   get env(): Record<string, string> {
@@ -67,7 +102,7 @@ export class TestCluster {
 
   spawnSci(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
     const log = openSync(join(this.options.dir, `${args[0]}-${this.logCount++}.log`), 'a');
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], { env: { ...process.env, ...this.env, ...this.roleEnv(roleOfCommand(args)), ...extraEnv }, stdio: ['ignore', log, log] });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -140,9 +175,17 @@ export class TestCluster {
       .join('\n');
   }
 
-  async stop(): Promise<void> {
+  /** Publish and subscription violations nats-server logged: a role whose permissions miss a subject its process needs. */
+  permissionViolations(): string[] {
+    return this.nats.flatMap((n) => n.log().split('\n')).filter((line) => /(Publish|Subscription) Violation/.test(line));
+  }
+
+  /** Stops everything; fails when a process was refused a subject, unless the test provoked that itself. */
+  async stop(options: { allowViolations?: boolean } = {}): Promise<void> {
     await Promise.all([...this.children].map((c) => this.kill(c, 'SIGKILL')));
     await this.nc.close().catch(() => undefined);
+    const violations = this.permissionViolations();
     await Promise.all(this.nats.map((n) => n.stop({ clean: true })));
+    if (violations.length > 0 && !options.allowViolations) throw new Error(`nats-server refused subjects to cluster processes:\n${violations.slice(0, 20).join('\n')}`);
   }
 }

@@ -1,0 +1,1 @@
+export { NATS_ROLES, inboxPrefixOf, rolePermissions, clusterServerSecurity, type NatsRole } from './roles.js';

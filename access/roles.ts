@@ -1,0 +1,114 @@
+import { NAMES } from '../jobs/index.js';
+import { SHARD_QUEUE_GROUP } from '../search/index.js';
+import type { NatsPermissions, NatsUser, SecurityBundle, ServerSecurity } from '../messaging/index.js';
+
+/*
+ * Who may do what on NATS. Each process connects as its role and gets only
+ * the subjects its job needs: a worker cannot submit jobs or serve search
+ * subjects, only shard servers may join the shard queue group, only the
+ * coordinator (and the operator's admin) may create or change streams.
+ * Every role has its own reply prefix, so no role reads another's replies.
+ */
+
+export const NATS_ROLES = ['admin', 'coordinator', 'worker', 'shard-server', 'api', 'cli'] as const;
+export type NatsRole = (typeof NATS_ROLES)[number];
+
+/** Reply subjects of a role's connection (its `inboxPrefix`). */
+export function inboxPrefixOf(role: NatsRole): string {
+  return role === 'admin' ? '_INBOX' : `_INBOX_${role.replace(/-/g, '_')}`;
+}
+
+const API = '$JS.API';
+const KV_STREAM = (bucket: string) => `KV_${bucket}`;
+const OBJECT_STREAM = `OBJ_${NAMES.objectBucket}`;
+const SEARCH_SUBJECTS = 'sci.search.>';
+
+/** Binding to the runtime's streams and buckets (info only; creating them is the coordinator's). */
+const bind = [
+  `${API}.INFO`,
+  `${API}.STREAM.INFO.${NAMES.taskStream}`,
+  `${API}.CONSUMER.INFO.${NAMES.taskStream}.${NAMES.workerConsumer}`,
+  ...[NAMES.jobsBucket, NAMES.tasksBucket, NAMES.workersBucket].map((b) => `${API}.STREAM.INFO.${KV_STREAM(b)}`),
+];
+
+/** Get, list keys and watch a bucket (direct gets, ordered consumers with flow control). */
+function readStream(stream: string): string[] {
+  return [
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.DIRECT.GET.${stream}`,
+    `${API}.DIRECT.GET.${stream}.>`,
+    `${API}.STREAM.MSG.GET.${stream}`,
+    `${API}.CONSUMER.CREATE.${stream}`,
+    `${API}.CONSUMER.CREATE.${stream}.>`,
+    `${API}.CONSUMER.INFO.${stream}.>`,
+    `${API}.CONSUMER.DELETE.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+const readKv = (bucket: string) => readStream(KV_STREAM(bucket));
+const writeKv = (bucket: string) => [`$KV.${bucket}.>`];
+/** The object store (storage.kind nats-object-store): chunks, metadata, and purges on replace/delete. */
+const objectStore = [...readStream(OBJECT_STREAM), `$O.${NAMES.objectBucket}.>`, `${API}.STREAM.PURGE.${OBJECT_STREAM}`, `${API}.STREAM.CREATE.${OBJECT_STREAM}`];
+
+function inbox(role: NatsRole): string {
+  return `${inboxPrefixOf(role)}.>`;
+}
+
+export function rolePermissions(role: NatsRole): NatsPermissions {
+  const allKv = [NAMES.jobsBucket, NAMES.tasksBucket, NAMES.workersBucket];
+  switch (role) {
+    case 'admin':
+      return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] }, allowResponses: true };
+    case 'coordinator':
+      return {
+        publish: { allow: [`${API}.>`, '$KV.>', '$O.>', `$JS.FC.>`, NAMES.taskSubjects] },
+        subscribe: { allow: [NAMES.submitSubject, NAMES.healthSubject, NAMES.taskFailedSubject, '$JS.EVENT.ADVISORY.>', inbox(role)] },
+        allowResponses: true,
+      };
+    case 'worker':
+      return {
+        publish: {
+          allow: [
+            ...bind,
+            `${API}.CONSUMER.MSG.NEXT.${NAMES.taskStream}.${NAMES.workerConsumer}`,
+            `$JS.ACK.${NAMES.taskStream}.${NAMES.workerConsumer}.>`,
+            ...readKv(NAMES.jobsBucket),
+            ...readKv(NAMES.tasksBucket),
+            ...writeKv(NAMES.tasksBucket),
+            ...readKv(NAMES.workersBucket),
+            ...writeKv(NAMES.workersBucket),
+            ...objectStore,
+            NAMES.progressAll,
+            NAMES.taskFailedSubject,
+          ],
+        },
+        subscribe: { allow: [inbox(role)] },
+      };
+    case 'shard-server':
+      return {
+        publish: { allow: [...bind, ...objectStore] },
+        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, inbox(role)] },
+        allowResponses: true,
+      };
+    case 'api':
+      return {
+        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.healthSubject] },
+        subscribe: { allow: [inbox(role)] },
+      };
+    case 'cli':
+      return {
+        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.healthSubject] },
+        subscribe: { allow: [NAMES.progressAll, inbox(role)] },
+      };
+  }
+}
+
+/** The server side of a bundle made for every role. */
+export function clusterServerSecurity(bundle: SecurityBundle): ServerSecurity {
+  const users: NatsUser[] = NATS_ROLES.map((role) => {
+    const nkey = bundle.publicKeys[role];
+    if (!nkey) throw new Error(`security bundle ${bundle.dir} has no key for role ${role}`);
+    return { nkey, permissions: rolePermissions(role) };
+  });
+  return { tls: { certFile: bundle.certFile, keyFile: bundle.keyFile, caFile: bundle.caFile }, users };
+}
