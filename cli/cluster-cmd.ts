@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/errors.js';
-import { NatsServerProcess, connectNats, createSecurityBundle, type SecurityBundle } from '../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -99,6 +99,19 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
       logger.info(record, 'local cluster up');
       process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}${bundle ? ` (TLS, per-role nkeys in ${bundle.dir})` : ' (plain, no auth)'}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
+    });
+  cluster
+    .command('secrets')
+    .description('Make NATS security for a deployment: a CA, a server certificate for --host names, one nkey seed per role, and auth.conf (the server\'s tls + authorization blocks) for Kubernetes Secrets')
+    .requiredOption('--out <dir>', 'folder to write (kept files are reused: run again to add a host or role)')
+    .option('--host <name>', 'a DNS name or IP the server certificate is valid for (repeat)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--mount <dir>', 'where the NATS pods mount the server secret (paths inside auth.conf)', '/etc/nats/auth')
+    .action((flags: { out: string; host: string[]; mount: string }) => {
+      if (flags.host.length === 0) throw new UsageError('give at least one --host (the names clients use to reach NATS, e.g. nats, nats-0.nats)', { field: '--host' });
+      const bundle = createSecurityBundle(resolve(flags.out), { hosts: flags.host, users: NATS_ROLES });
+      const mounted = { ...bundle, caFile: join(flags.mount, 'ca.pem'), certFile: join(flags.mount, 'server-cert.pem'), keyFile: join(flags.mount, 'server-key.pem') };
+      writeFileSync(join(bundle.dir, 'auth.conf'), `${renderServerSecurity(clusterServerSecurity(mounted))}\n`, { mode: 0o600 });
+      process.stdout.write(`NATS security in ${bundle.dir}: ca.pem, server-cert.pem, server-key.pem, auth.conf, and seeds ${NATS_ROLES.map((r) => `${r}.nk`).join(', ')}\n`);
     });
   cluster
     .command('serve')

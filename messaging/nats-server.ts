@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessagingError } from './errors.js';
 import { renderServerSecurity, type ServerSecurity } from './security.js';
@@ -29,6 +29,8 @@ export interface NatsServerOptions {
   detached?: boolean;
   /** TLS on the client port and nkey users with permissions; absent = plain and open (tests of other things). */
   security?: ServerSecurity;
+  /** A config file to include (a deployment's auth.conf from `sci cluster secrets`). */
+  include?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -101,6 +103,8 @@ export class NatsServerProcess {
       lines.push(`cluster { name: ${JSON.stringify(c.name)}, listen: "127.0.0.1:${c.port}", routes: [${routes}] }`);
     }
     if (this.options.security) lines.push(renderServerSecurity(this.options.security));
+    // nats-server resolves includes against the including file's folder only.
+    if (this.options.include) lines.push(`include ${JSON.stringify(relative(this.storeDir, this.options.include))}`);
     writeFileSync(this.configPath, `${lines.join('\n')}\n`, { mode: 0o600 });
     rmSync(this.logPath, { force: true });
     const child = spawn(this.options.binary ?? 'nats-server', ['-c', this.configPath, '-l', this.logPath], { stdio: 'ignore', detached: this.options.detached ?? false });

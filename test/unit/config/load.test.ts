@@ -73,3 +73,13 @@ test('the query API: auth is required to bind anything but loopback', () => {
   assert.equal(loadConfig({ overrides: { 'api.host': '0.0.0.0', 'api.token': 'x'.repeat(24) } }).api.host, '0.0.0.0');
   assert.throws(() => loadConfig({ overrides: { 'api.token': 'short' } }), /at least 16 characters/);
 });
+
+test('NATS credentials: one way at a time, user with password, cert with key', () => {
+  assert.throws(() => loadConfig({ env: { SCI_NATS__USER: 'a', SCI_NATS__PASSWORD: 'b', SCI_NATS__NKEY_SEED_FILE: '/s.nk' } }), /nats\.user: give only one of user, nkeySeedFile, credsFile/);
+  assert.throws(() => loadConfig({ env: { SCI_NATS__USER: 'a' } }), /nats\.password: user and password go together/);
+  assert.throws(() => loadConfig({ env: { SCI_NATS__TLS__CERT_FILE: '/c.pem' } }), /nats\.tls\.keyFile: tls\.certFile and tls\.keyFile go together/);
+  const config = loadConfig({ env: { SCI_NATS__NKEY_SEED_FILE: '/s.nk', SCI_NATS__TLS__CA_FILE: '/ca.pem' } });
+  assert.equal(config.nats.nkeySeedFile, '/s.nk');
+  assert.equal(config.nats.tls.caFile, '/ca.pem');
+  assert.equal(config.cluster.secure, true, 'the local cluster is secure by default');
+});

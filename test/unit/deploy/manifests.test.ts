@@ -32,3 +32,24 @@ test('coordinator and worker pods run commands the CLI has', () => {
   const nats = docs('nats.yaml').find((d) => d.kind === 'StatefulSet')!;
   assert.equal(nats.spec.replicas, 3);
 });
+
+test('every sci pod connects with its own role Secret, and NATS requires TLS and auth from sci cluster secrets', () => {
+  const secrets = new Map<string, string>();
+  for (const doc of docs('sci.yaml').filter((d) => d.kind === 'Deployment')) {
+    const pod = doc.spec.template.spec;
+    const env = Object.fromEntries((pod.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    const mount = (pod.containers[0].volumeMounts as Array<{ name: string; mountPath: string }>).find((m) => m.name === 'nats')!;
+    assert.equal(env.SCI_NATS__NKEY_SEED_FILE, `${mount.mountPath}/seed`);
+    assert.equal(env.SCI_NATS__TLS__CA_FILE, `${mount.mountPath}/ca.pem`);
+    const volume = (pod.volumes as Array<{ name: string; secret?: { secretName: string } }>).find((v) => v.name === 'nats')!;
+    secrets.set(pod.containers[0].args[2], volume.secret!.secretName);
+  }
+  assert.deepEqual(Object.fromEntries(secrets), { coordinator: 'sci-nats-coordinator', worker: 'sci-nats-worker' });
+  const [configMap] = docs('config.yaml');
+  assert.ok((parseAllDocuments(configMap!.data['sci.yaml'])[0]!.toJSON() as { nats: { servers: string[] } }).nats.servers.every((s) => s.startsWith('tls://')));
+  const natsConf = docs('nats.yaml').find((d) => d.kind === 'ConfigMap')!.data['nats.conf'] as string;
+  assert.match(natsConf, /include "auth\/auth\.conf"/);
+  const natsPod = docs('nats.yaml').find((d) => d.kind === 'StatefulSet')!.spec.template.spec;
+  assert.equal(natsPod.volumes.find((v: { name: string }) => v.name === 'auth').secret.secretName, 'sci-nats-server');
+  assert.equal(natsPod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'auth').mountPath, '/etc/nats/auth');
+});

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NATS_ROLES, rolePermissions, inboxPrefixOf } from '../../../access/index.js';
+import { NAMES } from '../../../jobs/index.js';
+import { renderServerSecurity } from '../../../messaging/index.js';
+
+/*
+ * The permission table read as nats-server reads it: a subject is allowed when
+ * an allow pattern matches it (`*` one token, `>` the rest). The live checks
+ * against nats-server are in test/integration/nats-security.test.ts.
+ */
+
+function matches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+const canPublish = (role: (typeof NATS_ROLES)[number], subject: string) => (rolePermissions(role).publish.allow ?? []).some((p) => matches(p, subject));
+const canSubscribe = (role: (typeof NATS_ROLES)[number], subject: string, queue?: string) =>
+  (rolePermissions(role).subscribe.allow ?? []).some((entry) => {
+    const [pattern, group] = entry.split(' ');
+    return matches(pattern!, subject) && (group === undefined || group === queue);
+  });
+
+test('only the CLI (and admin) submit jobs; only the coordinator answers them', () => {
+  assert.deepEqual(NATS_ROLES.filter((r) => canPublish(r, NAMES.submitSubject)), ['admin', 'cli']);
+  assert.deepEqual(NATS_ROLES.filter((r) => canSubscribe(r, NAMES.submitSubject)), ['admin', 'coordinator']);
+});
+
+test('only shard servers join the shard queue group, and only as queue members', () => {
+  const subject = 'sci.search.abc.3';
+  assert.deepEqual(NATS_ROLES.filter((r) => canSubscribe(r, subject, 'sci-shard')), ['admin', 'shard-server']);
+  assert.equal(canSubscribe('shard-server', subject), false, 'no plain subscription: it would see every query');
+  assert.deepEqual(NATS_ROLES.filter((r) => canPublish(r, subject)), ['admin', 'api', 'cli']);
+});
+
+test('a worker writes task and worker records, never job records, and cannot change streams', () => {
+  assert.equal(canPublish('worker', `$KV.${NAMES.tasksBucket}.job-1.0.encode`), true);
+  assert.equal(canPublish('worker', `$KV.${NAMES.workersBucket}.w1`), true);
+  assert.equal(canPublish('worker', `$KV.${NAMES.jobsBucket}.job-1`), false);
+  assert.equal(canPublish('worker', `$JS.API.STREAM.DELETE.${NAMES.taskStream}`), false);
+  assert.equal(canPublish('worker', `$JS.API.CONSUMER.MSG.NEXT.${NAMES.taskStream}.${NAMES.workerConsumer}`), true);
+  assert.equal(canPublish('worker', NAMES.taskSubject('encode')), false, 'a worker cannot forge tasks');
+  assert.equal(canPublish('coordinator', NAMES.taskSubject('encode')), true);
+  for (const role of NATS_ROLES.filter((r) => r !== 'admin' && r !== 'coordinator')) assert.equal(canPublish(role, `$JS.API.STREAM.CREATE.${NAMES.taskStream}`), false, role);
+});
+
+test('each role reads replies on its own inbox prefix only', () => {
+  const prefixes = NATS_ROLES.map(inboxPrefixOf);
+  assert.equal(new Set(prefixes).size, NATS_ROLES.length);
+  for (const role of NATS_ROLES.filter((r) => r !== 'admin')) {
+    assert.equal(canSubscribe(role, `${inboxPrefixOf(role)}.abc`), true, role);
+    const other = NATS_ROLES.find((r) => r !== role && r !== 'admin')!;
+    assert.equal(canSubscribe(role, `${inboxPrefixOf(other)}.abc`), false, `${role} reads ${other}'s replies`);
+  }
+});
+
+test('the server config lists public keys with permissions and requires TLS', () => {
+  const text = renderServerSecurity({ tls: { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem' }, users: [{ nkey: 'UABC', permissions: rolePermissions('shard-server') }] });
+  assert.match(text, /^tls \{ cert_file: "\/c\.pem", key_file: "\/k\.pem", ca_file: "\/ca\.pem"/);
+  assert.match(text, /\{ nkey: "UABC", permissions: \{ publish: \{ allow: \[.*\] \}, subscribe: \{ allow: \["sci\.search\.> sci-shard",.*allow_responses: true \} \}/);
+});
