@@ -80,6 +80,12 @@ export class Coordinator {
     void (async () => {
       for await (const msg of advisory) void this.onMaxDeliveries(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'max-deliveries advisory'));
     })();
+    // A terminated task message: workers record the failure first, so this is the backstop (and the trace of a refused, forged message).
+    const terminated = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${NAMES.taskStream}.${NAMES.workerConsumer}`);
+    this.subscriptions.push(terminated);
+    void (async () => {
+      for await (const msg of terminated) void this.onTerminated(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'terminated-message advisory'));
+    })();
     // So do tasks a worker gave up on but could not record: it reports them here before terminating them.
     const reports = nc.subscribe(NAMES.taskFailedSubject, { queue: 'sci-coordinator' });
     this.subscriptions.push(reports);
@@ -297,6 +303,18 @@ export class Coordinator {
       return null;
     }
     return parsed.data;
+  }
+
+  private async onTerminated(advisory: TaskAdvisory): Promise<void> {
+    const task = await this.taskOfAdvisory(advisory).catch(() => null);
+    this.options.logger.warn({ seq: advisory.stream_seq, deliveries: advisory.deliveries, task: task ? taskKey(task.jobId, task.stage, task.shardId) : null }, 'a worker terminated a task message');
+    if (!task) return;
+    const key = taskKey(task.jobId, task.stage, task.shardId);
+    const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
+    if (!current || current.value.state === 'done' || current.value.state === 'failed') return;
+    const reason = 'a worker terminated its message without recording why';
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason } : null));
+    await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));
   }
 
   private async onMaxDeliveries(advisory: TaskAdvisory): Promise<void> {

@@ -24,6 +24,8 @@ export interface ClusterStateOptions {
   manage?: boolean;
   /** Log of what reconciling changed. */
   onChange?: (what: string) => void;
+  /** How long a binding role waits for the coordinator to create what it binds to. @defaultValue 30000 */
+  waitMs?: number;
 }
 
 export interface ClusterState {
@@ -33,7 +35,7 @@ export interface ClusterState {
   jobs: KV;
   tasks: KV;
   workers: KV;
-  options: Required<Omit<ClusterStateOptions, 'onChange'>>;
+  options: Required<Omit<ClusterStateOptions, 'onChange' | 'waitMs'>>;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -50,7 +52,7 @@ export function consumerDrift(live: Partial<ConsumerConfig>, wanted: Partial<Con
   return (Object.keys(wanted) as Array<keyof ConsumerConfig>).filter((key) => live[key] !== wanted[key]);
 }
 
-async function ensureTaskStream(jsm: JetStreamManager, o: Required<Omit<ClusterStateOptions, 'onChange'>>, onChange: (what: string) => void): Promise<void> {
+async function ensureTaskStream(jsm: JetStreamManager, o: ClusterState['options'], onChange: (what: string) => void): Promise<void> {
   const wanted = { name: NAMES.taskStream, subjects: [NAMES.taskSubjects], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: o.replicas, duplicate_window: nanos(120_000) };
   let info;
   try {
@@ -68,7 +70,7 @@ async function ensureTaskStream(jsm: JetStreamManager, o: Required<Omit<ClusterS
   }
 }
 
-async function ensureWorkerConsumer(jsm: JetStreamManager, o: Required<Omit<ClusterStateOptions, 'onChange'>>, onChange: (what: string) => void): Promise<void> {
+async function ensureWorkerConsumer(jsm: JetStreamManager, o: ClusterState['options'], onChange: (what: string) => void): Promise<void> {
   const wanted = wantedConsumer(o);
   let info;
   try {
@@ -92,8 +94,9 @@ export async function openClusterState(nc: NatsConnection, options: ClusterState
   const onChange = options.onChange ?? (() => undefined);
   const jsm = await retrying('JetStream', () => nc.jetstreamManager({ timeout: 5000 }));
   const js = nc.jetstream({ timeout: 10_000 });
-  await retrying('opening the task stream', () => ensureTaskStream(jsm, resolved, onChange));
-  await retrying('opening the worker consumer', () => ensureWorkerConsumer(jsm, resolved, onChange));
+  const wait = { timeoutMs: options.waitMs ?? 30_000 };
+  await retrying('opening the task stream', () => ensureTaskStream(jsm, resolved, onChange), wait);
+  await retrying('opening the worker consumer', () => ensureWorkerConsumer(jsm, resolved, onChange), wait);
   const kv = (bucket: string, ttl = 0) =>
     retrying(`opening KV ${bucket}`, () => js.views.kv(bucket, { replicas: resolved.replicas, history: 1, ...(resolved.manage ? {} : { bindOnly: true, allow_direct: true }), ...(ttl > 0 ? { ttl } : {}) }));
   const [jobs, tasks, workers] = [await kv(NAMES.jobsBucket), await kv(NAMES.tasksBucket), await kv(NAMES.workersBucket, 30_000)];

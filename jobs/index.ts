@@ -1,5 +1,5 @@
 export * from './model.js';
 export { NAMES } from './names.js';
 export { openClusterState, openObjectStore, wantedConsumer, consumerDrift, type ClusterState, type ClusterStateOptions } from './cluster-state.js';
-export { getRecord, createRecord, updateRecord, listJobs, listKeys, tasksOfJob } from './records.js';
+export { getRecord, createRecord, updateRecord, isRevisionConflict, listJobs, listKeys, tasksOfJob } from './records.js';
 export { RetryableTaskError, FatalTaskError, JobError } from './errors.js';

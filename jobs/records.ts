@@ -9,6 +9,13 @@ import type { JobRecord, TaskRecord } from './model.js';
  */
 
 const encoder = new TextEncoder();
+
+/** JetStream's "wrong last sequence": another writer changed (or created) the key since we read it. */
+const JS_WRONG_LAST_SEQUENCE = 10071;
+
+export function isRevisionConflict(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } })?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
+}
 const decoder = new TextDecoder();
 
 export async function getRecord<T>(kv: KV, key: string): Promise<{ value: T; revision: number } | null> {
@@ -23,7 +30,7 @@ export async function createRecord<T>(kv: KV, key: string, value: T): Promise<bo
     await kv.create(key, encoder.encode(JSON.stringify(value)));
     return true;
   } catch (err) {
-    if (/wrong last sequence|key exists/i.test((err as Error).message)) return false;
+    if (isRevisionConflict(err)) return false;
     throw err;
   }
 }
@@ -42,7 +49,7 @@ export async function updateRecord<T>(kv: KV, key: string, change: (current: T |
       else await kv.create(key, encoder.encode(JSON.stringify(next)));
       return next;
     } catch (err) {
-      if (!/wrong last sequence|key exists/i.test((err as Error).message)) throw err;
+      if (!isRevisionConflict(err)) throw err;
     }
   }
   throw new Error(`could not update ${key}: too many concurrent writers`);

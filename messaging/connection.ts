@@ -54,6 +54,8 @@ export async function retrying<T>(what: string, call: () => Promise<T>, options:
     try {
       return await call();
     } catch (err) {
+      // Ours and marked final (a missing stream, refused credentials): waiting will not mend it.
+      if ((err as { retryable?: unknown })?.retryable === false) throw err;
       last = err;
       await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)));
     }

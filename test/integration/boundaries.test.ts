@@ -41,6 +41,9 @@ test('keys outside the storage root are refused in job specs, manifests and mode
     await assert.rejects(cluster.submit(spec as never), pattern, JSON.stringify(spec));
   }
 
+  // A forged task message (no such job): the worker terminates it and the coordinator logs the advisory.
+  await cluster.state.js.publish('sci.tasks.encode', new TextEncoder().encode(JSON.stringify({ jobId: 'job-forged', stage: 'encode', shardId: 0, spec: { kind: 'encode' } })));
+
   // A symlink inside the root that points out of it.
   const { symlinkSync } = await import('node:fs');
   symlinkSync(outside, join(dir, 'link-out'));
@@ -57,6 +60,8 @@ test('keys outside the storage root are refused in job specs, manifests and mode
   const badDone = await cluster.waitDone(bad.id);
   assert.equal(badDone.state, 'failed');
   assert.match(badDone.error ?? '', /shards\.0\.path: expected a file name relative/, badDone.error ?? '');
+  assert.match(cluster.logs(), /refused a task message/);
+  assert.match(cluster.logs(), /a worker terminated a task message/);
 
   // A model card naming a weight file outside its folder: the task fails, nothing is read there.
   const model = join(dir, 'evil-model');
