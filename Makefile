@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.sci-npm-ci
 TS_DIRS := $(shell node -p "require('./tsconfig.json').include.join(' ')")
 SOURCES := $(shell find $(TS_DIRS) -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) tsconfig.json
 
-.PHONY: help system deps build test test-unit test-integration test-e2e demo bench clean
+.PHONY: help system deps build lint format test test-unit test-integration test-e2e demo bench clean
 
 help:
 	@echo "make demo   run the main job on the built-in WordNet corpus"
@@ -37,12 +37,20 @@ dist/.built: $(NPM_STAMP) $(SOURCES)
 
 build: deps dist/.built
 
+# typescript-eslint (with the folder-boundary rule in eslint.config.js) and prettier's check.
+lint: $(NPM_STAMP)
+	npx eslint --max-warnings 0 .
+	npx prettier --check --log-level warn .
+
+format: $(NPM_STAMP)
+	npx prettier --write --log-level warn .
+
 # Test files are named explicitly: given a folder, node 20 would also run
 # every .js under a test/ folder (our support modules) as a test file.
 tests_in = $(shell find $(1) -name '*.test.js' | sort)
 
 # One node --test run, so the runner prints one closing summary for CI.
-test: build
+test: build lint
 	node --test --test-reporter=spec $(call tests_in,dist/test/unit dist/test/integration dist/test/e2e)
 
 test-unit: build

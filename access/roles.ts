@@ -48,7 +48,12 @@ function readStream(stream: string): string[] {
 const readKv = (bucket: string) => readStream(KV_STREAM(bucket));
 const writeKv = (bucket: string) => [`$KV.${bucket}.>`];
 /** The object store (storage.kind nats-object-store): chunks, metadata, and purges on replace/delete. */
-const objectStore = [...readStream(OBJECT_STREAM), `$O.${NAMES.objectBucket}.>`, `${API}.STREAM.PURGE.${OBJECT_STREAM}`, `${API}.STREAM.CREATE.${OBJECT_STREAM}`];
+const objectStore = [
+  ...readStream(OBJECT_STREAM),
+  `$O.${NAMES.objectBucket}.>`,
+  `${API}.STREAM.PURGE.${OBJECT_STREAM}`,
+  `${API}.STREAM.CREATE.${OBJECT_STREAM}`,
+];
 
 function inbox(role: NatsRole): string {
   return `${inboxPrefixOf(role)}.>`;

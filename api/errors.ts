@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SciClusterError } from '../common/errors.js';
+import { SciClusterError } from '../common/index.js';
 
 /** An API failure with its HTTP status (gRPC maps the same codes). */
 export class ApiError extends SciClusterError {
@@ -23,6 +23,7 @@ export function toApiError(err: unknown, logDetails: (err: unknown, requestId: s
   if (err instanceof SciClusterError && err.status < 500) return new ApiError(err.status, err.code, err.message, err.field ?? undefined);
   const requestId = randomUUID();
   logDetails(err, requestId);
-  if (err instanceof SciClusterError) return new ApiError(err.status, err.code, `the service could not answer (${err.code}); request id ${requestId}`, undefined, requestId);
+  if (err instanceof SciClusterError)
+    return new ApiError(err.status, err.code, `the service could not answer (${err.code}); request id ${requestId}`, undefined, requestId);
   return new ApiError(500, 'INTERNAL', `internal error; request id ${requestId}`, undefined, requestId);
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 import type { JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
@@ -43,7 +43,15 @@ function grpcError(err: unknown, logger: Logger): grpc.ServiceError {
 }
 
 function jobMessage(job: JobRecord) {
-  return { id: job.id, state: job.state, stage: job.stages[job.stage] ?? '', shards: job.shards, error: job.error ?? '', outputManifest: job.outputManifest ?? '', json: JSON.stringify(job) };
+  return {
+    id: job.id,
+    state: job.state,
+    stage: job.stages[job.stage] ?? '',
+    shards: job.shards,
+    error: job.error ?? '',
+    outputManifest: job.outputManifest ?? '',
+    json: JSON.stringify(job),
+  };
 }
 
 export interface GrpcOptions {
@@ -58,7 +66,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
   const proto = loadSciProto();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxRequestBytes });
   const guard = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
-    if (!authorized(options.token, call.metadata.get('authorization')[0] as string | undefined)) throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
+    if (!authorized(options.token, call.metadata.get('authorization')[0] as string | undefined))
+      throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
   };
   const unary =
     <Req, Res>(body: (request: Req) => Promise<Res> | Res) =>
@@ -68,9 +77,21 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           guard(call as grpc.ServerUnaryCall<unknown, unknown>);
           return body(call.request);
         })
-        .then((value) => callback(null, value), (err: unknown) => callback(grpcError(err, options.logger)));
+        .then(
+          (value) => callback(null, value),
+          (err: unknown) => callback(grpcError(err, options.logger)),
+        );
     };
-  type SearchMessage = { index: string; queries: string[]; vectors: Array<{ values: number[] }>; k: number; nprobe: number; efSearch: number; deadlineMs: number; hybrid: { bm25Weight: number; denseWeight: number } | null };
+  type SearchMessage = {
+    index: string;
+    queries: string[];
+    vectors: Array<{ values: number[] }>;
+    k: number;
+    nprobe: number;
+    efSearch: number;
+    deadlineMs: number;
+    hybrid: { bm25Weight: number; denseWeight: number } | null;
+  };
   const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
   server.addService(service('Search'), {
     search: unary(async (r: SearchMessage) => {
@@ -126,9 +147,18 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
   });
   server.addService(service('Health'), {
     check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-      callback(null, { ok: true, indexSet: indexSetId(ctx.search.router.indexSet.key), indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length }),
+      callback(null, {
+        ok: true,
+        indexSet: indexSetId(ctx.search.router.indexSet.key),
+        indexes: ctx.search.router.indexSet.names,
+        shards: ctx.search.router.shards.length,
+      }),
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
   const address = `${options.host}:${port}`;
   options.logger.info({ address, auth: options.token !== null }, 'gRPC API listening');
   return { server, address, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };

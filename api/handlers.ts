@@ -22,8 +22,18 @@ export const SearchBodySchema = z.strictObject({
   query: queryText.optional(),
   vectors: z.array(z.array(z.number()).max(L.maxDim)).min(1).max(L.maxQueries).optional(),
   k: z.number().int().positive().max(L.maxK).default(10),
-  nprobe: z.number().int().positive().max(L.maxNprobe, { error: `expected nprobe of at most ${L.maxNprobe}` }).optional(),
-  efSearch: z.number().int().positive().max(L.maxEfSearch, { error: `expected efSearch of at most ${L.maxEfSearch}` }).optional(),
+  nprobe: z
+    .number()
+    .int()
+    .positive()
+    .max(L.maxNprobe, { error: `expected nprobe of at most ${L.maxNprobe}` })
+    .optional(),
+  efSearch: z
+    .number()
+    .int()
+    .positive()
+    .max(L.maxEfSearch, { error: `expected efSearch of at most ${L.maxEfSearch}` })
+    .optional(),
   deadlineMs: z.number().int().positive().max(60_000).optional(),
   hybrid: z.strictObject({ bm25Weight: z.number().nonnegative().default(1), denseWeight: z.number().nonnegative().default(1) }).optional(),
 });
@@ -64,8 +74,10 @@ export async function searchOperation(ctx: ApiContext, raw: unknown): Promise<Se
     const dim = ctx.search.dim;
     if (dim === null) throw new ApiError(400, 'BAD_REQUEST', 'this index set has no dense index to search with vectors', 'vectors');
     const bad = body.vectors.findIndex((v) => v.length !== dim);
-    if (bad >= 0) throw new ApiError(400, 'BAD_REQUEST', `vectors.${bad} has ${body.vectors[bad]!.length} numbers, the index dimension is ${dim}`, `vectors.${bad}`);
-    if (body.vectors.length > ctx.search.limits.maxQueries) throw new ApiError(400, 'BAD_REQUEST', `at most ${ctx.search.limits.maxQueries} queries per request, got ${body.vectors.length}`, 'vectors');
+    if (bad >= 0)
+      throw new ApiError(400, 'BAD_REQUEST', `vectors.${bad} has ${body.vectors[bad]!.length} numbers, the index dimension is ${dim}`, `vectors.${bad}`);
+    if (body.vectors.length > ctx.search.limits.maxQueries)
+      throw new ApiError(400, 'BAD_REQUEST', `at most ${ctx.search.limits.maxQueries} queries per request, got ${body.vectors.length}`, 'vectors');
     vectors = Float32Array.from(body.vectors.flat());
   }
   if (!queries && !vectors) throw new ApiError(400, 'BAD_REQUEST', 'give query, queries or vectors', 'queries');

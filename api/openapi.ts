@@ -12,14 +12,23 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         post: {
           summary: 'Search every shard and merge the global top-k',
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SearchRequest' } } } },
-          responses: { 200: { description: 'merged results; partial=true names the shards that did not answer', content: { 'application/json': { schema: { $ref: '#/components/schemas/SearchResponse' } } } }, ...errors },
+          responses: {
+            200: {
+              description: 'merged results; partial=true names the shards that did not answer',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SearchResponse' } } },
+            },
+            ...errors,
+          },
         },
       },
       '/v1/encode': {
         post: {
-          summary: 'Encode texts with the index set\'s encoder (query or item tower)',
+          summary: "Encode texts with the index set's encoder (query or item tower)",
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/EncodeRequest' } } } },
-          responses: { 200: { description: 'vectors', content: { 'application/json': { schema: { $ref: '#/components/schemas/EncodeResponse' } } } }, ...errors },
+          responses: {
+            200: { description: 'vectors', content: { 'application/json': { schema: { $ref: '#/components/schemas/EncodeResponse' } } } },
+            ...errors,
+          },
         },
       },
       '/v1/jobs/{id}': {
@@ -34,7 +43,17 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+            },
+          },
+        },
         SearchRequest: {
           type: 'object',
           required: ['index'],
@@ -57,12 +76,22 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             partial: { type: 'boolean' },
             missingShards: { type: 'array', items: { type: 'object', properties: { shard: { type: 'integer' }, reason: { type: 'string' } } } },
             results: { type: 'array', items: { type: 'object', properties: { hits: { type: 'array', items: { $ref: '#/components/schemas/Hit' } } } } },
-            counters: { type: 'object', properties: { ndis: { type: 'integer' }, nhops: { type: 'integer' }, nlist: { type: 'integer' }, quantizerDis: { type: 'integer' } } },
+            counters: {
+              type: 'object',
+              properties: { ndis: { type: 'integer' }, nhops: { type: 'integer' }, nlist: { type: 'integer' }, quantizerDis: { type: 'integer' } },
+            },
             ms: { type: 'number' },
           },
         },
-        EncodeRequest: { type: 'object', required: ['texts'], properties: { texts: { type: 'array', items: { type: 'string' } }, view: { type: 'string', enum: ['query', 'item'] } } },
-        EncodeResponse: { type: 'object', properties: { dim: { type: 'integer' }, view: { type: 'string' }, vectors: { type: 'array', items: { type: 'array', items: { type: 'number' } } } } },
+        EncodeRequest: {
+          type: 'object',
+          required: ['texts'],
+          properties: { texts: { type: 'array', items: { type: 'string' } }, view: { type: 'string', enum: ['query', 'item'] } },
+        },
+        EncodeResponse: {
+          type: 'object',
+          properties: { dim: { type: 'integer' }, view: { type: 'string' }, vectors: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+        },
       },
     },
   };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
@@ -67,15 +67,28 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       const e = toApiError(err, (cause, requestId) => options.logger.error({ err: cause, requestId, path: req.url }, 'request failed'));
-      if (!res.headersSent) send(res, e.status, { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } }, e.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      if (!res.headersSent)
+        send(
+          res,
+          e.status,
+          { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } },
+          e.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
+        );
       else res.destroy();
     });
   });
   let url = '';
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && path === '/v1/health') return send(res, 200, { ok: true, indexSet: indexSetId(ctx.search.router.indexSet.key), indexes: ctx.search.router.indexSet.names, shards: ctx.search.router.shards.length });
-    if (!authorized(options.token, req.headers.authorization)) throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
+    if (req.method === 'GET' && path === '/v1/health')
+      return send(res, 200, {
+        ok: true,
+        indexSet: indexSetId(ctx.search.router.indexSet.key),
+        indexes: ctx.search.router.indexSet.names,
+        shards: ctx.search.router.shards.length,
+      });
+    if (!authorized(options.token, req.headers.authorization))
+      throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
     if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
     if (req.method === 'POST' && path === '/v1/search') return send(res, 200, await searchOperation(ctx, await readJson(req, options.maxRequestBytes)));
     if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
@@ -91,5 +104,13 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
   const address = server.address() as AddressInfo;
   url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   options.logger.info({ url, auth: options.token !== null }, 'REST API listening');
-  return { server, url, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

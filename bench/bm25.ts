@@ -37,11 +37,17 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { repeat: { type: 'string', default: '5' } } });
   const repeat = Number(values.repeat);
   const dir = join(SHARED_DATA, 'scifact');
-  const docs: Doc[] = readFileSync(join(dir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => {
-    const d = JSON.parse(l) as { _id: string; title: string; text: string };
-    return { id: d._id, title: d.title, text: d.text };
-  });
-  const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; text: string });
+  const docs: Doc[] = readFileSync(join(dir, 'corpus.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const d = JSON.parse(l) as { _id: string; title: string; text: string };
+      return { id: d._id, title: d.title, text: d.text };
+    });
+  const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { _id: string; text: string });
   const texts = queries.map((q) => q.text);
 
   let t = performance.now();

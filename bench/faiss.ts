@@ -59,7 +59,18 @@ function clustered(n: number, dim: number, seed: number): Float32Array {
   return out;
 }
 
-async function runCase(label: string, dir: string, base: Float32Array, dim: number, queries: Float32Array, queriesNpy: string, gt: { data: Int32Array; dim: number; count: number } | null, c: Case, threads: number, repeat: number): Promise<Row> {
+async function runCase(
+  label: string,
+  dir: string,
+  base: Float32Array,
+  dim: number,
+  queries: Float32Array,
+  queriesNpy: string,
+  gt: { data: Int32Array; dim: number; count: number } | null,
+  c: Case,
+  threads: number,
+  repeat: number,
+): Promise<Row> {
   const n = Math.min(c.limit ?? Infinity, base.length / dim);
   const vectors = base.subarray(0, n * dim);
   const t0 = performance.now();
@@ -80,11 +91,30 @@ async function runCase(label: string, dir: string, base: Float32Array, dim: numb
   const python = pythonFaissSearch(path, queriesNpy, 10, c.params as Record<string, number>, threads, repeat, join(dir, 'out.npz'));
   const identical = ours.labels.length === python.labels.length && ours.labels.every((v, i) => v === python.labels[i]);
   const recall = gt && n === base.length / dim ? annRecallAtK(ours.labels, gt.data, gt.dim, gt.count, 10) : null;
-  return { data: label, factory: c.factory, params: JSON.stringify(c.params), n, oursQps: nq / best, pythonQps: nq / python.seconds, ratio: python.seconds / best, identical, recall, buildSeconds };
+  return {
+    data: label,
+    factory: c.factory,
+    params: JSON.stringify(c.params),
+    n,
+    oursQps: nq / best,
+    pythonQps: nq / python.seconds,
+    ratio: python.seconds / best,
+    identical,
+    recall,
+    buildSeconds,
+  };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '1000000' }, queries: { type: 'string', default: '1000' }, threads: { type: 'string', default: '2' }, repeat: { type: 'string', default: '5' }, 'hnsw-size': { type: 'string', default: '200000' } } });
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '1000000' },
+      queries: { type: 'string', default: '1000' },
+      threads: { type: 'string', default: '2' },
+      repeat: { type: 'string', default: '5' },
+      'hnsw-size': { type: 'string', default: '200000' },
+    },
+  });
   if (!pythonFaissAvailable()) throw new Error('python3-faiss is not installed: run scripts/ensure-system.sh (or make bench)');
   const threads = Number(values.threads);
   const repeat = Number(values.repeat);

@@ -27,7 +27,7 @@ interface PhaseResult {
 const SCRIPT = fileURLToPath(import.meta.url);
 
 async function generate(path: string, rows: number): Promise<void> {
-  const vocab = Array.from({ length: 5000 }, (_, i) => (i * 2654435761 >>> 0).toString(36).slice(0, 3 + (i % 7)));
+  const vocab = Array.from({ length: 5000 }, (_, i) => ((i * 2654435761) >>> 0).toString(36).slice(0, 3 + (i % 7)));
   let state = 12345;
   const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8) % vocab.length;
   const out = createWriteStream(path);
@@ -56,13 +56,31 @@ async function phaseReadline(file: string): Promise<PhaseResult> {
 
 async function phaseIngest(file: string, out: string): Promise<PhaseResult> {
   const started = performance.now();
-  const { manifest } = await runIngest({ ingester: new TsvIngester(file), format: 'tsv', input: file, outDir: out, layout: { rowsPerShard: 100_000 }, batchRows: 8192, maxLineBytes: 4 << 20, excerptChars: 200, strict: false });
+  const { manifest } = await runIngest({
+    ingester: new TsvIngester(file),
+    format: 'tsv',
+    input: file,
+    outDir: out,
+    layout: { rowsPerShard: 100_000 },
+    batchRows: 8192,
+    maxLineBytes: 4 << 20,
+    excerptChars: 200,
+    strict: false,
+  });
   if (manifest.rowsIn !== manifest.rowsWritten + manifest.rowsRejected) throw new Error('accounting broken');
   return { phase: 'ingest', rows: manifest.rowsWritten, seconds: (performance.now() - started) / 1000, peakRssMiB: peakRssMiB() };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, phase: { type: 'string' }, file: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      phase: { type: 'string' },
+      file: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
   if (values.phase === 'readline') return void console.log(JSON.stringify(await phaseReadline(values.file!)));
   if (values.phase === 'ingest') return void console.log(JSON.stringify(await phaseIngest(values.file!, values.out!)));
 
@@ -78,9 +96,14 @@ async function main(): Promise<void> {
     const ingest = runPhase<PhaseResult>(SCRIPT, ['--phase', 'ingest', '--file', file, '--out', join(dir, 'shards')]);
     const rate = (r: PhaseResult) => r.rows / r.seconds;
     console.log('phase      rows        seconds   rows/s       peak RSS MiB');
-    for (const r of [base, ingest]) console.log(`${r.phase.padEnd(10)} ${String(r.rows).padEnd(11)} ${r.seconds.toFixed(2).padEnd(9)} ${Math.round(rate(r)).toString().padEnd(12)} ${r.peakRssMiB.toFixed(0)}`);
+    for (const r of [base, ingest])
+      console.log(
+        `${r.phase.padEnd(10)} ${String(r.rows).padEnd(11)} ${r.seconds.toFixed(2).padEnd(9)} ${Math.round(rate(r)).toString().padEnd(12)} ${r.peakRssMiB.toFixed(0)}`,
+      );
     console.log(`ingest / plain line reading throughput: ${(rate(ingest) / rate(base)).toFixed(3)}x`);
-    console.log(`ingest peak RSS ${ingest.peakRssMiB.toFixed(0)} MiB for a ${fileMiB.toFixed(0)} MiB input (${((100 * ingest.peakRssMiB) / fileMiB).toFixed(0)}% of the file)`);
+    console.log(
+      `ingest peak RSS ${ingest.peakRssMiB.toFixed(0)} MiB for a ${fileMiB.toFixed(0)} MiB input (${((100 * ingest.peakRssMiB) / fileMiB).toFixed(0)}% of the file)`,
+    );
     console.log(JSON.stringify({ bench: 'ingest', rows, fileMiB, readline: base, ingest, throughputRatio: rate(ingest) / rate(base) }));
   } finally {
     if (!values.keep && existsSync(dir)) rmSync(dir, { recursive: true, force: true });

@@ -17,8 +17,11 @@ export interface LoadResult {
   qps: number;
 }
 
-
-export async function runLoad(label: string, options: { clients: number; seconds: number }, call: (client: number, i: number) => Promise<unknown>): Promise<LoadResult> {
+export async function runLoad(
+  label: string,
+  options: { clients: number; seconds: number },
+  call: (client: number, i: number) => Promise<unknown>,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | null = null;
@@ -40,7 +43,18 @@ export async function runLoad(label: string, options: { clients: number; seconds
   );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { label, clients: options.clients, seconds: elapsed, requests: latencies.length, errors, firstError, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), p99Ms: percentile(latencies, 99), qps: latencies.length / elapsed };
+  return {
+    label,
+    clients: options.clients,
+    seconds: elapsed,
+    requests: latencies.length,
+    errors,
+    firstError,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    qps: latencies.length / elapsed,
+  };
 }
 
 export function formatLoad(r: LoadResult): string {

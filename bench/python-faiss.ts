@@ -20,9 +20,20 @@ export interface PythonSearch {
 }
 
 /** Searches an index file with python faiss (see bench/python/faiss_search.py). */
-export function pythonFaissSearch(indexPath: string, queriesNpy: string, k: number, params: Record<string, number>, threads: number, repeat: number, outNpz: string): PythonSearch {
+export function pythonFaissSearch(
+  indexPath: string,
+  queriesNpy: string,
+  k: number,
+  params: Record<string, number>,
+  threads: number,
+  repeat: number,
+  outNpz: string,
+): PythonSearch {
   const script = join(REPO, 'bench', 'python', 'faiss_search.py');
-  const run = spawnSync(SYSTEM_PYTHON, ['-I', script, indexPath, queriesNpy, String(k), JSON.stringify(params), String(threads), String(repeat), outNpz], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(SYSTEM_PYTHON, ['-I', script, indexPath, queriesNpy, String(k), JSON.stringify(params), String(threads), String(repeat), outNpz], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (run.status !== 0) throw new Error(`python faiss failed: ${run.stderr}`);
   const meta = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number };
   const arrays = readNpz(outNpz);

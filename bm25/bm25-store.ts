@@ -73,17 +73,24 @@ export function loadBm25(dir: string, options: { verify?: boolean } = {}): Bm25I
   } catch (err) {
     throw new Bm25IndexError(`not a BM25 index folder: ${(err as Error).message}`, { file: metaPath, cause: err });
   }
-  if (meta.analyzer !== ANALYZER_VERSION) throw new Bm25IndexError(`built with analyzer ${meta.analyzer}, this build has ${ANALYZER_VERSION}; rebuild the index`, { file: metaPath });
+  if (meta.analyzer !== ANALYZER_VERSION)
+    throw new Bm25IndexError(`built with analyzer ${meta.analyzer}, this build has ${ANALYZER_VERSION}; rebuild the index`, { file: metaPath });
   const bin = readFileSync(join(dir, 'arrays.bin'));
-  if (options.verify && createHash('sha256').update(bin).digest('hex') !== meta.arraysSha256) throw new Bm25IndexError('arrays.bin does not match its checksum', { file: join(dir, 'arrays.bin') });
+  if (options.verify && createHash('sha256').update(bin).digest('hex') !== meta.arraysSha256)
+    throw new Bm25IndexError('arrays.bin does not match its checksum', { file: join(dir, 'arrays.bin') });
   // Copy into an 8-byte aligned buffer so the typed-array views are valid.
   const aligned = new ArrayBuffer(bin.length);
   new Uint8Array(aligned).set(bin);
-  const view = <T>(make: new (buffer: ArrayBuffer, offset: number, length: number) => T, part: { offset: number; length: number }) => new make(aligned, part.offset, part.length);
+  const view = <T>(make: new (buffer: ArrayBuffer, offset: number, length: number) => T, part: { offset: number; length: number }) =>
+    new make(aligned, part.offset, part.length);
   const terms = readFileSync(join(dir, 'terms.txt'), 'utf8').split('\n');
   terms.pop();
-  const externalIds = readFileSync(join(dir, 'external-ids.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as string);
-  if (terms.length !== meta.termCount || externalIds.length !== meta.docCount) throw new Bm25IndexError(`index files disagree with meta.json (${terms.length} terms, ${externalIds.length} ids)`, { file: dir });
+  const externalIds = readFileSync(join(dir, 'external-ids.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as string);
+  if (terms.length !== meta.termCount || externalIds.length !== meta.docCount)
+    throw new Bm25IndexError(`index files disagree with meta.json (${terms.length} terms, ${externalIds.length} ids)`, { file: dir });
   return new Bm25Index({
     params: meta.params,
     terms,

@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** A BM25 index folder is missing, corrupt, or was built with other settings. */
 export class Bm25IndexError extends SciClusterError {

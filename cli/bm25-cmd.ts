@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { buildBm25FromShards, openBm25Set, searchBm25Set } from '../bm25/index.js';
 import { BeirIngester, runIngest } from '../shards/index.js';
 import { evaluateRun, parseQrels, writeTrecRun, type RankedList } from '../eval/index.js';
@@ -34,15 +34,33 @@ export function bm25Command(globals: () => GlobalOptions): Command {
       if (!existsSync(join(flags.input, 'manifest.json'))) {
         if (!existsSync(join(flags.input, 'corpus.jsonl'))) throw new UsageError(`${flags.input} has neither manifest.json (shards) nor corpus.jsonl (BEIR)`);
         passages = join(flags.out, 'passages');
-        const { manifest } = await runIngest({ ingester: new BeirIngester(flags.input), format: 'beir', input: flags.input, outDir: passages, layout: { shardCount: flags.shards }, batchRows: config.ingest.batchRows, maxLineBytes: config.ingest.maxLineBytes, excerptChars: config.ingest.excerptChars, strict: false, logger: log });
+        const { manifest } = await runIngest({
+          ingester: new BeirIngester(flags.input),
+          format: 'beir',
+          input: flags.input,
+          outDir: passages,
+          layout: { shardCount: flags.shards },
+          batchRows: config.ingest.batchRows,
+          maxLineBytes: config.ingest.maxLineBytes,
+          excerptChars: config.ingest.excerptChars,
+          strict: false,
+          logger: log,
+        });
         log.info({ rowsWritten: manifest.rowsWritten, rowsRejected: manifest.rowsRejected }, 'ingested BEIR corpus');
       }
       const progress = progressReporter('bm25 build', log, { unit: 'shards' });
       const started = performance.now();
-      const result = await buildBm25FromShards(passages, flags.out, { params: { k1: flags.k1, b: flags.b }, onShard: (done, total) => progress.update(done, total) });
+      const result = await buildBm25FromShards(passages, flags.out, {
+        params: { k1: flags.k1, b: flags.b },
+        onShard: (done, total) => progress.update(done, total),
+      });
       progress.stop();
       const record = { ...result, out: flags.out, seconds: (performance.now() - started) / 1000 };
-      process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `BM25: ${record.docCount} documents in ${record.shards} shard index(es), ${record.seconds.toFixed(1)} s → ${record.manifestPath}\n`);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(record, null, 2)}\n`
+          : `BM25: ${record.docCount} documents in ${record.shards} shard index(es), ${record.seconds.toFixed(1)} s → ${record.manifestPath}\n`,
+      );
     });
 
   bm25
@@ -56,29 +74,46 @@ export function bm25Command(globals: () => GlobalOptions): Command {
     .option('--tag <tag>', 'run tag', 'bm25')
     .option('--qrels <file>', 'judgments (query-id corpus-id score) to report nDCG@10, MRR@10, Recall@100')
     .option('--json', 'print metrics and timing as JSON')
-    .action(async (flags: { index: string; queries: string; k: number; stats: 'corpus' | 'shard'; run?: string; tag: string; qrels?: string; json?: boolean }) => {
-      commandContext(globals());
-      const set = openBm25Set(flags.index);
-      const queries = readFileSync(flags.queries, 'utf8').split('\n').filter((l) => l.trim() !== '').map((line, i) => {
-        try {
-          const q = JSON.parse(line) as { _id: unknown; text: unknown };
-          if (typeof q.text !== 'string' || (typeof q._id !== 'string' && typeof q._id !== 'number')) throw new Error('needs "_id" and "text"');
-          return { id: String(q._id), text: q.text };
-        } catch (err) {
-          throw new UsageError(`bad query: ${(err as Error).message}`, { file: flags.queries, line: i + 1 });
+    .action(
+      async (flags: { index: string; queries: string; k: number; stats: 'corpus' | 'shard'; run?: string; tag: string; qrels?: string; json?: boolean }) => {
+        commandContext(globals());
+        const set = openBm25Set(flags.index);
+        const queries = readFileSync(flags.queries, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((line, i) => {
+            try {
+              const q = JSON.parse(line) as { _id: unknown; text: unknown };
+              if (typeof q.text !== 'string' || (typeof q._id !== 'string' && typeof q._id !== 'number')) throw new Error('needs "_id" and "text"');
+              return { id: String(q._id), text: q.text };
+            } catch (err) {
+              throw new UsageError(`bad query: ${(err as Error).message}`, { file: flags.queries, line: i + 1 });
+            }
+          });
+        const started = performance.now();
+        const lists: RankedList[] = queries.map((q) => ({
+          queryId: q.id,
+          hits: searchBm25Set(set, q.text, flags.k, { stats: flags.stats }).map((h) => ({ docId: h.externalId, score: h.score })),
+        }));
+        const seconds = (performance.now() - started) / 1000;
+        const report: Record<string, unknown> = { queries: queries.length, k: flags.k, stats: flags.stats, seconds, qps: queries.length / seconds };
+        if (flags.run) report.runLines = await writeTrecRun(flags.run, lists, flags.tag);
+        if (flags.qrels) {
+          const run = new Map(lists.map((l) => [l.queryId, l.hits.map((h) => h.docId)]));
+          report.metrics = evaluateRun(run, parseQrels(readFileSync(flags.qrels, 'utf8')), { ndcg: [10], mrr: [10], recall: [100] });
         }
-      });
-      const started = performance.now();
-      const lists: RankedList[] = queries.map((q) => ({ queryId: q.id, hits: searchBm25Set(set, q.text, flags.k, { stats: flags.stats }).map((h) => ({ docId: h.externalId, score: h.score })) }));
-      const seconds = (performance.now() - started) / 1000;
-      const report: Record<string, unknown> = { queries: queries.length, k: flags.k, stats: flags.stats, seconds, qps: queries.length / seconds };
-      if (flags.run) report.runLines = await writeTrecRun(flags.run, lists, flags.tag);
-      if (flags.qrels) {
-        const run = new Map(lists.map((l) => [l.queryId, l.hits.map((h) => h.docId)]));
-        report.metrics = evaluateRun(run, parseQrels(readFileSync(flags.qrels, 'utf8')), { ndcg: [10], mrr: [10], recall: [100] });
-      }
-      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(`${queries.length} queries, ${(report.qps as number).toFixed(0)} QPS${report.metrics ? `, ${Object.entries(report.metrics as Record<string, number>).map(([k, v]) => `${k} ${k === 'queries' ? v : v.toFixed(4)}`).join(', ')}` : ''}${flags.run ? `, run → ${flags.run}` : ''}\n`);
-    });
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `${queries.length} queries, ${(report.qps as number).toFixed(0)} QPS${
+              report.metrics
+                ? `, ${Object.entries(report.metrics as Record<string, number>)
+                    .map(([k, v]) => `${k} ${k === 'queries' ? v : v.toFixed(4)}`)
+                    .join(', ')}`
+                : ''
+            }${flags.run ? `, run → ${flags.run}` : ''}\n`,
+          );
+      },
+    );
   return bm25;
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { NatsServerProcess, connectNats, createSecurityBundle, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
@@ -58,12 +58,18 @@ async function waitReady(state: ClusterState, workers: number, timeoutMs: number
   let coordinator = false;
   let announced = 0;
   while (Date.now() < deadline) {
-    if (!coordinator) coordinator = await state.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 1000 }).then(() => true, () => false);
+    if (!coordinator)
+      coordinator = await state.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 1000 }).then(
+        () => true,
+        () => false,
+      );
     announced = (await listKeys(state.workers).catch(() => [])).length;
     if (coordinator && announced >= workers) return;
     await sleep(200);
   }
-  throw new UsageError(`cluster not ready after ${timeoutMs} ms (coordinator ${coordinator ? 'up' : 'not answering'}, ${announced}/${workers} workers); see the logs`);
+  throw new UsageError(
+    `cluster not ready after ${timeoutMs} ms (coordinator ${coordinator ? 'up' : 'not answering'}, ${announced}/${workers} workers); see the logs`,
+  );
 }
 
 export function clusterCommand(globals: () => GlobalOptions): Command {
@@ -82,36 +88,73 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const logDir = join(dir, 'logs');
       mkdirSync(logDir, { recursive: true });
       // TLS and per-role nkeys unless turned off: NATS is the cluster's control plane.
-      const bundle: SecurityBundle | null = config.cluster.secure ? createSecurityBundle(join(dir, 'security'), { hosts: config.cluster.hosts, users: NATS_ROLES }) : null;
-      const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), detached: true, name: 'sci-local', ...(bundle ? { security: clusterServerSecurity(bundle) } : {}) });
+      const bundle: SecurityBundle | null = config.cluster.secure
+        ? createSecurityBundle(join(dir, 'security'), { hosts: config.cluster.hosts, users: NATS_ROLES })
+        : null;
+      const nats = await NatsServerProcess.start({
+        storeDir: join(dir, 'nats'),
+        detached: true,
+        name: 'sci-local',
+        ...(bundle ? { security: clusterServerSecurity(bundle) } : {}),
+      });
       // Streams and buckets exist before any process uses them.
       const admin = bundle ? { ...roleCredentials(bundle.dir, 'admin'), inboxPrefix: inboxPrefixOf('admin') } : undefined;
       const nc = await connectNats({ servers: [nats.url], name: 'sci-cluster-up', ...(admin ? { security: admin } : {}) });
-      const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver, manage: true });
+      const state = await openClusterState(nc, {
+        replicas: config.nats.replicas,
+        ackWaitMs: config.nats.ackWaitMs,
+        maxDeliver: config.nats.maxDeliver,
+        manage: true,
+      });
       const base = { SCI_LOG__PRETTY: 'false' };
       const env = (role: 'coordinator' | 'worker') => ({ ...base, ...roleEnv([nats.url], bundle?.dir, role) });
       const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env('coordinator'));
       const workers = flags.workers ?? config.cluster.workers;
-      const workerPids = Array.from({ length: workers }, (_, i) => spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env('worker')));
+      const workerPids = Array.from({ length: workers }, (_, i) =>
+        spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env('worker')),
+      );
       await waitReady(state, workers, 60_000);
       await nc.drain();
-      const record: LocalClusterFile = { natsUrl: nats.url, natsPid: nats.pid!, natsStoreDir: nats.storeDir, coordinatorPid, workerPids, logDir, startedAt: new Date().toISOString(), ...(bundle ? { securityDir: bundle.dir } : {}) };
+      const record: LocalClusterFile = {
+        natsUrl: nats.url,
+        natsPid: nats.pid!,
+        natsStoreDir: nats.storeDir,
+        coordinatorPid,
+        workerPids,
+        logDir,
+        startedAt: new Date().toISOString(),
+        ...(bundle ? { securityDir: bundle.dir } : {}),
+      };
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
       logger.info(record, 'local cluster up');
-      process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `cluster up: NATS ${record.natsUrl}${bundle ? ` (TLS, per-role nkeys in ${bundle.dir})` : ' (plain, no auth)'}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(record, null, 2)}\n`
+          : `cluster up: NATS ${record.natsUrl}${bundle ? ` (TLS, per-role nkeys in ${bundle.dir})` : ' (plain, no auth)'}, coordinator ${coordinatorPid}, ${workers} worker(s) ${workerPids.join(' ')}; logs in ${logDir}\n`,
+      );
     });
   cluster
     .command('secrets')
-    .description('Make NATS security for a deployment: a CA, a server certificate for --host names, one nkey seed per role, and auth.conf (the server\'s tls + authorization blocks) for Kubernetes Secrets')
+    .description(
+      "Make NATS security for a deployment: a CA, a server certificate for --host names, one nkey seed per role, and auth.conf (the server's tls + authorization blocks) for Kubernetes Secrets",
+    )
     .requiredOption('--out <dir>', 'folder to write (kept files are reused: run again to add a host or role)')
     .option('--host <name>', 'a DNS name or IP the server certificate is valid for (repeat)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--mount <dir>', 'where the NATS pods mount the server secret (paths inside auth.conf)', '/etc/nats/auth')
     .action((flags: { out: string; host: string[]; mount: string }) => {
-      if (flags.host.length === 0) throw new UsageError('give at least one --host (the names clients use to reach NATS, e.g. nats, nats-0.nats)', { field: '--host' });
+      if (flags.host.length === 0)
+        throw new UsageError('give at least one --host (the names clients use to reach NATS, e.g. nats, nats-0.nats)', { field: '--host' });
       const bundle = createSecurityBundle(resolve(flags.out), { hosts: flags.host, users: NATS_ROLES });
-      const mounted = { ...bundle, caFile: join(flags.mount, 'ca.pem'), certFile: join(flags.mount, 'server-cert.pem'), keyFile: join(flags.mount, 'server-key.pem') };
+      const mounted = {
+        ...bundle,
+        caFile: join(flags.mount, 'ca.pem'),
+        certFile: join(flags.mount, 'server-cert.pem'),
+        keyFile: join(flags.mount, 'server-key.pem'),
+      };
       writeFileSync(join(bundle.dir, 'auth.conf'), `${renderServerSecurity(clusterServerSecurity(mounted))}\n`, { mode: 0o600 });
-      process.stdout.write(`NATS security in ${bundle.dir}: ca.pem, server-cert.pem, server-key.pem, auth.conf, and seeds ${NATS_ROLES.map((r) => `${r}.nk`).join(', ')}\n`);
+      process.stdout.write(
+        `NATS security in ${bundle.dir}: ca.pem, server-cert.pem, server-key.pem, auth.conf, and seeds ${NATS_ROLES.map((r) => `${r}.nk`).join(', ')}\n`,
+      );
     });
   cluster
     .command('serve')
@@ -133,7 +176,11 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
       for (const [p, group] of groups.entries()) {
         const log = join(record.logDir, `shards-${p}.log`);
-        started.push({ pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env('shard-server')), log, shards: group });
+        started.push({
+          pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env('shard-server')),
+          log,
+          shards: group,
+        });
       }
       let api: { rest: string; grpc: string } | null = null;
       if (flags.api) {
@@ -144,9 +191,16 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 60_000, s.pid);
         if (!s.shards) api = JSON.parse(line) as { rest: string; grpc: string };
       }
-      writeFileSync(clusterFilePath(config), `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)] }, null, 2)}\n`);
+      writeFileSync(
+        clusterFilePath(config),
+        `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)] }, null, 2)}\n`,
+      );
       const summary = { indexSet, shardServers: started.filter((s) => s.shards).map((s) => ({ pid: s.pid, shards: s.shards })), api };
-      process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `serving ${indexSet}: ${summary.shardServers.map((s) => `pid ${s.pid} shards ${s.shards!.join(',')}`).join('; ')}${api ? `; API ${api.rest} (gRPC ${api.grpc})` : ''}\n`);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(summary, null, 2)}\n`
+          : `serving ${indexSet}: ${summary.shardServers.map((s) => `pid ${s.pid} shards ${s.shards!.join(',')}`).join('; ')}${api ? `; API ${api.rest} (gRPC ${api.grpc})` : ''}\n`,
+      );
     });
   cluster
     .command('status')
@@ -155,7 +209,10 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
       await withCluster(config, 'sci-cluster-status', 'cli', async (handles) => {
-        const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then((m) => m.json<Record<string, unknown>>(), () => null);
+        const coordinator = await handles.nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 2000 }).then(
+          (m) => m.json<Record<string, unknown>>(),
+          () => null,
+        );
         const keys = await listKeys(handles.state.workers);
         const workers: Array<Record<string, unknown>> = [];
         for (const key of keys.sort()) {
@@ -165,7 +222,10 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         if (flags.json) process.stdout.write(`${JSON.stringify({ coordinator, workers }, null, 2)}\n`);
         else {
           process.stdout.write(`coordinator: ${coordinator ? `up (pid ${coordinator.pid})` : 'not answering'}\n`);
-          for (const w of workers) process.stdout.write(`worker ${w.id}: ${w.status}, ${w.threads} thread(s), backend ${w.backend}, ${Math.round(Number(w.memoryBytes) / 2 ** 30)} GiB, ${w.tasksDone} tasks, ${w.rowsDone} rows, storage ${w.storage}\n`);
+          for (const w of workers)
+            process.stdout.write(
+              `worker ${w.id}: ${w.status}, ${w.threads} thread(s), backend ${w.backend}, ${Math.round(Number(w.memoryBytes) / 2 ** 30)} GiB, ${w.tasksDone} tasks, ${w.rowsDone} rows, storage ${w.storage}\n`,
+            );
         }
       });
     });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { connectNats, type ClientSecurity } from '../messaging/index.js';
 import { inboxPrefixOf, type NatsRole } from '../access/index.js';
@@ -37,11 +37,16 @@ export function natsConnection(config: Config, role: NatsRole): { servers: strin
   const inboxPrefix = inboxPrefixOf(role);
   const n = config.nats;
   if (n.servers.length > 0) {
-    return { servers: n.servers, security: { user: n.user, password: n.password, nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, tls: n.tls, inboxPrefix } };
+    return {
+      servers: n.servers,
+      security: { user: n.user, password: n.password, nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, tls: n.tls, inboxPrefix },
+    };
   }
   const local = readClusterFile(config);
   if (!local) {
-    throw new UsageError(`no NATS servers configured (nats.servers / SCI_NATS__SERVERS) and no local cluster at ${join(config.cluster.dir, 'cluster.json')}: run \`sci cluster up\` first`);
+    throw new UsageError(
+      `no NATS servers configured (nats.servers / SCI_NATS__SERVERS) and no local cluster at ${join(config.cluster.dir, 'cluster.json')}: run \`sci cluster up\` first`,
+    );
   }
   if (!local.securityDir) return { servers: [local.natsUrl], security: { inboxPrefix } };
   return { servers: [local.natsUrl], security: { ...roleCredentials(local.securityDir, role), inboxPrefix } };
@@ -74,8 +79,15 @@ export interface ClusterHandles {
 export async function openCluster(config: Config, name: string, role: NatsRole, onChange?: (what: string) => void): Promise<ClusterHandles> {
   const nc = await connectNats({ name, ...natsConnection(config, role) });
   const manage = role === 'coordinator' || role === 'admin';
-  const state = await openClusterState(nc, { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver, manage, ...(onChange ? { onChange } : {}) });
-  const storage: Storage = config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(state.js, config.nats.replicas));
+  const state = await openClusterState(nc, {
+    replicas: config.nats.replicas,
+    ackWaitMs: config.nats.ackWaitMs,
+    maxDeliver: config.nats.maxDeliver,
+    manage,
+    ...(onChange ? { onChange } : {}),
+  });
+  const storage: Storage =
+    config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(state.js, config.nats.replicas));
   return { nc, state, storage, close: () => nc.drain() };
 }
 

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../config/index.js';
-import { createRootLogger, type Logger } from '../common/logger.js';
+import { createRootLogger, type Logger } from '../common/index.js';
 
 /** Options every command accepts (declared once on the root program). */
 export interface GlobalOptions {

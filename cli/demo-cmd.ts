@@ -6,7 +6,9 @@ const DEMO_SCRIPT = fileURLToPath(new URL('../../scripts/demo.sh', import.meta.u
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('The main job on the built-in WordNet corpus: local cluster, ingest, train, encode, index, scatter-gather evaluation, report (what `make demo` runs)')
+    .description(
+      'The main job on the built-in WordNet corpus: local cluster, ingest, train, encode, index, scatter-gather evaluation, report (what `make demo` runs)',
+    )
     .action(() => {
       const result = spawnSync('bash', [DEMO_SCRIPT], { stdio: 'inherit' });
       if (result.status !== 0) process.exitCode = result.status ?? 1;

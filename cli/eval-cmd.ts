@@ -2,11 +2,10 @@ import { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { parseQrels, writeTrecRun, type Qrels } from '../eval/index.js';
-import { SearchService } from '../search/index.js';
-import { evaluateIndexes, type QuerySample } from '../search/evaluation.js';
-import { writeEvalReport, type EvalReport } from '../report/eval-report.js';
+import { SearchService, evaluateIndexes, type QuerySample } from '../search/index.js';
+import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
@@ -36,7 +35,11 @@ interface EvalFlags {
   json?: boolean;
 }
 
-export function loadEvalQueries(flags: { queries: string; qrels?: string; split?: string; maxQueries?: number }): { sample: QuerySample; qrels: Qrels; source: string } {
+export function loadEvalQueries(flags: { queries: string; qrels?: string; split?: string; maxQueries?: number }): {
+  sample: QuerySample;
+  qrels: Qrels;
+  source: string;
+} {
   const folder = existsSync(flags.queries) && statSync(flags.queries).isDirectory();
   const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
   const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
@@ -62,7 +65,8 @@ export function loadEvalQueries(flags: { queries: string; qrels?: string; split?
     } catch (err) {
       throw new UsageError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
     }
-    if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
+    if (typeof row._id !== 'string' || typeof row.text !== 'string')
+      throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
     if (flags.split && row.split !== undefined && row.split !== flags.split) return;
     if (!qrels.has(row._id)) return;
     sample.ids.push(row._id);
@@ -72,7 +76,8 @@ export function loadEvalQueries(flags: { queries: string; qrels?: string; split?
     sample.ids.length = flags.maxQueries;
     sample.texts.length = flags.maxQueries;
   }
-  if (sample.ids.length === 0) throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
+  if (sample.ids.length === 0)
+    throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
   const kept = new Set(sample.ids);
   return { sample, qrels: new Map([...qrels].filter(([id]) => kept.has(id))), source: queriesFile };
 }
@@ -105,28 +110,60 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const cluster = await openCluster(config, `sci-eval-${process.pid}`, 'cli');
       try {
         const indexSet = resolve(flags.indexSet);
-        const service = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet, logger: log, deadlineMs: flags.deadlineMs ?? 30_000, limits: { maxK: Math.max(flags.k, 1000), maxQueries: Math.max(flags.batchSize, 256) } });
+        const service = await SearchService.open({
+          nc: cluster.nc,
+          storage: cluster.storage,
+          indexSet,
+          logger: log,
+          deadlineMs: flags.deadlineMs ?? 30_000,
+          limits: { maxK: Math.max(flags.k, 1000), maxQueries: Math.max(flags.batchSize, 256) },
+        });
         try {
           const names = flags.index ?? service.router.indexSet.names;
-          for (const name of names) if (!service.router.indexSet.names.includes(name)) throw new UsageError(`index set has no index "${name}" (it has: ${service.router.indexSet.names.join(', ')})`);
-          const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, { k: flags.k, batchSize: flags.batchSize, latencyQueries: flags.latencyQueries, sweep: flags.sweep, sweepQueries: flags.sweepQueries, ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}), onProgress: (m) => log.info(m) });
+          for (const name of names)
+            if (!service.router.indexSet.names.includes(name))
+              throw new UsageError(`index set has no index "${name}" (it has: ${service.router.indexSet.names.join(', ')})`);
+          const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, {
+            k: flags.k,
+            batchSize: flags.batchSize,
+            latencyQueries: flags.latencyQueries,
+            sweep: flags.sweep,
+            sweepQueries: flags.sweepQueries,
+            ...(flags.deadlineMs ? { deadlineMs: flags.deadlineMs } : {}),
+            onProgress: (m) => log.info(m),
+          });
           const report: EvalReport = {
             createdAt: new Date().toISOString(),
             indexSet,
             queries: { source, count: sample.ids.length, split: flags.split ?? null },
             k: flags.k,
             shards: service.router.shards.length,
-            environment: { node: process.version, cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`, memoryGiB: Math.round(totalmem() / 2 ** 30), storage: cluster.storage.kind },
+            environment: {
+              node: process.version,
+              cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
+              memoryGiB: Math.round(totalmem() / 2 ** 30),
+              storage: cluster.storage.kind,
+            },
             indexes: reports,
           };
           const paths = writeEvalReport(flags.out, report);
           if (flags.run) {
-            for (const [name, run] of runs) await writeTrecRun(runs.size === 1 ? flags.run : `${flags.run}.${name}`, [...run].map(([queryId, hits]) => ({ queryId, hits })), `sci-${name}`);
+            for (const [name, run] of runs)
+              await writeTrecRun(
+                runs.size === 1 ? flags.run : `${flags.run}.${name}`,
+                [...run].map(([queryId, hits]) => ({ queryId, hits })),
+                `sci-${name}`,
+              );
           }
           if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           else {
-            process.stdout.write(`${'index'.padEnd(8)} ${'Recall@10'.padStart(9)} ${'Success@10'.padStart(10)} ${'MRR@10'.padStart(7)} ${'nDCG@10'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'QPS'.padStart(6)} ${'dist/q'.padStart(8)}\n`);
-            for (const r of reports) process.stdout.write(`${r.index.padEnd(8)} ${r.metrics['Recall@10']!.toFixed(4).padStart(9)} ${r.metrics['Success@10']!.toFixed(4).padStart(10)} ${r.metrics['MRR@10']!.toFixed(4).padStart(7)} ${r.metrics['nDCG@10']!.toFixed(4).padStart(7)} ${r.latency.p50Ms.toFixed(2).padStart(7)} ${r.latency.p99Ms.toFixed(2).padStart(7)} ${r.latency.qps.toFixed(0).padStart(6)} ${r.perQuery.ndis.toFixed(0).padStart(8)}\n`);
+            process.stdout.write(
+              `${'index'.padEnd(8)} ${'Recall@10'.padStart(9)} ${'Success@10'.padStart(10)} ${'MRR@10'.padStart(7)} ${'nDCG@10'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'QPS'.padStart(6)} ${'dist/q'.padStart(8)}\n`,
+            );
+            for (const r of reports)
+              process.stdout.write(
+                `${r.index.padEnd(8)} ${r.metrics['Recall@10']!.toFixed(4).padStart(9)} ${r.metrics['Success@10']!.toFixed(4).padStart(10)} ${r.metrics['MRR@10']!.toFixed(4).padStart(7)} ${r.metrics['nDCG@10']!.toFixed(4).padStart(7)} ${r.latency.p50Ms.toFixed(2).padStart(7)} ${r.latency.p99Ms.toFixed(2).padStart(7)} ${r.latency.qps.toFixed(0).padStart(6)} ${r.perQuery.ndis.toFixed(0).padStart(8)}\n`,
+              );
             process.stdout.write(`report: ${paths.html}\n`);
           }
         } finally {

@@ -1,6 +1,16 @@
 import { Command, Option } from 'commander';
-import { UsageError } from '../common/errors.js';
-import { BeirIngester, DprJsonIngester, runIngest, TsvIngester, WordnetIngester, wordnetDictDir, type Ingester, type Manifest, type SourceFormat } from '../shards/index.js';
+import { UsageError } from '../common/index.js';
+import {
+  BeirIngester,
+  DprJsonIngester,
+  runIngest,
+  TsvIngester,
+  WordnetIngester,
+  wordnetDictDir,
+  type Ingester,
+  type Manifest,
+  type SourceFormat,
+} from '../shards/index.js';
 import type { ShardLayout } from '../shards/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { progressReporter } from './progress.js';
@@ -43,7 +53,8 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'ingest' });
       const ingester = makeIngester(flags, config.wordnet);
-      const layout: ShardLayout = flags.shards !== undefined ? { shardCount: flags.shards } : { rowsPerShard: flags.rowsPerShard ?? config.ingest.rowsPerShard };
+      const layout: ShardLayout =
+        flags.shards !== undefined ? { shardCount: flags.shards } : { rowsPerShard: flags.rowsPerShard ?? config.ingest.rowsPerShard };
       const progress = progressReporter('ingest', log, { unit: 'MB' });
       const started = performance.now();
       try {
@@ -58,7 +69,8 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
           excerptChars: config.ingest.excerptChars,
           strict: config.ingest.strict,
           logger: log,
-          onProgress: (p) => progress.update(Math.round(p.bytesDone / 1e6), Math.max(1, Math.round(p.bytesTotal / 1e6)), { rows: p.rowsWritten, rejected: p.rowsRejected }),
+          onProgress: (p) =>
+            progress.update(Math.round(p.bytesDone / 1e6), Math.max(1, Math.round(p.bytesTotal / 1e6)), { rows: p.rowsWritten, rejected: p.rowsRejected }),
         });
         progress.stop();
         const seconds = (performance.now() - started) / 1000;
@@ -88,12 +100,29 @@ export function summary(m: Manifest, manifestPath: string, seconds: number): str
   const n = (v: number) => v.toLocaleString('en-US');
   const lines = [
     `ingested ${m.source.format} ${m.source.input}`,
-    `  passages   in ${n(m.rowsIn)} = written ${n(m.rowsWritten)} + rejected ${n(m.rowsRejected)}` + (m.passageReferences ? `  (${n(m.passageReferences)} repeat references)` : ''),
-    `  shards     ${m.shards.length} (${m.shards.map((s) => s.rows).join(', ').slice(0, 60)}${m.shards.length > 8 ? ', …' : ''} rows)`,
+    `  passages   in ${n(m.rowsIn)} = written ${n(m.rowsWritten)} + rejected ${n(m.rowsRejected)}` +
+      (m.passageReferences ? `  (${n(m.passageReferences)} repeat references)` : ''),
+    `  shards     ${m.shards.length} (${m.shards
+      .map((s) => s.rows)
+      .join(', ')
+      .slice(0, 60)}${m.shards.length > 8 ? ', …' : ''} rows)`,
   ];
-  if (m.queries) lines.push(`  queries    in ${n(m.queries.rowsIn)} = written ${n(m.queries.rowsWritten)} + rejected ${n(m.queries.rowsRejected)}  splits ${JSON.stringify(m.queries.splits)}`);
-  if (m.qrels) lines.push(`  judgments  in ${n(m.qrels.rowsIn)} = written ${n(m.qrels.rowsWritten)} + rejected ${n(m.qrels.rowsRejected)}  splits ${Object.entries(m.qrels.splits).map(([k, v]) => `${k}:${v.rows}`).join(' ')}`);
-  if (m.negatives) lines.push(`  negatives  ${Object.entries(m.negatives.splits).map(([k, v]) => `${k}:${v.rows}`).join(' ')}`);
+  if (m.queries)
+    lines.push(
+      `  queries    in ${n(m.queries.rowsIn)} = written ${n(m.queries.rowsWritten)} + rejected ${n(m.queries.rowsRejected)}  splits ${JSON.stringify(m.queries.splits)}`,
+    );
+  if (m.qrels)
+    lines.push(
+      `  judgments  in ${n(m.qrels.rowsIn)} = written ${n(m.qrels.rowsWritten)} + rejected ${n(m.qrels.rowsRejected)}  splits ${Object.entries(m.qrels.splits)
+        .map(([k, v]) => `${k}:${v.rows}`)
+        .join(' ')}`,
+    );
+  if (m.negatives)
+    lines.push(
+      `  negatives  ${Object.entries(m.negatives.splits)
+        .map(([k, v]) => `${k}:${v.rows}`)
+        .join(' ')}`,
+    );
   const reasons = Object.entries(m.rejectReasons);
   if (reasons.length > 0) lines.push(`  rejected   ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')} → ${m.rejectedPath}`);
   const skipped = Object.entries(m.linesSkipped);

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { getRecord, listJobs, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import { retrying } from '../messaging/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -36,7 +36,9 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
   if (flags.kind === 'encode') {
     if (!flags.input) throw new UsageError('--input (a passage shard folder) is required for an encode job');
     if (flags.model && flags.dim) throw new UsageError('--dim sets the baseline encoder; a --model brings its own dimension');
-    const encoder = flags.model ? { kind: 'model' as const, path: abs(flags.model) } : { kind: 'hashed-tfidf' as const, ...(flags.dim ? { dim: flags.dim } : {}) };
+    const encoder = flags.model
+      ? { kind: 'model' as const, path: abs(flags.model) }
+      : { kind: 'hashed-tfidf' as const, ...(flags.dim ? { dim: flags.dim } : {}) };
     return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder };
   }
   const indexes = (flags.index ?? []).map((spec) => {
@@ -46,18 +48,33 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
   });
   if (indexes.length > 0 && !flags.input) throw new UsageError('--input (an embedding shard folder) is required for Faiss indexes');
   if (indexes.length === 0 && !flags.bm25) throw new UsageError('an index job needs --index and/or --bm25');
-  return { kind: 'index', input: flags.input ? abs(flags.input) : null, output: abs(flags.output), indexes, bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null };
+  return {
+    kind: 'index',
+    input: flags.input ? abs(flags.input) : null,
+    output: abs(flags.output),
+    indexes,
+    bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null,
+  };
 }
 
 export async function submitJob(cluster: ClusterHandles, spec: JobSpecInput): Promise<JobRecord> {
   // "No responders" while a coordinator (re)starts: try again for a while.
-  const reply = await retrying('submitting the job (is a coordinator running?)', () => cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }), { timeoutMs: 20_000 });
+  const reply = await retrying(
+    'submitting the job (is a coordinator running?)',
+    () => cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }),
+    { timeoutMs: 20_000 },
+  );
   const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
   if (!answer.ok) throw new UsageError(`job refused: ${answer.error}`);
   return answer.job!;
 }
 
-export async function waitForJob(cluster: ClusterHandles, jobId: string, timeoutMs: number, onTick?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
+export async function waitForJob(
+  cluster: ClusterHandles,
+  jobId: string,
+  timeoutMs: number,
+  onTick?: (job: JobRecord) => Promise<void> | void,
+): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = (await getRecord<JobRecord>(cluster.state.jobs, jobId))?.value;
@@ -90,7 +107,12 @@ export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
     w.seconds += t.startedAt && t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : 0;
     byWorker.set(t.worker ?? '?', w);
   }
-  const workers = [...byWorker.entries()].map(([worker, w]) => ({ worker, tasks: w.tasks, rows: w.rows, rowsPerSecond: w.seconds > 0 ? w.rows / w.seconds : 0 }));
+  const workers = [...byWorker.entries()].map(([worker, w]) => ({
+    worker,
+    tasks: w.tasks,
+    rows: w.rows,
+    rowsPerSecond: w.seconds > 0 ? w.rows / w.seconds : 0,
+  }));
   const rowsDone = done.reduce((s, t) => s + t.rowsIn, 0);
   const perSecond = workers.reduce((s, w) => s + w.rowsPerSecond, 0);
   const meanRows = done.length > 0 ? rowsDone / done.length : 0;
@@ -98,7 +120,13 @@ export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
   return {
     job,
     stage,
-    tasks: { total: job.shards, done: done.length, running: count('running'), failed: count('failed'), queued: job.shards - done.length - count('running') - count('failed') },
+    tasks: {
+      total: job.shards,
+      done: done.length,
+      running: count('running'),
+      failed: count('failed'),
+      queued: job.shards - done.length - count('running') - count('failed'),
+    },
     rows: { done: rowsDone, perSecond, etaSeconds: perSecond > 0 && job.state === 'running' ? remaining / perSecond : null },
     workers,
   };
@@ -126,7 +154,13 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
         let record = await submitJob(cluster, spec);
         if (flags.wait) {
-          const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' }, cliProgress.Presets.shades_classic) : null;
+          const bar =
+            process.stderr.isTTY && !flags.json
+              ? new cliProgress.SingleBar(
+                  { stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' },
+                  cliProgress.Presets.shades_classic,
+                )
+              : null;
           bar?.start(Math.max(1, record.shards), 0, { stage: record.stages[0] });
           record = await waitForJob(cluster, record.id, flags.timeoutMs, async (j) => {
             if (!bar) return;
@@ -136,7 +170,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
           });
           bar?.stop();
         }
-        process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`);
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify(record, null, 2)}\n`
+            : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`,
+        );
         if (record.state === 'failed') process.exitCode = 1;
       });
     });
@@ -158,7 +196,13 @@ export function jobCommand(globals: () => GlobalOptions): Command {
           live.set(p.worker, { shardId: p.shardId, rows: p.rows, rowsPerSecond: p.rowsPerSecond, at: Date.now() });
         }
       })();
-      const bars = flags.watch && !flags.json && process.stderr.isTTY ? new cliProgress.MultiBar({ stream: process.stderr, format: '{label} [{bar}] {value}/{total} {unit} | {detail}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+      const bars =
+        flags.watch && !flags.json && process.stderr.isTTY
+          ? new cliProgress.MultiBar(
+              { stream: process.stderr, format: '{label} [{bar}] {value}/{total} {unit} | {detail}', hideCursor: true },
+              cliProgress.Presets.shades_classic,
+            )
+          : null;
       const workerBars = new Map<string, cliProgress.SingleBar>();
       const jobBar = bars?.create(1, 0, { label: 'job      ', unit: 'shards', detail: '' }) ?? null;
       try {
@@ -171,7 +215,9 @@ export function jobCommand(globals: () => GlobalOptions): Command {
             process.stdout.write(`${JSON.stringify({ ...status, live: running })}\n`);
           } else if (jobBar && bars) {
             jobBar.setTotal(Math.max(1, status.tasks.total));
-            jobBar.update(status.tasks.done, { detail: `${job.state}, stage ${status.stage}, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}` });
+            jobBar.update(status.tasks.done, {
+              detail: `${job.state}, stage ${status.stage}, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}`,
+            });
             for (const p of running) {
               let bar = workerBars.get(p.worker);
               if (!bar) workerBars.set(p.worker, (bar = bars.create(1, 0, { label: p.worker.slice(-16).padEnd(9), unit: 'rows', detail: '' })));
@@ -179,9 +225,12 @@ export function jobCommand(globals: () => GlobalOptions): Command {
               bar.update(p.rows, { detail: `shard ${p.shardId}, ${Math.round(p.rowsPerSecond)} rows/s` });
             }
           } else {
-            process.stdout.write(`${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}${job.error ? `, error: ${job.error}` : ''}\n`);
+            process.stdout.write(
+              `${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}${job.error ? `, error: ${job.error}` : ''}\n`,
+            );
             for (const w of status.workers) process.stdout.write(`  ${w.worker}: ${w.tasks} tasks, ${w.rows} rows, ${Math.round(w.rowsPerSecond)} rows/s\n`);
-            for (const p of running) process.stdout.write(`  ${p.worker}: running shard ${p.shardId}, ${p.rows} rows so far, ${Math.round(p.rowsPerSecond)} rows/s\n`);
+            for (const p of running)
+              process.stdout.write(`  ${p.worker}: running shard ${p.shardId}, ${p.rows} rows so far, ${Math.round(p.rowsPerSecond)} rows/s\n`);
           }
           return job;
         };
@@ -205,7 +254,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       await withCluster(config, 'sci-job-list', 'cli', async (cluster) => {
         const jobs = (await listJobs(cluster.state.jobs)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
         if (flags.json) process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
-        else for (const j of jobs) process.stdout.write(`${j.id}  ${j.spec.kind.padEnd(6)} ${j.state.padEnd(8)} ${j.stages[j.stage]} ${j.shards} shards${j.error ? `  ${j.error}` : ''}\n`);
+        else
+          for (const j of jobs)
+            process.stdout.write(
+              `${j.id}  ${j.spec.kind.padEnd(6)} ${j.state.padEnd(8)} ${j.stages[j.stage]} ${j.shards} shards${j.error ? `  ${j.error}` : ''}\n`,
+            );
       });
     });
   return job;

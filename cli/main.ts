@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { SciClusterError } from '../common/errors.js';
+import { SciClusterError } from '../common/index.js';
 import { ConfigError } from '../config/index.js';
 import { StrictModeError } from '../shards/index.js';
 import { ingestCommand } from './ingest.js';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { Coordinator } from '../coordinator/coordinator.js';
-import { Worker, type CrashPoint } from '../workers/worker.js';
+import { Coordinator } from '../coordinator/index.js';
+import { Worker, type CrashPoint } from '../workers/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, type ClusterHandles } from './cluster-context.js';
 import { withTimeout } from '../messaging/index.js';
@@ -32,7 +32,9 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
     .description('Plan submitted jobs into tasks, follow them, write output manifests; resumes unfinished jobs')
     .action(async () => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) => logger.info({ change }, 'reconciled JetStream settings'));
+      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) =>
+        logger.info({ change }, 'reconciled JetStream settings'),
+      );
       const coordinator = new Coordinator({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'coordinator' }) });
       await coordinator.start();
       logger.info({ pid: process.pid }, 'coordinator running');
@@ -42,8 +44,7 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
       });
       // Everything is closed; a NATS client whose server is already gone can still hold the event loop.
       process.exit(0);
-    })
-    .parent!;
+    }).parent!;
 }
 
 export function workerCommand(globals: () => GlobalOptions): Command {
@@ -58,7 +59,14 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       const cluster = await openCluster(config, `sci-worker-${process.pid}`, 'worker');
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
-      const worker = new Worker({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'worker' }), concurrency: flags.threads ?? config.workers.pool.threads, crashAt: crashAt ?? null, failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail' });
+      const worker = new Worker({
+        state: cluster.state,
+        storage: cluster.storage,
+        logger: logger.child({ component: 'worker' }),
+        concurrency: flags.threads ?? config.workers.pool.threads,
+        crashAt: crashAt ?? null,
+        failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail',
+      });
       await worker.start();
       await onShutdown(async () => {
         const { forced } = await worker.stop(flags.graceMs);
@@ -66,6 +74,5 @@ export function workerCommand(globals: () => GlobalOptions): Command {
         if (forced) process.exit(0);
       });
       process.exit(0);
-    })
-    .parent!;
+    }).parent!;
 }

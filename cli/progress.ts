@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 
 export interface ProgressReporter {
   update(done: number, total: number, fields?: Record<string, number | string>): void;
@@ -13,13 +13,20 @@ export interface ProgressReporter {
 export function progressReporter(label: string, logger: Logger, options: { logEveryMs?: number; unit?: string } = {}): ProgressReporter {
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} ${options.unit ?? ''} | {detail} | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 50 },
+      {
+        stream: process.stderr,
+        format: `${label} [{bar}] {percentage}% | {value}/{total} ${options.unit ?? ''} | {detail} | ETA {eta_formatted}`,
+        hideCursor: true,
+        etaBuffer: 50,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
     return {
       update(done, total, fields = {}) {
-        const detail = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' ');
+        const detail = Object.entries(fields)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' ');
         if (!started) {
           bar.start(total, done, { detail });
           started = true;

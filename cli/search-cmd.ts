@@ -19,28 +19,49 @@ export function searchCommand(globals: () => GlobalOptions): Command {
     .option('--hybrid', 'fuse with BM25 (reciprocal rank fusion)')
     .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
     .option('--json', 'print the response as JSON')
-    .action(async (queries: string[], flags: { indexSet: string; index: string; k: number; nprobe?: number; efSearch?: number; hybrid?: boolean; deadlineMs?: number; json?: boolean }) => {
-      const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-search-${process.pid}`, 'cli');
-      try {
-        const service = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: logger.child({ component: 'search' }), deadlineMs: flags.deadlineMs ?? config.api.deadlineMs, limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries } });
+    .action(
+      async (
+        queries: string[],
+        flags: { indexSet: string; index: string; k: number; nprobe?: number; efSearch?: number; hybrid?: boolean; deadlineMs?: number; json?: boolean },
+      ) => {
+        const { config, logger } = commandContext(globals());
+        const cluster = await openCluster(config, `sci-search-${process.pid}`, 'cli');
         try {
-          const response = await service.search({ index: flags.index, queries, k: flags.k, ...(flags.nprobe ? { nprobe: flags.nprobe } : {}), ...(flags.efSearch ? { efSearch: flags.efSearch } : {}), ...(flags.hybrid ? { hybrid: { bm25Weight: 1, denseWeight: 1 } } : {}) });
-          if (flags.json) {
-            process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
-            return;
-          }
-          response.hits.forEach((hits, q) => {
-            process.stdout.write(`${queries[q]}\n`);
-            hits.forEach((h, r) => process.stdout.write(`  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, shard ${h.shard})\n`));
+          const service = await SearchService.open({
+            nc: cluster.nc,
+            storage: cluster.storage,
+            indexSet: resolve(flags.indexSet),
+            logger: logger.child({ component: 'search' }),
+            deadlineMs: flags.deadlineMs ?? config.api.deadlineMs,
+            limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
           });
-          const partial = response.partial ? `; PARTIAL: missing ${response.missingShards.map((m) => `shard ${m.shard} (${m.reason})`).join(', ')}` : '';
-          process.stdout.write(`${response.ms.toFixed(1)} ms, ${response.counters.ndis} distances${partial}\n`);
+          try {
+            const response = await service.search({
+              index: flags.index,
+              queries,
+              k: flags.k,
+              ...(flags.nprobe ? { nprobe: flags.nprobe } : {}),
+              ...(flags.efSearch ? { efSearch: flags.efSearch } : {}),
+              ...(flags.hybrid ? { hybrid: { bm25Weight: 1, denseWeight: 1 } } : {}),
+            });
+            if (flags.json) {
+              process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+              return;
+            }
+            response.hits.forEach((hits, q) => {
+              process.stdout.write(`${queries[q]}\n`);
+              hits.forEach((h, r) =>
+                process.stdout.write(`  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, shard ${h.shard})\n`),
+              );
+            });
+            const partial = response.partial ? `; PARTIAL: missing ${response.missingShards.map((m) => `shard ${m.shard} (${m.reason})`).join(', ')}` : '';
+            process.stdout.write(`${response.ms.toFixed(1)} ms, ${response.counters.ndis} distances${partial}\n`);
+          } finally {
+            service.close();
+          }
         } finally {
-          service.close();
+          await closeBounded(cluster);
         }
-      } finally {
-        await closeBounded(cluster);
-      }
-    });
+      },
+    );
 }

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { ShardServer, SearchService } from '../search/index.js';
-import { startRestServer } from '../api/rest.js';
-import { startGrpcServer } from '../api/grpc.js';
+import { startRestServer, startGrpcServer } from '../api/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded, onShutdown } from './processes-cmd.js';
@@ -31,7 +30,13 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { indexSet: string; shards?: number[] }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openCluster(config, `sci-shards-${process.pid}`, 'shard-server');
-      const server = new ShardServer({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: logger.child({ component: 'shard-server' }), ...(flags.shards ? { shards: flags.shards } : {}) });
+      const server = new ShardServer({
+        nc: cluster.nc,
+        storage: cluster.storage,
+        indexSet: resolve(flags.indexSet),
+        logger: logger.child({ component: 'shard-server' }),
+        ...(flags.shards ? { shards: flags.shards } : {}),
+      });
       await server.start();
       process.stdout.write(`serving shards ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
       await onShutdown(async () => {
@@ -47,11 +52,21 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--port <port>', 'REST port (default api.port)', (v) => Number(v))
     .option('--grpc-port <port>', 'gRPC port (default api.grpcPort)', (v) => Number(v))
     .action(async (flags: { indexSet: string; port?: number; grpcPort?: number }) => {
-      const overrides = { ...(flags.port !== undefined ? { 'api.port': flags.port } : {}), ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}) };
+      const overrides = {
+        ...(flags.port !== undefined ? { 'api.port': flags.port } : {}),
+        ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}),
+      };
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'api' });
       const cluster = await openCluster(config, `sci-api-${process.pid}`, 'api');
-      const search = await SearchService.open({ nc: cluster.nc, storage: cluster.storage, indexSet: resolve(flags.indexSet), logger: log, deadlineMs: config.api.deadlineMs, limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries } });
+      const search = await SearchService.open({
+        nc: cluster.nc,
+        storage: cluster.storage,
+        indexSet: resolve(flags.indexSet),
+        logger: log,
+        deadlineMs: config.api.deadlineMs,
+        limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
+      });
       const ctx = { search, state: cluster.state };
       const common = { host: config.api.host, token: config.api.token, maxRequestBytes: config.api.maxRequestBytes, logger: log };
       const rest = await startRestServer(ctx, { ...common, port: config.api.port });

@@ -11,7 +11,10 @@ export function shardsCommand(): Command {
     .action(async (dir: string, flags: { json?: boolean }) => {
       const report = await verifyShardSet(dir);
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(`ok: ${report.shards} shards, ${report.rows} rows (rowsIn ${report.rowsIn} = ${report.rows} written + ${report.rowsRejected} rejected), checksums match\n`);
+      else
+        process.stdout.write(
+          `ok: ${report.shards} shards, ${report.rows} rows (rowsIn ${report.rowsIn} = ${report.rows} written + ${report.rowsRejected} rejected), checksums match\n`,
+        );
     });
   return shards;
 }

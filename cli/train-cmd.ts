@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/errors.js';
+import { UsageError } from '../common/index.js';
 import { setPath } from '../config/index.js';
-import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/training/index.js';
+import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
@@ -103,7 +103,10 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
   const parsed = TrainConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UsageError(`training config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { field: issue.path.join('.'), ...(flags.trainConfig ? { file: flags.trainConfig } : {}) });
+    throw new UsageError(`training config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+      field: issue.path.join('.'),
+      ...(flags.trainConfig ? { file: flags.trainConfig } : {}),
+    });
   }
   return parsed.data;
 }
@@ -118,7 +121,9 @@ function summary(result: TrainResult): string {
     [`trained, last (step ${result.steps})`, result.final],
   ];
   const columns = ['Recall@10', 'Recall@100', 'MRR@10', 'nDCG@10', 'positiveCosine', 'uniformityItems', 'crossTowerGap'];
-  const lines = [`dev pool: ${result.devQueries} queries over ${result.poolSize} passages; ${result.trainPairs} training pairs; backend ${result.backend.name} (${result.backend.threads} thread(s)); ${result.stepsPerSecond.toFixed(2)} steps/s`];
+  const lines = [
+    `dev pool: ${result.devQueries} queries over ${result.poolSize} passages; ${result.trainPairs} training pairs; backend ${result.backend.name} (${result.backend.threads} thread(s)); ${result.stepsPerSecond.toFixed(2)} steps/s`,
+  ];
   lines.push(['model'.padEnd(28), ...columns.map((c) => c.padStart(15))].join(''));
   for (const [name, m] of rows) if (m) lines.push([name.padEnd(28), ...columns.map((c) => fmt(m[c]).padStart(15))].join(''));
   if (result.test) {
@@ -132,7 +137,7 @@ function summary(result: TrainResult): string {
 
 export function trainCommand(globals: () => GlobalOptions): Command {
   return new Command('train')
-    .description('Train a dual-tower encoder (InfoNCE / triplet + w·(1−cos) + SCI SymmAligner) on a shard set\'s queries and judgments')
+    .description("Train a dual-tower encoder (InfoNCE / triplet + w·(1−cos) + SCI SymmAligner) on a shard set's queries and judgments")
     .option('--shards <dir>', 'passage shard set with queries and qrels (from sci ingest)')
     .requiredOption('--out <dir>', 'output folder: best/ and last/ checkpoints, train-log.jsonl, result.json')
     .option('--train-config <file>', 'YAML training config (flags override it)')
@@ -173,7 +178,15 @@ export function trainCommand(globals: () => GlobalOptions): Command {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const result = await train({ config, outDir: flags.out, logger: log, resume: flags.resume === true, baseline: flags.baseline === true, signal: stop.signal, onStep: (step, total, fields) => progress.update(step, total, fields) });
+        const result = await train({
+          config,
+          outDir: flags.out,
+          logger: log,
+          resume: flags.resume === true,
+          baseline: flags.baseline === true,
+          signal: stop.signal,
+          onStep: (step, total, fields) => progress.update(step, total, fields),
+        });
         progress.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result));
       } finally {

@@ -75,12 +75,18 @@ export interface ErrorWire {
 }
 
 export function toErrorWire(err: unknown): ErrorWire {
-  if (err instanceof SciClusterError) return { code: err.code, message: err.message, retryable: err.retryable, status: err.status, ...(err.field ? { field: err.field } : {}) };
+  if (err instanceof SciClusterError)
+    return { code: err.code, message: err.message, retryable: err.retryable, status: err.status, ...(err.field ? { field: err.field } : {}) };
   // Not ours: an unexpected failure. Retryable, since nothing says the input is at fault.
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), retryable: true, status: 500 };
 }
 
 /** Rebuilds a typed error on the receiving side of a boundary (class identity does not cross it). */
 export function fromErrorWire(wire: ErrorWire, options: ErrorOptions = {}): SciClusterError {
-  return new SciClusterError(wire.code, wire.message, { ...options, retryable: wire.retryable, status: wire.status, ...(wire.field ? { field: wire.field } : {}) });
+  return new SciClusterError(wire.code, wire.message, {
+    ...options,
+    retryable: wire.retryable,
+    status: wire.status,
+    ...(wire.field ? { field: wire.field } : {}),
+  });
 }

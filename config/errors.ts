@@ -1,4 +1,4 @@
-import { SciClusterError } from '../common/errors.js';
+import { SciClusterError } from '../common/index.js';
 
 /** One problem per entry, each naming its dotted path. */
 export class ConfigError extends SciClusterError {

@@ -91,7 +91,10 @@ export const NatsSchema = z
       })
       .prefault({}),
   })
-  .refine((n) => [n.user, n.nkeySeedFile, n.credsFile].filter((v) => v !== null).length <= 1, { message: 'give only one of user, nkeySeedFile, credsFile', path: ['user'] })
+  .refine((n) => [n.user, n.nkeySeedFile, n.credsFile].filter((v) => v !== null).length <= 1, {
+    message: 'give only one of user, nkeySeedFile, credsFile',
+    path: ['user'],
+  })
   .refine((n) => (n.user === null) === (n.password === null), { message: 'user and password go together', path: ['password'] })
   .refine((n) => (n.tls.certFile === null) === (n.tls.keyFile === null), { message: 'tls.certFile and tls.keyFile go together', path: ['tls', 'keyFile'] })
   .prefault({});

@@ -1,13 +1,29 @@
-import { ContractError, SciClusterError, toErrorWire } from '../common/errors.js';
-import { jsonOrUndefined, parseContract } from '../common/contract.js';
+import { ContractError, SciClusterError, toErrorWire, jsonOrUndefined, parseContract, type Logger } from '../common/index.js';
 import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsError, type KvEntry, type Subscription } from 'nats';
-import type { Logger } from '../common/logger.js';
 import { joinKey, type Storage } from '../storage/index.js';
-import { createRecord, getRecord, tasksOfJob, JobError, JobSpecSchema, NAMES, TaskFailureReportSchema, TaskMessageSchema, stagesOf, taskKey, updateRecord, listJobs, type ClusterState, type JobRecord, type JobSpec, type StageName, type TaskMessage, type TaskRecord } from '../jobs/index.js';
-import { blankTask } from '../workers/worker.js';
+import {
+  blankTask,
+  createRecord,
+  getRecord,
+  tasksOfJob,
+  JobError,
+  JobSpecSchema,
+  NAMES,
+  TaskFailureReportSchema,
+  TaskMessageSchema,
+  stagesOf,
+  taskKey,
+  updateRecord,
+  listJobs,
+  type ClusterState,
+  type JobRecord,
+  type JobSpec,
+  type TaskMessage,
+  type TaskRecord,
+} from '../jobs/index.js';
 import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
 import { mergeFitOutputs } from './stage-steps.js';
@@ -65,7 +81,15 @@ export class Coordinator {
         } catch (err) {
           const wire = toErrorWire(err);
           if (!(err instanceof SciClusterError)) this.options.logger.error({ err }, 'job submission failed');
-          msg.respond(new TextEncoder().encode(JSON.stringify({ ok: false, error: err instanceof SciClusterError ? wire.message : 'the coordinator could not record the job (see its log)', code: wire.code })));
+          msg.respond(
+            new TextEncoder().encode(
+              JSON.stringify({
+                ok: false,
+                error: err instanceof SciClusterError ? wire.message : 'the coordinator could not record the job (see its log)',
+                code: wire.code,
+              }),
+            ),
+          );
         }
       }
     })();
@@ -78,13 +102,15 @@ export class Coordinator {
     const advisory = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${NAMES.taskStream}.${NAMES.workerConsumer}`);
     this.subscriptions.push(advisory);
     void (async () => {
-      for await (const msg of advisory) void this.onMaxDeliveries(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'max-deliveries advisory'));
+      for await (const msg of advisory)
+        void this.onMaxDeliveries(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'max-deliveries advisory'));
     })();
     // A terminated task message: workers record the failure first, so this is the backstop (and the trace of a refused, forged message).
     const terminated = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${NAMES.taskStream}.${NAMES.workerConsumer}`);
     this.subscriptions.push(terminated);
     void (async () => {
-      for await (const msg of terminated) void this.onTerminated(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'terminated-message advisory'));
+      for await (const msg of terminated)
+        void this.onTerminated(msg.json<TaskAdvisory>()).catch((err) => this.options.logger.error({ err }, 'terminated-message advisory'));
     })();
     // So do tasks a worker gave up on but could not record: it reports them here before terminating them.
     const reports = nc.subscribe(NAMES.taskFailedSubject, { queue: 'sci-coordinator' });
@@ -133,7 +159,9 @@ export class Coordinator {
     const parsed = JobSpecSchema.safeParse(raw);
     if (!parsed.success) {
       const first = parsed.error.issues[0]!;
-      throw new JobError(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { field: first.path.join('.') });
+      throw new JobError(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+        field: first.path.join('.'),
+      });
     }
     const spec = normaliseKeys(parsed.data);
     // Every key must resolve inside the storage root before anything is planned or written.
@@ -145,11 +173,24 @@ export class Coordinator {
       }
     }
     for (const key of inputSets(spec)) {
-      if (!(await this.options.storage.exists(joinKey(key, 'manifest.json')))) throw new JobError(`no shard set at ${key} (manifest.json missing)`, { file: key });
+      if (!(await this.options.storage.exists(joinKey(key, 'manifest.json'))))
+        throw new JobError(`no shard set at ${key} (manifest.json missing)`, { file: key });
     }
     const now = new Date().toISOString();
     const id = `job-${now.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
-    const job: JobRecord = { id, spec, state: 'planning', stages: stagesOf(spec), stage: 0, shards: 0, createdAt: now, updatedAt: now, finishedAt: null, outputManifest: null, error: null };
+    const job: JobRecord = {
+      id,
+      spec,
+      state: 'planning',
+      stages: stagesOf(spec),
+      stage: 0,
+      shards: 0,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+      outputManifest: null,
+      error: null,
+    };
     await createRecord(this.options.state.jobs, id, job);
     this.options.logger.info({ jobId: id, kind: spec.kind }, 'job submitted');
     await this.withJob(id, () => this.planStage(id));
@@ -174,7 +215,9 @@ export class Coordinator {
           this.options.logger.error({ err, jobId, failures, retryable }, 'job step failed');
           if (!retryable || failures >= MAX_STEP_FAILURES) {
             this.stepFailures.delete(jobId);
-            await this.failJob(jobId, `${retryable ? `a job step failed ${failures} times` : 'a job step cannot succeed'}: ${(err as Error).message}`).catch((e: unknown) => this.options.logger.error({ err: e, jobId }, 'cannot record the job failure'));
+            await this.failJob(jobId, `${retryable ? `a job step failed ${failures} times` : 'a job step cannot succeed'}: ${(err as Error).message}`).catch(
+              (e: unknown) => this.options.logger.error({ err: e, jobId }, 'cannot record the job failure'),
+            );
           }
         },
       );
@@ -205,7 +248,9 @@ export class Coordinator {
       if (current?.state === 'done') continue;
       await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), { msgID: key });
     }
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) => (cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null));
+    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null,
+    );
     this.options.logger.info({ jobId, stage, tasks: shardIds.length }, 'stage planned');
     await this.checkStage(jobId);
   }
@@ -261,13 +306,17 @@ export class Coordinator {
     const ordered = tasks.sort((a, b) => a.shardId - b.shardId);
     if (stage === 'fit') await this.mergeFit(job, ordered);
     if (job.stage + 1 < job.stages.length) {
-      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) => (cur && cur.state === 'running' && cur.stage === job.stage ? { ...cur, stage: cur.stage + 1, updatedAt: new Date().toISOString() } : null));
+      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+        cur && cur.state === 'running' && cur.stage === job.stage ? { ...cur, stage: cur.stage + 1, updatedAt: new Date().toISOString() } : null,
+      );
       await this.planStage(jobId);
       return;
     }
     const manifestKey = await buildOutputManifest(this.options.storage, job, ordered);
     const now = new Date().toISOString();
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) => (cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null));
+    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null,
+    );
     this.options.logger.info({ jobId, manifest: manifestKey }, 'job done');
   }
 
@@ -278,7 +327,9 @@ export class Coordinator {
 
   private async failJob(jobId: string, reason: string): Promise<void> {
     const now = new Date().toISOString();
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) => (cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null));
+    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null,
+    );
     this.options.logger.error({ jobId, reason }, 'job failed');
   }
 
@@ -290,7 +341,9 @@ export class Coordinator {
     if (!current) throw new ContractError(`no task ${key}`);
     if (current.value.state === 'done') return;
     const reason = `${report.reason} (reported by ${report.worker}, which could not record it)`;
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' ? { ...cur, state: 'failed', worker: report.worker, finishedAt: new Date().toISOString(), error: reason } : null));
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+      cur && cur.state !== 'done' ? { ...cur, state: 'failed', worker: report.worker, finishedAt: new Date().toISOString(), error: reason } : null,
+    );
     await this.withJob(report.jobId, () => this.failJob(report.jobId, `task ${key} failed: ${reason}`));
   }
 
@@ -307,13 +360,18 @@ export class Coordinator {
 
   private async onTerminated(advisory: TaskAdvisory): Promise<void> {
     const task = await this.taskOfAdvisory(advisory).catch(() => null);
-    this.options.logger.warn({ seq: advisory.stream_seq, deliveries: advisory.deliveries, task: task ? taskKey(task.jobId, task.stage, task.shardId) : null }, 'a worker terminated a task message');
+    this.options.logger.warn(
+      { seq: advisory.stream_seq, deliveries: advisory.deliveries, task: task ? taskKey(task.jobId, task.stage, task.shardId) : null },
+      'a worker terminated a task message',
+    );
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
     if (!current || current.value.state === 'done' || current.value.state === 'failed') return;
     const reason = 'a worker terminated its message without recording why';
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason } : null));
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason } : null,
+    );
     await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));
   }
 
@@ -331,7 +389,12 @@ export class Coordinator {
 function normaliseKeys(spec: JobSpec): JobSpec {
   const trim = (key: string) => (key.length > 1 ? key.replace(/\/+$/, '') : key);
   if (spec.kind === 'encode') return { ...spec, input: trim(spec.input), output: trim(spec.output) };
-  return { ...spec, input: spec.input === null ? null : trim(spec.input), output: trim(spec.output), bm25: spec.bm25 ? { ...spec.bm25, passages: trim(spec.bm25.passages) } : null };
+  return {
+    ...spec,
+    input: spec.input === null ? null : trim(spec.input),
+    output: trim(spec.output),
+    bm25: spec.bm25 ? { ...spec.bm25, passages: trim(spec.bm25.passages) } : null,
+  };
 }
 
 /** JetStream's consumer advisories (max deliveries, terminated), the fields used here. */

@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import { JobSpecSchema, stagesOf, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import type { Storage } from '../storage/index.js';
-import { runTask } from '../workers/task-runner.js';
+import { runTask } from '../workers/index.js';
 import { buildOutputManifest } from './output-manifest.js';
 import { mergeFitOutputs } from './stage-steps.js';
 import { shardIdsOf } from './shard-ids.js';
@@ -16,7 +16,19 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
   const threads = options.threads ?? 1;
   const pool = new Piscina({ filename: new URL('../workers/pool-entry.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
   const now = new Date().toISOString();
-  const job: JobRecord = { id: `local-${Date.now()}`, spec, state: 'running', stages: stagesOf(spec), stage: 0, shards: 0, createdAt: now, updatedAt: now, finishedAt: null, outputManifest: null, error: null };
+  const job: JobRecord = {
+    id: `local-${Date.now()}`,
+    spec,
+    state: 'running',
+    stages: stagesOf(spec),
+    stage: 0,
+    shards: 0,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    outputManifest: null,
+    error: null,
+  };
   try {
     let tasks: TaskRecord[] = [];
     for (const [i, stage] of job.stages.entries()) {
@@ -27,7 +39,18 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
         shards.map(async (shardId) => {
           const started = new Date().toISOString();
           const result = await runTask({ jobId: job.id, stage, shardId, spec }, storage, pool);
-          return { jobId: job.id, stage, shardId, state: 'done', worker: 'local', deliveries: 1, startedAt: started, finishedAt: new Date().toISOString(), ...result, error: null } satisfies TaskRecord;
+          return {
+            jobId: job.id,
+            stage,
+            shardId,
+            state: 'done',
+            worker: 'local',
+            deliveries: 1,
+            startedAt: started,
+            finishedAt: new Date().toISOString(),
+            ...result,
+            error: null,
+          } satisfies TaskRecord;
         }),
       );
       if (stage === 'fit') await mergeFitOutputs(storage, spec, tasks);

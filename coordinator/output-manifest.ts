@@ -14,7 +14,13 @@ export { INDEX_SET_FORMAT };
 export async function buildOutputManifest(storage: Storage, job: JobRecord, tasks: TaskRecord[]): Promise<string> {
   const spec = job.spec;
   const sum = (f: (t: TaskRecord) => number) => tasks.reduce((s, t) => s + f(t), 0);
-  const common = { jobId: job.id, createdAt: new Date().toISOString(), rowsIn: sum((t) => t.rowsIn), rowsWritten: sum((t) => t.rowsWritten), rowsRejected: sum((t) => t.rowsRejected) };
+  const common = {
+    jobId: job.id,
+    createdAt: new Date().toISOString(),
+    rowsIn: sum((t) => t.rowsIn),
+    rowsWritten: sum((t) => t.rowsWritten),
+    rowsRejected: sum((t) => t.rowsRejected),
+  };
   let manifest: Record<string, unknown>;
   if (spec.kind === 'encode') {
     const passages = await readSetManifest(storage, spec.input, 'passages');
@@ -26,12 +32,22 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       format: EMBEDDING_FORMAT,
       ...common,
       passages: spec.input,
-      encoder: spec.encoder.kind === 'hashed-tfidf' ? { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') } : { ...spec.encoder, written: layout.metadata },
+      encoder:
+        spec.encoder.kind === 'hashed-tfidf'
+          ? { ...spec.encoder, model: joinKey(spec.output, 'model', 'encoder.json') }
+          : { ...spec.encoder, written: layout.metadata },
       dim: layout.dim,
       views: layout.views,
       shards: tasks.map((t) => {
         const file = t.outputs.find((o) => o.role === 'embeddings')!;
-        return { id: t.shardId, path: file.key.slice(spec.output.length).replace(/^\/+/, ''), rows: t.rowsWritten, sha256: file.sha256, bytes: file.bytes, firstRowId: firstRow.get(t.shardId) ?? 0 };
+        return {
+          id: t.shardId,
+          path: file.key.slice(spec.output.length).replace(/^\/+/, ''),
+          rows: t.rowsWritten,
+          sha256: file.sha256,
+          bytes: file.bytes,
+          firstRowId: firstRow.get(t.shardId) ?? 0,
+        };
       }),
     };
   } else {
@@ -42,7 +58,17 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       passages: spec.bm25?.passages ?? null,
       indexes: spec.indexes,
       bm25: spec.bm25,
-      shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: t.outputs.map((o) => ({ role: o.role, path: o.key.slice(spec.output.length).replace(/^\/+/, ''), sha256: o.sha256, bytes: o.bytes, ...(o.buildMs !== undefined ? { buildMs: o.buildMs } : {}) })) })),
+      shards: tasks.map((t) => ({
+        id: t.shardId,
+        rows: t.rowsIn,
+        files: t.outputs.map((o) => ({
+          role: o.role,
+          path: o.key.slice(spec.output.length).replace(/^\/+/, ''),
+          sha256: o.sha256,
+          bytes: o.bytes,
+          ...(o.buildMs !== undefined ? { buildMs: o.buildMs } : {}),
+        })),
+      })),
     };
   }
   const key = joinKey(spec.output, 'manifest.json');

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type * as Tf from '@tensorflow/tfjs';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 
 /*
  * TensorFlow.js backend selection. `@tensorflow/tfjs-node-gpu` (GPU nodes) and

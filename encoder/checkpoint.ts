@@ -32,7 +32,12 @@ export const ModelCardSchema = z.strictObject({
   createdAt: z.string(),
   architecture: ArchitectureSchema,
   tokenizer: z.strictObject({ vocab: fileInFolder, size: z.number().int().positive(), lowercase: z.boolean() }),
-  weights: z.strictObject({ file: fileInFolder, sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative(), tensors: z.array(TensorSpecSchema) }),
+  weights: z.strictObject({
+    file: fileInFolder,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    bytes: z.number().int().nonnegative(),
+    tensors: z.array(TensorSpecSchema),
+  }),
   /** Initialisation seed of the weights. */
   seed: z.number().int(),
   backend: z.strictObject({ name: z.string(), package: z.string(), threads: z.number().int().positive() }),
@@ -75,7 +80,11 @@ export function packTensors(tensors: ReadonlyMap<string, Tf.Tensor>): { bytes: B
 }
 
 /** The float32 data of each spec, copied out of `bytes`. */
-export function unpackTensors(bytes: Buffer, specs: ReadonlyArray<z.infer<typeof TensorSpecSchema>>, file: string): Map<string, { shape: number[]; data: Float32Array }> {
+export function unpackTensors(
+  bytes: Buffer,
+  specs: ReadonlyArray<z.infer<typeof TensorSpecSchema>>,
+  file: string,
+): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const spec of specs) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
@@ -155,10 +164,13 @@ export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
     throw new CheckpointError(`cannot read the weights: ${(err as Error).message}`, { file: weightsFile, cause: err });
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== card.weights.sha256) throw new CheckpointError(`weights checksum ${sha} does not match the model card's ${card.weights.sha256}`, { file: weightsFile });
+  if (sha !== card.weights.sha256)
+    throw new CheckpointError(`weights checksum ${sha} does not match the model card's ${card.weights.sha256}`, { file: weightsFile });
   const tokenizer = WordPieceTokenizer.fromVocabFile(join(dir, card.tokenizer.vocab), { lowercase: card.tokenizer.lowercase });
   if (tokenizer.size !== card.architecture.vocabSize) {
-    throw new CheckpointError(`vocabulary has ${tokenizer.size} pieces, the model expects ${card.architecture.vocabSize}`, { file: join(dir, card.tokenizer.vocab) });
+    throw new CheckpointError(`vocabulary has ${tokenizer.size} pieces, the model expects ${card.architecture.vocabSize}`, {
+      file: join(dir, card.tokenizer.vocab),
+    });
   }
   const model = createDualEncoder(tf, card.architecture, card.seed);
   try {
@@ -171,14 +183,21 @@ export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
 }
 
 /** Sets every weight of `model` from `tensors`; names and shapes must match exactly. */
-export function assignWeights(tf: typeof Tf, model: DualEncoderModel, tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, file: string): void {
+export function assignWeights(
+  tf: typeof Tf,
+  model: DualEncoderModel,
+  tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>,
+  file: string,
+): void {
   for (const [name, variable] of model.weights.entries) {
     const t = tensors.get(name);
     if (!t) throw new CheckpointError(`weight ${name} is missing`, { file, field: name });
-    if (t.shape.join('x') !== variable.shape.join('x')) throw new CheckpointError(`weight ${name} has shape [${t.shape}], the model expects [${variable.shape}]`, { file, field: name });
+    if (t.shape.join('x') !== variable.shape.join('x'))
+      throw new CheckpointError(`weight ${name} has shape [${t.shape}], the model expects [${variable.shape}]`, { file, field: name });
     const value = tf.tensor(t.data, t.shape);
     variable.assign(value);
     value.dispose();
   }
-  for (const name of tensors.keys()) if (!model.weights.entries.has(name)) throw new CheckpointError(`weight ${name} is not part of a ${model.architecture.kind} model`, { file, field: name });
+  for (const name of tensors.keys())
+    if (!model.weights.entries.has(name)) throw new CheckpointError(`weight ${name} is not part of a ${model.architecture.kind} model`, { file, field: name });
 }

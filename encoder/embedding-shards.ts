@@ -1,7 +1,6 @@
-import { EMBEDDING_SET_FORMAT } from '../shards/index.js';
 import { readFileSync } from 'node:fs';
 import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8 } from 'apache-arrow';
-import { ShardFileWriter } from '../shards/shard-file-writer.js';
+import { EMBEDDING_SET_FORMAT, ShardFileWriter } from '../shards/index.js';
 
 /*
  * Embedding shards: one Arrow IPC file per passage shard with the passage's
@@ -29,7 +28,12 @@ export class EmbeddingShardWriter {
   private readonly file: ShardFileWriter;
   private readonly schema: Schema;
 
-  constructor(path: string, readonly dim: number, readonly views: readonly string[], metadata: Record<string, string> = {}) {
+  constructor(
+    path: string,
+    readonly dim: number,
+    readonly views: readonly string[],
+    metadata: Record<string, string> = {},
+  ) {
     this.schema = embeddingSchema(dim, views, metadata);
     this.file = new ShardFileWriter(path, this.schema);
   }
@@ -48,9 +52,16 @@ export class EmbeddingShardWriter {
     externalIds.forEach((id, i) => bytes.write(id, offsets[i]!));
     const external = makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes });
     const columns = vectors.map((data) =>
-      makeData({ type: new FixedSizeList(this.dim, new Field('item', new Float32(), false)), length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * this.dim, nullCount: 0, data }) }),
+      makeData({
+        type: new FixedSizeList(this.dim, new Field('item', new Float32(), false)),
+        length: n,
+        nullCount: 0,
+        child: makeData({ type: new Float32(), length: n * this.dim, nullCount: 0, data }),
+      }),
     );
-    this.file.write(new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: [ids, external, ...columns] })));
+    this.file.write(
+      new RecordBatch(this.schema, makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children: [ids, external, ...columns] })),
+    );
   }
 
   commit(): { path: string; sha256: string; bytes: number; rows: number } {

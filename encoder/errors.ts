@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** A checkpoint or external model folder is missing, unreadable or inconsistent. */
 export class CheckpointError extends SciClusterError {

@@ -28,7 +28,13 @@ export const ExternalConfigSchema = z.strictObject({
   queryPrefix: z.string().default(''),
   itemPrefix: z.string().default(''),
   /** Graph-model input names; layers models take their inputs in the order ids, mask, token types. */
-  inputs: z.strictObject({ ids: z.string().default('input_ids'), mask: z.string().nullable().default('attention_mask'), typeIds: z.string().nullable().default('token_type_ids') }).prefault({}),
+  inputs: z
+    .strictObject({
+      ids: z.string().default('input_ids'),
+      mask: z.string().nullable().default('attention_mask'),
+      typeIds: z.string().nullable().default('token_type_ids'),
+    })
+    .prefault({}),
   /** Graph-model output to read (default: the first). */
   output: z.string().nullable().default(null),
   batchSize: z.number().int().positive().default(64),
@@ -69,7 +75,8 @@ export async function loadExternalEncoder(tf: typeof Tf, dir: string): Promise<E
     throw new CheckpointError(`invalid ${EXTERNAL_CONFIG_FILE}: ${issue.path.join('.')}: ${issue.message}`, { file: configFile, field: issue.path.join('.') });
   }
   const vocabFile = join(dir, 'vocab.txt');
-  if (!existsSync(vocabFile)) throw new CheckpointError('the model folder has no vocab.txt (the WordPiece vocabulary the model was trained with)', { file: vocabFile });
+  if (!existsSync(vocabFile))
+    throw new CheckpointError('the model folder has no vocab.txt (the WordPiece vocabulary the model was trained with)', { file: vocabFile });
   const tokenizer = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: parsed.data.lowercase });
 
   const weightSpecs: Tf.io.WeightsManifestEntry[] = [];
@@ -145,7 +152,10 @@ export class ExternalTfjsEncoder implements TextEncoder {
           if (name === inputs.ids) feed[name] = idsT;
           else if (name === inputs.mask) feed[name] = maskT;
           else if (name === inputs.typeIds) feed[name] = typeT;
-          else throw new CheckpointError(`graph model input ${name} is not one of the configured inputs (ids ${inputs.ids}, mask ${inputs.mask}, typeIds ${inputs.typeIds})`);
+          else
+            throw new CheckpointError(
+              `graph model input ${name} is not one of the configured inputs (ids ${inputs.ids}, mask ${inputs.mask}, typeIds ${inputs.typeIds})`,
+            );
         }
         const result = graph.execute(feed, this.config.output ?? undefined);
         output = Array.isArray(result) ? result[0]! : (result as Tf.Tensor);
@@ -157,11 +167,15 @@ export class ExternalTfjsEncoder implements TextEncoder {
       }
       let pooled: Tf.Tensor2D;
       if (output.rank === 2) pooled = output as Tf.Tensor2D;
-      else if (output.rank === 3 && this.config.pooling === 'cls') pooled = (output as Tf.Tensor3D).slice([0, 0, 0], [n, 1, -1]).reshape([n, -1]) as Tf.Tensor2D;
+      else if (output.rank === 3 && this.config.pooling === 'cls')
+        pooled = (output as Tf.Tensor3D).slice([0, 0, 0], [n, 1, -1]).reshape([n, -1]) as Tf.Tensor2D;
       else if (output.rank === 3 && this.config.pooling === 'mean') {
         const m = tf.cast(maskT, 'float32').expandDims(2);
         pooled = output.mul(m).sum(1).div(m.sum(1).maximum(1e-6)) as Tf.Tensor2D;
-      } else throw new CheckpointError(`model output has rank ${output.rank} and pooling is ${this.config.pooling}: expected [batch, dim], or [batch, tokens, dim] with mean or cls pooling`);
+      } else
+        throw new CheckpointError(
+          `model output has rank ${output.rank} and pooling is ${this.config.pooling}: expected [batch, dim], or [batch, tokens, dim] with mean or cls pooling`,
+        );
       const normalised = pooled.div(pooled.norm('euclidean', 1, true).maximum(1e-12));
       return normalised.dataSync() as Float32Array;
     });

@@ -82,7 +82,10 @@ export function saveModel(dir: string, model: HashedTfidfModel): { config: strin
   const config = `${dir}/encoder.json`;
   const idf = `${dir}/idf.f32`;
   writeFileSync(idf, Buffer.from(model.idf.buffer, model.idf.byteOffset, model.idf.byteLength));
-  writeFileSync(config, `${JSON.stringify({ kind: 'hashed-tfidf', buckets: model.buckets, dim: model.dim, seed: model.seed, docCount: model.docCount, idf: 'idf.f32' }, null, 2)}\n`);
+  writeFileSync(
+    config,
+    `${JSON.stringify({ kind: 'hashed-tfidf', buckets: model.buckets, dim: model.dim, seed: model.seed, docCount: model.docCount, idf: 'idf.f32' }, null, 2)}\n`,
+  );
   return { config, idf };
 }
 

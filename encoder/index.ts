@@ -1,4 +1,15 @@
-export { HashedTfidfEncoder, DfCounter, fitModel, saveModel, loadModel, writeDf, readDf, bucketOf, hashedTextEncoder, type HashedTfidfModel } from './hashed-tfidf.js';
+export {
+  HashedTfidfEncoder,
+  DfCounter,
+  fitModel,
+  saveModel,
+  loadModel,
+  writeDf,
+  readDf,
+  bucketOf,
+  hashedTextEncoder,
+  type HashedTfidfModel,
+} from './hashed-tfidf.js';
 export { EmbeddingShardWriter, embeddingSchema, readEmbeddingLayout, EMBEDDING_FORMAT } from './embedding-shards.js';
 export { loadTfBackend, type TfBackend, type BackendName, type BackendPreference } from './backend.js';
 export { saveCheckpoint, loadCheckpoint, readModelCard, ModelCardSchema, CHECKPOINT_FORMAT, MODEL_CARD_FILE, type ModelCard } from './checkpoint.js';
@@ -6,3 +17,4 @@ export { ModelTextEncoder, tokenizeBatch, type TextEncoder } from './text-encode
 export { loadExternalEncoder, ExternalTfjsEncoder, ExternalConfigSchema, EXTERNAL_CONFIG_FILE } from './external-model.js';
 export { openTextEncoder } from './open-encoder.js';
 export { CheckpointError, TrainingDataError } from './errors.js';
+export { TrainConfigSchema, train, type TrainConfig, type TrainResult } from './training/index.js';

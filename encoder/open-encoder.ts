@@ -10,7 +10,13 @@ import { CheckpointError } from './errors.js';
 export async function openTextEncoder(tf: typeof Tf, dir: string, options: { batchSize?: number } = {}): Promise<TextEncoder> {
   if (existsSync(join(dir, MODEL_CARD_FILE))) {
     const { card, model, tokenizer } = loadCheckpoint(tf, dir);
-    return new ModelTextEncoder(tf, model, tokenizer, { 'sci.encoder': `checkpoint:${card.architecture.kind}`, 'sci.encoder.weights': card.weights.sha256, 'sci.encoder.step': String(card.step) }, options.batchSize ?? 256);
+    return new ModelTextEncoder(
+      tf,
+      model,
+      tokenizer,
+      { 'sci.encoder': `checkpoint:${card.architecture.kind}`, 'sci.encoder.weights': card.weights.sha256, 'sci.encoder.step': String(card.step) },
+      options.batchSize ?? 256,
+    );
   }
   if (isExternalModelDir(dir)) return loadExternalEncoder(tf, dir);
   throw new CheckpointError(`${dir} is neither a sci-cluster checkpoint (${MODEL_CARD_FILE}) nor a TensorFlow.js model folder (model.json)`, { file: dir });

@@ -14,7 +14,12 @@ export interface TextEncoder {
 }
 
 /** Token ids and mask of a batch, padded to its longest text (not to maxLength: padding costs compute). */
-export function tokenizeBatch(tokenizer: WordPieceTokenizer, texts: readonly string[], maxLength: number, prefix = ''): { ids: Int32Array; mask: Int32Array; length: number } {
+export function tokenizeBatch(
+  tokenizer: WordPieceTokenizer,
+  texts: readonly string[],
+  maxLength: number,
+  prefix = '',
+): { ids: Int32Array; mask: Int32Array; length: number } {
   const encoded = texts.map((t) => tokenizer.encode(prefix + t, maxLength));
   const length = Math.max(2, ...encoded.map((e) => e.length));
   const ids = new Int32Array(texts.length * length).fill(tokenizer.pad);
@@ -49,7 +54,12 @@ export class ModelTextEncoder implements TextEncoder {
     for (let from = 0; from < texts.length; from += this.batchSize) {
       const batch = texts.slice(from, from + this.batchSize);
       const { ids, mask, length } = tokenizeBatch(this.tokenizer, batch, this.model.architecture.maxLength);
-      const vectors = tf.tidy(() => this.model.encode(tf.tensor2d(ids, [batch.length, length], 'int32'), tf.tensor2d(mask, [batch.length, length], 'int32'), view).dataSync() as Float32Array);
+      const vectors = tf.tidy(
+        () =>
+          this.model
+            .encode(tf.tensor2d(ids, [batch.length, length], 'int32'), tf.tensor2d(mask, [batch.length, length], 'int32'), view)
+            .dataSync() as Float32Array,
+      );
       out.set(vectors, from * dim);
     }
     return out;

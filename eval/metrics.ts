@@ -14,7 +14,10 @@ export function ndcgAtK(ranked: readonly string[], judged: ReadonlyMap<string, n
     const gain = judged.get(doc) ?? 0;
     if (gain > 0) dcg += gain / Math.log2(i + 2);
   });
-  const ideal = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a).slice(0, k);
+  const ideal = [...judged.values()]
+    .filter((g) => g > 0)
+    .sort((a, b) => b - a)
+    .slice(0, k);
   const idcg = ideal.reduce((sum, gain, i) => sum + gain / Math.log2(i + 2), 0);
   return idcg === 0 ? 0 : dcg / idcg;
 }
@@ -42,7 +45,11 @@ export interface MeanMetrics {
 }
 
 /** Means over the judged queries (queries without any relevant document are skipped, as trec_eval does). */
-export function evaluateRun(run: ReadonlyMap<string, readonly string[]>, qrels: Qrels, ks: { ndcg?: number[]; mrr?: number[]; recall?: number[]; success?: number[] } = {}): MeanMetrics {
+export function evaluateRun(
+  run: ReadonlyMap<string, readonly string[]>,
+  qrels: Qrels,
+  ks: { ndcg?: number[]; mrr?: number[]; recall?: number[]; success?: number[] } = {},
+): MeanMetrics {
   const sums: Record<string, number> = {};
   let queries = 0;
   for (const [queryId, judged] of qrels) {

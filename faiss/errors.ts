@@ -1,4 +1,4 @@
-import { CancelledError, SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { CancelledError, SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** Base of errors from the Faiss binding; `code` comes from the addon's `[CODE]` prefix. */
 export class FaissError extends SciClusterError {

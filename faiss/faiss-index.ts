@@ -57,7 +57,8 @@ export class FaissIndex {
   }
 
   static create(options: CreateIndexOptions): FaissIndex {
-    if (!Number.isInteger(options.dim) || options.dim <= 0) throw new FaissInvalidArgumentError(`dimension must be a positive integer, got ${options.dim}`, { field: 'dim' });
+    if (!Number.isInteger(options.dim) || options.dim <= 0)
+      throw new FaissInvalidArgumentError(`dimension must be a positive integer, got ${options.dim}`, { field: 'dim' });
     const resolved = resolveFactory(options.factory, options.metric, options.dim);
     try {
       return new FaissIndex(loadAddon().NativeIndex.factory(options.dim, resolved.description, options.metric));
@@ -134,10 +135,12 @@ export class FaissIndex {
    * stops it the same way, from any thread.
    */
   async search(queries: Float32Array, k: number, params: SearchParams = {}, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SearchResult> {
-    if (!Number.isInteger(k) || k <= 0 || k > SEARCH_LIMITS.maxK) throw new FaissInvalidArgumentError(`k must be an integer from 1 to ${SEARCH_LIMITS.maxK}, got ${k}`, { field: 'k' });
+    if (!Number.isInteger(k) || k <= 0 || k > SEARCH_LIMITS.maxK)
+      throw new FaissInvalidArgumentError(`k must be an integer from 1 to ${SEARCH_LIMITS.maxK}, got ${k}`, { field: 'k' });
     for (const [name, value] of Object.entries(params) as Array<[keyof SearchParams, number | undefined]>) {
       const max = name === 'nprobe' ? SEARCH_LIMITS.maxNprobe : SEARCH_LIMITS.maxEfSearch;
-      if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > max)) throw new FaissInvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${value}`, { field: name });
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > max))
+        throw new FaissInvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${value}`, { field: name });
     }
     options.signal?.throwIfAborted();
     const stopFlag = options.signal ? new Int32Array(new SharedArrayBuffer(4)) : null;

@@ -1,4 +1,13 @@
-export { FaissIndex, SEARCH_LIMITS, setFaissThreads, getFaissThreads, type CreateIndexOptions, type SearchParams, type SearchResult, type SearchCounters } from './faiss-index.js';
+export {
+  FaissIndex,
+  SEARCH_LIMITS,
+  setFaissThreads,
+  getFaissThreads,
+  type CreateIndexOptions,
+  type SearchParams,
+  type SearchResult,
+  type SearchCounters,
+} from './faiss-index.js';
 export { kmeans, type KmeansOptions } from './kmeans.js';
 export { buildDualViewIvf, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
 export { resolveFactory, type ResolvedFactory } from './factory.js';

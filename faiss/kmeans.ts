@@ -15,7 +15,12 @@ export interface KmeansOptions {
 }
 
 /** Faiss `Clustering` k-means: returns k × dim centroids and the final objective. */
-export async function kmeans(vectors: Float32Array, dim: number, k: number, options: KmeansOptions = {}): Promise<{ centroids: Float32Array; objective: number }> {
+export async function kmeans(
+  vectors: Float32Array,
+  dim: number,
+  k: number,
+  options: KmeansOptions = {},
+): Promise<{ centroids: Float32Array; objective: number }> {
   if (!Number.isInteger(k) || k <= 0) throw new FaissInvalidArgumentError(`k must be a positive integer, got ${k}`);
   return native(() =>
     loadAddon().kmeans(vectors, dim, k, {

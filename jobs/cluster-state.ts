@@ -1,4 +1,16 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection, type ObjectStore } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type NatsConnection,
+  type ObjectStore,
+} from 'nats';
 import { MessagingError, retrying } from '../messaging/index.js';
 import { NAMES } from './names.js';
 
@@ -39,7 +51,11 @@ export interface ClusterState {
 }
 
 function isNotFound(err: unknown): boolean {
-  return /not found/i.test((err as Error)?.message ?? '') || (err as { api_error?: { err_code?: number } })?.api_error?.err_code === 10059 || (err as { api_error?: { err_code?: number } })?.api_error?.err_code === 10014;
+  return (
+    /not found/i.test((err as Error)?.message ?? '') ||
+    (err as { api_error?: { err_code?: number } })?.api_error?.err_code === 10059 ||
+    (err as { api_error?: { err_code?: number } })?.api_error?.err_code === 10014
+  );
 }
 
 /** The settings of the worker consumer this cluster wants, as they would be compared with a live one. */
@@ -53,7 +69,14 @@ export function consumerDrift(live: Partial<ConsumerConfig>, wanted: Partial<Con
 }
 
 async function ensureTaskStream(jsm: JetStreamManager, o: ClusterState['options'], onChange: (what: string) => void): Promise<void> {
-  const wanted = { name: NAMES.taskStream, subjects: [NAMES.taskSubjects], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: o.replicas, duplicate_window: nanos(120_000) };
+  const wanted = {
+    name: NAMES.taskStream,
+    subjects: [NAMES.taskSubjects],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: o.replicas,
+    duplicate_window: nanos(120_000),
+  };
   let info;
   try {
     info = await jsm.streams.info(NAMES.taskStream);
@@ -78,7 +101,12 @@ async function ensureWorkerConsumer(jsm: JetStreamManager, o: ClusterState['opti
   } catch (err) {
     if (!isNotFound(err)) throw err;
     if (!o.manage) throw new MessagingError(`the worker consumer ${NAMES.workerConsumer} does not exist yet: start the coordinator first`, { cause: err });
-    await jsm.consumers.add(NAMES.taskStream, { durable_name: NAMES.workerConsumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...wanted });
+    await jsm.consumers.add(NAMES.taskStream, {
+      durable_name: NAMES.workerConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...wanted,
+    });
     onChange(`created consumer ${NAMES.workerConsumer}`);
     return;
   }
@@ -90,7 +118,12 @@ async function ensureWorkerConsumer(jsm: JetStreamManager, o: ClusterState['opti
 }
 
 export async function openClusterState(nc: NatsConnection, options: ClusterStateOptions = {}): Promise<ClusterState> {
-  const resolved = { replicas: options.replicas ?? 1, ackWaitMs: options.ackWaitMs ?? 30_000, maxDeliver: options.maxDeliver ?? 5, manage: options.manage ?? false };
+  const resolved = {
+    replicas: options.replicas ?? 1,
+    ackWaitMs: options.ackWaitMs ?? 30_000,
+    maxDeliver: options.maxDeliver ?? 5,
+    manage: options.manage ?? false,
+  };
   const onChange = options.onChange ?? (() => undefined);
   const jsm = await retrying('JetStream', () => nc.jetstreamManager({ timeout: 5000 }));
   const js = nc.jetstream({ timeout: 10_000 });
@@ -98,7 +131,14 @@ export async function openClusterState(nc: NatsConnection, options: ClusterState
   await retrying('opening the task stream', () => ensureTaskStream(jsm, resolved, onChange), wait);
   await retrying('opening the worker consumer', () => ensureWorkerConsumer(jsm, resolved, onChange), wait);
   const kv = (bucket: string, ttl = 0) =>
-    retrying(`opening KV ${bucket}`, () => js.views.kv(bucket, { replicas: resolved.replicas, history: 1, ...(resolved.manage ? {} : { bindOnly: true, allow_direct: true }), ...(ttl > 0 ? { ttl } : {}) }));
+    retrying(`opening KV ${bucket}`, () =>
+      js.views.kv(bucket, {
+        replicas: resolved.replicas,
+        history: 1,
+        ...(resolved.manage ? {} : { bindOnly: true, allow_direct: true }),
+        ...(ttl > 0 ? { ttl } : {}),
+      }),
+    );
   const [jobs, tasks, workers] = [await kv(NAMES.jobsBucket), await kv(NAMES.tasksBucket), await kv(NAMES.workersBucket, 30_000)];
   return { nc, js, jsm, jobs, tasks, workers, options: resolved };
 }

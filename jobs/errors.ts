@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** A task failed in a way a retry may fix (I/O, a lost connection): nak with backoff. */
 export class RetryableTaskError extends SciClusterError {

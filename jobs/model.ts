@@ -26,7 +26,11 @@ const HashedEncoderSpecSchema = z.strictObject({
   /** Output dimension. @defaultValue 256 */
   dim: z.number().int().positive().default(256),
   /** Hash buckets of the sparse TF-IDF space. @defaultValue 2^18 */
-  buckets: z.number().int().positive().default(1 << 18),
+  buckets: z
+    .number()
+    .int()
+    .positive()
+    .default(1 << 18),
   /** Seed of the random projection. @defaultValue 1 */
   seed: z.number().int().default(1),
 });
@@ -59,7 +63,10 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
     output: storageKey,
     indexes: z.array(IndexSpecSchema).default([]),
     /** Passage shard set to build BM25 on, per shard. */
-    bm25: z.strictObject({ passages: storageKey, k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) }).nullable().default(null),
+    bm25: z
+      .strictObject({ passages: storageKey, k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) })
+      .nullable()
+      .default(null),
   }),
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
@@ -141,4 +148,23 @@ export type TaskFailureReport = z.infer<typeof TaskFailureReportSchema>;
 
 export function taskKey(jobId: string, stage: StageName, shardId: number): string {
   return `${jobId}.${stage}.${shardId}`;
+}
+
+/** A task's record before any worker touched it. */
+export function blankTask(task: Pick<TaskMessage, 'jobId' | 'stage' | 'shardId'>): TaskRecord {
+  return {
+    jobId: task.jobId,
+    stage: task.stage,
+    shardId: task.shardId,
+    state: 'queued',
+    worker: null,
+    deliveries: 0,
+    startedAt: null,
+    finishedAt: null,
+    rowsIn: 0,
+    rowsWritten: 0,
+    rowsRejected: 0,
+    outputs: [],
+    error: null,
+  };
 }

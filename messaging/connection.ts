@@ -33,7 +33,15 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      return await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: false, timeout: 2000, ...security });
+      return await connect({
+        servers: options.servers,
+        name: options.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        waitOnFirstConnect: false,
+        timeout: 2000,
+        ...security,
+      });
     } catch (err) {
       if (isRefusal(err)) {
         throw new MessagingError(`NATS at ${options.servers.join(', ')} refused the connection: ${(err as Error).message}`, { cause: err, retryable: false });

@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** nats-server could not be started, or a connection or stream setup failed. */
 export class MessagingError extends SciClusterError {

@@ -1,4 +1,14 @@
 export { NatsServerProcess, startNatsCluster, freePort, type NatsServerOptions } from './nats-server.js';
 export { connectNats, retrying, withTimeout, type ConnectOptions } from './connection.js';
-export { createSecurityBundle, clientSecurityOptions, renderServerSecurity, type ClientSecurity, type NatsPermissions, type NatsUser, type SecurityBundle, type ServerSecurity, type SubjectRules } from './security.js';
+export {
+  createSecurityBundle,
+  clientSecurityOptions,
+  renderServerSecurity,
+  type ClientSecurity,
+  type NatsPermissions,
+  type NatsUser,
+  type SecurityBundle,
+  type ServerSecurity,
+  type SubjectRules,
+} from './security.js';
 export { MessagingError } from './errors.js';

@@ -107,11 +107,16 @@ export class NatsServerProcess {
     if (this.options.include) lines.push(`include ${JSON.stringify(relative(this.storeDir, this.options.include))}`);
     writeFileSync(this.configPath, `${lines.join('\n')}\n`, { mode: 0o600 });
     rmSync(this.logPath, { force: true });
-    const child = spawn(this.options.binary ?? 'nats-server', ['-c', this.configPath, '-l', this.logPath], { stdio: 'ignore', detached: this.options.detached ?? false });
+    const child = spawn(this.options.binary ?? 'nats-server', ['-c', this.configPath, '-l', this.logPath], {
+      stdio: 'ignore',
+      detached: this.options.detached ?? false,
+    });
     if (this.options.detached) child.unref();
     this.child = child;
     const exited = new Promise<never>((_, reject) => {
-      child.once('error', (err) => reject(new MessagingError(`cannot run nats-server: ${err.message} (install the Debian package nats-server)`, { cause: err })));
+      child.once('error', (err) =>
+        reject(new MessagingError(`cannot run nats-server: ${err.message} (install the Debian package nats-server)`, { cause: err })),
+      );
       child.once('exit', (code) => reject(new MessagingError(`nats-server exited with code ${code}; see ${this.logPath}`, { file: this.logPath })));
     });
     exited.catch(() => undefined);
@@ -160,7 +165,13 @@ export async function startNatsCluster(size: number, baseDir?: string, security?
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   return Promise.all(
     clientPorts.map((port, i) =>
-      NatsServerProcess.start({ port, name: `n${i}`, storeDir: join(dir, `n${i}`), cluster: { name: 'sci', port: routePorts[i]!, routePorts }, ...(security ? { security } : {}) }),
+      NatsServerProcess.start({
+        port,
+        name: `n${i}`,
+        storeDir: join(dir, `n${i}`),
+        cluster: { name: 'sci', port: routePorts[i]!, routePorts },
+        ...(security ? { security } : {}),
+      }),
     ),
   );
 }

@@ -87,7 +87,30 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
   const certFile = join(dir, 'server-cert.pem');
   const keyFile = join(dir, 'server-key.pem');
   if (!existsSync(caFile) || !existsSync(caKey)) {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', caFile, '-days', '3650', '-subj', '/CN=sci-cluster CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        caKey,
+        '-out',
+        caFile,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=sci-cluster CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      dir,
+    );
     chmodSync(caKey, SECRET_MODE);
     rmSync(certFile, { force: true });
   }
@@ -152,7 +175,11 @@ export function clientSecurityOptions(security: ClientSecurity | undefined): Par
   if (!security) return {};
   const out: Partial<ConnectionOptions> = {};
   const ways = [security.user ? 'user' : null, security.nkeySeedFile ? 'nkeySeedFile' : null, security.credsFile ? 'credsFile' : null].filter(Boolean);
-  if (ways.length > 1) throw new MessagingError(`NATS credentials: give only one of user/password, nkeySeedFile, credsFile (got ${ways.join(', ')})`, { field: 'nats', retryable: false });
+  if (ways.length > 1)
+    throw new MessagingError(`NATS credentials: give only one of user/password, nkeySeedFile, credsFile (got ${ways.join(', ')})`, {
+      field: 'nats',
+      retryable: false,
+    });
   if (security.user) {
     out.user = security.user;
     out.pass = security.password ?? '';
@@ -164,7 +191,11 @@ export function clientSecurityOptions(security: ClientSecurity | undefined): Par
   }
   const tls = security.tls;
   if (tls && (tls.caFile || tls.certFile || tls.keyFile)) {
-    out.tls = { ...(tls.caFile ? { caFile: tls.caFile } : {}), ...(tls.certFile ? { certFile: tls.certFile } : {}), ...(tls.keyFile ? { keyFile: tls.keyFile } : {}) };
+    out.tls = {
+      ...(tls.caFile ? { caFile: tls.caFile } : {}),
+      ...(tls.certFile ? { certFile: tls.certFile } : {}),
+      ...(tls.keyFile ? { keyFile: tls.keyFile } : {}),
+    };
   }
   if (security.inboxPrefix) out.inboxPrefix = security.inboxPrefix;
   return out;

@@ -1,6 +1,6 @@
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IndexReport } from '../search/evaluation.js';
+import type { IndexReport } from '../search/index.js';
 import { escapeHtml, linePlot } from './svg-plot.js';
 
 /*
@@ -30,22 +30,48 @@ export function renderReportHtml(report: EvalReport): string {
         `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code></td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
     )
     .join('\n');
-  const sweepSeries = (param: 'nprobe' | 'efSearch') => report.indexes.filter((r) => r.sweep.some((p) => p.param === param)).map((r) => ({ name: r.index, points: r.sweep.map((p) => [p.value, p['Recall@10']] as [number, number]) }));
-  const annSeries = (param: 'nprobe' | 'efSearch') => report.indexes.filter((r) => r.sweep.some((p) => p.param === param && p['annRecall@10'] !== null)).map((r) => ({ name: `${r.index} vs Flat`, points: r.sweep.map((p) => [p.value, p['annRecall@10'] ?? 0] as [number, number]) }));
+  const sweepSeries = (param: 'nprobe' | 'efSearch') =>
+    report.indexes
+      .filter((r) => r.sweep.some((p) => p.param === param))
+      .map((r) => ({ name: r.index, points: r.sweep.map((p) => [p.value, p['Recall@10']] as [number, number]) }));
+  const annSeries = (param: 'nprobe' | 'efSearch') =>
+    report.indexes
+      .filter((r) => r.sweep.some((p) => p.param === param && p['annRecall@10'] !== null))
+      .map((r) => ({ name: `${r.index} vs Flat`, points: r.sweep.map((p) => [p.value, p['annRecall@10'] ?? 0] as [number, number]) }));
   const latencyRecall = report.indexes.map((r) => ({
     name: r.index,
-    points: r.sweep.length > 0 ? r.sweep.map((p) => [p['Recall@10'], p.p50Ms] as [number, number]) : [[r.metrics['Recall@10'] ?? 0, r.latency.p50Ms] as [number, number]],
+    points:
+      r.sweep.length > 0
+        ? r.sweep.map((p) => [p['Recall@10'], p.p50Ms] as [number, number])
+        : [[r.metrics['Recall@10'] ?? 0, r.latency.p50Ms] as [number, number]],
   }));
   const plots = [
-    linePlot({ title: 'Recall@10 vs nprobe (IVF)', xLabel: 'nprobe', yLabel: 'Recall@10 (overlap with Flat)', series: [...sweepSeries('nprobe'), ...annSeries('nprobe')], logX: true }),
-    linePlot({ title: 'Recall@10 vs efSearch (HNSW)', xLabel: 'efSearch', yLabel: 'Recall@10 (overlap with Flat)', series: [...sweepSeries('efSearch'), ...annSeries('efSearch')], logX: true }),
+    linePlot({
+      title: 'Recall@10 vs nprobe (IVF)',
+      xLabel: 'nprobe',
+      yLabel: 'Recall@10 (overlap with Flat)',
+      series: [...sweepSeries('nprobe'), ...annSeries('nprobe')],
+      logX: true,
+    }),
+    linePlot({
+      title: 'Recall@10 vs efSearch (HNSW)',
+      xLabel: 'efSearch',
+      yLabel: 'Recall@10 (overlap with Flat)',
+      series: [...sweepSeries('efSearch'), ...annSeries('efSearch')],
+      logX: true,
+    }),
     linePlot({ title: 'Latency vs Recall@10', xLabel: 'Recall@10', yLabel: 'p50 latency per query (ms)', series: latencyRecall }),
   ];
   const sweeps = report.indexes
     .filter((r) => r.sweep.length > 0)
-    .map((r) => `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`)
+    .map(
+      (r) =>
+        `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`,
+    )
     .join('\n');
-  const env = Object.entries(report.environment).map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`).join('');
+  const env = Object.entries(report.environment)
+    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sci-cluster evaluation — ${escapeHtml(report.indexSet)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}code{font-size:12px}.note{color:#555;font-size:13px;max-width:900px}</style></head>

@@ -48,19 +48,36 @@ export function linePlot(options: PlotOptions): string {
   const px = (x: number) => margin.left + ((fx(x) - x0) / (x1 - x0)) * (width - margin.left - margin.right);
   const py = (y: number) => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
   const parts: string[] = [];
-  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="#fafafa" stroke="#ccc"/>`);
-  for (const t of ticks(y0, y1, 5)) parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/><text x="${margin.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${label(t)}</text>`);
+  parts.push(
+    `<rect x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="#fafafa" stroke="#ccc"/>`,
+  );
+  for (const t of ticks(y0, y1, 5))
+    parts.push(
+      `<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/><text x="${margin.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${label(t)}</text>`,
+    );
   const xTicks = options.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : ticks(x0, x1, 5);
   for (const t of xTicks) parts.push(`<text x="${px(t)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${label(t)}</text>`);
   options.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const points = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (points.length > 1) parts.push(`<polyline class="series" fill="none" stroke="${colour}" stroke-width="2" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
-    for (const [x, y] of points) parts.push(`<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeHtml(s.name)}: ${label(x)}, ${y.toFixed(4)}</title></circle>`);
-    parts.push(`<rect x="${width - margin.right + 12}" y="${margin.top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${width - margin.right + 28}" y="${margin.top + i * 18 + 9}" font-size="11">${escapeHtml(s.name)}</text>`);
+    if (points.length > 1)
+      parts.push(
+        `<polyline class="series" fill="none" stroke="${colour}" stroke-width="2" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+      );
+    for (const [x, y] of points)
+      parts.push(
+        `<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeHtml(s.name)}: ${label(x)}, ${y.toFixed(4)}</title></circle>`,
+      );
+    parts.push(
+      `<rect x="${width - margin.right + 12}" y="${margin.top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${width - margin.right + 28}" y="${margin.top + i * 18 + 9}" font-size="11">${escapeHtml(s.name)}</text>`,
+    );
   });
-  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 12}" text-anchor="middle" font-size="12">${escapeHtml(options.xLabel)}${options.logX ? ' (log scale)' : ''}</text>`);
-  parts.push(`<text transform="translate(16 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(options.yLabel)}</text>`);
+  parts.push(
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 12}" text-anchor="middle" font-size="12">${escapeHtml(options.xLabel)}${options.logX ? ' (log scale)' : ''}</text>`,
+  );
+  parts.push(
+    `<text transform="translate(16 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(options.yLabel)}</text>`,
+  );
   parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeHtml(options.title)}</text>`);
   return `<figure class="plot"><svg class="plot-svg" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}">${parts.join('')}</svg></figure>`;
 }

@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** A search request is malformed or asks for something the index set lacks (the caller's fault). */
 export class SearchRequestError extends SciClusterError {

@@ -82,7 +82,16 @@ function encodeOnce(service: SearchService, queries: QuerySample, batchSize: num
   return out;
 }
 
-async function batchedPass(service: SearchService, index: string, queries: QuerySample, vectors: Float32Array | null, k: number, batchSize: number, params: { nprobe?: number; efSearch?: number }, deadlineMs?: number): Promise<Pass> {
+async function batchedPass(
+  service: SearchService,
+  index: string,
+  queries: QuerySample,
+  vectors: Float32Array | null,
+  k: number,
+  batchSize: number,
+  params: { nprobe?: number; efSearch?: number },
+  deadlineMs?: number,
+): Promise<Pass> {
   const run = new Map<string, string[]>();
   const hits: Hit[][] = [];
   const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
@@ -95,14 +104,25 @@ async function batchedPass(service: SearchService, index: string, queries: Query
     if (response.partial) partial += texts.length;
     for (const key of Object.keys(counters) as Array<keyof typeof counters>) counters[key] += response.counters[key];
     response.hits.forEach((list, i) => {
-      run.set(queries.ids[from + i]!, list.map((h) => h.externalId));
+      run.set(
+        queries.ids[from + i]!,
+        list.map((h) => h.externalId),
+      );
       hits.push(list);
     });
   }
   return { run, hits, counters, partial, seconds: (performance.now() - started) / 1000 };
 }
 
-async function latencyPass(service: SearchService, index: string, queries: QuerySample, count: number, k: number, params: { nprobe?: number; efSearch?: number }, deadlineMs?: number): Promise<LatencyFigures> {
+async function latencyPass(
+  service: SearchService,
+  index: string,
+  queries: QuerySample,
+  count: number,
+  k: number,
+  params: { nprobe?: number; efSearch?: number },
+  deadlineMs?: number,
+): Promise<LatencyFigures> {
   const n = Math.min(count, queries.texts.length);
   const times: number[] = [];
   const started = performance.now();
@@ -134,19 +154,33 @@ const overlap = (a: readonly Hit[], b: readonly Hit[], k: number) => {
   return exact.size === 0 ? 0 : a.slice(0, k).filter((h) => exact.has(h.rowId)).length / exact.size;
 };
 
-export async function evaluateIndexes(service: SearchService, indexes: readonly string[], queries: QuerySample, qrels: Qrels, options: EvaluationOptions): Promise<{ reports: IndexReport[]; runs: Map<string, Map<string, Array<{ docId: string; score: number }>>> }> {
+export async function evaluateIndexes(
+  service: SearchService,
+  indexes: readonly string[],
+  queries: QuerySample,
+  qrels: Qrels,
+  options: EvaluationOptions,
+): Promise<{ reports: IndexReport[]; runs: Map<string, Map<string, Array<{ docId: string; score: number }>>> }> {
   const set = service.router.indexSet;
   const reports: IndexReport[] = [];
   const runs = new Map<string, Map<string, Array<{ docId: string; score: number }>>>();
   const sweepSample: QuerySample = { ids: queries.ids.slice(0, options.sweepQueries), texts: queries.texts.slice(0, options.sweepQueries) };
   const vectors = encodeOnce(service, queries, options.batchSize);
   const sweepVectors = vectors && vectors.subarray(0, sweepSample.ids.length * service.dim!);
-  const exact = set.names.includes('flat') && options.sweep ? await batchedPass(service, 'flat', sweepSample, sweepVectors, 10, options.batchSize, {}, options.deadlineMs) : null;
+  const exact =
+    set.names.includes('flat') && options.sweep
+      ? await batchedPass(service, 'flat', sweepSample, sweepVectors, 10, options.batchSize, {}, options.deadlineMs)
+      : null;
   for (const index of indexes) {
     options.onProgress?.(`${index}: quality`);
     const pass = await batchedPass(service, index, queries, vectors, options.k, options.batchSize, {}, options.deadlineMs);
     runs.set(index, new Map([...pass.run.keys()].map((id, i) => [id, pass.hits[i]!.map((h) => ({ docId: h.externalId, score: h.score }))])));
-    const metrics = evaluateRun(pass.run, qrels, { ndcg: [10], mrr: [10], recall: [10, 100, options.k].filter((v, i, a) => a.indexOf(v) === i && v <= options.k), success: [10, 100].filter((v) => v <= options.k) });
+    const metrics = evaluateRun(pass.run, qrels, {
+      ndcg: [10],
+      mrr: [10],
+      recall: [10, 100, options.k].filter((v, i, a) => a.indexOf(v) === i && v <= options.k),
+      success: [10, 100].filter((v) => v <= options.k),
+    });
     options.onProgress?.(`${index}: latency`);
     const latency = await latencyPass(service, index, queries, options.latencyQueries, 10, {}, options.deadlineMs);
     const spec = set.manifest.indexes.find((i) => i.name === index);
@@ -155,7 +189,14 @@ export async function evaluateIndexes(service: SearchService, indexes: readonly 
     const files = set.manifest.shards.flatMap((s) => s.files.filter((f) => f.role === role).map((f) => ({ shard: s.id, ...f })));
     const perShardMs = new Map<number, number>();
     for (const f of files) if (f.buildMs !== undefined) perShardMs.set(f.shard, f.buildMs);
-    const build = files.length > 0 ? { cpuSeconds: [...perShardMs.values()].reduce((a, b) => a + b, 0) / 1000, wallSeconds: Math.max(0, ...perShardMs.values()) / 1000, bytes: files.reduce((s, f) => s + f.bytes, 0) } : null;
+    const build =
+      files.length > 0
+        ? {
+            cpuSeconds: [...perShardMs.values()].reduce((a, b) => a + b, 0) / 1000,
+            wallSeconds: Math.max(0, ...perShardMs.values()) / 1000,
+            bytes: files.reduce((s, f) => s + f.bytes, 0),
+          }
+        : null;
     const sweep: SweepPoint[] = [];
     const grid = options.sweep && index !== 'bm25' ? sweepValues(factory) : null;
     for (const value of grid?.values ?? []) {
@@ -181,7 +222,12 @@ export async function evaluateIndexes(service: SearchService, indexes: readonly 
       metrics,
       batchedQps: queries.ids.length / Math.max(pass.seconds, 1e-9),
       latency,
-      perQuery: { ndis: pass.counters.ndis / nq, nhops: pass.counters.nhops / nq, nlist: pass.counters.nlist / nq, quantizerDis: pass.counters.quantizerDis / nq },
+      perQuery: {
+        ndis: pass.counters.ndis / nq,
+        nhops: pass.counters.nhops / nq,
+        nlist: pass.counters.nlist / nq,
+        quantizerDis: pass.counters.quantizerDis / nq,
+      },
       partialAnswers: pass.partial,
       build,
       sweep,

@@ -6,3 +6,4 @@ export { mergeTopK, reciprocalRankFusion, type Hit } from './merge.js';
 export { SearchRequestError, SearchUnavailableError } from './errors.js';
 export { indexSetId, shardSubject, PROTOCOL_LIMITS, PROTOCOL_VERSION, SHARD_QUEUE_GROUP } from './protocol.js';
 export type { ShardServerCounters } from './shard-server.js';
+export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluation.js';

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ContractError, SciClusterError } from '../common/errors.js';
-import { parseContract } from '../common/contract.js';
+import { ContractError, SciClusterError, parseContract } from '../common/index.js';
 
 /*
  * The shard search wire protocol over NATS request-reply. A request goes to
@@ -191,7 +190,12 @@ export function decodeFrame(data: Uint8Array, maxHeaderBytes: number = L.maxHead
 /** Raised for a request of another protocol version, so the reply can say which one this side speaks. */
 export class ProtocolVersionError extends SciClusterError {
   constructor(got: unknown) {
-    super('PROTOCOL_VERSION', `protocol version ${JSON.stringify(got)} is not supported; this side speaks version ${PROTOCOL_VERSION}`, { field: 'v' }, { retryable: false, status: 400 });
+    super(
+      'PROTOCOL_VERSION',
+      `protocol version ${JSON.stringify(got)} is not supported; this side speaks version ${PROTOCOL_VERSION}`,
+      { field: 'v' },
+      { retryable: false, status: 400 },
+    );
   }
 }
 
@@ -217,11 +221,13 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 
 /** Payload arrays of a dense request or a ranked reply, checked against the header's counts. */
 export function viewFloat32(payload: ArrayBuffer, byteOffset: number, length: number, what: string): Float32Array {
-  if (byteOffset + length * 4 > payload.byteLength) throw new ContractError(`${what}: payload holds ${payload.byteLength} bytes, needs ${byteOffset + length * 4}`, { field: 'payload' });
+  if (byteOffset + length * 4 > payload.byteLength)
+    throw new ContractError(`${what}: payload holds ${payload.byteLength} bytes, needs ${byteOffset + length * 4}`, { field: 'payload' });
   return new Float32Array(payload, byteOffset, length);
 }
 
 export function viewBigInt64(payload: ArrayBuffer, byteOffset: number, length: number, what: string): BigInt64Array {
-  if (byteOffset + length * 8 > payload.byteLength) throw new ContractError(`${what}: payload holds ${payload.byteLength} bytes, needs ${byteOffset + length * 8}`, { field: 'payload' });
+  if (byteOffset + length * 8 > payload.byteLength)
+    throw new ContractError(`${what}: payload holds ${payload.byteLength} bytes, needs ${byteOffset + length * 8}`, { field: 'payload' });
   return new BigInt64Array(payload, byteOffset, length);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type TextEncoder } from '../encoder/index.js';
 import { fetchModelFolder, joinKey, type Storage } from '../storage/index.js';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 import { SearchUnavailableError } from './errors.js';
 
 /**
@@ -15,7 +15,10 @@ export async function openSetEncoder(storage: Storage, embeddingsKey: string, lo
   const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
   const spec = manifest.encoder as { kind: string; path?: string };
   if (spec?.kind === 'hashed-tfidf') {
-    const model = loadModel(await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')), await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')));
+    const model = loadModel(
+      await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')),
+      await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')),
+    );
     return { encoder: hashedTextEncoder(model), close: () => {} };
   }
   if (spec?.kind === 'model' && spec.path) {
@@ -31,5 +34,8 @@ export async function openSetEncoder(storage: Storage, embeddingsKey: string, lo
       },
     };
   }
-  throw new SearchUnavailableError(`embedding set ${embeddingsKey} does not name its encoder`, { file: joinKey(embeddingsKey, 'manifest.json'), field: 'encoder' });
+  throw new SearchUnavailableError(`embedding set ${embeddingsKey} does not name its encoder`, {
+    file: joinKey(embeddingsKey, 'manifest.json'),
+    field: 'encoder',
+  });
 }

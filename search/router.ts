@@ -1,7 +1,23 @@
 import type { NatsConnection } from 'nats';
 import { EnglishAnalyzer } from '../bm25/index.js';
 import type { z } from 'zod';
-import { decodeFrame, encodeRequest, indexSetId, parseReply, shardSubject, ShardSearchHeaderSchema, ShardStatsHeaderSchema, viewBigInt64, viewFloat32, type Bm25SearchRequest, type SearchCountersWire, type ShardErrorHeader, type ShardRequestBody, type ShardSearchHeader, type ShardStatsHeader } from './protocol.js';
+import {
+  decodeFrame,
+  encodeRequest,
+  indexSetId,
+  parseReply,
+  shardSubject,
+  ShardSearchHeaderSchema,
+  ShardStatsHeaderSchema,
+  viewBigInt64,
+  viewFloat32,
+  type Bm25SearchRequest,
+  type SearchCountersWire,
+  type ShardErrorHeader,
+  type ShardRequestBody,
+  type ShardSearchHeader,
+  type ShardStatsHeader,
+} from './protocol.js';
 import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
@@ -52,13 +68,23 @@ export class SearchRouter {
   private readonly analyzer = new EnglishAnalyzer();
   readonly shards: number[];
 
-  constructor(private readonly nc: NatsConnection, readonly indexSet: IndexSet, private readonly defaultDeadlineMs = 2000) {
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly indexSet: IndexSet,
+    private readonly defaultDeadlineMs = 2000,
+  ) {
     this.setId = indexSetId(indexSet.key);
     this.shards = indexSet.manifest.shards.map((s) => s.id);
   }
 
   /** Sends the request to `shards` (default all); resolves by the deadline with whatever answered. */
-  async scatter<S extends z.ZodType>(body: ShardRequestBody, replySchema: S, deadlineMs: number, payload: ArrayBufferView[] = [], shards: readonly number[] = this.shards): Promise<Gathered<z.infer<S>>> {
+  async scatter<S extends z.ZodType>(
+    body: ShardRequestBody,
+    replySchema: S,
+    deadlineMs: number,
+    payload: ArrayBufferView[] = [],
+    shards: readonly number[] = this.shards,
+  ): Promise<Gathered<z.infer<S>>> {
     const deadline = performance.now() + deadlineMs;
     const frame = encodeRequest(body, deadlineMs, ...payload);
     const replies: Gathered<z.infer<S>>['replies'] = [];
@@ -79,7 +105,15 @@ export class SearchRouter {
         } catch (err) {
           if (err instanceof SearchRequestError) throw err;
           const code = (err as { code?: string }).code;
-          missing.push({ shard, reason: code === '503' ? 'no server for this shard' : code === 'TIMEOUT' ? `no answer within ${Math.round(deadlineMs)} ms` : `failed: ${(err as Error).message}` });
+          missing.push({
+            shard,
+            reason:
+              code === '503'
+                ? 'no server for this shard'
+                : code === 'TIMEOUT'
+                  ? `no answer within ${Math.round(deadlineMs)} ms`
+                  : `failed: ${(err as Error).message}`,
+          });
         }
       }),
     );
@@ -91,7 +125,15 @@ export class SearchRouter {
     this.checkIndex(options.index);
     if (vectors.length % dim !== 0) throw new SearchRequestError(`query vectors hold ${vectors.length} floats, not a multiple of dimension ${dim}`);
     const nq = vectors.length / dim;
-    const request: ShardRequestBody = { op: 'dense', index: options.index, k: options.k, nq, dim, ...(options.nprobe ? { nprobe: options.nprobe } : {}), ...(options.efSearch ? { efSearch: options.efSearch } : {}) };
+    const request: ShardRequestBody = {
+      op: 'dense',
+      index: options.index,
+      k: options.k,
+      nq,
+      dim,
+      ...(options.nprobe ? { nprobe: options.nprobe } : {}),
+      ...(options.efSearch ? { efSearch: options.efSearch } : {}),
+    };
     const started = performance.now();
     const gathered = await this.scatter(request, ShardSearchHeaderSchema, options.deadlineMs ?? this.defaultDeadlineMs, [vectors]);
     return this.mergeRanked(gathered, nq, options.k, started);
@@ -176,6 +218,7 @@ export class SearchRouter {
   }
 
   private checkIndex(name: string): void {
-    if (!this.indexSet.names.includes(name)) throw new SearchRequestError(`index set ${this.indexSet.key} has no index "${name}" (it has: ${this.indexSet.names.join(', ')})`, { field: 'index' });
+    if (!this.indexSet.names.includes(name))
+      throw new SearchRequestError(`index set ${this.indexSet.key} has no index "${name}" (it has: ${this.indexSet.names.join(', ')})`, { field: 'index' });
   }
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/index.js';
 import type { TextEncoder } from '../encoder/index.js';
 import type { Storage } from '../storage/index.js';
 import { openIndexSet } from './index-set.js';
@@ -42,7 +42,14 @@ export class SearchService {
     readonly limits: SearchLimits,
   ) {}
 
-  static async open(options: { nc: NatsConnection; storage: Storage; indexSet: string; logger?: Logger; deadlineMs?: number; limits?: Partial<SearchLimits> }): Promise<SearchService> {
+  static async open(options: {
+    nc: NatsConnection;
+    storage: Storage;
+    indexSet: string;
+    logger?: Logger;
+    deadlineMs?: number;
+    limits?: Partial<SearchLimits>;
+  }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
     const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000);
     let encoder: TextEncoder | null = null;
@@ -57,19 +64,26 @@ export class SearchService {
 
   encode(texts: readonly string[], view: 'query' | 'item'): Float32Array {
     if (!this.encoder) throw new SearchRequestError('this index set has no dense embeddings, so no encoder');
-    if (texts.length > this.limits.maxQueries) throw new SearchRequestError(`at most ${this.limits.maxQueries} texts per request, got ${texts.length}`, { field: 'texts' });
+    if (texts.length > this.limits.maxQueries)
+      throw new SearchRequestError(`at most ${this.limits.maxQueries} texts per request, got ${texts.length}`, { field: 'texts' });
     return this.encoder.encode(texts, view);
   }
 
   async search(req: SearchRequest): Promise<SearchResponse> {
-    if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK) throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
-    for (const [field, max] of [['nprobe', PROTOCOL_LIMITS.maxNprobe], ['efSearch', PROTOCOL_LIMITS.maxEfSearch]] as const) {
+    if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK)
+      throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
+    for (const [field, max] of [
+      ['nprobe', PROTOCOL_LIMITS.maxNprobe],
+      ['efSearch', PROTOCOL_LIMITS.maxEfSearch],
+    ] as const) {
       const value = req[field];
-      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) throw new SearchRequestError(`${field} must be an integer from 1 to ${max}, got ${value}`, { field });
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max))
+        throw new SearchRequestError(`${field} must be an integer from 1 to ${max}, got ${value}`, { field });
     }
     const count = req.queries?.length ?? (req.vectors && this.encoder ? req.vectors.length / this.encoder.dim : 0);
     if (count === 0) throw new SearchRequestError('give queries (texts) or vectors', { field: 'queries' });
-    if (count > this.limits.maxQueries) throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });
+    if (count > this.limits.maxQueries)
+      throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });
     if (req.index === 'bm25') {
       if (!req.queries) throw new SearchRequestError('BM25 searches take query texts', { field: 'queries' });
       return this.router.bm25(req.queries, { k: req.k, ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}) });
@@ -78,14 +92,28 @@ export class SearchService {
     if (req.hybrid && !req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
     const vectors = req.vectors ?? this.encoder.encode(req.queries!, 'query');
     const deadline = req.deadlineMs ? { deadlineMs: req.deadlineMs } : {};
-    const denseSearch = this.router.dense(vectors, this.encoder.dim, { index: req.index, k: req.k, ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}), ...deadline });
+    const denseSearch = this.router.dense(vectors, this.encoder.dim, {
+      index: req.index,
+      k: req.k,
+      ...(req.nprobe ? { nprobe: req.nprobe } : {}),
+      ...(req.efSearch ? { efSearch: req.efSearch } : {}),
+      ...deadline,
+    });
     if (!req.hybrid) return denseSearch;
     // Both fan-outs at once; fused by reciprocal rank.
     const [dense, lexical] = await Promise.all([denseSearch, this.router.bm25(req.queries!, { k: req.k, ...deadline })]);
     const missing = [...dense.missingShards, ...lexical.missingShards.filter((m) => !dense.missingShards.some((d) => d.shard === m.shard))];
     return {
       ...dense,
-      hits: dense.hits.map((hits, q) => reciprocalRankFusion([{ hits, weight: req.hybrid!.denseWeight }, { hits: lexical.hits[q]!, weight: req.hybrid!.bm25Weight }], req.k)),
+      hits: dense.hits.map((hits, q) =>
+        reciprocalRankFusion(
+          [
+            { hits, weight: req.hybrid!.denseWeight },
+            { hits: lexical.hits[q]!, weight: req.hybrid!.bm25Weight },
+          ],
+          req.k,
+        ),
+      ),
       partial: missing.length > 0,
       missingShards: missing,
       ms: Math.max(dense.ms, lexical.ms),

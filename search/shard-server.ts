@@ -2,12 +2,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
-import type { Logger } from '../common/logger.js';
+import { type Logger, CancelledError, SciClusterError, toErrorWire } from '../common/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, linkFiles, type Storage } from '../storage/index.js';
-import { CancelledError, SciClusterError, toErrorWire } from '../common/errors.js';
-import { decodeFrame, encodeFrame, indexSetId, parseRequest, PROTOCOL_VERSION, shardSubject, SHARD_QUEUE_GROUP, viewFloat32, type Bm25SearchRequest, type Bm25StatsRequest, type DenseRequest, type ShardRequest } from './protocol.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  indexSetId,
+  parseRequest,
+  PROTOCOL_VERSION,
+  shardSubject,
+  SHARD_QUEUE_GROUP,
+  viewFloat32,
+  type Bm25SearchRequest,
+  type Bm25StatsRequest,
+  type DenseRequest,
+  type ShardRequest,
+} from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
 import { verifiedFile } from '../shards/index.js';
 import { SearchRequestError } from './errors.js';
@@ -101,7 +113,11 @@ export class ShardServer {
     if (bm25Files.length > 0) {
       const dir = join(this.workDir, `bm25-${entry.id}`);
       for (const file of bm25Files) await verifiedFile(storage, indexSet, file);
-      await linkFiles(storage, bm25Files.map((f) => ({ key: joinKey(indexSet, f.path), name: f.path.split('/').pop()! })), dir);
+      await linkFiles(
+        storage,
+        bm25Files.map((f) => ({ key: joinKey(indexSet, f.path), name: f.path.split('/').pop()! })),
+        dir,
+      );
       bm25 = loadBm25(dir);
     }
     const externalIdOf = await this.externalIds(entry.id, bm25);
@@ -122,7 +138,9 @@ export class ShardServer {
       ({ rowIds, externalIds } = await readEmbeddingIds(this.options.storage, embeddings, shardId));
     }
     const first = Number(rowIds[0] ?? 0);
-    const contiguous = Array.from({ length: Math.min(rowIds.length, 64) }, (_, i) => Number(rowIds[i]) === first + i).every(Boolean) && Number(rowIds[rowIds.length - 1] ?? first) === first + rowIds.length - 1;
+    const contiguous =
+      Array.from({ length: Math.min(rowIds.length, 64) }, (_, i) => Number(rowIds[i]) === first + i).every(Boolean) &&
+      Number(rowIds[rowIds.length - 1] ?? first) === first + rowIds.length - 1;
     if (contiguous) return (rowId) => externalIds[Number(rowId) - first] ?? '';
     const map = new Map<number, string>();
     for (let i = 0; i < rowIds.length; i++) map.set(Number(rowIds[i]), externalIds[i]!);
@@ -185,18 +203,46 @@ export class ShardServer {
 
   private async dense(shard: LoadedShard, req: DenseRequest, payload: ArrayBuffer, started: number): Promise<Uint8Array> {
     const index = shard.dense.get(req.index);
-    if (!index) throw new SearchRequestError(`shard ${shard.id} has no index "${req.index}" (it has: ${[...shard.dense.keys(), ...(shard.bm25 ? ['bm25'] : [])].join(', ')})`, { field: 'index' });
+    if (!index)
+      throw new SearchRequestError(
+        `shard ${shard.id} has no index "${req.index}" (it has: ${[...shard.dense.keys(), ...(shard.bm25 ? ['bm25'] : [])].join(', ')})`,
+        { field: 'index' },
+      );
     if (req.dim !== index.dim) throw new SearchRequestError(`queries have dimension ${req.dim}, index "${req.index}" has ${index.dim}`, { field: 'dim' });
     const queries = viewFloat32(payload, 0, req.nq * req.dim, 'query vectors');
     const timeoutMs = Math.max(1, req.expiresAt - Date.now());
-    const result = await index.search(queries, req.k, { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
+    const result = await index.search(
+      queries,
+      req.k,
+      { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) },
+      { timeoutMs },
+    );
     const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : shard.externalIdOf(l)));
-    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, nq: req.nq, k: req.k, higherIsBetter: result.higherIsBetter, counters: result.counters, externalIds, ms: performance.now() - started }, result.labels, result.distances);
+    return encodeFrame(
+      {
+        v: PROTOCOL_VERSION,
+        shard: shard.id,
+        nq: req.nq,
+        k: req.k,
+        higherIsBetter: result.higherIsBetter,
+        counters: result.counters,
+        externalIds,
+        ms: performance.now() - started,
+      },
+      result.labels,
+      result.distances,
+    );
   }
 
   private bm25Stats(shard: LoadedShard, req: Bm25StatsRequest): Uint8Array {
     if (!shard.bm25) throw new SearchRequestError(`shard ${shard.id} has no BM25 index`);
-    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, docCount: shard.bm25.docCount, sumTotalTermFreq: shard.bm25.parts.sumTotalTermFreq, df: req.terms.map((t) => shard.bm25!.df(t)) });
+    return encodeFrame({
+      v: PROTOCOL_VERSION,
+      shard: shard.id,
+      docCount: shard.bm25.docCount,
+      sumTotalTermFreq: shard.bm25.parts.sumTotalTermFreq,
+      df: req.terms.map((t) => shard.bm25!.df(t)),
+    });
   }
 
   private bm25Search(shard: LoadedShard, req: Bm25SearchRequest, started: number): Uint8Array {
@@ -220,7 +266,11 @@ export class ShardServer {
       });
     });
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
-    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started }, labels, scores);
+    return encodeFrame(
+      { v: PROTOCOL_VERSION, shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started },
+      labels,
+      scores,
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** The input as a whole cannot be ingested (missing file, wrong header, unknown format). */
 export class IngestError extends SciClusterError {

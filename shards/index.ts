@@ -13,4 +13,16 @@ export { IdFingerprintSet } from './id-fingerprint-set.js';
 export { IngestError, StrictModeError, ShardFormatError } from './errors.js';
 export type { RejectedRow, RejectReason, RowKind } from './reject-log.js';
 export { verifyShardSet, type VerifyReport } from './verify.js';
-export { readSetManifest, verifiedFile, shardFile, EMBEDDING_SET_FORMAT, INDEX_SET_FORMAT, EmbeddingSetManifestSchema, IndexSetManifestSchema, type SetKind, type EmbeddingSetManifest, type IndexSetManifestRead } from './set-manifest.js';
+export {
+  readSetManifest,
+  verifiedFile,
+  shardFile,
+  EMBEDDING_SET_FORMAT,
+  INDEX_SET_FORMAT,
+  EmbeddingSetManifestSchema,
+  IndexSetManifestSchema,
+  type SetKind,
+  type EmbeddingSetManifest,
+  type IndexSetManifestRead,
+} from './set-manifest.js';
+export { ShardFileWriter } from './shard-file-writer.js';

@@ -106,7 +106,10 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
     throw new StrictModeError(totalRejected, rejects.path);
   }
   const manifestPath = writeManifest(outDir, manifest);
-  options.logger?.info({ outDir, rowsIn: manifest.rowsIn, rowsWritten: manifest.rowsWritten, rowsRejected: manifest.rowsRejected, shards: shardEntries.length }, 'ingest done');
+  options.logger?.info(
+    { outDir, rowsIn: manifest.rowsIn, rowsWritten: manifest.rowsWritten, rowsRejected: manifest.rowsRejected, shards: shardEntries.length },
+    'ingest done',
+  );
   return { manifest, manifestPath };
 }
 
@@ -154,7 +157,15 @@ class IngestState {
       case 'reject':
         if (event.kind === 'query') this.queriesIn += 1;
         if (event.kind === 'qrel') this.qrelsIn += 1;
-        return this.rejects.add({ kind: event.kind, reason: event.reason, source: event.source, line: event.line, position: event.position, message: event.message, excerpt: event.excerpt });
+        return this.rejects.add({
+          kind: event.kind,
+          reason: event.reason,
+          source: event.source,
+          line: event.line,
+          position: event.position,
+          message: event.message,
+          excerpt: event.excerpt,
+        });
       case 'passage':
         return this.handlePassage(event, excerptChars);
       default:
@@ -181,7 +192,13 @@ class IngestState {
       case 'query': {
         this.queriesIn += 1;
         if (!this.queryIds.add(event.id)) {
-          await this.reject('query', event, 'duplicate_id', `query id ${JSON.stringify(event.id)} was already ingested; the first one is kept`, excerpt(event.text, excerptChars));
+          await this.reject(
+            'query',
+            event,
+            'duplicate_id',
+            `query id ${JSON.stringify(event.id)} was already ingested; the first one is kept`,
+            excerpt(event.text, excerptChars),
+          );
           return;
         }
         this.queries ??= new HashedTextWriter(join(this.outDir, 'queries.jsonl'));
@@ -208,7 +225,9 @@ class IngestState {
         // Negatives are training hints derived from a query record, not rows of their own.
         if (!this.passageIds.has(event.corpusId) || !this.queryIds.has(event.queryId)) return;
         if (!this.negativePairs.add(`${event.split}\t${event.queryId}\t${event.corpusId}`)) return;
-        await this.splitWriter(this.negatives, 'negatives', event.split, 'query-id\tcorpus-id\tkind').writeRow(`${event.queryId}\t${event.corpusId}\t${event.negativeKind}`);
+        await this.splitWriter(this.negatives, 'negatives', event.split, 'query-id\tcorpus-id\tkind').writeRow(
+          `${event.queryId}\t${event.corpusId}\t${event.negativeKind}`,
+        );
         return;
       }
     }
@@ -218,7 +237,14 @@ class IngestState {
     let queries: Manifest['queries'] = null;
     if (this.queries) {
       const done = await this.queries.commit();
-      queries = { path: relative(this.outDir, done.path), sha256: done.sha256, rowsIn: this.queriesIn, rowsWritten: done.rows, rowsRejected: this.rejects.count('query'), splits: this.querySplits };
+      queries = {
+        path: relative(this.outDir, done.path),
+        sha256: done.sha256,
+        rowsIn: this.queriesIn,
+        rowsWritten: done.rows,
+        rowsRejected: this.rejects.count('query'),
+        splits: this.querySplits,
+      };
     } else if (this.queriesIn > 0) {
       queries = { path: '', sha256: '', rowsIn: this.queriesIn, rowsWritten: 0, rowsRejected: this.rejects.count('query'), splits: {} };
     }

@@ -34,8 +34,7 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
   const excerptChars = options.excerptChars ?? 200;
   const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const lenientDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  const excerptOf = (bytes: Uint8Array) =>
-    lenientDecoder.decode(bytes.subarray(0, excerptChars * 4)).slice(0, excerptChars);
+  const excerptOf = (bytes: Uint8Array) => lenientDecoder.decode(bytes.subarray(0, excerptChars * 4)).slice(0, excerptChars);
 
   let lineNo = 0;
   let pending: Buffer[] = [];

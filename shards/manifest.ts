@@ -25,7 +25,11 @@ export const ShardEntrySchema = z.strictObject({
 });
 export type ShardEntry = z.infer<typeof ShardEntrySchema>;
 
-const FileEntrySchema = z.strictObject({ path: z.string().min(1).refine(isRelativeName, { message: "expected a relative file name (no '..', not absolute)" }), rows: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const FileEntrySchema = z.strictObject({
+  path: z.string().min(1).refine(isRelativeName, { message: "expected a relative file name (no '..', not absolute)" }),
+  rows: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
 
 const RowAccountSchema = z.strictObject({ rowsIn: count, rowsWritten: count, rowsRejected: count });
 
@@ -96,7 +100,10 @@ function checkAccounting(m: Manifest, file: string): void {
     if (shard.firstRowId !== expectedFirst) fail(`shard ${i} firstRowId ${shard.firstRowId}, expected ${expectedFirst}`, `shards.${i}.firstRowId`);
     expectedFirst += shard.rows;
   }
-  for (const [name, acc] of [['queries', m.queries], ['qrels', m.qrels]] as const) {
+  for (const [name, acc] of [
+    ['queries', m.queries],
+    ['qrels', m.qrels],
+  ] as const) {
     if (acc && acc.rowsIn !== acc.rowsWritten + acc.rowsRejected) fail(`${name}.rowsIn != rowsWritten + rowsRejected`, `${name}.rowsIn`);
   }
 }

@@ -38,9 +38,22 @@ export const IndexSetManifestSchema = z.looseObject({
   rowsIn: count,
   embeddings: z.string().nullable(),
   passages: z.string().nullable(),
-  indexes: z.array(z.looseObject({ name: z.string().regex(/^[a-z0-9_-]+$/), factory: z.string(), metric: z.enum(['ip', 'l2']), efSearch: z.number().int().positive().optional() })),
+  indexes: z.array(
+    z.looseObject({
+      name: z.string().regex(/^[a-z0-9_-]+$/),
+      factory: z.string(),
+      metric: z.enum(['ip', 'l2']),
+      efSearch: z.number().int().positive().optional(),
+    }),
+  ),
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),
-  shards: z.array(z.strictObject({ id: count, rows: count, files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })) })),
+  shards: z.array(
+    z.strictObject({
+      id: count,
+      rows: count,
+      files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })),
+    }),
+  ),
 });
 export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
 
@@ -78,7 +91,11 @@ export async function verifiedFile(storage: Storage, setKey: string, entry: { pa
   const actual = await sha256(local).catch((err: unknown) => {
     throw new ShardFormatError(`cannot read ${entry.path}: ${(err as Error).message}`, { file: key, cause: err });
   });
-  if (actual.bytes !== entry.bytes || actual.sha256 !== entry.sha256) throw new ShardFormatError(`${entry.path} does not match the manifest (sha256 ${actual.sha256.slice(0, 12)}…, ${actual.bytes} bytes; expected ${entry.sha256.slice(0, 12)}…, ${entry.bytes} bytes)`, { file: key });
+  if (actual.bytes !== entry.bytes || actual.sha256 !== entry.sha256)
+    throw new ShardFormatError(
+      `${entry.path} does not match the manifest (sha256 ${actual.sha256.slice(0, 12)}…, ${actual.bytes} bytes; expected ${entry.sha256.slice(0, 12)}…, ${entry.bytes} bytes)`,
+      { file: key },
+    );
   return local;
 }
 

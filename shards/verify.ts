@@ -27,14 +27,16 @@ export async function verifyShardSet(pathOrDir: string, options: { signal?: Abor
       const rowIds = batch.getChild('rowId')!.toArray() as BigInt64Array;
       const externalIds = batch.getChild('externalId')!;
       for (let i = 0; i < batch.numRows; i++) {
-        if (Number(rowIds[i]) !== expected) throw new ShardFormatError(`shard ${shard.id}: row ${rows} has rowId ${rowIds[i]}, expected ${expected}`, { file: shard.path });
+        if (Number(rowIds[i]) !== expected)
+          throw new ShardFormatError(`shard ${shard.id}: row ${rows} has rowId ${rowIds[i]}, expected ${expected}`, { file: shard.path });
         const id = externalIds.get(i) as string;
         if (!ids.add(id)) throw new ShardFormatError(`shard ${shard.id}: external id ${JSON.stringify(id)} appears twice`, { file: shard.path });
         expected += 1;
         rows += 1;
       }
     }
-    if (expected !== shard.firstRowId + shard.rows) throw new ShardFormatError(`shard ${shard.id} holds ${expected - shard.firstRowId} rows, manifest says ${shard.rows}`, { file: shard.path });
+    if (expected !== shard.firstRowId + shard.rows)
+      throw new ShardFormatError(`shard ${shard.id} holds ${expected - shard.firstRowId} rows, manifest says ${shard.rows}`, { file: shard.path });
   }
   return { manifestPath: path, shards: manifest.shards.length, rows, rowsIn: manifest.rowsIn, rowsRejected: manifest.rowsRejected };
 }

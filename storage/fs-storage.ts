@@ -39,7 +39,8 @@ export class FsStorage implements Storage {
     let existing = path;
     while (!existsSync(existing) && existing !== this.root) existing = dirname(existing);
     const real = realpathSync(existing);
-    if (!inside(this.rootReal(), real) && !inside(this.root, real)) throw new StorageKeyError(`storage key ${JSON.stringify(key)} leads outside the storage root through a symlink`, { field: 'key' });
+    if (!inside(this.rootReal(), real) && !inside(this.root, real))
+      throw new StorageKeyError(`storage key ${JSON.stringify(key)} leads outside the storage root through a symlink`, { field: 'key' });
     return path;
   }
 

@@ -19,7 +19,8 @@ export function checkKey(key: string, what = 'storage key'): string {
 /** A file name relative to its set's folder (a manifest's shard path, a model card's weights): never absolute, never `..`. */
 export function checkRelativeName(name: string, what = 'file name'): string {
   const checked = checkKey(name, what);
-  if (checked.startsWith('/') || /^[A-Za-z]:[\\/]/.test(checked)) throw new StorageKeyError(`${what} ${JSON.stringify(name)} must be relative to its folder`, { field: what });
+  if (checked.startsWith('/') || /^[A-Za-z]:[\\/]/.test(checked))
+    throw new StorageKeyError(`${what} ${JSON.stringify(name)} must be relative to its folder`, { field: what });
   return checked;
 }
 

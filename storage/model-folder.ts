@@ -14,20 +14,36 @@ export async function fetchModelFolder(storage: Storage, key: string, localDir: 
   let files: string[];
   let cacheKey: string;
   if (await storage.exists(joinKey(key, 'model-card.json'))) {
-    const card = JSON.parse(await storage.readText(joinKey(key, 'model-card.json'))) as { weights?: { file?: string; sha256?: string }; tokenizer?: { vocab?: string } };
-    if (!card.weights?.file || !card.weights.sha256 || !card.tokenizer?.vocab) throw new StorageError(`model card at ${key} lacks weights.file, weights.sha256 or tokenizer.vocab`);
-    files = ['model-card.json', checkRelativeName(card.weights.file, `${key}/model-card.json weights.file`), checkRelativeName(card.tokenizer.vocab, `${key}/model-card.json tokenizer.vocab`)];
+    const card = JSON.parse(await storage.readText(joinKey(key, 'model-card.json'))) as {
+      weights?: { file?: string; sha256?: string };
+      tokenizer?: { vocab?: string };
+    };
+    if (!card.weights?.file || !card.weights.sha256 || !card.tokenizer?.vocab)
+      throw new StorageError(`model card at ${key} lacks weights.file, weights.sha256 or tokenizer.vocab`);
+    files = [
+      'model-card.json',
+      checkRelativeName(card.weights.file, `${key}/model-card.json weights.file`),
+      checkRelativeName(card.tokenizer.vocab, `${key}/model-card.json tokenizer.vocab`),
+    ];
     cacheKey = card.weights.sha256;
   } else if (await storage.exists(joinKey(key, 'model.json'))) {
     const text = await storage.readText(joinKey(key, 'model.json'));
     const model = JSON.parse(text) as { weightsManifest?: Array<{ paths: string[] }> };
-    files = ['model.json', 'vocab.txt', ...(model.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => checkRelativeName(p, `${key}/model.json weightsManifest path`))];
+    files = [
+      'model.json',
+      'vocab.txt',
+      ...(model.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => checkRelativeName(p, `${key}/model.json weightsManifest path`)),
+    ];
     if (await storage.exists(joinKey(key, 'sci-encoder.json'))) files.push('sci-encoder.json');
     cacheKey = `${key}:${createHash('sha256').update(text).digest('hex')}`;
   } else {
     throw new StorageError(`no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint) or model.json (a TensorFlow.js model)`);
   }
-  await linkFiles(storage, files.map((file) => ({ key: joinKey(key, file), name: file })), localDir);
+  await linkFiles(
+    storage,
+    files.map((file) => ({ key: joinKey(key, file), name: file })),
+    localDir,
+  );
   return { dir: localDir, cacheKey };
 }
 
@@ -44,4 +60,3 @@ export async function linkFiles(storage: Storage, files: ReadonlyArray<{ key: st
     await symlink(await storage.localPath(file.key), target);
   }
 }
-

@@ -19,7 +19,10 @@ import { checkKey } from './keys.js';
 export class NatsObjectStorage implements Storage {
   readonly kind = 'nats-object-store' as const;
 
-  constructor(private readonly store: ObjectStore, private readonly cacheDir: string = join(tmpdir(), 'sci-object-cache')) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly cacheDir: string = join(tmpdir(), 'sci-object-cache'),
+  ) {}
 
   checkKey(key: string): string {
     const checked = checkKey(key);

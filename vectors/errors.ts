@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../common/index.js';
 
 /** A vector file is missing, truncated, or of an unsupported layout. */
 export class VectorFileError extends SciClusterError {

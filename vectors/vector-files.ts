@@ -38,7 +38,8 @@ function readVecs(path: string, kind: 'float' | 'int'): { dim: number; count: nu
   const dim = bytes.readInt32LE(0);
   if (dim <= 0 || dim > 1 << 20) throw new VectorFileError(`implausible dimension ${dim} in the first row header`, { file: path });
   const rowBytes = 4 + dim * 4;
-  if (bytes.length % rowBytes !== 0) throw new VectorFileError(`size ${bytes.length} is not a multiple of the row size ${rowBytes} (dim ${dim})`, { file: path });
+  if (bytes.length % rowBytes !== 0)
+    throw new VectorFileError(`size ${bytes.length} is not a multiple of the row size ${rowBytes} (dim ${dim})`, { file: path });
   const count = bytes.length / rowBytes;
   const data = new Float32Array(count * dim);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -75,7 +76,12 @@ export function readNpy(path: string): VectorSet {
   const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1]?.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)?.[1]
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (!descr || !fortran || !shape) throw new VectorFileError(`cannot parse .npy header ${header.trim()}`, { file: path });
   if (fortran === 'True') throw new VectorFileError('Fortran-order arrays are not supported; save with np.ascontiguousarray', { file: path });
   if (shape.length !== 2) throw new VectorFileError(`expected a 2-D array, got shape (${shape.join(', ')})`, { file: path });
@@ -116,8 +122,15 @@ export function readArrowVectors(path: string, column: string | readonly string[
     throw new VectorFileError(`not an Arrow IPC file: ${(err as Error).message}`, { file: path, cause: err });
   }
   const names = column === null ? null : typeof column === 'string' ? [column] : column;
-  const field = names === null ? table.schema.fields.find((f) => f.type instanceof FixedSizeList) : names.map((n) => table.schema.fields.find((f) => f.name === n)).find((f) => f !== undefined);
-  if (!field) throw new VectorFileError(names ? `no column ${names.map((n) => `"${n}"`).join(' or ')}` : 'no FixedSizeList<Float32> column', { file: path, field: names?.[0] ?? 'embedding' });
+  const field =
+    names === null
+      ? table.schema.fields.find((f) => f.type instanceof FixedSizeList)
+      : names.map((n) => table.schema.fields.find((f) => f.name === n)).find((f) => f !== undefined);
+  if (!field)
+    throw new VectorFileError(names ? `no column ${names.map((n) => `"${n}"`).join(' or ')}` : 'no FixedSizeList<Float32> column', {
+      file: path,
+      field: names?.[0] ?? 'embedding',
+    });
   const item = field.type instanceof FixedSizeList ? field.type.children[0]?.type : undefined;
   if (!(field.type instanceof FixedSizeList) || !DataType.isFloat(item) || item.precision !== Precision.SINGLE) {
     throw new VectorFileError(`column "${field.name}" is not FixedSizeList<Float32>`, { file: path, field: field.name });

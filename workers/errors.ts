@@ -1,5 +1,5 @@
-import { fromErrorWire, type ErrorWire } from '../common/errors.js';
-import { FatalTaskError, RetryableTaskError } from '../jobs/errors.js';
+import { fromErrorWire, type ErrorWire } from '../common/index.js';
+import { FatalTaskError, RetryableTaskError } from '../jobs/index.js';
 
 /** Marks a pool-thread error message that carries an ErrorWire as JSON. */
 export const WIRE_PREFIX = 'sci-error:';
@@ -17,5 +17,7 @@ export function fromWorkerThread(err: unknown): FatalTaskError | RetryableTaskEr
   // A thread that died (out of memory, killed) says nothing typed: worth another try.
   else wire = { code: 'TASK_RETRYABLE', message, retryable: true, status: 503 };
   const cause = fromErrorWire(wire, { cause: err });
-  return wire.retryable ? new RetryableTaskError(wire.message, { cause }) : new FatalTaskError(`${wire.code}: ${wire.message}`, { cause, ...(wire.field ? { field: wire.field } : {}) });
+  return wire.retryable
+    ? new RetryableTaskError(wire.message, { cause })
+    : new FatalTaskError(`${wire.code}: ${wire.message}`, { cause, ...(wire.field ? { field: wire.field } : {}) });
 }

@@ -2,7 +2,7 @@ import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
-import { toErrorWire } from '../common/errors.js';
+import { toErrorWire } from '../common/index.js';
 import { WIRE_PREFIX } from './errors.js';
 
 /*

@@ -22,7 +22,12 @@ export interface TaskRunResult {
 
 export const shardName = (id: number) => String(id).padStart(5, '0');
 
-export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina, options: { onProgress?: (p: ProgressMessage) => void; beforePublish?: () => void; signal?: AbortSignal } = {}): Promise<TaskRunResult> {
+export async function runTask(
+  task: TaskMessage,
+  storage: Storage,
+  pool: Piscina,
+  options: { onProgress?: (p: ProgressMessage) => void; beforePublish?: () => void; signal?: AbortSignal } = {},
+): Promise<TaskRunResult> {
   const { spec, shardId } = task;
   const work = await storage.workDir(spec.output);
   try {
@@ -38,7 +43,11 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
       } else {
         const encoder =
           spec.encoder.kind === 'hashed-tfidf'
-            ? { kind: 'hashed-tfidf' as const, modelConfig: await storage.localPath(joinKey(spec.output, 'model', 'encoder.json')), modelIdf: await storage.localPath(joinKey(spec.output, 'model', 'idf.f32')) }
+            ? {
+                kind: 'hashed-tfidf' as const,
+                modelConfig: await storage.localPath(joinKey(spec.output, 'model', 'encoder.json')),
+                modelIdf: await storage.localPath(joinKey(spec.output, 'model', 'idf.f32')),
+              }
             : { kind: 'model' as const, ...(await modelFolder(storage, spec.encoder.path, join(work, 'model'))), batchSize: spec.encoder.batchSize };
         poolTask = { stage: 'encode', passageFile, encoder, outFile: join(work, `embeddings-${shardName(shardId)}.arrow`), batchRows: 512 };
         publishUnder = spec.output;
@@ -47,14 +56,25 @@ export async function runTask(task: TaskMessage, storage: Storage, pool: Piscina
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
       const passageFile = spec.bm25 ? await shardFile(storage, spec.bm25.passages, 'passages', shardId) : null;
-      poolTask = { stage: 'index', shardId, embeddingFile, passageFile, indexes: spec.indexes, bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null, workDir: work };
+      poolTask = {
+        stage: 'index',
+        shardId,
+        embeddingFile,
+        passageFile,
+        indexes: spec.indexes,
+        bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
+        workDir: work,
+      };
       publishUnder = joinKey(spec.output, `shard-${shardName(shardId)}`);
     }
     const channel = new MessageChannel();
     channel.port1.on('message', (m: ProgressMessage) => options.onProgress?.(m));
     let result: PoolResult;
     try {
-      result = (await pool.run({ ...poolTask, progress: channel.port2 }, { transferList: [channel.port2], ...(options.signal ? { signal: options.signal } : {}) })) as PoolResult;
+      result = (await pool.run(
+        { ...poolTask, progress: channel.port2 },
+        { transferList: [channel.port2], ...(options.signal ? { signal: options.signal } : {}) },
+      )) as PoolResult;
     } catch (err) {
       throw fromWorkerThread(err);
     } finally {

@@ -3,11 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { JsMsg } from 'nats';
-import type { Logger } from '../common/logger.js';
+import { type Logger, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
-import { NAMES, taskKey, updateRecord, getRecord, TaskMessageSchema, type ClusterState, type JobRecord, type TaskMessage, type TaskRecord } from '../jobs/index.js';
-import { SciClusterError } from '../common/errors.js';
-import { jsonOrUndefined, parseContract } from '../common/contract.js';
+import {
+  NAMES,
+  taskKey,
+  updateRecord,
+  getRecord,
+  TaskMessageSchema,
+  blankTask,
+  type ClusterState,
+  type JobRecord,
+  type TaskMessage,
+  type TaskRecord,
+} from '../jobs/index.js';
 import { runTask } from './task-runner.js';
 import { retrying, withTimeout } from '../messaging/index.js';
 
@@ -56,7 +65,12 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
-    this.pool = new Piscina({ filename: new URL('./pool-entry.js', import.meta.url).href, minThreads: this.concurrency, maxThreads: this.concurrency, idleTimeout: 60_000 });
+    this.pool = new Piscina({
+      filename: new URL('./pool-entry.js', import.meta.url).href,
+      minThreads: this.concurrency,
+      maxThreads: this.concurrency,
+      idleTimeout: 60_000,
+    });
   }
 
   get concurrency(): number {
@@ -109,7 +123,20 @@ export class Worker {
   }
 
   private async announce(): Promise<void> {
-    const info = { id: this.id, host: hostname(), pid: process.pid, threads: this.concurrency, backend: 'cpu', memoryBytes: totalmem(), storage: this.options.storage.kind, status: this.status, startedAt: new Date(this.startedAt).toISOString(), heartbeatAt: new Date().toISOString(), tasksDone: this.tasksDone, rowsDone: this.rowsDone };
+    const info = {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      threads: this.concurrency,
+      backend: 'cpu',
+      memoryBytes: totalmem(),
+      storage: this.options.storage.kind,
+      status: this.status,
+      startedAt: new Date(this.startedAt).toISOString(),
+      heartbeatAt: new Date().toISOString(),
+      tasksDone: this.tasksDone,
+      rowsDone: this.rowsDone,
+    };
     await this.options.state.workers.put(this.id, new TextEncoder().encode(JSON.stringify(info)));
   }
 
@@ -128,7 +155,10 @@ export class Worker {
         const first = await Promise.race([pull, sleep(PULL_EXPIRES_MS + 5000, timedOut, { signal: watchdog.signal }).catch(() => null)]);
         watchdog.abort();
         if (first === timedOut) {
-          void pull.then((late) => late?.nak(), () => undefined);
+          void pull.then(
+            (late) => late?.nak(),
+            () => undefined,
+          );
           msg = null;
         } else {
           msg = first as JsMsg | null;
@@ -178,7 +208,15 @@ export class Worker {
     }
     const now = () => new Date().toISOString();
     log.debug({ existing: existing?.value.state ?? null }, 'task record read');
-    await updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'running', worker: this.id, deliveries: msg.info.deliveryCount, startedAt: now(), error: null }));
+    await updateRecord<TaskRecord>(tasks, key, (cur) => ({
+      ...blankTask(task),
+      ...cur,
+      state: 'running',
+      worker: this.id,
+      deliveries: msg.info.deliveryCount,
+      startedAt: now(),
+      error: null,
+    }));
     log.debug('task record running');
     this.maybeCrash('task-start');
     const heartbeat = setInterval(() => msg.working(), Math.max(500, clusterOptions.ackWaitMs / 3));
@@ -192,7 +230,12 @@ export class Worker {
           const t = performance.now();
           if (t - lastProgress < 500) return;
           lastProgress = t;
-          this.options.state.nc.publish(NAMES.progressSubject(task.jobId), new TextEncoder().encode(JSON.stringify({ worker: this.id, stage: task.stage, shardId: task.shardId, rows: p.rows, rowsPerSecond: p.rows / ((t - started) / 1000) })));
+          this.options.state.nc.publish(
+            NAMES.progressSubject(task.jobId),
+            new TextEncoder().encode(
+              JSON.stringify({ worker: this.id, stage: task.stage, shardId: task.shardId, rows: p.rows, rowsPerSecond: p.rows / ((t - started) / 1000) }),
+            ),
+          );
         },
       });
     } catch (err) {
@@ -206,8 +249,22 @@ export class Worker {
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.
-      await retrying('recording a finished task', () =>
-        this.recordUpdate() ?? updateRecord<TaskRecord>(tasks, key, (cur) => ({ ...blankTask(task), ...cur, state: 'done', worker: this.id, finishedAt: now(), rowsIn: result.rowsIn, rowsWritten: result.rowsWritten, rowsRejected: result.rowsRejected, outputs: result.outputs, error: null })),
+      await retrying(
+        'recording a finished task',
+        () =>
+          this.recordUpdate() ??
+          updateRecord<TaskRecord>(tasks, key, (cur) => ({
+            ...blankTask(task),
+            ...cur,
+            state: 'done',
+            worker: this.id,
+            finishedAt: now(),
+            rowsIn: result.rowsIn,
+            rowsWritten: result.rowsWritten,
+            rowsRejected: result.rowsRejected,
+            outputs: result.outputs,
+            error: null,
+          })),
       );
       this.maybeCrash('before-ack');
       await msg.ackAck();
@@ -225,7 +282,11 @@ export class Worker {
   private async reportFailure(task: TaskMessage, reason: string, log: Logger): Promise<boolean> {
     const report = { jobId: task.jobId, stage: task.stage, shardId: task.shardId, worker: this.id, reason: reason.slice(0, 4000) };
     try {
-      const reply = await retrying('reporting a task failure', () => this.options.state.nc.request(NAMES.taskFailedSubject, new TextEncoder().encode(JSON.stringify(report)), { timeout: 5000 }), { timeoutMs: 15_000 });
+      const reply = await retrying(
+        'reporting a task failure',
+        () => this.options.state.nc.request(NAMES.taskFailedSubject, new TextEncoder().encode(JSON.stringify(report)), { timeout: 5000 }),
+        { timeoutMs: 15_000 },
+      );
       const answer = reply.json<{ ok: boolean; error?: string }>();
       if (!answer.ok) log.error({ error: answer.error }, 'the coordinator refused the failure report');
       return answer.ok;
@@ -277,8 +338,15 @@ export class Worker {
     const fatal = cannotSucceed || last;
     const reason = `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
     try {
-      await retrying('recording a failed task', () =>
-        this.recordUpdate() ?? updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur?.state === 'done' ? null : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason })),
+      await retrying(
+        'recording a failed task',
+        () =>
+          this.recordUpdate() ??
+          updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+            cur?.state === 'done'
+              ? null
+              : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason },
+          ),
         { timeoutMs: 10_000 },
       );
     } catch (recordErr) {
@@ -298,8 +366,4 @@ export class Worker {
 
 function crashIf(point: CrashPoint, configured: CrashPoint | null | undefined, firstTask: boolean): void {
   if (configured === point && firstTask) process.kill(process.pid, 'SIGKILL');
-}
-
-export function blankTask(task: Pick<TaskMessage, 'jobId' | 'stage' | 'shardId'>): TaskRecord {
-  return { jobId: task.jobId, stage: task.stage, shardId: task.shardId, state: 'queued', worker: null, deliveries: 0, startedAt: null, finishedAt: null, rowsIn: 0, rowsWritten: 0, rowsRejected: 0, outputs: [], error: null };
 }

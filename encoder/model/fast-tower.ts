@@ -19,7 +19,11 @@ export type FastArchitecture = Extract<Architecture, { kind: 'fast' }>;
 export class FastDualEncoder implements DualEncoderModel {
   readonly weights: WeightSet;
 
-  constructor(private readonly tf: typeof Tf, readonly architecture: FastArchitecture, seed: number) {
+  constructor(
+    private readonly tf: typeof Tf,
+    readonly architecture: FastArchitecture,
+    seed: number,
+  ) {
     this.weights = new WeightSet(tf, seed);
     const { vocabSize, embeddingDim, dim } = architecture;
     for (const tower of architecture.towers === 'shared' ? ['shared'] : ['query', 'item']) {

@@ -10,7 +10,11 @@ export function maskedMeanPool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tens
 
 /** Weighted mean of the real tokens: token t of row b counts weights[ids[b, t]] (a frozen per-piece weight). */
 export function weightedMeanPool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tensor2D, ids: Tf.Tensor2D, weights: Tf.Tensor1D): Tf.Tensor2D {
-  const w = tf.gather(weights, ids.reshape([-1])).reshape(ids.shape).mul(tf.cast(mask, 'float32')).expandDims(2);
+  const w = tf
+    .gather(weights, ids.reshape([-1]))
+    .reshape(ids.shape)
+    .mul(tf.cast(mask, 'float32'))
+    .expandDims(2);
   return tokens.mul(w).sum(1).div(w.sum(1).maximum(1e-6)) as Tf.Tensor2D;
 }
 
@@ -23,7 +27,10 @@ export function pool(tf: typeof Tf, tokens: Tf.Tensor3D, mask: Tf.Tensor2D, ids:
 export function dense(tf: typeof Tf, x: Tf.Tensor, kernel: Tf.Tensor2D, bias: Tf.Tensor1D): Tf.Tensor {
   const [inDim, outDim] = kernel.shape;
   const flat = x.reshape([-1, inDim]) as Tf.Tensor2D;
-  return flat.matMul(kernel).add(bias).reshape([...x.shape.slice(0, -1), outDim]);
+  return flat
+    .matMul(kernel)
+    .add(bias)
+    .reshape([...x.shape.slice(0, -1), outDim]);
 }
 
 export function layerNorm(tf: typeof Tf, x: Tf.Tensor, gamma: Tf.Tensor1D, beta: Tf.Tensor1D, epsilon = 1e-5): Tf.Tensor {

@@ -21,7 +21,11 @@ const MASKED = -1e9;
 export class TransformerDualEncoder implements DualEncoderModel {
   readonly weights: WeightSet;
 
-  constructor(private readonly tf: typeof Tf, readonly architecture: TransformerArchitecture, seed: number) {
+  constructor(
+    private readonly tf: typeof Tf,
+    readonly architecture: TransformerArchitecture,
+    seed: number,
+  ) {
     this.weights = new WeightSet(tf, seed);
     const { vocabSize, width, layers, ffnWidth, dim, maxLength } = architecture;
     const w = this.weights;
@@ -65,8 +69,17 @@ export class TransformerDualEncoder implements DualEncoderModel {
       const positions = w<Tf.Tensor2D>('positions').slice([0, 0], [length, width]);
       let x = embeddingLookup(tf, w<Tf.Tensor2D>('embeddings'), ids).add(positions) as Tf.Tensor;
       // [b, 1, 1, l] → [b·heads, 1, l]: 0 for real keys, MASKED for padding.
-      const keyBias = tf.sub(1, tf.cast(mask, 'float32')).mul(MASKED).reshape([batch, 1, 1, length]).tile([1, heads, 1, 1]).reshape([batch * heads, 1, length]);
-      const splitHeads = (t: Tf.Tensor) => t.reshape([batch, length, heads, headDim]).transpose([0, 2, 1, 3]).reshape([batch * heads, length, headDim]) as Tf.Tensor3D;
+      const keyBias = tf
+        .sub(1, tf.cast(mask, 'float32'))
+        .mul(MASKED)
+        .reshape([batch, 1, 1, length])
+        .tile([1, heads, 1, 1])
+        .reshape([batch * heads, 1, length]);
+      const splitHeads = (t: Tf.Tensor) =>
+        t
+          .reshape([batch, length, heads, headDim])
+          .transpose([0, 2, 1, 3])
+          .reshape([batch * heads, length, headDim]) as Tf.Tensor3D;
       for (let l = 0; l < layers; l++) {
         const p = `layer${l}`;
         const h = layerNorm(tf, x, w(`${p}/ln1/gamma`), w(`${p}/ln1/beta`));

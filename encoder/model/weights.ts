@@ -13,7 +13,10 @@ export class WeightSet {
   private readonly prefix = `m${++instances}/`;
   private seed: number;
 
-  constructor(private readonly tf: typeof Tf, seed: number) {
+  constructor(
+    private readonly tf: typeof Tf,
+    seed: number,
+  ) {
     this.seed = seed;
   }
 

@@ -9,6 +9,7 @@ export interface BasicTokenizerOptions {
   lowercase?: boolean;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped from text.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd]/gu;
 const MARKS = /\p{Mn}/gu;
 

@@ -1,4 +1,4 @@
-import { SciClusterError, type SciClusterErrorOptions } from '../../common/errors.js';
+import { SciClusterError, type SciClusterErrorOptions } from '../../common/index.js';
 
 /** A vocabulary is missing, malformed, or lacks a special token; bad tokenizer arguments. */
 export class TokenizerError extends SciClusterError {

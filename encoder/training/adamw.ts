@@ -28,7 +28,11 @@ export class AdamW {
   private readonly m = new Map<string, Tf.Variable>();
   private readonly v = new Map<string, Tf.Variable>();
 
-  constructor(private readonly tf: typeof Tf, private readonly weights: WeightSet, private readonly config: OptimizerConfig) {
+  constructor(
+    private readonly tf: typeof Tf,
+    private readonly weights: WeightSet,
+    private readonly config: OptimizerConfig,
+  ) {
     for (const [name, w] of weights.entries) {
       if (!weights.isTrainable(name)) continue;
       this.m.set(name, tf.variable(tf.zerosLike(w), false));
@@ -72,7 +76,10 @@ export class AdamW {
   }
 
   loadState(tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, t: number): void {
-    for (const [prefix, store] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [prefix, store] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       for (const [name, variable] of store) {
         const saved = tensors.get(`${prefix}/${name}`);
         if (!saved || saved.shape.join('x') !== variable.shape.join('x')) throw new Error(`optimizer state ${prefix}/${name} is missing or has another shape`);

@@ -1,4 +1,4 @@
-import { mixSeed, seededRandom, shuffleInPlace } from '../../common/random.js';
+import { mixSeed, seededRandom, shuffleInPlace } from '../../common/index.js';
 import type { TrainingPair } from './data.js';
 
 /*
@@ -41,7 +41,11 @@ export class BatchSchedule {
   private batches: number[][] = [];
   private firstStep = 0;
 
-  constructor(private readonly pairs: readonly TrainingPair[], private readonly batchSize: number, private readonly seed: number) {
+  constructor(
+    private readonly pairs: readonly TrainingPair[],
+    private readonly batchSize: number,
+    private readonly seed: number,
+  ) {
     if (pairs.length < batchSize) throw new RangeError(`batch size ${batchSize} is larger than the ${pairs.length} training pairs`);
   }
 

@@ -52,7 +52,10 @@ export const TrainConfigSchema = z.strictObject({
       margin: z.number().nonnegative().default(0.2),
       /** w of w·(1 − cos(q, d⁺)); the thesis reports 0.6 best. */
       distanceWeight: z.number().nonnegative().default(0),
-      symmAligner: z.strictObject({ variant: z.enum(['A', 'B', 'C']).default('A'), lambda: z.number().nonnegative().default(1) }).nullable().default(null),
+      symmAligner: z
+        .strictObject({ variant: z.enum(['A', 'B', 'C']).default('A'), lambda: z.number().nonnegative().default(1) })
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   optimizer: z

@@ -65,20 +65,26 @@ export async function loadCorpus(shardSet: string): Promise<{ manifest: Manifest
 }
 
 function readQueries(dir: string, manifest: Manifest): Map<string, { text: string; split: string | null }> {
-  if (!manifest.queries || manifest.queries.path === '') throw new TrainingDataError('the shard set has no queries (ingest a source with queries: wordnet, beir, dpr)', { file: join(dir, 'manifest.json'), field: 'queries' });
+  if (!manifest.queries || manifest.queries.path === '')
+    throw new TrainingDataError('the shard set has no queries (ingest a source with queries: wordnet, beir, dpr)', {
+      file: join(dir, 'manifest.json'),
+      field: 'queries',
+    });
   const file = join(dir, manifest.queries.path);
   const queries = new Map<string, { text: string; split: string | null }>();
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let row: { _id?: unknown; text?: unknown; split?: unknown };
-    try {
-      row = JSON.parse(line) as typeof row;
-    } catch (err) {
-      throw new TrainingDataError(`invalid JSON: ${(err as Error).message}`, { file, line: i + 1 });
-    }
-    if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new TrainingDataError('a query needs string _id and text', { file, line: i + 1 });
-    queries.set(row._id, { text: row.text, split: typeof row.split === 'string' ? row.split : null });
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      let row: { _id?: unknown; text?: unknown; split?: unknown };
+      try {
+        row = JSON.parse(line) as typeof row;
+      } catch (err) {
+        throw new TrainingDataError(`invalid JSON: ${(err as Error).message}`, { file, line: i + 1 });
+      }
+      if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new TrainingDataError('a query needs string _id and text', { file, line: i + 1 });
+      queries.set(row._id, { text: row.text, split: typeof row.split === 'string' ? row.split : null });
+    });
   return queries;
 }
 
@@ -94,7 +100,10 @@ export async function loadTrainingData(shardSet: string, options: { trainSplit: 
     const file = splitFile(dir, manifest, 'qrels', split);
     if (!file) {
       const known = Object.keys(manifest.qrels?.splits ?? {});
-      throw new TrainingDataError(`the shard set has no qrels for split "${split}" (it has: ${known.join(', ') || 'none'})`, { file: join(dir, 'manifest.json'), field: `qrels.splits.${split}` });
+      throw new TrainingDataError(`the shard set has no qrels for split "${split}" (it has: ${known.join(', ') || 'none'})`, {
+        file: join(dir, 'manifest.json'),
+        field: `qrels.splits.${split}`,
+      });
     }
     return parseQrels(readFileSync(file, 'utf8'));
   };
@@ -108,7 +117,8 @@ export async function loadTrainingData(shardSet: string, options: { trainSplit: 
       if (grade > 0 && positive !== undefined) pairs.push({ queryId, query: query.text, positive });
     }
   }
-  if (pairs.length === 0) throw new TrainingDataError(`split "${options.trainSplit}" has no (query, relevant passage) pairs`, { file: join(dir, 'manifest.json') });
+  if (pairs.length === 0)
+    throw new TrainingDataError(`split "${options.trainSplit}" has no (query, relevant passage) pairs`, { file: join(dir, 'manifest.json') });
   const querySet = (split: string): QuerySet => {
     const qrels = qrelsOf(split);
     const ids = [...qrels.keys()].filter((id) => queries.has(id));

@@ -1,6 +1,6 @@
 import { FaissIndex } from '../../faiss/index.js';
 import { evaluateRun, type Qrels } from '../../eval/index.js';
-import { mixSeed, seededRandom, shuffleInPlace } from '../../common/random.js';
+import { mixSeed, seededRandom, shuffleInPlace } from '../../common/index.js';
 import type { TextEncoder } from '../text-encoder.js';
 import type { Corpus, QuerySet } from './data.js';
 
@@ -33,7 +33,10 @@ export interface DevMetrics {
 export function buildDevPool(dev: QuerySet, corpus: Corpus, options: { queries: number; poolSize: number; sample: number; seed: number }): DevPool {
   const random = seededRandom(mixSeed(options.seed, 0xde5));
   let ids = dev.ids;
-  if (options.queries > 0 && options.queries < ids.length) ids = shuffleInPlace([...ids], random).slice(0, options.queries).sort();
+  if (options.queries > 0 && options.queries < ids.length)
+    ids = shuffleInPlace([...ids], random)
+      .slice(0, options.queries)
+      .sort();
   const texts = ids.map((id) => dev.texts[dev.ids.indexOf(id)]!);
   const qrels: Qrels = new Map(ids.map((id) => [id, dev.qrels.get(id) ?? new Map()]));
   let passages: number[];
@@ -42,14 +45,21 @@ export function buildDevPool(dev: QuerySet, corpus: Corpus, options: { queries: 
   } else {
     const chosen = new Set<number>();
     for (const judged of qrels.values()) for (const [pid, grade] of judged) if (grade > 0 && corpus.position.has(pid)) chosen.add(corpus.position.get(pid)!);
-    const rest = shuffleInPlace(Array.from(corpus.texts.keys()).filter((p) => !chosen.has(p)), random);
+    const rest = shuffleInPlace(
+      Array.from(corpus.texts.keys()).filter((p) => !chosen.has(p)),
+      random,
+    );
     for (const p of rest) {
       if (chosen.size >= options.poolSize) break;
       chosen.add(p);
     }
     passages = [...chosen].sort((a, b) => a - b);
   }
-  const sampleOf = (n: number) => shuffleInPlace(Array.from({ length: n }, (_, i) => i), random).slice(0, options.sample);
+  const sampleOf = (n: number) =>
+    shuffleInPlace(
+      Array.from({ length: n }, (_, i) => i),
+      random,
+    ).slice(0, options.sample);
   return { queries: { ids, texts, qrels }, passages, querySample: sampleOf(ids.length), passageSample: sampleOf(passages.length) };
 }
 
@@ -75,12 +85,18 @@ export function uniformity(v: Float32Array, rows: readonly number[], dim: number
 export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool: DevPool): Promise<DevMetrics> {
   const dim = encoder.dim;
   const started = performance.now();
-  const items = encoder.encode(pool.passages.map((p) => corpus.texts[p]!), 'item');
+  const items = encoder.encode(
+    pool.passages.map((p) => corpus.texts[p]!),
+    'item',
+  );
   const queries = encoder.encode(pool.queries.texts, 'query');
   const encodeSeconds = (performance.now() - started) / 1000;
 
   const index = FaissIndex.create({ dim, factory: 'Flat', metric: 'ip' });
-  await index.add(items, BigInt64Array.from(pool.passages, (p) => BigInt(p)));
+  await index.add(
+    items,
+    BigInt64Array.from(pool.passages, (p) => BigInt(p)),
+  );
   const k = Math.min(100, pool.passages.length);
   const result = await index.search(queries, k);
   const run = new Map<string, string[]>();

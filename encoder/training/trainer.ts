@@ -1,8 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
-import type { Logger } from '../../common/logger.js';
-import { mixSeed, seededRandom } from '../../common/random.js';
+import { type Logger, mixSeed, seededRandom } from '../../common/index.js';
 import { loadTfBackend, type TfBackend } from '../backend.js';
 import { loadCheckpoint, packTensors, saveCheckpoint, unpackTensors } from '../checkpoint.js';
 import { trainingLoss } from '../losses/composite.js';
@@ -13,7 +12,7 @@ import { AdamW, learningRate } from './adamw.js';
 import { BatchSchedule } from './batches.js';
 import type { TrainConfig } from './config.js';
 import { loadTrainingData, type NegativeSource, type TrainingData } from './data.js';
-import { buildDevPool, evaluateEncoder, type DevMetrics, type DevPool } from './evaluate.js';
+import { buildDevPool, evaluateEncoder, type DevMetrics } from './evaluate.js';
 import { hashedBaselineEncoder } from './baseline.js';
 import { pieceIdf } from './piece-idf.js';
 import { CheckpointError } from '../errors.js';
@@ -107,7 +106,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const logFile = join(outDir, 'train-log.jsonl');
 
   const data = await loadTrainingData(config.data.shards, { trainSplit: config.data.trainSplit, devSplit: config.data.devSplit });
-  logger.info({ passages: data.corpus.texts.length, trainPairs: data.pairs.length, devQueries: data.dev.ids.length, sourceNegatives: data.sourceNegatives.name }, 'training data loaded');
+  logger.info(
+    { passages: data.corpus.texts.length, trainPairs: data.pairs.length, devQueries: data.dev.ids.length, sourceNegatives: data.sourceNegatives.name },
+    'training data loaded',
+  );
 
   let model: DualEncoderModel;
   let tokenizer: WordPieceTokenizer;
@@ -134,11 +136,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   }
   const architecture = model.architecture;
-  if (architecture.towers === 'shared' && config.objective.symmAligner) logger.warn('SymmAligner with shared towers: swapping inputs changes nothing (SCI needs separate towers)');
+  if (architecture.towers === 'shared' && config.objective.symmAligner)
+    logger.warn('SymmAligner with shared towers: swapping inputs changes nothing (SCI needs separate towers)');
   const optimizer = new AdamW(tf, model.weights, config.optimizer);
   if (state) optimizer.loadState(unpackTensors(readFileSync(join(lastDir, OPTIMIZER_FILE)), state.optimizer, join(lastDir, OPTIMIZER_FILE)), state.adamSteps);
 
-  const pool = buildDevPool(data.dev, data.corpus, { queries: config.eval.queries, poolSize: config.eval.poolSize, sample: config.eval.sample, seed: config.seed });
+  const pool = buildDevPool(data.dev, data.corpus, {
+    queries: config.eval.queries,
+    poolSize: config.eval.poolSize,
+    sample: config.eval.sample,
+    seed: config.seed,
+  });
   const view = new ModelTextEncoder(tf, model, tokenizer, { 'sci.encoder': architecture.kind }, 256);
   const evaluate = async (step: number): Promise<DevMetrics> => {
     const metrics = await evaluateEncoder(view, data.corpus, pool);
@@ -168,7 +176,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const negatives = combineNegatives(data.sourceNegatives, options.negatives);
   const schedule = new BatchSchedule(data.pairs, config.batchSize, config.seed);
-  const card = (metrics: DevMetrics | null, step: number) => ({ architecture, seed: config.seed, model, tokenizer, lowercase: config.tokenizer.lowercase, backend: describe(backend), training: config, step, devMetrics: metrics });
+  const card = (metrics: DevMetrics | null, step: number) => ({
+    architecture,
+    seed: config.seed,
+    model,
+    tokenizer,
+    lowercase: config.tokenizer.lowercase,
+    backend: describe(backend),
+    training: config,
+    step,
+    devMetrics: metrics,
+  });
 
   let step = startStep;
   try {
@@ -204,11 +222,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!existsSync(bestDir)) throw new CheckpointError('no checkpoint was written', { file: outDir });
   let test: TrainResult['test'] = null;
   if (config.eval.testSplit) {
-    const testPool = buildDevPool(data.querySet(config.eval.testSplit), data.corpus, { queries: config.eval.queries, poolSize: config.eval.poolSize, sample: config.eval.sample, seed: config.seed });
+    const testPool = buildDevPool(data.querySet(config.eval.testSplit), data.corpus, {
+      queries: config.eval.queries,
+      poolSize: config.eval.poolSize,
+      sample: config.eval.sample,
+      seed: config.seed,
+    });
     const loaded = loadCheckpoint(tf, bestDir);
     const bestOnTest = await evaluateEncoder(new ModelTextEncoder(tf, loaded.model, loaded.tokenizer, {}, 256), data.corpus, testPool);
     loaded.model.dispose();
-    const baselineOnTest = options.baseline ? await evaluateEncoder(hashedBaselineEncoder(data.corpus.texts, { dim: architecture.dim }), data.corpus, testPool) : null;
+    const baselineOnTest = options.baseline
+      ? await evaluateEncoder(hashedBaselineEncoder(data.corpus.texts, { dim: architecture.dim }), data.corpus, testPool)
+      : null;
     test = { split: config.eval.testSplit, best: bestOnTest, baseline: baselineOnTest };
     appendFileSync(logFile, `${JSON.stringify({ type: 'test', split: config.eval.testSplit, step: bestStep, best: bestOnTest, baseline: baselineOnTest })}\n`);
     logger.info({ split: config.eval.testSplit, ...pick(bestOnTest, config.eval.metric) }, 'best checkpoint on the held-out split');
@@ -237,7 +262,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return result;
 }
 
-function trainStep(tf: typeof Tf, model: DualEncoderModel, optimizer: AdamW, tokenizer: WordPieceTokenizer, data: TrainingData, negatives: NegativeSource, pairIndexes: readonly number[], config: TrainConfig, step: number, lr: number): { loss: number; parts: Record<string, number>; gradNorm: number } {
+function trainStep(
+  tf: typeof Tf,
+  model: DualEncoderModel,
+  optimizer: AdamW,
+  tokenizer: WordPieceTokenizer,
+  data: TrainingData,
+  negatives: NegativeSource,
+  pairIndexes: readonly number[],
+  config: TrainConfig,
+  step: number,
+  lr: number,
+): { loss: number; parts: Record<string, number>; gradNorm: number } {
   const maxLength = model.architecture.maxLength;
   const batchPairs = pairIndexes.map((i) => data.pairs[i]!);
   const tensors = (texts: string[]) => {
@@ -271,7 +307,13 @@ function trainStep(tf: typeof Tf, model: DualEncoderModel, optimizer: AdamW, tok
 }
 
 /** `negativesPerQuery` texts per pair: from the query's hard negatives, else random passages; never a batch positive. */
-function drawNegatives(data: TrainingData, source: NegativeSource, pairs: readonly TrainingData['pairs'][number][], config: TrainConfig, step: number): string[] {
+function drawNegatives(
+  data: TrainingData,
+  source: NegativeSource,
+  pairs: readonly TrainingData['pairs'][number][],
+  config: TrainConfig,
+  step: number,
+): string[] {
   const n = config.data.negativesPerQuery;
   if (n === 0) return [];
   const random = seededRandom(mixSeed(config.seed, step, 0x4e6));
@@ -282,7 +324,9 @@ function drawNegatives(data: TrainingData, source: NegativeSource, pairs: readon
     for (let j = 0; j < n; j++) {
       let pick: number;
       if (pool.length > 0) pick = pool[Math.floor(random() * pool.length)]!;
-      else do pick = Math.floor(random() * data.corpus.texts.length); while (positives.has(pick));
+      else
+        do pick = Math.floor(random() * data.corpus.texts.length);
+        while (positives.has(pick));
       out.push(data.corpus.texts[pick]!);
     }
   }
@@ -314,4 +358,3 @@ function truncateLog(file: string, step: number): void {
     .filter((line) => line !== '' && ((JSON.parse(line) as { step?: number }).step ?? 0) <= step);
   writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
 }
-

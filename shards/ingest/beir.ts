@@ -23,7 +23,10 @@ export class BeirIngester implements Ingester {
   private readonly queries: string | null;
   private readonly qrels: Array<{ split: string; path: string }>;
 
-  constructor(private readonly dir: string, options: BeirIngesterOptions = {}) {
+  constructor(
+    private readonly dir: string,
+    options: BeirIngesterOptions = {},
+  ) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new IngestError(`BEIR input must be a folder`, { file: dir });
     this.corpus = join(dir, 'corpus.jsonl');
     if (!existsSync(this.corpus)) throw new IngestError('BEIR folder has no corpus.jsonl', { file: this.corpus });
@@ -33,7 +36,9 @@ export class BeirIngester implements Ingester {
     this.qrels = [];
     if (existsSync(join(dir, 'qrels.tsv'))) this.qrels.push({ split: options.qrelsSplit ?? 'default', path: join(dir, 'qrels.tsv') });
     if (existsSync(qrelsDir) && statSync(qrelsDir).isDirectory()) {
-      for (const name of readdirSync(qrelsDir).filter((n) => n.endsWith('.tsv')).sort()) {
+      for (const name of readdirSync(qrelsDir)
+        .filter((n) => n.endsWith('.tsv'))
+        .sort()) {
         this.qrels.push({ split: basename(name, '.tsv'), path: join(qrelsDir, name) });
       }
     }
@@ -68,7 +73,15 @@ export class BeirIngester implements Ingester {
         const body = optionalString(obj, 'text', text, origin, 'query', context.excerptChars, out);
         if (body === undefined) return;
         if (body === null || body.trim() === '') {
-          reject(out, origin, 'query', body === null ? 'missing_field' : 'empty_text', body === null ? 'missing field "text"' : 'empty query text', text, context.excerptChars);
+          reject(
+            out,
+            origin,
+            'query',
+            body === null ? 'missing_field' : 'empty_text',
+            body === null ? 'missing field "text"' : 'empty query text',
+            text,
+            context.excerptChars,
+          );
           return;
         }
         const { _id: _ignoredId, text: _ignoredText, ...extra } = obj;
@@ -106,7 +119,15 @@ export async function* qrelsEvents(path: string, split: string, context: IngestC
   });
 }
 
-function reject(out: IngestEvent[], origin: Origin, kind: RowKind, reason: Extract<IngestEvent, { type: 'reject' }>['reason'], message: string, text: string, chars: number): void {
+function reject(
+  out: IngestEvent[],
+  origin: Origin,
+  kind: RowKind,
+  reason: Extract<IngestEvent, { type: 'reject' }>['reason'],
+  message: string,
+  text: string,
+  chars: number,
+): void {
   out.push({ ...origin, type: 'reject', kind, reason, message, excerpt: excerpt(text, chars) });
 }
 
@@ -139,7 +160,15 @@ function idField(obj: Record<string, unknown>, field: string, text: string, orig
 }
 
 /** The string value, null when absent, undefined after rejecting a wrong type. */
-function optionalString(obj: Record<string, unknown>, field: string, text: string, origin: Origin, kind: RowKind, chars: number, out: IngestEvent[]): string | null | undefined {
+function optionalString(
+  obj: Record<string, unknown>,
+  field: string,
+  text: string,
+  origin: Origin,
+  kind: RowKind,
+  chars: number,
+  out: IngestEvent[],
+): string | null | undefined {
   const value = obj[field];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') {

@@ -35,7 +35,10 @@ export interface DprJsonIngesterOptions {
 export class DprJsonIngester implements Ingester {
   private readonly split: string;
 
-  constructor(private readonly path: string, options: DprJsonIngesterOptions = {}) {
+  constructor(
+    private readonly path: string,
+    options: DprJsonIngesterOptions = {},
+  ) {
     this.split = options.split ?? 'default';
   }
 
@@ -90,7 +93,14 @@ export class DprJsonIngester implements Ingester {
     const question = record.question;
     let queryOk = false;
     if (typeof question !== 'string') {
-      out.push({ ...origin, type: 'reject', kind: 'query', reason: question === undefined ? 'missing_field' : 'wrong_type', message: 'field "question" must be a string', excerpt: show() });
+      out.push({
+        ...origin,
+        type: 'reject',
+        kind: 'query',
+        reason: question === undefined ? 'missing_field' : 'wrong_type',
+        message: 'field "question" must be a string',
+        excerpt: show(),
+      });
     } else if (question.trim() === '') {
       out.push({ ...origin, type: 'reject', kind: 'query', reason: 'empty_text', message: 'empty question', excerpt: show() });
     } else {
@@ -132,7 +142,14 @@ export class DprJsonIngester implements Ingester {
       return null;
     }
     if (typeof c.text !== 'string' || (c.title !== undefined && typeof c.title !== 'string')) {
-      out.push({ ...origin, type: 'reject', kind: 'passage', reason: c.text === undefined ? 'missing_field' : 'wrong_type', message: `${where}: "text" (and "title") must be strings`, excerpt: show() });
+      out.push({
+        ...origin,
+        type: 'reject',
+        kind: 'passage',
+        reason: c.text === undefined ? 'missing_field' : 'wrong_type',
+        message: `${where}: "text" (and "title") must be strings`,
+        excerpt: show(),
+      });
       return null;
     }
     const id = String(rawId);

@@ -12,7 +12,11 @@ export async function* mapLines(
   context: IngestContext,
   parse: (text: string, origin: Origin, out: IngestEvent[]) => void,
 ): AsyncGenerator<IngestEvent[]> {
-  for await (const lines of readLines(path, { maxLineBytes: context.maxLineBytes, excerptChars: context.excerptChars, ...(context.signal ? { signal: context.signal } : {}) })) {
+  for await (const lines of readLines(path, {
+    maxLineBytes: context.maxLineBytes,
+    excerptChars: context.excerptChars,
+    ...(context.signal ? { signal: context.signal } : {}),
+  })) {
     const out: IngestEvent[] = [];
     let bytes = 0;
     for (const event of lines) {
@@ -21,7 +25,14 @@ export async function* mapLines(
       if (event.kind === 'invalid_utf8') {
         out.push({ ...origin, type: 'reject', kind, reason: 'invalid_utf8', message: 'line is not valid UTF-8', excerpt: event.excerpt });
       } else if (event.kind === 'line_too_long') {
-        out.push({ ...origin, type: 'reject', kind, reason: 'line_too_long', message: `line is ${event.bytes} bytes, over maxLineBytes ${context.maxLineBytes}`, excerpt: event.excerpt });
+        out.push({
+          ...origin,
+          type: 'reject',
+          kind,
+          reason: 'line_too_long',
+          message: `line is ${event.bytes} bytes, over maxLineBytes ${context.maxLineBytes}`,
+          excerpt: event.excerpt,
+        });
       } else if (event.text.trim() === '') {
         out.push({ ...origin, type: 'skip', what: 'blank' });
       } else {

@@ -41,11 +41,25 @@ export class TsvIngester implements Ingester {
       }
       const fields = splitTsvLine(text);
       if (fields === null) {
-        out.push({ ...origin, type: 'reject', kind: 'passage', reason: 'bad_quoting', message: 'unterminated or misplaced double quote', excerpt: excerpt(text, context.excerptChars) });
+        out.push({
+          ...origin,
+          type: 'reject',
+          kind: 'passage',
+          reason: 'bad_quoting',
+          message: 'unterminated or misplaced double quote',
+          excerpt: excerpt(text, context.excerptChars),
+        });
         return;
       }
       if (fields.length !== width) {
-        out.push({ ...origin, type: 'reject', kind: 'passage', reason: 'wrong_field_count', message: `expected ${width} tab-separated fields, found ${fields.length}`, excerpt: excerpt(text, context.excerptChars) });
+        out.push({
+          ...origin,
+          type: 'reject',
+          kind: 'passage',
+          reason: 'wrong_field_count',
+          message: `expected ${width} tab-separated fields, found ${fields.length}`,
+          excerpt: excerpt(text, context.excerptChars),
+        });
         return;
       }
       const id = fields[idAt]!.trim();

@@ -71,7 +71,10 @@ export function parseSynsetLine(line: string): ParsedSynset | null {
 export class WordnetIngester implements Ingester {
   private readonly dir: string;
 
-  constructor(private readonly split: WordnetSplit, dir?: string) {
+  constructor(
+    private readonly split: WordnetSplit,
+    dir?: string,
+  ) {
     this.dir = dir ?? wordnetDictDir();
     for (const file of this.files()) if (!existsSync(file)) throw new IngestError('WordNet data file missing', { file });
   }
@@ -89,7 +92,14 @@ export class WordnetIngester implements Ingester {
         }
         const synset = parseSynsetLine(text);
         if (synset === null) {
-          out.push({ ...origin, type: 'reject', kind: 'passage', reason: 'wrong_field_count', message: 'not a WordNet data line', excerpt: excerpt(text, context.excerptChars) });
+          out.push({
+            ...origin,
+            type: 'reject',
+            kind: 'passage',
+            reason: 'wrong_field_count',
+            message: 'not a WordNet data line',
+            excerpt: excerpt(text, context.excerptChars),
+          });
           return;
         }
         out.push({ ...origin, type: 'passage', externalId: synset.id, title: synset.lemmas.join(', '), text: synset.definition });
@@ -97,7 +107,14 @@ export class WordnetIngester implements Ingester {
         synset.examples.forEach((example, i) => {
           const queryId = `${synset.id}#${i + 1}`;
           if (example === '') {
-            out.push({ ...origin, type: 'reject', kind: 'query', reason: 'empty_text', message: `usage example ${i + 1} is empty`, excerpt: excerpt(text, context.excerptChars) });
+            out.push({
+              ...origin,
+              type: 'reject',
+              kind: 'query',
+              reason: 'empty_text',
+              message: `usage example ${i + 1} is empty`,
+              excerpt: excerpt(text, context.excerptChars),
+            });
             return;
           }
           out.push({ ...origin, type: 'query', id: queryId, text: example, split, extra: {} });

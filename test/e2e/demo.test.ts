@@ -12,7 +12,12 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   // the full `make demo` is timed in the README.
   const out = join(tempDir(t), 'demo');
   const started = Date.now();
-  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], { cwd: REPO_ROOT, env: { ...process.env, SCI_DEMO_OUT: out, SCI_DEMO_TRAIN_STEPS: '200', SCI_DEMO_EVAL_QUERIES: '1500' }, encoding: 'utf8', timeout: 890_000 });
+  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SCI_DEMO_OUT: out, SCI_DEMO_TRAIN_STEPS: '200', SCI_DEMO_EVAL_QUERIES: '1500' },
+    encoding: 'utf8',
+    timeout: 890_000,
+  });
   t.diagnostic(`demo took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /cluster up: NATS tls:\/\/127\.0\.0\.1:\d+ \(TLS, per-role nkeys in /);
@@ -27,7 +32,9 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   assert.equal(manifest.shards.length, 4);
   const embeddings = JSON.parse(readFileSync(join(out, 'embeddings', 'manifest.json'), 'utf8')) as { views: string[]; encoder: { kind: string } };
   assert.equal(embeddings.encoder.kind, 'model', 'encoded with the trained checkpoint');
-  const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as { indexes: Array<{ index: string; partialAnswers: number; sweep: unknown[]; metrics: Record<string, number> }> };
+  const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as {
+    indexes: Array<{ index: string; partialAnswers: number; sweep: unknown[]; metrics: Record<string, number> }>;
+  };
   assert.equal(report.indexes.length, 7);
   assert.ok(report.indexes.every((r) => r.partialAnswers === 0));
   assert.ok(report.indexes.find((r) => r.index === 'hnsw')!.sweep.length > 0);

@@ -42,12 +42,18 @@ test('keys outside the storage root are refused in job specs, manifests and mode
   }
 
   // A forged task message (no such job): the worker terminates it and the coordinator logs the advisory.
-  await cluster.state.js.publish('sci.tasks.encode', new TextEncoder().encode(JSON.stringify({ jobId: 'job-forged', stage: 'encode', shardId: 0, spec: { kind: 'encode' } })));
+  await cluster.state.js.publish(
+    'sci.tasks.encode',
+    new TextEncoder().encode(JSON.stringify({ jobId: 'job-forged', stage: 'encode', shardId: 0, spec: { kind: 'encode' } })),
+  );
 
   // A symlink inside the root that points out of it.
   const { symlinkSync } = await import('node:fs');
   symlinkSync(outside, join(dir, 'link-out'));
-  await assert.rejects(cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'link-out', 'o') }), /leads outside the storage root through a symlink/);
+  await assert.rejects(
+    cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'link-out', 'o') }),
+    /leads outside the storage root through a symlink/,
+  );
 
   // A manifest whose shard path climbs out: the job fails naming the file and the field.
   const evil = join(dir, 'evil-passages');
@@ -66,7 +72,10 @@ test('keys outside the storage root are refused in job specs, manifests and mode
   // A model card naming a weight file outside its folder: the task fails, nothing is read there.
   const model = join(dir, 'evil-model');
   mkdirSync(model);
-  writeFileSync(join(model, 'model-card.json'), JSON.stringify({ weights: { file: '/etc/passwd', sha256: '0'.repeat(64) }, tokenizer: { vocab: '../../vocab.txt' } }));
+  writeFileSync(
+    join(model, 'model-card.json'),
+    JSON.stringify({ weights: { file: '/etc/passwd', sha256: '0'.repeat(64) }, tokenizer: { vocab: '../../vocab.txt' } }),
+  );
   const byCard = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'card-out'), encoder: { kind: 'model', path: model } });
   const byCardDone = await cluster.waitDone(byCard.id);
   assert.equal(byCardDone.state, 'failed');
@@ -108,7 +117,12 @@ test('a task whose record update fails still fails its job with the reason', { t
   // A task that cannot succeed: its passages manifest names a shard that is not there.
   const broken = join(dir, 'broken');
   cpSync(passages, broken, { recursive: true });
-  rmSync(join(broken, readdirSync(broken).find((f) => f.endsWith('.arrow'))!));
+  rmSync(
+    join(
+      broken,
+      readdirSync(broken).find((f) => f.endsWith('.arrow'))!,
+    ),
+  );
   const job = await cluster.submit({ kind: 'encode', input: broken, output: join(dir, 'out'), encoder: { kind: 'model', path: join(dir, 'no-model') } });
   const done = await cluster.waitDone(job.id, 120_000);
   assert.equal(done.state, 'failed', cluster.logs());

@@ -13,7 +13,10 @@ test('sci ingest --format beir on SciFact: 5183 rows in four checksummed shards'
   const manifest = JSON.parse(result.stdout) as Manifest;
   assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [5183, 5183, 0]);
   assert.equal(manifest.shards.length, 4);
-  assert.equal(manifest.shards.reduce((sum, s) => sum + s.rows, 0), 5183);
+  assert.equal(
+    manifest.shards.reduce((sum, s) => sum + s.rows, 0),
+    5183,
+  );
   for (const shard of manifest.shards) assert.equal(await sha256File(join(out, shard.path)), shard.sha256);
   assert.equal(manifest.queries?.rowsWritten, 210);
   assert.equal(manifest.qrels?.rowsWritten, 232);
@@ -26,7 +29,9 @@ test('the same with broken lines: counts add up, each broken line named, --stric
   const dir = tempDir(t);
   const input = join(dir, 'scifact-broken');
   mkdirSync(input);
-  const lines = readFileSync(join(SHARED_DATA, 'scifact', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(join(SHARED_DATA, 'scifact', 'corpus.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   // Line numbers (1-based) after the edits below: 11 truncated JSON, 101 a duplicate of line 1, 1001 empty text.
   lines[10] = lines[10]!.slice(0, 40);
   lines[100] = lines[0]!;
@@ -39,8 +44,18 @@ test('the same with broken lines: counts add up, each broken line named, --stric
   assert.equal(result.code, 0, result.stderr);
   const manifest = JSON.parse(result.stdout) as Manifest;
   assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [5183, 5180, 3]);
-  const rejected = readFileSync(join(out, 'rejected.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string; source: string });
-  assert.deepEqual(rejected.map((r) => [r.line, r.reason]), [[11, 'malformed_json'], [101, 'duplicate_id'], [1001, 'empty_text']]);
+  const rejected = readFileSync(join(out, 'rejected.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { line: number; reason: string; source: string });
+  assert.deepEqual(
+    rejected.map((r) => [r.line, r.reason]),
+    [
+      [11, 'malformed_json'],
+      [101, 'duplicate_id'],
+      [1001, 'empty_text'],
+    ],
+  );
   assert.ok(rejected.every((r) => r.source.endsWith('corpus.jsonl')));
 
   const strictOut = join(dir, 'strict');
@@ -64,8 +79,17 @@ test('sci ingest --format wordnet: about 117k passages and 48k queries split tra
   assert.ok(queries.splits.train! > 6 * queries.splits.dev!);
   assert.equal(manifest.qrels?.rowsWritten, queries.rowsWritten);
   // The judgments of a split name exactly that split's queries.
-  const devQrels = readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[0]);
-  const devQueries = readFileSync(join(out, 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; split: string }).filter((q) => q.split === 'dev').map((q) => q._id);
+  const devQrels = readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t')[0]);
+  const devQueries = readFileSync(join(out, 'queries.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { _id: string; split: string })
+    .filter((q) => q.split === 'dev')
+    .map((q) => q._id);
   assert.deepEqual(devQrels.sort(), devQueries.sort());
 });
 
@@ -96,7 +120,29 @@ test('sci config print shows the resolved config with overrides', async () => {
 });
 
 test('every command has --help', async () => {
-  const commands = [['ingest'], ['config'], ['config', 'print'], ['shards'], ['shards', 'verify'], ['index'], ['index', 'build'], ['index', 'search'], ['bm25'], ['bm25', 'build'], ['bm25', 'search'], ['cluster'], ['cluster', 'up'], ['cluster', 'status'], ['cluster', 'down'], ['job'], ['job', 'submit'], ['job', 'status'], ['job', 'list'], ['coordinator', 'run'], ['worker', 'run']];
+  const commands = [
+    ['ingest'],
+    ['config'],
+    ['config', 'print'],
+    ['shards'],
+    ['shards', 'verify'],
+    ['index'],
+    ['index', 'build'],
+    ['index', 'search'],
+    ['bm25'],
+    ['bm25', 'build'],
+    ['bm25', 'search'],
+    ['cluster'],
+    ['cluster', 'up'],
+    ['cluster', 'status'],
+    ['cluster', 'down'],
+    ['job'],
+    ['job', 'submit'],
+    ['job', 'status'],
+    ['job', 'list'],
+    ['coordinator', 'run'],
+    ['worker', 'run'],
+  ];
   for (const args of [['--help'], ...commands.map((c) => [...c, '--help'])]) {
     const result = await runSci(args);
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);

@@ -42,13 +42,23 @@ test('encode job with a trained checkpoint: both views, equal to in-process enco
   const up = await runSci(['cluster', 'up', '--workers', '2', '--json'], { env });
   assert.equal(up.code, 0, up.stderr);
   const embeddings = join(dir, 'embeddings');
-  const encode = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--model', trained.bestCheckpoint, '--wait', '--json'], { env, timeoutMs: 300_000 });
+  const encode = await runSci(
+    ['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--model', trained.bestCheckpoint, '--wait', '--json'],
+    { env, timeoutMs: 300_000 },
+  );
   assert.equal(encode.code, 0, encode.stderr);
   const job = JSON.parse(encode.stdout) as JobRecord;
   assert.equal(job.state, 'done');
   assert.deepEqual(job.stages, ['encode'], 'a trained model needs no fit stage');
 
-  const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as { dim: number; views: string[]; rowsIn: number; rowsWritten: number; encoder: Record<string, unknown>; shards: Array<{ id: number; path: string; rows: number; sha256: string }> };
+  const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as {
+    dim: number;
+    views: string[];
+    rowsIn: number;
+    rowsWritten: number;
+    encoder: Record<string, unknown>;
+    shards: Array<{ id: number; path: string; rows: number; sha256: string }>;
+  };
   assert.equal(manifest.dim, 32);
   assert.deepEqual(manifest.views, ['embedding_q', 'embedding_i']);
   assert.equal(manifest.encoder.kind, 'model');
@@ -77,7 +87,10 @@ test('encode job with a trained checkpoint: both views, equal to in-process enco
       }
       r += 1;
     }
-    for (const [view, vectors] of [['query', q], ['item', item]] as const) {
+    for (const [view, vectors] of [
+      ['query', q],
+      ['item', item],
+    ] as const) {
       const expected = local.encode(texts, view);
       rows.forEach((row, j) => {
         for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
@@ -90,7 +103,10 @@ test('encode job with a trained checkpoint: both views, equal to in-process enco
   assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 
   const indexes = join(dir, 'indexes');
-  const index = await runSci(['job', 'submit', '--kind', 'index', '--input', embeddings, '--output', indexes, '--index', 'flat=Flat:ip', '--wait', '--json'], { env, timeoutMs: 120_000 });
+  const index = await runSci(['job', 'submit', '--kind', 'index', '--input', embeddings, '--output', indexes, '--index', 'flat=Flat:ip', '--wait', '--json'], {
+    env,
+    timeoutMs: 120_000,
+  });
   assert.equal(index.code, 0, index.stderr);
   const flat = await FaissIndex.load(join(indexes, 'shard-00000', 'flat.faiss'));
   assert.equal(flat.size, passageManifest.shards[0]!.rows);

@@ -16,12 +16,20 @@ test('a fatal task error terminates the task and fails the job with the reason',
   const cluster = await TestCluster.start({ dir, workers: 1 });
   t.after(() => cluster.stop());
   // More lists than vectors in a shard: no retry can fix that.
-  const job = await cluster.submit({ kind: 'index', input: embeddings, output: join(dir, 'idx'), indexes: [{ name: 'ivf', factory: 'IVF100000,Flat', metric: 'ip' }] });
+  const job = await cluster.submit({
+    kind: 'index',
+    input: embeddings,
+    output: join(dir, 'idx'),
+    indexes: [{ name: 'ivf', factory: 'IVF100000,Flat', metric: 'ip' }],
+  });
   const done = await cluster.waitDone(job.id);
   assert.equal(done.state, 'failed');
   assert.match(done.error ?? '', /cannot build ivf \(IVF100000,Flat\)/);
   const tasks = await cluster.tasks(job.id);
-  assert.ok(tasks.some((task) => task.state === 'failed' && task.deliveries === 1), 'fatal errors are not retried');
+  assert.ok(
+    tasks.some((task) => task.state === 'failed' && task.deliveries === 1),
+    'fatal errors are not retried',
+  );
 });
 
 test('a task over its delivery limit fails the job with that reason', { timeout: 180_000 }, async (t) => {
@@ -30,7 +38,8 @@ test('a task over its delivery limit fails the job with that reason', { timeout:
   const cluster = await TestCluster.start({ dir, workers: 0, maxDeliver: 2, ackWaitMs: 1500 });
   t.after(() => cluster.stop());
   const exitOf = (child: ReturnType<typeof cluster.startWorker>) => new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
-  const within = async (what: string, exited: Promise<boolean>) => assert.ok(await Promise.race([exited, sleep(45_000).then(() => false)]), `${what}; logs:\n${cluster.logs()}`);
+  const within = async (what: string, exited: Promise<boolean>) =>
+    assert.ok(await Promise.race([exited, sleep(45_000).then(() => false)]), `${what}; logs:\n${cluster.logs()}`);
   const first = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'task-start' });
   const firstExit = exitOf(first);
   const job = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
@@ -50,7 +59,13 @@ test('SIGTERM drains a worker: its running task finishes and is acked, then it e
   const cluster = await TestCluster.start({ dir, workers: 1 });
   t.after(() => cluster.stop());
   const worker = cluster.workers[0]!;
-  const job = await cluster.submit({ kind: 'index', input: embeddings, output: join(dir, 'idx'), indexes: [{ name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } });
+  const job = await cluster.submit({
+    kind: 'index',
+    input: embeddings,
+    output: join(dir, 'idx'),
+    indexes: [{ name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }],
+    bm25: { passages },
+  });
   await cluster.waitFor(job.id, (_j, tasks) => tasks.some((x) => x.state === 'running'));
   const exit = new Promise<string>((resolve) => worker.once('exit', (code, signal) => resolve(`${code}/${signal}`)));
   worker.kill('SIGTERM');

@@ -36,14 +36,27 @@ function manifestOf(dir: string): { rowsIn: number; rowsWritten: number; rowsRej
 
 function assertComplete(output: string): void {
   const manifest = manifestOf(output);
-  assert.deepEqual(manifest.shards.map((s) => s.id), [0, 1, 2, 3, 4, 5, 6, 7], 'every shard exactly once');
+  assert.deepEqual(
+    manifest.shards.map((s) => s.id),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+    'every shard exactly once',
+  );
   assert.equal(manifest.rowsIn, passageRows);
   assert.equal(manifest.rowsIn, manifest.rowsWritten + manifest.rowsRejected);
-  assert.equal(manifest.shards.reduce((s, x) => s + x.rows, 0), passageRows);
+  assert.equal(
+    manifest.shards.reduce((s, x) => s + x.rows, 0),
+    passageRows,
+  );
 }
 
 /** An index job whose tasks take a few seconds each (HNSW build and BM25 per shard). */
-const slowIndexJob = (output: string): JobSpecInput => ({ kind: 'index', input: embeddings, output, indexes: [{ name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip' }], bm25: { passages } });
+const slowIndexJob = (output: string): JobSpecInput => ({
+  kind: 'index',
+  input: embeddings,
+  output,
+  indexes: [{ name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip' }],
+  bm25: { passages },
+});
 
 test('a worker killed with SIGKILL at several points of a task: the job completes, shards once, rows add up', { timeout: 300_000 }, async (t) => {
   const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 0 });
@@ -68,7 +81,10 @@ test('a worker killed with SIGKILL at several points of a task: the job complete
       assert.equal(byDead.length, 1);
       assert.equal(byDead[0]!.state, 'done');
     } else {
-      assert.ok(tasks.some((task: TaskRecord) => task.deliveries >= 2), `${point}: a task was redelivered`);
+      assert.ok(
+        tasks.some((task: TaskRecord) => task.deliveries >= 2),
+        `${point}: a task was redelivered`,
+      );
     }
     await cluster.kill(healthy, 'SIGTERM');
   }

@@ -33,15 +33,27 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   assert.match(cluster.natsUrl, /^tls:\/\/127\.0\.0\.1:\d+$/);
 
   const embeddings = join(dir, 'embeddings');
-  const encode = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--dim', '64', '--wait', '--json'], { env, timeoutMs: 240_000 });
+  const encode = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--dim', '64', '--wait', '--json'], {
+    env,
+    timeoutMs: 240_000,
+  });
   assert.equal(encode.code, 0, encode.stderr);
   const encodeJob = JSON.parse(encode.stdout) as JobRecord;
   assert.equal(encodeJob.state, 'done');
   assert.deepEqual(encodeJob.stages, ['fit', 'encode']);
 
   const passageManifest = readManifest(passages).manifest;
-  const embeddingManifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as { rowsIn: number; rowsWritten: number; rowsRejected: number; dim: number; shards: Array<{ id: number; path: string; rows: number; sha256: string; firstRowId: number }> };
-  assert.deepEqual(embeddingManifest.shards.map((s) => s.id), [0, 1, 2, 3, 4, 5]);
+  const embeddingManifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as {
+    rowsIn: number;
+    rowsWritten: number;
+    rowsRejected: number;
+    dim: number;
+    shards: Array<{ id: number; path: string; rows: number; sha256: string; firstRowId: number }>;
+  };
+  assert.deepEqual(
+    embeddingManifest.shards.map((s) => s.id),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.equal(embeddingManifest.rowsIn, passageManifest.rowsWritten);
   assert.equal(embeddingManifest.rowsIn, embeddingManifest.rowsWritten + embeddingManifest.rowsRejected);
   for (const [i, shard] of embeddingManifest.shards.entries()) {
@@ -55,16 +67,53 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
 
   const indexes = join(dir, 'indexes');
   const index = await runSci(
-    ['job', 'submit', '--kind', 'index', '--input', embeddings, '--output', indexes, '--index', 'flat=Flat:ip', '--index', 'ivf=IVF16,Flat:ip', '--index', 'ivfpq=IVF16,PQ8x4:ip', '--index', 'hnsw=HNSW16,Flat:ip', '--index', 'pq=PQ8x4:ip', '--index', 'lsh=LSH64:l2', '--bm25', passages, '--wait', '--json'],
+    [
+      'job',
+      'submit',
+      '--kind',
+      'index',
+      '--input',
+      embeddings,
+      '--output',
+      indexes,
+      '--index',
+      'flat=Flat:ip',
+      '--index',
+      'ivf=IVF16,Flat:ip',
+      '--index',
+      'ivfpq=IVF16,PQ8x4:ip',
+      '--index',
+      'hnsw=HNSW16,Flat:ip',
+      '--index',
+      'pq=PQ8x4:ip',
+      '--index',
+      'lsh=LSH64:l2',
+      '--bm25',
+      passages,
+      '--wait',
+      '--json',
+    ],
     { env, timeoutMs: 240_000 },
   );
   assert.equal(index.code, 0, index.stderr);
   assert.equal((JSON.parse(index.stdout) as JobRecord).state, 'done');
-  const indexManifest = JSON.parse(readFileSync(join(indexes, 'manifest.json'), 'utf8')) as { rowsIn: number; shards: Array<{ id: number; rows: number; files: Array<{ role: string; path: string; sha256: string }> }> };
+  const indexManifest = JSON.parse(readFileSync(join(indexes, 'manifest.json'), 'utf8')) as {
+    rowsIn: number;
+    shards: Array<{ id: number; rows: number; files: Array<{ role: string; path: string; sha256: string }> }>;
+  };
   assert.equal(indexManifest.rowsIn, passageManifest.rowsWritten);
-  assert.deepEqual(indexManifest.shards.map((s) => s.id), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    indexManifest.shards.map((s) => s.id),
+    [0, 1, 2, 3, 4, 5],
+  );
   for (const shard of indexManifest.shards) {
-    assert.deepEqual(shard.files.filter((f) => f.role.startsWith('faiss:')).map((f) => f.role).sort(), ['faiss:flat', 'faiss:hnsw', 'faiss:ivf', 'faiss:ivfpq', 'faiss:lsh', 'faiss:pq']);
+    assert.deepEqual(
+      shard.files
+        .filter((f) => f.role.startsWith('faiss:'))
+        .map((f) => f.role)
+        .sort(),
+      ['faiss:flat', 'faiss:hnsw', 'faiss:ivf', 'faiss:ivfpq', 'faiss:lsh', 'faiss:pq'],
+    );
     for (const file of shard.files) assert.equal(await sha256File(join(indexes, file.path)), file.sha256);
     const flat = await FaissIndex.load(join(indexes, `shard-${String(shard.id).padStart(5, '0')}`, 'flat.faiss'));
     assert.equal(flat.size, shard.rows);
@@ -79,7 +128,10 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
 
   const clusterStatus = await runSci(['cluster', 'status', '--json'], { env });
   assert.equal(clusterStatus.code, 0, clusterStatus.stderr);
-  const live = JSON.parse(clusterStatus.stdout) as { coordinator: { ok: boolean } | null; workers: Array<{ threads: number; tasksDone: number; backend: string }> };
+  const live = JSON.parse(clusterStatus.stdout) as {
+    coordinator: { ok: boolean } | null;
+    workers: Array<{ threads: number; tasksDone: number; backend: string }>;
+  };
   assert.equal(live.coordinator?.ok, true);
   assert.equal(live.workers.length, 2, clusterStatus.stdout);
   assert.ok(live.workers.every((w) => w.threads === 1 && w.backend === 'cpu'));

@@ -28,7 +28,10 @@ test('an encode job with every file in the NATS object store', { timeout: 240_00
   const done = await cluster.waitDone(job.id);
   assert.equal(done.state, 'done', done.error ?? '');
   assert.equal(done.outputManifest, 'wordnet/embeddings/manifest.json');
-  const manifest = JSON.parse(await storage.readText('wordnet/embeddings/manifest.json')) as { rowsIn: number; shards: Array<{ path: string; rows: number; sha256: string }> };
+  const manifest = JSON.parse(await storage.readText('wordnet/embeddings/manifest.json')) as {
+    rowsIn: number;
+    shards: Array<{ path: string; rows: number; sha256: string }>;
+  };
   assert.equal(manifest.shards.length, 3);
   let rows = 0;
   for (const shard of manifest.shards) {

@@ -38,7 +38,10 @@ test('indexes written here load in python faiss with identical search results', 
   for (const [factory, metric, params] of cases) {
     const index = FaissIndex.create({ dim, factory, metric });
     if (!index.info.isTrained) await index.train(base);
-    await index.add(base, BigInt64Array.from({ length: 4000 }, (_, i) => BigInt(i * 7 + 1)));
+    await index.add(
+      base,
+      BigInt64Array.from({ length: 4000 }, (_, i) => BigInt(i * 7 + 1)),
+    );
     const path = join(dir, 'index.faiss');
     await index.save(path);
     const ours = await index.search(queries, 10, params);

@@ -18,7 +18,10 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
   const nc = await connectNats({ servers: [nats.url], name: 'grpc-jobs-test' });
   const state = await openClusterState(nc);
   const noSearch = { router: { indexSet: { key: 'none', names: [] }, shards: [] } } as unknown as SearchService;
-  const server = await startGrpcServer({ search: noSearch, state }, { host: '127.0.0.1', port: 0, token: null, maxRequestBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+  const server = await startGrpcServer(
+    { search: noSearch, state },
+    { host: '127.0.0.1', port: 0, token: null, maxRequestBytes: 1 << 20, logger: pino({ level: 'silent' }) },
+  );
   const Jobs = loadSciProto().Jobs as grpc.ServiceClientConstructor;
   const client = new Jobs(server.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   t.after(async () => {
@@ -28,7 +31,19 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
     await nats.stop({ clean: true });
   });
   const now = new Date().toISOString();
-  const job: JobRecord = { id: 'job-watch-1', spec: { kind: 'index', input: null, output: '/tmp/x', indexes: [], bm25: { passages: '/tmp/p', k1: 0.9, b: 0.4 } }, state: 'running', stages: ['index'], stage: 0, shards: 4, createdAt: now, updatedAt: now, finishedAt: null, outputManifest: null, error: null };
+  const job: JobRecord = {
+    id: 'job-watch-1',
+    spec: { kind: 'index', input: null, output: '/tmp/x', indexes: [], bm25: { passages: '/tmp/p', k1: 0.9, b: 0.4 } },
+    state: 'running',
+    stages: ['index'],
+    stage: 0,
+    shards: 4,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    outputManifest: null,
+    error: null,
+  };
   await createRecord(state.jobs, job.id, job);
 
   const states: string[] = [];
@@ -36,7 +51,10 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
     const stream = client.watchJob!({ id: job.id }) as grpc.ClientReadableStream<{ state: string; json: string }>;
     stream.on('data', (m) => {
       states.push(m.state);
-      if (states.length === 1) void updateRecord<JobRecord>(state.jobs, job.id, (cur) => (cur ? { ...cur, state: 'done', outputManifest: '/tmp/x/manifest.json', finishedAt: new Date().toISOString() } : null));
+      if (states.length === 1)
+        void updateRecord<JobRecord>(state.jobs, job.id, (cur) =>
+          cur ? { ...cur, state: 'done', outputManifest: '/tmp/x/manifest.json', finishedAt: new Date().toISOString() } : null,
+        );
     });
     stream.on('end', () => resolve());
     stream.on('error', reject);
@@ -44,10 +62,16 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
   await ended;
   assert.deepEqual(states, ['running', 'done']);
 
-  const got = await new Promise<{ id: string; state: string; outputManifest: string }>((resolve, reject) => client.getJob!({ id: job.id }, (err: grpc.ServiceError | null, res: { id: string; state: string; outputManifest: string }) => (err ? reject(err) : resolve(res))));
+  const got = await new Promise<{ id: string; state: string; outputManifest: string }>((resolve, reject) =>
+    client.getJob!({ id: job.id }, (err: grpc.ServiceError | null, res: { id: string; state: string; outputManifest: string }) =>
+      err ? reject(err) : resolve(res),
+    ),
+  );
   assert.deepEqual([got.id, got.state, got.outputManifest], [job.id, 'done', '/tmp/x/manifest.json']);
   await assert.rejects(
-    new Promise((resolve, reject) => client.getJob!({ id: 'no-such-job' }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)))),
+    new Promise((resolve, reject) =>
+      client.getJob!({ id: 'no-such-job' }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))),
+    ),
     (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND,
   );
 });

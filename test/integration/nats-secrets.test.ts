@@ -29,10 +29,18 @@ test('sci cluster secrets: a nats-server including its auth.conf admits each rol
   const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats'), include: join(conf, 'auth', 'auth.conf') });
   t.after(() => nats.stop());
   const url = nats.url.replace('nats://', 'tls://');
-  const worker = await connectNats({ servers: [url], name: 'k8s-worker', timeoutMs: 5000, security: { nkeySeedFile: join(out, 'worker.nk'), tls: { caFile: join(out, 'ca.pem') }, inboxPrefix: inboxPrefixOf('worker') } });
+  const worker = await connectNats({
+    servers: [url],
+    name: 'k8s-worker',
+    timeoutMs: 5000,
+    security: { nkeySeedFile: join(out, 'worker.nk'), tls: { caFile: join(out, 'ca.pem') }, inboxPrefix: inboxPrefixOf('worker') },
+  });
   t.after(() => worker.close());
   await assert.rejects(worker.request(NAMES.submitSubject, new Uint8Array(), { timeout: 3000 }), /Permissions Violation for Publish/);
-  await assert.rejects(connectNats({ servers: [url], name: 'anonymous', timeoutMs: 5000, security: { tls: { caFile: join(out, 'ca.pem') } } }), /refused the connection/);
+  await assert.rejects(
+    connectNats({ servers: [url], name: 'anonymous', timeoutMs: 5000, security: { tls: { caFile: join(out, 'ca.pem') } } }),
+    /refused the connection/,
+  );
   const again = await runSci(['cluster', 'secrets', '--out', out, '--host', '127.0.0.1', '--host', 'localhost', '--mount', out]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(readFileSync(join(out, 'auth.conf'), 'utf8'), auth, 'a second run keeps the identities');

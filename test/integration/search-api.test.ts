@@ -17,7 +17,9 @@ import { indexSetId, shardSubject, PROTOCOL_VERSION } from '../../search/index.j
 import { decodeFrame, encodeFrame } from '../../search/protocol.js';
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
@@ -50,8 +52,27 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   });
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
-  await runJobLocally({ kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }, { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } }, new FsStorage('/'), { threads: 2 });
-  const env = { SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_API__TOKEN: TOKEN, SCI_API__MAX_REQUEST_BYTES: '65536', SCI_STORAGE__ROOT: dir };
+  await runJobLocally(
+    {
+      kind: 'index',
+      input: embeddings!,
+      output: indexes,
+      indexes: [
+        { name: 'flat', factory: 'Flat', metric: 'ip' },
+        { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' },
+      ],
+      bm25: { passages },
+    },
+    new FsStorage('/'),
+    { threads: 2 },
+  );
+  const env = {
+    SCI_NATS__SERVERS: JSON.stringify([nats.url]),
+    SCI_LOG__LEVEL: 'warn',
+    SCI_API__TOKEN: TOKEN,
+    SCI_API__MAX_REQUEST_BYTES: '65536',
+    SCI_STORAGE__ROOT: dir,
+  };
   const shardServer = (shards: string) => startSci(['serve', 'shards', '--index-set', indexes, '--shards', shards], { env });
   processes.push(await shardServer('0,1'), await shardServer('2,3'));
   const api = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], { env });
@@ -59,10 +80,20 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const { rest, grpc: grpcAddress } = JSON.parse(api.firstLine) as { rest: string; grpc: string };
 
   const post = async (path: string, body: unknown, token: string | null = TOKEN) => {
-    const res = await fetch(`${rest}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${rest}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
-  const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; split: string }).filter((q) => q.split === 'dev').slice(0, 50).map((q) => q.text);
+  const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { text: string; split: string })
+    .filter((q) => q.split === 'dev')
+    .slice(0, 50)
+    .map((q) => q.text);
 
   // Answers: dense, BM25, hybrid.
   for (const index of ['flat', 'hnsw', 'bm25']) {
@@ -91,11 +122,15 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   assert.match(tooLarge.body.error.message, /exceeds the limit of 65536 bytes/);
   // The same without a content-length (chunked): refused once the limit is crossed, still with a 413.
   const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(`${rest}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      `${rest}/v1/search`,
+      { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.write('{"index":"flat","queries":[');
     for (let i = 0; i < 40; i++) req.write(`${'"a fairly long query text",'.repeat(100)}`);
@@ -124,11 +159,18 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   assert.equal(viaGrpc.results[0].hits.length, 5);
   assert.equal(viaGrpc.partial, false);
   await assert.rejects(grpcSearch({ index: 'flat', queries: ['dog'], k: 5 }, null), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
-  await assert.rejects(grpcSearch({ index: 'flat', queries: Array.from({ length: 5000 }, () => 'a fairly long query text'), k: 5 }), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
+  await assert.rejects(
+    grpcSearch({ index: 'flat', queries: Array.from({ length: 5000 }, () => 'a fairly long query text'), k: 5 }),
+    (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED,
+  );
 
   // Bounded load test on loopback.
   for (const [label, call] of [
-    ['REST', (c: number, i: number) => post('/v1/search', { index: 'hnsw', query: queries[(c * 7 + i) % queries.length], k: 10 }).then((r) => assert.equal(r.status, 200))],
+    [
+      'REST',
+      (c: number, i: number) =>
+        post('/v1/search', { index: 'hnsw', query: queries[(c * 7 + i) % queries.length], k: 10 }).then((r) => assert.equal(r.status, 200)),
+    ],
     ['gRPC', (c: number, i: number) => grpcSearch({ index: 'hnsw', queries: [queries[(c * 7 + i) % queries.length]], k: 10 })],
   ] as const) {
     const result = await runLoad(label, { clients: 4, seconds: 3 }, call);
@@ -154,7 +196,10 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
     assert.equal(r.status, 400, `${field}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.error.field, field, JSON.stringify(r.body));
   }
-  await assert.rejects(grpcSearch({ index: 'hnsw', queries: ['dog'], k: 5, efSearch: 2147483647 }), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /efSearch/.test(err.details));
+  await assert.rejects(
+    grpcSearch({ index: 'hnsw', queries: ['dog'], k: 5, efSearch: 2147483647 }),
+    (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /efSearch/.test(err.details),
+  );
 
   // Raw frames straight to a shard server: each gets an error reply with a code, none costs memory.
   const shardPid = processes[0]!.child.pid!;
@@ -165,12 +210,33 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const ask = async (frame: Uint8Array) => (await nc.request(subject, frame, { timeout: 5000 })).data;
   const vector = new Float32Array(64);
   const raw = [
-    ['k = 1e9', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 1e9, nq: 1, dim: 64 }, vector), 'CONTRACT_VIOLATION'],
-    ['efSearch = 2^31 - 1', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'hnsw', k: 10, nq: 1, dim: 64, efSearch: 2147483647 }, vector), 'CONTRACT_VIOLATION'],
+    [
+      'k = 1e9',
+      encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 1e9, nq: 1, dim: 64 }, vector),
+      'CONTRACT_VIOLATION',
+    ],
+    [
+      'efSearch = 2^31 - 1',
+      encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'hnsw', k: 10, nq: 1, dim: 64, efSearch: 2147483647 }, vector),
+      'CONTRACT_VIOLATION',
+    ],
     ['malformed', new TextEncoder().encode('\u0010\u0000\u0000\u0000{"op": "dense", '), 'CONTRACT_VIOLATION'],
-    ['not JSON', (() => { const f = new Uint8Array(12); new DataView(f.buffer).setUint32(0, 8, true); f.set(new TextEncoder().encode('notjson!'), 4); return f; })(), 'CONTRACT_VIOLATION'],
+    [
+      'not JSON',
+      (() => {
+        const f = new Uint8Array(12);
+        new DataView(f.buffer).setUint32(0, 8, true);
+        f.set(new TextEncoder().encode('notjson!'), 4);
+        return f;
+      })(),
+      'CONTRACT_VIOLATION',
+    ],
     ['version 1', encodeFrame({ op: 'dense', index: 'flat', k: 10, nq: 1, dim: 64 }, vector), 'PROTOCOL_VERSION'],
-    ['payload short', encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 10, nq: 4000, dim: 64 }, vector), 'CONTRACT_VIOLATION'],
+    [
+      'payload short',
+      encodeFrame({ v: PROTOCOL_VERSION, expiresAt: Date.now() + 5000, op: 'dense', index: 'flat', k: 10, nq: 4000, dim: 64 }, vector),
+      'CONTRACT_VIOLATION',
+    ],
   ] as const;
   for (const [label, frame, code] of raw) {
     const { header } = decodeFrame(await ask(frame));
@@ -194,13 +260,27 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
     const r = await post('/v1/search', { index, query: queries[0], k: 5, deadlineMs: 600 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.partial, true, `${index}: ${JSON.stringify(r.body)}`);
-    assert.deepEqual(r.body.missingShards.map((m: { shard: number }) => m.shard), [0, 1], index);
-    assert.ok(r.body.results[0].hits.length > 0 && r.body.results[0].hits.every((h: { shard: number }) => h.shard >= 2), `${index}: answers from the live shards`);
+    assert.deepEqual(
+      r.body.missingShards.map((m: { shard: number }) => m.shard),
+      [0, 1],
+      index,
+    );
+    assert.ok(
+      r.body.results[0].hits.length > 0 && r.body.results[0].hits.every((h: { shard: number }) => h.shard >= 2),
+      `${index}: answers from the live shards`,
+    );
     assert.ok(performance.now() - began < 1500, `${index} answered in ${performance.now() - began} ms`);
   }
   process.kill(shardPid, 'SIGCONT');
   resumed = true;
-  const expiredLog = await waitFor(() => processes[0]!.stderr().split('\n').find((l) => l.includes('dropped expired search requests')), 5000);
+  const expiredLog = await waitFor(
+    () =>
+      processes[0]!
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('dropped expired search requests')),
+    5000,
+  );
   assert.ok(expiredLog, `no expired-request line in the shard server's log: ${processes[0]!.stderr().slice(-2000)}`);
   assert.ok((JSON.parse(expiredLog) as { expired: number }).expired >= 1);
   assert.equal((await post('/v1/search', { index: 'flat', query: 'dog', k: 3 })).body.partial, false);
@@ -212,7 +292,10 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const took = performance.now() - started;
   assert.equal(partial.status, 200, JSON.stringify(partial.body));
   assert.equal(partial.body.partial, true);
-  assert.deepEqual(partial.body.missingShards.map((m: { shard: number }) => m.shard), [2, 3]);
+  assert.deepEqual(
+    partial.body.missingShards.map((m: { shard: number }) => m.shard),
+    [2, 3],
+  );
   assert.ok(took < 1500, `answered in ${took} ms`);
   assert.ok(partial.body.results[0].hits.every((h: { shard: number }) => h.shard < 2));
   processes[1] = await shardServer('2,3');

@@ -47,7 +47,11 @@ for (const shards of [4, 8]) {
     const storage = new FsStorage('/');
     const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64 });
     const indexes = join(dir, 'indexes');
-    await runJobLocally({ kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } }, storage, { threads: 2 });
+    await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
+      storage,
+      { threads: 2 },
+    );
     // Two server processes' worth: shards split between two servers.
     const all = Array.from({ length: shards }, (_, i) => i);
     for (const part of [all.filter((s) => s % 2 === 0), all.filter((s) => s % 2 === 1)]) {
@@ -80,14 +84,23 @@ for (const shards of [4, 8]) {
         const globalIds = Array.from(expected.labels.subarray(q * k, q * k + k), Number);
         const globalScores = Array.from(expected.distances.subarray(q * k, q * k + k));
         // Same scores rank by rank (BLAS sums in another order over a bigger matrix: last-bit differences).
-        hits.forEach((hit, r) => assert.ok(Math.abs(hit.score - globalScores[r]!) <= EPS, `query ${from + q} rank ${r}: score ${hit.score} vs global ${globalScores[r]}`));
+        hits.forEach((hit, r) =>
+          assert.ok(Math.abs(hit.score - globalScores[r]!) <= EPS, `query ${from + q} rank ${r}: score ${hit.score} vs global ${globalScores[r]}`),
+        );
         const routedIds = hits.map((h) => h.rowId);
         if (routedIds.join() !== globalIds.join()) {
           // Allowed only among (near-)equal scores (the scores matched rank by rank above): every id scoring clearly above the k-th is in both lists.
           tiesReordered += 1;
           const kth = globalScores[k - 1]!;
           const clear = (ids: number[], scores: number[]) => ids.filter((_, i) => scores[i]! > kth + EPS).sort((a, b) => a - b);
-          assert.deepEqual(clear(routedIds, hits.map((h) => h.score)), clear(globalIds, globalScores), `query ${from + q}`);
+          assert.deepEqual(
+            clear(
+              routedIds,
+              hits.map((h) => h.score),
+            ),
+            clear(globalIds, globalScores),
+            `query ${from + q}`,
+          );
         }
         compared += 1;
       });
@@ -102,7 +115,11 @@ for (const shards of [4, 8]) {
     const set = { dir: indexes, shards: shardIndexes, corpusStats: mergeCorpusStats(shardIndexes) };
     sample.forEach((q, i) => {
       const expected = searchBm25Set(set, q, k, { stats: 'corpus' });
-      assert.deepEqual(routed.hits[i]!.map((h) => h.externalId), expected.map((h) => h.externalId), `BM25 query ${i}`);
+      assert.deepEqual(
+        routed.hits[i]!.map((h) => h.externalId),
+        expected.map((h) => h.externalId),
+        `BM25 query ${i}`,
+      );
     });
   });
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
 
@@ -27,7 +27,7 @@ export function runSci(args: string[], options: { env?: Record<string, string>; 
 }
 
 export interface RunningSci {
-  child: import('node:child_process').ChildProcess;
+  child: ChildProcess;
   /** The first stdout line, once it came (servers print their address there). */
   firstLine: string;
   stderr: () => string;
@@ -37,7 +37,11 @@ export interface RunningSci {
 /** Starts a long-running `sci` command and waits for its first stdout line. */
 export function startSci(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningSci> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

@@ -53,7 +53,17 @@ export class TestCluster {
   ) {}
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
-    const resolved = { workers: 2, natsNodes: 1 as const, ackWaitMs: 3000, storage: 'fs' as const, maxDeliver: 5, env: {}, storageRoot: options.dir, secure: true, ...options };
+    const resolved = {
+      workers: 2,
+      natsNodes: 1 as const,
+      ackWaitMs: 3000,
+      storage: 'fs' as const,
+      maxDeliver: 5,
+      env: {},
+      storageRoot: options.dir,
+      secure: true,
+      ...options,
+    };
     const security = resolved.secure ? createSecurityBundle(join(resolved.dir, 'security'), { hosts: ['127.0.0.1', 'localhost'], users: NATS_ROLES }) : null;
     const serverSecurity = security ? clusterServerSecurity(security) : undefined;
     const nats =
@@ -61,7 +71,11 @@ export class TestCluster {
         ? await startNatsCluster(3, join(resolved.dir, 'nats'), serverSecurity)
         : [await NatsServerProcess.start({ storeDir: join(resolved.dir, 'nats'), ...(serverSecurity ? { security: serverSecurity } : {}) })];
     // The harness is the operator: it connects as admin and sets up the streams.
-    const nc = await connectNats({ servers: nats.map((n) => n.url), name: 'sci-test', ...(security ? { security: TestCluster.credentials(security, 'admin') } : {}) });
+    const nc = await connectNats({
+      servers: nats.map((n) => n.url),
+      name: 'sci-test',
+      ...(security ? { security: TestCluster.credentials(security, 'admin') } : {}),
+    });
     const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver, manage: true });
     const cluster = new TestCluster(resolved, nats, nc, state, security);
     cluster.startCoordinator();
@@ -76,7 +90,12 @@ export class TestCluster {
 
   /** A connection of `role`, as that process would make it. */
   async connectAs(role: NatsRole, name = `sci-test-${role}`): Promise<NatsConnection> {
-    return connectNats({ servers: this.nats.map((n) => n.url), name, timeoutMs: 5000, ...(this.security ? { security: TestCluster.credentials(this.security, role) } : {}) });
+    return connectNats({
+      servers: this.nats.map((n) => n.url),
+      name,
+      timeoutMs: 5000,
+      ...(this.security ? { security: TestCluster.credentials(this.security, role) } : {}),
+    });
   }
 
   /** Environment of a `sci` process that connects as `role`. */
@@ -102,7 +121,10 @@ export class TestCluster {
 
   spawnSci(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
     const log = openSync(join(this.options.dir, `${args[0]}-${this.logCount++}.log`), 'a');
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], { env: { ...process.env, ...this.env, ...this.roleEnv(roleOfCommand(args)), ...extraEnv }, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], {
+      env: { ...process.env, ...this.env, ...this.roleEnv(roleOfCommand(args)), ...extraEnv },
+      stdio: ['ignore', log, log],
+    });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -186,6 +208,7 @@ export class TestCluster {
     await this.nc.close().catch(() => undefined);
     const violations = this.permissionViolations();
     await Promise.all(this.nats.map((n) => n.stop({ clean: true })));
-    if (violations.length > 0 && !options.allowViolations) throw new Error(`nats-server refused subjects to cluster processes:\n${violations.slice(0, 20).join('\n')}`);
+    if (violations.length > 0 && !options.allowViolations)
+      throw new Error(`nats-server refused subjects to cluster processes:\n${violations.slice(0, 20).join('\n')}`);
   }
 }

@@ -5,9 +5,18 @@ import type * as Tf from '@tensorflow/tfjs';
  * entries with the largest analytic gradient (well above float32 noise);
  * the variable is restored after each probe.
  */
-export function finiteDifferences(tf: typeof Tf, variable: Tf.Variable, analytic: Float32Array, loss: () => Tf.Scalar, count: number, eps = 1e-2): Array<{ index: number; numeric: number; analytic: number }> {
+export function finiteDifferences(
+  tf: typeof Tf,
+  variable: Tf.Variable,
+  analytic: Float32Array,
+  loss: () => Tf.Scalar,
+  count: number,
+  eps = 1e-2,
+): Array<{ index: number; numeric: number; analytic: number }> {
   const values = variable.dataSync().slice() as Float32Array;
-  const largest = Array.from(analytic.keys()).sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!)).slice(0, count);
+  const largest = Array.from(analytic.keys())
+    .sort((a, b) => Math.abs(analytic[b]!) - Math.abs(analytic[a]!))
+    .slice(0, count);
   return largest.map((index) => {
     const probe = (delta: number) => {
       const copy = Float32Array.from(values);

@@ -11,7 +11,10 @@ export async function allPassages(dir: string, manifest: Manifest): Promise<Pass
 
 export function rejectedRows(dir: string, manifest: Manifest): RejectedRow[] {
   const text = readFileSync(join(dir, manifest.rejectedPath), 'utf8');
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as RejectedRow);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as RejectedRow);
 }
 
 /** Default ingest knobs for tests. */

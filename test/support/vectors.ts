@@ -28,7 +28,14 @@ export function clusteredVectors(n: number, dim: number, clusters: number, seed:
 }
 
 /** Exact top-k by inner product or (squared) L2, as ids and scores. */
-export function bruteForce(base: Float32Array, queries: Float32Array, dim: number, k: number, metric: 'ip' | 'l2', candidates: (q: number) => Iterable<number> = () => Array.from({ length: base.length / dim }, (_, i) => i)): Array<Array<{ id: number; score: number }>> {
+export function bruteForce(
+  base: Float32Array,
+  queries: Float32Array,
+  dim: number,
+  k: number,
+  metric: 'ip' | 'l2',
+  candidates: (q: number) => Iterable<number> = () => Array.from({ length: base.length / dim }, (_, i) => i),
+): Array<Array<{ id: number; score: number }>> {
   const nq = queries.length / dim;
   const out: Array<Array<{ id: number; score: number }>> = [];
   for (let q = 0; q < nq; q++) {

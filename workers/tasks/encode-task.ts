@@ -25,7 +25,10 @@ async function encoderFor(spec: EncodeTask['encoder']): Promise<TextEncoder> {
       })(),
     };
     cached.encoder.catch(() => (cached = null));
-    previous?.encoder.then((e) => e.dispose(), () => {});
+    previous?.encoder.then(
+      (e) => e.dispose(),
+      () => {},
+    );
   }
   return cached!.encoder;
 }
@@ -40,7 +43,11 @@ export async function runEncode(task: EncodeTask): Promise<PoolResult> {
   let texts: string[] = [];
   const flush = () => {
     if (rowIds.length === 0) return;
-    writer.write(rowIds, externalIds, encoder.towers === 'separate' ? [encoder.encode(texts, 'query'), encoder.encode(texts, 'item')] : [encoder.encode(texts, 'item')]);
+    writer.write(
+      rowIds,
+      externalIds,
+      encoder.towers === 'separate' ? [encoder.encode(texts, 'query'), encoder.encode(texts, 'item')] : [encoder.encode(texts, 'item')],
+    );
     rows += rowIds.length;
     task.progress?.postMessage({ rows, total: 0 });
     rowIds = [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FaissIndex, FaissInvalidArgumentError, setFaissThreads } from '../../faiss/index.js';
 import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
-import { FatalTaskError } from '../../jobs/errors.js';
+import { FatalTaskError } from '../../jobs/index.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
 
@@ -27,7 +27,10 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
         await index.add(vectors.data, vectors.ids);
       } catch (err) {
         if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
-          throw new FatalTaskError(`shard ${task.shardId}: cannot build ${spec.name} (${spec.factory}) on ${vectors.count} vectors: ${(err as Error).message}`, { cause: err });
+          throw new FatalTaskError(
+            `shard ${task.shardId}: cannot build ${spec.name} (${spec.factory}) on ${vectors.count} vectors: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
         throw err;
       }

@@ -13,7 +13,16 @@ export type PoolTask =
       batchRows: number;
       progress?: MessagePort;
     }
-  | { stage: 'index'; shardId: number; embeddingFile: string | null; passageFile: string | null; indexes: IndexSpec[]; bm25: { k1: number; b: number } | null; workDir: string; progress?: MessagePort };
+  | {
+      stage: 'index';
+      shardId: number;
+      embeddingFile: string | null;
+      passageFile: string | null;
+      indexes: IndexSpec[];
+      bm25: { k1: number; b: number } | null;
+      workDir: string;
+      progress?: MessagePort;
+    };
 
 export interface PoolResult {
   rowsIn: number;

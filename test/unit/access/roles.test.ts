@@ -28,15 +28,27 @@ const canSubscribe = (role: (typeof NATS_ROLES)[number], subject: string, queue?
   });
 
 test('only the CLI (and admin) submit jobs; only the coordinator answers them', () => {
-  assert.deepEqual(NATS_ROLES.filter((r) => canPublish(r, NAMES.submitSubject)), ['admin', 'cli']);
-  assert.deepEqual(NATS_ROLES.filter((r) => canSubscribe(r, NAMES.submitSubject)), ['admin', 'coordinator']);
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canPublish(r, NAMES.submitSubject)),
+    ['admin', 'cli'],
+  );
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canSubscribe(r, NAMES.submitSubject)),
+    ['admin', 'coordinator'],
+  );
 });
 
 test('only shard servers join the shard queue group, and only as queue members', () => {
   const subject = 'sci.search.abc.3';
-  assert.deepEqual(NATS_ROLES.filter((r) => canSubscribe(r, subject, 'sci-shard')), ['admin', 'shard-server']);
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canSubscribe(r, subject, 'sci-shard')),
+    ['admin', 'shard-server'],
+  );
   assert.equal(canSubscribe('shard-server', subject), false, 'no plain subscription: it would see every query');
-  assert.deepEqual(NATS_ROLES.filter((r) => canPublish(r, subject)), ['admin', 'api', 'cli']);
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canPublish(r, subject)),
+    ['admin', 'api', 'cli'],
+  );
 });
 
 test('a worker writes task and worker records, never job records, and cannot change streams', () => {
@@ -47,7 +59,8 @@ test('a worker writes task and worker records, never job records, and cannot cha
   assert.equal(canPublish('worker', `$JS.API.CONSUMER.MSG.NEXT.${NAMES.taskStream}.${NAMES.workerConsumer}`), true);
   assert.equal(canPublish('worker', NAMES.taskSubject('encode')), false, 'a worker cannot forge tasks');
   assert.equal(canPublish('coordinator', NAMES.taskSubject('encode')), true);
-  for (const role of NATS_ROLES.filter((r) => r !== 'admin' && r !== 'coordinator')) assert.equal(canPublish(role, `$JS.API.STREAM.CREATE.${NAMES.taskStream}`), false, role);
+  for (const role of NATS_ROLES.filter((r) => r !== 'admin' && r !== 'coordinator'))
+    assert.equal(canPublish(role, `$JS.API.STREAM.CREATE.${NAMES.taskStream}`), false, role);
 });
 
 test('each role reads replies on its own inbox prefix only', () => {
@@ -61,7 +74,13 @@ test('each role reads replies on its own inbox prefix only', () => {
 });
 
 test('the server config lists public keys with permissions and requires TLS', () => {
-  const text = renderServerSecurity({ tls: { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem' }, users: [{ nkey: 'UABC', permissions: rolePermissions('shard-server') }] });
+  const text = renderServerSecurity({
+    tls: { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem' },
+    users: [{ nkey: 'UABC', permissions: rolePermissions('shard-server') }],
+  });
   assert.match(text, /^tls \{ cert_file: "\/c\.pem", key_file: "\/k\.pem", ca_file: "\/ca\.pem"/);
-  assert.match(text, /\{ nkey: "UABC", permissions: \{ publish: \{ allow: \[.*\] \}, subscribe: \{ allow: \["sci\.search\.> sci-shard",.*allow_responses: true \} \}/);
+  assert.match(
+    text,
+    /\{ nkey: "UABC", permissions: \{ publish: \{ allow: \[.*\] \}, subscribe: \{ allow: \["sci\.search\.> sci-shard",.*allow_responses: true \} \}/,
+  );
 });

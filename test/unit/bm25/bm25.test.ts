@@ -2,7 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Bm25ArgumentError, Bm25Builder, Bm25IndexError, buildBm25FromShards, EnglishAnalyzer, lengthToNorm, loadBm25, normToLength, openBm25Set, saveBm25, searchBm25Set } from '../../../bm25/index.js';
+import {
+  Bm25ArgumentError,
+  Bm25Builder,
+  Bm25IndexError,
+  buildBm25FromShards,
+  EnglishAnalyzer,
+  lengthToNorm,
+  loadBm25,
+  normToLength,
+  openBm25Set,
+  saveBm25,
+  searchBm25Set,
+} from '../../../bm25/index.js';
 import { BeirIngester, runIngest } from '../../../shards/index.js';
 import { tempDir } from '../../support/paths.js';
 
@@ -42,8 +54,12 @@ test('scores equal the BM25 formula computed by hand', () => {
     ['d3', 2 * idf(2) * part(3, 4)],
   ]);
   assert.equal(hits.length, 3);
-  for (const hit of hits) assert.ok(Math.abs(hit.score - expected.get(hit.externalId)!) < 1e-12, `${hit.externalId}: ${hit.score} vs ${expected.get(hit.externalId)}`);
-  assert.deepEqual(hits.map((h) => h.externalId), [...expected.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id));
+  for (const hit of hits)
+    assert.ok(Math.abs(hit.score - expected.get(hit.externalId)!) < 1e-12, `${hit.externalId}: ${hit.score} vs ${expected.get(hit.externalId)}`);
+  assert.deepEqual(
+    hits.map((h) => h.externalId),
+    [...expected.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id),
+  );
   assert.equal(hits.find((h) => h.externalId === 'd3')!.rowId, 12);
   assert.deepEqual(index.search('zebra', 5), []);
   assert.throws(() => index.search('apple', 0), Bm25ArgumentError);
@@ -53,16 +69,32 @@ test('ties go to the earlier document; k bounds the result', () => {
   const builder = new Bm25Builder();
   for (let i = 0; i < 50; i++) builder.add(i, `d${i}`, 'same words here');
   const hits = builder.build().search('words', 5);
-  assert.deepEqual(hits.map((h) => h.externalId), ['d0', 'd1', 'd2', 'd3', 'd4']);
+  assert.deepEqual(
+    hits.map((h) => h.externalId),
+    ['d0', 'd1', 'd2', 'd3', 'd4'],
+  );
 });
 
 test('a sharded set with corpus statistics scores exactly like one global index', async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'in'));
   const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'];
-  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ _id: `doc${i}`, title: words[i % 7], text: Array.from({ length: 3 + (i % 11) }, (_, j) => words[(i * j + j) % 10]).join(' ') }));
+  const lines = Array.from({ length: 300 }, (_, i) =>
+    JSON.stringify({ _id: `doc${i}`, title: words[i % 7], text: Array.from({ length: 3 + (i % 11) }, (_, j) => words[(i * j + j) % 10]).join(' ') }),
+  );
   writeFileSync(join(dir, 'in', 'corpus.jsonl'), lines.join('\n'));
-  const ingest = (shards: number) => runIngest({ ingester: new BeirIngester(join(dir, 'in')), format: 'beir', input: join(dir, 'in'), outDir: join(dir, `p${shards}`), layout: { shardCount: shards }, batchRows: 64, maxLineBytes: 1 << 20, excerptChars: 50, strict: false });
+  const ingest = (shards: number) =>
+    runIngest({
+      ingester: new BeirIngester(join(dir, 'in')),
+      format: 'beir',
+      input: join(dir, 'in'),
+      outDir: join(dir, `p${shards}`),
+      layout: { shardCount: shards },
+      batchRows: 64,
+      maxLineBytes: 1 << 20,
+      excerptChars: 50,
+      strict: false,
+    });
   await ingest(1);
   await ingest(4);
   await buildBm25FromShards(join(dir, 'p1'), join(dir, 'b1'));
@@ -74,7 +106,11 @@ test('a sharded set with corpus statistics scores exactly like one global index'
   for (const query of ['alpha beta', 'gamma gamma zeta', 'kappa', 'eta theta iota alpha']) {
     const global = searchBm25Set(one, query, 20);
     const sharded = searchBm25Set(four, query, 20);
-    assert.deepEqual(sharded.map((h) => h.rowId), global.map((h) => h.rowId), query);
+    assert.deepEqual(
+      sharded.map((h) => h.rowId),
+      global.map((h) => h.rowId),
+      query,
+    );
     sharded.forEach((h, i) => assert.ok(Math.abs(h.score - global[i]!.score) < 1e-9));
     const local = searchBm25Set(four, query, 20, { stats: 'shard' });
     if (local.some((h, i) => Math.abs(h.score - global[i]!.score) > 1e-9)) differsWithShardStats = true;

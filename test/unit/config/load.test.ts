@@ -16,7 +16,11 @@ test('YAML file, then environment, then overrides', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'c.yaml');
   writeFileSync(file, 'ingest:\n  rowsPerShard: 10\n  batchRows: 7\nlog:\n  level: debug\n');
-  const config = loadConfig({ file, env: { SCI_INGEST__ROWS_PER_SHARD: '20', SCI_WORKERS__POOL__THREADS: '3', HOME: '/x' }, overrides: { 'log.level': 'warn' } });
+  const config = loadConfig({
+    file,
+    env: { SCI_INGEST__ROWS_PER_SHARD: '20', SCI_WORKERS__POOL__THREADS: '3', HOME: '/x' },
+    overrides: { 'log.level': 'warn' },
+  });
   assert.equal(config.ingest.rowsPerShard, 20);
   assert.equal(config.ingest.batchRows, 7);
   assert.equal(config.workers.pool.threads, 3);
@@ -51,15 +55,24 @@ test('unknown keys are rejected with their path', (t) => {
 });
 
 test('cross-field rule: train + dev fractions must leave a test split', () => {
-  assert.throws(() => loadConfig({ overrides: { 'wordnet.trainFraction': 0.9, 'wordnet.devFraction': 0.2 } }), /wordnet\.devFraction: trainFraction \+ devFraction must be below 1/);
+  assert.throws(
+    () => loadConfig({ overrides: { 'wordnet.trainFraction': 0.9, 'wordnet.devFraction': 0.2 } }),
+    /wordnet\.devFraction: trainFraction \+ devFraction must be below 1/,
+  );
 });
 
 test('unreadable and non-YAML files are config errors naming the file', (t) => {
   const dir = tempDir(t);
-  assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml') }), (err: unknown) => err instanceof ConfigError && /cannot read config file/.test(err.message));
+  assert.throws(
+    () => loadConfig({ file: join(dir, 'missing.yaml') }),
+    (err: unknown) => err instanceof ConfigError && /cannot read config file/.test(err.message),
+  );
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'ingest: [1, 2\n');
-  assert.throws(() => loadConfig({ file: bad }), (err: unknown) => err instanceof ConfigError && /not valid YAML/.test(err.message) && err.file === bad);
+  assert.throws(
+    () => loadConfig({ file: bad }),
+    (err: unknown) => err instanceof ConfigError && /not valid YAML/.test(err.message) && err.file === bad,
+  );
 });
 
 test('only SCI_SECTION__KEY variables are config; a mistyped section is an error', () => {
@@ -69,13 +82,19 @@ test('only SCI_SECTION__KEY variables are config; a mistyped section is an error
 
 test('the query API: auth is required to bind anything but loopback', () => {
   assert.equal(loadConfig({}).api.token, null);
-  assert.throws(() => loadConfig({ overrides: { 'api.host': '0.0.0.0' } }), (err: unknown) => err instanceof ConfigError && /api\.token: binding a non-loopback address needs api\.token/.test(err.message));
+  assert.throws(
+    () => loadConfig({ overrides: { 'api.host': '0.0.0.0' } }),
+    (err: unknown) => err instanceof ConfigError && /api\.token: binding a non-loopback address needs api\.token/.test(err.message),
+  );
   assert.equal(loadConfig({ overrides: { 'api.host': '0.0.0.0', 'api.token': 'x'.repeat(24) } }).api.host, '0.0.0.0');
   assert.throws(() => loadConfig({ overrides: { 'api.token': 'short' } }), /at least 16 characters/);
 });
 
 test('NATS credentials: one way at a time, user with password, cert with key', () => {
-  assert.throws(() => loadConfig({ env: { SCI_NATS__USER: 'a', SCI_NATS__PASSWORD: 'b', SCI_NATS__NKEY_SEED_FILE: '/s.nk' } }), /nats\.user: give only one of user, nkeySeedFile, credsFile/);
+  assert.throws(
+    () => loadConfig({ env: { SCI_NATS__USER: 'a', SCI_NATS__PASSWORD: 'b', SCI_NATS__NKEY_SEED_FILE: '/s.nk' } }),
+    /nats\.user: give only one of user, nkeySeedFile, credsFile/,
+  );
   assert.throws(() => loadConfig({ env: { SCI_NATS__USER: 'a' } }), /nats\.password: user and password go together/);
   assert.throws(() => loadConfig({ env: { SCI_NATS__TLS__CERT_FILE: '/c.pem' } }), /nats\.tls\.keyFile: tls\.certFile and tls\.keyFile go together/);
   const config = loadConfig({ env: { SCI_NATS__NKEY_SEED_FILE: '/s.nk', SCI_NATS__TLS__CA_FILE: '/ca.pem' } });

@@ -8,7 +8,8 @@ import { buildProgram } from '../../../cli/main.js';
 import { REPO_ROOT, tempDir } from '../../support/paths.js';
 import { writeFileSync } from 'node:fs';
 
-const docs = (file: string) => parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'kubernetes', file), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
+const docs = (file: string) =>
+  parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'kubernetes', file), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
 
 test('the Kubernetes config is a valid sci-cluster config', (t) => {
   const [configMap] = docs('config.yaml');

@@ -11,10 +11,20 @@ test('backend selection falls back to a CPU backend that installs offline, and l
   assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(backend.name));
   assert.ok(backend.threads >= 1);
   const { tf } = backend;
-  const product = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+  const product = tf.matMul(
+    tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]),
+    tf.tensor2d([[5], [6]]),
+  );
   assert.deepEqual(Array.from(await product.data()), [17, 39]);
   product.dispose();
   const logged = JSON.parse(lines.find((l) => l.includes('backend selected'))!);
   assert.equal(logged.backend, backend.name);
-  if (backend.name === 'wasm') assert.ok(logged.skipped.some((s: string) => s.startsWith('tensorflow-gpu')), 'the GPU package was tried first');
+  if (backend.name === 'wasm')
+    assert.ok(
+      logged.skipped.some((s: string) => s.startsWith('tensorflow-gpu')),
+      'the GPU package was tried first',
+    );
 });

@@ -29,7 +29,7 @@ test('loss values equal hand-computed ones', async () => {
   const d = tf.tensor2d(dv);
   const n = tf.tensor2d(nv);
   assert.ok(Math.abs((await infoNce(tf, q, d, tau, n).data())[0]! - expected) < 1e-5);
-  const distance = (0.6 * ((1 - cos(qv[0]!, dv[0]!)) + (1 - cos(qv[1]!, dv[1]!)))) / 2;
+  const distance = (0.6 * (1 - cos(qv[0]!, dv[0]!) + (1 - cos(qv[1]!, dv[1]!)))) / 2;
   assert.ok(Math.abs((await positiveDistance(tf, q, d, 0.6).data())[0]! - distance) < 1e-6);
   const margin = 0.3;
   const hinge = (Math.max(0, margin - cos(qv[0]!, dv[0]!) + cos(qv[0]!, dv[1]!)) + Math.max(0, margin - cos(qv[1]!, dv[1]!) + cos(qv[1]!, dv[0]!))) / 2;
@@ -39,10 +39,42 @@ test('loss values equal hand-computed ones', async () => {
 test('gradients through the tower (custom embedding gradient included) match finite differences', async () => {
   const { tf } = await loadTfBackend();
   const model = new FastDualEncoder(tf, { kind: 'fast', vocabSize: 12, embeddingDim: 6, dim: 4, towers: 'separate', maxLength: 8, pooling: 'mean' }, 3);
-  const qIds = tf.tensor2d([[1, 2, 3, 0], [4, 5, 0, 0], [6, 7, 8, 9]], undefined, 'int32');
-  const qMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]], undefined, 'int32');
-  const dIds = tf.tensor2d([[2, 3, 10, 0], [5, 11, 0, 0], [7, 8, 1, 0]], undefined, 'int32');
-  const dMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 0]], undefined, 'int32');
+  const qIds = tf.tensor2d(
+    [
+      [1, 2, 3, 0],
+      [4, 5, 0, 0],
+      [6, 7, 8, 9],
+    ],
+    undefined,
+    'int32',
+  );
+  const qMask = tf.tensor2d(
+    [
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+      [1, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  );
+  const dIds = tf.tensor2d(
+    [
+      [2, 3, 10, 0],
+      [5, 11, 0, 0],
+      [7, 8, 1, 0],
+    ],
+    undefined,
+    'int32',
+  );
+  const dMask = tf.tensor2d(
+    [
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+      [1, 1, 1, 0],
+    ],
+    undefined,
+    'int32',
+  );
   const loss = () => {
     const q = model.encode(qIds, qMask, 'query');
     const d = model.encode(dIds, dMask, 'item');
@@ -60,7 +92,10 @@ test('gradients through the tower (custom embedding gradient included) match fin
   assert.equal(checked, 12);
   // Token 4 never occurs in the item batch: its row of the item embeddings gets no gradient.
   const itemEmbeddingGrad = (await grads[model.variables[3]!.name]!.data()) as Float32Array;
-  assert.ok(itemEmbeddingGrad.slice(4 * 6, 5 * 6).every((g) => g === 0), 'token 4 is absent from the item batch');
+  assert.ok(
+    itemEmbeddingGrad.slice(4 * 6, 5 * 6).every((g) => g === 0),
+    'token 4 is absent from the item batch',
+  );
   model.dispose();
 });
 
@@ -69,17 +104,29 @@ test('the composite objective: parts, weights and the SymmAligner variants', asy
   const { trainingLoss } = await import('../../../encoder/losses/composite.js');
   const t = (rows: number[][]) => tf.tensor2d(rows.map(unit));
   const e = {
-    queryByQueryTower: t([[1, 0], [0, 1]]),
-    positiveByItemTower: t([[1, 0.2], [0.1, 1]]),
+    queryByQueryTower: t([
+      [1, 0],
+      [0, 1],
+    ]),
+    positiveByItemTower: t([
+      [1, 0.2],
+      [0.1, 1],
+    ]),
     negativesByItemTower: null,
-    queryByItemTower: t([[0.8, 0.6], [0.6, 0.8]]),
-    positiveByQueryTower: t([[1, 0], [0, 1]]),
+    queryByItemTower: t([
+      [0.8, 0.6],
+      [0.6, 0.8],
+    ]),
+    positiveByQueryTower: t([
+      [1, 0],
+      [0, 1],
+    ]),
   };
   const base = { base: 'infonce' as const, temperature: 0.1, margin: 0.2, distanceWeight: 0 };
   const plain = trainingLoss(tf, e, { ...base, symmAligner: null });
   assert.deepEqual(Object.keys(plain.parts), ['infonce']);
   const withDistance = trainingLoss(tf, e, { ...base, distanceWeight: 0.6, symmAligner: null });
-  const expectedDistance = 0.6 * (2 - (unit([1, 0.2])[0]! + unit([0.1, 1])[1]!)) / 2;
+  const expectedDistance = (0.6 * (2 - (unit([1, 0.2])[0]! + unit([0.1, 1])[1]!))) / 2;
   assert.ok(Math.abs(withDistance.parts.distance!.dataSync()[0]! - expectedDistance) < 1e-6);
   assert.ok(Math.abs(withDistance.total.dataSync()[0]! - plain.total.dataSync()[0]! - expectedDistance) < 1e-5);
   // Variant C: λ · [mean(1 − cos(f_q(Q), f_i(Q))) + mean(1 − cos(f_q(D), f_i(D)))].

@@ -32,7 +32,10 @@ test('transformer: unit-length output, padding does not change a vector, towers 
   assert.ok(Math.abs(Math.hypot(...alone) - 1) < 1e-5);
   const item = encoder.encode(['the cat sat'], 'item');
   assert.deepEqual([...item], [...alone], 'an untrained pair of towers maps a text to the same vector');
-  assert.throws(() => model.encode(tf.zeros([1, 13], 'int32') as Tf.Tensor2D, tf.ones([1, 13], 'int32') as Tf.Tensor2D, 'query'), /exceeds the model's maxLength 12/);
+  assert.throws(
+    () => model.encode(tf.zeros([1, 13], 'int32') as Tf.Tensor2D, tf.ones([1, 13], 'int32') as Tf.Tensor2D, 'query'),
+    /exceeds the model's maxLength 12/,
+  );
   model.dispose();
 });
 
@@ -43,10 +46,38 @@ test('transformer gradients match finite differences (attention, LayerNorm, GELU
   assert.ok(!model.weights.variables.includes(model.weights.get('idf')), 'the IDF weights are not trained');
   // Perturb the item tower so the towers differ (they start as copies).
   for (const [name, v] of model.weights.entries) if (name.startsWith('item/')) v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 5)));
-  const qIds = tf.tensor2d([[2, 5, 6, 3, 0], [2, 10, 11, 12, 3]], undefined, 'int32') as Tf.Tensor2D;
-  const qMask = tf.tensor2d([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], undefined, 'int32') as Tf.Tensor2D;
-  const dIds = tf.tensor2d([[2, 6, 7, 8, 3], [2, 14, 16, 3, 0]], undefined, 'int32') as Tf.Tensor2D;
-  const dMask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], undefined, 'int32') as Tf.Tensor2D;
+  const qIds = tf.tensor2d(
+    [
+      [2, 5, 6, 3, 0],
+      [2, 10, 11, 12, 3],
+    ],
+    undefined,
+    'int32',
+  ) as Tf.Tensor2D;
+  const qMask = tf.tensor2d(
+    [
+      [1, 1, 1, 1, 0],
+      [1, 1, 1, 1, 1],
+    ],
+    undefined,
+    'int32',
+  ) as Tf.Tensor2D;
+  const dIds = tf.tensor2d(
+    [
+      [2, 6, 7, 8, 3],
+      [2, 14, 16, 3, 0],
+    ],
+    undefined,
+    'int32',
+  ) as Tf.Tensor2D;
+  const dMask = tf.tensor2d(
+    [
+      [1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 0],
+    ],
+    undefined,
+    'int32',
+  ) as Tf.Tensor2D;
   const loss = () => {
     const q = model.encode(qIds, qMask, 'query');
     const d = model.encode(dIds, dMask, 'item');
@@ -73,7 +104,17 @@ test('checkpoint: save and load give identical encodings; a damaged checkpoint i
     const model = createDualEncoder(tf, architecture, 3);
     for (const v of model.weights.variables) v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 9)));
     const path = join(dir, kind);
-    saveCheckpoint(path, { architecture, seed: 3, model, tokenizer, lowercase: true, backend: { name, package: pkg, threads }, training: { steps: 1 }, step: 1, devMetrics: { 'Recall@10': 0.5 } });
+    saveCheckpoint(path, {
+      architecture,
+      seed: 3,
+      model,
+      tokenizer,
+      lowercase: true,
+      backend: { name, package: pkg, threads },
+      training: { steps: 1 },
+      step: 1,
+      devMetrics: { 'Recall@10': 0.5 },
+    });
     const texts = ['the cat sat on the mat', 'dogs ran far'];
     const before = new ModelTextEncoder(tf, model, tokenizer, descriptionOf);
     const loaded = await openTextEncoder(tf, path);
@@ -91,12 +132,18 @@ test('checkpoint: save and load give identical encodings; a damaged checkpoint i
   const bytes = readFileSync(weights);
   bytes[10] = bytes[10]! ^ 0xff;
   writeFileSync(weights, bytes);
-  assert.throws(() => loadCheckpoint(tf, join(dir, 'fast')), (err: unknown) => err instanceof CheckpointError && /checksum/.test(err.message) && err.file === weights);
+  assert.throws(
+    () => loadCheckpoint(tf, join(dir, 'fast')),
+    (err: unknown) => err instanceof CheckpointError && /checksum/.test(err.message) && err.file === weights,
+  );
   const cardFile = join(dir, 'transformer', 'model-card.json');
   const card = JSON.parse(readFileSync(cardFile, 'utf8'));
   card.architecture.heads = 3;
   writeFileSync(cardFile, JSON.stringify(card));
-  assert.throws(() => readModelCard(join(dir, 'transformer')), (err: unknown) => err instanceof CheckpointError && /architecture.heads: width must be a multiple of heads/.test(err.message));
+  assert.throws(
+    () => readModelCard(join(dir, 'transformer')),
+    (err: unknown) => err instanceof CheckpointError && /architecture.heads: width must be a multiple of heads/.test(err.message),
+  );
   await assert.rejects(openTextEncoder(tf, join(dir, 'nothing-here')), /neither a sci-cluster checkpoint/);
 });
 
@@ -106,7 +153,14 @@ async function saveLayersModel(tf: typeof Tf, model: Tf.LayersModel, dir: string
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       writeFileSync(join(dir, 'group1-shard1of1.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
-      writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }] }));
+      writeFileSync(
+        join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
+        }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -118,7 +172,9 @@ test('an external TensorFlow.js layers model loads from a local folder and encod
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Token outputs [batch, tokens, 5]: the loader pools them (masked mean) and normalises.
   const ids = tf.input({ shape: [null], dtype: 'int32', name: 'input_ids' });
-  const hidden = tf.layers.dense({ units: 5, activation: 'tanh' }).apply(tf.layers.embedding({ inputDim: vocab.length, outputDim: 8 }).apply(ids)) as Tf.SymbolicTensor;
+  const hidden = tf.layers
+    .dense({ units: 5, activation: 'tanh' })
+    .apply(tf.layers.embedding({ inputDim: vocab.length, outputDim: 8 }).apply(ids)) as Tf.SymbolicTensor;
   const model = tf.model({ inputs: ids, outputs: hidden });
   await saveLayersModel(tf, model, dir);
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n'));
@@ -158,12 +214,25 @@ test('an external TensorFlow.js graph model (converter format) loads and pools i
         { name: 'input_ids', op: 'Placeholder', attr: { dtype: { type: 'DT_INT32' }, shape: { shape: dims(-1, -1) } } },
         { name: 'emb', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(vocab.length, 4) } } } },
         { name: 'axis', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: {} } } } },
-        { name: 'out', op: 'GatherV2', input: ['emb', 'input_ids', 'axis'], attr: { Tparams: { type: 'DT_FLOAT' }, Tindices: { type: 'DT_INT32' }, Taxis: { type: 'DT_INT32' }, batch_dims: { i: '0' } } },
+        {
+          name: 'out',
+          op: 'GatherV2',
+          input: ['emb', 'input_ids', 'axis'],
+          attr: { Tparams: { type: 'DT_FLOAT' }, Tindices: { type: 'DT_INT32' }, Taxis: { type: 'DT_INT32' }, batch_dims: { i: '0' } },
+        },
       ],
       library: {},
       versions: {},
     },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'emb', shape: [vocab.length, 4], dtype: 'float32' }, { name: 'axis', shape: [], dtype: 'int32' }] }],
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'emb', shape: [vocab.length, 4], dtype: 'float32' },
+          { name: 'axis', shape: [], dtype: 'int32' },
+        ],
+      },
+    ],
   };
   const emb = Float32Array.from({ length: vocab.length * 4 }, (_, i) => Math.sin(i + 1));
   writeFileSync(join(dir, 'group1-shard1of1.bin'), Buffer.concat([Buffer.from(emb.buffer), Buffer.from(new Int32Array([0]).buffer)]));

@@ -31,7 +31,10 @@ test('WordPiece: greedy longest match from the left, ## continuations, [UNK] for
   assert.equal(encoded.length, 5);
   // Truncation keeps [CLS] and [SEP].
   assert.deepEqual([...tok.encode('the the the the', 4).ids], [tok.cls, vocab.indexOf('the'), vocab.indexOf('the'), tok.sep]);
-  assert.throws(() => new WordPieceTokenizer(['a', 'b']), (e: unknown) => e instanceof TokenizerError && /no \[PAD\] token/.test(e.message));
+  assert.throws(
+    () => new WordPieceTokenizer(['a', 'b']),
+    (e: unknown) => e instanceof TokenizerError && /no \[PAD\] token/.test(e.message),
+  );
   assert.throws(() => WordPieceTokenizer.fromVocabFile(join(tempDir(t), 'missing.txt')), TokenizerError);
 });
 

@@ -68,17 +68,31 @@ test('training learns what word overlap cannot: dev recall rises far above the u
   assert.ok(result.baseline!['Recall@10']! < 0.5, `baseline Recall@10 ${result.baseline!['Recall@10']} (no shared words)`);
   assert.ok(result.best['Recall@10']! >= 0.8, `trained Recall@10 ${result.best['Recall@10']}`);
   assert.ok(result.best.positiveCosine! > result.untrained!.positiveCosine!);
-  const log = readFileSync(join(dir, 'run', 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: number; loss?: number });
+  const log = readFileSync(join(dir, 'run', 'train-log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step?: number; loss?: number });
   const steps = log.filter((l) => l.type === 'step');
   assert.equal(steps.length, 80);
   assert.ok(steps.at(-1)!.loss! < steps[0]!.loss!, 'the loss goes down');
-  assert.deepEqual(log.filter((l) => l.type === 'eval').map((l) => l.step), [0, 40, 80]);
-  const card = JSON.parse(readFileSync(join(result.bestCheckpoint, 'model-card.json'), 'utf8')) as { step: number; devMetrics: Record<string, number>; training: { seed: number } };
+  assert.deepEqual(
+    log.filter((l) => l.type === 'eval').map((l) => l.step),
+    [0, 40, 80],
+  );
+  const card = JSON.parse(readFileSync(join(result.bestCheckpoint, 'model-card.json'), 'utf8')) as {
+    step: number;
+    devMetrics: Record<string, number>;
+    training: { seed: number };
+  };
   assert.equal(card.devMetrics['Recall@10'], result.best['Recall@10']);
   assert.equal(card.training.seed, 1);
 
   // --init-from: a new run starts where the checkpoint was (its step-0 evaluation is the checkpoint's).
-  const continued = await train({ config: config(shards, { initFrom: result.bestCheckpoint, steps: 4, eval: { every: 4, poolSize: 0 } }), outDir: join(dir, 'continued'), logger: silent });
+  const continued = await train({
+    config: config(shards, { initFrom: result.bestCheckpoint, steps: 4, eval: { every: 4, poolSize: 0 } }),
+    outDir: join(dir, 'continued'),
+    logger: silent,
+  });
   assert.equal(continued.untrained!['Recall@10'], result.best['Recall@10']);
   assert.equal(continued.untrained!.positiveCosine, result.best.positiveCosine);
 });
@@ -87,7 +101,12 @@ test('a run stopped and resumed ends with exactly the weights of an uninterrupte
   const dir = mkdtempSync(join(tmpdir(), 'sci-resume-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const shards = await synonymCorpus(dir);
-  const cfg = config(shards, { steps: 12, eval: { every: 4, poolSize: 0 }, data: { shards, negativesPerQuery: 1 }, objective: { temperature: 0.1, distanceWeight: 0.6, symmAligner: { variant: 'A', lambda: 1 } } });
+  const cfg = config(shards, {
+    steps: 12,
+    eval: { every: 4, poolSize: 0 },
+    data: { shards, negativesPerQuery: 1 },
+    objective: { temperature: 0.1, distanceWeight: 0.6, symmAligner: { variant: 'A', lambda: 1 } },
+  });
   await train({ config: cfg, outDir: join(dir, 'straight'), logger: silent });
   const stop = new AbortController();
   const first = await train({ config: cfg, outDir: join(dir, 'resumed'), logger: silent, signal: stop.signal, onStep: (step) => step === 6 && stop.abort() });
@@ -98,8 +117,17 @@ test('a run stopped and resumed ends with exactly the weights of an uninterrupte
   for (const file of ['weights.bin', 'optimizer.bin']) {
     assert.ok(readFileSync(join(dir, 'straight', 'last', file)).equals(readFileSync(join(dir, 'resumed', 'last', file))), `${file} differs`);
   }
-  const stepsLogged = readFileSync(join(dir, 'resumed', 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number }).filter((l) => l.type === 'step').map((l) => l.step);
-  assert.deepEqual(stepsLogged, Array.from({ length: 12 }, (_, i) => i + 1), 'each step logged once');
+  const stepsLogged = readFileSync(join(dir, 'resumed', 'train-log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step: number })
+    .filter((l) => l.type === 'step')
+    .map((l) => l.step);
+  assert.deepEqual(
+    stepsLogged,
+    Array.from({ length: 12 }, (_, i) => i + 1),
+    'each step logged once',
+  );
 });
 
 test('batches: a pure function of (seed, epoch), no positive twice in a batch', () => {
@@ -117,7 +145,10 @@ test('batches: a pure function of (seed, epoch), no positive twice in a batch', 
 
 test('learning-rate schedules and uniformity', () => {
   const opt = TrainConfigSchema.shape.optimizer.parse({ lr: 1, warmupSteps: 4 });
-  assert.deepEqual([0, 1, 3].map((s) => learningRate(opt, s, 14)), [0.25, 0.5, 1]);
+  assert.deepEqual(
+    [0, 1, 3].map((s) => learningRate(opt, s, 14)),
+    [0.25, 0.5, 1],
+  );
   assert.equal(learningRate(opt, 9, 14), 0.5);
   assert.equal(learningRate({ ...opt, schedule: 'cosine' }, 9, 14), 0.5);
   assert.equal(learningRate({ ...opt, schedule: 'constant' }, 13, 14), 1);

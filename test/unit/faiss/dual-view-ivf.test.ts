@@ -38,7 +38,9 @@ test('IVF-Flat with centroids and lists from one view, vectors from the other, e
   const nprobe = 3;
   const got = await index.search(queries, 10, { nprobe });
   const probes = bruteForce(centroids, queries, DIM, nprobe, 'ip').map((top) => new Set(top.map((c) => c.id)));
-  const expected = bruteForce(storedView, queries, DIM, 10, 'ip', (q) => Array.from({ length: N }, (_, i) => i).filter((i) => probes[q]!.has(Number(lists[i]))));
+  const expected = bruteForce(storedView, queries, DIM, 10, 'ip', (q) =>
+    Array.from({ length: N }, (_, i) => i).filter((i) => probes[q]!.has(Number(lists[i]))),
+  );
   for (let q = 0; q < 40; q++) {
     for (let j = 0; j < 10; j++) {
       const want = expected[q]![j];
@@ -60,7 +62,16 @@ test('IVF-Flat with centroids and lists from one view, vectors from the other, e
 
 test('IVF-PQ dual view: results only from probed lists, codes are residuals to the assigned centroid', async () => {
   const { assignView, storedView, ids } = twoViews();
-  const { index, centroids, lists } = await buildDualViewIvf({ dim: DIM, metric: 'l2', nlist: NLIST, assignView, storedView, ids, pq: { m: 4, nbits: 6 }, kmeans: { seed: 3 } });
+  const { index, centroids, lists } = await buildDualViewIvf({
+    dim: DIM,
+    metric: 'l2',
+    nlist: NLIST,
+    assignView,
+    storedView,
+    ids,
+    pq: { m: 4, nbits: 6 },
+    kmeans: { seed: 3 },
+  });
   assert.equal(index.info.kind, 'ivfpq');
   const queries = clusteredVectors(30, DIM, 20, 78, true);
   const r = await index.search(queries, 5, { nprobe: 2 });
@@ -82,6 +93,9 @@ test('IVF-PQ dual view: results only from probed lists, codes are residuals to t
 
 test('mismatched views are a typed error', async () => {
   const { assignView, storedView, ids } = twoViews();
-  await assert.rejects(buildDualViewIvf({ dim: DIM, metric: 'ip', nlist: NLIST, assignView, storedView: storedView.subarray(DIM), ids }), /the two views must both be n × 16/);
+  await assert.rejects(
+    buildDualViewIvf({ dim: DIM, metric: 'ip', nlist: NLIST, assignView, storedView: storedView.subarray(DIM), ids }),
+    /the two views must both be n × 16/,
+  );
   await assert.rejects(buildDualViewIvf({ dim: DIM, metric: 'ip', nlist: NLIST, assignView, storedView, ids: ids.subarray(1) }), /1999 ids for 2000 items/);
 });

@@ -60,7 +60,7 @@ test('write / read a file and a buffer: identical results', async (t) => {
 test('concurrent searches with different parameters equal sequential ones', async () => {
   const index = await built('HNSW16,Flat');
   const efs = [8, 16, 32, 64, 128, 8, 16, 32];
-  const sequential: Awaited<ReturnType<FaissIndex["search"]>>[] = [];
+  const sequential: Awaited<ReturnType<FaissIndex['search']>>[] = [];
   for (const efSearch of efs) sequential.push(await index.search(queries, 10, { efSearch }));
   const concurrent = await Promise.all(efs.map((efSearch) => index.search(queries, 10, { efSearch })));
   concurrent.forEach((r, i) => {
@@ -72,7 +72,10 @@ test('concurrent searches with different parameters equal sequential ones', asyn
 
 test('bad input gets typed errors, never a crash', async (t) => {
   const flat = await built('Flat');
-  await assert.rejects(flat.search(new Float32Array(DIM + 1), 3), (e: unknown) => e instanceof FaissInvalidArgumentError && /not a multiple of the dimension 32/.test(e.message));
+  await assert.rejects(
+    flat.search(new Float32Array(DIM + 1), 3),
+    (e: unknown) => e instanceof FaissInvalidArgumentError && /not a multiple of the dimension 32/.test(e.message),
+  );
   const nan = queries.slice(0, DIM);
   nan[5] = Number.NaN;
   await assert.rejects(flat.search(nan, 3), (e: unknown) => e instanceof FaissInvalidArgumentError && /row 0 has a NaN/.test(e.message));
@@ -106,7 +109,10 @@ test('k-means finds well-separated clusters', async () => {
 test('search limits are enforced in the addon itself, before anything is allocated', async () => {
   const index = await built('HNSW16,Flat');
   // Through the typed front and straight at the native handle (a caller that skips the front).
-  await assert.rejects(index.search(queries, 5, { efSearch: 2147483647 }), (err: FaissError) => err.code === 'FAISS_INVALID_ARGUMENT' && err.field === 'efSearch');
+  await assert.rejects(
+    index.search(queries, 5, { efSearch: 2147483647 }),
+    (err: FaissError) => err.code === 'FAISS_INVALID_ARGUMENT' && err.field === 'efSearch',
+  );
   await assert.rejects(async () => index.handle.search(queries, 5, 0, 2147483647, 0, null), /efSearch must be from 1 to 16384/);
   await assert.rejects(async () => index.handle.search(queries, 5, 1 << 20, 0, 0, null), /nprobe must be from 1 to 65536/);
   await assert.rejects(async () => index.handle.search(queries, 1e9, 0, 0, 0, null), /k must be from 1 to 100000/);
@@ -125,6 +131,10 @@ test('a search stops at its deadline or when its signal aborts, for graph, inver
     const controller = new AbortController();
     const pending = index.search(many, 100, params, { signal: controller.signal });
     controller.abort(new Error('caller went away'));
-    await assert.rejects(pending, (err: Error & { code?: string }) => err.code === 'CANCELLED' || err.name === 'AbortError' || /caller went away/.test(err.message), factory);
+    await assert.rejects(
+      pending,
+      (err: Error & { code?: string }) => err.code === 'CANCELLED' || err.name === 'AbortError' || /caller went away/.test(err.message),
+      factory,
+    );
   }
 });

@@ -30,8 +30,32 @@ test('report.html is self-contained and its three plots render in headless Chrom
     environment: { node: process.version },
     indexes: [
       index('flat', 'Flat', []),
-      index('hnsw', 'HNSW32,Flat', [8, 32, 128].map((v, i) => ({ param: 'efSearch' as const, value: v, 'Recall@10': 0.4 + i * 0.05, 'Success@10': 0.4 + i * 0.05, 'annRecall@10': 0.8 + i * 0.08, ndisPerQuery: 300 * (i + 1), p50Ms: 1 + i }))),
-      index('ivf', 'IVF64,Flat', [1, 4, 16, 64].map((v, i) => ({ param: 'nprobe' as const, value: v, 'Recall@10': 0.3 + i * 0.06, 'Success@10': 0.3 + i * 0.06, 'annRecall@10': null, ndisPerQuery: 500 * v, p50Ms: 1 + i / 2 }))),
+      index(
+        'hnsw',
+        'HNSW32,Flat',
+        [8, 32, 128].map((v, i) => ({
+          param: 'efSearch' as const,
+          value: v,
+          'Recall@10': 0.4 + i * 0.05,
+          'Success@10': 0.4 + i * 0.05,
+          'annRecall@10': 0.8 + i * 0.08,
+          ndisPerQuery: 300 * (i + 1),
+          p50Ms: 1 + i,
+        })),
+      ),
+      index(
+        'ivf',
+        'IVF64,Flat',
+        [1, 4, 16, 64].map((v, i) => ({
+          param: 'nprobe' as const,
+          value: v,
+          'Recall@10': 0.3 + i * 0.06,
+          'Success@10': 0.3 + i * 0.06,
+          'annRecall@10': null,
+          ndisPerQuery: 500 * v,
+          p50Ms: 1 + i / 2,
+        })),
+      ),
     ],
   };
   const { html, json } = writeEvalReport(dir, report);

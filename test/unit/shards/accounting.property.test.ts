@@ -13,14 +13,14 @@ import { allPassages, rejectedRows } from '../../support/shards.js';
  * good ids in input order, and every rejection names a real line.
  */
 
-type Line =
-  | { kind: 'good'; id: string; text: string }
-  | { kind: 'bad'; bytes: Buffer }
-  | { kind: 'blank' };
+type Line = { kind: 'good'; id: string; text: string } | { kind: 'bad'; bytes: Buffer } | { kind: 'blank' };
 
 const idArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
 const lineArb: fc.Arbitrary<Line> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('good' as const), id: idArb, text: fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '') }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('good' as const), id: idArb, text: fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '') }),
+  },
   {
     weight: 3,
     arbitrary: fc
@@ -45,11 +45,23 @@ test('accounting invariant over random good and bad input', async (t) => {
     fc.asyncProperty(fc.array(lineArb, { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), async (lines, n, byCount) => {
       const dir = join(root, String(run++));
       mkdirSync(join(dir, 'in'), { recursive: true });
-      const bytes = lines.map((l) => (l.kind === 'good' ? Buffer.from(JSON.stringify({ _id: l.id, text: l.text })) : l.kind === 'bad' ? l.bytes : Buffer.alloc(0)));
+      const bytes = lines.map((l) =>
+        l.kind === 'good' ? Buffer.from(JSON.stringify({ _id: l.id, text: l.text })) : l.kind === 'bad' ? l.bytes : Buffer.alloc(0),
+      );
       writeFileSync(join(dir, 'in', 'corpus.jsonl'), Buffer.concat(bytes.flatMap((b) => [b, Buffer.from('\n')])));
       const out = join(dir, 'out');
       const layout = byCount ? { shardCount: n } : { rowsPerShard: n };
-      const { manifest } = await runIngest({ ingester: new BeirIngester(join(dir, 'in')), format: 'beir', input: join(dir, 'in'), outDir: out, layout, batchRows: 2, maxLineBytes: 200, excerptChars: 20, strict: false });
+      const { manifest } = await runIngest({
+        ingester: new BeirIngester(join(dir, 'in')),
+        format: 'beir',
+        input: join(dir, 'in'),
+        outDir: out,
+        layout,
+        batchRows: 2,
+        maxLineBytes: 200,
+        excerptChars: 20,
+        strict: false,
+      });
 
       const rowLines = lines.filter((l) => l.kind !== 'blank').length;
       assert.equal(manifest.rowsIn, rowLines);
@@ -57,8 +69,14 @@ test('accounting invariant over random good and bad input', async (t) => {
       const firstSeen: string[] = [];
       for (const l of lines) if (l.kind === 'good' && !firstSeen.includes(l.id)) firstSeen.push(l.id);
       const passages = await allPassages(out, manifest);
-      assert.deepEqual(passages.map((p) => p.externalId), firstSeen);
-      assert.deepEqual(passages.map((p) => p.rowId), firstSeen.map((_, i) => i));
+      assert.deepEqual(
+        passages.map((p) => p.externalId),
+        firstSeen,
+      );
+      assert.deepEqual(
+        passages.map((p) => p.rowId),
+        firstSeen.map((_, i) => i),
+      );
       const rejected = rejectedRows(out, manifest);
       assert.equal(rejected.length, manifest.rowsRejected);
       for (const r of rejected) assert.notEqual(lines[r.line - 1]?.kind, undefined);

@@ -11,7 +11,10 @@ const GOOD = (id: string, text = `text of ${id}`) => JSON.stringify({ _id: id, t
 function beirFolder(dir: string, corpusLines: Array<string | Buffer>, queries: string[] = [], qrels: string[] = []): string {
   const folder = join(dir, 'in');
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'corpus.jsonl'), Buffer.concat(corpusLines.map((l) => Buffer.concat([typeof l === 'string' ? Buffer.from(l) : l, Buffer.from('\n')]))));
+  writeFileSync(
+    join(folder, 'corpus.jsonl'),
+    Buffer.concat(corpusLines.map((l) => Buffer.concat([typeof l === 'string' ? Buffer.from(l) : l, Buffer.from('\n')]))),
+  );
   if (queries.length > 0) writeFileSync(join(folder, 'queries.jsonl'), `${queries.join('\n')}\n`);
   if (qrels.length > 0) writeFileSync(join(folder, 'qrels.tsv'), `query-id\tcorpus-id\tscore\n${qrels.join('\n')}\n`);
   return folder;
@@ -61,13 +64,22 @@ test('every bad line is rejected with file, line and reason; the counts add up',
     assert.ok(r.excerpt.length <= 41);
   }
   const passages = await allPassages(out, manifest);
-  assert.deepEqual(passages.map((p) => [p.rowId, p.externalId, p.text]), [
-    [0, 'a', 'text of a'],
-    [1, 'c', 'text of c'],
-    [2, 'h', 'text of h'],
-    [3, '7', 'numeric id'],
-  ]);
-  assert.deepEqual(manifest.shards.map((s) => [s.id, s.rows, s.firstRowId]), [[0, 2, 0], [1, 2, 2]]);
+  assert.deepEqual(
+    passages.map((p) => [p.rowId, p.externalId, p.text]),
+    [
+      [0, 'a', 'text of a'],
+      [1, 'c', 'text of c'],
+      [2, 'h', 'text of h'],
+      [3, '7', 'numeric id'],
+    ],
+  );
+  assert.deepEqual(
+    manifest.shards.map((s) => [s.id, s.rows, s.firstRowId]),
+    [
+      [0, 2, 0],
+      [1, 2, 2],
+    ],
+  );
   await verifyShardSet(out);
 });
 
@@ -80,12 +92,25 @@ test('queries and judgments are normalised and checked against both id sets', as
     ['q1\td1\t1', 'q1\td9\t1', 'q9\td1\t1', 'q1\td2\tx', 'q1\td1\t1', 'q1\td2\t2', 'q1 d2'],
   );
   const out = join(dir, 'out');
-  const { manifest } = await runIngest({ ingester: new BeirIngester(input, { qrelsSplit: 'dev' }), format: 'beir', input, outDir: out, layout: { shardCount: 1 }, ...TEST_INGEST });
-  assert.deepEqual(manifest.queries && { in: manifest.queries.rowsIn, w: manifest.queries.rowsWritten, r: manifest.queries.rowsRejected }, { in: 3, w: 1, r: 2 });
+  const { manifest } = await runIngest({
+    ingester: new BeirIngester(input, { qrelsSplit: 'dev' }),
+    format: 'beir',
+    input,
+    outDir: out,
+    layout: { shardCount: 1 },
+    ...TEST_INGEST,
+  });
+  assert.deepEqual(manifest.queries && { in: manifest.queries.rowsIn, w: manifest.queries.rowsWritten, r: manifest.queries.rowsRejected }, {
+    in: 3,
+    w: 1,
+    r: 2,
+  });
   assert.deepEqual(manifest.qrels && { in: manifest.qrels.rowsIn, w: manifest.qrels.rowsWritten, r: manifest.qrels.rowsRejected }, { in: 7, w: 2, r: 5 });
   assert.deepEqual(readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8'), 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t2\n');
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'queries.jsonl'), 'utf8')), { _id: 'q1', text: 'first?', answers: ['x'] });
-  const reasons = rejectedRows(out, manifest).filter((r) => r.kind === 'qrel').map((r) => r.reason);
+  const reasons = rejectedRows(out, manifest)
+    .filter((r) => r.kind === 'qrel')
+    .map((r) => r.reason);
   assert.deepEqual(reasons, ['unknown_corpus_id', 'unknown_query_id', 'bad_score', 'duplicate_id', 'wrong_field_count']);
   const reread = readManifest(out).manifest;
   assert.deepEqual(reread, manifest);
@@ -107,16 +132,36 @@ test('--strict: rejections fail the run and no manifest or shard is published', 
 test('a fixed shard count splits evenly, with empty shards when rows are fewer', async (t) => {
   const dir = tempDir(t);
   const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
-  const input = beirFolder(dir, ids.map((id) => GOOD(id)));
-  for (const [shards, sizes] of [[3, [3, 3, 4]], [4, [2, 3, 2, 3]], [12, null]] as const) {
+  const input = beirFolder(
+    dir,
+    ids.map((id) => GOOD(id)),
+  );
+  for (const [shards, sizes] of [
+    [3, [3, 3, 4]],
+    [4, [2, 3, 2, 3]],
+    [12, null],
+  ] as const) {
     const out = join(dir, `out-${shards}`);
-    const { manifest } = await runIngest({ ingester: new BeirIngester(input), format: 'beir', input, outDir: out, layout: { shardCount: shards }, ...TEST_INGEST });
+    const { manifest } = await runIngest({
+      ingester: new BeirIngester(input),
+      format: 'beir',
+      input,
+      outDir: out,
+      layout: { shardCount: shards },
+      ...TEST_INGEST,
+    });
     assert.equal(manifest.shards.length, shards);
     const rows = manifest.shards.map((s) => s.rows);
     if (sizes !== null) assert.deepEqual(rows, sizes);
-    assert.equal(rows.reduce((a, b) => a + b, 0), 10);
+    assert.equal(
+      rows.reduce((a, b) => a + b, 0),
+      10,
+    );
     assert.ok(Math.max(...rows) - Math.min(...rows) <= 1, `uneven split ${rows}`);
-    assert.deepEqual((await allPassages(out, manifest)).map((p) => p.externalId), ids);
+    assert.deepEqual(
+      (await allPassages(out, manifest)).map((p) => p.externalId),
+      ids,
+    );
     await verifyShardSet(out);
     assert.equal(existsSync(join(out, '.spool.arrow')), false);
   }
@@ -125,11 +170,21 @@ test('a fixed shard count splits evenly, with empty shards when rows are fewer',
 test('rerunning into the same folder overwrites and drops stale shards', async (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'out');
-  const big = beirFolder(join(dir, 'big'), Array.from({ length: 9 }, (_, i) => GOOD(`x${i}`)));
+  const big = beirFolder(
+    join(dir, 'big'),
+    Array.from({ length: 9 }, (_, i) => GOOD(`x${i}`)),
+  );
   await runIngest({ ingester: new BeirIngester(big), format: 'beir', input: big, outDir: out, layout: { rowsPerShard: 2 }, ...TEST_INGEST });
   assert.ok(existsSync(join(out, 'passages-00004.arrow')));
   const small = beirFolder(join(dir, 'small'), [GOOD('y')]);
-  const { manifest } = await runIngest({ ingester: new BeirIngester(small), format: 'beir', input: small, outDir: out, layout: { rowsPerShard: 2 }, ...TEST_INGEST });
+  const { manifest } = await runIngest({
+    ingester: new BeirIngester(small),
+    format: 'beir',
+    input: small,
+    outDir: out,
+    layout: { rowsPerShard: 2 },
+    ...TEST_INGEST,
+  });
   assert.equal(manifest.shards.length, 1);
   assert.equal(existsSync(join(out, 'passages-00004.arrow')), false);
   await verifyShardSet(out);

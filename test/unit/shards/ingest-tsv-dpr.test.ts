@@ -25,8 +25,23 @@ test('DPR psgs_w100 TSV: header by name, bad rows rejected with line numbers', a
   assert.equal(manifest.rowsIn, 7);
   assert.equal(manifest.rowsWritten, 3);
   assert.deepEqual(manifest.linesSkipped, { header: 1, blank: 1 });
-  assert.deepEqual(rejectedRows(out, manifest).map((r) => [r.line, r.reason]), [[4, 'wrong_field_count'], [6, 'bad_quoting'], [7, 'duplicate_id'], [8, 'empty_text']]);
-  assert.deepEqual((await allPassages(out, manifest)).map((p) => [p.externalId, p.title, p.text]), [['1', 'A', 'first text'], ['2', 'B', 'quoted "x"'], ['6', 'E', 'last']]);
+  assert.deepEqual(
+    rejectedRows(out, manifest).map((r) => [r.line, r.reason]),
+    [
+      [4, 'wrong_field_count'],
+      [6, 'bad_quoting'],
+      [7, 'duplicate_id'],
+      [8, 'empty_text'],
+    ],
+  );
+  assert.deepEqual(
+    (await allPassages(out, manifest)).map((p) => [p.externalId, p.title, p.text]),
+    [
+      ['1', 'A', 'first text'],
+      ['2', 'B', 'quoted "x"'],
+      ['6', 'E', 'last'],
+    ],
+  );
 });
 
 test('TSV without the expected header is a clear error naming file and line', async (t) => {
@@ -42,9 +57,20 @@ test('TSV without the expected header is a clear error naming file and line', as
 test('the shared psgs_w100 sample: 751 passages, none rejected', { skip: needsSharedData('nq-dpr-sample') }, async (t) => {
   const file = join(SHARED_DATA, 'nq-dpr-sample', 'psgs_w100.sample.tsv');
   const out = join(tempDir(t), 'out');
-  const { manifest } = await runIngest({ ingester: new TsvIngester(file), format: 'tsv', input: file, outDir: out, layout: { rowsPerShard: 300 }, ...TEST_INGEST, batchRows: 64 });
+  const { manifest } = await runIngest({
+    ingester: new TsvIngester(file),
+    format: 'tsv',
+    input: file,
+    outDir: out,
+    layout: { rowsPerShard: 300 },
+    ...TEST_INGEST,
+    batchRows: 64,
+  });
   assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [751, 751, 0]);
-  assert.deepEqual(manifest.shards.map((s) => s.rows), [300, 300, 151]);
+  assert.deepEqual(
+    manifest.shards.map((s) => s.rows),
+    [300, 300, 151],
+  );
   await verifyShardSet(out);
 });
 
@@ -52,17 +78,36 @@ test('DPR retriever JSON: passages deduplicated as references, judgments and neg
   const dir = tempDir(t);
   const file = join(SHARED_DATA, 'nq-dpr-sample', 'nq-dev-sample.dpr.json');
   const out = join(dir, 'out');
-  const { manifest } = await runIngest({ ingester: new DprJsonIngester(file, { split: 'dev' }), format: 'dpr', input: file, outDir: out, layout: { shardCount: 2 }, ...TEST_INGEST, batchRows: 100 });
+  const { manifest } = await runIngest({
+    ingester: new DprJsonIngester(file, { split: 'dev' }),
+    format: 'dpr',
+    input: file,
+    outDir: out,
+    layout: { shardCount: 2 },
+    ...TEST_INGEST,
+    batchRows: 100,
+  });
   const passages = await allPassages(out, manifest);
   // Every context of the sample is one of the corpus.jsonl passages of the same folder.
-  const corpusIds = new Set(readFileSync(join(SHARED_DATA, 'nq-dpr-sample', 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { _id: string })._id));
+  const corpusIds = new Set(
+    readFileSync(join(SHARED_DATA, 'nq-dpr-sample', 'corpus.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { _id: string })._id),
+  );
   assert.ok(passages.every((p) => corpusIds.has(p.externalId)));
   assert.equal(manifest.rowsRejected, 0);
   assert.equal(manifest.rowsWritten, new Set(passages.map((p) => p.externalId)).size);
   assert.ok(manifest.passageReferences > 0);
   assert.equal(manifest.queries?.rowsWritten, 3);
-  const qrels = readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8').trim().split('\n').slice(1);
-  const expected = readFileSync(join(SHARED_DATA, 'nq-dpr-sample', 'qrels.tsv'), 'utf8').trim().split('\n').slice(1);
+  const qrels = readFileSync(join(out, 'qrels', 'dev.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
+  const expected = readFileSync(join(SHARED_DATA, 'nq-dpr-sample', 'qrels.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   assert.deepEqual(qrels.sort(), expected.sort());
   assert.ok((manifest.negatives?.splits.dev?.rows ?? 0) > 100);
   await verifyShardSet(out);
@@ -82,17 +127,27 @@ test('DPR JSON: bad records and contexts are rejected by record index; a broken 
     ]),
   );
   const out = join(dir, 'out');
-  const { manifest } = await runIngest({ ingester: new DprJsonIngester(file), format: 'dpr', input: file, outDir: out, layout: { shardCount: 1 }, ...TEST_INGEST });
+  const { manifest } = await runIngest({
+    ingester: new DprJsonIngester(file),
+    format: 'dpr',
+    input: file,
+    outDir: out,
+    layout: { shardCount: 1 },
+    ...TEST_INGEST,
+  });
   assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [6, 3, 3]);
   assert.equal(manifest.passageReferences, 2);
-  assert.deepEqual(rejectedRows(out, manifest).map((r) => [r.kind, r.position, r.line, r.reason]), [
-    ['query', 'record', 2, 'empty_text'],
-    ['query', 'record', 3, 'not_an_object'],
-    ['passage', 'record', 4, 'missing_field'],
-    ['passage', 'record', 4, 'empty_text'],
-    ['qrel', 'record', 4, 'unknown_corpus_id'],
-    ['passage', 'record', 4, 'wrong_type'],
-  ]);
+  assert.deepEqual(
+    rejectedRows(out, manifest).map((r) => [r.kind, r.position, r.line, r.reason]),
+    [
+      ['query', 'record', 2, 'empty_text'],
+      ['query', 'record', 3, 'not_an_object'],
+      ['passage', 'record', 4, 'missing_field'],
+      ['passage', 'record', 4, 'empty_text'],
+      ['qrel', 'record', 4, 'unknown_corpus_id'],
+      ['passage', 'record', 4, 'wrong_type'],
+    ],
+  );
   assert.equal(readFileSync(join(out, 'qrels', 'default.tsv'), 'utf8'), 'query-id\tcorpus-id\tscore\n1\t1\t1\n4\t2\t1\n');
   assert.equal(readFileSync(join(out, 'negatives', 'default.tsv'), 'utf8'), 'query-id\tcorpus-id\tkind\n1\t2\thard\n');
 

@@ -37,7 +37,10 @@ test('over-long lines are skipped across chunk boundaries with their size', asyn
   const file = join(tempDir(t), 'c.txt');
   writeFileSync(file, `short\n${'x'.repeat(100)}\nafter\n${'y'.repeat(50)}`);
   const events = await collect(file, 20, 8);
-  assert.deepEqual(events.map((e) => e.kind), ['line', 'line_too_long', 'line', 'line_too_long']);
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['line', 'line_too_long', 'line', 'line_too_long'],
+  );
   const long = events[1] as Extract<LineEvent, { kind: 'line_too_long' }>;
   assert.equal(long.line, 2);
   assert.equal(long.bytes, 100);
@@ -52,6 +55,9 @@ test('multi-byte characters split across chunks decode intact', async (t) => {
   writeFileSync(file, text);
   for (const chunkBytes of [1, 2, 3, 5]) {
     const events = await collect(file, 1000, chunkBytes);
-    assert.deepEqual(events.map((e) => (e.kind === 'line' ? e.text : e.kind)), ['ééé€€€😀😀', 'zz']);
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'line' ? e.text : e.kind)),
+      ['ééé€€€😀😀', 'zz'],
+    );
   }
 });

@@ -28,20 +28,32 @@ test('a manifest whose counts do not add up is refused', async (t) => {
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
   manifest.rowsRejected = 1;
   writeFileSync(path, JSON.stringify(manifest));
-  assert.throws(() => readManifest(out), (err: unknown) => err instanceof ShardFormatError && err.field === 'rowsIn');
+  assert.throws(
+    () => readManifest(out),
+    (err: unknown) => err instanceof ShardFormatError && err.field === 'rowsIn',
+  );
   manifest.rowsRejected = 0;
   manifest.shards[1].firstRowId = 4;
   writeFileSync(path, JSON.stringify(manifest));
-  assert.throws(() => readManifest(out), (err: unknown) => err instanceof ShardFormatError && err.field === 'shards.1.firstRowId');
+  assert.throws(
+    () => readManifest(out),
+    (err: unknown) => err instanceof ShardFormatError && err.field === 'shards.1.firstRowId',
+  );
   manifest.shards[1].firstRowId = 3;
   manifest.surprise = true;
   writeFileSync(path, JSON.stringify(manifest));
-  assert.throws(() => readManifest(out), (err: unknown) => err instanceof ShardFormatError && /invalid manifest/.test(err.message));
+  assert.throws(
+    () => readManifest(out),
+    (err: unknown) => err instanceof ShardFormatError && /invalid manifest/.test(err.message),
+  );
 });
 
 test('shardOfRow finds the shard of a global row id', async (t) => {
   const out = await shardSet(tempDir(t));
   const { manifest } = readManifest(out);
-  assert.deepEqual([0, 2, 3, 5, 6].map((r) => shardOfRow(manifest, r)?.id), [0, 0, 1, 1, 2]);
+  assert.deepEqual(
+    [0, 2, 3, 5, 6].map((r) => shardOfRow(manifest, r)?.id),
+    [0, 0, 1, 1, 2],
+  );
   assert.equal(shardOfRow(manifest, 7), null);
 });

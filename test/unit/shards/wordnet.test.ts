@@ -48,10 +48,13 @@ test('a small WordNet folder: license lines skipped, one query and judgment per 
   assert.deepEqual(manifest.linesSkipped, { license: 4 });
   assert.equal(rejectedRows(out, manifest)[0]?.reason, 'wrong_field_count');
   const passages = await allPassages(out, manifest);
-  assert.deepEqual(passages.map((p) => [p.externalId, p.title, p.text]), [
-    ['06287933-n', 'television, telecasting, TV, video', 'broadcasting visual images of stationary or moving objects'],
-    ['00019769-s', 'handy, ready to hand', 'easy to reach'],
-  ]);
+  assert.deepEqual(
+    passages.map((p) => [p.externalId, p.title, p.text]),
+    [
+      ['06287933-n', 'television, telecasting, TV, video', 'broadcasting visual images of stationary or moving objects'],
+      ['00019769-s', 'handy, ready to hand', 'easy to reach'],
+    ],
+  );
   assert.equal(manifest.queries?.rowsWritten, 3);
   assert.equal(manifest.qrels?.rowsWritten, 3);
   const expectedSplit = wordnetSplitOf('06287933-n', { trainFraction: 0.8, devFraction: 0.1 });

@@ -1,0 +1,2 @@
+export { startRestServer } from './rest.js';
+export { startGrpcServer } from './grpc.js';

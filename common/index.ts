@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './contract.js';
+export * from './logger.js';
+export * from './random.js';

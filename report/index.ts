@@ -1,0 +1,1 @@
+export { writeEvalReport, type EvalReport } from './eval-report.js';
