@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Logger } from '../common/index.js';
+import { CancelledError, type Logger } from '../common/index.js';
 import type { JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
@@ -70,12 +70,15 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
   };
   const unary =
-    <Req, Res>(body: (request: Req) => Promise<Res> | Res) =>
+    <Req, Res>(body: (request: Req, signal: AbortSignal) => Promise<Res> | Res) =>
     (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      // A client that cancels (or whose deadline passes) stops the work it asked for.
+      const cancelled = new AbortController();
+      call.once('cancelled', () => cancelled.abort(new CancelledError('the client cancelled the call')));
       Promise.resolve()
         .then(() => {
           guard(call as grpc.ServerUnaryCall<unknown, unknown>);
-          return body(call.request);
+          return body(call.request, cancelled.signal);
         })
         .then(
           (value) => callback(null, value),
@@ -94,17 +97,21 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
   };
   const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
   server.addService(service('Search'), {
-    search: unary(async (r: SearchMessage) => {
-      const result = await searchOperation(ctx, {
-        index: r.index,
-        ...(r.queries.length > 0 ? { queries: r.queries } : {}),
-        ...(r.vectors.length > 0 ? { vectors: r.vectors.map((v) => v.values) } : {}),
-        k: r.k || 10,
-        ...(r.nprobe ? { nprobe: r.nprobe } : {}),
-        ...(r.efSearch ? { efSearch: r.efSearch } : {}),
-        ...(r.deadlineMs ? { deadlineMs: r.deadlineMs } : {}),
-        ...(r.hybrid ? { hybrid: r.hybrid } : {}),
-      });
+    search: unary(async (r: SearchMessage, signal) => {
+      const result = await searchOperation(
+        ctx,
+        {
+          index: r.index,
+          ...(r.queries.length > 0 ? { queries: r.queries } : {}),
+          ...(r.vectors.length > 0 ? { vectors: r.vectors.map((v) => v.values) } : {}),
+          k: r.k || 10,
+          ...(r.nprobe ? { nprobe: r.nprobe } : {}),
+          ...(r.efSearch ? { efSearch: r.efSearch } : {}),
+          ...(r.deadlineMs ? { deadlineMs: r.deadlineMs } : {}),
+          ...(r.hybrid ? { hybrid: r.hybrid } : {}),
+        },
+        signal,
+      );
       return { ...result, results: result.results.map((q) => ({ hits: q.hits })) };
     }),
   });

@@ -66,7 +66,7 @@ export interface ApiContext {
   state: ClusterState | null;
 }
 
-export async function searchOperation(ctx: ApiContext, raw: unknown): Promise<SearchResult> {
+export async function searchOperation(ctx: ApiContext, raw: unknown, signal?: AbortSignal): Promise<SearchResult> {
   const body = parseBody(SearchBodySchema, raw);
   const queries = body.queries ?? (body.query !== undefined ? [body.query] : undefined);
   let vectors: Float32Array | undefined;
@@ -90,6 +90,7 @@ export async function searchOperation(ctx: ApiContext, raw: unknown): Promise<Se
     ...(body.efSearch ? { efSearch: body.efSearch } : {}),
     ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}),
     ...(body.hybrid ? { hybrid: { bm25Weight: body.hybrid.bm25Weight, denseWeight: body.hybrid.denseWeight } } : {}),
+    ...(signal ? { signal } : {}),
   });
   return {
     partial: response.partial,

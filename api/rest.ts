@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../common/index.js';
+import { CancelledError, type Logger } from '../common/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
@@ -63,6 +63,15 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   });
 }
 
+/** Aborts when the client closes the connection before the answer was sent. */
+function closedSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new CancelledError('the client closed the connection'));
+  });
+  return controller.signal;
+}
+
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -90,7 +99,10 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     if (!authorized(options.token, req.headers.authorization))
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
     if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
-    if (req.method === 'POST' && path === '/v1/search') return send(res, 200, await searchOperation(ctx, await readJson(req, options.maxRequestBytes)));
+    if (req.method === 'POST' && path === '/v1/search') {
+      const body = await readJson(req, options.maxRequestBytes);
+      return send(res, 200, await searchOperation(ctx, body, closedSignal(res)));
+    }
     if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
     const job = /^\/v1\/jobs\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && job) return send(res, 200, await jobOperation(ctx, decodeURIComponent(job[1]!)));

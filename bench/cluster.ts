@@ -60,7 +60,7 @@ async function runCluster(passages: string, dir: string, workers: number): Promi
   const sci = (args: string[]) => children.push(spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), ...args], { env, stdio: 'ignore' }));
   try {
     const nc = await connectNats({ servers: [nats.url], name: 'bench' });
-    const state = await openClusterState(nc);
+    const state = await openClusterState(nc, { manage: true });
     sci(['coordinator', 'run']);
     for (let i = 0; i < workers; i++) sci(['worker', 'run', '--threads', '1']);
     // Wait for the coordinator and every worker before timing.

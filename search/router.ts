@@ -21,6 +21,7 @@ import {
 import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
+import { CancelledError } from '../common/index.js';
 
 /*
  * Scatter-gather: one request per shard of the index set, all at once;
@@ -61,6 +62,8 @@ export interface DenseSearchOptions {
   nprobe?: number;
   efSearch?: number;
   deadlineMs?: number;
+  /** The caller went away (a closed HTTP connection, a cancelled gRPC call): stop waiting for shards. */
+  signal?: AbortSignal;
 }
 
 export class SearchRouter {
@@ -84,12 +87,14 @@ export class SearchRouter {
     deadlineMs: number,
     payload: ArrayBufferView[] = [],
     shards: readonly number[] = this.shards,
+    signal?: AbortSignal,
   ): Promise<Gathered<z.infer<S>>> {
+    signal?.throwIfAborted();
     const deadline = performance.now() + deadlineMs;
     const frame = encodeRequest(body, deadlineMs, ...payload);
     const replies: Gathered<z.infer<S>>['replies'] = [];
     const missing: Gathered<z.infer<S>>['missing'] = [];
-    await Promise.all(
+    const gathering = Promise.all(
       shards.map(async (shard) => {
         const sent = performance.now();
         try {
@@ -117,6 +122,8 @@ export class SearchRouter {
         }
       }),
     );
+    // A cancelled caller stops waiting at once; the shard servers drop the work at its expiresAt.
+    await (signal ? Promise.race([gathering, abortedPromise(signal)]) : gathering);
     missing.sort((a, b) => a.shard - b.shard);
     return { replies, missing };
   }
@@ -135,7 +142,7 @@ export class SearchRouter {
       ...(options.efSearch ? { efSearch: options.efSearch } : {}),
     };
     const started = performance.now();
-    const gathered = await this.scatter(request, ShardSearchHeaderSchema, options.deadlineMs ?? this.defaultDeadlineMs, [vectors]);
+    const gathered = await this.scatter(request, ShardSearchHeaderSchema, options.deadlineMs ?? this.defaultDeadlineMs, [vectors], this.shards, options.signal);
     return this.mergeRanked(gathered, nq, options.k, started);
   }
 
@@ -146,7 +153,7 @@ export class SearchRouter {
    * missing would be scored against the wrong corpus, so it is named
    * missing instead, and the answer is partial.
    */
-  async bm25(texts: readonly string[], options: { k: number; deadlineMs?: number; stats?: 'corpus' | 'shard' }): Promise<SearchResponse> {
+  async bm25(texts: readonly string[], options: { k: number; deadlineMs?: number; stats?: 'corpus' | 'shard'; signal?: AbortSignal }): Promise<SearchResponse> {
     this.checkIndex('bm25');
     const started = performance.now();
     const deadlineMs = options.deadlineMs ?? this.defaultDeadlineMs;
@@ -156,7 +163,7 @@ export class SearchRouter {
     let statsMissing: Gathered<unknown>['missing'] = [];
     if ((options.stats ?? 'corpus') === 'corpus') {
       const terms = [...new Set(queries.flat())];
-      const gathered = await this.scatter({ op: 'bm25-stats', terms }, ShardStatsHeaderSchema, deadlineMs * BM25_STATS_SHARE);
+      const gathered = await this.scatter({ op: 'bm25-stats', terms }, ShardStatsHeaderSchema, deadlineMs * BM25_STATS_SHARE, [], this.shards, options.signal);
       const df = new Array<number>(terms.length).fill(0);
       let docCount = 0;
       let sumTotalTermFreq = 0;
@@ -170,7 +177,7 @@ export class SearchRouter {
       statsMissing = gathered.missing.map((m) => ({ shard: m.shard, reason: `no BM25 statistics: ${m.reason}` }));
     }
     const remaining = Math.max(1, deadlineMs - (performance.now() - started));
-    const gathered = await this.scatter(request, ShardSearchHeaderSchema, remaining, [], searched);
+    const gathered = await this.scatter(request, ShardSearchHeaderSchema, remaining, [], searched, options.signal);
     gathered.missing = [...statsMissing, ...gathered.missing].sort((a, b) => a.shard - b.shard);
     return this.mergeRanked(gathered, texts.length, options.k, started);
   }
@@ -221,4 +228,13 @@ export class SearchRouter {
     if (!this.indexSet.names.includes(name))
       throw new SearchRequestError(`index set ${this.indexSet.key} has no index "${name}" (it has: ${this.indexSet.names.join(', ')})`, { field: 'index' });
   }
+}
+
+/** Rejects with the signal's reason (a CancelledError unless the caller gave another) when it aborts. */
+function abortedPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new CancelledError('the search was cancelled'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }

@@ -32,6 +32,8 @@ export interface SearchRequest {
   deadlineMs?: number;
   /** Fuse with BM25: dense index `index` + bm25, with these weights. */
   hybrid?: { bm25Weight: number; denseWeight: number };
+  /** Aborts when the caller goes away. */
+  signal?: AbortSignal;
 }
 
 export class SearchService {
@@ -86,12 +88,16 @@ export class SearchService {
       throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });
     if (req.index === 'bm25') {
       if (!req.queries) throw new SearchRequestError('BM25 searches take query texts', { field: 'queries' });
-      return this.router.bm25(req.queries, { k: req.k, ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}) });
+      return this.router.bm25(req.queries, {
+        k: req.k,
+        ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
     }
     if (!this.encoder) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
     if (req.hybrid && !req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
     const vectors = req.vectors ?? this.encoder.encode(req.queries!, 'query');
-    const deadline = req.deadlineMs ? { deadlineMs: req.deadlineMs } : {};
+    const deadline = { ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}), ...(req.signal ? { signal: req.signal } : {}) };
     const denseSearch = this.router.dense(vectors, this.encoder.dim, {
       index: req.index,
       k: req.k,

@@ -4,6 +4,7 @@ import { runIndex } from './tasks/index-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
 import { WIRE_PREFIX } from './errors.js';
+import { cancelOfFlag } from './cancel-flag.js';
 
 /*
  * The piscina worker-thread entry: CPU work of one task, on local files.
@@ -12,14 +13,15 @@ import { WIRE_PREFIX } from './errors.js';
  * (fromWorkerThread).
  */
 export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
+  const cancel = cancelOfFlag(task.cancel);
   try {
     switch (task.stage) {
       case 'fit':
-        return await runFit(task);
+        return await runFit(task, cancel);
       case 'encode':
-        return await runEncode(task);
+        return await runEncode(task, cancel);
       case 'index':
-        return await runIndex(task);
+        return await runIndex(task, cancel);
       default:
         throw new Error(`unknown task stage ${(task as { stage: string }).stage}`);
     }
@@ -27,6 +29,7 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
     // Structured clone keeps only name/message/stack: carry code, retryable and status in the message.
     throw new Error(`${WIRE_PREFIX}${JSON.stringify(toErrorWire(err))}`);
   } finally {
+    cancel.dispose();
     task.progress?.close();
   }
 }

@@ -6,6 +6,7 @@ import { shardFile } from '../shards/index.js';
 import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
 import type { PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
+import { cancelFlagFor } from './cancel-flag.js';
 
 /*
  * Runs one task message: fetches its inputs through storage, runs the CPU
@@ -71,9 +72,11 @@ export async function runTask(
     channel.port1.on('message', (m: ProgressMessage) => options.onProgress?.(m));
     let result: PoolResult;
     try {
+      // Not piscina's own signal: that kills the thread, even under a native call. The thread stops itself between batches.
+      options.signal?.throwIfAborted();
       result = (await pool.run(
-        { ...poolTask, progress: channel.port2 },
-        { transferList: [channel.port2], ...(options.signal ? { signal: options.signal } : {}) },
+        { ...poolTask, progress: channel.port2, cancel: cancelFlagFor(options.signal) },
+        { transferList: [channel.port2] },
       )) as PoolResult;
     } catch (err) {
       throw fromWorkerThread(err);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { JsMsg } from 'nats';
-import { type Logger, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
+import { type Logger, CancelledError, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
   NAMES,
@@ -56,6 +56,8 @@ export class Worker {
   private status: WorkerState = 'starting';
   private readonly pool: Piscina;
   private readonly inFlight = new Set<JsMsg>();
+  /** One per running task: aborted when a stop's grace runs out, so the task stops between batches and is handed back. */
+  private readonly taskAborts = new Set<AbortController>();
   private readonly loops: Promise<void>[] = [];
   private readonly stopPulling = new AbortController();
   private announceTimer: NodeJS.Timeout | null = null;
@@ -100,7 +102,13 @@ export class Worker {
     this.status = 'draining';
     this.stopPulling.abort();
     const drained = Promise.all(this.loops);
-    const timedOut = await Promise.race([drained.then(() => false), sleep(graceMs, true, { ref: false })]);
+    let timedOut = await Promise.race([drained.then(() => false), sleep(graceMs, true, { ref: false })]);
+    if (timedOut) {
+      // Past the grace: running tasks are cancelled (they stop at their next batch) and hand themselves back.
+      for (const controller of this.taskAborts) controller.abort(new CancelledError('the worker is stopping'));
+      timedOut = await Promise.race([drained.then(() => false), sleep(CANCEL_UNWIND_MS, true, { ref: false })]);
+    }
+    // Still in a native call after that: hand the messages back without waiting.
     const naked = timedOut ? this.inFlight.size : 0;
     if (timedOut) for (const msg of this.inFlight) msg.nak();
     if (this.announceTimer) clearInterval(this.announceTimer);
@@ -223,8 +231,11 @@ export class Worker {
     const started = performance.now();
     let lastProgress = 0;
     let result;
+    const abort = new AbortController();
+    this.taskAborts.add(abort);
     try {
       result = await runTask(task, this.options.storage, this.pool, {
+        signal: abort.signal,
         beforePublish: () => this.maybeCrash('before-publish'),
         onProgress: (p) => {
           const t = performance.now();
@@ -246,6 +257,8 @@ export class Worker {
         clearInterval(heartbeat);
       }
       return;
+    } finally {
+      this.taskAborts.delete(abort);
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.
@@ -334,9 +347,13 @@ export class Worker {
     const { maxDeliver } = this.options.state.options;
     const last = msg.info.deliveryCount >= maxDeliver;
     // Decided by the error's own type: an input or spec error cannot pass on a retry.
-    const cannotSucceed = err instanceof SciClusterError ? !err.retryable : false;
-    const fatal = cannotSucceed || last;
-    const reason = `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
+    // Cancelled because this worker is stopping: not the task's fault, it goes back at once.
+    const handedBack = isCancellation(err) && this.status === 'draining';
+    const cannotSucceed = !handedBack && (err instanceof SciClusterError ? !err.retryable : false);
+    const fatal = cannotSucceed || (last && !handedBack);
+    const reason = handedBack
+      ? `handed back: ${(err as Error).message}`
+      : `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
     try {
       await retrying(
         'recording a failed task',
@@ -359,10 +376,20 @@ export class Worker {
       }
     }
     if (fatal) msg.term();
-    else msg.nak(Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
-    log.warn({ err, fatal }, 'task failed');
+    else msg.nak(handedBack ? 0 : Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
+    if (handedBack) log.info('task cancelled by the stop and handed back');
+    else log.warn({ err, fatal }, 'task failed');
   }
 }
+
+/** A cancellation, here or in a pool thread (which crosses back as a task error with the CANCELLED code as its cause). */
+function isCancellation(err: unknown): boolean {
+  const codeOf = (e: unknown) => (e instanceof SciClusterError ? e.code : null);
+  return err instanceof CancelledError || codeOf(err) === 'CANCELLED' || codeOf((err as Error | undefined)?.cause) === 'CANCELLED';
+}
+
+/** How long cancelled tasks get to reach their next batch boundary after a stop's grace. */
+const CANCEL_UNWIND_MS = 10_000;
 
 function crashIf(point: CrashPoint, configured: CrashPoint | null | undefined, firstTask: boolean): void {
   if (configured === point && firstTask) process.kill(process.pid, 'SIGKILL');

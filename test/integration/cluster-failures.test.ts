@@ -77,3 +77,28 @@ test('SIGTERM drains a worker: its running task finishes and is acked, then it e
   cluster.startWorker();
   assert.equal((await cluster.waitDone(job.id)).state, 'done');
 });
+
+test(
+  'SIGTERM past its grace cancels the running task: it stops between batches, is handed back, and finishes on another worker',
+  { timeout: 180_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const { passages } = await wordnetFixture(dir, 1);
+    const cluster = await TestCluster.start({ dir, workers: 0 });
+    t.after(() => cluster.stop());
+    const worker = cluster.spawnSci(['worker', 'run', '--threads', '1', '--grace-ms', '200']);
+    const job = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 64 } });
+    await cluster.waitFor(job.id, (_j, tasks) => tasks.some((x) => x.stage === 'encode' && x.state === 'running'));
+    const exit = new Promise<string>((resolve) => worker.once('exit', (code, signal) => resolve(`${code}/${signal}`)));
+    worker.kill('SIGTERM');
+    assert.equal(await exit, '0/null', cluster.logs());
+    const encode = (await cluster.tasks(job.id)).find((x) => x.stage === 'encode')!;
+    assert.equal(encode.state, 'queued', JSON.stringify(encode));
+    assert.match(encode.error ?? '', /handed back: .*cancelled/);
+    assert.match(cluster.logs(), /task cancelled by the stop and handed back/);
+    assert.equal((await cluster.job(job.id))!.state, 'running');
+    cluster.startWorker();
+    const done = await cluster.waitDone(job.id);
+    assert.equal(done.state, 'done', done.error ?? '');
+  },
+);

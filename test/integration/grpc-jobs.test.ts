@@ -15,8 +15,10 @@ import type { SearchService } from '../../search/index.js';
 
 test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for an unknown id', { timeout: 60_000 }, async (t) => {
   const nats = await NatsServerProcess.start();
+  t.after(() => nats.stop({ clean: true }));
   const nc = await connectNats({ servers: [nats.url], name: 'grpc-jobs-test' });
-  const state = await openClusterState(nc);
+  t.after(() => nc.close());
+  const state = await openClusterState(nc, { manage: true });
   const noSearch = { router: { indexSet: { key: 'none', names: [] }, shards: [] } } as unknown as SearchService;
   const server = await startGrpcServer(
     { search: noSearch, state },
@@ -27,8 +29,6 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
   t.after(async () => {
     client.close();
     await server.close();
-    await nc.close();
-    await nats.stop({ clean: true });
   });
   const now = new Date().toISOString();
   const job: JobRecord = {

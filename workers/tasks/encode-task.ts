@@ -1,6 +1,7 @@
 import { EmbeddingShardWriter, hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type TextEncoder } from '../../encoder/index.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
+import type { TaskCancel } from '../cancel-flag.js';
 
 type EncodeTask = Extract<PoolTask, { stage: 'encode' }>;
 
@@ -33,7 +34,7 @@ async function encoderFor(spec: EncodeTask['encoder']): Promise<TextEncoder> {
   return cached!.encoder;
 }
 
-export async function runEncode(task: EncodeTask): Promise<PoolResult> {
+export async function runEncode(task: EncodeTask, cancel?: TaskCancel): Promise<PoolResult> {
   const encoder = await encoderFor(task.encoder);
   const views = encoder.towers === 'separate' ? ['embedding_q', 'embedding_i'] : ['embedding'];
   const writer = new EmbeddingShardWriter(task.outFile, encoder.dim, views, encoder.description);
@@ -42,6 +43,8 @@ export async function runEncode(task: EncodeTask): Promise<PoolResult> {
   let externalIds: string[] = [];
   let texts: string[] = [];
   const flush = () => {
+    // Between batches: a cancelled task stops here, and its partial file is removed below.
+    cancel?.throwIfCancelled();
     if (rowIds.length === 0) return;
     writer.write(
       rowIds,

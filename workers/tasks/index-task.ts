@@ -6,12 +6,13 @@ import { readArrowVectors } from '../../vectors/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
+import type { TaskCancel } from '../cancel-flag.js';
 
 /** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
 export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
 
 /** Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages. */
-export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Promise<PoolResult> {
+export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, cancel?: TaskCancel): Promise<PoolResult> {
   // One OpenMP thread per pool thread: the pool is the parallelism.
   setFaissThreads(1);
   const files: PoolResult['files'] = [];
@@ -23,8 +24,10 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
       const buildStarted = performance.now();
       const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
       try {
-        if (!index.info.isTrained) await index.train(vectors.data);
-        await index.add(vectors.data, vectors.ids);
+        cancel?.throwIfCancelled();
+        if (!index.info.isTrained) await index.train(vectors.data, cancel ? { signal: cancel.signal } : {});
+        cancel?.throwIfCancelled();
+        await index.add(vectors.data, vectors.ids, cancel ? { signal: cancel.signal } : {});
       } catch (err) {
         if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
           throw new FatalTaskError(
@@ -42,10 +45,14 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>): Pro
       task.progress?.postMessage({ rows: vectors.count, total: vectors.count });
     }
   }
+  cancel?.throwIfCancelled();
   if (task.passageFile && task.bm25) {
     const buildStarted = performance.now();
     const builder = new Bm25Builder(task.bm25);
-    for await (const p of passagesOf(task.passageFile)) builder.add(p.rowId, p.externalId, passageText(p));
+    for await (const p of passagesOf(task.passageFile)) {
+      builder.add(p.rowId, p.externalId, passageText(p));
+      if (builder.documents % 5000 === 0) cancel?.throwIfCancelled();
+    }
     if (!task.embeddingFile) rowsIn = builder.documents;
     const dir = join(task.workDir, 'bm25');
     saveBm25(builder.build(), dir);

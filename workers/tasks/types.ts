@@ -1,8 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { IndexSpec } from '../../jobs/index.js';
 
-/** A task as the pool runs it: every input and output is a local path. */
-export type PoolTask =
+/** A task as the pool runs it: every input and output is a local path; `cancel` is raised to stop it between batches (cancel-flag.ts). */
+export type PoolTask = (
   | { stage: 'fit'; passageFile: string; buckets: number; outFile: string; progress?: MessagePort }
   | {
       stage: 'encode';
@@ -22,7 +22,8 @@ export type PoolTask =
       bm25: { k1: number; b: number } | null;
       workDir: string;
       progress?: MessagePort;
-    };
+    }
+) & { cancel?: SharedArrayBuffer };
 
 export interface PoolResult {
   rowsIn: number;

@@ -138,6 +138,18 @@ test('the composite objective: parts, weights and the SymmAligner variants', asy
   const { infoNce } = await import('../../../encoder/losses/contrastive.js');
   assert.ok(Math.abs(a.parts.symmAligner!.dataSync()[0]! - infoNce(tf, e.queryByItemTower, e.positiveByQueryTower, 0.1).dataSync()[0]!) < 1e-6);
   assert.throws(() => trainingLoss(tf, { ...e, queryByItemTower: null }, { ...base, symmAligner: { variant: 'B', lambda: 1 } }), /swapped encodings/);
-  const triplet = trainingLoss(tf, { ...e, negativesByItemTower: t([[-1, 0]]) }, { ...base, base: 'triplet', symmAligner: null });
-  assert.ok(triplet.parts.triplet!.dataSync()[0]! >= 0);
+  // Triplet with an extra hard negative close to q₀: only (q₀, n) violates the margin.
+  // mean over the 2 × 2 (query, negative) pairs of max(0, 0.2 − cos(q, d⁺) + cos(q, d⁻)).
+  const [p1, p2, n] = [unit([1, 0.2]), unit([0.1, 1]), unit([1, 0.1])];
+  const dot = (a: number[], b: number[]) => a[0]! * b[0]! + a[1]! * b[1]!;
+  const pairs = [
+    [[1, 0], p1, p2],
+    [[1, 0], p1, n],
+    [[0, 1], p2, p1],
+    [[0, 1], p2, n],
+  ] as const;
+  const expectedTriplet = pairs.reduce((sum, [q, pos, neg]) => sum + Math.max(0, 0.2 - dot([...q], pos!) + dot([...q], neg!)), 0) / 4;
+  assert.ok(expectedTriplet > 0.05, 'the fixture has an active hinge');
+  const triplet = trainingLoss(tf, { ...e, negativesByItemTower: t([[1, 0.1]]) }, { ...base, base: 'triplet', symmAligner: null });
+  assert.ok(Math.abs(triplet.parts.triplet!.dataSync()[0]! - expectedTriplet) < 1e-6, `${triplet.parts.triplet!.dataSync()[0]} vs ${expectedTriplet}`);
 });

@@ -60,7 +60,7 @@ test('IVF-Flat with centroids and lists from one view, vectors from the other, e
   assert.notDeepEqual(other.labels, got.labels);
 });
 
-test('IVF-PQ dual view: results only from probed lists, codes are residuals to the assigned centroid', async () => {
+test('IVF-PQ dual view: results only from probed lists; with every list probed, estimates track exact distances', async () => {
   const { assignView, storedView, ids } = twoViews();
   const { index, centroids, lists } = await buildDualViewIvf({
     dim: DIM,
@@ -89,6 +89,38 @@ test('IVF-PQ dual view: results only from probed lists, codes are residuals to t
   let close = 0;
   for (let q = 0; q < 30; q++) if (Math.abs(all.distances[q]! - exact[q]![0]!.score) < 0.2) close += 1;
   assert.ok(close >= 20, `${close}/30 PQ estimates near the exact distance`);
+});
+
+test('residual PQ: codes encode x − centroid of its list, far finer than PQ of x itself', async () => {
+  // Tight clusters far apart, with twice as many lists as clusters so no list straddles two: a
+  // residual is small noise, while x itself is mostly its centre. With 2 bits per sub-quantizer
+  // (4 codewords), PQ of raw vectors cannot tell 24 centres apart; residual PQ only codes the
+  // noise. Codes of raw vectors (a non-residual IVF-PQ) would err like plain PQ.
+  const rand = seededRandom(21);
+  const centres = Float32Array.from({ length: 24 * DIM }, () => (rand() * 2 - 1) * 10);
+  const x = new Float32Array(N * DIM);
+  for (let i = 0; i < N; i++) for (let j = 0; j < DIM; j++) x[i * DIM + j] = centres[(i % 24) * DIM + j]! + (rand() - 0.5) * 0.2;
+  const ids = BigInt64Array.from({ length: N }, (_, i) => BigInt(i));
+  const pq = { m: 4, nbits: 2 };
+  const { index } = await buildDualViewIvf({ dim: DIM, metric: 'l2', nlist: 48, assignView: x, storedView: x, ids, pq, kmeans: { seed: 4 } });
+  const build = async (factory: string) => {
+    const built = FaissIndex.create({ dim: DIM, factory, metric: 'l2' });
+    await built.train(x);
+    await built.add(x, ids);
+    return built;
+  };
+  // The distance a code estimates for the query's own row is that row's reconstruction error.
+  const selfError = async (idx: FaissIndex, nprobe?: number) => {
+    const r = await idx.search(x.subarray(0, 50 * DIM), 1, nprobe ? { nprobe } : {});
+    return r.distances.reduce((sum, d) => sum + d, 0) / 50;
+  };
+  const dual = await selfError(index, 48);
+  const raw = await selfError(await build('PQ4x2'));
+  // With one view, dual-view IVF-PQ is faiss's own (residual) IVF-PQ.
+  const faissResidual = await selfError(await build('IVF48,PQ4x2'), 48);
+  assert.ok(dual < 0.2, `residual codes reconstruct within ${dual}`);
+  assert.ok(raw > 100 * dual, `raw-vector codes err ${raw}, residual codes ${dual}`);
+  assert.ok(Math.abs(dual - faissResidual) < 0.05, `dual-view ${dual} vs faiss IVF-PQ ${faissResidual}`);
 });
 
 test('mismatched views are a typed error', async () => {

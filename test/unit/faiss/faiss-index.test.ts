@@ -98,11 +98,33 @@ test('bad input gets typed errors, never a crash', async (t) => {
   assert.deepEqual([...empty.labels], [-1n, -1n]);
 });
 
-test('k-means finds well-separated clusters', async () => {
+test('k-means converges to a fixed point: each centroid is the mean of its points, the objective is their squared error', async () => {
+  // Lloyd's algorithm from a random start finds a local optimum, not always the global one, so the
+  // test checks what every run must satisfy: k = 1 gives the mean; for k = 4 every centroid is the
+  // mean of the points nearest to it and the objective is the sum of squared distances to them.
   const x = clusteredVectors(2000, 8, 4, 3);
-  const { centroids, objective } = await kmeans(x, 8, 4, { niter: 25, seed: 5 });
+  const all = { maxPointsPerCentroid: 4000 };
+  const mean = new Float64Array(8);
+  for (let i = 0; i < 2000; i++) for (let j = 0; j < 8; j++) mean[j]! += x[i * 8 + j]! / 2000;
+  const one = await kmeans(x, 8, 1, { niter: 5, seed: 5, ...all });
+  one.centroids.forEach((c, j) => assert.ok(Math.abs(c - mean[j]!) < 1e-4, `k = 1: centroid ${j} ${c} vs mean ${mean[j]}`));
+  const { centroids, objective } = await kmeans(x, 8, 4, { niter: 25, seed: 5, ...all });
   assert.equal(centroids.length, 4 * 8);
-  assert.ok(objective > 0);
+  const sums = Array.from({ length: 4 }, () => new Float64Array(8));
+  const counts = new Array<number>(4).fill(0);
+  let squaredError = 0;
+  for (let i = 0; i < 2000; i++) {
+    const d = (k: number) => Array.from({ length: 8 }, (_, j) => (x[i * 8 + j]! - centroids[k * 8 + j]!) ** 2).reduce((a, b) => a + b, 0);
+    const nearest = [0, 1, 2, 3].reduce((best, k) => (d(k) < d(best) ? k : best), 0);
+    squaredError += d(nearest);
+    counts[nearest]! += 1;
+    for (let j = 0; j < 8; j++) sums[nearest]![j]! += x[i * 8 + j]!;
+  }
+  for (let k = 0; k < 4; k++) {
+    assert.ok(counts[k]! > 0, `centroid ${k} has points`);
+    for (let j = 0; j < 8; j++) assert.ok(Math.abs(sums[k]![j]! / counts[k]! - centroids[k * 8 + j]!) < 1e-3, `centroid ${k} is the mean of its points`);
+  }
+  assert.ok(Math.abs(objective - squaredError) / squaredError < 1e-3, `objective ${objective} vs squared error ${squaredError}`);
   await assert.rejects(kmeans(x.subarray(0, 16), 8, 4), /at least k = 4 vectors/);
 });
 
