@@ -86,9 +86,40 @@ export async function openCluster(config: Config, name: string, role: NatsRole, 
     manage,
     ...(onChange ? { onChange } : {}),
   });
-  const storage: Storage =
-    config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(state.js, config.nats.replicas));
-  return { nc, state, storage, close: () => nc.drain() };
+  return { nc, state, storage: await openStorage(config, nc), close: () => nc.drain() };
+}
+
+async function openStorage(config: Config, nc: NatsConnection): Promise<Storage> {
+  return config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(nc.jetstream(), config.nats.replicas));
+}
+
+export interface ServingHandles extends Omit<ClusterHandles, 'state'> {
+  /** Job records, where the serving process shows them (the API); null when not asked for or not there yet. */
+  state: ClusterState | null;
+}
+
+/**
+ * For processes that search and need no job queue (shard servers, `sci
+ * search`, `sci eval`): no job state. The API binds to it if a coordinator
+ * has made it, and else serves search without its job endpoints (logged by
+ * the caller).
+ */
+export async function openServing(
+  config: Config,
+  name: string,
+  role: 'shard-server' | 'api' | 'cli',
+  onMissingState?: (err: unknown) => void,
+): Promise<ServingHandles> {
+  const nc = await connectNats({ name, ...natsConnection(config, role) });
+  let state: ClusterState | null = null;
+  if (role === 'api') {
+    const options = { replicas: config.nats.replicas, ackWaitMs: config.nats.ackWaitMs, maxDeliver: config.nats.maxDeliver, waitMs: 3000 };
+    state = await openClusterState(nc, options).catch((err: unknown) => {
+      onMissingState?.(err);
+      return null;
+    });
+  }
+  return { nc, state, storage: await openStorage(config, nc), close: () => nc.drain() };
 }
 
 /** Opens the cluster for one command and always closes it. */

@@ -7,7 +7,7 @@ import { parseQrels, writeTrecRun, type Qrels } from '../eval/index.js';
 import { SearchService, evaluateIndexes, type QuerySample } from '../search/index.js';
 import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster } from './cluster-context.js';
+import { openServing } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { positiveInt } from './parse.js';
 
@@ -107,7 +107,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const log = logger.child({ component: 'eval' });
       if (flags.k < 10) throw new UsageError(`--k must be at least 10 (the report's metrics are @10), got ${flags.k}`);
       const { sample, qrels, source } = loadEvalQueries(flags);
-      const cluster = await openCluster(config, `sci-eval-${process.pid}`, 'cli');
+      const cluster = await openServing(config, `sci-eval-${process.pid}`, 'cli');
       try {
         const indexSet = resolve(flags.indexSet);
         const service = await SearchService.open({

@@ -7,7 +7,7 @@ import { withTimeout } from '../messaging/index.js';
 import { positiveInt } from './parse.js';
 
 /** Drains the NATS connection, but not forever: with NATS gone a drain never completes. */
-export async function closeBounded(cluster: ClusterHandles): Promise<void> {
+export async function closeBounded(cluster: Pick<ClusterHandles, 'nc' | 'close'>): Promise<void> {
   await withTimeout(cluster.close(), 5000, 'draining the NATS connection').catch(() => cluster.nc.close());
 }
 

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { SearchService } from '../search/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster } from './cluster-context.js';
+import { openServing } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { positiveInt } from './parse.js';
 
@@ -25,7 +25,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
         flags: { indexSet: string; index: string; k: number; nprobe?: number; efSearch?: number; hybrid?: boolean; deadlineMs?: number; json?: boolean },
       ) => {
         const { config, logger } = commandContext(globals());
-        const cluster = await openCluster(config, `sci-search-${process.pid}`, 'cli');
+        const cluster = await openServing(config, `sci-search-${process.pid}`, 'cli');
         try {
           const service = await SearchService.open({
             nc: cluster.nc,

@@ -4,7 +4,7 @@ import { UsageError } from '../common/index.js';
 import { ShardServer, SearchService } from '../search/index.js';
 import { startRestServer, startGrpcServer } from '../api/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster } from './cluster-context.js';
+import { openServing } from './cluster-context.js';
 import { closeBounded, onShutdown } from './processes-cmd.js';
 
 /** "0,2,5-7" → [0, 2, 5, 6, 7]. */
@@ -29,7 +29,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
     .action(async (flags: { indexSet: string; shards?: number[] }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-shards-${process.pid}`, 'shard-server');
+      const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
       const server = new ShardServer({
         nc: cluster.nc,
         storage: cluster.storage,
@@ -58,7 +58,9 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       };
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'api' });
-      const cluster = await openCluster(config, `sci-api-${process.pid}`, 'api');
+      const cluster = await openServing(config, `sci-api-${process.pid}`, 'api', (err) =>
+        log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
+      );
       const search = await SearchService.open({
         nc: cluster.nc,
         storage: cluster.storage,

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { NatsServerProcess } from '../../messaging/index.js';
+import { NatsServerProcess, connectNats } from '../../messaging/index.js';
+import { openClusterState } from '../../jobs/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { loadSciProto } from '../../api/grpc.js';
@@ -50,6 +51,10 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
     await nats.stop({ clean: true });
     rmSync(dir, { recursive: true, force: true });
   });
+  // The job streams a coordinator would have made: the API shows job records from them.
+  const operator = await connectNats({ servers: [nats.url], name: 'operator' });
+  await openClusterState(operator, { manage: true });
+  await operator.close();
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
   await runJobLocally(
