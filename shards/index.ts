@@ -25,4 +25,4 @@ export {
   type EmbeddingSetManifest,
   type IndexSetManifestRead,
 } from './set-manifest.js';
-export { ShardFileWriter } from './shard-file-writer.js';
+export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';

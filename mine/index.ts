@@ -1,0 +1,13 @@
+export {
+  NegativeFilterSchema,
+  selectNegatives,
+  FILTER_RULES,
+  type NegativeFilter,
+  type FilterRule,
+  type SelectedNegative,
+  type QuerySelection,
+} from './select.js';
+export { denseCandidates, bm25Candidates, denseScore, type ShardCandidates } from './candidates.js';
+export { writeCandidates, readCandidates, CANDIDATES_FORMAT, type ReadCandidates } from './candidates-file.js';
+export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries, type Provenance } from './merge.js';
+export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';

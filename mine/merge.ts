@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { FILTER_RULES, selectNegatives, type FilterRule, type NegativeFilter } from './select.js';
+import type { ReadCandidates } from './candidates-file.js';
+import type { NegativeRow, NegativesWriter } from './negatives-file.js';
+
+/*
+ * The merge stage: every shard's candidates → per query the global top-K,
+ * filtered, written with provenance, and an account that adds up: queries in
+ * = queries with negatives + queries with none (each with its reason).
+ */
+
+export interface MineQueries {
+  ids: readonly string[];
+  /** Row ids of each query's judged-relevant passages. */
+  positives: readonly ReadonlySet<number>[];
+}
+
+export interface Provenance {
+  stage: string;
+  source: string;
+  checkpoint: string | null;
+  step: number | null;
+}
+
+export const MineAccountSchema = z.strictObject({
+  queriesIn: z.number().int().nonnegative(),
+  withNegatives: z.number().int().nonnegative(),
+  withNone: z.number().int().nonnegative(),
+  /** reason → queries with no negative for it. */
+  noneReasons: z.record(z.string(), z.number().int().nonnegative()),
+  rows: z.number().int().nonnegative(),
+  /** Candidates each filtering rule removed. */
+  removed: z.record(z.enum(FILTER_RULES), z.number().int().nonnegative()),
+  /** Judged positives found in the global top-K: what an unfiltered file would have taught as negatives. */
+  positivesInTopK: z.number().int().nonnegative(),
+  queriesWithPositiveInTopK: z.number().int().nonnegative(),
+});
+export type MineAccount = z.infer<typeof MineAccountSchema>;
+
+export function mergeCandidates(
+  shards: readonly ReadCandidates[],
+  queries: MineQueries,
+  k: number,
+  filter: NegativeFilter,
+  provenance: Provenance,
+  out: NegativesWriter,
+): MineAccount {
+  const nq = queries.ids.length;
+  for (const s of shards) if (s.lists.length !== nq) throw new Error(`shard ${s.shard} has candidates for ${s.lists.length} queries, expected ${nq}`);
+  const higherIsBetter = shards[0]?.higherIsBetter ?? true;
+  const removed = Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>;
+  const noneReasons: Record<string, number> = {};
+  let withNegatives = 0;
+  let rows = 0;
+  let positivesInTopK = 0;
+  let queriesWithPositiveInTopK = 0;
+  const none = (reason: string) => (noneReasons[reason] = (noneReasons[reason] ?? 0) + 1);
+  for (let q = 0; q < nq; q++) {
+    // No (query, positive) pair to train on: its negatives would never be used.
+    if (queries.positives[q]!.size === 0) {
+      none('no judged positive in the corpus');
+      continue;
+    }
+    let positiveScore: number | null = null;
+    for (const s of shards) {
+      const p = s.positiveScores[q]!;
+      if (!Number.isNaN(p) && (positiveScore === null || (higherIsBetter ? p > positiveScore : p < positiveScore))) positiveScore = p;
+    }
+    const lists = shards.map((s) => s.lists[q]!);
+    const selection = selectNegatives(q, lists, k, higherIsBetter, queries.positives[q]!, positiveScore, filter);
+    for (const rule of FILTER_RULES) removed[rule] += selection.removed[rule];
+    positivesInTopK += selection.positivesInTopK;
+    if (selection.positivesInTopK > 0) queriesWithPositiveInTopK += 1;
+    if (selection.negatives.length === 0) {
+      if (lists.every((l) => l.length === 0)) none('no candidates (the source matched nothing)');
+      else none('every candidate was filtered out');
+      continue;
+    }
+    withNegatives += 1;
+    const queryId = queries.ids[q]!;
+    const batch: NegativeRow[] = selection.negatives.map((n) => ({
+      queryId,
+      rowId: n.rowId,
+      passageId: n.externalId,
+      rank: n.rank,
+      score: n.score,
+      positiveScore,
+      shard: n.shard,
+      ...provenance,
+    }));
+    out.add(batch);
+    rows += batch.length;
+  }
+  const withNone = nq - withNegatives;
+  return { queriesIn: nq, withNegatives, withNone, noneReasons, rows, removed, positivesInTopK, queriesWithPositiveInTopK };
+}
