@@ -389,6 +389,8 @@ export class Coordinator {
 function normaliseKeys(spec: JobSpec): JobSpec {
   const trim = (key: string) => (key.length > 1 ? key.replace(/\/+$/, '') : key);
   if (spec.kind === 'encode') return { ...spec, input: trim(spec.input), output: trim(spec.output) };
+  if (spec.kind === 'mine')
+    return { ...spec, input: trim(spec.input), output: trim(spec.output), queries: { ...spec.queries, passages: trim(spec.queries.passages) } };
   return {
     ...spec,
     input: spec.input === null ? null : trim(spec.input),
@@ -413,10 +415,12 @@ function storageKeysOf(spec: JobSpec): Array<[string, string]> {
   if (spec.input) keys.push(['input', spec.input]);
   if (spec.kind === 'encode' && spec.encoder.kind === 'model') keys.push(['encoder.path', spec.encoder.path]);
   if (spec.kind === 'index' && spec.bm25) keys.push(['bm25.passages', spec.bm25.passages]);
+  if (spec.kind === 'mine') keys.push(['queries.passages', spec.queries.passages]);
   return keys;
 }
 
 function inputSets(spec: JobSpec): string[] {
   if (spec.kind === 'encode') return [spec.input];
+  if (spec.kind === 'mine') return [spec.input, spec.queries.passages];
   return [...(spec.input ? [spec.input] : []), ...(spec.bm25 ? [spec.bm25.passages] : [])];
 }

@@ -1,4 +1,4 @@
-import { INDEX_SET_FORMAT, readSetManifest } from '../shards/index.js';
+import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
 import type { JobRecord, TaskRecord } from '../jobs/index.js';
@@ -49,6 +49,24 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
           firstRowId: firstRow.get(t.shardId) ?? 0,
         };
       }),
+    };
+  } else if (spec.kind === 'mine') {
+    // The merge task's outputs: the negatives file and its account.
+    const file = tasks[0]?.outputs.find((o) => o.role === 'negatives');
+    const account = tasks[0]?.outputs.find((o) => o.role === 'account');
+    if (!file || !account) throw new Error('the merge task has no negatives output');
+    manifest = {
+      format: NEGATIVES_SET_FORMAT,
+      ...common,
+      indexSet: spec.input,
+      queries: spec.queries,
+      source: spec.source,
+      k: spec.k,
+      filter: spec.filter,
+      stage: spec.stage,
+      checkpoint: spec.checkpoint,
+      account: JSON.parse(await storage.readText(account.key)) as unknown,
+      file: { path: file.key.slice(spec.output.length).replace(/^\/+/, ''), sha256: file.sha256, bytes: file.bytes },
     };
   } else {
     manifest = {

@@ -1,9 +1,24 @@
-import type { JobSpec, StageName } from '../jobs/index.js';
+import { JobError, type JobSpec, type StageName } from '../jobs/index.js';
 import { readSetManifest } from '../shards/index.js';
 import type { Storage } from '../storage/index.js';
 
 /** The shard ids a stage runs over: those of its input set, read through the set's contract. */
 export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageName): Promise<number[]> {
+  if (spec.kind === 'mine') {
+    // The merge is one task over every shard's candidates.
+    if (stage === 'merge') return [0];
+    const set = await readSetManifest(storage, spec.input, 'indexes');
+    if (spec.source.kind === 'bm25' && !set.bm25) throw new JobError(`index set ${spec.input} has no BM25 index to mine with`, { field: 'source' });
+    if (spec.source.kind === 'dense') {
+      const name = spec.source.index;
+      if (!set.indexes.some((i) => i.name === name))
+        throw new JobError(`index set ${spec.input} has no dense index "${name}" (it has: ${set.indexes.map((i) => i.name).join(', ') || 'none'})`, {
+          field: 'source.index',
+        });
+      if (!set.embeddings) throw new JobError(`index set ${spec.input} names no embedding set, so no query encoder`, { field: 'input' });
+    }
+    return set.shards.map((s) => s.id);
+  }
   if (stage === 'index' && spec.kind === 'index') {
     const manifest = spec.input ? await readSetManifest(storage, spec.input, 'embeddings') : await readSetManifest(storage, spec.bm25!.passages, 'passages');
     return manifest.shards.map((s) => s.id);

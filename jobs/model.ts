@@ -47,6 +47,46 @@ const ModelEncoderSpecSchema = z.strictObject({
 export const EncoderSpecSchema = z.discriminatedUnion('kind', [HashedEncoderSpecSchema, ModelEncoderSpecSchema]);
 export type EncoderSpec = z.infer<typeof EncoderSpecSchema>;
 
+/** How mined candidates become negatives (the rules are applied by mine/select.ts, in this order). */
+export const NegativeFilterSchema = z.strictObject({
+  /** Skip the first r global ranks. @defaultValue 0 */
+  skipTop: z.number().int().nonnegative().default(0),
+  /** Keep ranks from..to (1-based, inclusive); null = all. @defaultValue null */
+  window: z
+    .strictObject({ from: z.number().int().positive(), to: z.number().int().positive() })
+    .refine((w) => w.from <= w.to, { message: 'window.from must not exceed window.to' })
+    .nullable()
+    .default(null),
+  /** Drop candidates scoring at least (positive's score − margin); null = keep. Needs the positive's score. @defaultValue null */
+  nearPositiveMargin: z.number().nullable().default(null),
+  /** Keep n negatives per query; null = keep every one left. @defaultValue null */
+  sample: z
+    .strictObject({
+      n: z.number().int().positive(),
+      /** 'uniform', or 'simans' (by score relative to the positive's). */
+      by: z.enum(['uniform', 'simans']).default('uniform'),
+      /** SimANS a (sharpness) and b (offset from the positive's score). @defaultValue 1, 0 */
+      a: z.number().positive().default(1),
+      b: z.number().default(0),
+      seed: z.number().int().default(1),
+    })
+    .nullable()
+    .default(null),
+});
+export type NegativeFilter = z.infer<typeof NegativeFilterSchema>;
+
+const MineSourceSchema = z.discriminatedUnion('kind', [
+  /** BM25 over the index set's BM25 shards, with corpus-wide statistics. */
+  z.strictObject({ kind: z.literal('bm25') }),
+  /** A dense index of the set; queries are encoded by the encoder that made its embeddings (the query tower). */
+  z.strictObject({
+    kind: z.literal('dense'),
+    index: z.string().regex(/^[a-z0-9_-]+$/),
+    nprobe: z.number().int().positive().max(65_536).optional(),
+    efSearch: z.number().int().positive().max(16_384).optional(),
+  }),
+]);
+
 export const JobSpecSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('encode'),
@@ -68,14 +108,40 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
       .nullable()
       .default(null),
   }),
+  z.strictObject({
+    kind: z.literal('mine'),
+    /** Index set (an index job's output) to mine from. */
+    input: storageKey,
+    /** Output folder: negatives.arrow and manifest.json. */
+    output: storageKey,
+    /** The queries: a passage shard set's queries and qrels of one split. */
+    queries: z.strictObject({ passages: storageKey, split: z.string().min(1).max(64).default('train') }),
+    source: MineSourceSchema,
+    /** Global top-K per query (before filtering). @defaultValue 200 */
+    k: z.number().int().positive().max(10_000).default(200),
+    filter: NegativeFilterSchema.prefault({}),
+    /** Provenance label of the negatives (a pipeline stage name). @defaultValue 'mined' */
+    stage: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default('mined'),
+    /** Checkpoint id and step recorded with dense negatives. */
+    checkpoint: z
+      .strictObject({ id: z.string().min(1).max(256), step: z.number().int().nonnegative() })
+      .nullable()
+      .default(null),
+  }),
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
-export type StageName = 'fit' | 'encode' | 'index';
+export const STAGE_NAMES = ['fit', 'encode', 'index', 'stats', 'mine', 'merge'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
 
 export function stagesOf(spec: JobSpec): StageName[] {
   if (spec.kind === 'index') return ['index'];
+  // BM25 needs the corpus-wide statistics of the query terms before any shard can score.
+  if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['mine', 'merge'];
   // A trained model needs no corpus statistics; the hashed baseline fits its IDF first.
   return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
 }
@@ -130,7 +196,7 @@ export interface TaskRecord {
 /** The work-queue message: everything a worker needs to run one task. */
 export const TaskMessageSchema = z.strictObject({
   jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
-  stage: z.enum(['fit', 'encode', 'index']),
+  stage: z.enum(STAGE_NAMES),
   shardId: z.number().int().nonnegative(),
   spec: JobSpecSchema,
 });
@@ -139,7 +205,7 @@ export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 /** A worker's report of a task that cannot succeed, when it could not write the task record itself. */
 export const TaskFailureReportSchema = z.strictObject({
   jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
-  stage: z.enum(['fit', 'encode', 'index']),
+  stage: z.enum(STAGE_NAMES),
   shardId: z.number().int().nonnegative(),
   worker: z.string().max(256),
   reason: z.string().max(4096),

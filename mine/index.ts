@@ -11,3 +11,4 @@ export { denseCandidates, bm25Candidates, denseScore, type ShardCandidates } fro
 export { writeCandidates, readCandidates, CANDIDATES_FORMAT, type ReadCandidates } from './candidates-file.js';
 export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries, type Provenance } from './merge.js';
 export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
+export { readQuerySplit, type QuerySplit } from './queries.js';

@@ -11,8 +11,8 @@ import type { NegativeRow, NegativesWriter } from './negatives-file.js';
 
 export interface MineQueries {
   ids: readonly string[];
-  /** Row ids of each query's judged-relevant passages. */
-  positives: readonly ReadonlySet<number>[];
+  /** Passage ids of each query's judged-relevant passages that are in the corpus. */
+  positives: readonly ReadonlySet<string>[];
 }
 
 export interface Provenance {

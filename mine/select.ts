@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { NegativeFilterSchema, type NegativeFilter } from '../jobs/index.js';
 import { mergeTopK, type Hit } from '../search/index.js';
 import { mixSeed, seededRandom } from '../common/index.js';
 
@@ -19,32 +19,7 @@ import { mixSeed, seededRandom } from '../common/index.js';
  * means the same thing whatever was filtered.
  */
 
-export const NegativeFilterSchema = z.strictObject({
-  /** Skip the first r global ranks. @defaultValue 0 */
-  skipTop: z.number().int().nonnegative().default(0),
-  /** Keep ranks from..to (1-based, inclusive); null = all. @defaultValue null */
-  window: z
-    .strictObject({ from: z.number().int().positive(), to: z.number().int().positive() })
-    .refine((w) => w.from <= w.to, { message: 'window.from must not exceed window.to' })
-    .nullable()
-    .default(null),
-  /** Drop candidates scoring at least (positive's score − margin); null = keep. Needs the positive's score. @defaultValue null */
-  nearPositiveMargin: z.number().nullable().default(null),
-  /** Keep n negatives per query; null = keep every one left. @defaultValue null */
-  sample: z
-    .strictObject({
-      n: z.number().int().positive(),
-      /** 'uniform', or 'simans' (by score relative to the positive's). */
-      by: z.enum(['uniform', 'simans']).default('uniform'),
-      /** SimANS a (sharpness) and b (offset from the positive's score). @defaultValue 1, 0 */
-      a: z.number().positive().default(1),
-      b: z.number().default(0),
-      seed: z.number().int().default(1),
-    })
-    .nullable()
-    .default(null),
-});
-export type NegativeFilter = z.infer<typeof NegativeFilterSchema>;
+export { NegativeFilterSchema, type NegativeFilter };
 
 export const FILTER_RULES = ['positive', 'skipTop', 'window', 'nearPositive', 'sample'] as const;
 export type FilterRule = (typeof FILTER_RULES)[number];
@@ -66,13 +41,14 @@ export interface QuerySelection {
  * One query: `lists` are the shards' ranked candidates, `positives` the judged
  * relevant row ids, `positiveScore` the best judged positive's score under the
  * same scorer (null when unknown: rules that need it then keep everything).
+ * Positives are matched by passage id (unique in a shard set).
  */
 export function selectNegatives(
   queryIndex: number,
   lists: readonly (readonly Hit[])[],
   k: number,
   higherIsBetter: boolean,
-  positives: ReadonlySet<number>,
+  positives: ReadonlySet<string>,
   positiveScore: number | null,
   filter: NegativeFilter,
 ): QuerySelection {
@@ -80,7 +56,7 @@ export function selectNegatives(
   const ranked = mergeTopK(lists, k, higherIsBetter).map((hit, i) => ({ ...hit, rank: i + 1 }));
   let kept: SelectedNegative[] = [];
   for (const hit of ranked) {
-    if (positives.has(hit.rowId)) removed.positive += 1;
+    if (positives.has(hit.externalId)) removed.positive += 1;
     else if (hit.rank <= filter.skipTop) removed.skipTop += 1;
     else if (filter.window && (hit.rank < filter.window.from || hit.rank > filter.window.to)) removed.window += 1;
     else if (

@@ -57,9 +57,38 @@ export const IndexSetManifestSchema = z.looseObject({
 });
 export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
 
-const SCHEMAS = { passages: ManifestSchema, embeddings: EmbeddingSetManifestSchema, indexes: IndexSetManifestSchema } as const;
+/** The `format` of a mine job's output: one negatives file with its account. */
+export const NEGATIVES_SET_FORMAT = 'sci-cluster/negatives-set@1';
+
+export const NegativesSetManifestSchema = z.looseObject({
+  format: z.literal(NEGATIVES_SET_FORMAT),
+  jobId: z.string(),
+  ...rows,
+  indexSet: z.string(),
+  queries: z.strictObject({ passages: z.string(), split: z.string() }),
+  source: z.looseObject({ kind: z.enum(['bm25', 'dense']) }),
+  k: count,
+  stage: z.string(),
+  checkpoint: z.strictObject({ id: z.string(), step: count }).nullable(),
+  account: z.looseObject({ queriesIn: count, withNegatives: count, withNone: count, rows: count, noneReasons: z.record(z.string(), count) }),
+  file: z.strictObject({ path: fileName, sha256: sha, bytes: count }),
+});
+export type NegativesSetManifest = z.infer<typeof NegativesSetManifestSchema>;
+
+const SCHEMAS = {
+  passages: ManifestSchema,
+  embeddings: EmbeddingSetManifestSchema,
+  indexes: IndexSetManifestSchema,
+  negatives: NegativesSetManifestSchema,
+} as const;
 export type SetKind = keyof typeof SCHEMAS;
-export type SetManifestOf<K extends SetKind> = K extends 'passages' ? Manifest : K extends 'embeddings' ? EmbeddingSetManifest : IndexSetManifestRead;
+export type SetManifestOf<K extends SetKind> = K extends 'passages'
+  ? Manifest
+  : K extends 'embeddings'
+    ? EmbeddingSetManifest
+    : K extends 'negatives'
+      ? NegativesSetManifest
+      : IndexSetManifestRead;
 
 /** Reads and validates `<key>/manifest.json` as a set of `kind`; errors name the file and field. */
 export async function readSetManifest<K extends SetKind>(storage: Storage, key: string, kind: K): Promise<SetManifestOf<K>> {

@@ -1,6 +1,7 @@
 import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
+import { runMerge, runMine, runStats } from './tasks/mine-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
 import { WIRE_PREFIX } from './errors.js';
@@ -22,6 +23,12 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         return await runEncode(task, cancel);
       case 'index':
         return await runIndex(task, cancel);
+      case 'stats':
+        return await runStats(task, cancel);
+      case 'mine':
+        return await runMine(task, cancel);
+      case 'merge':
+        return await runMerge(task, cancel);
       default:
         throw new Error(`unknown task stage ${(task as { stage: string }).stage}`);
     }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { fetchModelFolder, joinKey, StorageError, type Storage } from '../storage/index.js';
-import { shardFile } from '../shards/index.js';
+import { fetchModelFolder, joinKey, linkFiles, sha256, StorageError, type Storage } from '../storage/index.js';
+import { readSetManifest, shardFile, verifiedFile } from '../shards/index.js';
 import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
-import type { PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
+import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
 import { cancelFlagFor } from './cancel-flag.js';
 
@@ -53,6 +53,9 @@ export async function runTask(
         poolTask = { stage: 'encode', passageFile, encoder, outFile: join(work, `embeddings-${shardName(shardId)}.arrow`), batchRows: 512 };
         publishUnder = spec.output;
       }
+    } else if (task.stage === 'stats' || task.stage === 'mine' || task.stage === 'merge') {
+      if (spec.kind !== 'mine') throw new FatalTaskError(`stage ${task.stage} needs a mine job`);
+      ({ poolTask, publishUnder } = await minePoolTask(storage, task, spec, work));
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
@@ -105,4 +108,109 @@ async function modelFolder(storage: Storage, key: string, localDir: string): Pro
     if (err instanceof StorageError) throw new FatalTaskError(err.message, { cause: err });
     throw err;
   }
+}
+
+type MineSpec = Extract<TaskMessage['spec'], { kind: 'mine' }>;
+
+/** Deterministic keys of a mine job's intermediate files (a rerun overwrites its own). */
+const mineFiles = {
+  stats: (shardId: number) => `shard-${shardName(shardId)}.json`,
+  candidates: (shardId: number) => `shard-${shardName(shardId)}.arrow`,
+};
+export const mineKeys = {
+  stats: (output: string, shardId: number) => joinKey(output, 'stats', mineFiles.stats(shardId)),
+  candidates: (output: string, shardId: number) => joinKey(output, 'candidates', mineFiles.candidates(shardId)),
+};
+
+/** A local copy of a set's file after its SHA-256 matched the manifest's (query and qrels files record no size). */
+async function checkedFile(storage: Storage, setKey: string, path: string, expected: string): Promise<string> {
+  const local = await storage.localPath(joinKey(setKey, path));
+  const actual = await sha256(local);
+  if (actual.sha256 !== expected) throw new FatalTaskError(`${path} of ${setKey} does not match its manifest's sha256`, { file: joinKey(setKey, path) });
+  return local;
+}
+
+async function minePoolTask(storage: Storage, task: TaskMessage, spec: MineSpec, work: string): Promise<{ poolTask: PoolTask; publishUnder: string }> {
+  const passages = await readSetManifest(storage, spec.queries.passages, 'passages');
+  const qrels = passages.qrels?.splits[spec.queries.split];
+  if (!passages.queries || !qrels)
+    throw new FatalTaskError(`passage set ${spec.queries.passages} has no queries with qrels for split "${spec.queries.split}"`, { field: 'queries.split' });
+  const queriesFile = await checkedFile(storage, spec.queries.passages, passages.queries.path, passages.queries.sha256);
+  const qrelsFile = await checkedFile(storage, spec.queries.passages, qrels.path, qrels.sha256);
+  const set = await readSetManifest(storage, spec.input, 'indexes');
+  const shard = set.shards.find((s) => s.id === task.shardId);
+  const bm25Dir = async () => {
+    if (!shard) throw new FatalTaskError(`index set ${spec.input} has no shard ${task.shardId}`);
+    const files = shard.files.filter((f) => f.role === 'bm25');
+    if (files.length === 0) throw new FatalTaskError(`shard ${task.shardId} of ${spec.input} has no BM25 index`);
+    for (const file of files) await verifiedFile(storage, spec.input, file);
+    const dir = join(work, 'bm25');
+    await linkFiles(
+      storage,
+      files.map((f) => ({ key: joinKey(spec.input, f.path), name: f.path.split('/').pop()! })),
+      dir,
+    );
+    return dir;
+  };
+  if (task.stage === 'stats') {
+    return {
+      poolTask: { stage: 'stats', bm25Dir: await bm25Dir(), queriesFile, qrelsFile, outFile: join(work, mineFiles.stats(task.shardId)) },
+      publishUnder: joinKey(spec.output, 'stats'),
+    };
+  }
+  if (task.stage === 'mine') {
+    let source: Extract<PoolTask, { stage: 'mine' }>['source'];
+    if (spec.source.kind === 'bm25') {
+      const statsFiles = await Promise.all(set.shards.map((s) => storage.localPath(mineKeys.stats(spec.output, s.id))));
+      source = { kind: 'bm25', bm25Dir: await bm25Dir(), statsFiles };
+    } else {
+      const name = spec.source.index;
+      const file = shard?.files.find((f) => f.role === `faiss:${name}`);
+      if (!file || !set.embeddings) throw new FatalTaskError(`shard ${task.shardId} of ${spec.input} has no index "${name}" or no embedding set`);
+      source = {
+        kind: 'dense',
+        indexFile: await verifiedFile(storage, spec.input, file),
+        embeddingFile: await shardFile(storage, set.embeddings, 'embeddings', task.shardId),
+        encoder: await queryEncoderFiles(storage, set.embeddings, join(work, 'model')),
+        ...(spec.source.nprobe ? { nprobe: spec.source.nprobe } : {}),
+        ...(spec.source.efSearch ? { efSearch: spec.source.efSearch } : {}),
+      };
+    }
+    return {
+      poolTask: { stage: 'mine', shardId: task.shardId, queriesFile, qrelsFile, k: spec.k, source, outFile: join(work, mineFiles.candidates(task.shardId)) },
+      publishUnder: joinKey(spec.output, 'candidates'),
+    };
+  }
+  const candidateFiles = await Promise.all(set.shards.map((s) => storage.localPath(mineKeys.candidates(spec.output, s.id))));
+  const source = spec.source.kind === 'bm25' ? 'bm25' : `dense:${spec.source.index}`;
+  return {
+    poolTask: {
+      stage: 'merge',
+      candidateFiles,
+      queriesFile,
+      qrelsFile,
+      k: spec.k,
+      filter: spec.filter,
+      provenance: { stage: spec.stage, source, checkpoint: spec.checkpoint?.id ?? null, step: spec.checkpoint?.step ?? null },
+      outFile: join(work, 'negatives.arrow'),
+      accountFile: join(work, 'account.json'),
+    },
+    publishUnder: spec.output,
+  };
+}
+
+/** The encoder that made an embedding set, as files a pool thread opens: its query tower encodes the queries. */
+async function queryEncoderFiles(storage: Storage, embeddingsKey: string, localDir: string): Promise<EncoderFiles> {
+  const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
+  const encoder = manifest.encoder as { kind: string; path?: string; batchSize?: number };
+  if (encoder.kind === 'hashed-tfidf') {
+    return {
+      kind: 'hashed-tfidf',
+      modelConfig: await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')),
+      modelIdf: await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')),
+    };
+  }
+  if (encoder.kind === 'model' && encoder.path)
+    return { kind: 'model', ...(await modelFolder(storage, encoder.path, localDir)), batchSize: encoder.batchSize ?? 256 };
+  throw new FatalTaskError(`embedding set ${embeddingsKey} does not name its encoder`, { file: joinKey(embeddingsKey, 'manifest.json'), field: 'encoder' });
 }

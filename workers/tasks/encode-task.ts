@@ -14,7 +14,7 @@ type EncodeTask = Extract<PoolTask, { stage: 'encode' }>;
 
 let cached: { key: string; encoder: Promise<TextEncoder> } | null = null;
 
-async function encoderFor(spec: EncodeTask['encoder']): Promise<TextEncoder> {
+export async function encoderFor(spec: EncodeTask['encoder']): Promise<TextEncoder> {
   if (spec.kind === 'hashed-tfidf') return hashedTextEncoder(loadModel(spec.modelConfig, spec.modelIdf));
   if (cached?.key !== spec.cacheKey) {
     const previous = cached;

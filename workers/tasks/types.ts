@@ -1,5 +1,9 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { IndexSpec } from '../../jobs/index.js';
+import type { IndexSpec, NegativeFilter } from '../../jobs/index.js';
+
+/** How a task encodes texts: the baseline's fitted files, or a local model folder (`cacheKey` identifies its weights). */
+export type EncoderFiles =
+  { kind: 'hashed-tfidf'; modelConfig: string; modelIdf: string } | { kind: 'model'; dir: string; cacheKey: string; batchSize: number };
 
 /** A task as the pool runs it: every input and output is a local path; `cancel` is raised to stop it between batches (cancel-flag.ts). */
 export type PoolTask = (
@@ -7,8 +11,7 @@ export type PoolTask = (
   | {
       stage: 'encode';
       passageFile: string;
-      /** The baseline's fitted files, or a local model folder (`cacheKey` identifies its weights). */
-      encoder: { kind: 'hashed-tfidf'; modelConfig: string; modelIdf: string } | { kind: 'model'; dir: string; cacheKey: string; batchSize: number };
+      encoder: EncoderFiles;
       outFile: string;
       batchRows: number;
       progress?: MessagePort;
@@ -21,6 +24,31 @@ export type PoolTask = (
       indexes: IndexSpec[];
       bm25: { k1: number; b: number } | null;
       workDir: string;
+      progress?: MessagePort;
+    }
+  | { stage: 'stats'; bm25Dir: string; queriesFile: string; qrelsFile: string; outFile: string; progress?: MessagePort }
+  | {
+      stage: 'mine';
+      shardId: number;
+      queriesFile: string;
+      qrelsFile: string;
+      k: number;
+      source:
+        | { kind: 'bm25'; bm25Dir: string; statsFiles: string[] }
+        | { kind: 'dense'; indexFile: string; embeddingFile: string; encoder: EncoderFiles; nprobe?: number; efSearch?: number };
+      outFile: string;
+      progress?: MessagePort;
+    }
+  | {
+      stage: 'merge';
+      candidateFiles: string[];
+      queriesFile: string;
+      qrelsFile: string;
+      k: number;
+      filter: NegativeFilter;
+      provenance: { stage: string; source: string; checkpoint: string | null; step: number | null };
+      outFile: string;
+      accountFile: string;
       progress?: MessagePort;
     }
 ) & { cancel?: SharedArrayBuffer };

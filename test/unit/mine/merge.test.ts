@@ -38,8 +38,9 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
   const global = FaissIndex.create({ dim: DIM, factory: 'Flat', metric: 'ip' });
   await global.add(x, ids);
   const exact = await global.search(queries, K + 1);
-  const positives = Array.from({ length: nq }, (_, q) => new Set([q % 2 === 0 ? Number(exact.labels[q * (K + 1)]!) : (q * 37) % N]));
-  positives[7] = new Set(); // a query whose positive is not in the corpus: no negatives, with that reason
+  const positiveRows = Array.from({ length: nq }, (_, q) => new Set([q % 2 === 0 ? Number(exact.labels[q * (K + 1)]!) : (q * 37) % N]));
+  positiveRows[7] = new Set(); // a query whose positive is not in the corpus: no negatives, with that reason
+  const positives = positiveRows.map((rows) => new Set([...rows].map(name)));
 
   const per = N / SHARDS;
   const files: string[] = [];
@@ -50,7 +51,7 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
     const candidates = await denseCandidates(index, queries, DIM, K, s, name);
     const positiveScores = new Float32Array(nq).fill(Number.NaN);
     for (let q = 0; q < nq; q++) {
-      for (const row of positives[q]!) {
+      for (const row of positiveRows[q]!) {
         if (row >= s * per && row < (s + 1) * per)
           positiveScores[q] = denseScore(queries.subarray(q * DIM, (q + 1) * DIM), x.subarray(row * DIM, (row + 1) * DIM), 'ip');
       }
@@ -88,7 +89,7 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
     const expected: number[] = [];
     for (let j = 0; j < K; j++) {
       const row = Number(exact.labels[q * (K + 1) + j]!);
-      if (!positives[q]!.has(row)) expected.push(row);
+      if (!positiveRows[q]!.has(row)) expected.push(row);
     }
     assert.deepEqual(
       mine.map((r) => r.rowId),

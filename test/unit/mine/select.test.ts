@@ -18,7 +18,7 @@ const lists = [
 const none = NegativeFilterSchema.parse({});
 
 test('merges shards into the global order and always removes judged positives', () => {
-  const s = selectNegatives(0, lists, 10, true, new Set([2]), 0.8, none);
+  const s = selectNegatives(0, lists, 10, true, new Set(['p2']), 0.8, none);
   assert.deepEqual(
     s.negatives.map((n) => [n.rowId, n.rank]),
     [
@@ -41,7 +41,7 @@ test('merges shards into the global order and always removes judged positives', 
 test('skipTop, window and near-positive margin each remove what they say, counted', () => {
   const filter = NegativeFilterSchema.parse({ skipTop: 1, window: { from: 1, to: 5 }, nearPositiveMargin: 0.15 });
   // Positive row 2 scores 0.8: rank 1 skipped, rank 6 outside the window, 0.7 ≥ 0.8 − 0.15 is too close.
-  const s = selectNegatives(0, lists, 10, true, new Set([2]), 0.8, filter);
+  const s = selectNegatives(0, lists, 10, true, new Set(['p2']), 0.8, filter);
   assert.deepEqual(
     s.negatives.map((n) => n.rowId),
     [4, 5],
@@ -50,7 +50,7 @@ test('skipTop, window and near-positive margin each remove what they say, counte
   // For L2 (lower is better) "too close" means a distance at most the positive's plus the margin.
   const l2 = [[hit(7, 1.0, 0), hit(8, 1.05, 0), hit(9, 2.0, 0)]];
   assert.deepEqual(
-    selectNegatives(0, l2, 10, false, new Set([7]), 1.0, NegativeFilterSchema.parse({ nearPositiveMargin: 0.1 })).negatives.map((n) => n.rowId),
+    selectNegatives(0, l2, 10, false, new Set(['p7']), 1.0, NegativeFilterSchema.parse({ nearPositiveMargin: 0.1 })).negatives.map((n) => n.rowId),
     [9],
   );
 });

@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runJobLocally } from '../../coordinator/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { FaissIndex } from '../../faiss/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { Bm25Builder, EnglishAnalyzer } from '../../bm25/index.js';
+import { readManifest, readShardPassages, passageText } from '../../shards/index.js';
+import { readNegativesFile, readQuerySplit, type NegativeRow } from '../../mine/index.js';
+import { openSetEncoder } from '../../search/query-encoder.js';
+import { TestCluster } from '../support/cluster.js';
+import { tempDir } from '../support/paths.js';
+import { wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * Mine jobs on a real cluster (nats-server with TLS and roles, coordinator,
+ * two workers) over 4 and 8 shards: for every WordNet training query, the
+ * negatives equal one global index's top-K minus the judged positives,
+ * within score ties: dense per-shard Flat against one global Flat, and BM25
+ * with the stats stage's corpus-wide statistics against one global BM25
+ * index built over the whole corpus.
+ */
+
+const K = 10;
+
+interface Reference {
+  rowIds: number[];
+  scores: number[];
+  /** Every score the reference saw for the query, past K too: a tie at the K-th place can swap rows in or out. */
+  seen: number[];
+}
+
+/** Compares one query's mined rows with the reference; returns whether tied scores were ordered differently. */
+function sameWithinTies(rows: readonly NegativeRow[], ref: Reference, what: string): boolean {
+  assert.equal(rows.length, ref.rowIds.length, `${what}: ${rows.length} negatives, reference ${ref.rowIds.length}`);
+  let reordered = false;
+  for (let j = 0; j < rows.length; j++) {
+    assert.ok(
+      Math.abs(rows[j]!.score - ref.scores[j]!) <= 1e-4 * Math.max(1, Math.abs(ref.scores[j]!)),
+      `${what} rank ${j}: score ${rows[j]!.score} vs ${ref.scores[j]}`,
+    );
+    if (rows[j]!.rowId !== ref.rowIds[j]) {
+      // Only where the score is shared with a neighbour (a tie the two orders may break differently).
+      const tied = ref.seen.filter((s) => Math.abs(s - ref.scores[j]!) <= 1e-4 * Math.max(1, Math.abs(s))).length > 1;
+      assert.ok(tied, `${what} rank ${j}: row ${rows[j]!.rowId} vs ${ref.rowIds[j]} at a distinct score`);
+      reordered = true;
+    }
+  }
+  return reordered;
+}
+
+for (const shards of [4, 8]) {
+  test(
+    `mine jobs over ${shards} shards: every training query's negatives equal a global index's top-${K} minus positives (dense Flat and BM25)`,
+    { timeout: 600_000 },
+    async (t) => {
+      const dir = tempDir(t);
+      const storage = new FsStorage('/');
+      const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 32 });
+      const indexes = join(dir, 'indexes');
+      await runJobLocally(
+        { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
+        storage,
+        { threads: 2 },
+      );
+      const cluster = await TestCluster.start({ dir, workers: 2 });
+      t.after(() => cluster.stop());
+      const submit = async (source: object, output: string) => {
+        const job = await cluster.submit({ kind: 'mine', input: indexes, output, queries: { passages, split: 'train' }, source, k: K } as never);
+        const done = await cluster.waitDone(job.id, 400_000);
+        assert.equal(done.state, 'done', done.error ?? '');
+        return done;
+      };
+      const denseJob = await submit({ kind: 'dense', index: 'flat' }, join(dir, 'neg-dense'));
+      const bm25Job = await submit({ kind: 'bm25' }, join(dir, 'neg-bm25'));
+      assert.deepEqual(denseJob.stages, ['mine', 'merge']);
+      assert.deepEqual(bm25Job.stages, ['stats', 'mine', 'merge']);
+
+      // The training split as the job read it.
+      const { manifest, dir: setDir } = readManifest(passages);
+      const split = readQuerySplit(join(setDir, manifest.queries!.path), join(setDir, manifest.qrels!.splits.train!.path));
+      assert.ok(split.ids.length > 30_000, `${split.ids.length} training queries`);
+      const byQuery = (file: string) => {
+        const map = new Map<string, NegativeRow[]>();
+        for (const row of readNegativesFile(file)) {
+          if (!map.has(row.queryId)) map.set(row.queryId, []);
+          map.get(row.queryId)!.push(row);
+        }
+        return map;
+      };
+
+      // Dense: one global Flat over every embedding shard, the same query encoder.
+      const parts = JSON.parse(readFileSync(join(embeddings!, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
+      const global = FaissIndex.create({ dim: 32, factory: 'Flat', metric: 'ip' });
+      const externalOf = new Map<number, string>();
+      for (const shard of parts.shards) {
+        const v = readArrowVectors(join(embeddings!, shard.path), ['embedding']);
+        await global.add(v.data, v.ids);
+      }
+      for (let s = 0; s < manifest.shards.length; s++) {
+        for await (const p of readShardPassages(setDir, manifest.shards[s]!)) externalOf.set(p.rowId, p.externalId);
+      }
+      const { encoder, close } = await openSetEncoder(storage, embeddings!);
+      const queries = encoder.encode(split.texts, 'query');
+      close();
+      const extra = Math.max(...split.positives.map((p) => p.size));
+      const exact = await global.search(queries, K + extra);
+      const dense = byQuery(join(dir, 'neg-dense', 'negatives.arrow'));
+      let denseTies = 0;
+      for (let q = 0; q < split.ids.length; q++) {
+        const ref: Reference = { rowIds: [], scores: [], seen: Array.from(exact.distances.subarray(q * (K + extra), (q + 1) * (K + extra))) };
+        for (let j = 0; j < K; j++) {
+          const row = Number(exact.labels[q * (K + extra) + j]!);
+          if (row < 0 || split.positives[q]!.has(externalOf.get(row)!)) continue;
+          ref.rowIds.push(row);
+          ref.scores.push(exact.distances[q * (K + extra) + j]!);
+        }
+        if (sameWithinTies(dense.get(split.ids[q]!) ?? [], ref, `dense query ${split.ids[q]}`)) denseTies += 1;
+      }
+
+      // BM25: one index over the whole corpus (its own statistics are the corpus's).
+      const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
+      for (const shard of manifest.shards) for await (const p of readShardPassages(setDir, shard)) builder.add(p.rowId, p.externalId, passageText(p));
+      const bm25Global = builder.build();
+      const analyzer = new EnglishAnalyzer();
+      const lexical = byQuery(join(dir, 'neg-bm25', 'negatives.arrow'));
+      let bm25Ties = 0;
+      for (let q = 0; q < split.ids.length; q++) {
+        const all = bm25Global.searchTerms(analyzer.analyze(split.texts[q]!), K + 1);
+        const hits = all.slice(0, K).filter((h) => !split.positives[q]!.has(h.externalId));
+        const ref = { rowIds: hits.map((h) => h.rowId), scores: hits.map((h) => h.score), seen: all.map((h) => h.score) };
+        if (sameWithinTies(lexical.get(split.ids[q]!) ?? [], ref, `bm25 query ${split.ids[q]}`)) bm25Ties += 1;
+      }
+      const manifestOf = (name: string) =>
+        JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as { account: { queriesIn: number; withNegatives: number; withNone: number } };
+      for (const name of ['neg-dense', 'neg-bm25']) {
+        const { account } = manifestOf(name);
+        assert.equal(account.queriesIn, split.ids.length);
+        assert.equal(account.withNegatives + account.withNone, account.queriesIn);
+      }
+      t.diagnostic(`${split.ids.length} training queries; tied scores ordered differently: dense ${denseTies}, bm25 ${bm25Ties}`);
+    },
+  );
+}

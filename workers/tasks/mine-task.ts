@@ -1,0 +1,150 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tableFromIPC } from 'apache-arrow';
+import { EnglishAnalyzer, loadBm25, type CorpusStats } from '../../bm25/index.js';
+import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import {
+  bm25Candidates,
+  denseCandidates,
+  denseScore,
+  mergeCandidates,
+  NegativesWriter,
+  readCandidates,
+  readQuerySplit,
+  writeCandidates,
+  type ShardCandidates,
+} from '../../mine/index.js';
+import { encoderFor } from './encode-task.js';
+import { ITEM_VIEW_COLUMNS } from './index-task.js';
+import type { PoolResult, PoolTask } from './types.js';
+import type { TaskCancel } from '../cancel-flag.js';
+
+/*
+ * The three stages of a mine job, per shard and then once:
+ *   stats: BM25 document frequencies of every query term in this shard;
+ *   mine:  this shard's top-K per query (dense with the query tower, or
+ *          BM25 with the corpus-wide statistics summed from every shard);
+ *   merge: every shard's candidates → the filtered negatives file.
+ */
+
+type StatsTask = Extract<PoolTask, { stage: 'stats' }>;
+type MineTask = Extract<PoolTask, { stage: 'mine' }>;
+type MergeTask = Extract<PoolTask, { stage: 'merge' }>;
+
+interface ShardStats {
+  docCount: number;
+  sumTotalTermFreq: number;
+  terms: string[];
+  df: number[];
+}
+
+const analyzer = new EnglishAnalyzer();
+
+function queryTermsOf(texts: readonly string[]): string[][] {
+  return texts.map((t) => analyzer.analyze(t));
+}
+
+export async function runStats(task: StatsTask, cancel?: TaskCancel): Promise<PoolResult> {
+  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
+  const bm25 = loadBm25(task.bm25Dir);
+  cancel?.throwIfCancelled();
+  const terms = [...new Set(queryTermsOf(split.texts).flat())].sort();
+  const stats: ShardStats = { docCount: bm25.docCount, sumTotalTermFreq: bm25.parts.sumTotalTermFreq, terms, df: terms.map((t) => bm25.df(t)) };
+  writeFileSync(task.outFile, JSON.stringify(stats));
+  return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'bm25-stats', name: '' }] };
+}
+
+/** Corpus-wide statistics: every shard's counts summed (what one global BM25 index would hold). */
+function corpusStats(files: readonly string[]): CorpusStats {
+  const df = new Map<string, number>();
+  let docCount = 0;
+  let sumTotalTermFreq = 0;
+  for (const file of files) {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as ShardStats;
+    docCount += s.docCount;
+    sumTotalTermFreq += s.sumTotalTermFreq;
+    s.terms.forEach((t, i) => df.set(t, (df.get(t) ?? 0) + s.df[i]!));
+  }
+  return { docCount, sumTotalTermFreq, df: (term) => df.get(term) ?? 0 };
+}
+
+export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<PoolResult> {
+  setFaissThreads(1);
+  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
+  const nq = split.ids.length;
+  const positiveScores = new Float32Array(nq).fill(Number.NaN);
+  let candidates: ShardCandidates;
+  if (task.source.kind === 'bm25') {
+    const bm25 = loadBm25(task.source.bm25Dir);
+    candidates = bm25Candidates(bm25, queryTermsOf(split.texts), task.k, corpusStats(task.source.statsFiles), task.shardId, cancel?.signal);
+  } else {
+    const source = task.source;
+    const encoder = await encoderFor(source.encoder);
+    cancel?.throwIfCancelled();
+    const queries = encoder.encode(split.texts, 'query');
+    const index = await FaissIndex.load(source.indexFile);
+    // Row names and item-view vectors of this shard: passage ids for the file, positives' scores.
+    const vectors = readArrowVectors(source.embeddingFile, ITEM_VIEW_COLUMNS);
+    const externalIds = readUtf8Column(source.embeddingFile, 'externalId');
+    const byRow = new Map<number, string>();
+    for (let i = 0; i < vectors.count; i++) byRow.set(vectors.ids ? Number(vectors.ids[i]!) : i, externalIds[i]!);
+    const positionOf = new Map(externalIds.map((id, i) => [id, i]));
+    candidates = await denseCandidates(index, queries, encoder.dim, task.k, task.shardId, (row) => byRow.get(row) ?? '', {
+      ...(source.nprobe ? { nprobe: source.nprobe } : {}),
+      ...(source.efSearch ? { efSearch: source.efSearch } : {}),
+      ...(cancel ? { signal: cancel.signal } : {}),
+    });
+    const metric = index.info.metric === 'l2' ? 'l2' : 'ip';
+    for (let q = 0; q < nq; q++) {
+      for (const passage of split.positives[q]!) {
+        const at = positionOf.get(passage);
+        if (at === undefined) continue;
+        const score = denseScore(
+          queries.subarray(q * encoder.dim, (q + 1) * encoder.dim),
+          vectors.data.subarray(at * vectors.dim, (at + 1) * vectors.dim),
+          metric,
+        );
+        const best = positiveScores[q]!;
+        if (Number.isNaN(best) || (metric === 'ip' ? score > best : score < best)) positiveScores[q] = score;
+      }
+    }
+  }
+  cancel?.throwIfCancelled();
+  writeCandidates(task.outFile, candidates, positiveScores);
+  const found = candidates.lists.reduce((s, l) => s + l.length, 0);
+  return { rowsIn: nq, rowsWritten: found, rowsRejected: 0, files: [{ path: task.outFile, role: 'candidates', name: '' }] };
+}
+
+/** A Utf8 column of an Arrow file, in row order (the embedding shard's passage ids). */
+function readUtf8Column(file: string, column: string): string[] {
+  const col = tableFromIPC(readFileSync(file)).getChild(column);
+  if (!col) throw new Error(`${file} has no column ${column}`);
+  return col.toArray() as string[];
+}
+
+export async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResult> {
+  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
+  const shards = task.candidateFiles.map((f) => {
+    cancel?.throwIfCancelled();
+    return readCandidates(f);
+  });
+  const writer = new NegativesWriter(task.outFile);
+  try {
+    const account = mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer);
+    cancel?.throwIfCancelled();
+    writer.commit();
+    writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
+    return {
+      rowsIn: account.queriesIn,
+      rowsWritten: account.withNegatives,
+      rowsRejected: account.withNone,
+      files: [
+        { path: task.outFile, role: 'negatives', name: '' },
+        { path: task.accountFile, role: 'account', name: '' },
+      ],
+    };
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+}
