@@ -15,6 +15,7 @@ import { serveCommand } from './serve-cmd.js';
 import { evalCommand } from './eval-cmd.js';
 import { demoCommand } from './demo-cmd.js';
 import { searchCommand } from './search-cmd.js';
+import { negativesCommand } from './negatives-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand(globals));
   program.addCommand(trainCommand(globals));
   program.addCommand(serveCommand(globals));
+  program.addCommand(negativesCommand(globals));
   program.addCommand(evalCommand(globals));
   program.addCommand(searchCommand(globals));
   program.addCommand(demoCommand());

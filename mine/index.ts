@@ -12,3 +12,4 @@ export { writeCandidates, readCandidates, CANDIDATES_FORMAT, type ReadCandidates
 export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries, type Provenance } from './merge.js';
 export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
 export { readQuerySplit, type QuerySplit } from './queries.js';
+export { summarizeNegatives, RANK_BUCKETS, type NegativesReport } from './inspect.js';

@@ -144,3 +144,38 @@ for (const shards of [4, 8]) {
     },
   );
 }
+
+test('a worker SIGKILLed in the middle of a mine task: the negatives file is byte-identical to an uninterrupted run', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir(t);
+  const storage = new FsStorage('/');
+  const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 32 });
+  const indexes = join(dir, 'indexes');
+  await runJobLocally(
+    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
+    storage,
+    { threads: 2 },
+  );
+  const cluster = await TestCluster.start({ dir, workers: 0 });
+  t.after(() => cluster.stop());
+  const spec = (output: string) =>
+    ({ kind: 'mine', input: indexes, output, queries: { passages, split: 'dev' }, source: { kind: 'dense', index: 'flat' }, k: 50 }) as never;
+  // Killed after its first task computed, before it published: the task is redelivered to the next worker.
+  const doomed = cluster.startWorker({ SCI_FAULT_CRASH_AT: 'before-publish' });
+  const died = new Promise<string>((resolve) => doomed.once('exit', (code, signal) => resolve(`${code}/${signal}`)));
+  const interrupted = await cluster.submit(spec(join(dir, 'interrupted')));
+  assert.equal(await died, 'null/SIGKILL');
+  cluster.startWorker();
+  const a = await cluster.waitDone(interrupted.id);
+  assert.equal(a.state, 'done', a.error ?? '');
+  const clean = await cluster.submit(spec(join(dir, 'clean')));
+  const b = await cluster.waitDone(clean.id);
+  assert.equal(b.state, 'done', b.error ?? '');
+  const tasks = await cluster.tasks(interrupted.id);
+  assert.ok(
+    tasks.some((task) => task.deliveries >= 2),
+    'one task ran twice',
+  );
+  const bytes = (name: string) => readFileSync(join(dir, name, 'negatives.arrow'));
+  assert.ok(bytes('clean').length > 100_000);
+  assert.ok(bytes('interrupted').equals(bytes('clean')), 'byte-identical negatives');
+});
