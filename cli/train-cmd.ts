@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/index.js';
 import { setPath } from '../config/index.js';
-import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
+import { TrainConfigSchema, train, type TrainConfig, type TrainingData, type TrainResult } from '../encoder/index.js';
+import { openMinedNegatives } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
@@ -38,6 +40,7 @@ interface TrainFlags {
   symmLambda?: number;
   loss?: string;
   negatives?: number;
+  negativesFrom: string[];
   evalEvery?: number;
   poolSize?: number;
   evalQueries?: number;
@@ -50,6 +53,15 @@ interface TrainFlags {
   resume?: boolean;
   baseline?: boolean;
   json?: boolean;
+}
+
+/** `DIR` or `DIR:WEIGHT`. */
+function parseNegativesFrom(value: string): { path: string; weight: number } {
+  const m = /^(.*):([0-9]*\.?[0-9]+)$/.exec(value);
+  const path = resolve(m ? m[1]! : value);
+  const weight = m ? Number(m[2]) : 1;
+  if (!(weight > 0)) throw new UsageError(`--negatives-from ${value}: the weight must be positive`, { field: '--negatives-from' });
+  return { path, weight };
 }
 
 export function trainConfigFrom(flags: TrainFlags): TrainConfig {
@@ -83,6 +95,11 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
     ['initFrom', flags.initFrom],
   ];
   for (const [path, value] of direct) if (value !== undefined) setPath(raw, path.split('.'), value);
+  if (flags.negativesFrom.length > 0) {
+    setPath(raw, ['data', 'negativesFrom'], flags.negativesFrom.map(parseNegativesFrom));
+    if (flags.negatives === undefined && !((raw.data as { negativesPerQuery?: number } | undefined)?.negativesPerQuery ?? 0))
+      setPath(raw, ['data', 'negativesPerQuery'], 1);
+  }
   if (flags.symm === 'off') setPath(raw, ['objective', 'symmAligner'], null);
   else if (flags.symm !== undefined) setPath(raw, ['objective', 'symmAligner'], { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
   else if (flags.symmLambda !== undefined) throw new UsageError('--symm-lambda needs --symm A|B|C');
@@ -152,7 +169,8 @@ export function trainCommand(globals: () => GlobalOptions): Command {
     .addOption(new Option('--loss <base>', 'base loss').choices(['infonce', 'triplet']))
     .addOption(new Option('--symm <variant>', 'SCI SymmAligner variant, or off').choices(['A', 'B', 'C', 'off']))
     .option('--symm-lambda <lambda>', 'SymmAligner weight', number('--symm-lambda'))
-    .option('--negatives <n>', 'hard negatives per query', (v) => Number(v))
+    .option('--negatives <n>', 'hard negatives per query (1 when --negatives-from is given)', (v) => Number(v))
+    .option('--negatives-from <dir[:weight]>', 'mined negatives: a mine job output folder, with an optional mixing weight (repeatable)', collect, [])
     .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt('--eval-every'))
     .option('--pool-size <n>', 'dev pool passages (0 = whole corpus)', (v) => Number(v))
     .option('--eval-queries <n>', 'dev queries evaluated (0 = all)', (v) => Number(v))
@@ -179,6 +197,7 @@ export function trainCommand(globals: () => GlobalOptions): Command {
       process.once('SIGTERM', onSignal);
       try {
         const result = await train({
+          openNegativesFrom: (data) => openMinedNegatives(config.data.negativesFrom, data.corpus, judgedPositions(data)),
           config,
           outDir: flags.out,
           logger: log,
@@ -195,4 +214,16 @@ export function trainCommand(globals: () => GlobalOptions): Command {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** Each training query's judged-relevant corpus positions (never taught as its negatives). */
+function judgedPositions(data: TrainingData): (queryId: string) => ReadonlySet<number> {
+  const byQuery = new Map<string, Set<number>>();
+  for (const pair of data.pairs) {
+    let set = byQuery.get(pair.queryId);
+    if (!set) byQuery.set(pair.queryId, (set = new Set()));
+    set.add(pair.positive);
+  }
+  const none = new Set<number>();
+  return (queryId) => byQuery.get(queryId) ?? none;
 }

@@ -18,3 +18,4 @@ export { loadExternalEncoder, ExternalTfjsEncoder, ExternalConfigSchema, EXTERNA
 export { openTextEncoder } from './open-encoder.js';
 export { CheckpointError, TrainingDataError } from './errors.js';
 export { TrainConfigSchema, train, type TrainConfig, type TrainResult } from './training/index.js';
+export { type TrainingData, type Corpus, type NegativeSource } from './training/index.js';

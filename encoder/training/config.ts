@@ -21,6 +21,8 @@ export const TrainConfigSchema = z.strictObject({
     devSplit: z.string().default('dev'),
     /** Hard negatives per training query (0 = in-batch negatives only). */
     negativesPerQuery: z.number().int().nonnegative().default(0),
+    /** Mined negatives (mine job outputs), mixed by weight; drawn anew at every step. */
+    negativesFrom: z.array(z.strictObject({ path: z.string().min(1), weight: z.number().positive().default(1) })).default([]),
   }),
   model: z
     .discriminatedUnion('kind', [

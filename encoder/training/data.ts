@@ -36,6 +36,8 @@ export interface QuerySet {
 export interface NegativeSource {
   readonly name: string;
   negativesOf(queryId: string): readonly number[];
+  /** One negative drawn by the source's own rule (mined files mixed by weight); absent = uniform over `negativesOf`. */
+  pick?(queryId: string, random: () => number): number | null;
 }
 
 export interface TrainingData {

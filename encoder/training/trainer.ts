@@ -11,7 +11,8 @@ import { ModelTextEncoder, tokenizeBatch } from '../text-encoder.js';
 import { AdamW, learningRate } from './adamw.js';
 import { BatchSchedule } from './batches.js';
 import type { TrainConfig } from './config.js';
-import { loadTrainingData, type NegativeSource, type TrainingData } from './data.js';
+import { TrainingDataError } from '../errors.js';
+import { emptyNegatives, loadTrainingData, type NegativeSource, type TrainingData } from './data.js';
 import { buildDevPool, evaluateEncoder, type DevMetrics } from './evaluate.js';
 import { hashedBaselineEncoder } from './baseline.js';
 import { pieceIdf } from './piece-idf.js';
@@ -39,6 +40,8 @@ export interface TrainOptions {
   baseline?: boolean;
   /** Extra negatives (mined by a later stage); merged with the source's. */
   negatives?: NegativeSource;
+  /** Opens `config.data.negativesFrom` once the training data is loaded (the mining module does: see mine/training-negatives.ts). */
+  openNegativesFrom?: (data: TrainingData) => NegativeSource;
   onStep?: (step: number, total: number, fields: Record<string, number>) => void;
   /** Checked between steps; training stops after writing the last checkpoint. */
   signal?: AbortSignal;
@@ -174,7 +177,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let trainSeconds = state?.trainSeconds ?? 0;
   let final: DevMetrics = best ?? untrained!;
 
-  const negatives = combineNegatives(data.sourceNegatives, options.negatives);
+  let extra = options.negatives;
+  if (config.data.negativesFrom.length > 0) {
+    if (!options.openNegativesFrom)
+      throw new TrainingDataError('data.negativesFrom is set but this caller cannot open mined negatives', { field: 'data.negativesFrom' });
+    if (config.data.negativesPerQuery === 0)
+      throw new TrainingDataError('data.negativesFrom needs data.negativesPerQuery > 0', { field: 'data.negativesPerQuery' });
+    const mined = options.openNegativesFrom(data);
+    logger.info({ source: mined.name }, 'mined negatives');
+    extra = combineNegatives(mined, extra);
+  }
+  const negatives = combineNegatives(data.sourceNegatives, extra);
   const schedule = new BatchSchedule(data.pairs, config.batchSize, config.seed);
   const card = (metrics: DevMetrics | null, step: number) => ({
     architecture,
@@ -323,7 +336,9 @@ function drawNegatives(
     const pool = source.negativesOf(pair.queryId).filter((p) => !positives.has(p));
     for (let j = 0; j < n; j++) {
       let pick: number;
-      if (pool.length > 0) pick = pool[Math.floor(random() * pool.length)]!;
+      const picked = pool.length > 0 && source.pick ? drawOwn(source, pair.queryId, random, positives) : null;
+      if (picked !== null) pick = picked;
+      else if (pool.length > 0) pick = pool[Math.floor(random() * pool.length)]!;
       else
         do pick = Math.floor(random() * data.corpus.texts.length);
         while (positives.has(pick));
@@ -333,8 +348,19 @@ function drawNegatives(
   return out;
 }
 
+/** The source's own draw, skipping batch positives (a few tries; null falls back to a uniform draw). */
+function drawOwn(source: NegativeSource, queryId: string, random: () => number, positives: ReadonlySet<number>): number | null {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const p = source.pick!(queryId, random);
+    if (p === null) return null;
+    if (!positives.has(p)) return p;
+  }
+  return null;
+}
+
 function combineNegatives(a: NegativeSource, b: NegativeSource | undefined): NegativeSource {
   if (!b) return a;
+  if (a.negativesOf === emptyNegatives.negativesOf) return b;
   return { name: `${a.name}+${b.name}`, negativesOf: (q) => [...a.negativesOf(q), ...b.negativesOf(q)] };
 }
 
