@@ -72,6 +72,7 @@ bench: build
 	node dist/bench/bm25.js
 	node dist/bench/encoder.js
 	node dist/bench/search.js
+	node dist/bench/mine.js
 
 clean:
 	rm -rf dist node_modules .sci

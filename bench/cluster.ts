@@ -8,18 +8,15 @@
  *
  *   node dist/bench/cluster.js [--shards 8]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runIngest, WordnetIngester } from '../shards/index.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
-import { NatsServerProcess, connectNats } from '../messaging/index.js';
-import { getRecord, NAMES, openClusterState, type ClusterState, type JobRecord, type JobSpecInput } from '../jobs/index.js';
-import { REPO } from './repo.js';
+import type { JobSpecInput } from '../jobs/index.js';
+import { startBenchCluster } from './cluster-harness.js';
 
 const encodeSpec = (input: string, output: string): JobSpecInput => ({ kind: 'encode', input, output, encoder: { kind: 'hashed-tfidf', dim: 256 } });
 const indexSpec = (input: string, output: string): JobSpecInput => ({
@@ -41,48 +38,15 @@ async function runInProcess(passages: string, dir: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function runJob(state: ClusterState, spec: JobSpecInput): Promise<JobRecord> {
-  const reply = await state.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
-  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
-  if (!answer.ok) throw new Error(answer.error);
-  for (;;) {
-    const job = (await getRecord<JobRecord>(state.jobs, answer.job!.id))!.value;
-    if (job.state === 'failed') throw new Error(`job failed: ${job.error}`);
-    if (job.state === 'done') return job;
-    await sleep(50);
-  }
-}
-
 async function runCluster(passages: string, dir: string, workers: number): Promise<number> {
-  const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
-  const children: ChildProcess[] = [];
-  const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false' };
-  const sci = (args: string[]) => children.push(spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), ...args], { env, stdio: 'ignore' }));
+  const cluster = await startBenchCluster(dir, workers);
   try {
-    const nc = await connectNats({ servers: [nats.url], name: 'bench' });
-    const state = await openClusterState(nc, { manage: true });
-    sci(['coordinator', 'run']);
-    for (let i = 0; i < workers; i++) sci(['worker', 'run', '--threads', '1']);
-    // Wait for the coordinator and every worker before timing.
-    for (;;) {
-      const coordinator = await nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 500 }).then(
-        () => true,
-        () => false,
-      );
-      let announced = 0;
-      for await (const _ of await state.workers.keys()) announced += 1;
-      if (coordinator && announced >= workers) break;
-      await sleep(100);
-    }
     const started = performance.now();
-    await runJob(state, encodeSpec(passages, join(dir, 'emb')));
-    await runJob(state, indexSpec(join(dir, 'emb'), join(dir, 'idx')));
-    const seconds = (performance.now() - started) / 1000;
-    await nc.close();
-    return seconds;
+    await cluster.run(encodeSpec(passages, join(dir, 'emb')));
+    await cluster.run(indexSpec(join(dir, 'emb'), join(dir, 'idx')));
+    return (performance.now() - started) / 1000;
   } finally {
-    for (const child of children) child.kill('SIGKILL');
-    await nats.stop({ clean: true });
+    await cluster.stop();
   }
 }
 

@@ -49,6 +49,8 @@ export type EncoderSpec = z.infer<typeof EncoderSpecSchema>;
 
 /** How mined candidates become negatives (the rules are applied by mine/select.ts, in this order). */
 export const NegativeFilterSchema = z.strictObject({
+  /** Treat passages containing one of the query's answers as positives (DPR's has_answer; only where queries carry answers). @defaultValue true */
+  answers: z.boolean().default(true),
   /** Skip the first r global ranks. @defaultValue 0 */
   skipTop: z.number().int().nonnegative().default(0),
   /** Keep ranks from..to (1-based, inclusive); null = all. @defaultValue null */

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Field, Float32, Int32, Int64, makeVector, RecordBatch, RecordBatchReader, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
-import type { Hit } from '../search/index.js';
-import type { ShardCandidates } from './candidates.js';
+import type { Candidate, ShardCandidates } from './candidates.js';
 
 /*
  * What one mine task hands to the merge: its shard's top-K' per query as an
@@ -20,6 +19,7 @@ const schema = new Schema(
     new Field('externalId', new Utf8(), false),
     new Field('score', new Float32(), false),
     new Field('positiveScore', new Float32(), false),
+    new Field('hasAnswer', new Int32(), false),
   ],
   new Map([['sci.format', CANDIDATES_FORMAT]]),
 );
@@ -43,6 +43,7 @@ export function writeCandidates(path: string, candidates: ShardCandidates, posit
       const externalId: string[] = [];
       const score: number[] = [];
       const positive: number[] = [];
+      const answer: number[] = [];
       for (let q = start; q < Math.min(start + BATCH_QUERIES, candidates.lists.length); q++) {
         const list = candidates.lists[q]!;
         // A query with no candidate still gets a row (rowId −1) so its positive score travels.
@@ -53,6 +54,7 @@ export function writeCandidates(path: string, candidates: ShardCandidates, posit
           externalId.push(h.externalId);
           score.push(h.score);
           positive.push(j === 0 ? positiveScores[q]! : Number.NaN);
+          answer.push((h as Candidate).hasAnswer ? 1 : 0);
         });
       }
       const table = new Table({
@@ -61,6 +63,7 @@ export function writeCandidates(path: string, candidates: ShardCandidates, posit
         externalId: vectorFromArray(externalId, new Utf8()),
         score: makeVector(Float32Array.from(score)),
         positiveScore: makeVector(Float32Array.from(positive)),
+        hasAnswer: makeVector(Int32Array.from(answer)),
       });
       for (const batch of table.batches) file.write(new RecordBatch(fileSchema, batch.data));
     }
@@ -82,16 +85,19 @@ export function readCandidates(path: string): ReadCandidates {
   if (meta.get('sci.format') !== CANDIDATES_FORMAT) throw new Error(`${path} is not a mine candidates file`);
   const nq = Number(meta.get('sci.queries'));
   const shard = Number(meta.get('sci.shard'));
-  const lists: Hit[][] = Array.from({ length: nq }, () => []);
+  const lists: Candidate[][] = Array.from({ length: nq }, () => []);
   const positiveScores = new Float32Array(nq).fill(Number.NaN);
   for (const batch of reader) {
-    const [query, rowId, externalId, score, positive] = ['query', 'rowId', 'externalId', 'score', 'positiveScore'].map((n) => batch.getChild(n)!);
+    const [query, rowId, externalId, score, positive, answer] = ['query', 'rowId', 'externalId', 'score', 'positiveScore', 'hasAnswer'].map((n) =>
+      batch.getChild(n)!,
+    );
     for (let i = 0; i < batch.numRows; i++) {
       const q = query!.get(i) as number;
       const p = positive!.get(i) as number;
       if (!Number.isNaN(p)) positiveScores[q] = p;
       const row = Number(rowId!.get(i) as bigint);
-      if (row >= 0) lists[q]!.push({ rowId: row, externalId: externalId!.get(i) as string, score: score!.get(i) as number, shard });
+      if (row >= 0)
+        lists[q]!.push({ rowId: row, externalId: externalId!.get(i) as string, score: score!.get(i) as number, shard, hasAnswer: answer!.get(i) === 1 });
     }
   }
   return { shard, higherIsBetter: meta.get('sci.higherIsBetter') === 'true', lists, positiveScores };

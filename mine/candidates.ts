@@ -9,11 +9,16 @@ import type { Hit } from '../search/index.js';
  * compare a negative with its positive).
  */
 
+/** A shard's hit, marked when its passage contains one of the query's answers (DPR's has_answer). */
+export interface Candidate extends Hit {
+  hasAnswer?: boolean;
+}
+
 export interface ShardCandidates {
   shard: number;
   higherIsBetter: boolean;
   /** Per query, in query order: best first. */
-  lists: Hit[][];
+  lists: Candidate[][];
 }
 
 const QUERY_BATCH = 1024;

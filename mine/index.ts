@@ -7,10 +7,11 @@ export {
   type SelectedNegative,
   type QuerySelection,
 } from './select.js';
-export { denseCandidates, bm25Candidates, denseScore, type ShardCandidates } from './candidates.js';
+export { denseCandidates, bm25Candidates, denseScore, type ShardCandidates, type Candidate } from './candidates.js';
 export { writeCandidates, readCandidates, CANDIDATES_FORMAT, type ReadCandidates } from './candidates-file.js';
 export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries, type Provenance } from './merge.js';
 export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
 export { readQuerySplit, type QuerySplit } from './queries.js';
 export { summarizeNegatives, RANK_BUCKETS, type NegativesReport } from './inspect.js';
 export { openMinedNegatives, type MinedNegativesInput, type MinedNegativeSource } from './training-negatives.js';
+export { hasAnswer, dprTokens } from './answers.js';

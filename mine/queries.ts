@@ -12,30 +12,41 @@ export interface QuerySplit {
   ids: string[];
   texts: string[];
   positives: Array<Set<string>>;
+  /** Answer strings (DPR-style sources); empty where the query has none. */
+  answers: string[][];
 }
 
 export function readQuerySplit(queriesFile: string, qrelsFile: string): QuerySplit {
   const texts = new Map<string, string>();
+  const answers = new Map<string, string[]>();
   readFileSync(queriesFile, 'utf8')
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;
-      let row: { _id?: unknown; text?: unknown };
+      let row: { _id?: unknown; text?: unknown; answers?: unknown };
       try {
         row = JSON.parse(line) as typeof row;
       } catch (err) {
         throw new Error(`${queriesFile}:${i + 1}: invalid JSON: ${(err as Error).message}`, { cause: err });
       }
-      if (typeof row._id === 'string' && typeof row.text === 'string') texts.set(row._id, row.text);
+      if (typeof row._id === 'string' && typeof row.text === 'string') {
+        texts.set(row._id, row.text);
+        if (Array.isArray(row.answers))
+          answers.set(
+            row._id,
+            row.answers.filter((a): a is string => typeof a === 'string'),
+          );
+      }
     });
   const qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
-  const split: QuerySplit = { ids: [], texts: [], positives: [] };
+  const split: QuerySplit = { ids: [], texts: [], positives: [], answers: [] };
   for (const [id, judged] of qrels) {
     const text = texts.get(id);
     if (text === undefined) continue;
     split.ids.push(id);
     split.texts.push(text);
     split.positives.push(new Set([...judged].filter(([, grade]) => grade > 0).map(([passage]) => passage)));
+    split.answers.push(answers.get(id) ?? []);
   }
   return split;
 }

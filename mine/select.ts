@@ -1,5 +1,6 @@
 import { NegativeFilterSchema, type NegativeFilter } from '../jobs/index.js';
 import { mergeTopK, type Hit } from '../search/index.js';
+import type { Candidate } from './candidates.js';
 import { mixSeed, seededRandom } from '../common/index.js';
 
 /*
@@ -7,7 +8,8 @@ import { mixSeed, seededRandom } from '../common/index.js';
  * top-K (the same merge the router uses, so per-shard Flat equals a global
  * Flat), then the filtering rules in a fixed order, each counted:
  *
- *   1. judged positives are removed (always);
+ *   1. judged positives are removed (always), and with `answers` passages that contain one of
+ *      the query's answers (DPR's has_answer convention, where the source gives answers);
  *   2. the top `skipTop` ranks are skipped (likely unjudged positives);
  *   3. only ranks inside `window` are kept;
  *   4. candidates scoring within `nearPositiveMargin` of the positive (or above it) are dropped
@@ -21,7 +23,7 @@ import { mixSeed, seededRandom } from '../common/index.js';
 
 export { NegativeFilterSchema, type NegativeFilter };
 
-export const FILTER_RULES = ['positive', 'skipTop', 'window', 'nearPositive', 'sample'] as const;
+export const FILTER_RULES = ['positive', 'answer', 'skipTop', 'window', 'nearPositive', 'sample'] as const;
 export type FilterRule = (typeof FILTER_RULES)[number];
 
 export interface SelectedNegative extends Hit {
@@ -45,18 +47,20 @@ export interface QuerySelection {
  */
 export function selectNegatives(
   queryIndex: number,
-  lists: readonly (readonly Hit[])[],
+  lists: readonly (readonly Candidate[])[],
   k: number,
   higherIsBetter: boolean,
   positives: ReadonlySet<string>,
   positiveScore: number | null,
   filter: NegativeFilter,
 ): QuerySelection {
-  const removed: Record<FilterRule, number> = { positive: 0, skipTop: 0, window: 0, nearPositive: 0, sample: 0 };
-  const ranked = mergeTopK(lists, k, higherIsBetter).map((hit, i) => ({ ...hit, rank: i + 1 }));
+  const removed: Record<FilterRule, number> = { positive: 0, answer: 0, skipTop: 0, window: 0, nearPositive: 0, sample: 0 };
+  // mergeTopK passes the hit objects through, so the has-answer mark survives the merge.
+  const ranked = (mergeTopK(lists, k, higherIsBetter) as Candidate[]).map((hit, i) => ({ ...hit, rank: i + 1 }));
   let kept: SelectedNegative[] = [];
   for (const hit of ranked) {
     if (positives.has(hit.externalId)) removed.positive += 1;
+    else if (filter.answers && hit.hasAnswer) removed.answer += 1;
     else if (hit.rank <= filter.skipTop) removed.skipTop += 1;
     else if (filter.window && (hit.rank < filter.window.from || hit.rank > filter.window.to)) removed.window += 1;
     else if (

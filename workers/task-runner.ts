@@ -176,8 +176,20 @@ async function minePoolTask(storage: Storage, task: TaskMessage, spec: MineSpec,
         ...(spec.source.efSearch ? { efSearch: spec.source.efSearch } : {}),
       };
     }
+    // The passages the index was built from: the BM25 set's, else the embedding set's.
+    const passageSet = set.bm25?.passages ?? (set.embeddings ? (await readSetManifest(storage, set.embeddings, 'embeddings')).passages : null);
+    const passageFile = spec.filter.answers && passageSet ? await shardFile(storage, passageSet, 'passages', task.shardId) : null;
     return {
-      poolTask: { stage: 'mine', shardId: task.shardId, queriesFile, qrelsFile, k: spec.k, source, outFile: join(work, mineFiles.candidates(task.shardId)) },
+      poolTask: {
+        stage: 'mine',
+        shardId: task.shardId,
+        queriesFile,
+        qrelsFile,
+        k: spec.k,
+        passageFile,
+        source,
+        outFile: join(work, mineFiles.candidates(task.shardId)),
+      },
       publishUnder: joinKey(spec.output, 'candidates'),
     };
   }

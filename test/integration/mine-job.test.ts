@@ -7,11 +7,11 @@ import { FsStorage } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { Bm25Builder, EnglishAnalyzer } from '../../bm25/index.js';
-import { readManifest, readShardPassages, passageText } from '../../shards/index.js';
-import { readNegativesFile, readQuerySplit, type NegativeRow } from '../../mine/index.js';
+import { DprJsonIngester, readManifest, readShardPassages, passageText, runIngest } from '../../shards/index.js';
+import { hasAnswer, readCandidates, readNegativesFile, readQuerySplit, type NegativeRow } from '../../mine/index.js';
 import { openSetEncoder } from '../../search/query-encoder.js';
 import { TestCluster } from '../support/cluster.js';
-import { tempDir } from '../support/paths.js';
+import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 /*
@@ -178,4 +178,52 @@ test('a worker SIGKILLed in the middle of a mine task: the negatives file is byt
   const bytes = (name: string) => readFileSync(join(dir, name, 'negatives.arrow'));
   assert.ok(bytes('clean').length > 100_000);
   assert.ok(bytes('interrupted').equals(bytes('clean')), 'byte-identical negatives');
+});
+
+test('DPR sample: no judged positive and no passage containing an answer is ever a negative', { skip: needsSharedData('nq-dpr-sample') }, async (t) => {
+  const dir = tempDir(t);
+  const storage = new FsStorage('/');
+  const file = join(SHARED_DATA, 'nq-dpr-sample', 'nq-dev-sample.dpr.json');
+  const passages = join(dir, 'passages');
+  await runIngest({
+    ingester: new DprJsonIngester(file, { split: 'dev' }),
+    format: 'dpr',
+    input: file,
+    outDir: passages,
+    layout: { shardCount: 2 },
+    batchRows: 100,
+    maxLineBytes: 1 << 22,
+    excerptChars: 100,
+    strict: false,
+  });
+  const indexes = join(dir, 'indexes');
+  await runJobLocally({ kind: 'index', input: null, output: indexes, indexes: [], bm25: { passages } }, storage, { threads: 1 });
+  const out = join(dir, 'negatives');
+  await runJobLocally({ kind: 'mine', input: indexes, output: out, queries: { passages, split: 'dev' }, source: { kind: 'bm25' }, k: 100 }, storage, {
+    threads: 1,
+  });
+  const { manifest, dir: setDir } = readManifest(passages);
+  const split = readQuerySplit(join(setDir, manifest.queries!.path), join(setDir, manifest.qrels!.splits.dev!.path));
+  assert.ok(
+    split.answers.every((a) => a.length > 0),
+    'the sample carries answers',
+  );
+  const texts = new Map<string, string>();
+  for (const shard of manifest.shards) for await (const p of readShardPassages(setDir, shard)) texts.set(p.externalId, passageText(p));
+  const rows = readNegativesFile(join(out, 'negatives.arrow'));
+  assert.ok(rows.length > 0);
+  for (const row of rows) {
+    const q = split.ids.indexOf(row.queryId);
+    assert.equal(split.positives[q]!.has(row.passageId), false, `${row.passageId} is judged relevant for ${row.queryId}`);
+    assert.equal(hasAnswer(texts.get(row.passageId)!, split.answers[q]!), false, `${row.passageId} contains an answer of ${row.queryId}`);
+  }
+  const account = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { account: { removed: Record<string, number> } }).account;
+  // The answer marks were made: the judged positives found (DPR positives contain their answer) carry them.
+  const marked = manifest.shards
+    .map((s) => readCandidates(join(out, 'candidates', `shard-${String(s.id).padStart(5, '0')}.arrow`)))
+    .flatMap((c) => c.lists.flat())
+    .filter((h) => h.hasAnswer);
+  assert.ok(marked.length >= account.removed.positive!, `${marked.length} candidates marked has_answer, ${account.removed.positive} positives in the top-100`);
+  assert.ok(marked.every((h) => texts.has(h.externalId)));
+  t.diagnostic(`DPR sample: ${rows.length} negatives; removed ${JSON.stringify(account.removed)}`);
 });

@@ -7,6 +7,7 @@ import {
   bm25Candidates,
   denseCandidates,
   denseScore,
+  hasAnswer,
   mergeCandidates,
   NegativesWriter,
   readCandidates,
@@ -15,6 +16,7 @@ import {
   type ShardCandidates,
 } from '../../mine/index.js';
 import { encoderFor } from './encode-task.js';
+import { passageText, passagesOf } from './passages.js';
 import { ITEM_VIEW_COLUMNS } from './index-task.js';
 import type { PoolResult, PoolTask } from './types.js';
 import type { TaskCancel } from '../cancel-flag.js';
@@ -110,9 +112,24 @@ export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<Pool
     }
   }
   cancel?.throwIfCancelled();
+  if (task.passageFile && split.answers.some((a) => a.length > 0)) await markAnswers(task.passageFile, candidates, split.answers);
   writeCandidates(task.outFile, candidates, positiveScores);
   const found = candidates.lists.reduce((s, l) => s + l.length, 0);
   return { rowsIn: nq, rowsWritten: found, rowsRejected: 0, files: [{ path: task.outFile, role: 'candidates', name: '' }] };
+}
+
+/** DPR's has_answer on every candidate whose query has answers (texts read once, for candidate passages only). */
+async function markAnswers(passageFile: string, candidates: ShardCandidates, answers: readonly string[][]): Promise<void> {
+  const wanted = new Set<string>();
+  candidates.lists.forEach((list, q) => {
+    if (answers[q]!.length > 0) for (const c of list) wanted.add(c.externalId);
+  });
+  const texts = new Map<string, string>();
+  for await (const p of passagesOf(passageFile)) if (wanted.has(p.externalId)) texts.set(p.externalId, passageText(p));
+  candidates.lists.forEach((list, q) => {
+    if (answers[q]!.length === 0) return;
+    for (const c of list) c.hasAnswer = hasAnswer(texts.get(c.externalId) ?? '', answers[q]!);
+  });
 }
 
 /** A Utf8 column of an Arrow file, in row order (the embedding shard's passage ids). */

@@ -33,6 +33,8 @@ export type PoolTask = (
       queriesFile: string;
       qrelsFile: string;
       k: number;
+      /** This shard's passages, to mark candidates that contain a query's answer; null = no answer matching. */
+      passageFile: string | null;
       source:
         | { kind: 'bm25'; bm25Dir: string; statsFiles: string[] }
         | { kind: 'dense'; indexFile: string; embeddingFile: string; encoder: EncoderFiles; nprobe?: number; efSearch?: number };

