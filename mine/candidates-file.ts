@@ -1,104 +1,178 @@
 import { readFileSync } from 'node:fs';
-import { Field, Float32, Int32, Int64, makeVector, RecordBatch, RecordBatchReader, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { open } from 'node:fs/promises';
+import {
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  makeVector,
+  RecordBatch,
+  RecordBatchReader,
+  Schema,
+  Table,
+  Utf8,
+  vectorFromArray,
+  type RecordBatch as Batch,
+} from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
-import type { Candidate, ShardCandidates } from './candidates.js';
+import type { Candidate, CandidateBatch, ShardCandidates } from './candidates.js';
 
 /*
- * What one mine task hands to the merge: its shard's top-K' per query as an
- * Arrow file (query index, rank within the shard, row, passage id, score),
- * with the shard's best judged-positive score per query in a second column
- * set on the query's first row (NaN when the shard holds no positive of it).
+ * What one mine task hands to the merge: its shard's top-K per query as an
+ * Arrow file, one record batch per batch of queries (so the merge reads every
+ * shard's file in lockstep, a batch at a time). Columns: query index, row,
+ * passage id, score, the shard's best judged-positive score on the query's
+ * first row (NaN elsewhere or when the shard holds no positive of it), and
+ * the has-answer mark. A query with no candidate still gets a row (row −1).
  */
 
-export const CANDIDATES_FORMAT = 'sci-cluster/mine-candidates@1';
+export const CANDIDATES_FORMAT = 'sci-cluster/mine-candidates@2';
 
-const schema = new Schema(
-  [
-    new Field('query', new Int32(), false),
-    new Field('rowId', new Int64(), false),
-    new Field('externalId', new Utf8(), false),
-    new Field('score', new Float32(), false),
-    new Field('positiveScore', new Float32(), false),
-    new Field('hasAnswer', new Int32(), false),
-  ],
-  new Map([['sci.format', CANDIDATES_FORMAT]]),
-);
+const FIELDS = [
+  new Field('query', new Int32(), false),
+  new Field('rowId', new Int64(), false),
+  new Field('externalId', new Utf8(), false),
+  new Field('score', new Float32(), false),
+  new Field('positiveScore', new Float32(), false),
+  new Field('hasAnswer', new Int32(), false),
+];
 
-const BATCH_QUERIES = 1024;
+export interface CandidatesHeader {
+  shard: number;
+  higherIsBetter: boolean;
+  queries: number;
+}
 
-/** Writes a shard's candidates; `positiveScores[q]` is NaN where this shard holds no judged positive of query q. */
-export function writeCandidates(path: string, candidates: ShardCandidates, positiveScores: Float32Array): CommittedFile {
-  const metadata = new Map([
-    ...schema.metadata,
-    ['sci.higherIsBetter', String(candidates.higherIsBetter)],
-    ['sci.shard', String(candidates.shard)],
-    ['sci.queries', String(candidates.lists.length)],
-  ]);
-  const fileSchema = new Schema(schema.fields, metadata);
-  const file = new ShardFileWriter(path, fileSchema);
-  try {
-    for (let start = 0; start < candidates.lists.length; start += BATCH_QUERIES) {
-      const query: number[] = [];
-      const rowId: bigint[] = [];
-      const externalId: string[] = [];
-      const score: number[] = [];
-      const positive: number[] = [];
-      const answer: number[] = [];
-      for (let q = start; q < Math.min(start + BATCH_QUERIES, candidates.lists.length); q++) {
-        const list = candidates.lists[q]!;
-        // A query with no candidate still gets a row (rowId −1) so its positive score travels.
-        const rows = list.length > 0 ? list : [{ rowId: -1, externalId: '', score: Number.NaN, shard: candidates.shard }];
-        rows.forEach((h, j) => {
-          query.push(q);
-          rowId.push(BigInt(h.rowId));
-          externalId.push(h.externalId);
-          score.push(h.score);
-          positive.push(j === 0 ? positiveScores[q]! : Number.NaN);
-          answer.push((h as Candidate).hasAnswer ? 1 : 0);
-        });
-      }
-      const table = new Table({
-        query: makeVector(Int32Array.from(query)),
-        rowId: makeVector(BigInt64Array.from(rowId)),
-        externalId: vectorFromArray(externalId, new Utf8()),
-        score: makeVector(Float32Array.from(score)),
-        positiveScore: makeVector(Float32Array.from(positive)),
-        hasAnswer: makeVector(Int32Array.from(answer)),
+export class CandidatesWriter {
+  private readonly schema: Schema;
+  private readonly file: ShardFileWriter;
+  private next = 0;
+
+  constructor(
+    path: string,
+    private readonly header: CandidatesHeader,
+  ) {
+    const metadata = new Map([
+      ['sci.format', CANDIDATES_FORMAT],
+      ['sci.higherIsBetter', String(header.higherIsBetter)],
+      ['sci.shard', String(header.shard)],
+      ['sci.queries', String(header.queries)],
+    ]);
+    this.schema = new Schema(FIELDS, metadata);
+    this.file = new ShardFileWriter(path, this.schema);
+  }
+
+  /** One batch, in query order; `positiveScores[q]` (indexed by global query) is NaN where this shard holds no positive. */
+  add(batch: CandidateBatch, positiveScores: Float32Array): void {
+    if (batch.start !== this.next) throw new Error(`candidate batches out of order: got ${batch.start}, expected ${this.next}`);
+    this.next = batch.start + batch.lists.length;
+    const query: number[] = [];
+    const rowId: bigint[] = [];
+    const externalId: string[] = [];
+    const score: number[] = [];
+    const positive: number[] = [];
+    const answer: number[] = [];
+    batch.lists.forEach((list, i) => {
+      const q = batch.start + i;
+      const rows: Candidate[] = list.length > 0 ? list : [{ rowId: -1, externalId: '', score: Number.NaN, shard: this.header.shard }];
+      rows.forEach((h, j) => {
+        query.push(q);
+        rowId.push(BigInt(h.rowId));
+        externalId.push(h.externalId);
+        score.push(h.score);
+        positive.push(j === 0 ? positiveScores[q]! : Number.NaN);
+        answer.push(h.hasAnswer ? 1 : 0);
       });
-      for (const batch of table.batches) file.write(new RecordBatch(fileSchema, batch.data));
-    }
-    return file.commit();
+    });
+    const table = new Table({
+      query: makeVector(Int32Array.from(query)),
+      rowId: makeVector(BigInt64Array.from(rowId)),
+      externalId: vectorFromArray(externalId, new Utf8()),
+      score: makeVector(Float32Array.from(score)),
+      positiveScore: makeVector(Float32Array.from(positive)),
+      hasAnswer: makeVector(Int32Array.from(answer)),
+    });
+    for (const b of table.batches) this.file.write(new RecordBatch(this.schema, b.data));
+  }
+
+  commit(): CommittedFile {
+    if (this.next !== this.header.queries) throw new Error(`candidates for ${this.next} of ${this.header.queries} queries`);
+    return this.file.commit();
+  }
+
+  abort(): void {
+    this.file.abort();
+  }
+}
+
+export interface ReadBatch extends CandidateBatch {
+  /** Best judged-positive score per query of the batch (NaN where none). */
+  positiveScores: Float32Array;
+}
+
+function headerOf(schema: Schema, path: string): CandidatesHeader {
+  const meta = schema.metadata;
+  if (meta.get('sci.format') !== CANDIDATES_FORMAT) throw new Error(`${path} is not a mine candidates file (${CANDIDATES_FORMAT})`);
+  return { shard: Number(meta.get('sci.shard')), higherIsBetter: meta.get('sci.higherIsBetter') === 'true', queries: Number(meta.get('sci.queries')) };
+}
+
+/** The queries of one record batch, grouped back into lists (a batch holds whole queries). */
+function decode(batch: Batch, shard: number): ReadBatch {
+  const [query, rowId, externalId, score, positive, answer] = ['query', 'rowId', 'externalId', 'score', 'positiveScore', 'hasAnswer'].map((n) =>
+    batch.getChild(n)!,
+  );
+  const first = query!.get(0) as number;
+  const last = query!.get(batch.numRows - 1) as number;
+  const lists: Candidate[][] = Array.from({ length: last - first + 1 }, () => []);
+  const positiveScores = new Float32Array(last - first + 1).fill(Number.NaN);
+  for (let i = 0; i < batch.numRows; i++) {
+    const q = (query!.get(i) as number) - first;
+    const p = positive!.get(i) as number;
+    if (!Number.isNaN(p)) positiveScores[q] = p;
+    const row = Number(rowId!.get(i) as bigint);
+    if (row >= 0)
+      lists[q]!.push({ rowId: row, externalId: externalId!.get(i) as string, score: score!.get(i) as number, shard, hasAnswer: answer!.get(i) === 1 });
+  }
+  return { start: first, lists, positiveScores };
+}
+
+export interface OpenCandidates extends CandidatesHeader {
+  /** Record batches in order; each holds whole queries. */
+  batches: AsyncIterator<ReadBatch>;
+  close(): Promise<void>;
+}
+
+/** Opens a candidates file for streaming (the file is read a record batch at a time, not loaded whole). */
+export async function openCandidates(path: string): Promise<OpenCandidates> {
+  const handle = await open(path);
+  try {
+    const reader = await RecordBatchReader.from(handle);
+    await reader.open();
+    const header = headerOf(reader.schema, path);
+    const iterator = reader[Symbol.asyncIterator]();
+    const batches: AsyncIterator<ReadBatch> = {
+      async next() {
+        const r = await iterator.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: decode(r.value, header.shard) };
+      },
+    };
+    return { ...header, batches, close: () => handle.close() };
   } catch (err) {
-    file.abort();
+    await handle.close();
     throw err;
   }
 }
 
-export interface ReadCandidates extends ShardCandidates {
-  /** Best judged-positive score per query in this shard; NaN where none. */
-  positiveScores: Float32Array;
-}
-
-export function readCandidates(path: string): ReadCandidates {
+/** The whole file at once (inspection and tests). */
+export function readCandidates(path: string): ShardCandidates & { positiveScores: Float32Array } {
   const reader = RecordBatchReader.from(readFileSync(path)).open();
-  const meta = reader.schema.metadata;
-  if (meta.get('sci.format') !== CANDIDATES_FORMAT) throw new Error(`${path} is not a mine candidates file`);
-  const nq = Number(meta.get('sci.queries'));
-  const shard = Number(meta.get('sci.shard'));
-  const lists: Candidate[][] = Array.from({ length: nq }, () => []);
-  const positiveScores = new Float32Array(nq).fill(Number.NaN);
+  const header = headerOf(reader.schema, path);
+  const lists: Candidate[][] = Array.from({ length: header.queries }, () => []);
+  const positiveScores = new Float32Array(header.queries).fill(Number.NaN);
   for (const batch of reader) {
-    const [query, rowId, externalId, score, positive, answer] = ['query', 'rowId', 'externalId', 'score', 'positiveScore', 'hasAnswer'].map((n) =>
-      batch.getChild(n)!,
-    );
-    for (let i = 0; i < batch.numRows; i++) {
-      const q = query!.get(i) as number;
-      const p = positive!.get(i) as number;
-      if (!Number.isNaN(p)) positiveScores[q] = p;
-      const row = Number(rowId!.get(i) as bigint);
-      if (row >= 0)
-        lists[q]!.push({ rowId: row, externalId: externalId!.get(i) as string, score: score!.get(i) as number, shard, hasAnswer: answer!.get(i) === 1 });
-    }
+    const b = decode(batch, header.shard);
+    b.lists.forEach((l, i) => (lists[b.start + i] = l));
+    positiveScores.set(b.positiveScores, b.start);
   }
-  return { shard, higherIsBetter: meta.get('sci.higherIsBetter') === 'true', lists, positiveScores };
+  return { shard: header.shard, higherIsBetter: header.higherIsBetter, lists, positiveScores };
 }

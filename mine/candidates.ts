@@ -21,10 +21,18 @@ export interface ShardCandidates {
   lists: Candidate[][];
 }
 
-const QUERY_BATCH = 1024;
+/** Queries per batch: the unit of search, of the candidates file's record batches and of the merge (bounded memory). */
+export const QUERY_BATCH = 1024;
 
-/** Dense candidates from a shard's Faiss index; `externalIdOf` names a row (the shard's embedding file holds them). */
-export async function denseCandidates(
+export interface CandidateBatch {
+  /** First query of the batch. */
+  start: number;
+  /** Per query of the batch: best first. */
+  lists: Candidate[][];
+}
+
+/** Dense candidates from a shard's Faiss index, a batch of queries at a time; `externalIdOf` names a row. */
+export async function* denseCandidates(
   index: FaissIndex,
   queries: Float32Array,
   dim: number,
@@ -32,9 +40,8 @@ export async function denseCandidates(
   shard: number,
   externalIdOf: (rowId: number) => string,
   options: { nprobe?: number; efSearch?: number; signal?: AbortSignal } = {},
-): Promise<ShardCandidates> {
+): AsyncGenerator<CandidateBatch> {
   const nq = queries.length / dim;
-  const lists: Hit[][] = [];
   for (let start = 0; start < nq; start += QUERY_BATCH) {
     options.signal?.throwIfAborted();
     const count = Math.min(QUERY_BATCH, nq - start);
@@ -42,8 +49,9 @@ export async function denseCandidates(
       ...(options.nprobe ? { nprobe: options.nprobe } : {}),
       ...(options.efSearch ? { efSearch: options.efSearch } : {}),
     });
+    const lists: Candidate[][] = [];
     for (let q = 0; q < count; q++) {
-      const list: Hit[] = [];
+      const list: Candidate[] = [];
       for (let j = 0; j < k; j++) {
         const label = result.labels[q * k + j]!;
         if (label < 0n) break;
@@ -52,24 +60,26 @@ export async function denseCandidates(
       }
       lists.push(list);
     }
+    yield { start, lists };
   }
-  return { shard, higherIsBetter: index.info.metric === 'ip', lists };
 }
 
-/** BM25 candidates scored with corpus-wide statistics, so shard scores compare across shards. */
-export function bm25Candidates(
+/** BM25 candidates scored with corpus-wide statistics (so shard scores compare across shards), a batch at a time. */
+export function* bm25Candidates(
   index: Bm25Index,
   queryTerms: readonly (readonly string[])[],
   k: number,
   stats: CorpusStats,
   shard: number,
   signal?: AbortSignal,
-): ShardCandidates {
-  const lists = queryTerms.map((terms, q) => {
-    if (q % QUERY_BATCH === 0) signal?.throwIfAborted();
-    return index.searchTerms(terms, k, stats).map((h) => ({ rowId: h.rowId, externalId: h.externalId, score: h.score, shard }));
-  });
-  return { shard, higherIsBetter: true, lists };
+): Generator<CandidateBatch> {
+  for (let start = 0; start < queryTerms.length; start += QUERY_BATCH) {
+    signal?.throwIfAborted();
+    const lists = queryTerms
+      .slice(start, start + QUERY_BATCH)
+      .map((terms) => index.searchTerms(terms, k, stats).map((h) => ({ rowId: h.rowId, externalId: h.externalId, score: h.score, shard })));
+    yield { start, lists };
+  }
 }
 
 /** A vector's score against a query under `metric`, as Faiss reports it (inner product, or squared L2). */

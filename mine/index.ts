@@ -7,8 +7,8 @@ export {
   type SelectedNegative,
   type QuerySelection,
 } from './select.js';
-export { denseCandidates, bm25Candidates, denseScore, type ShardCandidates, type Candidate } from './candidates.js';
-export { writeCandidates, readCandidates, CANDIDATES_FORMAT, type ReadCandidates } from './candidates-file.js';
+export { denseCandidates, bm25Candidates, denseScore, QUERY_BATCH, type ShardCandidates, type Candidate, type CandidateBatch } from './candidates.js';
+export { CandidatesWriter, openCandidates, readCandidates, CANDIDATES_FORMAT, type OpenCandidates, type ReadBatch } from './candidates-file.js';
 export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries, type Provenance } from './merge.js';
 export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
 export { readQuerySplit, type QuerySplit } from './queries.js';

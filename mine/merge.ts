@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FILTER_RULES, selectNegatives, type FilterRule, type NegativeFilter } from './select.js';
-import type { ReadCandidates } from './candidates-file.js';
+import type { OpenCandidates } from './candidates-file.js';
 import type { NegativeRow, NegativesWriter } from './negatives-file.js';
 
 /*
@@ -37,16 +37,17 @@ export const MineAccountSchema = z.strictObject({
 });
 export type MineAccount = z.infer<typeof MineAccountSchema>;
 
-export function mergeCandidates(
-  shards: readonly ReadCandidates[],
+/** Reads every shard's candidates in lockstep, a batch of queries at a time (memory: shards × batch × K). */
+export async function mergeCandidates(
+  shards: readonly OpenCandidates[],
   queries: MineQueries,
   k: number,
   filter: NegativeFilter,
   provenance: Provenance,
   out: NegativesWriter,
-): MineAccount {
+): Promise<MineAccount> {
   const nq = queries.ids.length;
-  for (const s of shards) if (s.lists.length !== nq) throw new Error(`shard ${s.shard} has candidates for ${s.lists.length} queries, expected ${nq}`);
+  for (const s of shards) if (s.queries !== nq) throw new Error(`shard ${s.shard} has candidates for ${s.queries} queries, expected ${nq}`);
   const higherIsBetter = shards[0]?.higherIsBetter ?? true;
   const removed = Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>;
   const noneReasons: Record<string, number> = {};
@@ -55,41 +56,52 @@ export function mergeCandidates(
   let positivesInTopK = 0;
   let queriesWithPositiveInTopK = 0;
   const none = (reason: string) => (noneReasons[reason] = (noneReasons[reason] ?? 0) + 1);
-  for (let q = 0; q < nq; q++) {
-    // No (query, positive) pair to train on: its negatives would never be used.
-    if (queries.positives[q]!.size === 0) {
-      none('no judged positive in the corpus');
-      continue;
+  for (let done = 0; done < nq;) {
+    const batches = await Promise.all(shards.map((s) => s.batches.next()));
+    const parts = batches.map((b, i) => {
+      if (b.done || b.value.start !== done) throw new Error(`shard ${shards[i]!.shard}: candidate batches do not line up at query ${done}`);
+      return b.value;
+    });
+    const size = parts[0]!.lists.length;
+    if (parts.some((p) => p.lists.length !== size)) throw new Error(`candidate batches of different sizes at query ${done}`);
+    for (let i = 0; i < size; i++) {
+      const q = done + i;
+      // No (query, positive) pair to train on: its negatives would never be used.
+      if (queries.positives[q]!.size === 0) {
+        none('no judged positive in the corpus');
+        continue;
+      }
+      let positiveScore: number | null = null;
+      for (const p of parts) {
+        const score = p.positiveScores[i]!;
+        if (!Number.isNaN(score) && (positiveScore === null || (higherIsBetter ? score > positiveScore : score < positiveScore))) positiveScore = score;
+      }
+      const lists = parts.map((p) => p.lists[i]!);
+      const selection = selectNegatives(q, lists, k, higherIsBetter, queries.positives[q]!, positiveScore, filter);
+      for (const rule of FILTER_RULES) removed[rule] += selection.removed[rule];
+      positivesInTopK += selection.positivesInTopK;
+      if (selection.positivesInTopK > 0) queriesWithPositiveInTopK += 1;
+      if (selection.negatives.length === 0) {
+        if (lists.every((l) => l.length === 0)) none('no candidates (the source matched nothing)');
+        else none('every candidate was filtered out');
+        continue;
+      }
+      withNegatives += 1;
+      const queryId = queries.ids[q]!;
+      const batch: NegativeRow[] = selection.negatives.map((n) => ({
+        queryId,
+        rowId: n.rowId,
+        passageId: n.externalId,
+        rank: n.rank,
+        score: n.score,
+        positiveScore,
+        shard: n.shard,
+        ...provenance,
+      }));
+      out.add(batch);
+      rows += batch.length;
     }
-    let positiveScore: number | null = null;
-    for (const s of shards) {
-      const p = s.positiveScores[q]!;
-      if (!Number.isNaN(p) && (positiveScore === null || (higherIsBetter ? p > positiveScore : p < positiveScore))) positiveScore = p;
-    }
-    const lists = shards.map((s) => s.lists[q]!);
-    const selection = selectNegatives(q, lists, k, higherIsBetter, queries.positives[q]!, positiveScore, filter);
-    for (const rule of FILTER_RULES) removed[rule] += selection.removed[rule];
-    positivesInTopK += selection.positivesInTopK;
-    if (selection.positivesInTopK > 0) queriesWithPositiveInTopK += 1;
-    if (selection.negatives.length === 0) {
-      if (lists.every((l) => l.length === 0)) none('no candidates (the source matched nothing)');
-      else none('every candidate was filtered out');
-      continue;
-    }
-    withNegatives += 1;
-    const queryId = queries.ids[q]!;
-    const batch: NegativeRow[] = selection.negatives.map((n) => ({
-      queryId,
-      rowId: n.rowId,
-      passageId: n.externalId,
-      rank: n.rank,
-      score: n.score,
-      positiveScore,
-      shard: n.shard,
-      ...provenance,
-    }));
-    out.add(batch);
-    rows += batch.length;
+    done += size;
   }
   const withNone = nq - withNegatives;
   return { queriesIn: nq, withNegatives, withNone, noneReasons, rows, removed, positivesInTopK, queriesWithPositiveInTopK };

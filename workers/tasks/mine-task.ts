@@ -10,10 +10,11 @@ import {
   hasAnswer,
   mergeCandidates,
   NegativesWriter,
-  readCandidates,
+  CandidatesWriter,
+  openCandidates,
   readQuerySplit,
-  writeCandidates,
-  type ShardCandidates,
+  type CandidateBatch,
+  type OpenCandidates,
 } from '../../mine/index.js';
 import { encoderFor } from './encode-task.js';
 import { passageText, passagesOf } from './passages.js';
@@ -75,28 +76,27 @@ export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<Pool
   const split = readQuerySplit(task.queriesFile, task.qrelsFile);
   const nq = split.ids.length;
   const positiveScores = new Float32Array(nq).fill(Number.NaN);
-  let candidates: ShardCandidates;
+  // DPR-style sources: the shard's passage texts, to mark candidates that contain an answer.
+  const texts = task.passageFile && split.answers.some((a) => a.length > 0) ? await shardTexts(task.passageFile) : null;
+  let batches: AsyncIterable<CandidateBatch> | Iterable<CandidateBatch>;
+  let higherIsBetter = true;
   if (task.source.kind === 'bm25') {
     const bm25 = loadBm25(task.source.bm25Dir);
-    candidates = bm25Candidates(bm25, queryTermsOf(split.texts), task.k, corpusStats(task.source.statsFiles), task.shardId, cancel?.signal);
+    batches = bm25Candidates(bm25, queryTermsOf(split.texts), task.k, corpusStats(task.source.statsFiles), task.shardId, cancel?.signal);
   } else {
     const source = task.source;
     const encoder = await encoderFor(source.encoder);
     cancel?.throwIfCancelled();
     const queries = encoder.encode(split.texts, 'query');
     const index = await FaissIndex.load(source.indexFile);
+    const metric = index.info.metric === 'l2' ? 'l2' : 'ip';
+    higherIsBetter = metric === 'ip';
     // Row names and item-view vectors of this shard: passage ids for the file, positives' scores.
     const vectors = readArrowVectors(source.embeddingFile, ITEM_VIEW_COLUMNS);
     const externalIds = readUtf8Column(source.embeddingFile, 'externalId');
     const byRow = new Map<number, string>();
     for (let i = 0; i < vectors.count; i++) byRow.set(vectors.ids ? Number(vectors.ids[i]!) : i, externalIds[i]!);
     const positionOf = new Map(externalIds.map((id, i) => [id, i]));
-    candidates = await denseCandidates(index, queries, encoder.dim, task.k, task.shardId, (row) => byRow.get(row) ?? '', {
-      ...(source.nprobe ? { nprobe: source.nprobe } : {}),
-      ...(source.efSearch ? { efSearch: source.efSearch } : {}),
-      ...(cancel ? { signal: cancel.signal } : {}),
-    });
-    const metric = index.info.metric === 'l2' ? 'l2' : 'ip';
     for (let q = 0; q < nq; q++) {
       for (const passage of split.positives[q]!) {
         const at = positionOf.get(passage);
@@ -110,26 +110,40 @@ export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<Pool
         if (Number.isNaN(best) || (metric === 'ip' ? score > best : score < best)) positiveScores[q] = score;
       }
     }
+    batches = denseCandidates(index, queries, encoder.dim, task.k, task.shardId, (row) => byRow.get(row) ?? '', {
+      ...(source.nprobe ? { nprobe: source.nprobe } : {}),
+      ...(source.efSearch ? { efSearch: source.efSearch } : {}),
+      ...(cancel ? { signal: cancel.signal } : {}),
+    });
   }
-  cancel?.throwIfCancelled();
-  if (task.passageFile && split.answers.some((a) => a.length > 0)) await markAnswers(task.passageFile, candidates, split.answers);
-  writeCandidates(task.outFile, candidates, positiveScores);
-  const found = candidates.lists.reduce((s, l) => s + l.length, 0);
+  const writer = new CandidatesWriter(task.outFile, { shard: task.shardId, higherIsBetter, queries: nq });
+  let found = 0;
+  try {
+    for await (const batch of batches) {
+      cancel?.throwIfCancelled();
+      if (texts) {
+        batch.lists.forEach((list, i) => {
+          const answers = split.answers[batch.start + i]!;
+          if (answers.length > 0) for (const c of list) c.hasAnswer = hasAnswer(texts.get(c.externalId) ?? '', answers);
+        });
+      }
+      for (const list of batch.lists) found += list.length;
+      writer.add(batch, positiveScores);
+      task.progress?.postMessage({ rows: batch.start + batch.lists.length, total: nq });
+    }
+    writer.commit();
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
   return { rowsIn: nq, rowsWritten: found, rowsRejected: 0, files: [{ path: task.outFile, role: 'candidates', name: '' }] };
 }
 
-/** DPR's has_answer on every candidate whose query has answers (texts read once, for candidate passages only). */
-async function markAnswers(passageFile: string, candidates: ShardCandidates, answers: readonly string[][]): Promise<void> {
-  const wanted = new Set<string>();
-  candidates.lists.forEach((list, q) => {
-    if (answers[q]!.length > 0) for (const c of list) wanted.add(c.externalId);
-  });
+/** passage id → text for one shard (DPR-style has_answer marking). */
+async function shardTexts(passageFile: string): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
-  for await (const p of passagesOf(passageFile)) if (wanted.has(p.externalId)) texts.set(p.externalId, passageText(p));
-  candidates.lists.forEach((list, q) => {
-    if (answers[q]!.length === 0) return;
-    for (const c of list) c.hasAnswer = hasAnswer(texts.get(c.externalId) ?? '', answers[q]!);
-  });
+  for await (const p of passagesOf(passageFile)) texts.set(p.externalId, passageText(p));
+  return texts;
 }
 
 /** A Utf8 column of an Arrow file, in row order (the embedding shard's passage ids). */
@@ -141,13 +155,12 @@ function readUtf8Column(file: string, column: string): string[] {
 
 export async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResult> {
   const split = readQuerySplit(task.queriesFile, task.qrelsFile);
-  const shards = task.candidateFiles.map((f) => {
-    cancel?.throwIfCancelled();
-    return readCandidates(f);
-  });
+  const shards: OpenCandidates[] = [];
   const writer = new NegativesWriter(task.outFile);
   try {
-    const account = mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer);
+    for (const f of task.candidateFiles) shards.push(await openCandidates(f));
+    cancel?.throwIfCancelled();
+    const account = await mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer);
     cancel?.throwIfCancelled();
     writer.commit();
     writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
@@ -163,5 +176,7 @@ export async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<Po
   } catch (err) {
     writer.abort();
     throw err;
+  } finally {
+    await Promise.all(shards.map((s) => s.close()));
   }
 }

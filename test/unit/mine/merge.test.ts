@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { FaissIndex } from '../../../faiss/index.js';
 import {
+  CandidatesWriter,
   denseCandidates,
   denseScore,
   mergeCandidates,
   NegativeFilterSchema,
   NegativesWriter,
-  readCandidates,
+  openCandidates,
   readNegativesFile,
-  writeCandidates,
 } from '../../../mine/index.js';
 import { clusteredVectors } from '../../support/vectors.js';
 import { tempDir } from '../../support/paths.js';
@@ -48,7 +48,6 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
     const index = FaissIndex.create({ dim: DIM, factory: 'Flat', metric: 'ip' });
     const part = x.subarray(s * per * DIM, (s + 1) * per * DIM);
     await index.add(part, ids.subarray(s * per, (s + 1) * per));
-    const candidates = await denseCandidates(index, queries, DIM, K, s, name);
     const positiveScores = new Float32Array(nq).fill(Number.NaN);
     for (let q = 0; q < nq; q++) {
       for (const row of positiveRows[q]!) {
@@ -57,14 +56,16 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
       }
     }
     const file = join(dir, `candidates-${s}.arrow`);
-    writeCandidates(file, candidates, positiveScores);
+    const writer = new CandidatesWriter(file, { shard: s, higherIsBetter: true, queries: nq });
+    for await (const batch of denseCandidates(index, queries, DIM, K, s, name)) writer.add(batch, positiveScores);
+    writer.commit();
     files.push(file);
   }
-  const shards = files.map(readCandidates);
+  const shards = await Promise.all(files.map(openCandidates));
   const out = join(dir, 'negatives.arrow');
   const writer = new NegativesWriter(out);
   const provenance = { stage: 'dense-round-1', source: 'dense:flat', checkpoint: 'model/step-100', step: 100 };
-  const account = mergeCandidates(
+  const account = await mergeCandidates(
     shards,
     { ids: Array.from({ length: nq }, (_, q) => `q${q}`), positives },
     K,
@@ -73,6 +74,7 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
     writer,
   );
   writer.commit();
+  await Promise.all(shards.map((s) => s.close()));
 
   assert.equal(account.queriesIn, nq);
   assert.equal(account.withNegatives + account.withNone, nq);
