@@ -1,5 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { Field, Float32, Int32, Int64, makeVector, RecordBatch, RecordBatchReader, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import {
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  makeData,
+  makeVector,
+  RecordBatch,
+  RecordBatchReader,
+  Schema,
+  Table,
+  Utf8,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
 
 /*
@@ -48,6 +62,41 @@ export const negativesSchema = new Schema(
 
 const BATCH_ROWS = 65_536;
 
+const utf8 = new TextEncoder();
+
+/**
+ * A Utf8 column built straight from offsets and bytes. Values repeat a lot here (a query id for
+ * each of its negatives, one stage and source per file), so each distinct value is encoded once.
+ */
+function utf8Column(values: readonly (string | null)[]): Vector<Utf8> {
+  const cache = new Map<string, Uint8Array>();
+  const parts: Uint8Array[] = [];
+  const offsets = new Int32Array(values.length + 1);
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let bytes = 0;
+  let nulls = 0;
+  values.forEach((v, i) => {
+    if (v === null) nulls += 1;
+    else {
+      valid[i >> 3]! |= 1 << (i & 7);
+      let encoded = cache.get(v);
+      if (!encoded) cache.set(v, (encoded = utf8.encode(v)));
+      parts.push(encoded);
+      bytes += encoded.length;
+    }
+    offsets[i + 1] = bytes;
+  });
+  const data = new Uint8Array(bytes);
+  let at = 0;
+  for (const part of parts) {
+    data.set(part, at);
+    at += part.length;
+  }
+  return makeVector(
+    makeData({ type: new Utf8(), length: values.length, nullCount: nulls, valueOffsets: offsets, data, ...(nulls > 0 ? { nullBitmap: valid } : {}) }),
+  );
+}
+
 export class NegativesWriter {
   private readonly file: ShardFileWriter;
   private pending: NegativeRow[] = [];
@@ -80,15 +129,9 @@ export class NegativesWriter {
     this.pending = [];
     const column = <T>(pick: (r: NegativeRow) => T) => rows.map(pick);
     const table = new Table({
-      queryId: vectorFromArray(
-        column((r) => r.queryId),
-        new Utf8(),
-      ),
+      queryId: utf8Column(column((r) => r.queryId)),
       rowId: makeVector(BigInt64Array.from(rows, (r) => BigInt(r.rowId))),
-      passageId: vectorFromArray(
-        column((r) => r.passageId),
-        new Utf8(),
-      ),
+      passageId: utf8Column(column((r) => r.passageId)),
       rank: makeVector(Int32Array.from(rows, (r) => r.rank)),
       score: makeVector(Float32Array.from(rows, (r) => r.score)),
       positiveScore: vectorFromArray(
@@ -96,18 +139,9 @@ export class NegativesWriter {
         new Float32(),
       ),
       shard: makeVector(Int32Array.from(rows, (r) => r.shard)),
-      stage: vectorFromArray(
-        column((r) => r.stage),
-        new Utf8(),
-      ),
-      source: vectorFromArray(
-        column((r) => r.source),
-        new Utf8(),
-      ),
-      checkpoint: vectorFromArray(
-        column((r) => r.checkpoint),
-        new Utf8(),
-      ),
+      stage: utf8Column(column((r) => r.stage)),
+      source: utf8Column(column((r) => r.source)),
+      checkpoint: utf8Column(column((r) => r.checkpoint)),
       step: vectorFromArray(
         column((r) => r.step),
         new Int32(),
