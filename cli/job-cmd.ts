@@ -12,7 +12,11 @@ import { openCluster, withCluster, type ClusterHandles } from './cluster-context
 import { positiveInt } from './parse.js';
 
 interface SubmitFlags {
-  kind?: 'encode' | 'index';
+  kind?: 'encode' | 'index' | 'mine';
+  queries?: string;
+  split: string;
+  source?: string;
+  k?: number;
   input?: string;
   output?: string;
   dim?: number;
@@ -30,9 +34,28 @@ function parseIndexFlag(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** `bm25` or `dense:<index name>`. */
+function mineSource(value: string | undefined): { kind: 'bm25' } | { kind: 'dense'; index: string } {
+  if (value === 'bm25') return { kind: 'bm25' };
+  const m = /^dense:([a-z0-9_-]+)$/.exec(value ?? '');
+  if (!m) throw new UsageError(`--source expects bm25 or dense:<index name>, got ${JSON.stringify(value)}`, { field: '--source' });
+  return { kind: 'dense', index: m[1]! };
+}
+
 function specFromFlags(flags: SubmitFlags): JobSpecInput {
   if (!flags.kind || !flags.output) throw new UsageError('give a job file, or --kind and --output (and --input)');
   const abs = (p: string) => resolve(p);
+  if (flags.kind === 'mine') {
+    if (!flags.input || !flags.queries) throw new UsageError('a mine job needs --input (an index set) and --queries (the passage set with queries and qrels)');
+    return {
+      kind: 'mine',
+      input: abs(flags.input),
+      output: abs(flags.output),
+      queries: { passages: abs(flags.queries), split: flags.split },
+      source: mineSource(flags.source),
+      ...(flags.k ? { k: flags.k } : {}),
+    };
+  }
   if (flags.kind === 'encode') {
     if (!flags.input) throw new UsageError('--input (a passage shard folder) is required for an encode job');
     if (flags.model && flags.dim) throw new UsageError('--dim sets the baseline encoder; a --model brings its own dimension');
@@ -138,13 +161,17 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .command('submit')
     .description('Submit a job (a YAML/JSON file or flags); --wait follows it to the end')
     .argument('[file]', 'job spec file (YAML or JSON)')
-    .addOption(new Option('--kind <kind>', 'job kind').choices(['encode', 'index']))
-    .option('--input <dir>', 'input shard set: passages (encode) or embeddings (index)')
+    .addOption(new Option('--kind <kind>', 'job kind').choices(['encode', 'index', 'mine']))
+    .option('--input <dir>', 'input: passages (encode), embeddings (index) or an index set (mine)')
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
     .option('--model <dir>', 'encode: a trained checkpoint (sci train) or TensorFlow.js model folder instead of the baseline')
     .option('--index <name=factory:metric>', 'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip (repeatable)', parseIndexFlag)
     .option('--bm25 <passages>', 'index: also BM25 per shard over this passage shard set')
+    .option('--queries <passages>', 'mine: the passage shard set whose queries and qrels are mined for')
+    .option('--split <name>', 'mine: the query split', 'train')
+    .option('--source <source>', 'mine: bm25, or dense:<index name> of the index set')
+    .option('--k <k>', 'mine: global top-K per query before filtering (default 200; filters need a job file)', positiveInt('--k'))
     .option('--wait', 'wait until the job is done or failed; exit 1 if it failed')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', positiveInt('--timeout-ms'), 3_600_000)
     .option('--json', 'print the job record as JSON')
