@@ -78,7 +78,8 @@ function writeSecret(path: string, data: string | Uint8Array): void {
 /**
  * Creates (or completes) a bundle in `dir`: CA, a server certificate for
  * `hosts` (IPs and DNS names), and one nkey per user name. Existing files are
- * kept, so a cluster restarted on the same folder keeps its identities.
+ * kept, so a cluster restarted on the same folder keeps its identities; the
+ * server certificate is remade (under the same CA) when `hosts` changed.
  */
 export function createSecurityBundle(dir: string, options: { hosts: string[]; users: readonly string[] }): SecurityBundle {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -114,6 +115,10 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
     chmodSync(caKey, SECRET_MODE);
     rmSync(certFile, { force: true });
   }
+  // The certificate is remade when the host list changed (CA and nkeys stay): clients keep trusting it.
+  const hostsFile = join(dir, 'server-hosts.json');
+  const hosts = JSON.stringify([...options.hosts].sort());
+  if (existsSync(hostsFile) && readFileSync(hostsFile, 'utf8') !== hosts) rmSync(certFile, { force: true });
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     const san = options.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
     const csr = join(dir, 'server.csr');
@@ -124,6 +129,7 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
     openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', certFile, '-days', '825', '-extfile', ext], dir);
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });
+    writeFileSync(hostsFile, hosts);
   }
   const seedFiles: Record<string, string> = {};
   const publicKeys: Record<string, string> = {};

@@ -44,4 +44,12 @@ test('sci cluster secrets: a nats-server including its auth.conf admits each rol
   const again = await runSci(['cluster', 'secrets', '--out', out, '--host', '127.0.0.1', '--host', 'localhost', '--mount', out]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(readFileSync(join(out, 'auth.conf'), 'utf8'), auth, 'a second run keeps the identities');
+  // Another host: the server certificate is remade under the same CA, the nkeys stay.
+  const ca = readFileSync(join(out, 'ca.pem'), 'utf8');
+  const cert = readFileSync(join(out, 'server-cert.pem'), 'utf8');
+  const more = await runSci(['cluster', 'secrets', '--out', out, '--host', '127.0.0.1', '--host', 'localhost', '--host', 'nats.example', '--mount', out]);
+  assert.equal(more.code, 0, more.stderr);
+  assert.equal(readFileSync(join(out, 'ca.pem'), 'utf8'), ca);
+  assert.notEqual(readFileSync(join(out, 'server-cert.pem'), 'utf8'), cert);
+  assert.equal(readFileSync(join(out, 'auth.conf'), 'utf8'), auth, 'same users and keys');
 });
