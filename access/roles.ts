@@ -8,9 +8,11 @@ import type { NatsPermissions, NatsUser, SecurityBundle, ServerSecurity } from '
  * subjects, only shard servers may join the shard queue group, only the
  * coordinator (and the operator's admin) may create or change streams.
  * Every role has its own reply prefix, so no role reads another's replies.
+ * The pipeline driver submits jobs like the CLI and serves the index set it
+ * evaluates (a shard-queue member, as shard servers are).
  */
 
-export const NATS_ROLES = ['admin', 'coordinator', 'worker', 'shard-server', 'api', 'cli'] as const;
+export const NATS_ROLES = ['admin', 'coordinator', 'worker', 'shard-server', 'api', 'cli', 'pipeline'] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
 /** Reply subjects of a role's connection (its `inboxPrefix`). */
@@ -104,6 +106,12 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
       return {
         publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.healthSubject] },
         subscribe: { allow: [NAMES.progressAll, inbox(role)] },
+      };
+    case 'pipeline':
+      return {
+        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.healthSubject] },
+        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, NAMES.progressAll, inbox(role)] },
+        allowResponses: true,
       };
   }
 }

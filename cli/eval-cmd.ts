@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UsageError } from '../common/index.js';
-import { parseQrels, writeTrecRun, type Qrels } from '../eval/index.js';
-import { SearchService, evaluateIndexes, type QuerySample } from '../search/index.js';
+import { loadJudgedQueries, writeTrecRun } from '../eval/index.js';
+import { SearchService, evaluateIndexes } from '../search/index.js';
 import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openServing } from './cluster-context.js';
@@ -35,53 +34,6 @@ interface EvalFlags {
   json?: boolean;
 }
 
-export function loadEvalQueries(flags: { queries: string; qrels?: string; split?: string; maxQueries?: number }): {
-  sample: QuerySample;
-  qrels: Qrels;
-  source: string;
-} {
-  const folder = existsSync(flags.queries) && statSync(flags.queries).isDirectory();
-  const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
-  const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
-  if (!qrelsFile) throw new UsageError('give --qrels, or a shard set folder as --queries with --split');
-  let text: string;
-  try {
-    text = readFileSync(queriesFile, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
-  }
-  let qrels: Qrels;
-  try {
-    qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
-  }
-  const sample: QuerySample = { ids: [], texts: [] };
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let row: { _id?: unknown; text?: unknown; split?: unknown };
-    try {
-      row = JSON.parse(line) as typeof row;
-    } catch (err) {
-      throw new UsageError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
-    }
-    if (typeof row._id !== 'string' || typeof row.text !== 'string')
-      throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
-    if (flags.split && row.split !== undefined && row.split !== flags.split) return;
-    if (!qrels.has(row._id)) return;
-    sample.ids.push(row._id);
-    sample.texts.push(row.text);
-  });
-  if (flags.maxQueries && sample.ids.length > flags.maxQueries) {
-    sample.ids.length = flags.maxQueries;
-    sample.texts.length = flags.maxQueries;
-  }
-  if (sample.ids.length === 0)
-    throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
-  const kept = new Set(sample.ids);
-  return { sample, qrels: new Map([...qrels].filter(([id]) => kept.has(id))), source: queriesFile };
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
 
 export function evalCommand(globals: () => GlobalOptions): Command {
@@ -106,7 +58,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const { config, logger } = commandContext(globals());
       const log = logger.child({ component: 'eval' });
       if (flags.k < 10) throw new UsageError(`--k must be at least 10 (the report's metrics are @10), got ${flags.k}`);
-      const { sample, qrels, source } = loadEvalQueries(flags);
+      const { sample, qrels, source } = loadJudgedQueries(flags);
       const cluster = await openServing(config, `sci-eval-${process.pid}`, 'cli');
       try {
         const indexSet = resolve(flags.indexSet);

@@ -5,10 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/index.js';
-import { getRecord, listJobs, NAMES, tasksOfJob, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
-import { retrying } from '../messaging/index.js';
+import { getRecord, jobStatus, listJobs, NAMES, submitJob, tasksOfJob, waitForJob, type JobRecord, type JobSpecInput } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster, withCluster, type ClusterHandles } from './cluster-context.js';
+import { openCluster, withCluster } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 interface SubmitFlags {
@@ -80,81 +79,6 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
   };
 }
 
-export async function submitJob(cluster: ClusterHandles, spec: JobSpecInput): Promise<JobRecord> {
-  // "No responders" while a coordinator (re)starts: try again for a while.
-  const reply = await retrying(
-    'submitting the job (is a coordinator running?)',
-    () => cluster.nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }),
-    { timeoutMs: 20_000 },
-  );
-  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
-  if (!answer.ok) throw new UsageError(`job refused: ${answer.error}`);
-  return answer.job!;
-}
-
-export async function waitForJob(
-  cluster: ClusterHandles,
-  jobId: string,
-  timeoutMs: number,
-  onTick?: (job: JobRecord) => Promise<void> | void,
-): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await getRecord<JobRecord>(cluster.state.jobs, jobId))?.value;
-    if (!job) throw new UsageError(`no job ${jobId}`);
-    await onTick?.(job);
-    if (job.state === 'done' || job.state === 'failed') return job;
-    if (Date.now() > deadline) throw new UsageError(`job ${jobId} still ${job.state} after ${timeoutMs} ms`);
-    await sleep(300);
-  }
-}
-
-export interface JobStatus {
-  job: JobRecord;
-  stage: string;
-  tasks: { total: number; done: number; running: number; failed: number; queued: number };
-  rows: { done: number; perSecond: number; etaSeconds: number | null };
-  workers: Array<{ worker: string; tasks: number; rows: number; rowsPerSecond: number }>;
-}
-
-export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
-  const stage = job.stages[job.stage] ?? job.stages[job.stages.length - 1]!;
-  const current = tasks.filter((t) => t.stage === stage);
-  const count = (s: TaskRecord['state']) => current.filter((t) => t.state === s).length;
-  const done = current.filter((t) => t.state === 'done');
-  const byWorker = new Map<string, { tasks: number; rows: number; seconds: number }>();
-  for (const t of done) {
-    const w = byWorker.get(t.worker ?? '?') ?? { tasks: 0, rows: 0, seconds: 0 };
-    w.tasks += 1;
-    w.rows += t.rowsIn;
-    w.seconds += t.startedAt && t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : 0;
-    byWorker.set(t.worker ?? '?', w);
-  }
-  const workers = [...byWorker.entries()].map(([worker, w]) => ({
-    worker,
-    tasks: w.tasks,
-    rows: w.rows,
-    rowsPerSecond: w.seconds > 0 ? w.rows / w.seconds : 0,
-  }));
-  const rowsDone = done.reduce((s, t) => s + t.rowsIn, 0);
-  const perSecond = workers.reduce((s, w) => s + w.rowsPerSecond, 0);
-  const meanRows = done.length > 0 ? rowsDone / done.length : 0;
-  const remaining = (job.shards - done.length) * meanRows;
-  return {
-    job,
-    stage,
-    tasks: {
-      total: job.shards,
-      done: done.length,
-      running: count('running'),
-      failed: count('failed'),
-      queued: job.shards - done.length - count('running') - count('failed'),
-    },
-    rows: { done: rowsDone, perSecond, etaSeconds: perSecond > 0 && job.state === 'running' ? remaining / perSecond : null },
-    workers,
-  };
-}
-
 export function jobCommand(globals: () => GlobalOptions): Command {
   const job = new Command('job').description('Submit and follow jobs on the cluster');
   job
@@ -179,7 +103,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       const { config } = commandContext(globals());
       const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
       await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
-        let record = await submitJob(cluster, spec);
+        let record = await submitJob(cluster.nc, spec);
         if (flags.wait) {
           const bar =
             process.stderr.isTTY && !flags.json
@@ -189,7 +113,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
                 )
               : null;
           bar?.start(Math.max(1, record.shards), 0, { stage: record.stages[0] });
-          record = await waitForJob(cluster, record.id, flags.timeoutMs, async (j) => {
+          record = await waitForJob(cluster.state, record.id, flags.timeoutMs, async (j) => {
             if (!bar) return;
             const status = jobStatus(j, await tasksOfJob(cluster.state.tasks, j.id));
             bar.setTotal(Math.max(1, status.tasks.total));

@@ -16,6 +16,7 @@ import { evalCommand } from './eval-cmd.js';
 import { demoCommand } from './demo-cmd.js';
 import { searchCommand } from './search-cmd.js';
 import { negativesCommand } from './negatives-cmd.js';
+import { pipelineCommand } from './pipeline-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(trainCommand(globals));
   program.addCommand(serveCommand(globals));
   program.addCommand(negativesCommand(globals));
+  program.addCommand(pipelineCommand(globals));
   program.addCommand(evalCommand(globals));
   program.addCommand(searchCommand(globals));
   program.addCommand(demoCommand());

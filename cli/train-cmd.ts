@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/index.js';
 import { setPath } from '../config/index.js';
-import { TrainConfigSchema, train, type TrainConfig, type TrainingData, type TrainResult } from '../encoder/index.js';
-import { openMinedNegatives } from '../mine/index.js';
+import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
+import { openMinedNegativesFor } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
@@ -197,7 +197,7 @@ export function trainCommand(globals: () => GlobalOptions): Command {
       process.once('SIGTERM', onSignal);
       try {
         const result = await train({
-          openNegativesFrom: (data) => openMinedNegatives(config.data.negativesFrom, data.corpus, judgedPositions(data)),
+          openNegativesFrom: (data) => openMinedNegativesFor(data, config.data.negativesFrom),
           config,
           outDir: flags.out,
           logger: log,
@@ -214,16 +214,4 @@ export function trainCommand(globals: () => GlobalOptions): Command {
         process.off('SIGTERM', onSignal);
       }
     });
-}
-
-/** Each training query's judged-relevant corpus positions (never taught as its negatives). */
-function judgedPositions(data: TrainingData): (queryId: string) => ReadonlySet<number> {
-  const byQuery = new Map<string, Set<number>>();
-  for (const pair of data.pairs) {
-    let set = byQuery.get(pair.queryId);
-    if (!set) byQuery.set(pair.queryId, (set = new Set()));
-    set.add(pair.positive);
-  }
-  const none = new Set<number>();
-  return (queryId) => byQuery.get(queryId) ?? none;
 }

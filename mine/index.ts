@@ -13,5 +13,5 @@ export { mergeCandidates, MineAccountSchema, type MineAccount, type MineQueries,
 export { NegativesWriter, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
 export { readQuerySplit, type QuerySplit } from './queries.js';
 export { summarizeNegatives, RANK_BUCKETS, type NegativesReport } from './inspect.js';
-export { openMinedNegatives, type MinedNegativesInput, type MinedNegativeSource } from './training-negatives.js';
+export { openMinedNegatives, openMinedNegativesFor, type MinedNegativesInput, type MinedNegativeSource } from './training-negatives.js';
 export { hasAnswer, dprTokens } from './answers.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import type { Corpus, NegativeSource } from '../encoder/index.js';
+import type { Corpus, NegativeSource, TrainingData } from '../encoder/index.js';
 import { readNegativesFile } from './negatives-file.js';
 
 /*
@@ -61,4 +61,16 @@ export function openMinedNegatives(
       return list[Math.floor(random() * list.length)]!;
     },
   };
+}
+
+/** Mined negatives for `sci train`'s data: each training query's judged positives are never its negatives. */
+export function openMinedNegativesFor(data: TrainingData, inputs: readonly MinedNegativesInput[]): MinedNegativeSource {
+  const byQuery = new Map<string, Set<number>>();
+  for (const pair of data.pairs) {
+    let set = byQuery.get(pair.queryId);
+    if (!set) byQuery.set(pair.queryId, (set = new Set()));
+    set.add(pair.positive);
+  }
+  const none = new Set<number>();
+  return openMinedNegatives(inputs, data.corpus, (queryId) => byQuery.get(queryId) ?? none);
 }

@@ -69,6 +69,8 @@ export const TrainConfigSchema = z.strictObject({
       epsilon: z.number().positive().default(1e-8),
       warmupSteps: z.number().int().nonnegative().default(100),
       schedule: z.enum(['linear', 'cosine', 'constant']).default('linear'),
+      /** The step the decay reaches 0 at (null = steps); a pipeline sets its total over every training segment. */
+      totalSteps: z.number().int().positive().nullable().default(null),
       /** Clip the global gradient norm to this (0 = off). */
       clipNorm: z.number().nonnegative().default(1),
     })

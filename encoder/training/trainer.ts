@@ -36,6 +36,13 @@ export interface TrainOptions {
   outDir: string;
   logger: Logger;
   resume?: boolean;
+  /**
+   * Continue another run's `last/` checkpoint: its weights, tokenizer,
+   * optimizer moments and step (the next segment of a pipeline). Training
+   * goes on to `config.steps`, counted from that run's step. `resume` wins
+   * when this run has its own `last/`.
+   */
+  continueFrom?: string;
   /** Also evaluate the hashed TF-IDF baseline on the same dev pool. */
   baseline?: boolean;
   /** Extra negatives (mined by a later stage); merged with the source's. */
@@ -116,14 +123,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   let model: DualEncoderModel;
   let tokenizer: WordPieceTokenizer;
-  let state: TrainerState | null = null;
+  // Where the weights, optimizer moments and step come from: this run's own last/ (resume) or another run's (continue).
   const resuming = options.resume === true && existsSync(join(lastDir, STATE_FILE));
-  if (resuming) {
-    const loaded = loadCheckpoint(tf, lastDir);
+  const fromDir = resuming ? lastDir : (options.continueFrom ?? null);
+  let state: TrainerState | null = null;
+  if (fromDir) {
+    const stateFile = join(fromDir, STATE_FILE);
+    if (!existsSync(stateFile)) throw new CheckpointError(`cannot continue: no ${STATE_FILE} (a last/ checkpoint of sci train has one)`, { file: fromDir });
+    const loaded = loadCheckpoint(tf, fromDir);
     model = loaded.model;
     tokenizer = loaded.tokenizer;
-    state = JSON.parse(readFileSync(join(lastDir, STATE_FILE), 'utf8')) as TrainerState;
-    logger.info({ step: state.step, from: lastDir }, 'resuming training');
+    state = JSON.parse(readFileSync(stateFile, 'utf8')) as TrainerState;
+    if (state.step >= config.steps)
+      throw new CheckpointError(`nothing to train: ${fromDir} is at step ${state.step} and steps is ${config.steps}`, { field: 'steps' });
+    logger.info({ step: state.step, from: fromDir }, resuming ? 'resuming training' : 'continuing training with its optimizer state');
   } else if (config.initFrom) {
     const loaded = loadCheckpoint(tf, config.initFrom);
     model = loaded.model;
@@ -142,7 +155,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (architecture.towers === 'shared' && config.objective.symmAligner)
     logger.warn('SymmAligner with shared towers: swapping inputs changes nothing (SCI needs separate towers)');
   const optimizer = new AdamW(tf, model.weights, config.optimizer);
-  if (state) optimizer.loadState(unpackTensors(readFileSync(join(lastDir, OPTIMIZER_FILE)), state.optimizer, join(lastDir, OPTIMIZER_FILE)), state.adamSteps);
+  if (state && fromDir)
+    optimizer.loadState(unpackTensors(readFileSync(join(fromDir, OPTIMIZER_FILE)), state.optimizer, join(fromDir, OPTIMIZER_FILE)), state.adamSteps);
+  // A continued run keeps the step and the optimizer, and starts its own log, best checkpoint and timing.
+  if (state && !resuming) state = { ...state, bestStep: 0, best: null, untrained: null, baseline: null, trainSeconds: 0 };
 
   const pool = buildDevPool(data.dev, data.corpus, {
     queries: config.eval.queries,
@@ -163,7 +179,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   else writeFileSync(logFile, '');
   let untrained = state?.untrained ?? null;
   let baseline = state?.baseline ?? null;
-  if (!resuming) {
+  if (!state) {
     untrained = await evaluate(0);
     if (options.baseline) {
       const encoder = hashedBaselineEncoder(data.corpus.texts, { dim: architecture.dim });
@@ -206,7 +222,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     while (step < config.steps) {
       const stepStarted = performance.now();
       const { pairs } = schedule.batchAt(step);
-      const lr = learningRate(config.optimizer, step, config.steps);
+      const lr = learningRate(config.optimizer, step, config.optimizer.totalSteps ?? config.steps);
       const { loss, parts, gradNorm } = trainStep(tf, model, optimizer, tokenizer, data, negatives, pairs, config, step, lr);
       step += 1;
       const ms = performance.now() - stepStarted;

@@ -27,10 +27,10 @@ const canSubscribe = (role: (typeof NATS_ROLES)[number], subject: string, queue?
     return matches(pattern!, subject) && (group === undefined || group === queue);
   });
 
-test('only the CLI (and admin) submit jobs; only the coordinator answers them', () => {
+test('only the CLI and the pipeline driver (and admin) submit jobs; only the coordinator answers them', () => {
   assert.deepEqual(
     NATS_ROLES.filter((r) => canPublish(r, NAMES.submitSubject)),
-    ['admin', 'cli'],
+    ['admin', 'cli', 'pipeline'],
   );
   assert.deepEqual(
     NATS_ROLES.filter((r) => canSubscribe(r, NAMES.submitSubject)),
@@ -38,16 +38,17 @@ test('only the CLI (and admin) submit jobs; only the coordinator answers them', 
   );
 });
 
-test('only shard servers join the shard queue group, and only as queue members', () => {
+test('only shard servers (and the pipeline driver, which serves what it evaluates) join the shard queue group, only as queue members', () => {
   const subject = 'sci.search.abc.3';
   assert.deepEqual(
     NATS_ROLES.filter((r) => canSubscribe(r, subject, 'sci-shard')),
-    ['admin', 'shard-server'],
+    ['admin', 'shard-server', 'pipeline'],
   );
-  assert.equal(canSubscribe('shard-server', subject), false, 'no plain subscription: it would see every query');
+  for (const role of ['shard-server', 'pipeline'] as const)
+    assert.equal(canSubscribe(role, subject), false, `${role}: a plain subscription would see every query`);
   assert.deepEqual(
     NATS_ROLES.filter((r) => canPublish(r, subject)),
-    ['admin', 'api', 'cli'],
+    ['admin', 'api', 'cli', 'pipeline'],
   );
 });
 

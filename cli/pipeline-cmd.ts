@@ -1,0 +1,189 @@
+import { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../common/index.js';
+import { setPath } from '../config/index.js';
+import { FsStorage } from '../storage/index.js';
+import {
+  PipelineConfigSchema,
+  planPipeline,
+  readPipelineState,
+  runPipeline,
+  writeSeedSummary,
+  REPORT_METRICS,
+  type PipelineConfig,
+  type PipelineState,
+  type PipelineStep,
+} from '../pipeline/index.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster } from './cluster-context.js';
+import { closeBounded } from './processes-cmd.js';
+import { positiveInt } from './parse.js';
+import { progressReporter, type ProgressReporter } from './progress.js';
+
+/*
+ * `sci pipeline run FILE.yaml`: the three-stage training pipeline as cluster
+ * jobs (config/pipelines/wordnet.yaml is the built-in one); running it again
+ * continues where it stopped. `sci pipeline status FILE.yaml` shows where a
+ * run stands and what it measured.
+ */
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function loadPipelineConfig(file: string, sets: readonly string[] = []): PipelineConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null) ?? {};
+  } catch (err) {
+    throw new UsageError(`cannot read the pipeline config: ${(err as Error).message}`, { file });
+  }
+  for (const assignment of sets) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set expects path=value, got ${JSON.stringify(assignment)}`);
+    const text = assignment.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    setPath(raw, assignment.slice(0, eq).split('.'), value);
+  }
+  const parsed = PipelineConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`pipeline config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file, field: issue.path.join('.') });
+  }
+  return parsed.data;
+}
+
+const describe = (step: PipelineStep): string => {
+  switch (step.kind) {
+    case 'ingest':
+      return `ingest WordNet into ${step.shards} shards`;
+    case 'job':
+      return `${step.spec.kind} job → ${step.spec.output}`;
+    case 'train':
+      return `train to step ${step.segment.steps}${step.segment.negativesFrom.length > 0 ? `, ${step.segment.negativesPerQuery} mined negative(s) per query` : ', in-batch negatives'}`;
+    case 'eval':
+      return `evaluate ${step.target.index} on ${step.target.split} over the whole corpus`;
+  }
+};
+
+function formatResults(state: PipelineState): string {
+  const lines = [
+    `${'stage'.padEnd(12)} ${'split'.padEnd(6)} ${'steps'.padStart(6)} ${'queries'.padStart(8)} ${REPORT_METRICS.map((m) => m.padStart(10)).join(' ')}`,
+  ];
+  for (const r of state.results)
+    lines.push(
+      `${r.stage.padEnd(12)} ${r.split.padEnd(6)} ${String(r.trainedSteps ?? '-').padStart(6)} ${String(r.queries).padStart(8)} ${REPORT_METRICS.map((m) => (r.metrics[m] ?? Number.NaN).toFixed(4).padStart(10)).join(' ')}`,
+    );
+  if (state.best) lines.push(`best by ${state.best.metric}: ${state.best.stage} (${state.best.value.toFixed(4)}) ${state.best.checkpoint}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function pipelineCommand(globals: () => GlobalOptions): Command {
+  const pipeline = new Command('pipeline').description(
+    'The three-stage training pipeline (in-batch → BM25 negatives → rounds of dense negatives) as cluster jobs',
+  );
+  pipeline
+    .command('run')
+    .description('Run a pipeline (YAML); the same command again continues a stopped run without redoing finished jobs or training segments')
+    .argument('<file>', 'pipeline config, e.g. config/pipelines/wordnet.yaml')
+    .option('--seed <n>', "seed (default: the file's); each seed has its own folder <out>/seed-<n>", (v) => Number(v))
+    .option('--seeds <n>', 'run n seeds (seed, seed+1, ...) one after the other and write <out>/summary.html with mean ± std', positiveInt('--seeds'), 1)
+    .option('--set <path=value>', 'override a config value, e.g. --set stages.dense.rounds=1 (repeatable)', collect, [])
+    .action(async (file: string, flags: { seed?: number; seeds: number; set: string[] }) => {
+      const { config: sciConfig, logger } = commandContext(globals());
+      const config = loadPipelineConfig(file, flags.set);
+      const first = flags.seed ?? config.seed;
+      if (!Number.isInteger(first)) throw new UsageError(`--seed expects an integer, got ${flags.seed}`, { field: '--seed' });
+      const log = logger.child({ component: 'pipeline' });
+      const cluster = await openCluster(sciConfig, `sci-pipeline-${process.pid}`, 'pipeline');
+      const stop = new AbortController();
+      const onSignal = () => {
+        log.warn('interrupted: stopping after the current training checkpoint or job wait (run the same command again to continue)');
+        stop.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const states: PipelineState[] = [];
+      let bar: ProgressReporter | null = null;
+      try {
+        for (let seed = first; seed < first + flags.seeds; seed++) {
+          const out = (text: string) => process.stdout.write(`[seed ${seed}] ${text}\n`);
+          const state = await runPipeline({
+            config,
+            seed,
+            cluster,
+            logger: log,
+            wordnetSplit: sciConfig.wordnet,
+            signal: stop.signal,
+            hooks: {
+              onStepStart: (step, i, total, attempt) => {
+                out(`(${i + 1}/${total}) ${step.id}: ${describe(step)}${attempt > 1 ? ` (attempt ${attempt}, continuing)` : ''}`);
+                bar = progressReporter(step.id, log, { unit: step.kind === 'train' ? 'steps' : 'shards' });
+              },
+              onStepSkipped: (step, record) => out(`${step.id}: done earlier (${record.seconds?.toFixed(1) ?? '?'} s)`),
+              onJob: (_step, status) =>
+                bar?.update(status.tasks.done, status.tasks.total, { stage: status.stage, 'rows/s': Math.round(status.rows.perSecond) }),
+              onTrainStep: (_step, done, total, fields) => bar?.update(done, total, fields),
+              onStepDone: (step, record, result) => {
+                bar?.stop();
+                bar = null;
+                const metrics = result
+                  ? ` ${REPORT_METRICS.slice(0, 3)
+                      .map((m) => `${m} ${result.metrics[m]!.toFixed(4)}`)
+                      .join(', ')} (${result.queries} queries)`
+                  : '';
+                out(`${step.id}: done in ${record.seconds!.toFixed(1)} s${record.jobId ? ` (job ${record.jobId})` : ''}${metrics}`);
+              },
+            },
+          });
+          states.push(state);
+          process.stdout.write(formatResults(state));
+          process.stdout.write(`report: ${join(state.out, 'report.html')}\n`);
+        }
+        if (states.length > 1) {
+          const { html } = writeSeedSummary(planPipeline(config).out, states, config);
+          process.stdout.write(`summary over ${states.length} seeds: ${html}\n`);
+        }
+      } finally {
+        (bar as ProgressReporter | null)?.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await closeBounded(cluster);
+      }
+    });
+  pipeline
+    .command('status')
+    .description("Where a pipeline run stands: each step's state, time and job, and the evaluations so far (reads its state file; no cluster needed)")
+    .argument('<file>', 'pipeline config')
+    .option('--seed <n>', "seed (default: the file's)", (v) => Number(v))
+    .option('--set <path=value>', 'the same overrides the run was given', collect, [])
+    .option('--json', 'print the state as JSON')
+    .action(async (file: string, flags: { seed?: number; set: string[]; json?: boolean }) => {
+      const config = loadPipelineConfig(file, flags.set);
+      const plan = planPipeline(config, flags.seed ?? config.seed);
+      const state = existsSync(plan.stateFile) ? await readPipelineState(new FsStorage('/'), plan.stateFile) : null;
+      if (!state) throw new UsageError(`no run of this pipeline yet (no ${plan.stateFile})`, { file: plan.stateFile });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
+        return;
+      }
+      const done = state.steps.filter((s) => s.state === 'done').length;
+      process.stdout.write(
+        `pipeline seed ${state.seed}: ${done}/${plan.steps.length} steps done${state.finishedAt ? `, finished ${state.finishedAt}` : ''} (state ${plan.stateFile})\n`,
+      );
+      for (const step of plan.steps) {
+        const r = state.steps.find((s) => s.id === step.id);
+        const what = r ? `${r.state.padEnd(7)} ${r.seconds !== null ? `${r.seconds.toFixed(1)} s`.padStart(9) : ''.padStart(9)}` : 'pending'.padEnd(17);
+        process.stdout.write(
+          `  ${step.id.padEnd(22)} ${what}${r?.jobId ? ` job ${r.jobId}` : ''}${r && r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}${r?.error ? `  ${r.error}` : ''}\n`,
+        );
+      }
+      if (state.results.length > 0) process.stdout.write(formatResults(state));
+    });
+  return pipeline;
+}

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/index.js';
+import { parseQrels, type Qrels } from './metrics.js';
+
+/**
+ * The judged queries of an evaluation: `queries` is a queries.jsonl file, or a
+ * shard set folder (its queries.jsonl and qrels/<split>.tsv). Only queries with
+ * judgments are kept (trec_eval's convention), in file order, at most
+ * `maxQueries`; the judgments are cut to the same queries.
+ */
+export function loadJudgedQueries(flags: { queries: string; qrels?: string; split?: string; maxQueries?: number }): {
+  sample: { ids: string[]; texts: string[] };
+  qrels: Qrels;
+  source: string;
+} {
+  const folder = existsSync(flags.queries) && statSync(flags.queries).isDirectory();
+  const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
+  const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
+  if (!qrelsFile) throw new UsageError('give --qrels, or a shard set folder as --queries with --split');
+  let text: string;
+  try {
+    text = readFileSync(queriesFile, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
+  }
+  let qrels: Qrels;
+  try {
+    qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
+  }
+  const sample: { ids: string[]; texts: string[] } = { ids: [], texts: [] };
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { _id?: unknown; text?: unknown; split?: unknown };
+    try {
+      row = JSON.parse(line) as typeof row;
+    } catch (err) {
+      throw new UsageError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
+    }
+    if (typeof row._id !== 'string' || typeof row.text !== 'string')
+      throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
+    if (flags.split && row.split !== undefined && row.split !== flags.split) return;
+    if (!qrels.has(row._id)) return;
+    sample.ids.push(row._id);
+    sample.texts.push(row.text);
+  });
+  if (flags.maxQueries && sample.ids.length > flags.maxQueries) {
+    sample.ids.length = flags.maxQueries;
+    sample.texts.length = flags.maxQueries;
+  }
+  if (sample.ids.length === 0)
+    throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
+  const kept = new Set(sample.ids);
+  return { sample, qrels: new Map([...qrels].filter(([id]) => kept.has(id))), source: queriesFile };
+}

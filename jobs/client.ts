@@ -1,0 +1,86 @@
+import type { NatsConnection } from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { retrying } from '../messaging/index.js';
+import type { ClusterState } from './cluster-state.js';
+import { JobError } from './errors.js';
+import type { JobRecord, JobSpecInput, TaskRecord } from './model.js';
+import { NAMES } from './names.js';
+import { getRecord } from './records.js';
+
+/*
+ * What a client of the cluster does with jobs: submit one to the
+ * coordinator, follow its record to the end, and summarise its tasks.
+ * Used by `sci job`, the pipeline driver and the benches.
+ */
+
+export async function submitJob(nc: NatsConnection, spec: JobSpecInput): Promise<JobRecord> {
+  // "No responders" while a coordinator (re)starts: try again for a while.
+  const reply = await retrying(
+    'submitting the job (is a coordinator running?)',
+    () => nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }),
+    { timeoutMs: 20_000 },
+  );
+  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
+  if (!answer.ok) throw new JobError(`job refused: ${answer.error}`);
+  return answer.job!;
+}
+
+/** Polls the job record until it is done or failed (or `timeoutMs` passes); `onTick` sees every poll. */
+export async function waitForJob(state: ClusterState, jobId: string, timeoutMs: number, onTick?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await getRecord<JobRecord>(state.jobs, jobId))?.value;
+    if (!job) throw new JobError(`no job ${jobId}`);
+    await onTick?.(job);
+    if (job.state === 'done' || job.state === 'failed') return job;
+    if (Date.now() > deadline) throw new JobError(`job ${jobId} still ${job.state} after ${timeoutMs} ms`);
+    await sleep(300);
+  }
+}
+
+export interface JobStatus {
+  job: JobRecord;
+  stage: string;
+  tasks: { total: number; done: number; running: number; failed: number; queued: number };
+  rows: { done: number; perSecond: number; etaSeconds: number | null };
+  workers: Array<{ worker: string; tasks: number; rows: number; rowsPerSecond: number }>;
+}
+
+/** The current stage's tasks by state, rows per second per worker, and an ETA from the finished tasks' rate. */
+export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
+  const stage = job.stages[job.stage] ?? job.stages[job.stages.length - 1]!;
+  const current = tasks.filter((t) => t.stage === stage);
+  const count = (s: TaskRecord['state']) => current.filter((t) => t.state === s).length;
+  const done = current.filter((t) => t.state === 'done');
+  const byWorker = new Map<string, { tasks: number; rows: number; seconds: number }>();
+  for (const t of done) {
+    const w = byWorker.get(t.worker ?? '?') ?? { tasks: 0, rows: 0, seconds: 0 };
+    w.tasks += 1;
+    w.rows += t.rowsIn;
+    w.seconds += t.startedAt && t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : 0;
+    byWorker.set(t.worker ?? '?', w);
+  }
+  const workers = [...byWorker.entries()].map(([worker, w]) => ({
+    worker,
+    tasks: w.tasks,
+    rows: w.rows,
+    rowsPerSecond: w.seconds > 0 ? w.rows / w.seconds : 0,
+  }));
+  const rowsDone = done.reduce((s, t) => s + t.rowsIn, 0);
+  const perSecond = workers.reduce((s, w) => s + w.rowsPerSecond, 0);
+  const meanRows = done.length > 0 ? rowsDone / done.length : 0;
+  const remaining = (job.shards - done.length) * meanRows;
+  return {
+    job,
+    stage,
+    tasks: {
+      total: job.shards,
+      done: done.length,
+      running: count('running'),
+      failed: count('failed'),
+      queued: job.shards - done.length - count('running') - count('failed'),
+    },
+    rows: { done: rowsDone, perSecond, etaSeconds: perSecond > 0 && job.state === 'running' ? remaining / perSecond : null },
+    workers,
+  };
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { NegativeFilterSchema } from '../jobs/index.js';
+
+/*
+ * `sci pipeline run FILE.yaml`: the three training stages of SCI-SPEC §2.3
+ * as one resumable run. Paths are resolved against the working directory;
+ * every output lives under `out`.
+ */
+
+const steps = z.number().int().positive();
+
+const MineSchema = z.strictObject({
+  /** Global top-K retrieved per training query before filtering. @defaultValue 100 */
+  k: z.number().int().positive().max(10_000).default(100),
+  filter: NegativeFilterSchema.prefault({}),
+});
+
+export const PipelineConfigSchema = z.strictObject({
+  /** Output folder: the state file (pipeline.json), every job's output, the training segments, the report. */
+  out: z.string().min(1),
+  corpus: z.strictObject({
+    /** Passage shard set with queries and qrels (sci ingest's output). */
+    passages: z.string().min(1),
+    /** Make the passage set first when it is missing (the built-in WordNet corpus, or a WordNet dict folder). */
+    ingest: z
+      .strictObject({ format: z.literal('wordnet'), input: z.string().nullable().default(null), shards: z.number().int().positive().default(4) })
+      .nullable()
+      .default(null),
+  }),
+  /** Seed of the weights, batches and negative draws (`--seed` overrides it; one out folder per seed). */
+  seed: z.number().int().default(1),
+  /** `sci train`'s config shared by every segment (model, objective, optimizer, batchSize, data.negativesPerQuery, eval); steps and seed come from here. */
+  train: z.record(z.string(), z.unknown()).default({}),
+  stages: z.strictObject({
+    /** Stage 1: in-batch negatives only. */
+    inBatch: z.strictObject({ steps }),
+    /** Stage 2: BM25 negatives mined over the whole corpus. */
+    bm25: z.strictObject({ steps, negativesPerQuery: z.number().int().positive().default(1), mine: MineSchema.prefault({}) }),
+    /** Stage 3: `rounds` × (encode with the latest checkpoint → index → dense mine → `steps` more steps). */
+    dense: z.strictObject({
+      rounds: z.number().int().nonnegative(),
+      steps,
+      negativesPerQuery: z.number().int().positive().default(1),
+      /** The index negatives are mined from: Flat (exact) or an approximate one such as HNSW32,Flat. */
+      index: z.strictObject({ factory: z.string().min(1).default('Flat'), efSearch: z.number().int().positive().optional() }).prefault({}),
+      mine: MineSchema.prefault({}),
+      /** Also keep drawing stage 2's BM25 negatives, at this weight against the dense ones (0 = dense only). */
+      bm25Weight: z.number().nonnegative().default(0),
+    }),
+  }),
+  /** After every stage, the dev split through scatter-gather over the whole corpus; the test split once, at the end. */
+  eval: z
+    .strictObject({
+      split: z.string().default('dev'),
+      testSplit: z.string().nullable().default('test'),
+      metric: z.enum(['Recall@10', 'Recall@100', 'MRR@10', 'nDCG@10']).default('Recall@10'),
+      k: z.number().int().min(10).default(100),
+      /** Evaluate at most this many queries (0 = all). */
+      maxQueries: z.number().int().nonnegative().default(0),
+      /** Reference rows measured the same way. */
+      baselines: z.strictObject({ bm25: z.boolean().default(true), hashed: z.boolean().default(true) }).prefault({}),
+    })
+    .prefault({}),
+  /** How long one cluster job may take before the driver gives up on it. @defaultValue 1 hour */
+  jobTimeoutMs: z.number().int().positive().default(3_600_000),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;

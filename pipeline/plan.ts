@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { IndexSpec, JobSpecInput } from '../jobs/index.js';
+import type { PipelineConfig } from './config.js';
+
+/*
+ * The pipeline as an ordered list of steps, each a pure function of the
+ * config: a cluster job, a training segment, an evaluation, or the ingest.
+ * Layout under `out` (seed-independent work is shared by every seed):
+ *   bm25/indexes, bm25/negatives      BM25 per shard, and stage 2's negatives
+ *   hashed/embeddings, hashed/indexes the hashed TF-IDF baseline
+ *   seed-<s>/pipeline.json            the state: what is done, job ids, results
+ *   seed-<s>/<stage>/train            a training segment (best/, last/, train-log.jsonl)
+ *   seed-<s>/<stage>/embeddings, indexes, negatives, eval-<split>.json
+ */
+
+export interface TrainSegment {
+  /** Provenance label of the stage (stage1, stage2, stage3.r1, ...). */
+  stage: string;
+  outDir: string;
+  /** Step count the segment trains to (counted from step 0 of stage 1). */
+  steps: number;
+  /** The previous segment's last/ checkpoint (weights, optimizer state, step); null for stage 1. */
+  continueFrom: string | null;
+  negativesFrom: Array<{ path: string; weight: number }>;
+  negativesPerQuery: number;
+}
+
+export interface EvalTarget {
+  /** The row this is: a trained stage, or a baseline (bm25, hashed). */
+  stage: string;
+  indexSet: string;
+  index: string;
+  split: string;
+  /** The checkpoint whose embeddings are searched, and its step (null for baselines). */
+  checkpoint: string | null;
+  trainedSteps: number | null;
+  resultFile: string;
+}
+
+export type PipelineStep =
+  | { id: string; kind: 'ingest'; out: string; input: string | null; shards: number }
+  | { id: string; kind: 'job'; spec: JobSpecInput }
+  | { id: string; kind: 'train'; segment: TrainSegment }
+  | { id: string; kind: 'eval'; target: EvalTarget };
+
+export interface PipelinePlan {
+  seed: number;
+  out: string;
+  seedDir: string;
+  stateFile: string;
+  passages: string;
+  totalSteps: number;
+  steps: PipelineStep[];
+}
+
+/** Identifies a step's definition: a finished step whose definition changed is not silently reused. */
+export function fingerprintOf(step: PipelineStep): string {
+  return createHash('sha256').update(JSON.stringify(step)).digest('hex').slice(0, 16);
+}
+
+/** The index built on every stage's embeddings: Flat for the exact dev evaluation, and the mining index when it is another. */
+function stageIndexes(config: PipelineConfig): IndexSpec[] {
+  const flat: IndexSpec = { name: 'flat', factory: 'Flat', metric: 'ip' };
+  const mining = config.stages.dense.index;
+  if (mining.factory === 'Flat') return [flat];
+  return [flat, { name: 'mine', factory: mining.factory, metric: 'ip', ...(mining.efSearch ? { efSearch: mining.efSearch } : {}) }];
+}
+
+export function planPipeline(config: PipelineConfig, seed: number = config.seed): PipelinePlan {
+  const out = resolve(config.out);
+  const seedDir = join(out, `seed-${seed}`);
+  const passages = resolve(config.corpus.passages);
+  const { inBatch, bm25, dense } = config.stages;
+  const totalSteps = inBatch.steps + bm25.steps + dense.rounds * dense.steps;
+  const steps: PipelineStep[] = [];
+  const evals: EvalTarget[] = [];
+  const evalStep = (target: Omit<EvalTarget, 'split' | 'resultFile'>, dir: string, split = config.eval.split) => {
+    const full: EvalTarget = { ...target, split, resultFile: join(dir, `eval-${split}.json`) };
+    steps.push({ id: `${target.stage}.eval${split === config.eval.split ? '' : `.${split}`}`, kind: 'eval', target: full });
+    return full;
+  };
+
+  if (config.corpus.ingest) {
+    const ingest = config.corpus.ingest;
+    steps.push({ id: 'ingest', kind: 'ingest', out: passages, input: ingest.input ? resolve(ingest.input) : null, shards: ingest.shards });
+  }
+  // BM25 over the corpus: stage 2's source and a reference row.
+  const bm25Indexes = join(out, 'bm25', 'indexes');
+  steps.push({ id: 'bm25.index', kind: 'job', spec: { kind: 'index', input: null, output: bm25Indexes, indexes: [], bm25: { passages } } });
+  if (config.eval.baselines.bm25)
+    evals.push(evalStep({ stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null }, join(out, 'bm25')));
+  if (config.eval.baselines.hashed) {
+    const dir = join(out, 'hashed');
+    steps.push({
+      id: 'hashed.encode',
+      kind: 'job',
+      spec: { kind: 'encode', input: passages, output: join(dir, 'embeddings'), encoder: { kind: 'hashed-tfidf', dim: 256 } },
+    });
+    steps.push({
+      id: 'hashed.index',
+      kind: 'job',
+      spec: { kind: 'index', input: join(dir, 'embeddings'), output: join(dir, 'indexes'), indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }] },
+    });
+    evals.push(evalStep({ stage: 'hashed', indexSet: join(dir, 'indexes'), index: 'flat', checkpoint: null, trainedSteps: null }, dir));
+  }
+
+  /** A segment's training, then its checkpoint encoded, indexed and evaluated on the whole corpus. */
+  const trainAndEvaluate = (segment: TrainSegment): { indexSet: string; checkpoint: string } => {
+    const dir = join(seedDir, segment.stage);
+    steps.push({ id: `${segment.stage}.train`, kind: 'train', segment });
+    const checkpoint = join(segment.outDir, 'last');
+    const embeddings = join(dir, 'embeddings');
+    const indexSet = join(dir, 'indexes');
+    steps.push({
+      id: `${segment.stage}.encode`,
+      kind: 'job',
+      spec: { kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'model', path: checkpoint } },
+    });
+    steps.push({ id: `${segment.stage}.index`, kind: 'job', spec: { kind: 'index', input: embeddings, output: indexSet, indexes: stageIndexes(config) } });
+    evals.push(evalStep({ stage: segment.stage, indexSet, index: 'flat', checkpoint, trainedSteps: segment.steps }, dir));
+    return { indexSet, checkpoint };
+  };
+
+  let trained = inBatch.steps;
+  let latest = trainAndEvaluate({
+    stage: 'stage1',
+    outDir: join(seedDir, 'stage1', 'train'),
+    steps: trained,
+    continueFrom: null,
+    negativesFrom: [],
+    negativesPerQuery: 0,
+  });
+
+  const bm25Negatives = join(out, 'bm25', 'negatives');
+  steps.push({
+    id: 'stage2.mine',
+    kind: 'job',
+    spec: {
+      kind: 'mine',
+      input: bm25Indexes,
+      output: bm25Negatives,
+      queries: { passages, split: 'train' },
+      source: { kind: 'bm25' },
+      k: bm25.mine.k,
+      filter: bm25.mine.filter,
+      stage: 'stage2',
+    },
+  });
+  let previous = { outDir: join(seedDir, 'stage1', 'train'), steps: trained };
+  trained += bm25.steps;
+  latest = trainAndEvaluate({
+    stage: 'stage2',
+    outDir: join(seedDir, 'stage2', 'train'),
+    steps: trained,
+    continueFrom: join(previous.outDir, 'last'),
+    negativesFrom: [{ path: bm25Negatives, weight: 1 }],
+    negativesPerQuery: bm25.negativesPerQuery,
+  });
+  previous = { outDir: join(seedDir, 'stage2', 'train'), steps: trained };
+
+  for (let round = 1; round <= dense.rounds; round++) {
+    const stage = `stage3.r${round}`;
+    const negatives = join(seedDir, stage, 'negatives');
+    steps.push({
+      id: `${stage}.mine`,
+      kind: 'job',
+      spec: {
+        kind: 'mine',
+        input: latest.indexSet,
+        output: negatives,
+        queries: { passages, split: 'train' },
+        source: {
+          kind: 'dense',
+          index: dense.index.factory === 'Flat' ? 'flat' : 'mine',
+          ...(dense.index.efSearch ? { efSearch: dense.index.efSearch } : {}),
+        },
+        k: dense.mine.k,
+        filter: dense.mine.filter,
+        stage,
+        checkpoint: { id: latest.checkpoint, step: previous.steps },
+      },
+    });
+    trained += dense.steps;
+    latest = trainAndEvaluate({
+      stage,
+      outDir: join(seedDir, stage, 'train'),
+      steps: trained,
+      continueFrom: join(previous.outDir, 'last'),
+      negativesFrom: [{ path: negatives, weight: 1 }, ...(dense.bm25Weight > 0 ? [{ path: bm25Negatives, weight: dense.bm25Weight }] : [])],
+      negativesPerQuery: dense.negativesPerQuery,
+    });
+    previous = { outDir: join(seedDir, stage, 'train'), steps: trained };
+  }
+
+  // The held-out split, once, at the end: every row measured the same way.
+  if (config.eval.testSplit) {
+    for (const target of evals) {
+      const dir = target.resultFile.slice(0, target.resultFile.lastIndexOf('/'));
+      const { split: _split, resultFile: _file, ...rest } = target;
+      evalStep(rest, dir, config.eval.testSplit);
+    }
+  }
+  return { seed, out, seedDir, stateFile: join(seedDir, 'pipeline.json'), passages, totalSteps, steps };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { Storage } from '../storage/index.js';
+import { PipelineError } from './errors.js';
+
+/*
+ * The pipeline's state: one JSON file per seed (seed-<s>/pipeline.json),
+ * rewritten through a temp name after every change. It says which steps are
+ * done (with the fingerprint of their definition), the cluster job each job
+ * step ran as, and every evaluation's result. Running the same command again
+ * reads it and goes on from the first step that is not done.
+ */
+
+export const PIPELINE_STATE_FORMAT = 'sci-cluster/pipeline-state@1';
+
+const MetricsSchema = z.record(z.string(), z.number());
+
+export const StepRecordSchema = z.strictObject({
+  id: z.string(),
+  kind: z.enum(['ingest', 'job', 'train', 'eval']),
+  fingerprint: z.string(),
+  state: z.enum(['running', 'done', 'failed']),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  seconds: z.number().nullable(),
+  /** The cluster job a job step ran as (also reused when the driver was stopped while it ran). */
+  jobId: z.string().nullable(),
+  error: z.string().nullable(),
+  /** How many times this step was started (1 when it was never interrupted). */
+  attempts: z.number().int().positive(),
+});
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+export const EvalResultSchema = z.strictObject({
+  stage: z.string(),
+  split: z.string(),
+  index: z.string(),
+  indexSet: z.string(),
+  checkpoint: z.string().nullable(),
+  trainedSteps: z.number().int().nullable(),
+  /** Judged queries evaluated (every metric is their mean). */
+  queries: z.number().int(),
+  passages: z.number().int(),
+  metrics: MetricsSchema,
+  latency: z.strictObject({ p50Ms: z.number(), p99Ms: z.number() }),
+  fingerprint: z.string(),
+  measuredAt: z.string(),
+});
+export type EvalResult = z.infer<typeof EvalResultSchema>;
+
+export const PipelineStateSchema = z.strictObject({
+  format: z.literal(PIPELINE_STATE_FORMAT),
+  seed: z.number().int(),
+  out: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  totalSteps: z.number().int(),
+  steps: z.array(StepRecordSchema),
+  results: z.array(EvalResultSchema),
+  /** The trained checkpoint with the best dev metric over the whole corpus. */
+  best: z.strictObject({ stage: z.string(), checkpoint: z.string(), indexSet: z.string(), metric: z.string(), value: z.number() }).nullable(),
+});
+export type PipelineState = z.infer<typeof PipelineStateSchema>;
+
+export async function readPipelineState(storage: Storage, key: string): Promise<PipelineState | null> {
+  if (!(await storage.exists(key))) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await storage.readText(key));
+  } catch (err) {
+    throw new PipelineError(`pipeline state is not JSON: ${(err as Error).message}`, { file: key });
+  }
+  const parsed = PipelineStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PipelineError(`pipeline state: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file: key, field: issue.path.join('.') });
+  }
+  return parsed.data;
+}
+
+export async function writePipelineState(storage: Storage, key: string, state: PipelineState): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await storage.writeText(key, `${JSON.stringify(state, null, 2)}\n`);
+}
