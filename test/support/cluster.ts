@@ -34,6 +34,7 @@ function roleOfCommand(args: string[]): NatsRole {
   if (args[0] === 'coordinator') return 'coordinator';
   if (args[0] === 'worker') return 'worker';
   if (args[0] === 'serve') return args[1] === 'api' ? 'api' : 'shard-server';
+  if (args[0] === 'pipeline') return 'pipeline';
   return 'cli';
 }
 
