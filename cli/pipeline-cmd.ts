@@ -94,7 +94,8 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
     .option('--seed <n>', "seed (default: the file's); each seed has its own folder <out>/seed-<n>", (v) => Number(v))
     .option('--seeds <n>', 'run n seeds (seed, seed+1, ...) one after the other and write <out>/summary.html with mean ± std', positiveInt('--seeds'), 1)
     .option('--set <path=value>', 'override a config value, e.g. --set stages.dense.rounds=1 (repeatable)', collect, [])
-    .action(async (file: string, flags: { seed?: number; seeds: number; set: string[] }) => {
+    .option('--redo-from <step>', 'forget this step and every later one and run them again (e.g. stage2.mine after changing stage 2)')
+    .action(async (file: string, flags: { seed?: number; seeds: number; set: string[]; redoFrom?: string }) => {
       const { config: sciConfig, logger } = commandContext(globals());
       const config = loadPipelineConfig(file, flags.set);
       const first = flags.seed ?? config.seed;
@@ -120,6 +121,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
             logger: log,
             wordnetSplit: sciConfig.wordnet,
             signal: stop.signal,
+            ...(flags.redoFrom ? { redoFrom: flags.redoFrom } : {}),
             hooks: {
               onStepStart: (step, i, total, attempt) => {
                 out(`(${i + 1}/${total}) ${step.id}: ${describe(step)}${attempt > 1 ? ` (attempt ${attempt}, continuing)` : ''}`);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type { Logger } from '../common/index.js';
@@ -67,6 +67,8 @@ export interface RunPipelineOptions {
   signal?: AbortSignal;
   /** WordNet's train/dev/test fractions for the ingest step (the `wordnet` config section). */
   wordnetSplit?: WordnetSplit;
+  /** Forget this step and every later one (their outputs are made again; unchanged jobs are still reused). */
+  redoFrom?: string;
 }
 
 export async function runPipeline(options: RunPipelineOptions): Promise<PipelineState> {
@@ -86,6 +88,14 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   }
   const state = (await readPipelineState(cluster.storage, plan.stateFile)) ?? freshState(plan);
   const save = () => writePipelineState(cluster.storage, plan.stateFile, state);
+  if (options.redoFrom) {
+    const from = plan.steps.findIndex((s) => s.id === options.redoFrom);
+    if (from < 0) throw new PipelineError(`no step ${options.redoFrom} (steps: ${plan.steps.map((s) => s.id).join(', ')})`, { field: '--redo-from' });
+    const forgotten = new Set(plan.steps.slice(from).map((s) => s.id));
+    state.steps = state.steps.filter((s) => !forgotten.has(s.id));
+    state.finishedAt = null;
+    logger.info({ from: options.redoFrom, steps: forgotten.size }, 'redoing steps');
+  }
   await save();
   logger.info({ seed: plan.seed, state: plan.stateFile, steps: plan.steps.length }, 'pipeline');
 
@@ -122,9 +132,20 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     let result: EvalResult | null = null;
     try {
       if (step.kind === 'ingest') await runIngestStep(step, options);
-      else if (step.kind === 'job') await runJobStep(step, record, cluster, config.jobTimeoutMs, save, (status) => options.hooks?.onJob?.(step, status));
-      else if (step.kind === 'train') await runTrainStep(step, plan, config, options);
-      else {
+      else if (step.kind === 'job') {
+        // Inputs were ready once every earlier step was done: a job for this spec submitted since then is this step's.
+        const inputsReady = plan.steps
+          .slice(0, index)
+          .map((s) => state.steps.find((r) => r.id === s.id)?.finishedAt ?? '')
+          .reduce((a, b) => (a > b ? a : b), '');
+        const limits = { timeoutMs: config.jobTimeoutMs, notBefore: step.shared ? '' : inputsReady };
+        await runJobStep(step, record, cluster, limits, save, (status) => options.hooks?.onJob?.(step, status));
+      } else if (step.kind === 'train') {
+        // Only an interrupted run of this very segment is resumed; anything else in its folder is stale.
+        const interrupted = previous !== undefined && previous.fingerprint === fingerprint;
+        if (!interrupted) rmSync(step.segment.outDir, { recursive: true, force: true });
+        await runTrainStep(step, plan, config, options);
+      } else {
         result = await runEvalStep(step, fingerprint, plan, config, options);
         state.results = [...state.results.filter((r) => !(r.stage === result!.stage && r.split === result!.split)), result];
       }
@@ -191,12 +212,22 @@ async function runIngestStep(step: Extract<PipelineStep, { kind: 'ingest' }>, op
   options.logger.info({ passages: manifest.rowsWritten, shards: manifest.shards.length, queries: manifest.queries?.splits }, 'corpus ingested');
 }
 
-/** A job for the same spec, still running or done with its output in place (a failed one is submitted again). */
-async function findJob(cluster: PipelineCluster, spec: ReturnType<typeof JobSpecSchema.parse>, jobId: string | null): Promise<JobRecord | null> {
+/**
+ * A job for the same spec, still running or done with its output in place,
+ * created at or after `notBefore` (a job from before the step's inputs were
+ * made would have read older inputs); a failed one is submitted again.
+ */
+async function findJob(
+  cluster: PipelineCluster,
+  spec: ReturnType<typeof JobSpecSchema.parse>,
+  jobId: string | null,
+  notBefore: string,
+): Promise<JobRecord | null> {
   const wanted = JSON.stringify(spec);
   const usable = async (job: JobRecord | undefined) =>
     job !== undefined &&
     JSON.stringify(job.spec) === wanted &&
+    job.createdAt >= notBefore &&
     (job.state === 'running' ||
       job.state === 'planning' ||
       (job.state === 'done' && job.outputManifest !== null && (await cluster.storage.exists(job.outputManifest))));
@@ -213,19 +244,19 @@ async function runJobStep(
   step: Extract<PipelineStep, { kind: 'job' }>,
   record: StepRecord,
   cluster: PipelineCluster,
-  timeoutMs: number,
+  limits: { timeoutMs: number; notBefore: string },
   save: () => Promise<void>,
   onStatus: (status: JobStatus) => void,
 ): Promise<void> {
   const spec = JobSpecSchema.parse(step.spec);
-  let job = await findJob(cluster, spec, record.jobId);
+  let job = await findJob(cluster, spec, record.jobId, limits.notBefore);
   if (!job) job = await submitJob(cluster.nc, spec);
   if (record.jobId !== job.id) {
     record.jobId = job.id;
     await save();
   }
   let lastShown = 0;
-  const finished = await waitForJob(cluster.state, job.id, timeoutMs, async (j) => {
+  const finished = await waitForJob(cluster.state, job.id, limits.timeoutMs, async (j) => {
     if (Date.now() - lastShown < 1000) return;
     lastShown = Date.now();
     onStatus(jobStatus(j, await tasksOfJob(cluster.state.tasks, j.id)));
@@ -282,7 +313,7 @@ async function runEvalStep(
   // Baseline rows are shared by every seed: measured once.
   if (await storage.exists(file)) {
     const kept = EvalResultSchema.safeParse(JSON.parse(await storage.readText(file)));
-    if (kept.success && kept.data.fingerprint === fingerprint) return kept.data;
+    if (kept.success && kept.data.fingerprint === fingerprint && kept.data.checkpoint === null) return kept.data;
   }
   const result = await evaluateTarget(step.target, {
     nc,

@@ -40,7 +40,8 @@ export interface EvalTarget {
 
 export type PipelineStep =
   | { id: string; kind: 'ingest'; out: string; input: string | null; shards: number }
-  | { id: string; kind: 'job'; spec: JobSpecInput }
+  /** `shared`: seed-independent work (BM25, the hashed baseline): a finished job for the same spec from any run is reused. */
+  | { id: string; kind: 'job'; spec: JobSpecInput; shared?: boolean }
   | { id: string; kind: 'train'; segment: TrainSegment }
   | { id: string; kind: 'eval'; target: EvalTarget };
 
@@ -87,7 +88,7 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
   }
   // BM25 over the corpus: stage 2's source and a reference row.
   const bm25Indexes = join(out, 'bm25', 'indexes');
-  steps.push({ id: 'bm25.index', kind: 'job', spec: { kind: 'index', input: null, output: bm25Indexes, indexes: [], bm25: { passages } } });
+  steps.push({ id: 'bm25.index', kind: 'job', shared: true, spec: { kind: 'index', input: null, output: bm25Indexes, indexes: [], bm25: { passages } } });
   if (config.eval.baselines.bm25)
     evals.push(evalStep({ stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null }, join(out, 'bm25')));
   if (config.eval.baselines.hashed) {
@@ -95,11 +96,13 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
     steps.push({
       id: 'hashed.encode',
       kind: 'job',
+      shared: true,
       spec: { kind: 'encode', input: passages, output: join(dir, 'embeddings'), encoder: { kind: 'hashed-tfidf', dim: 256 } },
     });
     steps.push({
       id: 'hashed.index',
       kind: 'job',
+      shared: true,
       spec: { kind: 'index', input: join(dir, 'embeddings'), output: join(dir, 'indexes'), indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }] },
     });
     evals.push(evalStep({ stage: 'hashed', indexSet: join(dir, 'indexes'), index: 'flat', checkpoint: null, trainedSteps: null }, dir));
@@ -136,6 +139,7 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
   steps.push({
     id: 'stage2.mine',
     kind: 'job',
+    shared: true,
     spec: {
       kind: 'mine',
       input: bm25Indexes,
