@@ -42,7 +42,7 @@ function state(seed: number, results: EvalResult[]): PipelineState {
   };
 }
 
-test('mean ± sample std over seeds, by hand; rows in pipeline order; plotted points equal the summary', () => {
+test('mean ± sample std over seeds, by hand; rows in pipeline order; plotted points equal the summary', (t) => {
   const states = [
     state(1, [
       result('stage2', 'dev', 20, 0.5, 0.2),
@@ -70,7 +70,7 @@ test('mean ± sample std over seeds, by hand; rows in pipeline order; plotted po
   assert.ok(Math.abs(summary.rows[2]!.std['MRR@10']!) < 1e-12, 'equal values: std 0');
   assert.ok(summary.rows[0]!.std['Recall@10']! < 1e-12);
 
-  const dir = tempDir({ after: () => {} });
+  const dir = tempDir(t);
   const { html } = writeSeedSummary(dir, states, config);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /0\.4000 ± 0\.1000/, 'the table shows mean ± std');
