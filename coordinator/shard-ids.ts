@@ -5,8 +5,6 @@ import type { Storage } from '../storage/index.js';
 /** The shard ids a stage runs over: those of its input set, read through the set's contract. */
 export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageName): Promise<number[]> {
   if (spec.kind === 'mine') {
-    // The merge is one task over every shard's candidates.
-    if (stage === 'merge') return [0];
     const set = await readSetManifest(storage, spec.input, 'indexes');
     if (spec.source.kind === 'bm25' && !set.bm25) throw new JobError(`index set ${spec.input} has no BM25 index to mine with`, { field: 'source' });
     if (spec.source.kind === 'dense') {
@@ -17,6 +15,8 @@ export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageNa
         });
       if (!set.embeddings) throw new JobError(`index set ${spec.input} names no embedding set, so no query encoder`, { field: 'input' });
     }
+    // The query encoding and the merge are one task each (over every shard's candidates, for the merge).
+    if (stage === 'queries' || stage === 'merge') return [0];
     return set.shards.map((s) => s.id);
   }
   if (stage === 'index' && spec.kind === 'index') {

@@ -137,13 +137,14 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
-export const STAGE_NAMES = ['fit', 'encode', 'index', 'stats', 'mine', 'merge'] as const;
+export const STAGE_NAMES = ['fit', 'encode', 'index', 'stats', 'queries', 'mine', 'merge'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export function stagesOf(spec: JobSpec): StageName[] {
   if (spec.kind === 'index') return ['index'];
-  // BM25 needs the corpus-wide statistics of the query terms before any shard can score.
-  if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['mine', 'merge'];
+  // BM25 needs the corpus-wide statistics of the query terms before any shard can score;
+  // dense mining encodes the queries once (one task) for every shard to search with.
+  if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['queries', 'mine', 'merge'];
   // A trained model needs no corpus statistics; the hashed baseline fits its IDF first.
   return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
 }

@@ -92,7 +92,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     const from = plan.steps.findIndex((s) => s.id === options.redoFrom);
     if (from < 0) throw new PipelineError(`no step ${options.redoFrom} (steps: ${plan.steps.map((s) => s.id).join(', ')})`, { field: '--redo-from' });
     const forgotten = new Set(plan.steps.slice(from).map((s) => s.id));
+    const staleResults = new Set(plan.steps.slice(from).flatMap((s) => (s.kind === 'eval' ? [`${s.target.stage} ${s.target.split}`] : [])));
     state.steps = state.steps.filter((s) => !forgotten.has(s.id));
+    state.results = state.results.filter((r) => !staleResults.has(`${r.stage} ${r.split}`));
+    state.best = bestOf(state.results, config);
     state.finishedAt = null;
     logger.info({ from: options.redoFrom, steps: forgotten.size }, 'redoing steps');
   }
@@ -144,7 +147,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         // Only an interrupted run of this very segment is resumed; anything else in its folder is stale.
         const interrupted = previous !== undefined && previous.fingerprint === fingerprint;
         if (!interrupted) rmSync(step.segment.outDir, { recursive: true, force: true });
-        await runTrainStep(step, plan, config, options);
+        const trained = await runTrainStep(step, plan, config, options);
+        if (trained.steps < step.segment.steps)
+          throw new PipelineError(
+            `${step.id}: stopped at step ${trained.steps} of ${step.segment.steps} (checkpointed); run the same command again to continue`,
+          );
       } else {
         result = await runEvalStep(step, fingerprint, plan, config, options);
         state.results = [...state.results.filter((r) => !(r.stage === result!.stage && r.split === result!.split)), result];

@@ -1,7 +1,7 @@
 import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
-import { runMerge, runMine, runStats } from './tasks/mine-task.js';
+import { runMerge, runMine, runQueries, runStats } from './tasks/mine-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
 import { WIRE_PREFIX } from './errors.js';
@@ -25,6 +25,8 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         return await runIndex(task, cancel);
       case 'stats':
         return await runStats(task, cancel);
+      case 'queries':
+        return await runQueries(task, cancel);
       case 'mine':
         return await runMine(task, cancel);
       case 'merge':

@@ -53,7 +53,7 @@ export async function runTask(
         poolTask = { stage: 'encode', passageFile, encoder, outFile: join(work, `embeddings-${shardName(shardId)}.arrow`), batchRows: 512 };
         publishUnder = spec.output;
       }
-    } else if (task.stage === 'stats' || task.stage === 'mine' || task.stage === 'merge') {
+    } else if (task.stage === 'stats' || task.stage === 'queries' || task.stage === 'mine' || task.stage === 'merge') {
       if (spec.kind !== 'mine') throw new FatalTaskError(`stage ${task.stage} needs a mine job`);
       ({ poolTask, publishUnder } = await minePoolTask(storage, task, spec, work));
     } else {
@@ -116,10 +116,12 @@ type MineSpec = Extract<TaskMessage['spec'], { kind: 'mine' }>;
 const mineFiles = {
   stats: (shardId: number) => `shard-${shardName(shardId)}.json`,
   candidates: (shardId: number) => `shard-${shardName(shardId)}.arrow`,
+  queries: 'query-vectors.npy',
 };
 export const mineKeys = {
   stats: (output: string, shardId: number) => joinKey(output, 'stats', mineFiles.stats(shardId)),
   candidates: (output: string, shardId: number) => joinKey(output, 'candidates', mineFiles.candidates(shardId)),
+  queries: (output: string) => joinKey(output, 'queries', mineFiles.queries),
 };
 
 /** A local copy of a set's file after its SHA-256 matched the manifest's (query and qrels files record no size). */
@@ -158,6 +160,20 @@ async function minePoolTask(storage: Storage, task: TaskMessage, spec: MineSpec,
       publishUnder: joinKey(spec.output, 'stats'),
     };
   }
+  if (task.stage === 'queries') {
+    if (spec.source.kind !== 'dense' || !set.embeddings)
+      throw new FatalTaskError('only dense mining encodes its queries first, with the embedding set’s encoder');
+    return {
+      poolTask: {
+        stage: 'queries',
+        queriesFile,
+        qrelsFile,
+        encoder: await queryEncoderFiles(storage, set.embeddings, join(work, 'model')),
+        outFile: join(work, mineFiles.queries),
+      },
+      publishUnder: joinKey(spec.output, 'queries'),
+    };
+  }
   if (task.stage === 'mine') {
     let source: Extract<PoolTask, { stage: 'mine' }>['source'];
     if (spec.source.kind === 'bm25') {
@@ -171,7 +187,7 @@ async function minePoolTask(storage: Storage, task: TaskMessage, spec: MineSpec,
         kind: 'dense',
         indexFile: await verifiedFile(storage, spec.input, file),
         embeddingFile: await shardFile(storage, set.embeddings, 'embeddings', task.shardId),
-        encoder: await queryEncoderFiles(storage, set.embeddings, join(work, 'model')),
+        queryVectorsFile: await storage.localPath(mineKeys.queries(spec.output)),
         ...(spec.source.nprobe ? { nprobe: spec.source.nprobe } : {}),
         ...(spec.source.efSearch ? { efSearch: spec.source.efSearch } : {}),
       };

@@ -75,7 +75,7 @@ for (const shards of [4, 8]) {
       };
       const denseJob = await submit({ kind: 'dense', index: 'flat' }, join(dir, 'neg-dense'));
       const bm25Job = await submit({ kind: 'bm25' }, join(dir, 'neg-bm25'));
-      assert.deepEqual(denseJob.stages, ['mine', 'merge']);
+      assert.deepEqual(denseJob.stages, ['queries', 'mine', 'merge']);
       assert.deepEqual(bm25Job.stages, ['stats', 'mine', 'merge']);
 
       // The training split as the job read it.

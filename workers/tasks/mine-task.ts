@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
 import { EnglishAnalyzer, loadBm25, type CorpusStats } from '../../bm25/index.js';
 import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
-import { readArrowVectors } from '../../vectors/index.js';
+import { readArrowVectors, readNpy, writeNpy } from '../../vectors/index.js';
+import { FatalTaskError } from '../../jobs/index.js';
 import {
   bm25Candidates,
   denseCandidates,
@@ -23,14 +24,17 @@ import type { PoolResult, PoolTask } from './types.js';
 import type { TaskCancel } from '../cancel-flag.js';
 
 /*
- * The three stages of a mine job, per shard and then once:
- *   stats: BM25 document frequencies of every query term in this shard;
+ * The stages of a mine job, per shard or once:
+ *   stats:   BM25 document frequencies of every query term in this shard;
+ *   queries: (dense, once) the queries encoded by the query tower, for
+ *            every shard's task to search with;
  *   mine:  this shard's top-K per query (dense with the query tower, or
  *          BM25 with the corpus-wide statistics summed from every shard);
  *   merge: every shard's candidates → the filtered negatives file.
  */
 
 type StatsTask = Extract<PoolTask, { stage: 'stats' }>;
+type QueriesTask = Extract<PoolTask, { stage: 'queries' }>;
 type MineTask = Extract<PoolTask, { stage: 'mine' }>;
 type MergeTask = Extract<PoolTask, { stage: 'merge' }>;
 
@@ -55,6 +59,23 @@ export async function runStats(task: StatsTask, cancel?: TaskCancel): Promise<Po
   const stats: ShardStats = { docCount: bm25.docCount, sumTotalTermFreq: bm25.parts.sumTotalTermFreq, terms, df: terms.map((t) => bm25.df(t)) };
   writeFileSync(task.outFile, JSON.stringify(stats));
   return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'bm25-stats', name: '' }] };
+}
+
+const QUERY_ENCODE_BATCH = 1024;
+
+/** The split's queries encoded once by the query tower (.npy, in the split's order). */
+export async function runQueries(task: QueriesTask, cancel?: TaskCancel): Promise<PoolResult> {
+  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
+  const encoder = await encoderFor(task.encoder);
+  const vectors = new Float32Array(split.ids.length * encoder.dim);
+  for (let start = 0; start < split.ids.length; start += QUERY_ENCODE_BATCH) {
+    cancel?.throwIfCancelled();
+    const texts = split.texts.slice(start, start + QUERY_ENCODE_BATCH);
+    vectors.set(encoder.encode(texts, 'query'), start * encoder.dim);
+    task.progress?.postMessage({ rows: start + texts.length, total: split.ids.length });
+  }
+  writeNpy(task.outFile, vectors, encoder.dim);
+  return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'query-vectors', name: '' }] };
 }
 
 /** Corpus-wide statistics: every shard's counts summed (what one global BM25 index would hold). */
@@ -85,9 +106,12 @@ export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<Pool
     batches = bm25Candidates(bm25, queryTermsOf(split.texts), task.k, corpusStats(task.source.statsFiles), task.shardId, cancel?.signal);
   } else {
     const source = task.source;
-    const encoder = await encoderFor(source.encoder);
+    const encoded = readNpy(source.queryVectorsFile);
+    if (encoded.count !== nq)
+      throw new FatalTaskError(`${encoded.count} query vectors for ${nq} queries: the queries stage read another split`, { file: source.queryVectorsFile });
+    const queries = encoded.data;
+    const dim = encoded.dim;
     cancel?.throwIfCancelled();
-    const queries = encoder.encode(split.texts, 'query');
     const index = await FaissIndex.load(source.indexFile);
     const metric = index.info.metric === 'l2' ? 'l2' : 'ip';
     higherIsBetter = metric === 'ip';
@@ -101,16 +125,12 @@ export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<Pool
       for (const passage of split.positives[q]!) {
         const at = positionOf.get(passage);
         if (at === undefined) continue;
-        const score = denseScore(
-          queries.subarray(q * encoder.dim, (q + 1) * encoder.dim),
-          vectors.data.subarray(at * vectors.dim, (at + 1) * vectors.dim),
-          metric,
-        );
+        const score = denseScore(queries.subarray(q * dim, (q + 1) * dim), vectors.data.subarray(at * vectors.dim, (at + 1) * vectors.dim), metric);
         const best = positiveScores[q]!;
         if (Number.isNaN(best) || (metric === 'ip' ? score > best : score < best)) positiveScores[q] = score;
       }
     }
-    batches = denseCandidates(index, queries, encoder.dim, task.k, task.shardId, (row) => byRow.get(row) ?? '', {
+    batches = denseCandidates(index, queries, dim, task.k, task.shardId, (row) => byRow.get(row) ?? '', {
       ...(source.nprobe ? { nprobe: source.nprobe } : {}),
       ...(source.efSearch ? { efSearch: source.efSearch } : {}),
       ...(cancel ? { signal: cancel.signal } : {}),

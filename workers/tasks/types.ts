@@ -27,6 +27,7 @@ export type PoolTask = (
       progress?: MessagePort;
     }
   | { stage: 'stats'; bm25Dir: string; queriesFile: string; qrelsFile: string; outFile: string; progress?: MessagePort }
+  | { stage: 'queries'; queriesFile: string; qrelsFile: string; encoder: EncoderFiles; outFile: string; progress?: MessagePort }
   | {
       stage: 'mine';
       shardId: number;
@@ -37,7 +38,7 @@ export type PoolTask = (
       passageFile: string | null;
       source:
         | { kind: 'bm25'; bm25Dir: string; statsFiles: string[] }
-        | { kind: 'dense'; indexFile: string; embeddingFile: string; encoder: EncoderFiles; nprobe?: number; efSearch?: number };
+        | { kind: 'dense'; indexFile: string; embeddingFile: string; queryVectorsFile: string; nprobe?: number; efSearch?: number };
       outFile: string;
       progress?: MessagePort;
     }

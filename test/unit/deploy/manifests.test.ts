@@ -54,3 +54,18 @@ test('every sci pod connects with its own role Secret, and NATS requires TLS and
   assert.equal(natsPod.volumes.find((v: { name: string }) => v.name === 'auth').secret.secretName, 'sci-nats-server');
   assert.equal(natsPod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'auth').mountPath, '/etc/nats/auth');
 });
+
+test('the pipeline Job runs `sci pipeline run` as the pipeline role, on the shared volume, and is restarted to continue', () => {
+  const [job] = docs('pipeline-job.yaml');
+  assert.equal(job!.kind, 'Job');
+  const pod = job!.spec.template.spec;
+  assert.equal(pod.restartPolicy, 'OnFailure');
+  const args = pod.containers[0].args as string[];
+  assert.deepEqual(args.slice(2, 4), ['pipeline', 'run']);
+  const program = buildProgram();
+  const pipeline = program.commands.find((c) => c.name() === 'pipeline')!;
+  assert.ok(pipeline.commands.some((c) => c.name() === 'run'));
+  const volume = pod.volumes as Array<{ name: string; secret?: { secretName: string }; persistentVolumeClaim?: { claimName: string } }>;
+  assert.equal(volume.find((v) => v.name === 'nats')!.secret!.secretName, 'sci-nats-pipeline');
+  assert.equal(volume.find((v) => v.name === 'data')!.persistentVolumeClaim!.claimName, 'sci-data');
+});
