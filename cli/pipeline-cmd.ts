@@ -83,6 +83,20 @@ function formatResults(state: PipelineState): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The last step a training segment's log recorded (its progress while it runs). */
+function lastLoggedStep(logFile: string): number | string {
+  if (!existsSync(logFile)) return '?';
+  const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      return (JSON.parse(lines[i]!) as { step: number }).step;
+    } catch {
+      // a line being written
+    }
+  }
+  return '?';
+}
+
 export function pipelineCommand(globals: () => GlobalOptions): Command {
   const pipeline = new Command('pipeline').description(
     'The three-stage training pipeline (in-batch → BM25 negatives → rounds of dense negatives) as cluster jobs',
@@ -180,7 +194,10 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
       );
       for (const step of plan.steps) {
         const r = state.steps.find((s) => s.id === step.id);
-        const what = r ? `${r.state.padEnd(7)} ${r.seconds !== null ? `${r.seconds.toFixed(1)} s`.padStart(9) : ''.padStart(9)}` : 'pending'.padEnd(17);
+        let what = r ? `${r.state.padEnd(7)} ${r.seconds !== null ? `${r.seconds.toFixed(1)} s`.padStart(9) : ''.padStart(9)}` : 'pending'.padEnd(17);
+        if (r?.reused) what += ' (reused)';
+        if (r?.state === 'running' && step.kind === 'train')
+          what += ` step ${lastLoggedStep(join(step.segment.outDir, 'train-log.jsonl'))}/${step.segment.steps}`;
         process.stdout.write(
           `  ${step.id.padEnd(22)} ${what}${r?.jobId ? ` job ${r.jobId}` : ''}${r && r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}${r?.error ? `  ${r.error}` : ''}\n`,
         );

@@ -127,6 +127,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       jobId: previous?.fingerprint === fingerprint ? previous.jobId : null,
       error: null,
       attempts: (previous?.attempts ?? 0) + 1,
+      reused: false,
     };
     state.steps = [...state.steps.filter((s) => s.id !== step.id), record];
     await save();
@@ -257,6 +258,8 @@ async function runJobStep(
 ): Promise<void> {
   const spec = JobSpecSchema.parse(step.spec);
   let job = await findJob(cluster, spec, record.jobId, limits.notBefore);
+  // Already done when this step (re)started: seed-independent work another run did, or a job that ended while the driver was down.
+  record.reused = job?.state === 'done';
   if (!job) job = await submitJob(cluster.nc, spec);
   if (record.jobId !== job.id) {
     record.jobId = job.id;

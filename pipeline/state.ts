@@ -27,6 +27,8 @@ export const StepRecordSchema = z.strictObject({
   error: z.string().nullable(),
   /** How many times this step was started (1 when it was never interrupted). */
   attempts: z.number().int().positive(),
+  /** A job step whose job was already done by another run (shared BM25 / baseline work). */
+  reused: z.boolean().default(false),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 

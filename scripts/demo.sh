@@ -13,8 +13,11 @@ export SCI_CLUSTER__DIR="$OUT/cluster"
 # Every file of the demo lives under $OUT: the storage root, outside which no key resolves.
 export SCI_STORAGE__ROOT="${SCI_STORAGE__ROOT:-$OUT}"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
-# Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all).
+# Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all),
+# queries per sweep point and single-query latency requests.
 STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"
+SWEEP_QUERIES="${SCI_DEMO_SWEEP_QUERIES:-1000}"
+LATENCY_QUERIES="${SCI_DEMO_LATENCY_QUERIES:-200}"
 EVAL_LIMIT=()
 [ -n "${SCI_DEMO_EVAL_QUERIES:-}" ] && EVAL_LIMIT=(--max-queries "$SCI_DEMO_EVAL_QUERIES")
 sci() { node bin/sci.js "$@"; }
@@ -48,7 +51,7 @@ SCI_API__PORT="${SCI_API__PORT:-0}" SCI_API__GRPC_PORT="${SCI_API__GRPC_PORT:-0}
 echo
 echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
 sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
-  --latency-queries 200 --sweep-queries 1000 --run "$OUT/report/run.trec" "${EVAL_LIMIT[@]}"
+  --latency-queries "$LATENCY_QUERIES" --sweep-queries "$SWEEP_QUERIES" --run "$OUT/report/run.trec" "${EVAL_LIMIT[@]}"
 echo
 echo "== 8. an ad-hoc query through the same shard servers"
 sci search --index-set "$OUT/indexes" --index hnsw --k 5 "the dog barked all night"

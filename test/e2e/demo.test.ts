@@ -8,13 +8,20 @@ import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { chromiumDom } from '../support/chromium.js';
 
 test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, (t) => {
-  // A lighter run of the same script (fewer training steps and dev queries) keeps the suite in budget;
+  // A lighter run of the same script (fewer training steps, dev queries, sweep and latency queries) keeps the suite in budget;
   // the full `make demo` is timed in the README.
   const out = join(tempDir(t), 'demo');
   const started = Date.now();
   const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'demo.sh')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, SCI_DEMO_OUT: out, SCI_DEMO_TRAIN_STEPS: '200', SCI_DEMO_EVAL_QUERIES: '1500' },
+    env: {
+      ...process.env,
+      SCI_DEMO_OUT: out,
+      SCI_DEMO_TRAIN_STEPS: '200',
+      SCI_DEMO_EVAL_QUERIES: '1500',
+      SCI_DEMO_SWEEP_QUERIES: '300',
+      SCI_DEMO_LATENCY_QUERIES: '100',
+    },
     encoding: 'utf8',
     timeout: 890_000,
   });
