@@ -126,7 +126,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       // A job this step submitted before the driver stopped is followed, not submitted again.
       jobId: previous?.fingerprint === fingerprint ? previous.jobId : null,
       error: null,
-      attempts: (previous?.attempts ?? 0) + 1,
+      attempts: previous?.fingerprint === fingerprint ? previous.attempts + 1 : 1,
       reused: false,
     };
     state.steps = [...state.steps.filter((s) => s.id !== step.id), record];
