@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type { Logger } from '../common/index.js';
@@ -21,6 +21,7 @@ import type { Storage } from '../storage/index.js';
 import type { PipelineConfig } from './config.js';
 import { PipelineError } from './errors.js';
 import { evaluateTarget } from './evaluate.js';
+import { DriverLease } from './lease.js';
 import { fingerprintOf, planPipeline, type PipelinePlan, type PipelineStep, type TrainSegment } from './plan.js';
 import { writePipelineReport } from './report.js';
 import {
@@ -72,7 +73,7 @@ export interface RunPipelineOptions {
 }
 
 export async function runPipeline(options: RunPipelineOptions): Promise<PipelineState> {
-  const { config, cluster, logger } = options;
+  const { config, cluster } = options;
   const plan = planPipeline(config, options.seed);
   if (cluster.storage.kind !== 'fs')
     throw new PipelineError('the pipeline trains in this process and needs a shared file system: storage.kind fs', { field: 'storage.kind' });
@@ -86,6 +87,28 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       throw new PipelineError(`${field} ${path} is outside the storage root (storage.root): ${(err as Error).message}`, { field, cause: err });
     }
   }
+  mkdirSync(plan.seedDir, { recursive: true });
+  const lease = DriverLease.acquire(join(plan.seedDir, 'pipeline.lock'));
+  try {
+    return await runSteps(plan, { ...options, hooks: beatingHooks(options.hooks, lease) });
+  } finally {
+    lease.release();
+  }
+}
+
+/** The caller's hooks, and a lease heartbeat at every training step (training blocks the event loop). */
+function beatingHooks(hooks: PipelineHooks | undefined, lease: DriverLease): PipelineHooks {
+  return {
+    ...hooks,
+    onTrainStep: (step, done, total, fields) => {
+      lease.beat();
+      hooks?.onTrainStep?.(step, done, total, fields);
+    },
+  };
+}
+
+async function runSteps(plan: PipelinePlan, options: RunPipelineOptions): Promise<PipelineState> {
+  const { config, cluster, logger } = options;
   const state = (await readPipelineState(cluster.storage, plan.stateFile)) ?? freshState(plan);
   const save = () => writePipelineState(cluster.storage, plan.stateFile, state);
   if (options.redoFrom) {
