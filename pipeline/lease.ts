@@ -6,9 +6,19 @@ import { PipelineError } from './errors.js';
  * One driver per seed: a lease file beside the state (pipeline.lock) with the
  * holder and a heartbeat. A second driver on the same seed is refused while
  * the heartbeat is fresh; a lease whose holder stopped beating (a killed
- * process, a lost pod) is taken over after `staleMs`. Training blocks the
+ * pod) is taken over after `staleMs`, or at once when the holder was a
+ * process on this host that no longer runs. Training blocks the
  * event loop for minutes, so the driver also beats from its step callback.
  */
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 interface LeaseRecord {
   pid: number;
@@ -50,7 +60,9 @@ export class DriverLease {
         holder = null; // half-written by a holder that died: stale
       }
       const age = holder ? now() - Date.parse(holder.heartbeatAt) : Number.POSITIVE_INFINITY;
-      if (holder && age < staleMs)
+      // On this host a dead holder is known at once; elsewhere only by its silence.
+      const gone = holder !== null && holder.host === hostname() && !alive(holder.pid);
+      if (holder && age < staleMs && !gone)
         throw new PipelineError(
           `another driver runs this pipeline seed (pid ${holder.pid} on ${holder.host}, heartbeat ${Math.round(age / 1000)} s ago); stop it first, or wait ${Math.ceil((staleMs - age) / 1000)} s if it is gone`,
           { file },

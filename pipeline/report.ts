@@ -90,7 +90,10 @@ export function stagePlots(summary: PipelineSummary, config: PipelineConfig): st
 function table(summary: PipelineSummary): string {
   const head = ['stage', 'split', 'steps', 'queries', ...REPORT_METRICS].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const cell = (r: SummaryRow, m: string) =>
-    r.mean[m] === undefined ? '<td>-</td>' : `<td>${r.mean[m]!.toFixed(4)}${r.seeds > 1 ? ` ± ${r.std[m]!.toFixed(4)}` : ''}</td>`;
+    r.mean[m] === undefined
+      ? '<td>-</td>'
+      : // Baselines do not depend on the seed: no spread to show.
+        `<td>${r.mean[m]!.toFixed(4)}${r.seeds > 1 && r.trainedSteps !== null ? ` ± ${r.std[m]!.toFixed(4)}` : ''}</td>`;
   const rows = summary.rows
     .map(
       (r) =>
