@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/index.js';
-import { setPath } from '../config/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
   PipelineConfigSchema,
@@ -19,7 +18,7 @@ import {
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
-import { positiveInt } from './parse.js';
+import { applySetFlags, positiveInt } from './parse.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 
 /*
@@ -38,18 +37,7 @@ export function loadPipelineConfig(file: string, sets: readonly string[] = []): 
   } catch (err) {
     throw new UsageError(`cannot read the pipeline config: ${(err as Error).message}`, { file });
   }
-  for (const assignment of sets) {
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set expects path=value, got ${JSON.stringify(assignment)}`);
-    const text = assignment.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text;
-    }
-    setPath(raw, assignment.slice(0, eq).split('.'), value);
-  }
+  applySetFlags(raw, sets);
   const parsed = PipelineConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -7,7 +7,7 @@ import { setPath } from '../config/index.js';
 import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { positiveInt } from './parse.js';
+import { applySetFlags, positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
 
 /*
@@ -103,18 +103,7 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
   if (flags.symm === 'off') setPath(raw, ['objective', 'symmAligner'], null);
   else if (flags.symm !== undefined) setPath(raw, ['objective', 'symmAligner'], { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
   else if (flags.symmLambda !== undefined) throw new UsageError('--symm-lambda needs --symm A|B|C');
-  for (const assignment of flags.set) {
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set expects path=value, got ${JSON.stringify(assignment)}`);
-    const text = assignment.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text;
-    }
-    setPath(raw, assignment.slice(0, eq).split('.'), value);
-  }
+  applySetFlags(raw, flags.set);
   // Model flags without --model refine the default architecture.
   if (typeof raw.model === 'object' && raw.model !== null && !('kind' in raw.model)) (raw.model as Record<string, unknown>).kind = 'fast';
   const parsed = TrainConfigSchema.safeParse(raw);

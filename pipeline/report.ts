@@ -28,12 +28,12 @@ export interface PipelineSummary {
   rows: SummaryRow[];
 }
 
-/** Rows in pipeline order: baselines, then stages by training steps; the dev split before the test split. */
-function ordered(results: readonly EvalResult[], config: PipelineConfig): EvalResult[] {
+type Row = Pick<EvalResult, 'stage' | 'split' | 'trainedSteps'>;
+
+/** Pipeline order: the dev split before the test split; baselines, then stages by training steps. */
+function pipelineOrder(config: PipelineConfig): (a: Row, b: Row) => number {
   const splitRank = (s: string) => (s === config.eval.split ? 0 : 1);
-  return [...results].sort(
-    (a, b) => splitRank(a.split) - splitRank(b.split) || (a.trainedSteps ?? -1) - (b.trainedSteps ?? -1) || a.stage.localeCompare(b.stage),
-  );
+  return (a, b) => splitRank(a.split) - splitRank(b.split) || (a.trainedSteps ?? -1) - (b.trainedSteps ?? -1) || a.stage.localeCompare(b.stage);
 }
 
 /** Mean and sample standard deviation (n − 1) of every metric per (stage, split), over the seeds' states. */
@@ -58,11 +58,7 @@ export function summarizeSeeds(states: readonly PipelineState[], config: Pipelin
     }
     rows.push({ stage: first.stage, split: first.split, trainedSteps: first.trainedSteps, seeds: results.length, queries: first.queries, mean, std });
   }
-  const order = ordered(
-    rows.map((r) => ({ ...groups.get(`${r.stage}\u0000${r.split}`)![0]! })),
-    config,
-  ).map((r) => `${r.stage}\u0000${r.split}`);
-  rows.sort((a, b) => order.indexOf(`${a.stage}\u0000${a.split}`) - order.indexOf(`${b.stage}\u0000${b.split}`));
+  rows.sort(pipelineOrder(config));
   return { seeds: states.map((s) => s.seed), rows };
 }
 
@@ -123,7 +119,10 @@ export function writePipelineReport(dir: string, state: PipelineState, config: P
   const summary = summarizeSeeds([state], config);
   const json = join(dir, 'report.json');
   const html = join(dir, 'report.html');
-  writeAtomically(json, `${JSON.stringify({ seed: state.seed, best: state.best, results: ordered(state.results, config), summary }, null, 2)}\n`);
+  writeAtomically(
+    json,
+    `${JSON.stringify({ seed: state.seed, best: state.best, results: [...state.results].sort(pipelineOrder(config)), summary }, null, 2)}\n`,
+  );
   const best = state.best
     ? `<p>Best checkpoint by ${escapeHtml(state.best.metric)} on ${escapeHtml(config.eval.split)}: ${escapeHtml(state.best.stage)} (${state.best.value.toFixed(4)}), <code>${escapeHtml(state.best.checkpoint)}</code>.</p>`
     : '';
