@@ -176,7 +176,8 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
         process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
         return;
       }
-      const done = state.steps.filter((s) => s.state === 'done').length;
+      // Steps of this plan only: a run with other overrides may have recorded steps this one has not.
+      const done = plan.steps.filter((step) => state.steps.find((s) => s.id === step.id)?.state === 'done').length;
       process.stdout.write(
         `pipeline seed ${state.seed}: ${done}/${plan.steps.length} steps done${state.finishedAt ? `, finished ${state.finishedAt}` : ''} (state ${plan.stateFile})\n`,
       );
