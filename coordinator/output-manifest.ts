@@ -1,7 +1,8 @@
 import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest } from '../shards/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
-import type { JobRecord, TaskRecord } from '../jobs/index.js';
+import { chooseServingNprobe, type NprobeCurve } from '../faiss/index.js';
+import type { JobRecord, JobSpec, TaskRecord } from '../jobs/index.js';
 
 export { INDEX_SET_FORMAT };
 
@@ -74,7 +75,7 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       ...common,
       embeddings: spec.input,
       passages: spec.bm25?.passages ?? null,
-      indexes: spec.indexes,
+      indexes: await servingIndexes(storage, spec, tasks),
       bm25: spec.bm25,
       shards: tasks.map((t) => ({
         id: t.shardId,
@@ -92,4 +93,28 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
   const key = joinKey(spec.output, 'manifest.json');
   await storage.writeText(key, `${JSON.stringify(manifest, null, 2)}\n`);
   return key;
+}
+
+/**
+ * The index specs as served: an IVF index without a given nprobe gets the one
+ * its shards' held-out curves pick (faiss/nprobe-tuning.ts), with the pooled
+ * curve beside it so the choice can be checked.
+ */
+async function servingIndexes(storage: Storage, spec: Extract<JobSpec, { kind: 'index' }>, tasks: TaskRecord[]): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const index of spec.indexes) {
+    const files = tasks.flatMap((t) => t.outputs.filter((o) => o.role === `nprobe:${index.name}`));
+    if (files.length === 0) {
+      out.push({ ...index });
+      continue;
+    }
+    const curves = await Promise.all(files.map(async (f) => JSON.parse(await storage.readText(f.key)) as NprobeCurve));
+    const chosen = chooseServingNprobe(curves, spec.nprobeTuning.overlap);
+    out.push({
+      ...index,
+      nprobe: chosen.nprobe,
+      nprobeTuning: { target: spec.nprobeTuning.overlap, k: spec.nprobeTuning.k, queries: chosen.queries, shards: curves.length, curve: chosen.points },
+    });
+  }
+  return out;
 }

@@ -13,3 +13,13 @@ export function annRecallAtK(labels: BigInt64Array, groundTruth: Int32Array, gtD
   }
   return found / (nq * k);
 }
+
+/**
+ * One query's overlap of an approximate top k with the exact top k: the
+ * fraction of the exact list's ids (at most k) found in the approximate
+ * top k; 0 when the exact list is empty.
+ */
+export function topKOverlap<T>(approx: readonly T[], exact: readonly T[], k: number): number {
+  const truth = new Set(exact.slice(0, k));
+  return truth.size === 0 ? 0 : approx.slice(0, k).filter((id) => truth.has(id)).length / truth.size;
+}

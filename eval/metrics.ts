@@ -44,26 +44,43 @@ export interface MeanMetrics {
   [metric: string]: number;
 }
 
-/** Means over the judged queries (queries without any relevant document are skipped, as trec_eval does). */
+/**
+ * Means as trec_eval computes them by default: over the queries that are in
+ * the run AND have at least one relevant judgment (a query with no relevant
+ * document has no defined recall and is skipped). A judged query missing
+ * from the run is skipped too, unless `complete` is set (trec_eval -c): then
+ * it counts as 0 for every measure. `queries` is the number averaged over —
+ * print it beside the means.
+ */
 export function evaluateRun(
   run: ReadonlyMap<string, readonly string[]>,
   qrels: Qrels,
   ks: { ndcg?: number[]; mrr?: number[]; recall?: number[]; success?: number[] } = {},
+  options: { complete?: boolean } = {},
 ): MeanMetrics {
   const sums: Record<string, number> = {};
+  const names = [
+    ...(ks.ndcg ?? [10]).map((k) => `nDCG@${k}`),
+    ...(ks.mrr ?? [10]).map((k) => `MRR@${k}`),
+    ...(ks.recall ?? [100]).map((k) => `Recall@${k}`),
+    ...(ks.success ?? []).map((k) => `Success@${k}`),
+  ];
+  for (const name of names) sums[name] = 0;
   let queries = 0;
   for (const [queryId, judged] of qrels) {
     if (![...judged.values()].some((g) => g > 0)) continue;
+    const ranked = run.get(queryId);
+    if (ranked === undefined && !options.complete) continue;
     queries += 1;
-    const ranked = run.get(queryId) ?? [];
-    const add = (name: string, value: number) => (sums[name] = (sums[name] ?? 0) + value);
+    if (ranked === undefined) continue;
+    const add = (name: string, value: number) => (sums[name] = sums[name]! + value);
     for (const k of ks.ndcg ?? [10]) add(`nDCG@${k}`, ndcgAtK(ranked, judged, k));
     for (const k of ks.mrr ?? [10]) add(`MRR@${k}`, mrrAtK(ranked, judged, k));
     for (const k of ks.recall ?? [100]) add(`Recall@${k}`, recallAtK(ranked, judged, k));
     for (const k of ks.success ?? []) add(`Success@${k}`, successAtK(ranked, judged, k));
   }
   const out: MeanMetrics = { queries };
-  for (const [name, sum] of Object.entries(sums)) out[name] = queries === 0 ? 0 : sum / queries;
+  for (const name of names) out[name] = queries === 0 ? 0 : sums[name]! / queries;
   return out;
 }
 

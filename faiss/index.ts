@@ -13,3 +13,5 @@ export { buildDualViewIvf, assignLists, type DualViewIvfOptions, type DualViewIv
 export { resolveFactory, type ResolvedFactory } from './factory.js';
 export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
 export type { Metric, IndexKind, NativeIndexInfo } from './native.js';
+export { exactTopK } from './exact-knn.js';
+export { measureNprobeCurve, chooseServingNprobe, nprobeGrid, type NprobeCurve, type NprobeTuningOptions } from './nprobe-tuning.js';

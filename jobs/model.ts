@@ -18,6 +18,8 @@ const IndexSpecSchema = z.strictObject({
   metric: z.enum(['ip', 'l2']),
   /** HNSW efSearch stored in the index. */
   efSearch: z.number().int().positive().optional(),
+  /** IVF: the serving nprobe; unset = picked by the job on a held-out sample (`nprobeTuning`). */
+  nprobe: z.number().int().positive().max(65_536).optional(),
 });
 export type IndexSpec = z.infer<typeof IndexSpecSchema>;
 
@@ -104,6 +106,18 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
     input: storageKey.nullable(),
     output: storageKey,
     indexes: z.array(IndexSpecSchema).default([]),
+    /** How an IVF index's serving nprobe is picked when its spec gives none (faiss/nprobe-tuning.ts). */
+    nprobeTuning: z
+      .strictObject({
+        /** Smallest nprobe whose top k overlaps exact search this much. @defaultValue 0.9 */
+        overlap: z.number().gt(0).max(1).default(0.9),
+        /** Passages sampled per shard as queries. @defaultValue 256 */
+        queriesPerShard: z.number().int().positive().max(10_000).default(256),
+        /** Depth of the overlap. @defaultValue 10 */
+        k: z.number().int().positive().max(1000).default(10),
+        seed: z.number().int().default(1),
+      })
+      .prefault({}),
     /** Passage shard set to build BM25 on, per shard. */
     bm25: z
       .strictObject({ passages: storageKey, k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) })

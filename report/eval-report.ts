@@ -1,14 +1,15 @@
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IndexReport } from '../search/index.js';
-import { escapeHtml, linePlot } from './svg-plot.js';
+import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT } from './svg-plot.js';
 
 /*
  * `sci eval` output: report.json (everything measured) and report.html (a
  * self-contained page: the summary table and three plots — Recall@10 vs
  * nprobe, Recall@10 vs efSearch, latency vs Recall@10). The page's one
- * inline script only counts the plots it drew (data-plots on <body>), which
- * the headless-Chromium test reads.
+ * inline script reads the drawn points back (svg-plot.ts) for the
+ * headless-Chromium tests. Every mean is printed with the number of queries
+ * it is over.
  */
 
 export interface EvalReport {
@@ -27,7 +28,7 @@ export function renderReportHtml(report: EvalReport): string {
   const rows = report.indexes
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code></td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
+        `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code></td><td>${r.metrics.queries ?? '–'}</td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
     )
     .join('\n');
   const sweepSeries = (param: 'nprobe' | 'efSearch') =>
@@ -66,7 +67,7 @@ export function renderReportHtml(report: EvalReport): string {
     .filter((r) => r.sweep.length > 0)
     .map(
       (r) =>
-        `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`,
+        `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>queries</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${p.queries}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`,
     )
     .join('\n');
   const env = Object.entries(report.environment)
@@ -78,15 +79,15 @@ export function renderReportHtml(report: EvalReport): string {
 <body data-plots="0">
 <h1>sci-cluster evaluation</h1>
 <p class="note">Index set <code>${escapeHtml(report.indexSet)}</code>, ${report.shards} shards, searched through scatter-gather. ${report.queries.count} queries from <code>${escapeHtml(report.queries.source)}</code>${report.queries.split ? ` (split ${escapeHtml(report.queries.split)})` : ''}, top ${report.k}. ${escapeHtml(report.createdAt)}.</p>
-<p class="note">Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries, their vectors encoded beforehand. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
-<table><tr><th>index</th><th>factory</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
+<p class="note">Every mean is over the queries counted beside it: those in the run with at least one relevant judgment (trec_eval's default); sweeps use the first queries of the sample only. Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries, their vectors encoded beforehand. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
+<table><tr><th>index</th><th>factory</th><th>queries</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
 ${rows}
 </table>
 <div class="plots">${plots.join('\n')}</div>
 <h2>Sweeps</h2>
 ${sweeps || '<p>No HNSW or IVF index in this set.</p>'}
 <h2>Environment</h2><table>${env}</table>
-<script>document.body.dataset.plots = String(Array.from(document.querySelectorAll('svg.plot-svg')).filter(function (s) { return s.getBBox().width > 0 && s.querySelectorAll('circle.point').length > 0; }).length);</script>
+${PLOT_READBACK_SCRIPT}
 </body></html>
 `;
 }

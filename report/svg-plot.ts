@@ -1,6 +1,9 @@
 /*
- * Line plots as inline SVG (no scripts, no external assets), so a report is
- * one self-contained HTML file that renders anywhere, offline.
+ * Line plots as inline SVG (no external assets), so a report is one
+ * self-contained HTML file that renders anywhere, offline. The plot area
+ * carries its data ranges, and PLOT_READBACK_SCRIPT reads every rendered
+ * point back into data coordinates from the browser's layout, so a
+ * headless-browser test can compare what was drawn with report.json.
  */
 
 export interface Series {
@@ -49,7 +52,7 @@ export function linePlot(options: PlotOptions): string {
   const py = (y: number) => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
   const parts: string[] = [];
   parts.push(
-    `<rect x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="#fafafa" stroke="#ccc"/>`,
+    `<rect class="plot-area" data-x0="${x0}" data-x1="${x1}" data-y0="${y0}" data-y1="${y1}" data-log-x="${options.logX ? 1 : 0}" x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="#fafafa" stroke="#ccc"/>`,
   );
   for (const t of ticks(y0, y1, 5))
     parts.push(
@@ -66,7 +69,7 @@ export function linePlot(options: PlotOptions): string {
       );
     for (const [x, y] of points)
       parts.push(
-        `<circle class="point" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeHtml(s.name)}: ${label(x)}, ${y.toFixed(4)}</title></circle>`,
+        `<circle class="point" data-series="${escapeHtml(s.name)}" cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"><title>${escapeHtml(s.name)}: ${label(x)}, ${y.toFixed(4)}</title></circle>`,
       );
     parts.push(
       `<rect x="${width - margin.right + 12}" y="${margin.top + i * 18}" width="10" height="10" fill="${colour}"/><text x="${width - margin.right + 28}" y="${margin.top + i * 18 + 9}" font-size="11">${escapeHtml(s.name)}</text>`,
@@ -79,5 +82,28 @@ export function linePlot(options: PlotOptions): string {
     `<text transform="translate(16 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(options.yLabel)}</text>`,
   );
   parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeHtml(options.title)}</text>`);
-  return `<figure class="plot"><svg class="plot-svg" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}">${parts.join('')}</svg></figure>`;
+  return `<figure class="plot"><svg class="plot-svg" data-title="${escapeHtml(options.title)}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}">${parts.join('')}</svg></figure>`;
 }
+
+/**
+ * Inline script for a page of plots: sets <body data-plots> to the number of
+ * plots drawn with points, and <body data-plotted> to every point as the
+ * browser laid it out, inverted to data coordinates: [{plot, series, x, y}].
+ */
+export const PLOT_READBACK_SCRIPT = `<script>(function () {
+  var svgs = Array.from(document.querySelectorAll('svg.plot-svg'));
+  var plotted = [];
+  svgs.forEach(function (svg) {
+    var area = svg.querySelector('rect.plot-area');
+    var box = area.getBoundingClientRect();
+    var d = area.dataset;
+    Array.from(svg.querySelectorAll('circle.point')).forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      var fx = Number(d.x0) + ((r.left + r.width / 2 - box.left) / box.width) * (Number(d.x1) - Number(d.x0));
+      var y = Number(d.y0) + ((box.bottom - (r.top + r.height / 2)) / box.height) * (Number(d.y1) - Number(d.y0));
+      plotted.push({ plot: svg.dataset.title, series: c.dataset.series, x: d.logX === '1' ? Math.pow(2, fx) : fx, y: y });
+    });
+  });
+  document.body.dataset.plots = String(svgs.filter(function (s) { return s.getBBox().width > 0 && s.querySelectorAll('circle.point').length > 0; }).length);
+  document.body.dataset.plotted = JSON.stringify(plotted);
+})();</script>`;

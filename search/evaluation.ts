@@ -1,4 +1,4 @@
-import { evaluateRun, type Qrels } from '../eval/index.js';
+import { evaluateRun, topKOverlap, type Qrels } from '../eval/index.js';
 import { percentile } from './percentile.js';
 import type { SearchService } from './service.js';
 import type { Hit } from './merge.js';
@@ -16,7 +16,9 @@ import type { Hit } from './merge.js';
  *   build      time to build (sum over shards = CPU time; max = wall time
  *              with one worker per shard) and bytes of the index files;
  *   sweep      HNSW efSearch / IVF nprobe against Recall@10, latency and
- *              distance computations (and recall against Flat when present).
+ *              distance computations (and recall against Flat when present),
+ *              on the first `sweepQueries` queries; its means are over those
+ *              queries only (trec_eval's semantics, eval/metrics.ts).
  */
 
 export interface QuerySample {
@@ -35,6 +37,8 @@ export interface LatencyFigures {
 export interface SweepPoint {
   param: 'efSearch' | 'nprobe';
   value: number;
+  /** Queries the point's means are over (the sweep sample's judged queries). */
+  queries: number;
   'Recall@10': number;
   'Success@10': number;
   /** Overlap of the top 10 with Flat's (exact search), when a Flat index is in the set. */
@@ -149,10 +153,12 @@ function sweepValues(factory: string): { param: 'efSearch' | 'nprobe'; values: n
   return null;
 }
 
-const overlap = (a: readonly Hit[], b: readonly Hit[], k: number) => {
-  const exact = new Set(b.slice(0, k).map((h) => h.rowId));
-  return exact.size === 0 ? 0 : a.slice(0, k).filter((h) => exact.has(h.rowId)).length / exact.size;
-};
+const overlap = (a: readonly Hit[], b: readonly Hit[], k: number) =>
+  topKOverlap(
+    a.map((h) => h.rowId),
+    b.map((h) => h.rowId),
+    k,
+  );
 
 export async function evaluateIndexes(
   service: SearchService,
@@ -208,6 +214,7 @@ export async function evaluateIndexes(
       sweep.push({
         param: grid!.param,
         value,
+        queries: m.queries,
         'Recall@10': m['Recall@10']!,
         'Success@10': m['Success@10']!,
         'annRecall@10': exact ? point.hits.reduce((s, h, i) => s + overlap(h, exact.hits[i]!, 10), 0) / Math.max(1, point.hits.length) : null,

@@ -69,6 +69,8 @@ export class ShardServer {
   private readonly shards = new Map<number, LoadedShard>();
   private readonly workDir = mkdtempSync(join(tmpdir(), 'sci-shard-server-'));
   private set: IndexSet | null = null;
+  /** IVF indexes' serving nprobe from the manifest: used when a request names none. */
+  private servingNprobe = new Map<string, number>();
   readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
   private lastExpiredLog = 0;
 
@@ -86,6 +88,7 @@ export class ShardServer {
     const { storage, indexSet, logger, nc } = this.options;
     setFaissThreads(this.options.faissThreads ?? 1);
     this.set = await openIndexSet(storage, indexSet);
+    this.servingNprobe = new Map(this.set.manifest.indexes.flatMap((i) => (i.nprobe ? [[i.name, i.nprobe] as const] : [])));
     const wanted = this.options.shards ?? this.set.manifest.shards.map((s) => s.id);
     const setId = indexSetId(indexSet);
     for (const id of wanted) {
@@ -98,7 +101,7 @@ export class ShardServer {
       void this.serve(sub, shard);
     }
     await nc.flush();
-    logger.info({ indexSet, setId, shards: wanted, indexes: this.set.names }, 'serving shards');
+    logger.info({ indexSet, setId, shards: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) }, 'serving shards');
   }
 
   private async loadShard(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
@@ -211,12 +214,8 @@ export class ShardServer {
     if (req.dim !== index.dim) throw new SearchRequestError(`queries have dimension ${req.dim}, index "${req.index}" has ${index.dim}`, { field: 'dim' });
     const queries = viewFloat32(payload, 0, req.nq * req.dim, 'query vectors');
     const timeoutMs = Math.max(1, req.expiresAt - Date.now());
-    const result = await index.search(
-      queries,
-      req.k,
-      { ...(req.nprobe ? { nprobe: req.nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) },
-      { timeoutMs },
-    );
+    const nprobe = req.nprobe ?? this.servingNprobe.get(req.index);
+    const result = await index.search(queries, req.k, { ...(nprobe ? { nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
     const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : shard.externalIdOf(l)));
     return encodeFrame(
       {

@@ -44,6 +44,8 @@ export const IndexSetManifestSchema = z.looseObject({
       factory: z.string(),
       metric: z.enum(['ip', 'l2']),
       efSearch: z.number().int().positive().optional(),
+      /** IVF: the nprobe a search without one uses (given, or picked by the index job). */
+      nprobe: z.number().int().positive().optional(),
     }),
   ),
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),

@@ -66,6 +66,7 @@ export async function runTask(
         embeddingFile,
         passageFile,
         indexes: spec.indexes,
+        nprobeTuning: spec.nprobeTuning,
         bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
         workDir: work,
       };
@@ -183,12 +184,14 @@ async function minePoolTask(storage: Storage, task: TaskMessage, spec: MineSpec,
       const name = spec.source.index;
       const file = shard?.files.find((f) => f.role === `faiss:${name}`);
       if (!file || !set.embeddings) throw new FatalTaskError(`shard ${task.shardId} of ${spec.input} has no index "${name}" or no embedding set`);
+      // Searched as it is served: the job's nprobe, else the index set's serving nprobe.
+      const nprobe = spec.source.nprobe ?? set.indexes.find((i) => i.name === name)?.nprobe;
       source = {
         kind: 'dense',
         indexFile: await verifiedFile(storage, spec.input, file),
         embeddingFile: await shardFile(storage, set.embeddings, 'embeddings', task.shardId),
         queryVectorsFile: await storage.localPath(mineKeys.queries(spec.output)),
-        ...(spec.source.nprobe ? { nprobe: spec.source.nprobe } : {}),
+        ...(nprobe ? { nprobe } : {}),
         ...(spec.source.efSearch ? { efSearch: spec.source.efSearch } : {}),
       };
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { connectNats, NatsServerProcess } from '../../messaging/index.js';
-import { createRecord, openClusterState, updateRecord, type JobRecord } from '../../jobs/index.js';
+import { createRecord, openClusterState, updateRecord, JobSpecSchema, type JobRecord } from '../../jobs/index.js';
 import { loadSciProto, startGrpcServer } from '../../api/grpc.js';
 import type { SearchService } from '../../search/index.js';
 
@@ -33,7 +33,7 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
   const now = new Date().toISOString();
   const job: JobRecord = {
     id: 'job-watch-1',
-    spec: { kind: 'index', input: null, output: '/tmp/x', indexes: [], bm25: { passages: '/tmp/p', k1: 0.9, b: 0.4 } },
+    spec: JobSpecSchema.parse({ kind: 'index', input: null, output: '/tmp/x', indexes: [], bm25: { passages: '/tmp/p', k1: 0.9, b: 0.4 } }),
     state: 'running',
     stages: ['index'],
     stage: 0,

@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FaissIndex, FaissInvalidArgumentError, setFaissThreads } from '../../faiss/index.js';
+import { FaissIndex, FaissInvalidArgumentError, measureNprobeCurve, setFaissThreads } from '../../faiss/index.js';
 import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
-import { readArrowVectors } from '../../vectors/index.js';
+import { readArrowVectors, VectorFileError } from '../../vectors/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
@@ -11,7 +11,22 @@ import type { TaskCancel } from '../cancel-flag.js';
 /** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
 export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
 
-/** Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages. */
+/** The passages in the query tower's view where the shard has one (a two-tower encoder's `embedding_q`), else the stored view. */
+function queryViewOf(file: string, stored: Float32Array): Float32Array {
+  try {
+    return readArrowVectors(file, 'embedding_q').data;
+  } catch (err) {
+    if (err instanceof VectorFileError && /no column/.test(err.message)) return stored;
+    throw err;
+  }
+}
+
+const rowIds = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+
+/**
+ * Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages;
+ * for an IVF index without a serving nprobe, its overlap-vs-nprobe curve on a held-out sample (faiss/nprobe-tuning.ts).
+ */
 export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, cancel?: TaskCancel): Promise<PoolResult> {
   // One OpenMP thread per pool thread: the pool is the parallelism.
   setFaissThreads(1);
@@ -20,6 +35,7 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
   if (task.embeddingFile) {
     const vectors = readArrowVectors(task.embeddingFile, ITEM_VIEW_COLUMNS);
     rowsIn = vectors.count;
+    let queryView: Float32Array | undefined;
     for (const spec of task.indexes) {
       const buildStarted = performance.now();
       const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
@@ -42,6 +58,23 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
       const path = join(task.workDir, `${spec.name}.faiss`);
       await index.save(path);
       files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs });
+      if (index.info.nlist !== undefined && spec.nprobe === undefined) {
+        cancel?.throwIfCancelled();
+        queryView ??= queryViewOf(task.embeddingFile, vectors.data);
+        const curve = await measureNprobeCurve(
+          index,
+          { data: vectors.data, ids: vectors.ids ?? rowIds(vectors.count), dim: vectors.dim },
+          queryView,
+          spec.metric,
+          {
+            ...task.nprobeTuning,
+            shardId: task.shardId,
+          },
+        );
+        const curvePath = join(task.workDir, `${spec.name}.nprobe.json`);
+        writeFileSync(curvePath, `${JSON.stringify(curve)}\n`);
+        files.push({ path: curvePath, role: `nprobe:${spec.name}`, name: `${spec.name}.nprobe.json` });
+      }
       task.progress?.postMessage({ rows: vectors.count, total: vectors.count });
     }
   }

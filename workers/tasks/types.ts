@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { IndexSpec, NegativeFilter } from '../../jobs/index.js';
+import type { NprobeTuningOptions } from '../../faiss/index.js';
 
 /** How a task encodes texts: the baseline's fitted files, or a local model folder (`cacheKey` identifies its weights). */
 export type EncoderFiles =
@@ -22,6 +23,7 @@ export type PoolTask = (
       embeddingFile: string | null;
       passageFile: string | null;
       indexes: IndexSpec[];
+      nprobeTuning: NprobeTuningOptions;
       bm25: { k1: number; b: number } | null;
       workDir: string;
       progress?: MessagePort;

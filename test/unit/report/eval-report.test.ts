@@ -6,6 +6,7 @@ import { writeEvalReport, type EvalReport } from '../../../report/eval-report.js
 import type { IndexReport } from '../../../search/evaluation.js';
 import { chromiumDom, chromiumScreenshot } from '../../support/chromium.js';
 import { tempDir } from '../../support/paths.js';
+import { assertPlotted, evalReportPoints, plottedPoints } from '../../support/plots.js';
 
 const index = (name: string, factory: string, sweep: IndexReport['sweep']): IndexReport => ({
   index: name,
@@ -19,7 +20,7 @@ const index = (name: string, factory: string, sweep: IndexReport['sweep']): Inde
   sweep,
 });
 
-test('report.html is self-contained and its three plots render in headless Chromium', (t) => {
+test('report.html is self-contained and headless Chromium draws every point of its three plots where report.json puts it', (t) => {
   const dir = tempDir(t);
   const report: EvalReport = {
     createdAt: new Date().toISOString(),
@@ -36,6 +37,7 @@ test('report.html is self-contained and its three plots render in headless Chrom
         [8, 32, 128].map((v, i) => ({
           param: 'efSearch' as const,
           value: v,
+          queries: 100,
           'Recall@10': 0.4 + i * 0.05,
           'Success@10': 0.4 + i * 0.05,
           'annRecall@10': 0.8 + i * 0.08,
@@ -49,6 +51,7 @@ test('report.html is self-contained and its three plots render in headless Chrom
         [1, 4, 16, 64].map((v, i) => ({
           param: 'nprobe' as const,
           value: v,
+          queries: 100,
           'Recall@10': 0.3 + i * 0.06,
           'Success@10': 0.3 + i * 0.06,
           'annRecall@10': null,
@@ -69,6 +72,11 @@ test('report.html is self-contained and its three plots render in headless Chrom
     return;
   }
   assert.match(dom, /<body data-plots="3"/, 'three plots with points were laid out');
+  const { points, logX } = evalReportPoints(JSON.parse(readFileSync(json, 'utf8')));
+  assertPlotted(plottedPoints(dom), points, logX);
+  // The check can fail: HNSW's overlap at efSearch 8 moved by 0.03 (5% of that plot's y range) is not what was drawn.
+  const moved = points.map((p) => (p.series === 'hnsw vs Flat' && p.x === 8 ? { ...p, y: p.y + 0.03 } : p));
+  assert.throws(() => assertPlotted(plottedPoints(dom), moved, logX), /is not drawn/);
   const png = join(dir, 'report.png');
   chromiumScreenshot(html, png);
   assert.ok(existsSync(png) && statSync(png).size > 20_000, 'a screenshot with content');
