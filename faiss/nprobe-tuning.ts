@@ -1,5 +1,5 @@
 import { mixSeed, seededRandom } from '../common/index.js';
-import { topKOverlap } from '../eval/ann-recall.js';
+import { topKOverlap } from '../eval/index.js';
 import { exactTopK } from './exact-knn.js';
 import type { FaissIndex } from './faiss-index.js';
 import type { Metric } from './native.js';
