@@ -27,9 +27,11 @@ interface SubmitFlags {
   timeoutMs: number;
 }
 
-/** `name=factory:metric`, e.g. `hnsw=HNSW32,Flat:ip`. */
+const INDEX_FLAG = /^([a-z0-9_-]+)=(.+):(ip|l2)(:dual-view)?$/;
+
+/** `name=factory:metric[:dual-view]`, e.g. `hnsw=HNSW32,Flat:ip` or `ci=IVF256,PQ16:ip:dual-view` (SCI consistent indexing). */
 function parseIndexFlag(value: string, previous: string[] = []): string[] {
-  if (!/^[a-z0-9_-]+=.+:(ip|l2)$/.test(value)) throw new UsageError(`--index expects name=FACTORY:ip|l2, got ${JSON.stringify(value)}`);
+  if (!INDEX_FLAG.test(value)) throw new UsageError(`--index expects name=FACTORY:ip|l2[:dual-view], got ${JSON.stringify(value)}`);
   return [...previous, value];
 }
 
@@ -64,9 +66,8 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
     return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder };
   }
   const indexes = (flags.index ?? []).map((spec) => {
-    const [name, rest] = spec.split('=') as [string, string];
-    const metric = rest.slice(rest.lastIndexOf(':') + 1) as 'ip' | 'l2';
-    return { name, factory: rest.slice(0, rest.lastIndexOf(':')), metric };
+    const [, name, factory, metric, dualView] = INDEX_FLAG.exec(spec)!;
+    return { name: name!, factory: factory!, metric: metric as 'ip' | 'l2', ...(dualView ? { dualView: true } : {}) };
   });
   if (indexes.length > 0 && !flags.input) throw new UsageError('--input (an embedding shard folder) is required for Faiss indexes');
   if (indexes.length === 0 && !flags.bm25) throw new UsageError('an index job needs --index and/or --bm25');
@@ -90,7 +91,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
     .option('--model <dir>', 'encode: a trained checkpoint (sci train) or TensorFlow.js model folder instead of the baseline')
-    .option('--index <name=factory:metric>', 'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip (repeatable)', parseIndexFlag)
+    .option(
+      '--index <name=factory:metric[:dual-view]>',
+      'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip; ci=IVF256,Flat:ip:dual-view is SCI consistent indexing over a two-tower set (repeatable)',
+      parseIndexFlag,
+    )
     .option('--bm25 <passages>', 'index: also BM25 per shard over this passage shard set')
     .option('--queries <passages>', 'mine: the passage shard set whose queries and qrels are mined for')
     .option('--split <name>', 'mine: the query split', 'train')

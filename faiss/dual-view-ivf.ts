@@ -27,6 +27,9 @@ export interface DualViewIvfOptions {
   extraTraining?: Float32Array | null;
   /** IVF-PQ codes instead of full vectors. */
   pq?: { m: number; nbits?: number } | null;
+  /** Coarse centroids trained elsewhere (a shared quantizer, nlist × dim): no k-means here. */
+  centroids?: Float32Array | null;
+  /** Defaults to faiss's own IVF training: spherical k-means for ip, 10 iterations, seed 1234, at most 256 points per centroid. */
   kmeans?: KmeansOptions;
 }
 
@@ -50,7 +53,11 @@ export async function buildDualViewIvf(options: DualViewIvfOptions): Promise<Dua
     training.set(options.assignView);
     training.set(options.extraTraining, options.assignView.length);
   }
-  const { centroids } = await kmeans(training, dim, nlist, { metric, ...options.kmeans });
+  if (options.centroids && options.centroids.length !== nlist * dim)
+    throw new FaissInvalidArgumentError(`${options.centroids.length / dim} centroids given for nlist ${nlist}`, { field: 'centroids' });
+  const centroids =
+    options.centroids ??
+    (await kmeans(training, dim, nlist, { metric, spherical: metric === 'ip', niter: 10, seed: 1234, maxPointsPerCentroid: 256, ...options.kmeans })).centroids;
   const lists = await assignLists(options.assignView, centroids, dim, metric);
   let handle;
   try {

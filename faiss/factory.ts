@@ -52,3 +52,10 @@ export function resolveFactory(factory: string, metric: Metric, dim: number): Re
 function checkPq(m: number, dim: number, fail: (why: string) => Error): void {
   if (m <= 0 || dim % m !== 0) throw fail(`PQ sub-quantizer count ${m} must divide the dimension ${dim}`);
 }
+
+/** An IVF factory string's coarse and fine layers (`IVF256,Flat`, `IVF256,PQ16`, `IVF256,PQ16x4`), or null for other kinds. */
+export function parseIvfFactory(factory: string): { nlist: number; pq: { m: number; nbits: number } | null } | null {
+  const match = IVF.exec(factory.replace(/\s+/g, ''));
+  if (!match) return null;
+  return { nlist: Number(match[1]), pq: match[2] === 'Flat' ? null : { m: Number(match[3]), nbits: match[4] ? Number(match[4].slice(1)) : 8 } };
+}

@@ -20,6 +20,12 @@ const IndexSpecSchema = z.strictObject({
   efSearch: z.number().int().positive().optional(),
   /** IVF: the serving nprobe; unset = picked by the job on a held-out sample (`nprobeTuning`). */
   nprobe: z.number().int().positive().max(65_536).optional(),
+  /**
+   * SCI consistent indexing (SCI-SPEC §1.4), IVF only: coarse centroids and list assignment from the
+   * passages' query view (embedding_q), stored vectors / residual PQ codes from the item view (embedding_i).
+   * Needs a two-tower embedding set. Unset = false.
+   */
+  dualView: z.boolean().optional(),
 });
 export type IndexSpec = z.infer<typeof IndexSpecSchema>;
 

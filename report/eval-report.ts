@@ -28,7 +28,7 @@ export function renderReportHtml(report: EvalReport): string {
   const rows = report.indexes
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code></td><td>${r.metrics.queries ?? '–'}</td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
+        `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code>${r.dualView ? ' dual-view' : ''}${r.servingNprobe ? ` (nprobe ${r.servingNprobe})` : ''}</td><td>${r.metrics.queries ?? '–'}</td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
     )
     .join('\n');
   const sweepSeries = (param: 'nprobe' | 'efSearch') =>
@@ -70,6 +70,7 @@ export function renderReportHtml(report: EvalReport): string {
         `<h3>${escapeHtml(r.index)} <code>${escapeHtml(r.factory)}</code></h3><table><tr><th>${r.sweep[0]!.param}</th><th>queries</th><th>Recall@10</th><th>Success@10</th><th>overlap with Flat top 10</th><th>distances / query</th><th>p50 ms</th></tr>${r.sweep.map((p) => `<tr><td>${p.value}</td><td>${p.queries}</td><td>${f(p['Recall@10'])}</td><td>${f(p['Success@10'])}</td><td>${f(p['annRecall@10'])}</td><td>${f(p.ndisPerQuery, 0)}</td><td>${f(p.p50Ms, 2)}</td></tr>`).join('')}</table>`,
     )
     .join('\n');
+  const consistent = consistentIndexingSection(report.indexes);
   const env = Object.entries(report.environment)
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
     .join('');
@@ -84,12 +85,36 @@ export function renderReportHtml(report: EvalReport): string {
 ${rows}
 </table>
 <div class="plots">${plots.join('\n')}</div>
+${consistent}
 <h2>Sweeps</h2>
 ${sweeps || '<p>No HNSW or IVF index in this set.</p>'}
 <h2>Environment</h2><table>${env}</table>
 ${PLOT_READBACK_SCRIPT}
 </body></html>
 `;
+}
+
+/**
+ * SCI's claim, side by side: each dual-view (CI) index against the item-view
+ * IVF with the same factory, nprobe by nprobe, on the same sweep queries.
+ */
+function consistentIndexingSection(indexes: readonly IndexReport[]): string {
+  const pairs = indexes
+    .filter((r) => r.dualView)
+    .map((ci) => ({ ci, ivf: indexes.find((r) => !r.dualView && r.factory === ci.factory) }))
+    .filter((p): p is { ci: IndexReport; ivf: IndexReport } => p.ivf !== undefined);
+  if (pairs.length === 0) return '';
+  const tables = pairs.map(({ ci, ivf }) => {
+    const rows = ci.sweep
+      .map((c) => {
+        const i = ivf.sweep.find((p) => p.value === c.value);
+        const delta = i ? c['Recall@10'] - i['Recall@10'] : null;
+        return `<tr><td>${c.value}</td><td>${f(i?.['Recall@10'])}</td><td>${f(c['Recall@10'])}</td><td>${delta === null ? '–' : `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`}</td><td>${f(i?.['annRecall@10'])}</td><td>${f(c['annRecall@10'])}</td><td>${f(i?.ndisPerQuery, 0)}</td><td>${f(c.ndisPerQuery, 0)}</td></tr>`;
+      })
+      .join('');
+    return `<h3><code>${escapeHtml(ci.factory)}</code>: ${escapeHtml(ivf.index)} (item view) vs ${escapeHtml(ci.index)} (dual view)</h3><table><tr><th>nprobe</th><th>Recall@10 item view</th><th>Recall@10 dual view</th><th>Δ</th><th>overlap with Flat, item view</th><th>overlap with Flat, dual view</th><th>distances / query, item view</th><th>distances / query, dual view</th></tr>${rows}</table>`;
+  });
+  return `<h2>Consistent indexing (SCI CI) against the item-view IVF</h2><p class="note">Dual view: k-means and list assignment on the passages' query-tower embeddings f_q(I), stored vectors or residual PQ codes from the item tower f_i(I); queries probe by f_q(Q) as usual. Same nlist, same k-means (spherical for inner product, as faiss's IVF trains), same queries.</p>${tables.join('\n')}`;
 }
 
 /** Writes report.json and report.html into `dir` (temp names, then renamed). */

@@ -50,6 +50,10 @@ export interface SweepPoint {
 export interface IndexReport {
   index: string;
   factory: string;
+  /** SCI consistent indexing: lists from the query view, stored vectors from the item view. */
+  dualView: boolean;
+  /** IVF: the nprobe a search without one uses (the index set's serving nprobe). */
+  servingNprobe: number | null;
   metrics: Record<string, number>;
   batchedQps: number;
   latency: LatencyFigures;
@@ -226,6 +230,8 @@ export async function evaluateIndexes(
     reports.push({
       index,
       factory,
+      dualView: spec?.dualView === true,
+      servingNprobe: spec?.nprobe ?? null,
       metrics,
       batchedQps: queries.ids.length / Math.max(pass.seconds, 1e-9),
       latency,

@@ -46,6 +46,8 @@ export const IndexSetManifestSchema = z.looseObject({
       efSearch: z.number().int().positive().optional(),
       /** IVF: the nprobe a search without one uses (given, or picked by the index job). */
       nprobe: z.number().int().positive().optional(),
+      /** SCI consistent indexing (lists from the query view). */
+      dualView: z.boolean().optional(),
     }),
   ),
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),

@@ -8,7 +8,8 @@ import { loadTfBackend, openTextEncoder } from '../../encoder/index.js';
 import { TrainConfigSchema, train } from '../../encoder/training/index.js';
 import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
-import { FaissIndex } from '../../faiss/index.js';
+import { buildDualViewIvf, FaissIndex, setFaissThreads } from '../../faiss/index.js';
+import type { IndexReport } from '../../search/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
@@ -17,101 +18,188 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
  * A trained two-tower checkpoint encodes WordNet through the local cluster:
  * the embedding shards hold both views, and every vector equals (to 1e-5)
  * the one the same checkpoint gives in this process. An index job then
- * builds on the item view.
+ * builds on the item view, and SCI's dual-view IVF (CI) over both views,
+ * which is served and evaluated beside the item-view IVF.
  */
 
-test('encode job with a trained checkpoint: both views, equal to in-process encoding', { timeout: 420_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
-  const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
-  t.after(async () => {
-    await runSci(['cluster', 'down', '--clean'], { env });
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const { passages } = await wordnetFixture(dir, 4);
-  const config = TrainConfigSchema.parse({
-    data: { shards: passages },
-    model: { kind: 'fast', dim: 32, embeddingDim: 32, towers: 'separate', maxLength: 24 },
-    tokenizer: { size: 1000 },
-    steps: 30,
-    batchSize: 32,
-    eval: { every: 30, queries: 200, poolSize: 2000 },
-  });
-  const trained = await train({ config, outDir: join(dir, 'model'), logger: pino({ level: 'silent' }) });
-  assert.equal(trained.steps, 30);
+test(
+  'encode job with a trained checkpoint: both views, equal to in-process encoding; CI dual-view index job, served and evaluated',
+  { timeout: 600_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sci-test-'));
+    const env = { SCI_CLUSTER__DIR: join(dir, 'cluster'), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
+    t.after(async () => {
+      await runSci(['cluster', 'down', '--clean'], { env });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const { passages } = await wordnetFixture(dir, 4);
+    const config = TrainConfigSchema.parse({
+      data: { shards: passages },
+      model: { kind: 'fast', dim: 32, embeddingDim: 32, towers: 'separate', maxLength: 24 },
+      tokenizer: { size: 1000 },
+      steps: 30,
+      batchSize: 32,
+      eval: { every: 30, queries: 200, poolSize: 2000 },
+    });
+    const trained = await train({ config, outDir: join(dir, 'model'), logger: pino({ level: 'silent' }) });
+    assert.equal(trained.steps, 30);
 
-  const up = await runSci(['cluster', 'up', '--workers', '2', '--json'], { env });
-  assert.equal(up.code, 0, up.stderr);
-  const embeddings = join(dir, 'embeddings');
-  const encode = await runSci(
-    ['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--model', trained.bestCheckpoint, '--wait', '--json'],
-    { env, timeoutMs: 300_000 },
-  );
-  assert.equal(encode.code, 0, encode.stderr);
-  const job = JSON.parse(encode.stdout) as JobRecord;
-  assert.equal(job.state, 'done');
-  assert.deepEqual(job.stages, ['encode'], 'a trained model needs no fit stage');
+    const up = await runSci(['cluster', 'up', '--workers', '2', '--json'], { env });
+    assert.equal(up.code, 0, up.stderr);
+    const embeddings = join(dir, 'embeddings');
+    const encode = await runSci(
+      ['job', 'submit', '--kind', 'encode', '--input', passages, '--output', embeddings, '--model', trained.bestCheckpoint, '--wait', '--json'],
+      { env, timeoutMs: 300_000 },
+    );
+    assert.equal(encode.code, 0, encode.stderr);
+    const job = JSON.parse(encode.stdout) as JobRecord;
+    assert.equal(job.state, 'done');
+    assert.deepEqual(job.stages, ['encode'], 'a trained model needs no fit stage');
 
-  const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as {
-    dim: number;
-    views: string[];
-    rowsIn: number;
-    rowsWritten: number;
-    encoder: Record<string, unknown>;
-    shards: Array<{ id: number; path: string; rows: number; sha256: string }>;
-  };
-  assert.equal(manifest.dim, 32);
-  assert.deepEqual(manifest.views, ['embedding_q', 'embedding_i']);
-  assert.equal(manifest.encoder.kind, 'model');
-  const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
-  assert.equal(manifest.rowsWritten, passageManifest.rowsWritten);
+    const manifest = JSON.parse(readFileSync(join(embeddings, 'manifest.json'), 'utf8')) as {
+      dim: number;
+      views: string[];
+      rowsIn: number;
+      rowsWritten: number;
+      encoder: Record<string, unknown>;
+      shards: Array<{ id: number; path: string; rows: number; sha256: string }>;
+    };
+    assert.equal(manifest.dim, 32);
+    assert.deepEqual(manifest.views, ['embedding_q', 'embedding_i']);
+    assert.equal(manifest.encoder.kind, 'model');
+    const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
+    assert.equal(manifest.rowsWritten, passageManifest.rowsWritten);
 
-  const { tf } = await loadTfBackend();
-  const local = await openTextEncoder(tf, trained.bestCheckpoint);
-  let compared = 0;
-  let worst = 0;
-  for (const [i, shard] of passageManifest.shards.entries()) {
-    const file = join(embeddings, manifest.shards[i]!.path);
-    assert.equal(await sha256File(file), manifest.shards[i]!.sha256);
-    const q = readArrowVectors(file, 'embedding_q');
-    const item = readArrowVectors(file, 'embedding_i');
-    assert.equal(q.count, shard.rows);
-    // Every 5th passage of the shard, encoded here in one batch.
-    const rows: number[] = [];
-    const texts: string[] = [];
-    let r = 0;
-    for await (const p of readShardPassages(passageDir, shard)) {
-      if (r % 5 === 0) {
-        assert.equal(Number(q.ids![r]), p.rowId);
-        rows.push(r);
-        texts.push(passageText(p));
+    const { tf } = await loadTfBackend();
+    const local = await openTextEncoder(tf, trained.bestCheckpoint);
+    let compared = 0;
+    let worst = 0;
+    for (const [i, shard] of passageManifest.shards.entries()) {
+      const file = join(embeddings, manifest.shards[i]!.path);
+      assert.equal(await sha256File(file), manifest.shards[i]!.sha256);
+      const q = readArrowVectors(file, 'embedding_q');
+      const item = readArrowVectors(file, 'embedding_i');
+      assert.equal(q.count, shard.rows);
+      // Every 5th passage of the shard, encoded here in one batch.
+      const rows: number[] = [];
+      const texts: string[] = [];
+      let r = 0;
+      for await (const p of readShardPassages(passageDir, shard)) {
+        if (r % 5 === 0) {
+          assert.equal(Number(q.ids![r]), p.rowId);
+          rows.push(r);
+          texts.push(passageText(p));
+        }
+        r += 1;
       }
-      r += 1;
+      for (const [view, vectors] of [
+        ['query', q],
+        ['item', item],
+      ] as const) {
+        const expected = local.encode(texts, view);
+        rows.forEach((row, j) => {
+          for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
+        });
+        compared += rows.length;
+      }
     }
-    for (const [view, vectors] of [
-      ['query', q],
-      ['item', item],
-    ] as const) {
-      const expected = local.encode(texts, view);
-      rows.forEach((row, j) => {
-        for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
-      });
-      compared += rows.length;
-    }
-  }
-  local.dispose();
-  assert.ok(compared > 40_000, `compared ${compared} vectors`);
-  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+    local.dispose();
+    assert.ok(compared > 40_000, `compared ${compared} vectors`);
+    assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 
-  const indexes = join(dir, 'indexes');
-  const index = await runSci(['job', 'submit', '--kind', 'index', '--input', embeddings, '--output', indexes, '--index', 'flat=Flat:ip', '--wait', '--json'], {
-    env,
-    timeoutMs: 120_000,
-  });
-  assert.equal(index.code, 0, index.stderr);
-  const flat = await FaissIndex.load(join(indexes, 'shard-00000', 'flat.faiss'));
-  assert.equal(flat.size, passageManifest.shards[0]!.rows);
-  // The index holds the item view: a passage's own f_i vector is in it (inner product 1 with itself).
-  const items = readArrowVectors(join(embeddings, manifest.shards[0]!.path), 'embedding_i');
-  const hit = await flat.search(items.data.subarray(0, 32), 1);
-  assert.ok(Math.abs(hit.distances[0]! - 1) < 1e-5, `best inner product ${hit.distances[0]}`);
-});
+    const indexes = join(dir, 'indexes');
+    const index = await runSci(
+      [
+        'job',
+        'submit',
+        '--kind',
+        'index',
+        '--input',
+        embeddings,
+        '--output',
+        indexes,
+        '--index',
+        'flat=Flat:ip',
+        '--index',
+        'ivf=IVF32,Flat:ip',
+        '--index',
+        'ci=IVF32,Flat:ip:dual-view',
+        '--index',
+        'cipq=IVF32,PQ8:ip:dual-view',
+        '--wait',
+        '--json',
+      ],
+      { env, timeoutMs: 240_000 },
+    );
+    assert.equal(index.code, 0, index.stderr);
+    const flat = await FaissIndex.load(join(indexes, 'shard-00000', 'flat.faiss'));
+    assert.equal(flat.size, passageManifest.shards[0]!.rows);
+    // The index holds the item view: a passage's own f_i vector is in it (inner product 1 with itself).
+    const items = readArrowVectors(join(embeddings, manifest.shards[0]!.path), 'embedding_i');
+    const hit = await flat.search(items.data.subarray(0, 32), 1);
+    assert.ok(Math.abs(hit.distances[0]! - 1) < 1e-5, `best inner product ${hit.distances[0]}`);
+
+    // SCI consistent indexing built by the job = the library's dual-view IVF on the same views (query view for
+    // k-means and lists, item view stored), searched by query-tower vectors; and it is not the item-view IVF.
+    const queries = readArrowVectors(join(embeddings, manifest.shards[0]!.path), 'embedding_q');
+    const probe = queries.data.subarray(0, 200 * 32);
+    const jobCi = await FaissIndex.load(join(indexes, 'shard-00000', 'ci.faiss'));
+    setFaissThreads(1); // as the worker's pool threads build: k-means sums in the same order
+    const library = await buildDualViewIvf({ dim: 32, metric: 'ip', nlist: 32, assignView: queries.data, storedView: items.data, ids: items.ids! });
+    const jobIvf = await FaissIndex.load(join(indexes, 'shard-00000', 'ivf.faiss'));
+    const [a, b, c] = await Promise.all([jobCi, library.index, jobIvf].map((i) => i.search(probe, 10, { nprobe: 2 })));
+    assert.deepEqual(a!.labels, b!.labels, 'the job built the dual-view IVF of the library');
+    assert.notDeepEqual(a!.labels, c!.labels, 'which differs from the item-view IVF');
+
+    // Served and evaluated through scatter-gather: CI and CI-PQ beside the item-view IVF at every nprobe.
+    const serve = await runSci(['cluster', 'serve', '--index-set', indexes, '--processes', '2'], { env, timeoutMs: 120_000 });
+    assert.equal(serve.code, 0, serve.stderr);
+    const out = join(dir, 'report');
+    const evaluated = await runSci(
+      [
+        'eval',
+        '--index-set',
+        indexes,
+        '--queries',
+        passages,
+        '--split',
+        'dev',
+        '--out',
+        out,
+        '--max-queries',
+        '600',
+        '--sweep-queries',
+        '300',
+        '--latency-queries',
+        '10',
+      ],
+      { env, timeoutMs: 240_000 },
+    );
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { indexes: IndexReport[] };
+    const by = new Map(report.indexes.map((r) => [r.index, r]));
+    const grid = [1, 2, 4, 8, 16, 32];
+    for (const name of ['ivf', 'ci', 'cipq'])
+      assert.deepEqual(
+        by.get(name)!.sweep.map((p) => p.value),
+        grid,
+        name,
+      );
+    assert.equal(by.get('ci')!.dualView, true);
+    assert.equal(by.get('ivf')!.dualView, false);
+    assert.ok(by.get('ci')!.servingNprobe! >= 1, 'CI is served at a picked nprobe too');
+    // Every list probed, CI-Flat scores the stored item view exactly: Flat's top 10.
+    assert.ok(by.get('ci')!.sweep.at(-1)!['annRecall@10']! > 0.999, `CI at nprobe = nlist vs Flat: ${by.get('ci')!.sweep.at(-1)!['annRecall@10']}`);
+    assert.ok(by.get('ci')!.partialAnswers === 0 && by.get('cipq')!.partialAnswers === 0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /ivf \(item view\) vs ci \(dual view\)/);
+    t.diagnostic(
+      grid
+        .map(
+          (n, i) =>
+            `nprobe ${n}: ivf ${by.get('ivf')!.sweep[i]!['Recall@10'].toFixed(4)} ci ${by.get('ci')!.sweep[i]!['Recall@10'].toFixed(4)} cipq ${by.get('cipq')!.sweep[i]!['Recall@10'].toFixed(4)}`,
+        )
+        .join('; '),
+    );
+  },
+);

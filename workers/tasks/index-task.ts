@@ -1,9 +1,9 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FaissIndex, FaissInvalidArgumentError, measureNprobeCurve, setFaissThreads } from '../../faiss/index.js';
+import { buildDualViewIvf, FaissIndex, FaissInvalidArgumentError, measureNprobeCurve, parseIvfFactory, setFaissThreads } from '../../faiss/index.js';
 import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
-import { readArrowVectors, VectorFileError } from '../../vectors/index.js';
-import { FatalTaskError } from '../../jobs/index.js';
+import { readArrowVectors, VectorFileError, type VectorSet } from '../../vectors/index.js';
+import { FatalTaskError, type IndexSpec } from '../../jobs/index.js';
 import type { PoolResult, PoolTask } from './types.js';
 import { passageText, passagesOf } from './passages.js';
 import type { TaskCancel } from '../cancel-flag.js';
@@ -11,14 +11,35 @@ import type { TaskCancel } from '../cancel-flag.js';
 /** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
 export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
 
-/** The passages in the query tower's view where the shard has one (a two-tower encoder's `embedding_q`), else the stored view. */
-function queryViewOf(file: string, stored: Float32Array): Float32Array {
+/** The passages in the query tower's view (a two-tower encoder's `embedding_q`), or null for a one-tower set. */
+function queryViewOf(file: string): Float32Array | null {
   try {
     return readArrowVectors(file, 'embedding_q').data;
   } catch (err) {
-    if (err instanceof VectorFileError && /no column/.test(err.message)) return stored;
+    if (err instanceof VectorFileError && /no column/.test(err.message)) return null;
     throw err;
   }
+}
+
+/** An ordinary Faiss index from the factory string, or SCI's dual-view IVF (faiss/dual-view-ivf.ts). */
+async function buildIndex(spec: IndexSpec, vectors: VectorSet, queryView: () => Float32Array | null, cancel?: TaskCancel): Promise<FaissIndex> {
+  const ids = vectors.ids ?? rowIds(vectors.count);
+  if (spec.dualView) {
+    const ivf = parseIvfFactory(spec.factory);
+    if (!ivf) throw new FaissInvalidArgumentError(`a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}, got "${spec.factory}"`, { field: 'factory' });
+    const assignView = queryView();
+    if (!assignView)
+      throw new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+    cancel?.throwIfCancelled();
+    const built = await buildDualViewIvf({ dim: vectors.dim, metric: spec.metric, nlist: ivf.nlist, assignView, storedView: vectors.data, ids, pq: ivf.pq });
+    return built.index;
+  }
+  const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
+  cancel?.throwIfCancelled();
+  if (!index.info.isTrained) await index.train(vectors.data, cancel ? { signal: cancel.signal } : {});
+  cancel?.throwIfCancelled();
+  await index.add(vectors.data, vectors.ids, cancel ? { signal: cancel.signal } : {});
+  return index;
 }
 
 const rowIds = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
@@ -35,15 +56,13 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
   if (task.embeddingFile) {
     const vectors = readArrowVectors(task.embeddingFile, ITEM_VIEW_COLUMNS);
     rowsIn = vectors.count;
-    let queryView: Float32Array | undefined;
+    let queryViewRead: Float32Array | null | undefined;
+    const queryView = () => (queryViewRead === undefined ? (queryViewRead = queryViewOf(task.embeddingFile!)) : queryViewRead);
     for (const spec of task.indexes) {
       const buildStarted = performance.now();
-      const index = FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
+      let index: FaissIndex;
       try {
-        cancel?.throwIfCancelled();
-        if (!index.info.isTrained) await index.train(vectors.data, cancel ? { signal: cancel.signal } : {});
-        cancel?.throwIfCancelled();
-        await index.add(vectors.data, vectors.ids, cancel ? { signal: cancel.signal } : {});
+        index = await buildIndex(spec, vectors, queryView, cancel);
       } catch (err) {
         if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
           throw new FatalTaskError(
@@ -60,11 +79,10 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
       files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs });
       if (index.info.nlist !== undefined && spec.nprobe === undefined) {
         cancel?.throwIfCancelled();
-        queryView ??= queryViewOf(task.embeddingFile, vectors.data);
         const curve = await measureNprobeCurve(
           index,
           { data: vectors.data, ids: vectors.ids ?? rowIds(vectors.count), dim: vectors.dim },
-          queryView,
+          queryView() ?? vectors.data,
           spec.metric,
           {
             ...task.nprobeTuning,

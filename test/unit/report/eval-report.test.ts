@@ -8,9 +8,11 @@ import { chromiumDom, chromiumScreenshot } from '../../support/chromium.js';
 import { tempDir } from '../../support/paths.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../../support/plots.js';
 
-const index = (name: string, factory: string, sweep: IndexReport['sweep']): IndexReport => ({
+const index = (name: string, factory: string, sweep: IndexReport['sweep'], dualView = false): IndexReport => ({
   index: name,
   factory,
+  dualView,
+  servingNprobe: factory.startsWith('IVF') ? 16 : null,
   metrics: { queries: 100, 'Recall@10': 0.5, 'Success@10': 0.5, 'Recall@100': 0.7, 'MRR@10': 0.3, 'nDCG@10': 0.35 },
   batchedQps: 900,
   latency: { queries: 100, p50Ms: 2, p95Ms: 3, p99Ms: 5, qps: 400 },
@@ -59,6 +61,21 @@ test('report.html is self-contained and headless Chromium draws every point of i
           p50Ms: 1 + i / 2,
         })),
       ),
+      index(
+        'ci',
+        'IVF64,Flat',
+        [1, 4, 16, 64].map((v, i) => ({
+          param: 'nprobe' as const,
+          value: v,
+          queries: 100,
+          'Recall@10': 0.35 + i * 0.05,
+          'Success@10': 0.35 + i * 0.05,
+          'annRecall@10': null,
+          ndisPerQuery: 480 * v,
+          p50Ms: 1 + i / 2,
+        })),
+        true,
+      ),
     ],
   };
   const { html, json } = writeEvalReport(dir, report);
@@ -66,6 +83,10 @@ test('report.html is self-contained and headless Chromium draws every point of i
   const text = readFileSync(html, 'utf8');
   assert.ok(!/(src|href)=["']https?:/.test(text), 'no external assets');
   assert.match(text, /&lt;indexes&gt;/, 'values are escaped');
+  // CI beside the item-view IVF of the same factory, nprobe by nprobe: Recall@10 0.30 vs 0.35 at nprobe 1.
+  assert.match(text, /ivf \(item view\) vs ci \(dual view\)/);
+  assert.match(text, /<tr><td>1<\/td><td>0\.3000<\/td><td>0\.3500<\/td><td>\+0\.0500<\/td>/);
+  assert.match(text, /IVF64,Flat<\/code> dual-view \(nprobe 16\)/);
   const dom = chromiumDom(html);
   if (dom === null) {
     t.skip('chromium is not installed (scripts/ensure-system.sh installs it); the HTML was not rendered');
