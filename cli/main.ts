@@ -17,6 +17,7 @@ import { demoCommand } from './demo-cmd.js';
 import { searchCommand } from './search-cmd.js';
 import { negativesCommand } from './negatives-cmd.js';
 import { pipelineCommand } from './pipeline-cmd.js';
+import { experimentCommand } from './experiment-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand(globals));
   program.addCommand(negativesCommand(globals));
   program.addCommand(pipelineCommand(globals));
+  program.addCommand(experimentCommand(globals));
   program.addCommand(evalCommand(globals));
   program.addCommand(searchCommand(globals));
   program.addCommand(demoCommand());

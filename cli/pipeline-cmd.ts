@@ -12,9 +12,11 @@ import {
   writeSeedSummary,
   REPORT_METRICS,
   type PipelineConfig,
+  type PipelineHooks,
   type PipelineState,
   type PipelineStep,
 } from '../pipeline/index.js';
+import type { Logger } from '../common/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
@@ -56,6 +58,8 @@ const describe = (step: PipelineStep): string => {
       return `train to step ${step.segment.steps}${step.segment.negativesFrom.length > 0 ? `, ${step.segment.negativesPerQuery} mined negative(s) per query` : ', in-batch negatives'}`;
     case 'eval':
       return `evaluate ${step.target.index} on ${step.target.split} over the whole corpus`;
+    case 'analyse':
+      return `analyse ${step.target.stage}: every index swept, HNSW at equal overlap, geometry`;
   }
 };
 
@@ -85,6 +89,38 @@ function lastLoggedStep(logFile: string): number | string {
   return '?';
 }
 
+export interface PipelineProgress {
+  hooks: PipelineHooks;
+  stop(): void;
+}
+
+/** A line per step, and a progress bar (or log lines) while a job or a training segment runs. */
+export function pipelineProgress(out: (text: string) => void, log: Logger): PipelineProgress {
+  let bar: ProgressReporter | null = null;
+  return {
+    stop: () => bar?.stop(),
+    hooks: {
+      onStepStart: (step, i, total, attempt) => {
+        out(`(${i + 1}/${total}) ${step.id}: ${describe(step)}${attempt > 1 ? ` (attempt ${attempt}, continuing)` : ''}`);
+        bar = progressReporter(step.id, log, { unit: step.kind === 'train' ? 'steps' : 'shards' });
+      },
+      onStepSkipped: (step, record) => out(`${step.id}: done earlier (${record.seconds?.toFixed(1) ?? '?'} s)`),
+      onJob: (_step, status) => bar?.update(status.tasks.done, status.tasks.total, { stage: status.stage, 'rows/s': Math.round(status.rows.perSecond) }),
+      onTrainStep: (_step, done, total, fields) => bar?.update(done, total, fields),
+      onStepDone: (step, record, result) => {
+        bar?.stop();
+        bar = null;
+        const metrics = result
+          ? ` ${REPORT_METRICS.slice(0, 3)
+              .map((m) => `${m} ${result.metrics[m]!.toFixed(4)}`)
+              .join(', ')} (${result.queries} queries)`
+          : '';
+        out(`${step.id}: done in ${record.seconds!.toFixed(1)} s${record.jobId ? ` (job ${record.jobId})` : ''}${metrics}`);
+      },
+    },
+  };
+}
+
 export function pipelineCommand(globals: () => GlobalOptions): Command {
   const pipeline = new Command('pipeline').description(
     'The three-stage training pipeline (in-batch → BM25 negatives → rounds of dense negatives) as cluster jobs',
@@ -112,10 +148,10 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const states: PipelineState[] = [];
-      let bar: ProgressReporter | null = null;
+      let progress: PipelineProgress | null = null;
       try {
         for (let seed = first; seed < first + flags.seeds; seed++) {
-          const out = (text: string) => process.stdout.write(`[seed ${seed}] ${text}\n`);
+          progress = pipelineProgress((text) => process.stdout.write(`[seed ${seed}] ${text}\n`), log);
           const state = await runPipeline({
             config,
             seed,
@@ -124,26 +160,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
             wordnetSplit: sciConfig.wordnet,
             signal: stop.signal,
             ...(flags.redoFrom ? { redoFrom: flags.redoFrom } : {}),
-            hooks: {
-              onStepStart: (step, i, total, attempt) => {
-                out(`(${i + 1}/${total}) ${step.id}: ${describe(step)}${attempt > 1 ? ` (attempt ${attempt}, continuing)` : ''}`);
-                bar = progressReporter(step.id, log, { unit: step.kind === 'train' ? 'steps' : 'shards' });
-              },
-              onStepSkipped: (step, record) => out(`${step.id}: done earlier (${record.seconds?.toFixed(1) ?? '?'} s)`),
-              onJob: (_step, status) =>
-                bar?.update(status.tasks.done, status.tasks.total, { stage: status.stage, 'rows/s': Math.round(status.rows.perSecond) }),
-              onTrainStep: (_step, done, total, fields) => bar?.update(done, total, fields),
-              onStepDone: (step, record, result) => {
-                bar?.stop();
-                bar = null;
-                const metrics = result
-                  ? ` ${REPORT_METRICS.slice(0, 3)
-                      .map((m) => `${m} ${result.metrics[m]!.toFixed(4)}`)
-                      .join(', ')} (${result.queries} queries)`
-                  : '';
-                out(`${step.id}: done in ${record.seconds!.toFixed(1)} s${record.jobId ? ` (job ${record.jobId})` : ''}${metrics}`);
-              },
-            },
+            hooks: progress.hooks,
           });
           states.push(state);
           process.stdout.write(formatResults(state));
@@ -154,7 +171,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
           process.stdout.write(`summary over ${states.length} seeds: ${html}\n`);
         }
       } finally {
-        (bar as ProgressReporter | null)?.stop();
+        (progress as PipelineProgress | null)?.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await closeBounded(cluster);

@@ -9,6 +9,15 @@ import { NegativeFilterSchema } from '../jobs/index.js';
 
 const steps = z.number().int().positive();
 
+const AnalysisIndexSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/),
+  factory: z.string().min(1),
+  metric: z.enum(['ip', 'l2']).default('ip'),
+  efSearch: z.number().int().positive().optional(),
+  /** SCI consistent indexing (needs separate towers). */
+  dualView: z.boolean().optional(),
+});
+
 const MineSchema = z.strictObject({
   /** Global top-K retrieved per training query before filtering. @defaultValue 100 */
   k: z.number().int().positive().max(10_000).default(100),
@@ -34,20 +43,48 @@ export const PipelineConfigSchema = z.strictObject({
   stages: z.strictObject({
     /** Stage 1: in-batch negatives only. */
     inBatch: z.strictObject({ steps }),
-    /** Stage 2: BM25 negatives mined over the whole corpus. */
-    bm25: z.strictObject({ steps, negativesPerQuery: z.number().int().positive().default(1), mine: MineSchema.prefault({}) }),
-    /** Stage 3: `rounds` × (encode with the latest checkpoint → index → dense mine → `steps` more steps). */
-    dense: z.strictObject({
-      rounds: z.number().int().nonnegative(),
-      steps,
-      negativesPerQuery: z.number().int().positive().default(1),
-      /** The index negatives are mined from: Flat (exact) or an approximate one such as HNSW32,Flat. */
-      index: z.strictObject({ factory: z.string().min(1).default('Flat'), efSearch: z.number().int().positive().optional() }).prefault({}),
-      mine: MineSchema.prefault({}),
-      /** Also keep drawing stage 2's BM25 negatives, at this weight against the dense ones (0 = dense only). */
-      bm25Weight: z.number().nonnegative().default(0),
-    }),
+    /** Stage 2: BM25 negatives mined over the whole corpus; null = no stage 2 (nor 3): in-batch training only. */
+    bm25: z.strictObject({ steps, negativesPerQuery: z.number().int().positive().default(1), mine: MineSchema.prefault({}) }).nullable(),
+    /** Stage 3: `rounds` × (encode with the latest checkpoint → index → dense mine → `steps` more steps); null = none. */
+    dense: z
+      .strictObject({
+        rounds: z.number().int().nonnegative(),
+        steps,
+        negativesPerQuery: z.number().int().positive().default(1),
+        /** The index negatives are mined from: Flat (exact) or an approximate one such as HNSW32,Flat. */
+        index: z.strictObject({ factory: z.string().min(1).default('Flat'), efSearch: z.number().int().positive().optional() }).prefault({}),
+        mine: MineSchema.prefault({}),
+        /** Also keep drawing stage 2's BM25 negatives, at this weight against the dense ones (0 = dense only). */
+        bm25Weight: z.number().nonnegative().default(0),
+      })
+      .nullable()
+      .default(null),
   }),
+  /**
+   * Research measurements of chosen stages' checkpoints (pipeline/analysis.ts): more indexes built on their
+   * embeddings and swept (nprobe, efSearch), HNSW work at equal overlap with Flat, and the embedding geometry.
+   */
+  analysis: z
+    .strictObject({
+      /** Which rows: 'stage1' (in-batch only) and/or 'final' (the last stage). */
+      stages: z
+        .array(z.enum(['stage1', 'final']))
+        .min(1)
+        .default(['final']),
+      /** Indexes built on the stage's embeddings besides Flat (their nprobe is picked by the index job). */
+      indexes: z.array(AnalysisIndexSchema).default([]),
+      /** HNSW: efSearch per model is where its top 10 overlaps its own Flat's this much; distances are read there. */
+      equalOverlap: z.number().gt(0).lt(1).default(0.95),
+      /** Queries of the dev split measured (0 = all) and of them, per sweep point. */
+      maxQueries: z.number().int().nonnegative().default(2000),
+      sweepQueries: z.number().int().positive().default(500),
+      /** Passages sampled for uniformity and the cross-tower gap. */
+      sample: z.number().int().positive().default(2000),
+    })
+    .nullable()
+    .default(null),
+  /** Where the seed-independent work (BM25, the hashed baseline) lives; an experiment grid shares it across cells. @defaultValue out */
+  sharedOut: z.string().min(1).nullable().default(null),
   /** After every stage, the dev split through scatter-gather over the whole corpus; the test split once, at the end. */
   eval: z
     .strictObject({

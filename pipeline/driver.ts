@@ -21,6 +21,7 @@ import type { Storage } from '../storage/index.js';
 import type { PipelineConfig } from './config.js';
 import { PipelineError } from './errors.js';
 import { evaluateTarget } from './evaluate.js';
+import { analyseStage } from './analysis.js';
 import { DriverLease } from './lease.js';
 import { fingerprintOf, planPipeline, type PipelinePlan, type PipelineStep, type TrainSegment } from './plan.js';
 import { writePipelineReport } from './report.js';
@@ -176,6 +177,8 @@ async function runSteps(plan: PipelinePlan, options: RunPipelineOptions): Promis
           throw new PipelineError(
             `${step.id}: stopped at step ${trained.steps} of ${step.segment.steps} (checkpointed); run the same command again to continue`,
           );
+      } else if (step.kind === 'analyse') {
+        await runAnalysisStep(step, fingerprint, plan, config, options);
       } else {
         result = await runEvalStep(step, fingerprint, plan, config, options);
         state.results = [...state.results.filter((r) => !(r.stage === result!.stage && r.split === result!.split)), result];
@@ -359,4 +362,28 @@ async function runEvalStep(
   });
   await storage.writeText(file, `${JSON.stringify(result, null, 2)}\n`);
   return result;
+}
+
+async function runAnalysisStep(
+  step: Extract<PipelineStep, { kind: 'analyse' }>,
+  fingerprint: string,
+  plan: PipelinePlan,
+  config: PipelineConfig,
+  options: RunPipelineOptions,
+): Promise<void> {
+  const { storage, nc } = options.cluster;
+  const analysis = config.analysis!;
+  const result = await analyseStage(step.target, {
+    nc,
+    storage,
+    passages: plan.passages,
+    maxQueries: analysis.maxQueries,
+    sweepQueries: analysis.sweepQueries,
+    equalOverlap: analysis.equalOverlap,
+    sample: analysis.sample,
+    seed: plan.seed,
+    logger: options.logger.child({ component: 'analysis', stage: step.target.stage }),
+    fingerprint,
+  });
+  await storage.writeText(step.target.resultFile, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -1,5 +1,15 @@
 export { PipelineConfigSchema, type PipelineConfig } from './config.js';
-export { planPipeline, fingerprintOf, type PipelinePlan, type PipelineStep, type TrainSegment, type EvalTarget } from './plan.js';
+export {
+  planPipeline,
+  finalStage,
+  fingerprintOf,
+  type PipelinePlan,
+  type PipelineStep,
+  type TrainSegment,
+  type EvalTarget,
+  type AnalysisTarget,
+} from './plan.js';
+export { analyseStage, atEqualOverlap, type AnalysisResult, type EqualOverlapPoint } from './analysis.js';
 export { runPipeline, trainConfigOf, type PipelineCluster, type PipelineHooks, type RunPipelineOptions } from './driver.js';
 export { readPipelineState, PipelineStateSchema, PIPELINE_STATE_FORMAT, type PipelineState, type StepRecord, type EvalResult } from './state.js';
 export { writePipelineReport, writeSeedSummary, summarizeSeeds, REPORT_METRICS, type PipelineSummary, type SummaryRow } from './report.js';

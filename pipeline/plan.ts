@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { IndexSpec, JobSpecInput } from '../jobs/index.js';
 import type { PipelineConfig } from './config.js';
+import { PipelineError } from './errors.js';
 
 /*
  * The pipeline as an ordered list of steps, each a pure function of the
@@ -43,7 +44,19 @@ export type PipelineStep =
   /** `shared`: seed-independent work (BM25, the hashed baseline): a finished job for the same spec from any run is reused. */
   | { id: string; kind: 'job'; spec: JobSpecInput; shared?: boolean }
   | { id: string; kind: 'train'; segment: TrainSegment }
-  | { id: string; kind: 'eval'; target: EvalTarget };
+  | { id: string; kind: 'eval'; target: EvalTarget }
+  /** Research measurements of a stage's checkpoint (pipeline/analysis.ts). */
+  | { id: string; kind: 'analyse'; target: AnalysisTarget };
+
+export interface AnalysisTarget {
+  stage: string;
+  indexSet: string;
+  embeddings: string;
+  checkpoint: string;
+  trainedSteps: number;
+  split: string;
+  resultFile: string;
+}
 
 export interface PipelinePlan {
   seed: number;
@@ -60,20 +73,34 @@ export function fingerprintOf(step: PipelineStep): string {
   return createHash('sha256').update(JSON.stringify(step)).digest('hex').slice(0, 16);
 }
 
-/** The index built on every stage's embeddings: Flat for the exact dev evaluation, and the mining index when it is another. */
-function stageIndexes(config: PipelineConfig): IndexSpec[] {
-  const flat: IndexSpec = { name: 'flat', factory: 'Flat', metric: 'ip' };
-  const mining = config.stages.dense.index;
-  if (mining.factory === 'Flat') return [flat];
-  return [flat, { name: 'mine', factory: mining.factory, metric: 'ip', ...(mining.efSearch ? { efSearch: mining.efSearch } : {}) }];
+/** The indexes built on a stage's embeddings: Flat for the exact dev evaluation, the mining index when it is another, and the analysis indexes where the stage is analysed. */
+function stageIndexes(config: PipelineConfig, analysed: boolean): IndexSpec[] {
+  const specs: IndexSpec[] = [{ name: 'flat', factory: 'Flat', metric: 'ip' }];
+  const mining = config.stages.dense?.index;
+  if (mining && mining.factory !== 'Flat')
+    specs.push({ name: 'mine', factory: mining.factory, metric: 'ip', ...(mining.efSearch ? { efSearch: mining.efSearch } : {}) });
+  if (analysed) for (const spec of config.analysis?.indexes ?? []) specs.push({ ...spec });
+  return specs;
+}
+
+/** The last stage the config trains (its "final" row). */
+export function finalStage(config: PipelineConfig): string {
+  const { bm25, dense } = config.stages;
+  if (dense && dense.rounds > 0) return `stage3.r${dense.rounds}`;
+  return bm25 ? 'stage2' : 'stage1';
 }
 
 export function planPipeline(config: PipelineConfig, seed: number = config.seed): PipelinePlan {
   const out = resolve(config.out);
+  const shared = resolve(config.sharedOut ?? config.out);
   const seedDir = join(out, `seed-${seed}`);
   const passages = resolve(config.corpus.passages);
   const { inBatch, bm25, dense } = config.stages;
-  const totalSteps = inBatch.steps + bm25.steps + dense.rounds * dense.steps;
+  const rounds = dense?.rounds ?? 0;
+  if (!bm25 && dense && dense.bm25Weight > 0)
+    throw new PipelineError('stages.dense.bm25Weight needs stage 2 (stages.bm25)', { field: 'stages.dense.bm25Weight' });
+  const totalSteps = inBatch.steps + (bm25?.steps ?? 0) + rounds * (dense?.steps ?? 0);
+  const analysed = new Set((config.analysis?.stages ?? []).map((s) => (s === 'final' ? finalStage(config) : s)));
   const steps: PipelineStep[] = [];
   const evals: EvalTarget[] = [];
   const evalStep = (target: Omit<EvalTarget, 'split' | 'resultFile'>, dir: string, split = config.eval.split) => {
@@ -87,12 +114,12 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
     steps.push({ id: 'ingest', kind: 'ingest', out: passages, input: ingest.input ? resolve(ingest.input) : null, shards: ingest.shards });
   }
   // BM25 over the corpus: stage 2's source and a reference row.
-  const bm25Indexes = join(out, 'bm25', 'indexes');
+  const bm25Indexes = join(shared, 'bm25', 'indexes');
   steps.push({ id: 'bm25.index', kind: 'job', shared: true, spec: { kind: 'index', input: null, output: bm25Indexes, indexes: [], bm25: { passages } } });
   if (config.eval.baselines.bm25)
-    evals.push(evalStep({ stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null }, join(out, 'bm25')));
+    evals.push(evalStep({ stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null }, join(shared, 'bm25')));
   if (config.eval.baselines.hashed) {
-    const dir = join(out, 'hashed');
+    const dir = join(shared, 'hashed');
     steps.push({
       id: 'hashed.encode',
       kind: 'job',
@@ -108,7 +135,7 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
     evals.push(evalStep({ stage: 'hashed', indexSet: join(dir, 'indexes'), index: 'flat', checkpoint: null, trainedSteps: null }, dir));
   }
 
-  /** A segment's training, then its checkpoint encoded, indexed and evaluated on the whole corpus. */
+  /** A segment's training, then its checkpoint encoded, indexed and evaluated on the whole corpus (and analysed where asked). */
   const trainAndEvaluate = (segment: TrainSegment): { indexSet: string; checkpoint: string } => {
     const dir = join(seedDir, segment.stage);
     steps.push({ id: `${segment.stage}.train`, kind: 'train', segment });
@@ -120,8 +147,26 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
       kind: 'job',
       spec: { kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'model', path: checkpoint } },
     });
-    steps.push({ id: `${segment.stage}.index`, kind: 'job', spec: { kind: 'index', input: embeddings, output: indexSet, indexes: stageIndexes(config) } });
+    steps.push({
+      id: `${segment.stage}.index`,
+      kind: 'job',
+      spec: { kind: 'index', input: embeddings, output: indexSet, indexes: stageIndexes(config, analysed.has(segment.stage)) },
+    });
     evals.push(evalStep({ stage: segment.stage, indexSet, index: 'flat', checkpoint, trainedSteps: segment.steps }, dir));
+    if (analysed.has(segment.stage))
+      steps.push({
+        id: `${segment.stage}.analysis`,
+        kind: 'analyse',
+        target: {
+          stage: segment.stage,
+          indexSet,
+          embeddings,
+          checkpoint,
+          trainedSteps: segment.steps,
+          split: config.eval.split,
+          resultFile: join(dir, `analysis-${config.eval.split}.json`),
+        },
+      });
     return { indexSet, checkpoint };
   };
 
@@ -134,36 +179,38 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
     negativesFrom: [],
     negativesPerQuery: 0,
   });
-
-  const bm25Negatives = join(out, 'bm25', 'negatives');
-  steps.push({
-    id: 'stage2.mine',
-    kind: 'job',
-    shared: true,
-    spec: {
-      kind: 'mine',
-      input: bm25Indexes,
-      output: bm25Negatives,
-      queries: { passages, split: 'train' },
-      source: { kind: 'bm25' },
-      k: bm25.mine.k,
-      filter: bm25.mine.filter,
-      stage: 'stage2',
-    },
-  });
   let previous = { outDir: join(seedDir, 'stage1', 'train'), steps: trained };
-  trained += bm25.steps;
-  latest = trainAndEvaluate({
-    stage: 'stage2',
-    outDir: join(seedDir, 'stage2', 'train'),
-    steps: trained,
-    continueFrom: join(previous.outDir, 'last'),
-    negativesFrom: [{ path: bm25Negatives, weight: 1 }],
-    negativesPerQuery: bm25.negativesPerQuery,
-  });
-  previous = { outDir: join(seedDir, 'stage2', 'train'), steps: trained };
 
-  for (let round = 1; round <= dense.rounds; round++) {
+  const bm25Negatives = join(shared, 'bm25', 'negatives');
+  if (bm25) {
+    steps.push({
+      id: 'stage2.mine',
+      kind: 'job',
+      shared: true,
+      spec: {
+        kind: 'mine',
+        input: bm25Indexes,
+        output: bm25Negatives,
+        queries: { passages, split: 'train' },
+        source: { kind: 'bm25' },
+        k: bm25.mine.k,
+        filter: bm25.mine.filter,
+        stage: 'stage2',
+      },
+    });
+    trained += bm25.steps;
+    latest = trainAndEvaluate({
+      stage: 'stage2',
+      outDir: join(seedDir, 'stage2', 'train'),
+      steps: trained,
+      continueFrom: join(previous.outDir, 'last'),
+      negativesFrom: [{ path: bm25Negatives, weight: 1 }],
+      negativesPerQuery: bm25.negativesPerQuery,
+    });
+    previous = { outDir: join(seedDir, 'stage2', 'train'), steps: trained };
+  }
+
+  for (let round = 1; dense && round <= rounds; round++) {
     const stage = `stage3.r${round}`;
     const negatives = join(seedDir, stage, 'negatives');
     steps.push({

@@ -16,7 +16,7 @@ const MetricsSchema = z.record(z.string(), z.number());
 
 export const StepRecordSchema = z.strictObject({
   id: z.string(),
-  kind: z.enum(['ingest', 'job', 'train', 'eval']),
+  kind: z.enum(['ingest', 'job', 'train', 'eval', 'analyse']),
   fingerprint: z.string(),
   state: z.enum(['running', 'done', 'failed']),
   startedAt: z.string(),

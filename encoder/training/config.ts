@@ -63,7 +63,15 @@ export const TrainConfigSchema = z.strictObject({
       /** w of w·(1 − cos(q, d⁺)); the thesis reports 0.6 best. */
       distanceWeight: z.number().nonnegative().default(0),
       symmAligner: z
-        .strictObject({ variant: z.enum(['A', 'B', 'C']).default('A'), lambda: z.number().nonnegative().default(1) })
+        .strictObject({
+          variant: z.enum(['A', 'B', 'C']).default('A'),
+          lambda: z.number().nonnegative().default(1),
+          /**
+           * The term is on from this step: before it, separate towers (initialised as copies) move apart on
+           * their own inputs, so the aligner has a gap to close; from step 0, variant A trains a shared tower. @defaultValue 0
+           */
+          startStep: z.number().int().nonnegative().default(0),
+        })
         .nullable()
         .default(null),
     })

@@ -310,7 +310,9 @@ function trainStep(
     return [tf.tensor2d(t.ids, [texts.length, t.length], 'int32'), tf.tensor2d(t.mask, [texts.length, t.length], 'int32')] as const;
   };
   const negativeTexts = drawNegatives(data, negatives, batchPairs, config, step);
-  const symm = config.objective.symmAligner !== null && config.objective.symmAligner.lambda > 0;
+  const aligner = config.objective.symmAligner;
+  const symm = aligner !== null && aligner.lambda > 0 && step >= aligner.startStep;
+  const objective = symm ? config.objective : { ...config.objective, symmAligner: null };
   const parts: Record<string, number> = {};
   const [qIds, qMask] = tensors(batchPairs.map((p) => p.query));
   const [dIds, dMask] = tensors(batchPairs.map((p) => data.corpus.texts[p.positive]!));
@@ -323,7 +325,7 @@ function trainStep(
       queryByItemTower: symm ? model.encode(qIds, qMask, 'item') : null,
       positiveByQueryTower: symm ? model.encode(dIds, dMask, 'query') : null,
     };
-    const { total, parts: tensorsByPart } = trainingLoss(tf, e, config.objective);
+    const { total, parts: tensorsByPart } = trainingLoss(tf, e, objective);
     for (const [name, t] of Object.entries(tensorsByPart)) parts[name] = t.dataSync()[0]!;
     return total;
   }, model.weights.variables);

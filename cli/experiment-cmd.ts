@@ -1,0 +1,101 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../common/index.js';
+import { FsStorage } from '../storage/index.js';
+import { buildGridReport, GridConfigSchema, gridCells, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { openCluster } from './cluster-context.js';
+import { closeBounded } from './processes-cmd.js';
+import { positiveInt } from './parse.js';
+import { pipelineProgress, type PipelineProgress } from './pipeline-cmd.js';
+
+/*
+ * `sci experiment run GRID.yaml [--seeds 3]`: every cell of a grid (an
+ * axis-combination of one base pipeline) run on the cluster, resumably, and
+ * one report over all cells and seeds. `sci experiment report` rewrites the
+ * report from what is finished, without a cluster.
+ */
+
+export function loadGridConfig(file: string): GridConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read the grid: ${(err as Error).message}`, { file });
+  }
+  const parsed = GridConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`grid: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file, field: issue.path.join('.') });
+  }
+  return { ...parsed.data, out: resolve(parsed.data.out) };
+}
+
+const seedsOf = (grid: GridConfig, count: number) => Array.from({ length: count }, (_, i) => grid.seed + i);
+
+export function experimentCommand(globals: () => GlobalOptions): Command {
+  const experiment = new Command('experiment').description("Experiment grids: every combination of a pipeline config's axes, over seeds, in one report");
+  experiment
+    .command('run')
+    .description('Run every cell of a grid on the cluster (finished cells and steps are not run again) and write <out>/report.html')
+    .argument('<file>', 'grid, e.g. config/experiments/thesis.yaml')
+    .option('--seeds <n>', 'seeds per cell (seed, seed+1, ...)', positiveInt('--seeds'), 1)
+    .option('--only <regex>', 'only the cells whose name matches (e.g. "w=0.6")')
+    .action(async (file: string, flags: { seeds: number; only?: string }) => {
+      const { config: sciConfig, logger } = commandContext(globals());
+      const grid = loadGridConfig(file);
+      const cells = gridCells(grid);
+      const seeds = seedsOf(grid, flags.seeds);
+      const log = logger.child({ component: 'experiment' });
+      const cluster = await openCluster(sciConfig, `sci-experiment-${process.pid}`, 'pipeline');
+      const stop = new AbortController();
+      const onSignal = () => {
+        log.warn('interrupted: stopping after the current training checkpoint or job wait (run the same command again to continue)');
+        stop.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let progress: PipelineProgress | null = null;
+      const started = Date.now();
+      try {
+        process.stdout.write(`${grid.title}: ${cells.length} cells × ${seeds.length} seed(s) → ${grid.out}\n`);
+        await runGrid({
+          cells,
+          seeds,
+          cluster,
+          logger: log,
+          signal: stop.signal,
+          wordnetSplit: sciConfig.wordnet,
+          ...(flags.only ? { only: new RegExp(flags.only) } : {}),
+          hooks: (cell, seed) => {
+            progress?.stop();
+            progress = pipelineProgress((text) => process.stdout.write(`[${cell.name} seed ${seed}] ${text}\n`), log);
+            return progress.hooks;
+          },
+        });
+        const report = await buildGridReport(grid, cells, seeds, new FsStorage('/'));
+        const { html } = writeGridReport(grid.out, report);
+        process.stdout.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; report: ${html}\n`);
+      } finally {
+        (progress as PipelineProgress | null)?.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await closeBounded(cluster);
+      }
+    });
+  experiment
+    .command('report')
+    .description('Write <out>/report.html and report.json from the cells and seeds finished so far (no cluster needed)')
+    .argument('<file>', 'grid')
+    .option('--seeds <n>', 'seeds per cell', positiveInt('--seeds'), 1)
+    .action(async (file: string, flags: { seeds: number }) => {
+      const grid = loadGridConfig(file);
+      const report = await buildGridReport(grid, gridCells(grid), seedsOf(grid, flags.seeds), new FsStorage('/'));
+      const { html } = writeGridReport(grid.out, report);
+      const done = report.rows.filter((r) => r.seeds.length > 0).length;
+      process.stdout.write(`${done}/${report.rows.length} rows measured; report: ${html} (${join(grid.out, 'report.json')})\n`);
+    });
+  return experiment;
+}

@@ -1,0 +1,353 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, type PlotOptions } from '../report/index.js';
+import { finalStage, planPipeline, readPipelineState, REPORT_METRICS, type AnalysisResult, type EvalResult } from '../pipeline/index.js';
+import type { Storage } from '../storage/index.js';
+import type { GridCell, GridConfig } from './config.js';
+
+/*
+ * The grid's report: every cell's rows (mean ± sample std over the seeds
+ * that finished), the baselines, and plots chosen by what the grid measured:
+ *   dev Recall@10 against each numeric axis (baselines as flat lines);
+ *   HNSW distances per query at equal overlap with the model's own Flat;
+ *   the histogram of cos(f_q(q), f_i(d⁺)); alignment against uniformity;
+ *   Recall@10 and distances per query against nprobe, per IVF factory
+ *   (item-view and dual-view indexes side by side); the cross-tower gap.
+ * report.json holds the rows and every plotted series (what the page draws).
+ */
+
+export interface MeanStd {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+export function meanStd(values: readonly number[]): MeanStd {
+  const n = values.length;
+  if (n === 0) return { mean: Number.NaN, std: Number.NaN, n: 0 };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+export interface SweepSummary {
+  index: string;
+  factory: string;
+  dualView: boolean;
+  param: 'nprobe' | 'efSearch';
+  points: Array<{ value: number; recall: MeanStd; overlap: MeanStd | null; ndisPerQuery: MeanStd }>;
+}
+
+export interface GridRow {
+  cell: string;
+  labels: Record<string, string>;
+  values: Record<string, unknown>;
+  row: string;
+  stage: string;
+  /** Seeds whose dev evaluation of this row is done. */
+  seeds: number[];
+  dev: Record<string, MeanStd>;
+  test: Record<string, MeanStd>;
+  hnsw: { target: number; ndisPerQuery: MeanStd; efSearch: MeanStd; reached: number } | null;
+  geometry: {
+    positiveCosine: MeanStd;
+    alignment: MeanStd;
+    uniformity: MeanStd;
+    crossTowerGap: MeanStd;
+    histogram: { binWidth: number; fractions: number[] };
+  } | null;
+  sweeps: SweepSummary[];
+}
+
+export interface GridReport {
+  title: string;
+  description: string;
+  notes: string[];
+  createdAt: string;
+  seeds: number[];
+  axes: Array<{ name: string; key: string; labels: string[] }>;
+  baselines: Array<{ name: string; dev: Record<string, MeanStd>; test: Record<string, MeanStd> }>;
+  rows: GridRow[];
+  plots: PlotOptions[];
+}
+
+const metricsOf = (results: readonly EvalResult[]): Record<string, MeanStd> =>
+  Object.fromEntries(REPORT_METRICS.map((m) => [m, meanStd(results.map((r) => r.metrics[m]).filter((v): v is number => v !== undefined))]));
+
+function readAnalysis(file: string): AnalysisResult | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as AnalysisResult) : null;
+}
+
+function summarizeSweeps(analyses: readonly AnalysisResult[]): SweepSummary[] {
+  const first = analyses[0];
+  if (!first) return [];
+  return first.indexes
+    .filter((r) => r.sweep.length > 0)
+    .map((r) => ({
+      index: r.index,
+      factory: r.factory,
+      dualView: r.dualView,
+      param: r.sweep[0]!.param,
+      points: r.sweep.map((p) => {
+        const same = analyses.flatMap((a) => a.indexes.find((x) => x.index === r.index)?.sweep.find((q) => q.value === p.value) ?? []);
+        const overlaps = same.map((q) => q['annRecall@10']).filter((v): v is number => v !== null);
+        return {
+          value: p.value,
+          recall: meanStd(same.map((q) => q['Recall@10'])),
+          overlap: overlaps.length > 0 ? meanStd(overlaps) : null,
+          ndisPerQuery: meanStd(same.map((q) => q.ndisPerQuery)),
+        };
+      }),
+    }));
+}
+
+export async function buildGridReport(grid: GridConfig, cells: readonly GridCell[], seeds: readonly number[], storage: Storage): Promise<GridReport> {
+  const rows: GridRow[] = [];
+  const baselineResults = new Map<string, EvalResult[]>();
+  for (const cell of cells) {
+    const perRow = new Map<string, { results: EvalResult[]; analyses: AnalysisResult[]; seeds: number[] }>();
+    for (const seed of seeds) {
+      const plan = planPipeline(cell.config, seed);
+      const state = existsSync(plan.stateFile) ? await readPipelineState(storage, plan.stateFile) : null;
+      if (!state) continue;
+      // Baselines are seed-independent (measured once, shared by every cell): one result per split.
+      for (const r of state.results) {
+        const kept = baselineResults.get(r.stage) ?? [];
+        if (r.checkpoint === null && !kept.some((k) => k.split === r.split)) baselineResults.set(r.stage, [...kept, r]);
+      }
+      for (const wanted of grid.rows) {
+        const stage = wanted.stage === 'final' ? finalStage(cell.config) : wanted.stage;
+        const entry = perRow.get(wanted.label) ?? { results: [], analyses: [], seeds: [] };
+        const mine = state.results.filter((r) => r.stage === stage);
+        if (mine.some((r) => r.split === cell.config.eval.split)) entry.seeds.push(seed);
+        entry.results.push(...mine);
+        const analysisStep = plan.steps.find((s) => s.kind === 'analyse' && s.target.stage === stage);
+        const analysis = analysisStep?.kind === 'analyse' ? readAnalysis(analysisStep.target.resultFile) : null;
+        if (analysis) entry.analyses.push(analysis);
+        perRow.set(wanted.label, entry);
+      }
+    }
+    for (const wanted of grid.rows) {
+      const entry = perRow.get(wanted.label) ?? { results: [], analyses: [], seeds: [] };
+      const stage = wanted.stage === 'final' ? finalStage(cell.config) : wanted.stage;
+      const hnswPoints = entry.analyses.flatMap((a) => a.hnswAtEqualOverlap.slice(0, 1));
+      const reached = hnswPoints.filter((p) => p.ndisPerQuery !== null);
+      const geometry = entry.analyses.map((a) => a.geometry);
+      const histogram = geometry[0]
+        ? {
+            binWidth: geometry[0].positiveCosineHistogram.binWidth,
+            fractions: geometry[0].positiveCosineHistogram.counts.map((_, i) => {
+              const fractions = geometry.map((g) => g.positiveCosineHistogram.counts[i]! / Math.max(1, g.pairs));
+              return fractions.reduce((a, b) => a + b, 0) / fractions.length;
+            }),
+          }
+        : null;
+      rows.push({
+        cell: cell.name,
+        labels: cell.labels,
+        values: cell.values,
+        row: wanted.label,
+        stage,
+        seeds: entry.seeds,
+        dev: metricsOf(entry.results.filter((r) => r.split === cell.config.eval.split)),
+        test: metricsOf(entry.results.filter((r) => r.split === cell.config.eval.testSplit)),
+        hnsw:
+          hnswPoints.length > 0
+            ? {
+                target: hnswPoints[0]!.target,
+                ndisPerQuery: meanStd(reached.map((p) => p.ndisPerQuery!)),
+                efSearch: meanStd(reached.map((p) => p.efSearch!)),
+                reached: reached.length,
+              }
+            : null,
+        geometry:
+          geometry.length > 0 && histogram
+            ? {
+                positiveCosine: meanStd(geometry.map((g) => g.positiveCosine)),
+                alignment: meanStd(geometry.map((g) => g.alignment)),
+                uniformity: meanStd(geometry.map((g) => g.uniformity)),
+                crossTowerGap: meanStd(geometry.map((g) => g.crossTowerGap)),
+                histogram,
+              }
+            : null,
+        sweeps: summarizeSweeps(entry.analyses),
+      });
+    }
+  }
+  const baselines = [...baselineResults].map(([name, results]) => ({
+    name,
+    dev: metricsOf(results.filter((r) => r.split === cells[0]!.config.eval.split)),
+    test: metricsOf(results.filter((r) => r.split === cells[0]!.config.eval.testSplit)),
+  }));
+  const report: GridReport = {
+    title: grid.title,
+    description: grid.description,
+    notes: grid.notes,
+    createdAt: new Date().toISOString(),
+    seeds: [...seeds],
+    axes: grid.axes.map((a) => ({ name: a.name, key: a.key, labels: cells.map((c) => c.labels[a.name]!).filter((v, i, all) => all.indexOf(v) === i) })),
+    baselines,
+    rows,
+    plots: [],
+  };
+  report.plots = gridPlots(grid, report);
+  return report;
+}
+
+/** Series name of a row: the labels of the axes other than `except`, and the row label. */
+const seriesName = (row: GridRow, except: string | null) =>
+  [
+    ...Object.entries(row.labels)
+      .filter(([k]) => k !== except)
+      .map(([k, v]) => `${k}=${v}`),
+    row.row,
+  ].join(' · ');
+
+function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
+  const plots: PlotOptions[] = [];
+  const done = report.rows.filter((r) => r.seeds.length > 0);
+  const numericAxes = grid.axes.filter((a) => a.values.length > 1 && a.values.every((v) => typeof v === 'number'));
+  for (const axis of numericAxes) {
+    const groups = new Map<string, Array<[number, number]>>();
+    const hnsw = new Map<string, Array<[number, number]>>();
+    for (const row of done) {
+      const x = row.values[axis.name] as number;
+      const name = seriesName(row, axis.name);
+      groups.set(name, [...(groups.get(name) ?? []), [x, row.dev['Recall@10']!.mean]]);
+      if (row.hnsw && row.hnsw.ndisPerQuery.n > 0) hnsw.set(name, [...(hnsw.get(name) ?? []), [x, row.hnsw.ndisPerQuery.mean]]);
+    }
+    const xs = (axis.values as number[]).slice().sort((a, b) => a - b);
+    const flat = report.baselines
+      .filter((b) => Number.isFinite(b.dev['Recall@10']?.mean))
+      .map((b) => ({ name: b.name, points: [xs[0]!, xs.at(-1)!].map((x) => [x, b.dev['Recall@10']!.mean] as [number, number]) }));
+    if (groups.size > 0)
+      plots.push({
+        title: `dev Recall@10 vs ${axis.name}`,
+        xLabel: `${axis.name} (${axis.key})`,
+        yLabel: 'Recall@10 (whole corpus, mean over seeds)',
+        series: [...[...groups].map(([name, points]) => ({ name, points })), ...flat],
+      });
+    if (hnsw.size > 0) {
+      const target = done.find((r) => r.hnsw)!.hnsw!.target;
+      plots.push({
+        title: `HNSW distances per query at overlap ${target} vs ${axis.name}`,
+        xLabel: `${axis.name} (${axis.key})`,
+        yLabel: `distances / query at ${target} overlap with own Flat`,
+        series: [...hnsw].map(([name, points]) => ({ name, points })),
+      });
+    }
+  }
+  const withGeometry = done.filter((r) => r.geometry);
+  if (withGeometry.length > 0) {
+    plots.push({
+      title: 'Histogram of cos(f_q(q), f_i(d+)) over judged dev pairs',
+      xLabel: 'cosine (bin centre)',
+      yLabel: 'fraction of pairs',
+      series: withGeometry.map((r) => ({
+        name: seriesName(r, null),
+        points: r
+          .geometry!.histogram.fractions.map((y, i) => [-1 + (i + 0.5) * r.geometry!.histogram.binWidth, y] as [number, number])
+          .filter(([x]) => x > -0.5),
+      })),
+    });
+    plots.push({
+      title: 'Alignment vs uniformity (lower is better on both)',
+      xLabel: 'uniformity: log E exp(-2||x-y||²) over passages',
+      yLabel: 'alignment: E||f_q(q) - f_i(d+)||²',
+      series: withGeometry.map((r) => ({ name: seriesName(r, null), points: [[r.geometry!.uniformity.mean, r.geometry!.alignment.mean]] })),
+    });
+    if (withGeometry.some((r) => r.geometry!.crossTowerGap.mean > 0))
+      plots.push({
+        title: 'Cross-tower gap vs dev Recall@10',
+        xLabel: 'cross-tower gap E(1 - cos(f_q(I), f_i(I)))',
+        yLabel: 'dev Recall@10',
+        series: withGeometry.map((r) => ({ name: seriesName(r, null), points: [[r.geometry!.crossTowerGap.mean, r.dev['Recall@10']!.mean]] })),
+      });
+  }
+  const factories = [...new Set(done.flatMap((r) => r.sweeps.filter((s) => s.param === 'nprobe').map((s) => s.factory)))];
+  for (const factory of factories) {
+    for (const [what, pick] of [
+      ['Recall@10', (p: SweepSummary['points'][number]) => p.recall.mean],
+      ['distances / query', (p: SweepSummary['points'][number]) => p.ndisPerQuery.mean],
+    ] as const) {
+      const series = done.flatMap((r) =>
+        r.sweeps
+          .filter((s) => s.factory === factory && s.param === 'nprobe')
+          .map((s) => ({
+            name: `${seriesName(r, null)} · ${s.index}${s.dualView ? ' (CI)' : ''}`,
+            points: s.points.map((p) => [p.value, pick(p)] as [number, number]),
+          })),
+      );
+      plots.push({ title: `${what} vs nprobe, ${factory}`, xLabel: 'nprobe', yLabel: `${what} (dev, mean over seeds)`, series, logX: true });
+    }
+  }
+  return plots;
+}
+
+const pm = (x: MeanStd | undefined, digits = 4) =>
+  !x || x.n === 0 || !Number.isFinite(x.mean) ? '–' : `${x.mean.toFixed(digits)}${x.n > 1 ? ` ± ${x.std.toFixed(digits)}` : ''}`;
+
+export function renderGridHtml(report: GridReport): string {
+  const axisHeads = report.axes.map((a) => `<th>${escapeHtml(a.name)}</th>`).join('');
+  const baselineRows = report.baselines
+    .map(
+      (b) =>
+        `<tr><td colspan="${report.axes.length + 1}">${escapeHtml(b.name)}</td><td>–</td><td>${pm(b.dev['Recall@10'])}</td><td>${pm(b.dev['MRR@10'])}</td><td>${pm(b.dev['nDCG@10'])}</td><td>${pm(b.test['Recall@10'])}</td><td colspan="6"></td></tr>`,
+    )
+    .join('\n');
+  const rows = report.rows
+    .map(
+      (r) =>
+        `<tr>${report.axes.map((a) => `<td>${escapeHtml(r.labels[a.name] ?? '')}</td>`).join('')}<td>${escapeHtml(r.row)}</td><td>${r.seeds.length}</td><td>${pm(r.dev['Recall@10'])}</td><td>${pm(r.dev['MRR@10'])}</td><td>${pm(r.dev['nDCG@10'])}</td><td>${pm(r.test['Recall@10'])}</td><td>${r.hnsw ? pm(r.hnsw.ndisPerQuery, 0) : '–'}</td><td>${r.geometry ? pm(r.geometry.positiveCosine, 3) : '–'}</td><td>${r.geometry ? pm(r.geometry.alignment, 3) : '–'}</td><td>${r.geometry ? pm(r.geometry.uniformity, 3) : '–'}</td><td>${r.geometry ? pm(r.geometry.crossTowerGap, 3) : '–'}</td></tr>`,
+    )
+    .join('\n');
+  const sweepTables = report.rows
+    .filter((r) => r.sweeps.some((s) => s.param === 'nprobe'))
+    .map((r) => {
+      const sweeps = r.sweeps.filter((s) => s.param === 'nprobe');
+      const values = [...new Set(sweeps.flatMap((s) => s.points.map((p) => p.value)))].sort((a, b) => a - b);
+      const head = sweeps.map((s) => `<th>${escapeHtml(s.index)}${s.dualView ? ' (CI)' : ''} R@10</th><th>dist/q</th>`).join('');
+      const body = values
+        .map(
+          (v) =>
+            `<tr><td>${v}</td>${sweeps
+              .map((s) => {
+                const p = s.points.find((x) => x.value === v);
+                return `<td>${pm(p?.recall)}</td><td>${pm(p?.ndisPerQuery, 0)}</td>`;
+              })
+              .join('')}</tr>`,
+        )
+        .join('');
+      return `<h3>${escapeHtml(seriesName(r, null))}</h3><table><tr><th>nprobe</th>${head}</tr>${body}</table>`;
+    })
+    .join('\n');
+  const target = report.rows.find((r) => r.hnsw)?.hnsw?.target;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}.note{color:#555;font-size:13px;max-width:960px}</style></head>
+<body data-plots="0">
+<h1>${escapeHtml(report.title)}</h1>
+<p class="note">${escapeHtml(report.description)}</p>
+${report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
+<p class="note">Seeds ${report.seeds.join(', ')}; every figure is the mean ± sample standard deviation over the seeds counted in its row, measured through scatter-gather over the whole corpus (trec_eval means over the evaluated queries).${target ? ` HNSW distances are read where the efSearch sweep reaches ${target} overlap with the same model's Flat top 10.` : ''} ${escapeHtml(report.createdAt)}.</p>
+<table><tr>${axisHeads}<th>row</th><th>seeds</th><th>dev Recall@10</th><th>dev MRR@10</th><th>dev nDCG@10</th><th>test Recall@10</th><th>HNSW dist/q at equal overlap</th><th>positive cos</th><th>alignment</th><th>uniformity</th><th>cross-tower gap</th></tr>
+${baselineRows}
+${rows}
+</table>
+<div class="plots">${report.plots.map((p) => linePlot(p)).join('\n')}</div>
+${sweepTables ? `<h2>nprobe sweeps</h2>${sweepTables}` : ''}
+${PLOT_READBACK_SCRIPT}
+</body></html>
+`;
+}
+
+export function writeGridReport(dir: string, report: GridReport): { json: string; html: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  writeFileSync(`${json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${json}.tmp`, json);
+  writeFileSync(`${html}.tmp`, renderGridHtml(report));
+  renameSync(`${html}.tmp`, html);
+  return { json, html };
+}
