@@ -43,7 +43,8 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
     .argument('<file>', 'grid, e.g. config/experiments/thesis.yaml')
     .option('--seeds <n>', 'seeds per cell (seed, seed+1, ...)', positiveInt('--seeds'), 1)
     .option('--only <regex>', 'only the cells whose name matches (e.g. "w=0.6")')
-    .action(async (file: string, flags: { seeds: number; only?: string }) => {
+    .option('--redo-from <step>', 'in every cell: forget this step and every later one and run them again (e.g. stage1.analysis)')
+    .action(async (file: string, flags: { seeds: number; only?: string; redoFrom?: string }) => {
       const { config: sciConfig, logger } = commandContext(globals());
       const grid = loadGridConfig(file);
       const cells = gridCells(grid);
@@ -69,6 +70,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
           signal: stop.signal,
           wordnetSplit: sciConfig.wordnet,
           ...(flags.only ? { only: new RegExp(flags.only) } : {}),
+          ...(flags.redoFrom ? { redoFrom: flags.redoFrom } : {}),
           hooks: (cell, seed) => {
             progress?.stop();
             progress = pipelineProgress((text) => process.stdout.write(`[${cell.name} seed ${seed}] ${text}\n`), log);

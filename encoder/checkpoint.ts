@@ -31,7 +31,13 @@ export const ModelCardSchema = z.strictObject({
   format: z.literal(CHECKPOINT_FORMAT),
   createdAt: z.string(),
   architecture: ArchitectureSchema,
-  tokenizer: z.strictObject({ vocab: fileInFolder, size: z.number().int().positive(), lowercase: z.boolean() }),
+  tokenizer: z.strictObject({
+    vocab: fileInFolder,
+    size: z.number().int().positive(),
+    lowercase: z.boolean(),
+    /** Words Porter-stemmed before WordPiece (absent in older checkpoints: false). */
+    stem: z.boolean().default(false),
+  }),
   weights: z.strictObject({
     file: fileInFolder,
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -108,7 +114,7 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents): Model
     format: CHECKPOINT_FORMAT,
     createdAt: new Date().toISOString(),
     architecture: contents.architecture,
-    tokenizer: { vocab: 'vocab.txt', size: contents.tokenizer.size, lowercase: contents.lowercase },
+    tokenizer: { vocab: 'vocab.txt', size: contents.tokenizer.size, lowercase: contents.lowercase, stem: contents.tokenizer.stem },
     weights: { file: 'weights.bin', sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength, tensors: specs },
     seed: contents.seed,
     backend: contents.backend,
@@ -166,7 +172,7 @@ export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== card.weights.sha256)
     throw new CheckpointError(`weights checksum ${sha} does not match the model card's ${card.weights.sha256}`, { file: weightsFile });
-  const tokenizer = WordPieceTokenizer.fromVocabFile(join(dir, card.tokenizer.vocab), { lowercase: card.tokenizer.lowercase });
+  const tokenizer = WordPieceTokenizer.fromVocabFile(join(dir, card.tokenizer.vocab), { lowercase: card.tokenizer.lowercase, stem: card.tokenizer.stem });
   if (tokenizer.size !== card.architecture.vocabSize) {
     throw new CheckpointError(`vocabulary has ${tokenizer.size} pieces, the model expects ${card.architecture.vocabSize}`, {
       file: join(dir, card.tokenizer.vocab),

@@ -57,6 +57,8 @@ export interface GridRow {
     histogram: { binWidth: number; fractions: number[] };
   } | null;
   sweeps: SweepSummary[];
+  /** WordNet: Recall@10 per sense-tag-count bucket and index (mean over seeds). */
+  longTail: Array<{ bucket: string; queries: number; recallAt10: Record<string, MeanStd> }> | null;
 }
 
 export interface GridReport {
@@ -99,6 +101,16 @@ function summarizeSweeps(analyses: readonly AnalysisResult[]): SweepSummary[] {
         };
       }),
     }));
+}
+
+function summarizeLongTail(analyses: readonly AnalysisResult[]): GridRow['longTail'] {
+  const slices = analyses.map((a) => a.longTail).filter((l): l is NonNullable<AnalysisResult['longTail']> => l !== null && l !== undefined);
+  if (slices.length === 0) return null;
+  return slices[0]!.map((b, i) => ({
+    bucket: b.bucket,
+    queries: b.queries,
+    recallAt10: Object.fromEntries(Object.keys(b.recallAt10).map((index) => [index, meanStd(slices.map((s) => s[i]!.recallAt10[index]!))])),
+  }));
 }
 
 export async function buildGridReport(grid: GridConfig, cells: readonly GridCell[], seeds: readonly number[], storage: Storage): Promise<GridReport> {
@@ -171,6 +183,7 @@ export async function buildGridReport(grid: GridConfig, cells: readonly GridCell
               }
             : null,
         sweeps: summarizeSweeps(entry.analyses),
+        longTail: summarizeLongTail(entry.analyses),
       });
     }
   }
@@ -264,6 +277,17 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
         series: withGeometry.map((r) => ({ name: seriesName(r, null), points: [[r.geometry!.crossTowerGap.mean, r.dev['Recall@10']!.mean]] })),
       });
   }
+  const tails = done.filter((r) => r.longTail);
+  if (tails.length > 0)
+    plots.push({
+      title: 'Long tail: Flat Recall@10 by the synset’s sense-tag count',
+      xLabel: `bucket (${tails[0]!.longTail!.map((b, i) => `${i} = ${b.bucket}`).join(', ')})`,
+      yLabel: 'dev Recall@10 (Flat)',
+      series: tails.map((r) => ({
+        name: seriesName(r, null),
+        points: r.longTail!.map((b, i) => [i, b.recallAt10.flat?.mean ?? Number.NaN] as [number, number]),
+      })),
+    });
   const factories = [...new Set(done.flatMap((r) => r.sweeps.filter((s) => s.param === 'nprobe').map((s) => s.factory)))];
   for (const factory of factories) {
     for (const [what, pick] of [
@@ -321,6 +345,15 @@ export function renderGridHtml(report: GridReport): string {
       return `<h3>${escapeHtml(seriesName(r, null))}</h3><table><tr><th>nprobe</th>${head}</tr>${body}</table>`;
     })
     .join('\n');
+  const tailTables = report.rows
+    .filter((r) => r.longTail)
+    .map((r) => {
+      const indexes = Object.keys(r.longTail![0]!.recallAt10);
+      return `<h3>${escapeHtml(seriesName(r, null))}</h3><table><tr><th>sense-tag count</th><th>queries</th>${indexes.map((i) => `<th>${escapeHtml(i)} R@10</th>`).join('')}</tr>${r
+        .longTail!.map((b) => `<tr><td>${escapeHtml(b.bucket)}</td><td>${b.queries}</td>${indexes.map((i) => `<td>${pm(b.recallAt10[i])}</td>`).join('')}</tr>`)
+        .join('')}</table>`;
+    })
+    .join('\n');
   const target = report.rows.find((r) => r.hnsw)?.hnsw?.target;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
@@ -336,6 +369,7 @@ ${rows}
 </table>
 <div class="plots">${report.plots.map((p) => linePlot(p)).join('\n')}</div>
 ${sweepTables ? `<h2>nprobe sweeps</h2>${sweepTables}` : ''}
+${tailTables ? `<h2>Long tail: queries by their synset's sense-tag count (WordNet index.sense)</h2><p class="note">Indexes at their serving settings. 0 = senses never tagged in SemCor and the other tagged corpora.</p>${tailTables}` : ''}
 ${PLOT_READBACK_SCRIPT}
 </body></html>
 `;

@@ -20,6 +20,8 @@ export interface RunGridOptions {
   wordnetSplit?: WordnetSplit;
   /** Only cells whose name matches. */
   only?: RegExp;
+  /** In every cell run: forget this step and every later one (e.g. stage1.analysis after the analysis changed). */
+  redoFrom?: string;
 }
 
 export async function runGrid(options: RunGridOptions): Promise<Array<{ cell: GridCell; seed: number; state: PipelineState }>> {
@@ -36,6 +38,7 @@ export async function runGrid(options: RunGridOptions): Promise<Array<{ cell: Gr
         ...(options.hooks ? { hooks: options.hooks(cell, seed) } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.wordnetSplit ? { wordnetSplit: options.wordnetSplit } : {}),
+        ...(options.redoFrom ? { redoFrom: options.redoFrom } : {}),
       });
       done.push({ cell, seed, state });
     }

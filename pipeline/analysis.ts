@@ -3,9 +3,9 @@ import { tableFromIPC } from 'apache-arrow';
 import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
 import { uniformity } from '../encoder/index.js';
-import { loadJudgedQueries } from '../eval/index.js';
+import { evaluateRun, loadJudgedQueries, type Qrels } from '../eval/index.js';
 import { SearchService, ShardServer, evaluateIndexes, type IndexReport } from '../search/index.js';
-import { readSetManifest, shardFile } from '../shards/index.js';
+import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
 import type { NatsConnection } from 'nats';
 import type { Storage } from '../storage/index.js';
 import { PipelineError } from './errors.js';
@@ -25,7 +25,9 @@ import type { AnalysisTarget } from './plan.js';
  *                histogram), alignment E||f_q(q) − f_i(d⁺)||², uniformity
  *                log E exp(−2||x − y||²) over sampled passages' stored
  *                vectors, and the cross-tower gap E(1 − cos(f_q(I), f_i(I)))
- *                over the same passages (0 for shared towers).
+ *                over the same passages (0 for shared towers);
+ *   longTail     (WordNet) Recall@10 of every index over the queries
+ *                bucketed by their synset's sense-tag count in index.sense.
  */
 
 export interface EqualOverlapPoint {
@@ -47,6 +49,8 @@ export interface AnalysisResult {
   queries: number;
   indexes: IndexReport[];
   hnswAtEqualOverlap: EqualOverlapPoint[];
+  /** WordNet: Recall@10 per index over queries bucketed by their synset's sense-tag count (null for other corpora). */
+  longTail: LongTailBucket[] | null;
   geometry: {
     pairs: number;
     positiveCosine: number;
@@ -62,6 +66,42 @@ export interface AnalysisResult {
   measuredAt: string;
 }
 
+export interface LongTailBucket {
+  /** Tag counts in [min, max]; max null = no upper bound. */
+  bucket: string;
+  min: number;
+  max: number | null;
+  queries: number;
+  recallAt10: Record<string, number>;
+}
+
+/** Sense-tag count buckets: never tagged (the tail) to frequent. */
+export const TAG_COUNT_BUCKETS: ReadonlyArray<{ bucket: string; min: number; max: number | null }> = [
+  { bucket: '0', min: 0, max: 0 },
+  { bucket: '1-4', min: 1, max: 4 },
+  { bucket: '5-19', min: 5, max: 19 },
+  { bucket: '20+', min: 20, max: null },
+];
+
+/** Recall@10 of every index's run over the queries of each tag-count bucket (a query's count: its judged synsets' largest). */
+export function longTailSlice(
+  runs: ReadonlyMap<string, ReadonlyMap<string, ReadonlyArray<{ docId: string }>>>,
+  qrels: Qrels,
+  tagCounts: ReadonlyMap<string, number>,
+): LongTailBucket[] {
+  const countOf = (queryId: string) => Math.max(0, ...[...(qrels.get(queryId) ?? [])].filter(([, g]) => g > 0).map(([doc]) => tagCounts.get(doc) ?? 0));
+  const queryIds = [...(runs.values().next().value?.keys() ?? [])];
+  return TAG_COUNT_BUCKETS.map(({ bucket, min, max }) => {
+    const ids = new Set(queryIds.filter((id) => countOf(id) >= min && (max === null || countOf(id) <= max)));
+    const recallAt10: Record<string, number> = {};
+    for (const [index, run] of runs) {
+      const sliced = new Map([...run].filter(([id]) => ids.has(id)).map(([id, hits]) => [id, hits.map((h) => h.docId)]));
+      recallAt10[index] = evaluateRun(sliced, qrels, { recall: [10], ndcg: [], mrr: [] })['Recall@10']!;
+    }
+    return { bucket, min, max, queries: ids.size, recallAt10 };
+  });
+}
+
 export interface AnalysisOptions {
   nc: NatsConnection;
   storage: Storage;
@@ -71,6 +111,8 @@ export interface AnalysisOptions {
   equalOverlap: number;
   sample: number;
   seed: number;
+  /** WordNet dictionary folder of the corpus (for the long-tail slice); null for other corpora. */
+  wordnetDict: string | null;
   logger: Logger;
   fingerprint: string;
 }
@@ -110,7 +152,7 @@ export async function analyseStage(target: AnalysisTarget, options: AnalysisOpti
         ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
       });
       const names = service.router.indexSet.names.filter((n) => n !== 'bm25');
-      const { reports } = await evaluateIndexes(service, names, sample, qrels, {
+      const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, {
         k: 100,
         batchSize: 128,
         latencyQueries: 50,
@@ -124,6 +166,7 @@ export async function analyseStage(target: AnalysisTarget, options: AnalysisOpti
         throw new PipelineError(`${target.stage} analysis: ${partial.partialAnswers} partial answers from ${partial.index}; not recording lower numbers`);
       const hnswAtEqualOverlap = reports.filter((r) => /^HNSW/i.test(r.factory)).map((r) => atEqualOverlap(r, options.equalOverlap));
       const geometry = await measureGeometry(target, sample, qrels, service, options);
+      const tagCounts = options.wordnetDict ? readSynsetTagCounts(options.wordnetDict) : null;
       return {
         stage: target.stage,
         split: target.split,
@@ -132,6 +175,7 @@ export async function analyseStage(target: AnalysisTarget, options: AnalysisOpti
         queries: sample.ids.length,
         indexes: reports,
         hnswAtEqualOverlap,
+        longTail: tagCounts ? longTailSlice(runs, qrels, tagCounts) : null,
         geometry,
         fingerprint: options.fingerprint,
         measuredAt: new Date().toISOString(),

@@ -16,7 +16,7 @@ import {
   type JobStatus,
 } from '../jobs/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
-import { runIngest, WordnetIngester, type WordnetSplit } from '../shards/index.js';
+import { runIngest, WordnetIngester, wordnetDictDir, type WordnetSplit } from '../shards/index.js';
 import type { Storage } from '../storage/index.js';
 import type { PipelineConfig } from './config.js';
 import { PipelineError } from './errors.js';
@@ -382,6 +382,7 @@ async function runAnalysisStep(
     equalOverlap: analysis.equalOverlap,
     sample: analysis.sample,
     seed: plan.seed,
+    wordnetDict: config.corpus.ingest?.format === 'wordnet' ? (config.corpus.ingest.input ?? wordnetDictDir()) : null,
     logger: options.logger.child({ component: 'analysis', stage: step.target.stage }),
     fingerprint,
   });

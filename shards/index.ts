@@ -3,6 +3,7 @@ export { TsvIngester, splitTsvLine } from './ingest/tsv.js';
 export { BeirIngester, type BeirIngesterOptions } from './ingest/beir.js';
 export { DprJsonIngester, type DprJsonIngesterOptions } from './ingest/dpr-json.js';
 export { WordnetIngester, wordnetSplitOf, parseSynsetLine, wordnetDictDir, type WordnetSplit } from './ingest/wordnet.js';
+export { readSynsetTagCounts } from './ingest/wordnet-frequency.js';
 export type { Ingester, IngestEvent, IngestContext } from './ingest/types.js';
 export { readManifest, writeManifest, verifyShardChecksums, sha256File, ID_POLICY, MANIFEST_FILE, type Manifest, type ShardEntry } from './manifest.js';
 export { readShardBatches, readShardPassages, openShardSet, shardOfRow, passageText, type Passage } from './shard-reader.js';

@@ -1,3 +1,4 @@
+import { stemmer } from 'stemmer';
 /*
  * BERT's "basic" tokenization, before WordPiece: drop control characters,
  * normalise whitespace, put spaces around CJK ideographs, lowercase and strip
@@ -57,4 +58,16 @@ export function basicTokenize(text: string, options: BasicTokenizerOptions = {})
     if (current !== '') tokens.push(current);
   }
   return tokens;
+}
+
+const stems = new Map<string, string>();
+
+/** Porter stem of a lowercase word of letters (other tokens pass through): the BM25 analyzer's normalisation. */
+export function stemWord(word: string): string {
+  let stem = stems.get(word);
+  if (stem === undefined) {
+    stem = /^\p{L}+$/u.test(word) ? stemmer(word) : word;
+    if (stems.size < 1_000_000) stems.set(word, stem);
+  }
+  return stem;
 }

@@ -1,4 +1,4 @@
-import { basicTokenize } from './basic-tokenizer.js';
+import { basicTokenize, stemWord } from './basic-tokenizer.js';
 import { SPECIAL_TOKENS } from './wordpiece.js';
 import { TokenizerError } from './errors.js';
 
@@ -26,13 +26,18 @@ const SEP = '\u0000';
 export class VocabBuilder {
   private readonly words = new Map<string, number>();
   private readonly lowercase: boolean;
+  private readonly stem: boolean;
 
-  constructor(options: { lowercase?: boolean } = {}) {
+  constructor(options: { lowercase?: boolean; stem?: boolean } = {}) {
     this.lowercase = options.lowercase ?? true;
+    this.stem = options.stem ?? false;
   }
 
   addText(text: string): void {
-    for (const word of basicTokenize(text, { lowercase: this.lowercase })) this.words.set(word, (this.words.get(word) ?? 0) + 1);
+    for (const raw of basicTokenize(text, { lowercase: this.lowercase })) {
+      const word = this.stem ? stemWord(raw) : raw;
+      this.words.set(word, (this.words.get(word) ?? 0) + 1);
+    }
   }
 
   build(options: VocabBuilderOptions = {}): string[] {

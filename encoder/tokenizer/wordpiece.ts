@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basicTokenize } from './basic-tokenizer.js';
+import { basicTokenize, stemWord } from './basic-tokenizer.js';
 import { TokenizerError } from './errors.js';
 
 /*
@@ -12,6 +12,8 @@ import { TokenizerError } from './errors.js';
 
 export interface WordPieceOptions {
   lowercase?: boolean;
+  /** Porter-stem every word before splitting it (inflections share pieces, as in the BM25 analyzer). @defaultValue false */
+  stem?: boolean;
   /** Words longer than this become [UNK]. @defaultValue 100 */
   maxCharsPerWord?: number;
 }
@@ -35,6 +37,7 @@ export class WordPieceTokenizer {
   readonly cls: number;
   readonly sep: number;
   private readonly lowercase: boolean;
+  readonly stem: boolean;
   private readonly maxCharsPerWord: number;
   private readonly cache = new Map<string, number[]>();
 
@@ -55,6 +58,7 @@ export class WordPieceTokenizer {
     this.cls = special('[CLS]');
     this.sep = special('[SEP]');
     this.lowercase = options.lowercase ?? true;
+    this.stem = options.stem ?? false;
     this.maxCharsPerWord = options.maxCharsPerWord ?? 100;
   }
 
@@ -105,7 +109,7 @@ export class WordPieceTokenizer {
   private wordPieces(word: string): number[] {
     const cached = this.cache.get(word);
     if (cached) return cached;
-    const chars = [...word];
+    const chars = [...(this.stem ? stemWord(word) : word)];
     let pieces: number[] = [];
     if (chars.length > this.maxCharsPerWord) {
       pieces = [this.unk];

@@ -51,6 +51,8 @@ export const TrainConfigSchema = z.strictObject({
       vocab: z.string().nullable().default(null),
       size: z.number().int().min(64).default(8000),
       lowercase: z.boolean().default(true),
+      /** Porter-stem words before WordPiece, as the BM25 analyzer and the hashed baseline do. @defaultValue false */
+      stem: z.boolean().default(false),
     })
     .prefault({}),
   /** Start from this checkpoint's weights (and tokenizer) instead of a random initialisation. */

@@ -95,15 +95,16 @@ function architectureOf(config: TrainConfig, vocabSize: number): Architecture {
 }
 
 async function buildTokenizer(config: TrainConfig, data: TrainingData, logger: Logger): Promise<WordPieceTokenizer> {
-  if (config.tokenizer.vocab) return WordPieceTokenizer.fromVocabFile(config.tokenizer.vocab, { lowercase: config.tokenizer.lowercase });
+  const options = { lowercase: config.tokenizer.lowercase, stem: config.tokenizer.stem };
+  if (config.tokenizer.vocab) return WordPieceTokenizer.fromVocabFile(config.tokenizer.vocab, options);
   const started = performance.now();
-  const builder = new VocabBuilder({ lowercase: config.tokenizer.lowercase });
+  const builder = new VocabBuilder(options);
   // Passages and training queries only: dev queries stay unseen.
   for (const text of data.corpus.texts) builder.addText(text);
   for (const pair of data.pairs) builder.addText(pair.query);
   const tokens = builder.build({ size: config.tokenizer.size });
   logger.info({ pieces: tokens.length, ms: Math.round(performance.now() - started) }, 'WordPiece vocabulary learned');
-  return new WordPieceTokenizer(tokens, { lowercase: config.tokenizer.lowercase });
+  return new WordPieceTokenizer(tokens, options);
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {

@@ -55,3 +55,15 @@ test('the vocabulary builder merges frequent pairs, deterministically, and cover
   for (const text of corpus) assert.ok(!tok.tokenize(text).includes('[UNK]'), text);
   assert.ok(tok.tokenize('running').length < 'running'.length, 'merged pieces are used');
 });
+
+test('stemming: inflections become one word before WordPiece, in the vocabulary and in tokenization', () => {
+  const builder = new VocabBuilder({ stem: true });
+  for (const text of ['the rackets and racket', 'running runs', 'run', 'cars4 cars4']) builder.addText(text);
+  const vocab = builder.build({ size: 60, minFrequency: 1 });
+  const tok = new WordPieceTokenizer(vocab, { stem: true });
+  assert.equal(tok.stem, true);
+  assert.deepEqual(tok.tokenize('Rackets'), tok.tokenize('racket'));
+  assert.deepEqual(tok.tokenize('running'), tok.tokenize('run'));
+  assert.ok(tok.tokenize('cars4').join('').replace(/#/g, '') === 'cars4', 'a word with digits is not stemmed');
+  assert.notDeepEqual(new WordPieceTokenizer(vocab).tokenize('rackets'), tok.tokenize('rackets'), 'off: the plural keeps its s');
+});
