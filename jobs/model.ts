@@ -11,22 +11,27 @@ import { z } from 'zod';
 /** A storage key from a job spec: no '..' segment, no NUL (the storage adds root containment). */
 const storageKey = z.string().min(1).max(4096).refine(isCleanKey, { message: "expected a storage key without '..' segments" });
 
-const IndexSpecSchema = z.strictObject({
-  /** File-name-safe label, e.g. "hnsw". */
-  name: z.string().regex(/^[a-z0-9_-]+$/),
-  factory: z.string().min(1).max(200),
-  metric: z.enum(['ip', 'l2']),
-  /** HNSW efSearch stored in the index. */
-  efSearch: z.number().int().positive().optional(),
-  /** IVF: the serving nprobe; unset = picked by the job on a held-out sample (`nprobeTuning`). */
-  nprobe: z.number().int().positive().max(65_536).optional(),
-  /**
-   * SCI consistent indexing (SCI-SPEC §1.4), IVF only: coarse centroids and list assignment from the
-   * passages' query view (embedding_q), stored vectors / residual PQ codes from the item view (embedding_i).
-   * Needs a two-tower embedding set. Unset = false.
-   */
-  dualView: z.boolean().optional(),
-});
+const IndexSpecSchema = z
+  .strictObject({
+    /** File-name-safe label, e.g. "hnsw". */
+    name: z.string().regex(/^[a-z0-9_-]+$/),
+    factory: z.string().min(1).max(200),
+    metric: z.enum(['ip', 'l2']),
+    /** HNSW efSearch stored in the index. */
+    efSearch: z.number().int().positive().optional(),
+    /** IVF: the serving nprobe; unset = picked by the job on a held-out sample (`nprobeTuning`). */
+    nprobe: z.number().int().positive().max(65_536).optional(),
+    /**
+     * SCI consistent indexing (SCI-SPEC §1.4), IVF only: coarse centroids and list assignment from the
+     * passages' query view (embedding_q), stored vectors / residual PQ codes from the item view (embedding_i).
+     * Needs a two-tower embedding set. Unset = false.
+     */
+    dualView: z.boolean().optional(),
+  })
+  .refine((spec) => !spec.dualView || /^IVF\d+,(Flat|PQ\d+(x\d+)?(np)?)$/.test(spec.factory.replace(/\s+/g, '')), {
+    message: 'a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}',
+    path: ['factory'],
+  });
 export type IndexSpec = z.infer<typeof IndexSpecSchema>;
 
 const HashedEncoderSpecSchema = z.strictObject({
