@@ -207,17 +207,18 @@ export async function buildGridReport(grid: GridConfig, cells: readonly GridCell
   return report;
 }
 
-/** Series name of a row: the labels of the axes other than `except`, and the row label. */
-const seriesName = (row: GridRow, except: string | null) =>
+/** Series name of a row: the labels of the axes other than `except`, and the row label (when the grid has several rows). */
+const seriesName = (row: GridRow, except: string | null, rowLabels = true) =>
   [
     ...Object.entries(row.labels)
       .filter(([k]) => k !== except)
       .map(([k, v]) => `${k}=${v}`),
-    row.row,
-  ].join(' · ');
+    ...(rowLabels ? [row.row] : []),
+  ].join(' · ') || row.row;
 
 function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
   const plots: PlotOptions[] = [];
+  const nameOf = (row: GridRow, except: string | null) => seriesName(row, except, grid.rows.length > 1);
   const done = report.rows.filter((r) => r.seeds.length > 0);
   const numericAxes = grid.axes.filter((a) => a.values.length > 1 && a.values.every((v) => typeof v === 'number'));
   for (const axis of numericAxes) {
@@ -225,7 +226,7 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
     const hnsw = new Map<string, Array<[number, number]>>();
     for (const row of done) {
       const x = row.values[axis.name] as number;
-      const name = seriesName(row, axis.name);
+      const name = nameOf(row, axis.name);
       groups.set(name, [...(groups.get(name) ?? []), [x, row.dev['Recall@10']!.mean]]);
       if (row.hnsw && row.hnsw.ndisPerQuery.n > 0) hnsw.set(name, [...(hnsw.get(name) ?? []), [x, row.hnsw.ndisPerQuery.mean]]);
     }
@@ -257,7 +258,7 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
       xLabel: 'cosine (bin centre)',
       yLabel: 'fraction of pairs',
       series: withGeometry.map((r) => ({
-        name: seriesName(r, null),
+        name: nameOf(r, null),
         points: r
           .geometry!.histogram.fractions.map((y, i) => [-1 + (i + 0.5) * r.geometry!.histogram.binWidth, y] as [number, number])
           .filter(([x]) => x > -0.5),
@@ -267,14 +268,14 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
       title: 'Alignment vs uniformity (lower is better on both)',
       xLabel: 'uniformity: log E exp(-2||x-y||²) over passages',
       yLabel: 'alignment: E||f_q(q) - f_i(d+)||²',
-      series: withGeometry.map((r) => ({ name: seriesName(r, null), points: [[r.geometry!.uniformity.mean, r.geometry!.alignment.mean]] })),
+      series: withGeometry.map((r) => ({ name: nameOf(r, null), points: [[r.geometry!.uniformity.mean, r.geometry!.alignment.mean]] })),
     });
     if (withGeometry.some((r) => r.geometry!.crossTowerGap.mean > 0))
       plots.push({
         title: 'Cross-tower gap vs dev Recall@10',
         xLabel: 'cross-tower gap E(1 - cos(f_q(I), f_i(I)))',
         yLabel: 'dev Recall@10',
-        series: withGeometry.map((r) => ({ name: seriesName(r, null), points: [[r.geometry!.crossTowerGap.mean, r.dev['Recall@10']!.mean]] })),
+        series: withGeometry.map((r) => ({ name: nameOf(r, null), points: [[r.geometry!.crossTowerGap.mean, r.dev['Recall@10']!.mean]] })),
       });
   }
   const tails = done.filter((r) => r.longTail);
@@ -284,7 +285,7 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
       xLabel: `bucket (${tails[0]!.longTail!.map((b, i) => `${i} = ${b.bucket}`).join(', ')})`,
       yLabel: 'dev Recall@10 (Flat)',
       series: tails.map((r) => ({
-        name: seriesName(r, null),
+        name: nameOf(r, null),
         points: r.longTail!.map((b, i) => [i, b.recallAt10.flat?.mean ?? Number.NaN] as [number, number]),
       })),
     });
@@ -298,7 +299,7 @@ function gridPlots(grid: GridConfig, report: GridReport): PlotOptions[] {
         r.sweeps
           .filter((s) => s.factory === factory && s.param === 'nprobe')
           .map((s) => ({
-            name: `${seriesName(r, null)} · ${s.index}${s.dualView ? ' (CI)' : ''}`,
+            name: `${nameOf(r, null)} · ${s.index}${s.dualView ? ' (CI)' : ''}`,
             points: s.points.map((p) => [p.value, pick(p)] as [number, number]),
           })),
       );
@@ -312,6 +313,7 @@ const pm = (x: MeanStd | undefined, digits = 4) =>
   !x || x.n === 0 || !Number.isFinite(x.mean) ? '–' : `${x.mean.toFixed(digits)}${x.n > 1 ? ` ± ${x.std.toFixed(digits)}` : ''}`;
 
 export function renderGridHtml(report: GridReport): string {
+  const nameOf = (row: GridRow, except: string | null) => seriesName(row, except, new Set(report.rows.map((r) => r.row)).size > 1);
   const axisHeads = report.axes.map((a) => `<th>${escapeHtml(a.name)}</th>`).join('');
   const baselineRows = report.baselines
     .map(
@@ -342,14 +344,14 @@ export function renderGridHtml(report: GridReport): string {
               .join('')}</tr>`,
         )
         .join('');
-      return `<h3>${escapeHtml(seriesName(r, null))}</h3><table><tr><th>nprobe</th>${head}</tr>${body}</table>`;
+      return `<h3>${escapeHtml(nameOf(r, null))}</h3><table><tr><th>nprobe</th>${head}</tr>${body}</table>`;
     })
     .join('\n');
   const tailTables = report.rows
     .filter((r) => r.longTail)
     .map((r) => {
       const indexes = Object.keys(r.longTail![0]!.recallAt10);
-      return `<h3>${escapeHtml(seriesName(r, null))}</h3><table><tr><th>sense-tag count</th><th>queries</th>${indexes.map((i) => `<th>${escapeHtml(i)} R@10</th>`).join('')}</tr>${r
+      return `<h3>${escapeHtml(nameOf(r, null))}</h3><table><tr><th>sense-tag count</th><th>queries</th>${indexes.map((i) => `<th>${escapeHtml(i)} R@10</th>`).join('')}</tr>${r
         .longTail!.map((b) => `<tr><td>${escapeHtml(b.bucket)}</td><td>${b.queries}</td>${indexes.map((i) => `<td>${pm(b.recallAt10[i])}</td>`).join('')}</tr>`)
         .join('')}</table>`;
     })

@@ -34,9 +34,11 @@ function ticks(min: number, max: number, count: number): number[] {
 const label = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2));
 
 export function linePlot(options: PlotOptions): string {
-  const width = options.width ?? 560;
-  const height = options.height ?? 340;
-  const margin = { left: 64, right: 150, top: 36, bottom: 52 };
+  // The legend's column grows with its longest name (about 6.5 px a character at 11 px); the plot area keeps its size.
+  const legend = Math.max(150, Math.ceil(6.5 * Math.max(0, ...options.series.map((s) => s.name.length)) + 36));
+  const height = Math.max(options.height ?? 340, 36 + 18 * options.series.length + 52);
+  const width = (options.width ?? 560) + legend - 150;
+  const margin = { left: 64, right: legend, top: 36, bottom: 52 };
   const all = options.series.flatMap((s) => s.points);
   if (all.length === 0) return `<figure class="plot empty"><figcaption>${escapeHtml(options.title)}: no data</figcaption></figure>`;
   const fx = options.logX ? (x: number) => Math.log2(Math.max(x, 1e-9)) : (x: number) => x;

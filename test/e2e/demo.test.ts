@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { readManifest } from '../../shards/index.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { chromiumDom } from '../support/chromium.js';
+import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots.js';
 
 test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, (t) => {
   // A lighter run of the same script (fewer training steps, dev queries, sweep and latency queries) keeps the suite in budget;
@@ -47,7 +48,14 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   assert.ok(report.indexes.find((r) => r.index === 'hnsw')!.sweep.length > 0);
   const html = join(out, 'report', 'report.html');
   const dom = chromiumDom(html);
-  if (dom !== null) assert.match(dom, /<body data-plots="3"/, 'the report renders its three plots');
+  if (dom !== null) {
+    assert.match(dom, /<body data-plots="3"/, 'the report renders its three plots');
+    const { points, logX } = evalReportPoints(JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')));
+    assertPlotted(plottedPoints(dom), points, logX);
+  }
+  // IVF is served at the nprobe its index job picked (0.9 overlap with exact search on a held-out sample).
+  const ivf = (report.indexes as Array<{ index: string; servingNprobe?: number | null }>).find((r) => r.index === 'ivf')!;
+  assert.ok(ivf.servingNprobe && ivf.servingNprobe > 1, `IVF served at nprobe ${ivf.servingNprobe}`);
   assert.ok(existsSync(join(out, 'report', 'run.trec.flat')));
   assert.equal(existsSync(join(out, 'cluster', 'cluster.json')), false, 'the demo stops its cluster');
 });

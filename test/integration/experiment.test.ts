@@ -95,7 +95,7 @@ test(
     }
     // The plots are the rows: Recall@10 vs nprobe of each cell's CI is its sweep.
     const nprobePlot = report.plots.find((p) => p.title === 'Recall@10 vs nprobe, IVF16,Flat')!;
-    const ciSeries = nprobePlot.series.find((s) => s.name === 'aligner=A · separate · ci (CI)')!;
+    const ciSeries = nprobePlot.series.find((s) => s.name === 'aligner=A · ci (CI)')!;
     assert.deepEqual(
       ciSeries.points,
       report.rows[1]!.sweeps.find((s) => s.index === 'ci')!.points.map((p) => [p.value, p.recall.mean]),
