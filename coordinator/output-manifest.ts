@@ -113,7 +113,14 @@ async function servingIndexes(storage: Storage, spec: Extract<JobSpec, { kind: '
     out.push({
       ...index,
       nprobe: chosen.nprobe,
-      nprobeTuning: { target: spec.nprobeTuning.overlap, k: spec.nprobeTuning.k, queries: chosen.queries, shards: curves.length, curve: chosen.points },
+      nprobeTuning: {
+        target: spec.nprobeTuning.overlap,
+        reached: chosen.reached,
+        k: spec.nprobeTuning.k,
+        queries: chosen.queries,
+        shards: curves.length,
+        curve: chosen.points,
+      },
     });
   }
   return out;

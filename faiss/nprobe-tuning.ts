@@ -12,7 +12,8 @@ import type { Metric } from './native.js';
  * passage), else the stored view. Each sampled passage is held out of both
  * lists (it would otherwise find itself), so the figure is about neighbours.
  * Each shard measures a curve over nprobe = 1, 2, 4, …, nlist; the index
- * job's manifest step pools the shards' curves and picks one nprobe for all.
+ * job's manifest step pools the shards' curves and picks one nprobe for all
+ * (relative to the index's own ceiling where its codes cap the overlap).
  */
 
 export interface NprobeCurve {
@@ -80,8 +81,17 @@ export async function measureNprobeCurve(
   return { queries: rows.length, k, points };
 }
 
-/** Pools the shards' curves (weighted by their queries) and picks the smallest nprobe reaching `target`, else the largest measured. */
-export function chooseServingNprobe(curves: readonly NprobeCurve[], target: number): { nprobe: number; points: NprobeCurve['points']; queries: number } {
+/**
+ * Pools the shards' curves (weighted by their queries) and picks the smallest
+ * nprobe reaching `target`. Codes that cap the overlap below the target
+ * (IVF-PQ: even every list scanned is not exact search) get the target
+ * relative to that cap — the smallest nprobe reaching `target` × the overlap
+ * at nprobe = nlist — instead of a full scan that buys nothing.
+ */
+export function chooseServingNprobe(
+  curves: readonly NprobeCurve[],
+  target: number,
+): { nprobe: number; points: NprobeCurve['points']; queries: number; reached: number } {
   const queries = curves.reduce((s, c) => s + c.queries, 0);
   const nprobes = [...new Set(curves.flatMap((c) => c.points.map((p) => p.nprobe)))].sort((a, b) => a - b);
   const points = nprobes.map((nprobe) => {
@@ -95,6 +105,8 @@ export function chooseServingNprobe(curves: readonly NprobeCurve[], target: numb
     }
     return { nprobe, overlap: weight === 0 ? 0 : sum / weight };
   });
-  const chosen = points.find((p) => p.overlap >= target) ?? points.at(-1);
-  return { nprobe: chosen?.nprobe ?? 1, points, queries };
+  const cap = points.at(-1)?.overlap ?? 0;
+  const wanted = cap >= target ? target : target * cap;
+  const chosen = points.find((p) => p.overlap >= wanted) ?? points.at(-1);
+  return { nprobe: chosen?.nprobe ?? 1, points, queries, reached: chosen?.overlap ?? 0 };
 }
