@@ -31,7 +31,12 @@ function ticks(min: number, max: number, count: number): number[] {
   return Array.from({ length: count + 1 }, (_, i) => min + i * step);
 }
 
-const label = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2));
+/** A tick label with enough decimals to tell ticks `step` apart (at least the old 0 / 2). */
+const label = (v: number, step = 0) => {
+  if (Math.abs(v) >= 1000) return v.toExponential(1);
+  const needed = step > 0 ? Math.max(0, Math.ceil(-Math.log10(step))) : 0;
+  return v.toFixed(Math.min(6, Math.max(needed, Math.abs(v) >= 10 ? 0 : 2)));
+};
 
 export function linePlot(options: PlotOptions): string {
   // The legend's column grows with its longest name (about 6.5 px a character at 11 px); the plot area keeps its size.
@@ -50,6 +55,11 @@ export function linePlot(options: PlotOptions): string {
   if (y0 === y1) [y0, y1] = [y0 - 0.05, y1 + 0.05];
   const pad = (y1 - y0) * 0.05;
   [y0, y1] = [y0 - pad, y1 + pad];
+  // Points off the frame's edge (a log axis keeps its first and last tick on the frame).
+  if (!options.logX) {
+    const xPad = (x1 - x0) * 0.05;
+    [x0, x1] = [x0 - xPad, x1 + xPad];
+  }
   const px = (x: number) => margin.left + ((fx(x) - x0) / (x1 - x0)) * (width - margin.left - margin.right);
   const py = (y: number) => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
   const parts: string[] = [];
@@ -58,10 +68,11 @@ export function linePlot(options: PlotOptions): string {
   );
   for (const t of ticks(y0, y1, 5))
     parts.push(
-      `<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/><text x="${margin.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${label(t)}</text>`,
+      `<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/><text x="${margin.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${label(t, (y1 - y0) / 5)}</text>`,
     );
   const xTicks = options.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : ticks(x0, x1, 5);
-  for (const t of xTicks) parts.push(`<text x="${px(t)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${label(t)}</text>`);
+  const xStep = options.logX ? 0 : (x1 - x0) / 5;
+  for (const t of xTicks) parts.push(`<text x="${px(t)}" y="${height - margin.bottom + 16}" text-anchor="middle" font-size="11">${label(t, xStep)}</text>`);
   options.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const points = [...s.points].sort((a, b) => a[0] - b[0]);
