@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { tableFromIPC } from 'apache-arrow';
 import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
 import { uniformity } from '../encoder/index.js';
 import { evaluateRun, loadJudgedQueries, type Qrels } from '../eval/index.js';
-import { SearchService, ShardServer, evaluateIndexes, type IndexReport } from '../search/index.js';
+import { SearchService, ShardServer, evaluateIndexes, readEmbeddingIds, type IndexReport } from '../search/index.js';
 import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
 import type { NatsConnection } from 'nats';
 import type { Storage } from '../storage/index.js';
@@ -213,7 +211,7 @@ async function measureGeometry(
     const file = await shardFile(options.storage, target.embeddings, 'embeddings', shard.id);
     const items = readArrowVectors(file, ['embedding', 'embedding_i']);
     const queryView = twoViews ? readArrowVectors(file, 'embedding_q') : items;
-    const externalIds = tableFromIPC(readFileSync(file)).getChild('externalId')!.toArray() as string[];
+    const { externalIds } = await readEmbeddingIds(options.storage, target.embeddings, shard.id);
     for (let r = 0; r < items.count; r++) {
       const id = externalIds[r]!;
       if (wanted.has(id)) positives.set(id, items.data.slice(r * dim, (r + 1) * dim));

@@ -7,3 +7,4 @@ export { SearchRequestError, SearchUnavailableError } from './errors.js';
 export { indexSetId, shardSubject, PROTOCOL_LIMITS, PROTOCOL_VERSION, SHARD_QUEUE_GROUP } from './protocol.js';
 export type { ShardServerCounters } from './shard-server.js';
 export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluation.js';
+export { readEmbeddingIds } from './embedding-ids.js';
