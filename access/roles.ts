@@ -68,8 +68,10 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
       return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] }, allowResponses: true };
     case 'coordinator':
       return {
-        publish: { allow: [`${API}.>`, '$KV.>', '$O.>', `$JS.FC.>`, NAMES.taskSubjects] },
-        subscribe: { allow: [NAMES.submitSubject, NAMES.healthSubject, NAMES.taskFailedSubject, '$JS.EVENT.ADVISORY.>', inbox(role)] },
+        publish: { allow: [`${API}.>`, '$KV.>', '$O.>', `$JS.FC.>`, NAMES.taskSubjects, NAMES.jobCancelledSubject] },
+        subscribe: {
+          allow: [NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject, NAMES.taskFailedSubject, '$JS.EVENT.ADVISORY.>', inbox(role)],
+        },
         allowResponses: true,
       };
     case 'worker':
@@ -89,7 +91,7 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
             NAMES.taskFailedSubject,
           ],
         },
-        subscribe: { allow: [inbox(role)] },
+        subscribe: { allow: [NAMES.jobCancelledSubject, inbox(role)] },
       };
     case 'shard-server':
       return {
@@ -99,17 +101,21 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
       };
     case 'api':
       return {
-        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.healthSubject] },
+        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.controlSubject, NAMES.healthSubject] },
         subscribe: { allow: [inbox(role)] },
       };
     case 'cli':
       return {
-        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.healthSubject] },
+        publish: {
+          allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
+        },
         subscribe: { allow: [NAMES.progressAll, inbox(role)] },
       };
     case 'pipeline':
       return {
-        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.healthSubject] },
+        publish: {
+          allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
+        },
         subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, NAMES.progressAll, inbox(role)] },
         allowResponses: true,
       };

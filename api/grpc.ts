@@ -2,11 +2,11 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CancelledError, type Logger } from '../common/index.js';
-import type { JobRecord } from '../jobs/index.js';
+import { isJobFinished, type JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
-import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 
 /*
  * The gRPC front (proto/sci.proto): Search, Encode, Jobs (GetJob and a
@@ -94,6 +94,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
     efSearch: number;
     deadlineMs: number;
     hybrid: { bm25Weight: number; denseWeight: number } | null;
+    fields: string[];
   };
   const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
   server.addService(service('Search'), {
@@ -109,6 +110,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           ...(r.efSearch ? { efSearch: r.efSearch } : {}),
           ...(r.deadlineMs ? { deadlineMs: r.deadlineMs } : {}),
           ...(r.hybrid ? { hybrid: r.hybrid } : {}),
+          ...(r.fields.length > 0 ? { fields: r.fields } : {}),
         },
         signal,
       );
@@ -123,6 +125,23 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
   });
   server.addService(service('Jobs'), {
     getJob: unary(async (r: { id: string }) => jobMessage(await jobOperation(ctx, r.id))),
+    cancelJob: unary(async (r: { id: string }) => jobMessage(await jobControlOperation(ctx, 'cancel', r.id))),
+    retryJob: unary(async (r: { id: string }) => jobMessage(await jobControlOperation(ctx, 'retry', r.id))),
+    getJobLogs: unary(async (r: { id: string }) => {
+      const { job, tasks } = await jobLogsOperation(ctx, r.id);
+      return {
+        job: jobMessage(job),
+        tasks: tasks.map((t) => ({
+          stage: t.stage,
+          shard: t.shardId,
+          state: t.state,
+          worker: t.worker ?? '',
+          deliveries: t.deliveries,
+          error: t.error ?? '',
+          rowsIn: t.rowsIn,
+        })),
+      };
+    }),
     watchJob: (call: grpc.ServerWritableStream<{ id: string }, unknown>) => {
       void (async () => {
         try {
@@ -130,7 +149,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           let job = await jobOperation(ctx, call.request.id);
           let last = JSON.stringify(job);
           call.write(jobMessage(job));
-          if (job.state !== 'done' && job.state !== 'failed') {
+          if (!isJobFinished(job.state)) {
             // The watch starts with the current value: only changes after what was sent go out.
             const watch = await ctx.state!.jobs.watch({ key: job.id });
             call.on('cancelled', () => watch.stop());
@@ -141,7 +160,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
               last = text;
               job = JSON.parse(text) as JobRecord;
               call.write(jobMessage(job));
-              if (job.state === 'done' || job.state === 'failed') break;
+              if (isJobFinished(job.state)) break;
             }
             watch.stop();
           }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { ClusterState, JobRecord } from '../jobs/index.js';
-import { getRecord } from '../jobs/index.js';
+import type { ClusterState, JobControl, JobRecord, TaskRecord } from '../jobs/index.js';
+import { controlJob, getRecord, tasksOfJob } from '../jobs/index.js';
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
+import { PASSAGE_FIELDS } from '../shards/index.js';
 import { ApiError } from './errors.js';
 
 /*
@@ -36,6 +37,12 @@ export const SearchBodySchema = z.strictObject({
     .optional(),
   deadlineMs: z.number().int().positive().max(60_000).optional(),
   hybrid: z.strictObject({ bm25Weight: z.number().nonnegative().default(1), denseWeight: z.number().nonnegative().default(1) }).optional(),
+  /** Passage columns each hit carries: read from the passage shards by row id. */
+  fields: z
+    .array(z.enum(PASSAGE_FIELDS))
+    .max(PASSAGE_FIELDS.length)
+    .refine((f) => new Set(f).size === f.length, { message: 'fields must not repeat' })
+    .optional(),
 });
 export type SearchBody = z.input<typeof SearchBodySchema>;
 
@@ -56,7 +63,7 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
 export interface SearchResult {
   partial: boolean;
   missingShards: SearchResponse['missingShards'];
-  results: Array<{ hits: Array<{ id: string; rowId: number; score: number; shard: number }> }>;
+  results: Array<{ hits: Array<{ id: string; rowId: number; score: number; shard: number; title?: string; text?: string }> }>;
   counters: SearchResponse['counters'];
   ms: number;
 }
@@ -90,12 +97,22 @@ export async function searchOperation(ctx: ApiContext, raw: unknown, signal?: Ab
     ...(body.efSearch ? { efSearch: body.efSearch } : {}),
     ...(body.deadlineMs ? { deadlineMs: body.deadlineMs } : {}),
     ...(body.hybrid ? { hybrid: { bm25Weight: body.hybrid.bm25Weight, denseWeight: body.hybrid.denseWeight } } : {}),
+    ...(body.fields && body.fields.length > 0 ? { fields: body.fields } : {}),
     ...(signal ? { signal } : {}),
   });
   return {
     partial: response.partial,
     missingShards: response.missingShards,
-    results: response.hits.map((hits) => ({ hits: hits.map((h) => ({ id: h.externalId, rowId: h.rowId, score: h.score, shard: h.shard })) })),
+    results: response.hits.map((hits) => ({
+      hits: hits.map((h) => ({
+        id: h.externalId,
+        rowId: h.rowId,
+        score: h.score,
+        shard: h.shard,
+        ...(h.title !== undefined ? { title: h.title } : {}),
+        ...(h.text !== undefined ? { text: h.text } : {}),
+      })),
+    })),
     counters: response.counters,
     ms: response.ms,
   };
@@ -108,10 +125,28 @@ export function encodeOperation(ctx: ApiContext, raw: unknown): { dim: number; v
   return { dim, view: body.view, vectors: body.texts.map((_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim))) };
 }
 
-export async function jobOperation(ctx: ApiContext, id: string): Promise<JobRecord> {
+function clusterState(ctx: ApiContext, id: string): ClusterState {
   if (!ctx.state) throw new ApiError(503, 'UNAVAILABLE', 'this API is not connected to the cluster state');
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(id)}`, 'id');
-  const job = await getRecord<JobRecord>(ctx.state.jobs, id);
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(id)}`, 'id');
+  return ctx.state;
+}
+
+/** Cancel or retry, through the coordinator (`sci job cancel` / `retry`). */
+export async function jobControlOperation(ctx: ApiContext, op: JobControl, id: string): Promise<JobRecord> {
+  return controlJob(clusterState(ctx, id).nc, op, id);
+}
+
+/** The job and its tasks, with each task's state, worker and error (`sci job logs`). */
+export async function jobLogsOperation(ctx: ApiContext, id: string): Promise<{ job: JobRecord; tasks: TaskRecord[] }> {
+  const job = await jobOperation(ctx, id);
+  const tasks = (await tasksOfJob(clusterState(ctx, id).tasks, id)).sort(
+    (a, b) => job.stages.indexOf(a.stage) - job.stages.indexOf(b.stage) || a.shardId - b.shardId,
+  );
+  return { job, tasks };
+}
+
+export async function jobOperation(ctx: ApiContext, id: string): Promise<JobRecord> {
+  const job = await getRecord<JobRecord>(clusterState(ctx, id).jobs, id);
   if (!job) throw new ApiError(404, 'NOT_FOUND', `no job ${id}`, 'id');
   return job.value;
 }

@@ -38,6 +38,37 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           responses: { 200: { description: 'the job', content: { 'application/json': { schema: { type: 'object' } } } }, 404: error, 401: error },
         },
       },
+      '/v1/jobs/{id}/cancel': {
+        post: {
+          summary: 'Cancel a job: running tasks stop between batches, queued ones never run; it ends cancelled',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'the job after the cancel', content: { 'application/json': { schema: { type: 'object' } } } },
+            404: error,
+            409: error,
+            401: error,
+          },
+        },
+      },
+      '/v1/jobs/{id}/retry': {
+        post: {
+          summary: 'Retry a failed or cancelled job: only the shards that did not finish run again',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'the job after the retry', content: { 'application/json': { schema: { type: 'object' } } } },
+            404: error,
+            409: error,
+            401: error,
+          },
+        },
+      },
+      '/v1/jobs/{id}/logs': {
+        get: {
+          summary: "The job and its tasks: state, worker, deliveries and each task's error",
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: '{ job, tasks }', content: { 'application/json': { schema: { type: 'object' } } } }, 404: error, 401: error },
+        },
+      },
       '/v1/health': { get: { summary: 'Liveness and the served index set', security: [], responses: { 200: { description: 'ok' } } } },
     },
     components: {
@@ -67,9 +98,24 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             efSearch: { type: 'integer', minimum: 1 },
             deadlineMs: { type: 'integer', minimum: 1, maximum: 60000 },
             hybrid: { type: 'object', properties: { bm25Weight: { type: 'number' }, denseWeight: { type: 'number' } } },
+            fields: {
+              type: 'array',
+              items: { type: 'string', enum: ['title', 'text'] },
+              description: "passage columns each hit carries, read from the owning shard's passage file",
+            },
           },
         },
-        Hit: { type: 'object', properties: { id: { type: 'string' }, rowId: { type: 'integer' }, score: { type: 'number' }, shard: { type: 'integer' } } },
+        Hit: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            rowId: { type: 'integer' },
+            score: { type: 'number' },
+            shard: { type: 'integer' },
+            title: { type: 'string' },
+            text: { type: 'string' },
+          },
+        },
         SearchResponse: {
           type: 'object',
           properties: {

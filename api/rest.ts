@@ -4,7 +4,7 @@ import { CancelledError, type Logger } from '../common/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
-import { encodeOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument } from './openapi.js';
 
 /*
@@ -104,8 +104,14 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
       return send(res, 200, await searchOperation(ctx, body, closedSignal(res)));
     }
     if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
-    const job = /^\/v1\/jobs\/([^/]+)$/.exec(path);
-    if (req.method === 'GET' && job) return send(res, 200, await jobOperation(ctx, decodeURIComponent(job[1]!)));
+    const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|retry|logs))?$/.exec(path);
+    if (job) {
+      const id = decodeURIComponent(job[1]!);
+      const action = job[2];
+      if (req.method === 'GET' && !action) return send(res, 200, await jobOperation(ctx, id));
+      if (req.method === 'GET' && action === 'logs') return send(res, 200, await jobLogsOperation(ctx, id));
+      if (req.method === 'POST' && (action === 'cancel' || action === 'retry')) return send(res, 200, await jobControlOperation(ctx, action, id));
+    }
     throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
   };
   server.keepAliveTimeout = 30_000;

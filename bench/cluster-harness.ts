@@ -45,7 +45,7 @@ export async function startBenchCluster(dir: string, workers: number): Promise<B
       if (!answer.ok) throw new Error(answer.error);
       for (;;) {
         const job = (await getRecord<JobRecord>(state.jobs, answer.job!.id))!.value;
-        if (job.state === 'failed') throw new Error(`job failed: ${job.error}`);
+        if (job.state === 'failed' || job.state === 'cancelled') throw new Error(`job ${job.state}: ${job.error}`);
         if (job.state === 'done') return { job, tasks: await tasksOfJob(state.tasks, job.id) };
         await sleep(50);
       }

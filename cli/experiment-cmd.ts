@@ -10,6 +10,7 @@ import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { positiveInt } from './parse.js';
 import { pipelineProgress, type PipelineProgress } from './pipeline-cmd.js';
+import { interruptOnSignals } from './interrupt.js';
 
 /*
  * `sci experiment run GRID.yaml [--seeds 3]`: every cell of a grid (an
@@ -51,13 +52,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
       const seeds = seedsOf(grid, flags.seeds);
       const log = logger.child({ component: 'experiment' });
       const cluster = await openCluster(sciConfig, `sci-experiment-${process.pid}`, 'pipeline');
-      const stop = new AbortController();
-      const onSignal = () => {
-        log.warn('interrupted: stopping after the current training checkpoint or job wait (run the same command again to continue)');
-        stop.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = interruptOnSignals(log, 'stopping after the current training checkpoint or job wait (run the same command again to continue)');
       let progress: PipelineProgress | null = null;
       const started = Date.now();
       try {
@@ -67,7 +62,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
           seeds,
           cluster,
           logger: log,
-          signal: stop.signal,
+          signal: interrupt.signal,
           wordnetSplit: sciConfig.wordnet,
           ...(flags.only ? { only: new RegExp(flags.only) } : {}),
           ...(flags.redoFrom ? { redoFrom: flags.redoFrom } : {}),
@@ -82,8 +77,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
         process.stdout.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; report: ${html}\n`);
       } finally {
         (progress as PipelineProgress | null)?.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.release();
         await closeBounded(cluster);
       }
     });

@@ -5,7 +5,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../common/index.js';
-import { getRecord, jobStatus, listJobs, NAMES, submitJob, tasksOfJob, waitForJob, type JobRecord, type JobSpecInput } from '../jobs/index.js';
+import {
+  controlJob,
+  formatJobLog,
+  getRecord,
+  isJobFinished,
+  JobNotFoundError,
+  jobStatus,
+  listJobs,
+  NAMES,
+  submitJob,
+  tasksOfJob,
+  waitForJob,
+  type ClusterState,
+  type JobRecord,
+  type JobSpecInput,
+  type JobStatus,
+} from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, withCluster } from './cluster-context.js';
 import { positiveInt } from './parse.js';
@@ -101,37 +117,14 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--split <name>', 'mine: the query split', 'train')
     .option('--source <source>', 'mine: bm25, or dense:<index name> of the index set')
     .option('--k <k>', 'mine: global top-K per query before filtering (default 200; filters need a job file)', positiveInt('--k'))
-    .option('--wait', 'wait until the job is done or failed; exit 1 if it failed')
+    .option('--wait', 'wait until the job ends; exit 1 unless it is done (a bar on a terminal, a progress line every 10 s elsewhere)')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', positiveInt('--timeout-ms'), 3_600_000)
     .option('--json', 'print the job record as JSON')
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const { config } = commandContext(globals());
       const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
       await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
-        let record = await submitJob(cluster.nc, spec);
-        if (flags.wait) {
-          const bar =
-            process.stderr.isTTY && !flags.json
-              ? new cliProgress.SingleBar(
-                  { stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' },
-                  cliProgress.Presets.shades_classic,
-                )
-              : null;
-          bar?.start(Math.max(1, record.shards), 0, { stage: record.stages[0] });
-          record = await waitForJob(cluster.state, record.id, flags.timeoutMs, async (j) => {
-            if (!bar) return;
-            const status = jobStatus(j, await tasksOfJob(cluster.state.tasks, j.id));
-            bar.setTotal(Math.max(1, status.tasks.total));
-            bar.update(status.tasks.done, { stage: status.stage });
-          });
-          bar?.stop();
-        }
-        process.stdout.write(
-          flags.json
-            ? `${JSON.stringify(record, null, 2)}\n`
-            : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`,
-        );
-        if (record.state === 'failed') process.exitCode = 1;
+        await reportJob(cluster.state, await submitJob(cluster.nc, spec), flags);
       });
     });
   job
@@ -181,9 +174,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
               bar.update(p.rows, { detail: `shard ${p.shardId}, ${Math.round(p.rowsPerSecond)} rows/s` });
             }
           } else {
-            process.stdout.write(
-              `${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards, ${Math.round(status.rows.perSecond)} rows/s${status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : ''}${job.error ? `, error: ${job.error}` : ''}\n`,
-            );
+            process.stdout.write(`${statusLine(status)}\n`);
             for (const w of status.workers) process.stdout.write(`  ${w.worker}: ${w.tasks} tasks, ${w.rows} rows, ${Math.round(w.rowsPerSecond)} rows/s\n`);
             for (const p of running)
               process.stdout.write(`  ${p.worker}: running shard ${p.shardId}, ${p.rows} rows so far, ${Math.round(p.rowsPerSecond)} rows/s\n`);
@@ -191,7 +182,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
           return job;
         };
         let job = await show();
-        while (flags.watch && job.state !== 'done' && job.state !== 'failed') {
+        while (flags.watch && !isJobFinished(job.state)) {
           await sleep(1000);
           job = await show();
         }
@@ -217,5 +208,112 @@ export function jobCommand(globals: () => GlobalOptions): Command {
             );
       });
     });
+  job
+    .command('cancel')
+    .description('Cancel a job: running tasks stop between batches, queued ones never run; finished shards keep their outputs')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the job record as JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const { config } = commandContext(globals());
+      await withCluster(config, 'sci-job-cancel', 'cli', async (cluster) => {
+        const record = await controlJob(cluster.nc, 'cancel', id);
+        // Until no task of it runs any more (workers stop at their next batch).
+        const deadline = Date.now() + 60_000;
+        let tasks = await tasksOfJob(cluster.state.tasks, id);
+        while (tasks.some((t) => t.state === 'running') && Date.now() < deadline) {
+          await sleep(250);
+          tasks = await tasksOfJob(cluster.state.tasks, id);
+        }
+        const count = (state: string) => tasks.filter((t) => t.state === state).length;
+        if (flags.json) printRecord(record, true);
+        else
+          process.stdout.write(
+            `${id}: ${record.state} (${count('done')} task(s) done, ${count('cancelled')} cancelled${count('running') ? `, ${count('running')} still stopping` : ''})\n`,
+          );
+      });
+    });
+  job
+    .command('retry')
+    .description('Run a failed or cancelled job again from the stage it stopped in: only the shards that did not finish')
+    .argument('<id>', 'job id')
+    .option('--wait', 'wait until the job ends; exit 1 unless it is done')
+    .option('--timeout-ms <ms>', 'with --wait: give up after this long', positiveInt('--timeout-ms'), 3_600_000)
+    .option('--json', 'print the job record as JSON')
+    .action(async (id: string, flags: { wait?: boolean; json?: boolean; timeoutMs: number }) => {
+      const { config } = commandContext(globals());
+      await withCluster(config, 'sci-job-retry', 'cli', async (cluster) => {
+        await reportJob(cluster.state, await controlJob(cluster.nc, 'retry', id), flags);
+      });
+    });
+  job
+    .command('logs')
+    .description("A job's tasks stage by stage: state, worker, deliveries, rows, and every error with its reason")
+    .argument('<id>', 'job id')
+    .option('--json', 'print the job and task records as JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const { config } = commandContext(globals());
+      await withCluster(config, 'sci-job-logs', 'cli', async (cluster) => {
+        const record = await getRecord<JobRecord>(cluster.state.jobs, id);
+        if (!record) throw new JobNotFoundError(id);
+        const tasks = await tasksOfJob(cluster.state.tasks, id);
+        process.stdout.write(flags.json ? `${JSON.stringify({ job: record.value, tasks }, null, 2)}\n` : formatJobLog(record.value, tasks));
+      });
+    });
   return job;
+}
+
+/** Prints the job (followed to its end with --wait, exit code 1 unless it ended done). */
+async function reportJob(state: ClusterState, submitted: JobRecord, flags: { wait?: boolean; json?: boolean; timeoutMs: number }): Promise<void> {
+  const record = flags.wait ? await followJob(state, submitted, flags) : submitted;
+  printRecord(record, flags.json);
+  if (flags.wait && record.state !== 'done') process.exitCode = 1;
+}
+
+function printRecord(record: JobRecord, json: boolean | undefined): void {
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(record, null, 2)}\n`
+      : `${record.id}: ${record.state}${record.outputManifest ? ` → ${record.outputManifest}` : ''}${record.error ? ` (${record.error})` : ''}\n`,
+  );
+}
+
+/** One line of a job's progress: state, stage, shards, rows/s and ETA. */
+export function statusLine(status: JobStatus): string {
+  const { job } = status;
+  const eta = status.rows.etaSeconds !== null ? `, ETA ${Math.round(status.rows.etaSeconds)} s` : '';
+  const cancelled = status.tasks.cancelled > 0 ? `, ${status.tasks.cancelled} cancelled` : '';
+  return `${job.id} ${job.state} stage ${status.stage} (${job.stage + 1}/${job.stages.length}): ${status.tasks.done}/${status.tasks.total} shards${cancelled}, ${Math.round(status.rows.perSecond)} rows/s${eta}${job.error ? `, error: ${job.error}` : ''}`;
+}
+
+/** How often `--wait` prints a progress line without a terminal. */
+const PROGRESS_LINE_MS = 10_000;
+
+/**
+ * Follows a job to its end: a bar on a terminal; elsewhere (CI logs, pipes) a progress line at a steady
+ * rate and at every stage change, so a long job is never silent.
+ */
+async function followJob(state: ClusterState, record: JobRecord, flags: { json?: boolean; timeoutMs: number }): Promise<JobRecord> {
+  const bar =
+    process.stderr.isTTY && !flags.json
+      ? new cliProgress.SingleBar({ stream: process.stderr, format: 'job [{bar}] {value}/{total} shards | {stage}' }, cliProgress.Presets.shades_classic)
+      : null;
+  bar?.start(Math.max(1, record.shards), 0, { stage: record.stages[record.stage] });
+  let lastLine = 0;
+  let lastStage = -1;
+  try {
+    return await waitForJob(state, record.id, flags.timeoutMs, async (j) => {
+      if (flags.json) return;
+      const status = jobStatus(j, await tasksOfJob(state.tasks, j.id));
+      if (bar) {
+        bar.setTotal(Math.max(1, status.tasks.total));
+        bar.update(status.tasks.done, { stage: status.stage });
+      } else if (Date.now() - lastLine >= PROGRESS_LINE_MS || j.stage !== lastStage) {
+        if (!isJobFinished(j.state)) process.stderr.write(`${new Date().toISOString()} ${statusLine(status)}\n`);
+        lastLine = Date.now();
+        lastStage = j.stage;
+      }
+    });
+  } finally {
+    bar?.stop();
+  }
 }

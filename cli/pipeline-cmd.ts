@@ -22,6 +22,7 @@ import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { applySetFlags, positiveInt } from './parse.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
+import { interruptOnSignals } from './interrupt.js';
 
 /*
  * `sci pipeline run FILE.yaml`: the three-stage training pipeline as cluster
@@ -140,13 +141,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
       if (!Number.isInteger(first)) throw new UsageError(`--seed expects an integer, got ${flags.seed}`, { field: '--seed' });
       const log = logger.child({ component: 'pipeline' });
       const cluster = await openCluster(sciConfig, `sci-pipeline-${process.pid}`, 'pipeline');
-      const stop = new AbortController();
-      const onSignal = () => {
-        log.warn('interrupted: stopping after the current training checkpoint or job wait (run the same command again to continue)');
-        stop.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = interruptOnSignals(log, 'stopping after the current training checkpoint or job wait (run the same command again to continue)');
       const states: PipelineState[] = [];
       let progress: PipelineProgress | null = null;
       try {
@@ -158,7 +153,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
             cluster,
             logger: log,
             wordnetSplit: sciConfig.wordnet,
-            signal: stop.signal,
+            signal: interrupt.signal,
             ...(flags.redoFrom ? { redoFrom: flags.redoFrom } : {}),
             hooks: progress.hooks,
           });
@@ -172,8 +167,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
         }
       } finally {
         (progress as PipelineProgress | null)?.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.release();
         await closeBounded(cluster);
       }
     });

@@ -18,11 +18,22 @@ export function searchCommand(globals: () => GlobalOptions): Command {
     .option('--ef-search <n>', 'HNSW efSearch', positiveInt('--ef-search'))
     .option('--hybrid', 'fuse with BM25 (reciprocal rank fusion)')
     .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
+    .option('--no-text', "print ids and scores only (by default each hit's title and text, read from its shard)")
     .option('--json', 'print the response as JSON')
     .action(
       async (
         queries: string[],
-        flags: { indexSet: string; index: string; k: number; nprobe?: number; efSearch?: number; hybrid?: boolean; deadlineMs?: number; json?: boolean },
+        flags: {
+          indexSet: string;
+          index: string;
+          k: number;
+          nprobe?: number;
+          efSearch?: number;
+          hybrid?: boolean;
+          deadlineMs?: number;
+          text: boolean;
+          json?: boolean;
+        },
       ) => {
         const { config, logger } = commandContext(globals());
         const cluster = await openServing(config, `sci-search-${process.pid}`, 'cli');
@@ -43,6 +54,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
               ...(flags.nprobe ? { nprobe: flags.nprobe } : {}),
               ...(flags.efSearch ? { efSearch: flags.efSearch } : {}),
               ...(flags.hybrid ? { hybrid: { bm25Weight: 1, denseWeight: 1 } } : {}),
+              ...(flags.text ? { fields: ['title', 'text'] as const } : {}),
             });
             if (flags.json) {
               process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
@@ -50,11 +62,13 @@ export function searchCommand(globals: () => GlobalOptions): Command {
             }
             response.hits.forEach((hits, q) => {
               process.stdout.write(`${queries[q]}\n`);
-              hits.forEach((h, r) =>
-                process.stdout.write(`  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, shard ${h.shard})\n`),
-              );
+              hits.forEach((h, r) => {
+                process.stdout.write(`  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, shard ${h.shard})\n`);
+                if (h.title !== undefined || h.text !== undefined) process.stdout.write(`       ${passageLine(h.title ?? '', h.text ?? '')}\n`);
+              });
             });
-            const partial = response.partial ? `; PARTIAL: missing ${response.missingShards.map((m) => `shard ${m.shard} (${m.reason})`).join(', ')}` : '';
+            const missing = response.missingShards.map((m) => `shard ${m.shard} (${m.reason})`).join(', ');
+            const partial = response.partial ? `; PARTIAL: missing ${missing}` : missing ? `; ${missing}` : '';
             process.stdout.write(`${response.ms.toFixed(1)} ms, ${response.counters.ndis} distances${partial}\n`);
           } finally {
             service.close();
@@ -64,4 +78,12 @@ export function searchCommand(globals: () => GlobalOptions): Command {
         }
       },
     );
+}
+
+/** One line of a passage for a terminal: "title — text", cut at a word near 150 characters. */
+export function passageLine(title: string, text: string, width = 150): string {
+  const line = (title && text ? `${title} — ${text}` : title || text).replace(/\s+/g, ' ').trim();
+  if (line.length <= width) return line;
+  const cut = line.lastIndexOf(' ', width - 1);
+  return `${line.slice(0, cut > width / 2 ? cut : width - 1)}…`;
 }

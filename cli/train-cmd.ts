@@ -9,6 +9,7 @@ import { openMinedNegativesFor } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { applySetFlags, positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
+import { interruptOnSignals } from './interrupt.js';
 
 /*
  * `sci train`: train a dual-tower encoder on a shard set's queries and
@@ -177,13 +178,7 @@ export function trainCommand(globals: () => GlobalOptions): Command {
       const log = logger.child({ component: 'train' });
       const config = trainConfigFrom(flags);
       const progress = progressReporter('train', log, { unit: 'steps' });
-      const stop = new AbortController();
-      const onSignal = () => {
-        log.warn('interrupted: stopping after this step with a checkpoint (resume with --resume)');
-        stop.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = interruptOnSignals(log, 'stopping after this step with a checkpoint (resume with --resume)');
       try {
         const result = await train({
           openNegativesFrom: (data) => openMinedNegativesFor(data, config.data.negativesFrom),
@@ -192,15 +187,14 @@ export function trainCommand(globals: () => GlobalOptions): Command {
           logger: log,
           resume: flags.resume === true,
           baseline: flags.baseline === true,
-          signal: stop.signal,
+          signal: interrupt.signal,
           onStep: (step, total, fields) => progress.update(step, total, fields),
         });
         progress.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result));
       } finally {
         progress.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.release();
       }
     });
 }

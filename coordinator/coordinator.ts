@@ -10,6 +10,8 @@ import {
   getRecord,
   tasksOfJob,
   JobError,
+  JobNotFoundError,
+  JobStateError,
   JobSpecSchema,
   NAMES,
   TaskFailureReportSchema,
@@ -23,6 +25,8 @@ import {
   type JobSpec,
   type TaskMessage,
   type TaskRecord,
+  isJobFinished,
+  JobControlRequestSchema,
 } from '../jobs/index.js';
 import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
@@ -41,6 +45,8 @@ import { mergeFitOutputs } from './stage-steps.js';
  */
 
 const SWEEP_MS = 3000;
+/** How long after a cancel the sweep keeps telling workers to stop the job's running tasks. */
+const CANCEL_FOLLOW_MS = 10 * 60_000;
 const STEP_TIMEOUT_MS = 120_000;
 /** A job step (planning, the fit merge, the output manifest) that fails this often in a row fails its job. */
 const MAX_STEP_FAILURES = 3;
@@ -64,35 +70,19 @@ export class Coordinator {
 
   async start(): Promise<void> {
     const { nc } = this.options.state;
-    const submit = nc.subscribe(NAMES.submitSubject, { queue: 'sci-coordinator' });
-    this.subscriptions.push(submit);
-    void (async () => {
-      for await (const msg of submit) {
-        if (this.closed) break;
-        try {
-          let raw: unknown;
-          try {
-            raw = JSON.parse(new TextDecoder().decode(msg.data));
-          } catch (err) {
-            throw new JobError('job submission is not JSON', { cause: err });
-          }
-          const job = await this.submit(raw);
-          msg.respond(new TextEncoder().encode(JSON.stringify({ ok: true, job })));
-        } catch (err) {
-          const wire = toErrorWire(err);
-          if (!(err instanceof SciClusterError)) this.options.logger.error({ err }, 'job submission failed');
-          msg.respond(
-            new TextEncoder().encode(
-              JSON.stringify({
-                ok: false,
-                error: err instanceof SciClusterError ? wire.message : 'the coordinator could not record the job (see its log)',
-                code: wire.code,
-              }),
-            ),
-          );
-        }
+    this.answerRequests(NAMES.submitSubject, 'job submission', async (data) => {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(new TextDecoder().decode(data));
+      } catch (err) {
+        throw new JobError('job submission is not JSON', { cause: err });
       }
-    })();
+      return this.submit(raw);
+    });
+    this.answerRequests(NAMES.controlSubject, 'job control', async (data) => {
+      const request = parseContract(JobControlRequestSchema, jsonOrUndefined(data), { what: 'not a job control request', emptyField: 'request' });
+      return request.op === 'cancel' ? this.cancel(request.jobId) : this.retry(request.jobId);
+    });
     const health = nc.subscribe(NAMES.healthSubject, { queue: 'sci-coordinator' });
     this.subscriptions.push(health);
     void (async () => {
@@ -135,11 +125,37 @@ export class Coordinator {
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
   }
 
+  /** Answers requests on `subject` with `{ ok: true, job }` or `{ ok: false, error, code }`. */
+  private answerRequests(subject: string, what: string, work: (data: Uint8Array) => Promise<JobRecord>): void {
+    const sub = this.options.state.nc.subscribe(subject, { queue: 'sci-coordinator' });
+    this.subscriptions.push(sub);
+    void (async () => {
+      for await (const msg of sub) {
+        if (this.closed) break;
+        let answer: object;
+        try {
+          answer = { ok: true, job: await work(msg.data) };
+        } catch (err) {
+          const wire = toErrorWire(err);
+          if (!(err instanceof SciClusterError)) this.options.logger.error({ err }, `${what} failed`);
+          answer = {
+            ok: false,
+            error: err instanceof SciClusterError ? wire.message : `the coordinator could not do the ${what} (see its log)`,
+            code: wire.code,
+          };
+        }
+        msg.respond(new TextEncoder().encode(JSON.stringify(answer)));
+      }
+    })();
+  }
+
   private async sweep(): Promise<void> {
     try {
       for (const job of await listJobs(this.options.state.jobs)) {
         if (job.state === 'planning') void this.withJob(job.id, () => this.planStage(job.id));
         else if (job.state === 'running') void this.withJob(job.id, () => this.checkStage(job.id));
+        else if (job.state === 'cancelled' && Date.now() - Date.parse(job.finishedAt ?? job.updatedAt) < CANCEL_FOLLOW_MS)
+          void this.withJob(job.id, () => this.settleCancelled(job.id));
       }
     } catch (err) {
       this.options.logger.warn({ err }, 'sweep failed; NATS unavailable?');
@@ -197,6 +213,85 @@ export class Coordinator {
     return (await getRecord<JobRecord>(this.options.state.jobs, id))!.value;
   }
 
+  /**
+   * Cancels a job: it ends `cancelled` at once, its queued tasks are marked cancelled (workers drop their
+   * messages), and workers stop its running tasks between batches on the broadcast (repeated by the
+   * sweep until none runs). Finished shards keep their outputs, so a retry does not redo them.
+   */
+  async cancel(jobId: string): Promise<JobRecord> {
+    const job = await this.existingJob(jobId);
+    if (isJobFinished(job.state)) throw new JobStateError(`job ${jobId} is already ${job.state}`);
+    await this.withJob(jobId, async () => {
+      const now = new Date().toISOString();
+      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+        cur && !isJobFinished(cur.state) ? { ...cur, state: 'cancelled', error: 'cancelled', updatedAt: now, finishedAt: now } : null,
+      );
+      this.options.logger.info({ jobId }, 'job cancelled');
+      await this.settleCancelled(jobId);
+    });
+    return this.existingJob(jobId);
+  }
+
+  /** A cancelled job's tasks: queued ones (and those of workers gone) marked cancelled, running ones told to stop. */
+  private async settleCancelled(jobId: string): Promise<void> {
+    const { tasks, workers, nc } = this.options.state;
+    let running = 0;
+    for (const task of await tasksOfJob(tasks, jobId)) {
+      if (task.state !== 'queued' && task.state !== 'running') continue;
+      const workerAlive = task.state === 'running' && task.worker !== null && (await workers.get(task.worker)) !== null;
+      if (workerAlive) {
+        running += 1;
+        continue;
+      }
+      await updateRecord<TaskRecord>(tasks, taskKey(jobId, task.stage, task.shardId), (cur) =>
+        cur && (cur.state === 'queued' || cur.state === 'running')
+          ? { ...cur, state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled with its job before it ran' }
+          : null,
+      );
+    }
+    if (running > 0) nc.publish(NAMES.jobCancelledSubject, new TextEncoder().encode(JSON.stringify({ jobId })));
+  }
+
+  /**
+   * Retries a failed or cancelled job from the stage it stopped in: that stage's unfinished tasks go back
+   * to queued and are published again (under new message ids: JetStream would drop a repeat of the old
+   * ones as duplicates); finished shards are not redone.
+   */
+  async retry(jobId: string): Promise<JobRecord> {
+    const job = await this.existingJob(jobId);
+    if (job.state !== 'failed' && job.state !== 'cancelled')
+      throw new JobStateError(`job ${jobId} is ${job.state}; only a failed or cancelled job can be retried`);
+    const stage = job.stages[job.stage]!;
+    const stageTasks = (await tasksOfJob(this.options.state.tasks, jobId)).filter((t) => t.stage === stage);
+    const stillRunning = stageTasks.filter((t) => t.state === 'running');
+    if (stillRunning.length > 0)
+      throw new JobStateError(`job ${jobId}: shard(s) ${stillRunning.map((t) => t.shardId).join(', ')} are still stopping; retry in a moment`, {
+        retryable: true,
+      });
+    await this.withJob(jobId, async () => {
+      for (const task of stageTasks.filter((t) => t.state !== 'done')) {
+        await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(jobId, stage, task.shardId), (cur) =>
+          cur && cur.state !== 'done' && cur.state !== 'running' ? { ...blankTask(cur), deliveries: 0 } : null,
+        );
+      }
+      const now = new Date().toISOString();
+      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+        cur && (cur.state === 'failed' || cur.state === 'cancelled')
+          ? { ...cur, state: 'planning', attempt: (cur.attempt ?? 0) + 1, error: null, finishedAt: null, outputManifest: null, updatedAt: now }
+          : null,
+      );
+      this.options.logger.info({ jobId, stage, shards: stageTasks.filter((t) => t.state !== 'done').length }, 'job retried');
+      await this.planStage(jobId);
+    });
+    return this.existingJob(jobId);
+  }
+
+  private async existingJob(jobId: string): Promise<JobRecord> {
+    const record = await getRecord<JobRecord>(this.options.state.jobs, jobId);
+    if (!record) throw new JobNotFoundError(jobId);
+    return record.value;
+  }
+
   /** Serialises all work on one job inside this process. */
   private withJob(jobId: string, work: () => Promise<void>): Promise<void> {
     const previous = this.jobLocks.get(jobId) ?? Promise.resolve();
@@ -228,7 +323,7 @@ export class Coordinator {
   /** Creates the current stage's task records and publishes the tasks not done yet. */
   private async planStage(jobId: string): Promise<void> {
     const record = await getRecord<JobRecord>(this.options.state.jobs, jobId);
-    if (!record || record.value.state === 'done' || record.value.state === 'failed') return;
+    if (!record || isJobFinished(record.value.state)) return;
     const job = record.value;
     const stage = job.stages[job.stage]!;
     let shardIds: number[];
@@ -246,10 +341,13 @@ export class Coordinator {
       await createRecord(tasks, key, blankTask(message));
       const current = known.get(key) ?? (await getRecord<TaskRecord>(tasks, key))?.value;
       if (current?.state === 'done') continue;
-      await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), { msgID: key });
+      // A retry's messages need ids of their own: JetStream drops a repeated id as a duplicate.
+      await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), {
+        msgID: job.attempt ? `${key}.retry${job.attempt}` : key,
+      });
     }
     await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
-      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null,
+      cur && !isJobFinished(cur.state) ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null,
     );
     this.options.logger.info({ jobId, stage, tasks: shardIds.length }, 'stage planned');
     await this.checkStage(jobId);
@@ -328,7 +426,7 @@ export class Coordinator {
   private async failJob(jobId: string, reason: string): Promise<void> {
     const now = new Date().toISOString();
     await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
-      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null,
+      cur && !isJobFinished(cur.state) ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null,
     );
     this.options.logger.error({ jobId, reason }, 'job failed');
   }
@@ -367,10 +465,10 @@ export class Coordinator {
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
-    if (!current || current.value.state === 'done' || current.value.state === 'failed') return;
+    if (!current || current.value.state === 'done' || current.value.state === 'failed' || current.value.state === 'cancelled') return;
     const reason = 'a worker terminated its message without recording why';
     await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
-      cur && cur.state !== 'done' && cur.state !== 'failed' ? { ...cur, state: 'failed', error: reason } : null,
+      cur && cur.state !== 'done' && cur.state !== 'failed' && cur.state !== 'cancelled' ? { ...cur, state: 'failed', error: reason } : null,
     );
     await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));
   }
@@ -380,7 +478,9 @@ export class Coordinator {
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const reason = `no worker finished it in ${advisory.deliveries} deliveries (each ended without ack: a crash or a timeout)`;
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) => (cur && cur.state !== 'done' ? { ...cur, state: 'failed', error: reason } : null));
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+      cur && cur.state !== 'done' && cur.state !== 'cancelled' ? { ...cur, state: 'failed', error: reason } : null,
+    );
     await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));
   }
 }

@@ -2,8 +2,8 @@ import type { NatsConnection } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { retrying } from '../messaging/index.js';
 import type { ClusterState } from './cluster-state.js';
-import { JobError } from './errors.js';
-import type { JobRecord, JobSpecInput, TaskRecord } from './model.js';
+import { JobError, JobNotFoundError, JobStateError } from './errors.js';
+import { isJobFinished, type JobRecord, type JobSpecInput, type TaskRecord } from './model.js';
 import { NAMES } from './names.js';
 import { getRecord } from './records.js';
 
@@ -25,6 +25,27 @@ export async function submitJob(nc: NatsConnection, spec: JobSpecInput): Promise
   return answer.job!;
 }
 
+export type JobControl = 'cancel' | 'retry';
+
+/**
+ * Asks the coordinator to cancel a job (its running tasks stop, the job ends `cancelled`) or to retry
+ * a failed or cancelled one (only its unfinished shards run again). Returns the job record after.
+ */
+export async function controlJob(nc: NatsConnection, op: JobControl, jobId: string): Promise<JobRecord> {
+  const reply = await retrying(
+    `asking the coordinator to ${op} ${jobId} (is a coordinator running?)`,
+    () => nc.request(NAMES.controlSubject, new TextEncoder().encode(JSON.stringify({ op, jobId })), { timeout: 30_000 }),
+    { timeoutMs: 20_000 },
+  );
+  const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string; code?: string }>();
+  if (!answer.ok) {
+    if (answer.code === 'JOB_NOT_FOUND') throw new JobNotFoundError(jobId);
+    if (answer.code === 'JOB_STATE') throw new JobStateError(`cannot ${op} ${jobId}: ${answer.error}`);
+    throw new JobError(`cannot ${op} ${jobId}: ${answer.error}`, { field: 'jobId' });
+  }
+  return answer.job!;
+}
+
 /** Polls the job record until it is done or failed (or `timeoutMs` passes); `onTick` sees every poll. */
 export async function waitForJob(state: ClusterState, jobId: string, timeoutMs: number, onTick?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
@@ -32,7 +53,7 @@ export async function waitForJob(state: ClusterState, jobId: string, timeoutMs: 
     const job = (await getRecord<JobRecord>(state.jobs, jobId))?.value;
     if (!job) throw new JobError(`no job ${jobId}`);
     await onTick?.(job);
-    if (job.state === 'done' || job.state === 'failed') return job;
+    if (isJobFinished(job.state)) return job;
     if (Date.now() > deadline) throw new JobError(`job ${jobId} still ${job.state} after ${timeoutMs} ms`);
     await sleep(300);
   }
@@ -41,7 +62,7 @@ export async function waitForJob(state: ClusterState, jobId: string, timeoutMs: 
 export interface JobStatus {
   job: JobRecord;
   stage: string;
-  tasks: { total: number; done: number; running: number; failed: number; queued: number };
+  tasks: { total: number; done: number; running: number; failed: number; cancelled: number; queued: number };
   rows: { done: number; perSecond: number; etaSeconds: number | null };
   workers: Array<{ worker: string; tasks: number; rows: number; rowsPerSecond: number }>;
 }
@@ -78,9 +99,29 @@ export function jobStatus(job: JobRecord, tasks: TaskRecord[]): JobStatus {
       done: done.length,
       running: count('running'),
       failed: count('failed'),
-      queued: job.shards - done.length - count('running') - count('failed'),
+      cancelled: count('cancelled'),
+      queued: job.shards - done.length - count('running') - count('failed') - count('cancelled'),
     },
     rows: { done: rowsDone, perSecond, etaSeconds: perSecond > 0 && job.state === 'running' ? remaining / perSecond : null },
     workers,
   };
+}
+
+/** What `sci job logs` shows: the job and, stage by stage, every task with its worker, deliveries and error. */
+export function formatJobLog(job: JobRecord, tasks: readonly TaskRecord[]): string {
+  const lines = [
+    `${job.id}  ${job.spec.kind}  ${job.state}${job.attempt ? ` (retry ${job.attempt})` : ''}  created ${job.createdAt}${job.finishedAt ? `  finished ${job.finishedAt}` : ''}`,
+  ];
+  if (job.error) lines.push(`  job error: ${job.error}`);
+  for (const stage of job.stages) {
+    const ofStage = tasks.filter((t) => t.stage === stage).sort((a, b) => a.shardId - b.shardId);
+    if (ofStage.length === 0) continue;
+    lines.push(`  stage ${stage}:`);
+    for (const t of ofStage) {
+      const rows = t.state === 'done' ? `  rows ${t.rowsIn}` : '';
+      lines.push(`    shard ${String(t.shardId).padStart(3)}  ${t.state.padEnd(9)}  ${t.worker ?? '-'}  deliveries ${t.deliveries}${rows}`);
+      if (t.error) lines.push(`      ${t.error}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -20,3 +20,17 @@ export class JobError extends SciClusterError {
     super('JOB_INVALID', message, options, { retryable: false, status: 400 });
   }
 }
+
+/** No job by that id. */
+export class JobNotFoundError extends SciClusterError {
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `no job ${jobId}`, { field: 'jobId' }, { retryable: false, status: 404 });
+  }
+}
+
+/** The job is not in a state the request applies to (cancel a finished job, retry a running one). */
+export class JobStateError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('JOB_STATE', message, { field: 'jobId', ...options }, { retryable: false, status: 409 });
+  }
+}

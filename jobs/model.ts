@@ -174,7 +174,12 @@ export function stagesOf(spec: JobSpec): StageName[] {
   return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
 }
 
-export type JobState = 'planning' | 'running' | 'done' | 'failed';
+export type JobState = 'planning' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** States a job ends in: nothing more runs until a retry (failed, cancelled). */
+export function isJobFinished(state: JobState): boolean {
+  return state === 'done' || state === 'failed' || state === 'cancelled';
+}
 
 export interface JobRecord {
   id: string;
@@ -190,9 +195,11 @@ export interface JobRecord {
   /** Storage key of the job's output manifest, once done. */
   outputManifest: string | null;
   error: string | null;
+  /** Retries so far (`sci job retry`); absent on records written before retries existed. */
+  attempt?: number;
 }
 
-export type TaskState = 'queued' | 'running' | 'done' | 'failed';
+export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface TaskOutput {
   /** Storage key. */
@@ -229,6 +236,12 @@ export const TaskMessageSchema = z.strictObject({
   spec: JobSpecSchema,
 });
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
+
+/** `sci job cancel` / `retry` to the coordinator. */
+export const JobControlRequestSchema = z.strictObject({
+  op: z.enum(['cancel', 'retry']),
+  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+});
 
 /** A worker's report of a task that cannot succeed, when it could not write the task record itself. */
 export const TaskFailureReportSchema = z.strictObject({

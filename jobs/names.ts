@@ -9,6 +9,10 @@ export const NAMES = {
   workersBucket: 'sci_workers',
   objectBucket: 'sci_files',
   submitSubject: 'sci.api.jobs.submit',
+  /** Cancel and retry requests to the coordinator. */
+  controlSubject: 'sci.api.jobs.control',
+  /** The coordinator's broadcast that a job was cancelled: workers stop its running tasks. */
+  jobCancelledSubject: 'sci.jobs.cancelled',
   healthSubject: 'sci.api.health',
   /** A worker that could not record a task's failure in KV reports it here; the coordinator records it. */
   taskFailedSubject: 'sci.coordinator.task-failed',

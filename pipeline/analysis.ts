@@ -2,7 +2,8 @@ import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
 import { uniformity } from '../encoder/index.js';
 import { evaluateRun, loadJudgedQueries, type Qrels } from '../eval/index.js';
-import { SearchService, ShardServer, evaluateIndexes, readEmbeddingIds, type IndexReport } from '../search/index.js';
+import { evaluateIndexes, readEmbeddingIds, type IndexReport, type SearchService } from '../search/index.js';
+import { withServedIndexSet } from './served-index-set.js';
 import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
 import type { NatsConnection } from 'nats';
 import type { Storage } from '../storage/index.js';
@@ -139,51 +140,42 @@ const BIN_WIDTH = 0.05;
 
 export async function analyseStage(target: AnalysisTarget, options: AnalysisOptions): Promise<AnalysisResult> {
   const { nc, storage, logger } = options;
-  const server = new ShardServer({ nc, storage, indexSet: target.indexSet, logger: logger.child({ component: 'shard-server' }) });
-  await server.start();
-  try {
-    const service = await SearchService.open({ nc, storage, indexSet: target.indexSet, logger, deadlineMs: 60_000, limits: { maxK: 1000, maxQueries: 256 } });
-    try {
-      const { sample, qrels } = loadJudgedQueries({
-        queries: options.passages,
-        split: target.split,
-        ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
-      });
-      const names = service.router.indexSet.names.filter((n) => n !== 'bm25');
-      const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, {
-        k: 100,
-        batchSize: 128,
-        latencyQueries: 50,
-        sweep: true,
-        sweepQueries: options.sweepQueries,
-        deadlineMs: 60_000,
-        onProgress: (message) => logger.debug({ stage: target.stage }, message),
-      });
-      const partial = reports.find((r) => r.partialAnswers > 0);
-      if (partial)
-        throw new PipelineError(`${target.stage} analysis: ${partial.partialAnswers} partial answers from ${partial.index}; not recording lower numbers`);
-      const hnswAtEqualOverlap = reports.filter((r) => /^HNSW/i.test(r.factory)).map((r) => atEqualOverlap(r, options.equalOverlap));
-      const geometry = await measureGeometry(target, sample, qrels, service, options);
-      const tagCounts = options.wordnetDict ? readSynsetTagCounts(options.wordnetDict) : null;
-      return {
-        stage: target.stage,
-        split: target.split,
-        checkpoint: target.checkpoint,
-        trainedSteps: target.trainedSteps,
-        queries: sample.ids.length,
-        indexes: reports,
-        hnswAtEqualOverlap,
-        longTail: tagCounts ? longTailSlice(runs, qrels, tagCounts) : null,
-        geometry,
-        fingerprint: options.fingerprint,
-        measuredAt: new Date().toISOString(),
-      };
-    } finally {
-      service.close();
-    }
-  } finally {
-    await server.stop();
-  }
+  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: 1000 }, async (service) => {
+    const { sample, qrels } = loadJudgedQueries({
+      queries: options.passages,
+      split: target.split,
+      ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
+    });
+    const names = service.router.indexSet.names.filter((n) => n !== 'bm25');
+    const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, {
+      k: 100,
+      batchSize: 128,
+      latencyQueries: 50,
+      sweep: true,
+      sweepQueries: options.sweepQueries,
+      deadlineMs: 60_000,
+      onProgress: (message) => logger.debug({ stage: target.stage }, message),
+    });
+    const partial = reports.find((r) => r.partialAnswers > 0);
+    if (partial)
+      throw new PipelineError(`${target.stage} analysis: ${partial.partialAnswers} partial answers from ${partial.index}; not recording lower numbers`);
+    const hnswAtEqualOverlap = reports.filter((r) => /^HNSW/i.test(r.factory)).map((r) => atEqualOverlap(r, options.equalOverlap));
+    const geometry = await measureGeometry(target, sample, qrels, service, options);
+    const tagCounts = options.wordnetDict ? readSynsetTagCounts(options.wordnetDict) : null;
+    return {
+      stage: target.stage,
+      split: target.split,
+      checkpoint: target.checkpoint,
+      trainedSteps: target.trainedSteps,
+      queries: sample.ids.length,
+      indexes: reports,
+      hnswAtEqualOverlap,
+      longTail: tagCounts ? longTailSlice(runs, qrels, tagCounts) : null,
+      geometry,
+      fingerprint: options.fingerprint,
+      measuredAt: new Date().toISOString(),
+    };
+  });
 }
 
 async function measureGeometry(

@@ -297,7 +297,7 @@ async function runJobStep(
     lastShown = Date.now();
     onStatus(jobStatus(j, await tasksOfJob(cluster.state.tasks, j.id)));
   });
-  if (finished.state === 'failed') throw new PipelineError(`${step.id}: job ${finished.id} failed: ${finished.error ?? 'no reason recorded'}`);
+  if (finished.state !== 'done') throw new PipelineError(`${step.id}: job ${finished.id} ${finished.state}: ${finished.error ?? 'no reason recorded'}`);
 }
 
 async function runTrainStep(

@@ -1,7 +1,8 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from '../common/index.js';
 import { loadJudgedQueries } from '../eval/index.js';
-import { SearchService, ShardServer, evaluateIndexes } from '../search/index.js';
+import { evaluateIndexes } from '../search/index.js';
+import { withServedIndexSet } from './served-index-set.js';
 import type { Storage } from '../storage/index.js';
 import { PipelineError } from './errors.js';
 import type { EvalTarget } from './plan.js';
@@ -28,54 +29,38 @@ export interface EvaluateOptions {
 
 export async function evaluateTarget(target: EvalTarget, options: EvaluateOptions): Promise<EvalResult> {
   const { nc, storage, logger } = options;
-  const server = new ShardServer({ nc, storage, indexSet: target.indexSet, logger: logger.child({ component: 'shard-server' }) });
-  await server.start();
-  try {
-    const service = await SearchService.open({
-      nc,
-      storage,
-      indexSet: target.indexSet,
-      logger,
-      deadlineMs: 60_000,
-      limits: { maxK: Math.max(options.k, 1000), maxQueries: 256 },
+  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: Math.max(options.k, 1000) }, async (service) => {
+    const { sample, qrels } = loadJudgedQueries({
+      queries: options.passages,
+      split: target.split,
+      ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
     });
-    try {
-      const { sample, qrels } = loadJudgedQueries({
-        queries: options.passages,
-        split: target.split,
-        ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
-      });
-      const { reports } = await evaluateIndexes(service, [target.index], sample, qrels, {
-        k: options.k,
-        batchSize: 128,
-        latencyQueries: 100,
-        sweep: false,
-        sweepQueries: 0,
-        deadlineMs: 60_000,
-      });
-      const report = reports[0]!;
-      if (report.partialAnswers > 0)
-        throw new PipelineError(
-          `${target.stage} ${target.split}: ${report.partialAnswers} partial answers (a shard did not answer); not recording lower numbers`,
-        );
-      return {
-        stage: target.stage,
-        split: target.split,
-        index: target.index,
-        indexSet: target.indexSet,
-        checkpoint: target.checkpoint,
-        trainedSteps: target.trainedSteps,
-        queries: sample.ids.length,
-        passages: service.router.indexSet.manifest.shards.reduce((sum, s) => sum + s.rows, 0),
-        metrics: report.metrics,
-        latency: { p50Ms: report.latency.p50Ms, p99Ms: report.latency.p99Ms },
-        fingerprint: options.fingerprint,
-        measuredAt: new Date().toISOString(),
-      };
-    } finally {
-      service.close();
-    }
-  } finally {
-    await server.stop();
-  }
+    const { reports } = await evaluateIndexes(service, [target.index], sample, qrels, {
+      k: options.k,
+      batchSize: 128,
+      latencyQueries: 100,
+      sweep: false,
+      sweepQueries: 0,
+      deadlineMs: 60_000,
+    });
+    const report = reports[0]!;
+    if (report.partialAnswers > 0)
+      throw new PipelineError(
+        `${target.stage} ${target.split}: ${report.partialAnswers} partial answers (a shard did not answer); not recording lower numbers`,
+      );
+    return {
+      stage: target.stage,
+      split: target.split,
+      index: target.index,
+      indexSet: target.indexSet,
+      checkpoint: target.checkpoint,
+      trainedSteps: target.trainedSteps,
+      queries: sample.ids.length,
+      passages: service.router.indexSet.manifest.shards.reduce((sum, s) => sum + s.rows, 0),
+      metrics: report.metrics,
+      latency: { p50Ms: report.latency.p50Ms, p99Ms: report.latency.p99Ms },
+      fingerprint: options.fingerprint,
+      measuredAt: new Date().toISOString(),
+    };
+  });
 }

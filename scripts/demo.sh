@@ -9,7 +9,8 @@
 # and BM25 built on every shard by an index job (IVF served at the nprobe it
 # picks: 0.9 overlap with exact search on a held-out sample), two shard
 # server processes and the API, the dev queries evaluated through
-# scatter-gather into report.html/json, and one ad-hoc query.
+# scatter-gather into report.html/json, and one ad-hoc query (each hit with
+# its passage, read from the Arrow shard by row id).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
@@ -17,9 +18,11 @@ export SCI_CLUSTER__DIR="$OUT/cluster"
 # Every file of the demo lives under $OUT: the storage root, outside which no key resolves.
 export SCI_STORAGE__ROOT="${SCI_STORAGE__ROOT:-$OUT}"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
-# Knobs for a lighter run (the e2e test): training steps, dev queries evaluated (default all),
-# queries per sweep point and single-query latency requests.
+# Knobs for a lighter run (the e2e test): training steps, embedding dimension (default sci train's),
+# dev queries evaluated (default all), queries per sweep point and single-query latency requests.
 STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"
+DIM=()
+[ -n "${SCI_DEMO_DIM:-}" ] && DIM=(--dim "$SCI_DEMO_DIM")
 SWEEP_QUERIES="${SCI_DEMO_SWEEP_QUERIES:-1000}"
 LATENCY_QUERIES="${SCI_DEMO_LATENCY_QUERIES:-200}"
 EVAL_LIMIT=()
@@ -39,7 +42,7 @@ sci ingest --format wordnet --shards 4 --out "$OUT/passages"
 sci shards verify "$OUT/passages"
 echo
 echo "== 3. train the encoder briefly ($STEPS steps, sci train's defaults), against the baseline on the same dev pool"
-sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" --baseline
+sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" "${DIM[@]}" --baseline
 echo
 echo "== 4. encode job with the trained checkpoint, one task per shard"
 sci job submit --kind encode --input "$OUT/passages" --output "$OUT/embeddings" --model "$OUT/model/best" --wait

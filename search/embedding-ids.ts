@@ -1,12 +1,23 @@
-import { shardFile } from '../shards/index.js';
-import { readFileSync } from 'node:fs';
-import { tableFromIPC } from 'apache-arrow';
+import { ArrowRowReader, shardFile } from '../shards/index.js';
 import type { Storage } from '../storage/index.js';
 
-/** Row ids and external ids of one embedding shard (the columns next to the vectors). */
+/**
+ * Row ids and external ids of one embedding shard: only those two columns are read (the vectors beside
+ * them stay on disk), batch by batch.
+ */
 export async function readEmbeddingIds(storage: Storage, embeddingsKey: string, shardId: number): Promise<{ rowIds: BigInt64Array; externalIds: string[] }> {
-  const table = tableFromIPC(readFileSync(await shardFile(storage, embeddingsKey, 'embeddings', shardId)));
-  const rowIds = BigInt64Array.from(table.getChild('rowId')!.toArray() as BigInt64Array);
-  const externalIds = table.getChild('externalId')!.toArray() as string[];
-  return { rowIds, externalIds: Array.from(externalIds) };
+  const reader = ArrowRowReader.open(await shardFile(storage, embeddingsKey, 'embeddings', shardId));
+  try {
+    const rowIds = new BigInt64Array(reader.rows);
+    let at = 0;
+    for (const batch of reader.int64Column('rowId')) {
+      rowIds.set(batch, at);
+      at += batch.length;
+    }
+    const externalIds: string[] = [];
+    for (const batch of reader.utf8Column('externalId')) for (const id of batch) externalIds.push(id);
+    return { rowIds, externalIds };
+  } finally {
+    reader.close();
+  }
 }

@@ -10,6 +10,9 @@ export interface Hit {
   externalId: string;
   score: number;
   shard: number;
+  /** The passage's title and text, when the search asked for them (`fields`). */
+  title?: string;
+  text?: string;
 }
 
 /** One shard's ranked list for one query (best first). */

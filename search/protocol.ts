@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ContractError, SciClusterError, parseContract } from '../common/index.js';
+import { PASSAGE_FIELDS } from '../shards/index.js';
 
 /*
  * The shard search wire protocol over NATS request-reply. A request goes to
@@ -39,6 +40,8 @@ export const PROTOCOL_LIMITS = {
   maxTermLength: 256,
   /** Distinct terms of a statistics request. */
   maxStatsTerms: 65_536,
+  /** Rows of one passages request (routers send more in several: a reply must fit a NATS message). */
+  maxPassageRows: 256,
 } as const;
 
 export function indexSetId(indexSetKey: string): string {
@@ -102,9 +105,27 @@ export const Bm25SearchRequestSchema = z
   .refine((r) => r.queries.length * r.k <= L.maxResultEntries, { message: `queries × k must be at most ${L.maxResultEntries}`, path: ['k'] });
 export type Bm25SearchRequest = z.infer<typeof Bm25SearchRequestSchema>;
 
+/** The title and text of hits, by row id, from the shard's passage file (after the merge: only the final hits). */
+export const PassagesRequestSchema = z.strictObject({
+  ...envelope,
+  op: z.literal('passages'),
+  rowIds: z.array(z.number().int().nonnegative()).min(1).max(L.maxPassageRows),
+  fields: z
+    .array(z.enum(PASSAGE_FIELDS))
+    .min(1)
+    .max(PASSAGE_FIELDS.length)
+    .refine((f) => new Set(f).size === f.length, { message: 'fields must not repeat' }),
+});
+export type PassagesRequest = z.infer<typeof PassagesRequestSchema>;
+
 /** Any request: the op picks the schema. */
-const RequestSchemas = { dense: DenseRequestSchema, 'bm25-stats': Bm25StatsRequestSchema, bm25: Bm25SearchRequestSchema } as const;
-export type ShardRequest = DenseRequest | Bm25StatsRequest | Bm25SearchRequest;
+const RequestSchemas = {
+  dense: DenseRequestSchema,
+  'bm25-stats': Bm25StatsRequestSchema,
+  bm25: Bm25SearchRequestSchema,
+  passages: PassagesRequestSchema,
+} as const;
+export type ShardRequest = DenseRequest | Bm25StatsRequest | Bm25SearchRequest | PassagesRequest;
 /** A request as a router builds it: the envelope is added when it is framed. */
 export type ShardRequestBody = DistributiveOmit<ShardRequest, 'v' | 'expiresAt'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -139,6 +160,14 @@ export const ShardStatsHeaderSchema = z.strictObject({
   df: z.array(z.number().int().nonnegative()),
 });
 export type ShardStatsHeader = z.infer<typeof ShardStatsHeaderSchema>;
+
+export const ShardPassagesHeaderSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  shard: z.number().int().nonnegative(),
+  /** In the request's row order. */
+  passages: z.array(z.strictObject({ title: z.string().optional(), text: z.string().optional() })).max(L.maxPassageRows),
+});
+export type ShardPassagesHeader = z.infer<typeof ShardPassagesHeaderSchema>;
 
 export const ShardErrorHeaderSchema = z.strictObject({
   v: z.number().int(),

@@ -9,6 +9,8 @@ import {
   shardSubject,
   ShardSearchHeaderSchema,
   ShardStatsHeaderSchema,
+  ShardPassagesHeaderSchema,
+  PROTOCOL_LIMITS,
   viewBigInt64,
   viewFloat32,
   type Bm25SearchRequest,
@@ -17,7 +19,9 @@ import {
   type ShardRequestBody,
   type ShardSearchHeader,
   type ShardStatsHeader,
+  type ShardPassagesHeader,
 } from './protocol.js';
+import type { PassageField } from '../shards/index.js';
 import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
@@ -180,6 +184,47 @@ export class SearchRouter {
     const gathered = await this.scatter(request, ShardSearchHeaderSchema, remaining, [], searched, options.signal);
     gathered.missing = [...statsMissing, ...gathered.missing].sort((a, b) => a.shard - b.shard);
     return this.mergeRanked(gathered, texts.length, options.k, started);
+  }
+
+  /**
+   * The title and text of the final hits, fetched after the merge from the shards that own them (a
+   * vector database's second phase: k passages read, not k per shard). A shard that does not answer
+   * leaves its hits without text and is named in `missingShards`; the ranking is not partial.
+   */
+  async withPassages(
+    response: SearchResponse,
+    fields: readonly PassageField[],
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SearchResponse> {
+    const started = performance.now();
+    const byShard = new Map<number, Hit[]>();
+    for (const hit of response.hits.flat()) {
+      if (!byShard.has(hit.shard)) byShard.set(hit.shard, []);
+      byShard.get(hit.shard)!.push(hit);
+    }
+    const chunks = [...byShard].flatMap(([shard, hits]) =>
+      Array.from({ length: Math.ceil(hits.length / PROTOCOL_LIMITS.maxPassageRows) }, (_, c) => ({
+        shard,
+        hits: hits.slice(c * PROTOCOL_LIMITS.maxPassageRows, (c + 1) * PROTOCOL_LIMITS.maxPassageRows),
+      })),
+    );
+    const missing: SearchResponse['missingShards'] = [];
+    const deadlineMs = options.deadlineMs ?? this.defaultDeadlineMs;
+    await Promise.all(
+      chunks.map(async ({ shard, hits }) => {
+        const body: ShardRequestBody = { op: 'passages', rowIds: hits.map((h) => h.rowId), fields: [...fields] };
+        const gathered = await this.scatter(body, ShardPassagesHeaderSchema, deadlineMs, [], [shard], options.signal);
+        const reply = gathered.replies[0] as { header: ShardPassagesHeader } | undefined;
+        if (!reply || reply.header.passages.length !== hits.length) {
+          const reason = gathered.missing[0]?.reason ?? `failed: ${reply?.header.passages.length} passages for ${hits.length} rows`;
+          if (!missing.some((m) => m.shard === shard)) missing.push({ shard, reason: `no passage text: ${reason}` });
+          return;
+        }
+        reply.header.passages.forEach((p, i) => Object.assign(hits[i]!, p));
+      }),
+    );
+    missing.sort((a, b) => a.shard - b.shard);
+    return { ...response, missingShards: [...response.missingShards, ...missing], ms: response.ms + (performance.now() - started) };
   }
 
   private mergeRanked({ replies, missing }: Gathered<ShardSearchHeader>, nq: number, k: number, started: number): SearchResponse {

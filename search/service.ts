@@ -8,6 +8,7 @@ import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
 import { SearchRequestError } from './errors.js';
 import { PROTOCOL_LIMITS } from './protocol.js';
+import { PASSAGE_FIELDS, type PassageField } from '../shards/index.js';
 
 /*
  * What the query API and `sci eval` call: text (or vector) queries against
@@ -15,6 +16,9 @@ import { PROTOCOL_LIMITS } from './protocol.js';
  * of the encoder that made the set's embeddings. `hybrid` fuses a dense
  * index with BM25 by reciprocal rank fusion.
  */
+
+/** Hits of one request that may carry passage text: bounds the second phase's reads and reply sizes. */
+export const MAX_HITS_WITH_FIELDS = 10_000;
 
 export interface SearchLimits {
   maxK: number;
@@ -32,6 +36,8 @@ export interface SearchRequest {
   deadlineMs?: number;
   /** Fuse with BM25: dense index `index` + bm25, with these weights. */
   hybrid?: { bm25Weight: number; denseWeight: number };
+  /** Passage columns each hit should carry (read by the owning shard after the merge). */
+  fields?: readonly PassageField[];
   /** Aborts when the caller goes away. */
   signal?: AbortSignal;
 }
@@ -72,6 +78,15 @@ export class SearchService {
   }
 
   async search(req: SearchRequest): Promise<SearchResponse> {
+    const response = await this.rank(req);
+    if (!req.fields || req.fields.length === 0) return response;
+    return this.router.withPassages(response, req.fields, {
+      ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  }
+
+  private async rank(req: SearchRequest): Promise<SearchResponse> {
     if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK)
       throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
     for (const [field, max] of [
@@ -86,6 +101,12 @@ export class SearchService {
     if (count === 0) throw new SearchRequestError('give queries (texts) or vectors', { field: 'queries' });
     if (count > this.limits.maxQueries)
       throw new SearchRequestError(`at most ${this.limits.maxQueries} queries per request, got ${count}`, { field: 'queries' });
+    if (req.fields && req.fields.length > 0 && count * req.k > MAX_HITS_WITH_FIELDS)
+      throw new SearchRequestError(`fields: at most ${MAX_HITS_WITH_FIELDS} hits (queries × k) can carry passage text, asked for ${count * req.k}`, {
+        field: 'fields',
+      });
+    const unknown = req.fields?.find((f) => !(PASSAGE_FIELDS as readonly string[]).includes(f));
+    if (unknown !== undefined) throw new SearchRequestError(`fields: unknown field "${unknown}" (expected ${PASSAGE_FIELDS.join(', ')})`, { field: 'fields' });
     if (req.index === 'bm25') {
       if (!req.queries) throw new SearchRequestError('BM25 searches take query texts', { field: 'queries' });
       return this.router.bm25(req.queries, {

@@ -18,11 +18,12 @@ import {
   type Bm25SearchRequest,
   type Bm25StatsRequest,
   type DenseRequest,
+  type PassagesRequest,
   type ShardRequest,
 } from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
-import { verifiedFile } from '../shards/index.js';
-import { SearchRequestError } from './errors.js';
+import { PassageLookup, readSetManifest, verifiedFile } from '../shards/index.js';
+import { SearchRequestError, SearchUnavailableError } from './errors.js';
 
 /*
  * Serves shards of an index set: loads each shard's Faiss indexes and BM25
@@ -38,6 +39,8 @@ interface LoadedShard {
   bm25: Bm25Index | null;
   /** rowId → externalId, from BM25's stored ids or the index's embedding file. */
   externalIdOf: (rowId: bigint) => string;
+  /** Title and text by row id, opened on the first `passages` request. */
+  passages: Promise<PassageLookup> | null;
 }
 
 export interface ShardServerOptions {
@@ -124,7 +127,19 @@ export class ShardServer {
       bm25 = loadBm25(dir);
     }
     const externalIdOf = await this.externalIds(entry.id, bm25);
-    return { id: entry.id, dense, bm25, externalIdOf };
+    return { id: entry.id, dense, bm25, externalIdOf, passages: null };
+  }
+
+  /** The shard's passage file: the index set's passages (BM25's) or those its embeddings were encoded from. */
+  private async openPassages(shardId: number): Promise<PassageLookup> {
+    const { storage } = this.options;
+    const manifest = this.set!.manifest;
+    const passagesKey = manifest.passages ?? (manifest.embeddings ? (await readSetManifest(storage, manifest.embeddings, 'embeddings')).passages : null);
+    if (!passagesKey) throw new SearchUnavailableError(`index set ${this.options.indexSet} names no passage set, so hits have no title or text`);
+    const passages = await readSetManifest(storage, passagesKey, 'passages');
+    const entry = passages.shards.find((s) => s.id === shardId);
+    if (!entry) throw new SearchUnavailableError(`passage set ${passagesKey} has no shard ${shardId}`);
+    return PassageLookup.open(await verifiedFile(storage, passagesKey, entry), entry.firstRowId);
   }
 
   /** rowId → externalId for the shard: BM25 keeps both; else the embedding shard's columns. */
@@ -201,7 +216,23 @@ export class ShardServer {
     const started = performance.now();
     if (request.op === 'dense') return this.dense(shard, request, payload, started);
     if (request.op === 'bm25-stats') return this.bm25Stats(shard, request);
+    if (request.op === 'passages') return this.passages(shard, request);
     return this.bm25Search(shard, request, started);
+  }
+
+  private async passages(shard: LoadedShard, req: PassagesRequest): Promise<Uint8Array> {
+    if (!shard.passages) {
+      shard.passages = this.openPassages(shard.id);
+      // A failed open is retried by the next request (the storage may come back).
+      shard.passages.catch(() => (shard.passages = null));
+    }
+    const lookup = await shard.passages;
+    const rows = this.set!.manifest.shards.find((s) => s.id === shard.id)!.rows;
+    const first = lookup.firstRowId;
+    const outside = req.rowIds.find((id) => id < first || id >= first + Math.min(rows, lookup.rows));
+    if (outside !== undefined)
+      throw new SearchRequestError(`row ${outside} is not in shard ${shard.id} (rows ${first}..${first + lookup.rows - 1})`, { field: 'rowIds' });
+    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, passages: lookup.read(req.rowIds, req.fields) });
   }
 
   private async dense(shard: LoadedShard, req: DenseRequest, payload: ArrayBuffer, started: number): Promise<Uint8Array> {
@@ -275,6 +306,7 @@ export class ShardServer {
   async stop(): Promise<void> {
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.subscriptions.length = 0;
+    for (const shard of this.shards.values()) void shard.passages?.then((p) => p.close()).catch(() => {});
     this.shards.clear();
     rmSync(this.workDir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { hostname, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
-import type { JsMsg } from 'nats';
+import type { JsMsg, Subscription } from 'nats';
 import { type Logger, CancelledError, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
@@ -58,6 +58,9 @@ export class Worker {
   private readonly inFlight = new Set<JsMsg>();
   /** One per running task: aborted when a stop's grace runs out, so the task stops between batches and is handed back. */
   private readonly taskAborts = new Set<AbortController>();
+  /** The same, by job: a cancelled job's tasks stop on the coordinator's broadcast. */
+  private readonly abortsByJob = new Map<string, Set<AbortController>>();
+  private cancelSubscription: Subscription | null = null;
   private readonly loops: Promise<void>[] = [];
   private readonly stopPulling = new AbortController();
   private announceTimer: NodeJS.Timeout | null = null;
@@ -84,6 +87,13 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    this.cancelSubscription = this.options.state.nc.subscribe(NAMES.jobCancelledSubject);
+    void (async () => {
+      for await (const msg of this.cancelSubscription!) {
+        const jobId = (jsonOrUndefined(msg.data) as { jobId?: unknown } | undefined)?.jobId;
+        if (typeof jobId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(jobId)) this.cancelJob(jobId);
+      }
+    })();
     await this.announce();
     this.announceTimer = setInterval(() => void this.announce().catch(() => undefined), 5000);
     this.status = 'running';
@@ -101,6 +111,7 @@ export class Worker {
     if (this.status === 'stopped') return { forced: false };
     this.status = 'draining';
     this.stopPulling.abort();
+    this.cancelSubscription?.unsubscribe();
     const drained = Promise.all(this.loops);
     let timedOut = await Promise.race([drained.then(() => false), sleep(graceMs, true, { ref: false })]);
     if (timedOut) {
@@ -119,6 +130,18 @@ export class Worker {
     this.status = 'stopped';
     this.options.logger.info({ worker: this.id, tasksDone: this.tasksDone, naked }, 'worker stopped');
     return { forced: timedOut };
+  }
+
+  /**
+   * Stops this worker's running tasks of a cancelled job (between batches). A task that starts just
+   * after the broadcast is caught by the coordinator's repeat of it, or sees the job cancelled when
+   * it is received.
+   */
+  private cancelJob(jobId: string): void {
+    const aborts = this.abortsByJob.get(jobId);
+    if (!aborts) return;
+    this.options.logger.info({ jobId, tasks: aborts.size }, 'job cancelled: stopping its tasks');
+    for (const controller of aborts) controller.abort(new JobCancelledError(jobId));
   }
 
   /** A rejected promise when record updates are made to fail (fault injection), else null. */
@@ -233,6 +256,8 @@ export class Worker {
     let result;
     const abort = new AbortController();
     this.taskAborts.add(abort);
+    const jobAborts = this.abortsByJob.get(task.jobId) ?? new Set<AbortController>();
+    this.abortsByJob.set(task.jobId, jobAborts.add(abort));
     try {
       result = await runTask(task, this.options.storage, this.pool, {
         signal: abort.signal,
@@ -252,13 +277,16 @@ export class Worker {
     } catch (err) {
       // Still heartbeating while the failure is recorded (retries may take a while): no redelivery meanwhile.
       try {
-        await this.failed(msg, task, key, err, log);
+        if (abort.signal.reason instanceof JobCancelledError) await this.cancelledWithJob(msg, key, log);
+        else await this.failed(msg, task, key, err, log);
       } finally {
         clearInterval(heartbeat);
       }
       return;
     } finally {
       this.taskAborts.delete(abort);
+      jobAborts.delete(abort);
+      if (jobAborts.size === 0) this.abortsByJob.delete(task.jobId);
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.
@@ -325,6 +353,10 @@ export class Worker {
     }
     if (task) {
       const job = await getRecord<JobRecord>(this.options.state.jobs, task.jobId);
+      if (job?.value.state === 'cancelled') {
+        await this.dropCancelled(msg, task);
+        return null;
+      }
       if (!job) problem = `no job ${task.jobId}`;
       else if (JSON.stringify(job.value.spec) !== JSON.stringify(task.spec)) problem = `task spec differs from job ${task.jobId}'s`;
       else if (!job.value.stages.includes(task.stage)) problem = `job ${task.jobId} has no stage ${task.stage}`;
@@ -341,6 +373,31 @@ export class Worker {
     // No reason argument: nats-server before 2.10 ignores "+TERM <reason>" (and redelivers).
     msg.term();
     return null;
+  }
+
+  /** A queued task of a cancelled job: recorded cancelled (unless it finished) and its message acked, not run. */
+  private async dropCancelled(msg: JsMsg, task: TaskMessage): Promise<void> {
+    await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(task.jobId, task.stage, task.shardId), (cur) =>
+      !cur || cur.state === 'queued' ? { ...blankTask(task), ...cur, state: 'cancelled', error: 'cancelled with its job before it ran' } : null,
+    );
+    msg.ack();
+  }
+
+  /** A task stopped because its job was cancelled: recorded as such (while still this worker's run), and done with. */
+  private async cancelledWithJob(msg: JsMsg, key: string, log: Logger): Promise<void> {
+    await retrying(
+      'recording a cancelled task',
+      () =>
+        this.recordUpdate() ??
+        updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+          cur?.state === 'running' && cur.worker === this.id
+            ? { ...cur, state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled with its job while running' }
+            : null,
+        ),
+      { timeoutMs: 10_000 },
+    ).catch((recordErr: unknown) => log.error({ err: recordErr }, 'cannot record the cancelled task'));
+    msg.ack();
+    log.info('task cancelled with its job');
   }
 
   private async failed(msg: JsMsg, task: TaskMessage, key: string, err: unknown, log: Logger): Promise<void> {
@@ -379,6 +436,13 @@ export class Worker {
     else msg.nak(handedBack ? 0 : Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
     if (handedBack) log.info('task cancelled by the stop and handed back');
     else log.warn({ err, fatal }, 'task failed');
+  }
+}
+
+/** Why a task's signal was aborted when its job was cancelled (not a stop of this worker). */
+class JobCancelledError extends CancelledError {
+  constructor(jobId: string) {
+    super(`job ${jobId} was cancelled`);
   }
 }
 

@@ -4,12 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../../shards/index.js';
+import { passageLine } from '../../cli/search-cmd.js';
+import { allPassages } from '../support/shards.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { chromiumDom } from '../support/chromium.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots.js';
 
-test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, (t) => {
-  // A lighter run of the same script (fewer training steps, dev queries, sweep and latency queries) keeps the suite in budget;
+test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, async (t) => {
+  // A lighter run of the same script (fewer training steps, 128-d instead of 256-d, fewer dev, sweep and latency queries) keeps the suite in budget;
   // the full `make demo` is timed in the README.
   const out = join(tempDir(t), 'demo');
   const started = Date.now();
@@ -19,6 +21,7 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
       ...process.env,
       SCI_DEMO_OUT: out,
       SCI_DEMO_TRAIN_STEPS: '100',
+      SCI_DEMO_DIM: '128',
       SCI_DEMO_EVAL_QUERIES: '800',
       SCI_DEMO_SWEEP_QUERIES: '200',
       SCI_DEMO_LATENCY_QUERIES: '50',
@@ -35,6 +38,12 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   assert.match(result.stdout, /serving \S+indexes: pid \d+ shards 0,2; pid \d+ shards 1,3; API http:\/\/127\.0\.0\.1:\d+/);
   for (const index of ['flat', 'ivf', 'ivfpq', 'hnsw', 'pq', 'lsh', 'bm25']) assert.match(result.stdout, new RegExp(`^${index}\\s+0\\.\\d{4}`, 'm'));
   assert.match(result.stdout, /== 8\. an ad-hoc query[^\n]*\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]/);
+  // The ad-hoc query's hits print their passage, read from the Arrow shard row the hit names.
+  const adHoc = /\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]\s+\S+\s+\(row (\d+), shard \d+\)\n\s+([^\n]+)\n/.exec(result.stdout);
+  assert.ok(adHoc, 'the first hit is followed by its passage');
+  const { manifest: passageManifest } = readManifest(join(out, 'passages'));
+  const firstRow = (await allPassages(join(out, 'passages'), passageManifest)).find((p) => p.rowId === Number(adHoc[1]))!;
+  assert.equal(adHoc[2], passageLine(firstRow.title, firstRow.text));
   assert.match(result.stdout, /Report: \S+report\.html/);
   const { manifest } = readManifest(join(out, 'passages'));
   assert.equal(manifest.shards.length, 4);

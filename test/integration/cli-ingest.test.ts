@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256File, type Manifest } from '../../shards/index.js';
+import type { Command, CommanderError } from 'commander';
+import { buildProgram } from '../../cli/main.js';
 import { runSci } from '../support/cli.js';
 import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
 
@@ -120,36 +122,28 @@ test('sci config print shows the resolved config with overrides', async () => {
 });
 
 test('every command has --help', async () => {
-  const commands = [
-    ['ingest'],
-    ['config'],
-    ['config', 'print'],
-    ['shards'],
-    ['shards', 'verify'],
-    ['index'],
-    ['index', 'build'],
-    ['index', 'search'],
-    ['bm25'],
-    ['bm25', 'build'],
-    ['bm25', 'search'],
-    ['cluster'],
-    ['cluster', 'up'],
-    ['cluster', 'status'],
-    ['cluster', 'down'],
-    ['cluster', 'secrets'],
-    ['negatives'],
-    ['negatives', 'inspect'],
-    ['pipeline'],
-    ['pipeline', 'run'],
-    ['pipeline', 'status'],
-    ['job'],
-    ['job', 'submit'],
-    ['job', 'status'],
-    ['job', 'list'],
-    ['coordinator', 'run'],
-    ['worker', 'run'],
-  ];
-  for (const args of [['--help'], ...commands.map((c) => [...c, '--help'])]) {
+  // Every command of the real program tree, so a new command cannot go unchecked; commander's own --help
+  // path runs in-process (a process per command costs half a second each) ...
+  const paths: string[][] = [];
+  const walk = (command: Command, path: string[]): void => {
+    paths.push(path);
+    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(buildProgram(), []);
+  assert.ok(paths.length > 40, `${paths.length} commands`);
+  for (const path of paths) {
+    const program = buildProgram();
+    let printed = '';
+    const capture = (command: Command): void => {
+      command.configureOutput({ writeOut: (text) => (printed += text), writeErr: (text) => (printed += text) });
+      command.commands.forEach(capture);
+    };
+    capture(program);
+    await assert.rejects(program.parseAsync([...path, '--help'], { from: 'user' }), (err: CommanderError) => err.exitCode === 0, path.join(' '));
+    assert.match(printed, new RegExp(`^Usage: sci${path.map((p) => ` ${p}`).join('')}( |$)`, 'm'), path.join(' '));
+  }
+  // ... and the launcher, as a user runs it.
+  for (const args of [['--help'], ['job', 'submit', '--help']]) {
     const result = await runSci(args);
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stdout, /Usage: sci/);

@@ -1,16 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { connectNats, NatsServerProcess } from '../../messaging/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { loadJudgedQueries, recallAtK } from '../../eval/index.js';
-import { evaluateIndexes, ShardServer, SearchService, openIndexSet } from '../../search/index.js';
+import { evaluateIndexes, openIndexSet } from '../../search/index.js';
 import { writeEvalReport, type EvalReport } from '../../report/index.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { LoopbackSearch } from '../support/served-set.js';
+import { tempDir } from '../support/paths.js';
 import { chromiumDom } from '../support/chromium.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots.js';
 
@@ -25,19 +23,9 @@ import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots
  * - the rendered report draws every point where report.json puts it.
  */
 
-const logger = pino({ level: 'silent' });
-
 test('sweep ends equal exact search on the same queries; IVF served at the picked nprobe; the report draws report.json', { timeout: 600_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sci-sweep-'));
-  const nats = await NatsServerProcess.start();
-  const nc = await connectNats({ servers: [nats.url], name: 'sweep-test' });
-  const servers: ShardServer[] = [];
-  t.after(async () => {
-    for (const s of servers) await s.stop();
-    await nc.close();
-    await nats.stop({ clean: true });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDir(t, 'sci-sweep-');
+  const search = await LoopbackSearch.start(t, 'sweep-test');
   const storage = new FsStorage('/');
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
@@ -76,16 +64,7 @@ test('sweep ends equal exact search on the same queries; IVF served at the picke
   assert.equal(set.manifest.indexes.find((i) => i.name === 'flat')!.nprobe, undefined);
   t.diagnostic(`serving nprobe ${ivfSpec.nprobe}: ${tuning.curve.map((p) => `${p.nprobe}:${p.overlap.toFixed(3)}`).join(' ')}`);
 
-  for (const part of [
-    [0, 2],
-    [1, 3],
-  ]) {
-    const server = new ShardServer({ nc, storage, indexSet: indexes, shards: part, logger });
-    await server.start();
-    servers.push(server);
-  }
-  const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 60_000, limits: { maxK: 1000, maxQueries: 256 } });
-  t.after(() => service.close());
+  const service = await search.serve(storage, indexes, 4);
 
   const { sample, qrels } = loadJudgedQueries({ queries: passages, split: 'dev', maxQueries: 1000 });
   const sweepQueries = 300;

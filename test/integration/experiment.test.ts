@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { planPipeline } from '../../pipeline/index.js';
 import { gridCells, GridConfigSchema, type GridReport } from '../../experiment/index.js';
-import { wordnetDictDir } from '../../shards/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { runSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';
+import { wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
 import { chromiumDom } from '../support/chromium.js';
 import { assertPlotted, plottedPoints, type PlottedPoint } from '../support/plots.js';
 
@@ -27,10 +27,7 @@ test(
   { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t);
-    const dict = join(dir, 'dict');
-    mkdirSync(dict);
-    for (const pos of ['verb', 'adv']) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
-    for (const pos of ['noun', 'adj']) writeFileSync(join(dict, `data.${pos}`), '');
+    const dict = wordnetVerbsAndAdverbs(dir);
     const raw = {
       title: 'test grid',
       description: 'two aligner settings',

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listJobs } from '../../jobs/index.js';
 import { readNegativesFile, readQuerySplit } from '../../mine/index.js';
 import { PipelineStateSchema, planPipeline, PipelineConfigSchema, type PipelineState } from '../../pipeline/index.js';
-import { wordnetDictDir } from '../../shards/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { runSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';
+import { wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
 
 /*
  * The three-stage pipeline, shortened, on a real cluster (nats-server with
@@ -36,11 +36,7 @@ test(
   { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t);
-    // WordNet's verbs and adverbs, a real slice of the built-in corpus.
-    const dict = join(dir, 'dict');
-    mkdirSync(dict);
-    for (const pos of ['verb', 'adv']) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
-    for (const pos of ['noun', 'adj']) writeFileSync(join(dict, `data.${pos}`), '');
+    const dict = wordnetVerbsAndAdverbs(dir);
     const raw = {
       out: join(dir, 'run'),
       corpus: { passages: join(dir, 'passages'), ingest: { format: 'wordnet', input: dict, shards: 4 } },

@@ -12,7 +12,9 @@ import { FsStorage } from '../../storage/index.js';
 import { loadSciProto } from '../../api/grpc.js';
 import { runLoad, formatLoad } from '../../bench/load-generator.js';
 import { runSci, startSci, type RunningSci } from '../support/cli.js';
+import { passageLine } from '../../cli/search-cmd.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { readManifest, readShardPassages } from '../../shards/index.js';
 import { connect } from 'nats';
 import { indexSetId, shardSubject, PROTOCOL_VERSION } from '../../search/index.js';
 import { decodeFrame, encodeFrame } from '../../search/protocol.js';
@@ -65,6 +67,10 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
       indexes: [
         { name: 'flat', factory: 'Flat', metric: 'ip' },
         { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' },
+        { name: 'ivf', factory: 'IVF32,Flat', metric: 'ip', nprobe: 4 },
+        { name: 'ivfpq', factory: 'IVF32,PQ8', metric: 'ip', nprobe: 4 },
+        { name: 'pq', factory: 'PQ8', metric: 'ip' },
+        { name: 'lsh', factory: 'LSH128', metric: 'l2' },
       ],
       bm25: { passages },
     },
@@ -160,6 +166,37 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
       if (token) md.set('authorization', `Bearer ${token}`);
       (client as any).search(request, md, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
     });
+  // Readable results: on every index type and through both fronts, each hit carries its Arrow row's title and text.
+  const rows = new Map<number, { title: string; text: string }>();
+  const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
+  for (const shard of passageManifest.shards) for await (const p of readShardPassages(passageDir, shard)) rows.set(p.rowId, { title: p.title, text: p.text });
+  for (const index of ['flat', 'hnsw', 'ivf', 'ivfpq', 'pq', 'lsh', 'bm25']) {
+    const viaRest = await post('/v1/search', { index, queries: queries.slice(0, 4), k: 10, fields: ['title', 'text'] });
+    assert.equal(viaRest.status, 200, JSON.stringify(viaRest.body));
+    assert.deepEqual(viaRest.body.missingShards, [], index);
+    const restHits = (viaRest.body.results as Array<{ hits: Array<{ rowId: number; title: string; text: string }> }>).flatMap((r) => r.hits);
+    assert.equal(restHits.length, 40, index);
+    for (const hit of restHits) assert.deepEqual({ title: hit.title, text: hit.text }, rows.get(hit.rowId), `${index} row ${hit.rowId} over REST`);
+    const viaGrpcText = await grpcSearch({ index, queries: queries.slice(0, 4), k: 10, fields: ['title', 'text'] });
+    const grpcHits = (viaGrpcText.results as Array<{ hits: Array<{ rowId: number; title: string; text: string }> }>).flatMap((r) => r.hits);
+    assert.deepEqual(
+      grpcHits.map((h) => h.rowId),
+      restHits.map((h) => h.rowId),
+      `${index}: the same hits over gRPC`,
+    );
+    for (const hit of grpcHits) assert.deepEqual({ title: hit.title, text: hit.text }, rows.get(hit.rowId), `${index} row ${hit.rowId} over gRPC`);
+  }
+  const titlesOnly = await post('/v1/search', { index: 'flat', query: queries[0], k: 3, fields: ['title'], hybrid: { bm25Weight: 1, denseWeight: 1 } });
+  for (const hit of titlesOnly.body.results[0].hits as Array<{ rowId: number; title?: string; text?: string }>) {
+    assert.equal(hit.title, rows.get(hit.rowId)!.title);
+    assert.equal(hit.text, undefined, 'only the fields asked for');
+  }
+  const idsOnly = await post('/v1/search', { index: 'flat', query: queries[0], k: 3 });
+  assert.equal(idsOnly.body.results[0].hits[0].text, undefined, 'no text unless asked');
+  const badField = await post('/v1/search', { index: 'flat', query: queries[0], fields: ['body'] });
+  assert.equal(badField.status, 400);
+  assert.equal(badField.body.error.field, 'fields.0');
+
   const viaGrpc = await grpcSearch({ index: 'flat', queries: [queries[0]], k: 5 });
   assert.equal(viaGrpc.results[0].hits.length, 5);
   assert.equal(viaGrpc.partial, false);
@@ -188,6 +225,11 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const cli = await runSci(['search', '--index-set', indexes, '--index', 'hnsw', '--k', '3', queries[0]!, queries[1]!], { env });
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout.split('\n').filter((l) => /^\s+\d\. \d{8}-[nvasr]/.test(l)).length, 6, cli.stdout);
+  // Each hit line is followed by its passage: "title — text", cut to one line.
+  const cliLines = cli.stdout.split('\n');
+  const firstHit = cliLines.findIndex((l) => /^\s+1\. \d{8}-[nvasr]/.test(l));
+  const firstRow = rows.get(Number(/\(row (\d+),/.exec(cliLines[firstHit]!)![1]))!;
+  assert.equal(cliLines[firstHit + 1]!.trim(), passageLine(firstRow.title, firstRow.text));
 
   // Limits: every field that costs memory or time is refused by name, over REST and gRPC.
   for (const [body, field] of [

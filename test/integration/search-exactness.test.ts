@@ -1,17 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
-import { connectNats, NatsServerProcess } from '../../messaging/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { loadBm25, mergeCorpusStats, searchBm25Set } from '../../bm25/index.js';
-import { ShardServer, SearchService } from '../../search/index.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { LoopbackSearch } from '../support/served-set.js';
+import { tempDir } from '../support/paths.js';
 
 /*
  * Scatter-gather exactness: for every WordNet dev query, the top-10 merged
@@ -20,7 +18,6 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
  * corpus-wide BM25 of the same shards.
  */
 
-const logger = pino({ level: 'silent' });
 const EPS = 1e-5;
 
 function devQueries(passages: string): string[] {
@@ -34,16 +31,8 @@ function devQueries(passages: string): string[] {
 
 for (const shards of [4, 8]) {
   test(`sharded Flat top-10 over ${shards} shards equals a global Flat index for every dev query`, { timeout: 300_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'sci-exact-'));
-    const nats = await NatsServerProcess.start();
-    const nc = await connectNats({ servers: [nats.url], name: 'exactness-test' });
-    const servers: ShardServer[] = [];
-    t.after(async () => {
-      for (const s of servers) await s.stop();
-      await nc.close();
-      await nats.stop({ clean: true });
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const dir = tempDir(t, 'sci-exact-');
+    const search = await LoopbackSearch.start(t, 'exactness-test');
     const storage = new FsStorage('/');
     const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64 });
     const indexes = join(dir, 'indexes');
@@ -53,14 +42,7 @@ for (const shards of [4, 8]) {
       { threads: 2 },
     );
     // Two server processes' worth: shards split between two servers.
-    const all = Array.from({ length: shards }, (_, i) => i);
-    for (const part of [all.filter((s) => s % 2 === 0), all.filter((s) => s % 2 === 1)]) {
-      const server = new ShardServer({ nc, storage, indexSet: indexes, shards: part, logger });
-      await server.start();
-      servers.push(server);
-    }
-    const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 30_000 });
-    t.after(() => service.close());
+    const service = await search.serve(storage, indexes, shards, { deadlineMs: 30_000 });
 
     const global = FaissIndex.create({ dim: 64, factory: 'Flat', metric: 'ip' });
     const manifest = JSON.parse(readFileSync(join(embeddings!, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
@@ -111,7 +93,7 @@ for (const shards of [4, 8]) {
     // BM25: distributed statistics give the corpus-wide scores.
     const sample = queries.slice(0, 200);
     const routed = await service.search({ index: 'bm25', queries: sample, k });
-    const shardIndexes = all.map((s) => loadBm25(join(indexes, `shard-${String(s).padStart(5, '0')}`, 'bm25')));
+    const shardIndexes = Array.from({ length: shards }, (_, s) => loadBm25(join(indexes, `shard-${String(s).padStart(5, '0')}`, 'bm25')));
     const set = { dir: indexes, shards: shardIndexes, corpusStats: mergeCorpusStats(shardIndexes) };
     sample.forEach((q, i) => {
       const expected = searchBm25Set(set, q, k, { stats: 'corpus' });

@@ -1,5 +1,6 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest, WordnetIngester } from '../../shards/index.js';
+import { runIngest, WordnetIngester, wordnetDictDir } from '../../shards/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 
@@ -27,4 +28,16 @@ export async function wordnetFixture(
     threads: 2,
   });
   return { passages, embeddings };
+}
+
+/**
+ * A WordNet dict folder with only the verbs and adverbs: a real slice of the built-in corpus (about a
+ * sixth of it) for tests that run a whole pipeline. Returns the folder, for `ingest.input`.
+ */
+export function wordnetVerbsAndAdverbs(dir: string): string {
+  const dict = join(dir, 'dict');
+  mkdirSync(dict);
+  for (const pos of ['verb', 'adv']) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
+  for (const pos of ['noun', 'adj']) writeFileSync(join(dict, `data.${pos}`), '');
+  return dict;
 }
