@@ -5,6 +5,7 @@ import { CancelledError, type Logger } from '../common/index.js';
 import { isJobFinished, type JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
+import type { ApiMetrics } from './metrics.js';
 import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 
@@ -60,6 +61,8 @@ export interface GrpcOptions {
   token: string | null;
   maxRequestBytes: number;
   logger: Logger;
+  /** Request series (the REST front serves their registry at /metrics). */
+  metrics?: ApiMetrics;
 }
 
 export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Promise<{ server: grpc.Server; address: string; close: () => Promise<void> }> {
@@ -69,9 +72,12 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
     if (!authorized(options.token, call.metadata.get('authorization')[0] as string | undefined))
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
   };
+  const metrics = options.metrics ?? null;
   const unary =
     <Req, Res>(body: (request: Req, signal: AbortSignal) => Promise<Res> | Res) =>
     (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      const started = performance.now();
+      const route = (call as unknown as { getPath(): string }).getPath();
       // A client that cancels (or whose deadline passes) stops the work it asked for.
       const cancelled = new AbortController();
       call.once('cancelled', () => cancelled.abort(new CancelledError('the client cancelled the call')));
@@ -81,8 +87,15 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           return body(call.request, cancelled.signal);
         })
         .then(
-          (value) => callback(null, value),
-          (err: unknown) => callback(grpcError(err, options.logger)),
+          (value) => {
+            metrics?.observe('grpc', route, 'OK', started);
+            callback(null, value);
+          },
+          (err: unknown) => {
+            const error = grpcError(err, options.logger);
+            metrics?.observe('grpc', route, grpc.status[error.code] ?? String(error.code), started);
+            callback(error);
+          },
         );
     };
   type SearchMessage = {

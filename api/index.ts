@@ -1,2 +1,3 @@
 export { startRestServer } from './rest.js';
 export { startGrpcServer } from './grpc.js';
+export { ApiMetrics } from './metrics.js';

@@ -6,6 +6,7 @@ import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument } from './openapi.js';
+import type { ApiMetrics } from './metrics.js';
 
 /*
  * The REST/JSON front: POST /v1/search, POST /v1/encode, GET /v1/jobs/{id},
@@ -20,6 +21,8 @@ export interface RestOptions {
   token: string | null;
   maxRequestBytes: number;
   logger: Logger;
+  /** Request series; its registry is served at GET /metrics (same auth as every route but health). */
+  metrics?: ApiMetrics;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -72,8 +75,20 @@ function closedSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
+/** The route a path counts under in metrics (ids folded, unknown paths as one). */
+function routeOf(method: string | undefined, path: string): string {
+  if (/^\/v1\/jobs\/[^/]+$/.test(path)) return `${method} /v1/jobs/{id}`;
+  const action = /^\/v1\/jobs\/[^/]+\/(cancel|retry|logs)$/.exec(path);
+  if (action) return `${method} /v1/jobs/{id}/${action[1]}`;
+  return ['/v1/search', '/v1/encode', '/v1/health', '/v1/openapi.json', '/metrics'].includes(path) ? `${method} ${path}` : 'other';
+}
+
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const metrics = options.metrics ?? null;
   const server = createServer((req, res) => {
+    const started = performance.now();
+    if (metrics)
+      res.once('finish', () => metrics.observe('rest', routeOf(req.method, new URL(req.url ?? '/', 'http://localhost').pathname), res.statusCode, started));
     void handle(req, res).catch((err: unknown) => {
       const e = toApiError(err, (cause, requestId) => options.logger.error({ err: cause, requestId, path: req.url }, 'request failed'));
       if (!res.headersSent)
@@ -99,6 +114,11 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     if (!authorized(options.token, req.headers.authorization))
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
     if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
+    if (req.method === 'GET' && path === '/metrics' && metrics) {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+      return res.end(text);
+    }
     if (req.method === 'POST' && path === '/v1/search') {
       const body = await readJson(req, options.maxRequestBytes);
       return send(res, 200, await searchOperation(ctx, body, closedSignal(res)));

@@ -1,15 +1,16 @@
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/index.js';
-import { NatsServerProcess, connectNats, createSecurityBundle, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle, freePort, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile } from './cluster-context.js';
+import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile, type MetricsTarget } from './cluster-context.js';
+import type { Config } from '../config/index.js';
 import { positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
@@ -32,6 +33,17 @@ async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
 }
 
 /** Starts `sci <args>` detached with its output in a log file; returns the pid. */
+function metricsTarget(host: string, port: number, role: string, pid: number): MetricsTarget {
+  return { targets: [`${host.includes(':') ? `[${host}]` : host}:${port}`], labels: { role, pid: String(pid) } };
+}
+
+/** `<cluster.dir>/prometheus-targets.json`: what deploy/prometheus/prometheus.yml scrapes (file-based discovery, reread on change). */
+function writeMetricsTargets(config: Config, targets: MetricsTarget[]): void {
+  const file = resolve(config.cluster.dir, 'prometheus-targets.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(targets, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
 export function spawnSci(args: string[], logFile: string, env: Record<string, string>): number {
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [SCI_BIN, ...args], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env } });
@@ -107,12 +119,27 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         manage: true,
       });
       const base = { SCI_LOG__PRETTY: 'false' };
-      const env = (role: 'coordinator' | 'worker') => ({ ...base, ...roleEnv([nats.url], bundle?.dir, role) });
-      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), env('coordinator'));
+      // Each process serves /metrics on a port of its own, listed for Prometheus in prometheus-targets.json.
+      const metricsTargets: MetricsTarget[] = [];
+      const env = async (role: 'coordinator' | 'worker') => {
+        const port = await freePort();
+        return { port, env: { ...base, ...roleEnv([nats.url], bundle?.dir, role), SCI_METRICS__PORT: String(port) } };
+      };
+      const coordinatorEnv = await env('coordinator');
+      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), coordinatorEnv.env);
+      metricsTargets.push(metricsTarget(config.metrics.host, coordinatorEnv.port, 'coordinator', coordinatorPid));
       const workers = flags.workers ?? config.cluster.workers;
-      const workerPids = Array.from({ length: workers }, (_, i) =>
-        spawnSci(['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)], join(logDir, `worker-${i}.log`), env('worker')),
-      );
+      const workerPids: number[] = [];
+      for (let i = 0; i < workers; i++) {
+        const workerEnv = await env('worker');
+        const pid = spawnSci(
+          ['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)],
+          join(logDir, `worker-${i}.log`),
+          workerEnv.env,
+        );
+        workerPids.push(pid);
+        metricsTargets.push(metricsTarget(config.metrics.host, workerEnv.port, 'worker', pid));
+      }
       await waitReady(state, workers, 60_000);
       await nc.drain();
       const record: LocalClusterFile = {
@@ -124,8 +151,10 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         logDir,
         startedAt: new Date().toISOString(),
         ...(bundle ? { securityDir: bundle.dir } : {}),
+        metricsTargets,
       };
       writeFileSync(clusterFilePath(config), `${JSON.stringify(record, null, 2)}\n`);
+      writeMetricsTargets(config, metricsTargets);
       logger.info(record, 'local cluster up');
       process.stdout.write(
         flags.json
@@ -174,13 +203,16 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const env = (role: 'shard-server' | 'api') => ({ SCI_LOG__PRETTY: 'false', ...roleEnv([record.natsUrl], record.securityDir, role) });
       const groups = Array.from({ length: Math.min(flags.processes, shards.length) }, (_, p) => shards.filter((_, i) => i % flags.processes === p));
       const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
+      const metricsTargets = [...(record.metricsTargets ?? [])];
       for (const [p, group] of groups.entries()) {
         const log = join(record.logDir, `shards-${p}.log`);
-        started.push({
-          pid: spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, env('shard-server')),
-          log,
-          shards: group,
+        const port = await freePort();
+        const pid = spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(',')], log, {
+          ...env('shard-server'),
+          SCI_METRICS__PORT: String(port),
         });
+        started.push({ pid, log, shards: group });
+        metricsTargets.push(metricsTarget(config.metrics.host, port, 'shard-server', pid));
       }
       let api: { rest: string; grpc: string } | null = null;
       if (flags.api) {
@@ -189,12 +221,18 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       }
       for (const s of started) {
         const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 60_000, s.pid);
-        if (!s.shards) api = JSON.parse(line) as { rest: string; grpc: string };
+        if (!s.shards) {
+          api = JSON.parse(line) as { rest: string; grpc: string };
+          // The API serves its series on its REST port (behind api.token when one is set).
+          const rest = new URL(api.rest);
+          metricsTargets.push({ targets: [rest.host], labels: { role: 'api', pid: String(s.pid) } });
+        }
       }
       writeFileSync(
         clusterFilePath(config),
-        `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)] }, null, 2)}\n`,
+        `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)], metricsTargets }, null, 2)}\n`,
       );
+      writeMetricsTargets(config, metricsTargets);
       const summary = { indexSet, shardServers: started.filter((s) => s.shards).map((s) => ({ pid: s.pid, shards: s.shards })), api };
       process.stdout.write(
         flags.json

@@ -21,6 +21,14 @@ export interface LocalClusterFile {
   startedAt: string;
   /** Security bundle (CA, server certificate, one nkey seed per role); absent = plain NATS. */
   securityDir?: string;
+  /** Every process's /metrics endpoint, as Prometheus file-based discovery reads it (prometheus-targets.json). */
+  metricsTargets?: MetricsTarget[];
+}
+
+/** One entry of a Prometheus file_sd target file. */
+export interface MetricsTarget {
+  targets: string[];
+  labels: { role: string; pid: string };
 }
 
 export function clusterFilePath(config: Config): string {

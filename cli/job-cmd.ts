@@ -302,7 +302,8 @@ async function followJob(state: ClusterState, record: JobRecord, flags: { json?:
   let lastStage = -1;
   try {
     return await waitForJob(state, record.id, flags.timeoutMs, async (j) => {
-      if (flags.json) return;
+      // On a terminal with --json: no bar (stdout is the JSON). Elsewhere the lines go to stderr either way.
+      if (flags.json && process.stderr.isTTY) return;
       const status = jobStatus(j, await tasksOfJob(state.tasks, j.id));
       if (bar) {
         bar.setTotal(Math.max(1, status.tasks.total));

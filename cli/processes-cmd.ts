@@ -5,6 +5,7 @@ import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, type ClusterHandles } from './cluster-context.js';
 import { withTimeout } from '../messaging/index.js';
 import { positiveInt } from './parse.js';
+import { processMetrics } from './metrics-endpoint.js';
 
 /** Drains the NATS connection, but not forever: with NATS gone a drain never completes. */
 export async function closeBounded(cluster: Pick<ClusterHandles, 'nc' | 'close'>): Promise<void> {
@@ -35,10 +36,17 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
       const cluster = await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) =>
         logger.info({ change }, 'reconciled JetStream settings'),
       );
-      const coordinator = new Coordinator({ state: cluster.state, storage: cluster.storage, logger: logger.child({ component: 'coordinator' }) });
+      const metrics = await processMetrics(config, 'coordinator', logger);
+      const coordinator = new Coordinator({
+        state: cluster.state,
+        storage: cluster.storage,
+        logger: logger.child({ component: 'coordinator' }),
+        metrics: metrics.registry,
+      });
       await coordinator.start();
-      logger.info({ pid: process.pid }, 'coordinator running');
+      logger.info({ pid: process.pid, metrics: metrics.endpoint?.url ?? null }, 'coordinator running');
       await onShutdown(async () => {
+        await metrics.endpoint?.close();
         await withTimeout(coordinator.close(), 10_000, 'closing the coordinator').catch(() => undefined);
         await closeBounded(cluster);
       });
@@ -59,7 +67,9 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       const cluster = await openCluster(config, `sci-worker-${process.pid}`, 'worker');
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
+      const metrics = await processMetrics(config, 'worker', logger);
       const worker = new Worker({
+        metrics: metrics.registry,
         state: cluster.state,
         storage: cluster.storage,
         logger: logger.child({ component: 'worker' }),
@@ -70,6 +80,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
       await worker.start();
       await onShutdown(async () => {
         const { forced } = await worker.stop(flags.graceMs);
+        await metrics.endpoint?.close();
         await closeBounded(cluster);
         if (forced) process.exit(0);
       });

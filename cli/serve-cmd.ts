@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { UsageError } from '../common/index.js';
+import { processRegistry, UsageError } from '../common/index.js';
 import { ShardServer, SearchService } from '../search/index.js';
-import { startRestServer, startGrpcServer } from '../api/index.js';
+import { ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
+import { processMetrics } from './metrics-endpoint.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openServing } from './cluster-context.js';
 import { closeBounded, onShutdown } from './processes-cmd.js';
@@ -30,7 +31,9 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { indexSet: string; shards?: number[] }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
+      const metrics = await processMetrics(config, 'shard-server', logger);
       const server = new ShardServer({
+        metrics: metrics.registry,
         nc: cluster.nc,
         storage: cluster.storage,
         indexSet: resolve(flags.indexSet),
@@ -41,6 +44,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       process.stdout.write(`serving shards ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
       await onShutdown(async () => {
         await server.stop();
+        await metrics.endpoint?.close();
         await closeBounded(cluster);
       });
       process.exit(0);
@@ -61,6 +65,8 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       const cluster = await openServing(config, `sci-api-${process.pid}`, 'api', (err) =>
         log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
       );
+      // The API's series (requests, search phases, process) are served on its REST port at /metrics.
+      const registry = processRegistry('api');
       const search = await SearchService.open({
         nc: cluster.nc,
         storage: cluster.storage,
@@ -68,9 +74,16 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         logger: log,
         deadlineMs: config.api.deadlineMs,
         limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
+        metrics: registry,
       });
       const ctx = { search, state: cluster.state };
-      const common = { host: config.api.host, token: config.api.token, maxRequestBytes: config.api.maxRequestBytes, logger: log };
+      const common = {
+        host: config.api.host,
+        token: config.api.token,
+        maxRequestBytes: config.api.maxRequestBytes,
+        logger: log,
+        metrics: new ApiMetrics(registry),
+      };
       const rest = await startRestServer(ctx, { ...common, port: config.api.port });
       const grpc = await startGrpcServer(ctx, { ...common, port: config.api.grpcPort });
       process.stdout.write(`${JSON.stringify({ rest: rest.url, grpc: grpc.address, auth: config.api.token !== null, pid: process.pid })}\n`);

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './contract.js';
 export * from './logger.js';
 export * from './random.js';
+export * from './metrics.js';

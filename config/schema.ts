@@ -145,6 +145,15 @@ export const ApiSchema = z
   .refine((api) => api.token !== null || LOOPBACK.has(api.host), { message: 'binding a non-loopback address needs api.token (bearer auth)', path: ['token'] })
   .prefault({});
 
+export const MetricsSchema = z
+  .strictObject({
+    /** Address of the /metrics endpoint of the coordinator, a worker or a shard server (the API serves /metrics on its REST port). @defaultValue '127.0.0.1' */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Port of this process's /metrics endpoint (0 = any free port, logged); null = no endpoint. `sci cluster up` gives each process one. @defaultValue null */
+    port: z.number().int().min(0).max(65535).nullable().default(null),
+  })
+  .prefault({});
+
 export const ConfigSchema = z.strictObject({
   log: LogSchema,
   ingest: IngestSchema,
@@ -154,6 +163,7 @@ export const ConfigSchema = z.strictObject({
   cluster: ClusterSchema,
   storage: StorageSchema,
   api: ApiSchema,
+  metrics: MetricsSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

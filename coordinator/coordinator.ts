@@ -30,6 +30,8 @@ import {
 } from '../jobs/index.js';
 import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
+import { CoordinatorMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { mergeFitOutputs } from './stage-steps.js';
 
 /*
@@ -45,6 +47,8 @@ import { mergeFitOutputs } from './stage-steps.js';
  */
 
 const SWEEP_MS = 3000;
+/** Task states after which nothing more happens to the task (until a retry). */
+const ENDED = new Set<TaskRecord['state']>(['done', 'failed', 'cancelled']);
 /** How long after a cancel the sweep keeps telling workers to stop the job's running tasks. */
 const CANCEL_FOLLOW_MS = 10 * 60_000;
 const STEP_TIMEOUT_MS = 120_000;
@@ -55,6 +59,8 @@ export interface CoordinatorOptions {
   state: ClusterState;
   storage: Storage;
   logger: Logger;
+  /** Where its Prometheus series go (coordinator/metrics.ts); none when absent. */
+  metrics?: Registry;
 }
 
 export class Coordinator {
@@ -65,8 +71,14 @@ export class Coordinator {
   private watcherStop: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly metrics: CoordinatorMetrics | null;
+  private readonly startedAt = new Date().toISOString();
 
-  constructor(private readonly options: CoordinatorOptions) {}
+  constructor(private readonly options: CoordinatorOptions) {
+    this.metrics = options.metrics
+      ? new CoordinatorMetrics(options.metrics, options.state, () => [...this.tasksByJob.values()].flatMap((byKey) => [...byKey.values()]))
+      : null;
+  }
 
   async start(): Promise<void> {
     const { nc } = this.options.state;
@@ -208,6 +220,7 @@ export class Coordinator {
       error: null,
     };
     await createRecord(this.options.state.jobs, id, job);
+    this.metrics?.jobsSubmitted.inc({ kind: spec.kind });
     this.options.logger.info({ jobId: id, kind: spec.kind }, 'job submitted');
     await this.withJob(id, () => this.planStage(id));
     return (await getRecord<JobRecord>(this.options.state.jobs, id))!.value;
@@ -223,9 +236,10 @@ export class Coordinator {
     if (isJobFinished(job.state)) throw new JobStateError(`job ${jobId} is already ${job.state}`);
     await this.withJob(jobId, async () => {
       const now = new Date().toISOString();
-      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      const cancelled = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
         cur && !isJobFinished(cur.state) ? { ...cur, state: 'cancelled', error: 'cancelled', updatedAt: now, finishedAt: now } : null,
       );
+      if (cancelled?.state === 'cancelled' && cancelled.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: cancelled.spec.kind, state: 'cancelled' });
       this.options.logger.info({ jobId }, 'job cancelled');
       await this.settleCancelled(jobId);
     });
@@ -383,7 +397,10 @@ export class Coordinator {
     const task = JSON.parse(new TextDecoder().decode(entry.value)) as TaskRecord;
     let byKey = this.tasksByJob.get(task.jobId);
     if (!byKey) this.tasksByJob.set(task.jobId, (byKey = new Map()));
+    const before = byKey.get(entry.key)?.state;
     byKey.set(entry.key, task);
+    // Ended since this coordinator started (the watch first replays every record).
+    if (ENDED.has(task.state) && !ENDED.has(before ?? 'queued') && (task.finishedAt ?? '') >= this.startedAt) this.metrics?.taskEnded(task);
     if (task.state === 'done' || task.state === 'failed') void this.withJob(task.jobId, () => this.checkStage(task.jobId));
   }
 
@@ -412,9 +429,10 @@ export class Coordinator {
     }
     const manifestKey = await buildOutputManifest(this.options.storage, job, ordered);
     const now = new Date().toISOString();
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+    const finished = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
       cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null,
     );
+    if (finished?.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: job.spec.kind, state: 'done' });
     this.options.logger.info({ jobId, manifest: manifestKey }, 'job done');
   }
 
@@ -425,9 +443,10 @@ export class Coordinator {
 
   private async failJob(jobId: string, reason: string): Promise<void> {
     const now = new Date().toISOString();
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+    const failed = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
       cur && !isJobFinished(cur.state) ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null,
     );
+    if (failed?.state === 'failed' && failed.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: failed.spec.kind, state: 'failed' });
     this.options.logger.error({ jobId, reason }, 'job failed');
   }
 
@@ -478,6 +497,7 @@ export class Coordinator {
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const reason = `no worker finished it in ${advisory.deliveries} deliveries (each ended without ack: a crash or a timeout)`;
+    this.metrics?.maxDeliveries.inc();
     await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
       cur && cur.state !== 'done' && cur.state !== 'cancelled' ? { ...cur, state: 'failed', error: reason } : null,
     );

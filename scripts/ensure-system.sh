@@ -17,6 +17,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -I -c 'import faiss, numpy; faiss.IndexFlatL2(2)' >/dev/null 2>&1; } || missing+=(python3-faiss python3-numpy)
 # chromium: the test that renders report.html headless (the evaluation report's check).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# prometheus: the test that scrapes a running cluster's /metrics endpoints with a real Prometheus.
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -52,6 +52,8 @@ export interface SearchResponse {
   counters: SearchCountersWire;
   /** Time each shard took to answer (ms, as seen by the router). */
   shardMs: Record<number, number>;
+  /** Time spent merging the shards' lists (ms). */
+  mergeMs: number;
   ms: number;
 }
 
@@ -253,6 +255,7 @@ export class SearchRouter {
       perShard.push({ shard, header, labels, scores });
     }
     missing.sort((a, b) => a.shard - b.shard);
+    const mergeStarted = performance.now();
     const hits: Hit[][] = [];
     for (let q = 0; q < nq; q++) {
       const lists = perShard.map(({ shard, header, labels, scores }) => {
@@ -266,7 +269,8 @@ export class SearchRouter {
       });
       hits.push(mergeTopK(lists, k, higherIsBetter));
     }
-    return { nq, k, hits, partial: missing.length > 0, missingShards: missing, counters, shardMs, ms: performance.now() - started };
+    const done = performance.now();
+    return { nq, k, hits, partial: missing.length > 0, missingShards: missing, counters, shardMs, mergeMs: done - mergeStarted, ms: done - started };
   }
 
   private checkIndex(name: string): void {

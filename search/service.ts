@@ -1,5 +1,7 @@
 import type { NatsConnection } from 'nats';
-import type { Logger } from '../common/index.js';
+import { CancelledError, type Logger } from '../common/index.js';
+import type { Registry } from 'prom-client';
+import { SearchMetrics } from './metrics.js';
 import type { TextEncoder } from '../encoder/index.js';
 import type { Storage } from '../storage/index.js';
 import { openIndexSet } from './index-set.js';
@@ -48,6 +50,7 @@ export class SearchService {
     private readonly encoder: TextEncoder | null,
     private readonly closeEncoder: () => void,
     readonly limits: SearchLimits,
+    private readonly metrics: SearchMetrics | null,
   ) {}
 
   static async open(options: {
@@ -57,13 +60,21 @@ export class SearchService {
     logger?: Logger;
     deadlineMs?: number;
     limits?: Partial<SearchLimits>;
+    /** Where search series go (search/metrics.ts); none when absent. */
+    metrics?: Registry;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
     const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000);
     let encoder: TextEncoder | null = null;
     let close = () => {};
     if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));
-    return new SearchService(router, encoder, close, { maxK: options.limits?.maxK ?? 1000, maxQueries: options.limits?.maxQueries ?? 256 });
+    return new SearchService(
+      router,
+      encoder,
+      close,
+      { maxK: options.limits?.maxK ?? 1000, maxQueries: options.limits?.maxQueries ?? 256 },
+      options.metrics ? new SearchMetrics(options.metrics) : null,
+    );
   }
 
   get dim(): number | null {
@@ -78,15 +89,34 @@ export class SearchService {
   }
 
   async search(req: SearchRequest): Promise<SearchResponse> {
-    const response = await this.rank(req);
-    if (!req.fields || req.fields.length === 0) return response;
-    return this.router.withPassages(response, req.fields, {
-      ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
+    const started = performance.now();
+    const timing = { encodeMs: 0 };
+    try {
+      let response = await this.rank(req, timing);
+      let passagesMs: number | undefined;
+      if (req.fields && req.fields.length > 0) {
+        const fetchStarted = performance.now();
+        response = await this.router.withPassages(response, req.fields, {
+          ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}),
+          ...(req.signal ? { signal: req.signal } : {}),
+        });
+        passagesMs = performance.now() - fetchStarted;
+      }
+      this.metrics?.answered(req.index, response, {
+        ...(timing.encodeMs > 0 ? { encode: timing.encodeMs } : {}),
+        merge: response.mergeMs,
+        ...(passagesMs !== undefined ? { passages: passagesMs } : {}),
+        total: performance.now() - started,
+      });
+      return response;
+    } catch (err) {
+      const outcome = err instanceof SearchRequestError ? 'refused' : err instanceof CancelledError ? 'cancelled' : 'failed';
+      this.metrics?.searches.inc({ index: req.index, outcome });
+      throw err;
+    }
   }
 
-  private async rank(req: SearchRequest): Promise<SearchResponse> {
+  private async rank(req: SearchRequest, timing: { encodeMs: number }): Promise<SearchResponse> {
     if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.limits.maxK)
       throw new SearchRequestError(`k must be an integer from 1 to ${this.limits.maxK}, got ${req.k}`, { field: 'k' });
     for (const [field, max] of [
@@ -117,7 +147,9 @@ export class SearchService {
     }
     if (!this.encoder) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
     if (req.hybrid && !req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
+    const encodeStarted = performance.now();
     const vectors = req.vectors ?? this.encoder.encode(req.queries!, 'query');
+    timing.encodeMs = performance.now() - encodeStarted;
     const deadline = { ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}), ...(req.signal ? { signal: req.signal } : {}) };
     const denseSearch = this.router.dense(vectors, this.encoder.dim, {
       index: req.index,
@@ -143,6 +175,7 @@ export class SearchService {
       ),
       partial: missing.length > 0,
       missingShards: missing,
+      mergeMs: dense.mergeMs + lexical.mergeMs,
       ms: Math.max(dense.ms, lexical.ms),
     };
   }

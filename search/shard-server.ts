@@ -24,6 +24,8 @@ import {
 import { openIndexSet, type IndexSet } from './index-set.js';
 import { PassageLookup, readSetManifest, verifiedFile } from '../shards/index.js';
 import { SearchRequestError, SearchUnavailableError } from './errors.js';
+import { ShardServerMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 /*
  * Serves shards of an index set: loads each shard's Faiss indexes and BM25
@@ -56,6 +58,8 @@ export interface ShardServerOptions {
    */
   faissThreads?: number;
   logger: Logger;
+  /** Where its Prometheus series go (search/metrics.ts); none when absent. */
+  metrics?: Registry;
 }
 
 /** What a server has done with the requests it received (its logs and health report them). */
@@ -76,12 +80,15 @@ export class ShardServer {
   private servingNprobe = new Map<string, number>();
   readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
   private lastExpiredLog = 0;
+  private readonly metrics: ShardServerMetrics | null;
 
   get requestsServed(): number {
     return this.counters.answered;
   }
 
-  constructor(private readonly options: ShardServerOptions) {}
+  constructor(private readonly options: ShardServerOptions) {
+    this.metrics = options.metrics ? new ShardServerMetrics(options.metrics) : null;
+  }
 
   get servedShards(): number[] {
     return [...this.shards.keys()];
@@ -177,23 +184,33 @@ export class ShardServer {
    * the subscription loop.
    */
   async handle(shard: LoadedShard, data: Uint8Array): Promise<Uint8Array | null> {
+    const started = performance.now();
+    let op = 'unknown';
     try {
       const { header, payload } = decodeFrame(data);
       const request = parseRequest(header);
+      op = request.op;
       if (Date.now() >= request.expiresAt) {
         this.noteExpired(shard.id, request.op, 'before work');
         return null;
       }
       const reply = await this.answer(shard, request, payload);
       this.counters.answered += 1;
+      this.metrics?.requests.inc({ op, outcome: 'answered' });
+      this.metrics?.seconds.observe(
+        { index: request.op === 'dense' ? request.index : request.op === 'passages' ? '-' : 'bm25', op },
+        (performance.now() - started) / 1000,
+      );
       return reply;
     } catch (err) {
       if (err instanceof CancelledError && err.code === 'DEADLINE_EXCEEDED') {
-        this.noteExpired(shard.id, 'search', 'during work');
+        this.noteExpired(shard.id, op, 'during work');
         return null;
       }
       const wire = toErrorWire(err);
       this.counters.refused[wire.code] = (this.counters.refused[wire.code] ?? 0) + 1;
+      this.metrics?.requests.inc({ op, outcome: 'refused' });
+      this.metrics?.refused.inc({ code: wire.code });
       if (!(err instanceof SciClusterError)) {
         // Not ours: the details go to the log, the asker gets a generic message.
         this.options.logger.error({ err, shard: shard.id }, 'shard search failed');
@@ -206,6 +223,7 @@ export class ShardServer {
   /** Counts an expired request; logs at most once a second (a paused server wakes to many). */
   private noteExpired(shard: number, op: string, when: string): void {
     this.counters.expired += 1;
+    this.metrics?.requests.inc({ op, outcome: 'expired' });
     const now = Date.now();
     if (now - this.lastExpiredLog < 1000) return;
     this.lastExpiredLog = now;

@@ -18,6 +18,8 @@ import {
   type TaskRecord,
 } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
+import { WorkerMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { retrying, withTimeout } from '../messaging/index.js';
 
 /*
@@ -47,6 +49,8 @@ export interface WorkerOptions {
   crashAt?: CrashPoint | null;
   /** Fault injection: every task-record update after 'running' fails (as when KV is unreachable). @defaultValue false */
   failRecordUpdates?: boolean;
+  /** Where its Prometheus series go (workers/metrics.ts); none when absent. */
+  metrics?: Registry;
 }
 
 const PULL_EXPIRES_MS = 2000;
@@ -67,6 +71,7 @@ export class Worker {
   private tasksDone = 0;
   private rowsDone = 0;
   private readonly startedAt = Date.now();
+  private readonly metrics: WorkerMetrics | null;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
@@ -76,6 +81,9 @@ export class Worker {
       maxThreads: this.concurrency,
       idleTimeout: 60_000,
     });
+    this.metrics = options.metrics
+      ? new WorkerMetrics(options.metrics, { threads: this.concurrency, busy: () => this.taskAborts.size, utilization: () => this.pool.utilization })
+      : null;
   }
 
   get concurrency(): number {
@@ -277,8 +285,9 @@ export class Worker {
     } catch (err) {
       // Still heartbeating while the failure is recorded (retries may take a while): no redelivery meanwhile.
       try {
-        if (abort.signal.reason instanceof JobCancelledError) await this.cancelledWithJob(msg, key, log);
-        else await this.failed(msg, task, key, err, log);
+        const outcome =
+          abort.signal.reason instanceof JobCancelledError ? await this.cancelledWithJob(msg, key, log) : await this.failed(msg, task, key, err, log);
+        this.metrics?.ended(task.stage, outcome, (performance.now() - started) / 1000);
       } finally {
         clearInterval(heartbeat);
       }
@@ -311,6 +320,7 @@ export class Worker {
       await msg.ackAck();
       this.tasksDone += 1;
       this.rowsDone += result.rowsIn;
+      this.metrics?.ended(task.stage, 'done', (performance.now() - started) / 1000, result.rowsIn);
       log.info({ rows: result.rowsIn, seconds: (performance.now() - started) / 1000 }, 'task done');
     } catch (err) {
       log.warn({ err }, 'task done but not acknowledged; its redelivery will ack it');
@@ -384,7 +394,7 @@ export class Worker {
   }
 
   /** A task stopped because its job was cancelled: recorded as such (while still this worker's run), and done with. */
-  private async cancelledWithJob(msg: JsMsg, key: string, log: Logger): Promise<void> {
+  private async cancelledWithJob(msg: JsMsg, key: string, log: Logger): Promise<'cancelled'> {
     await retrying(
       'recording a cancelled task',
       () =>
@@ -398,9 +408,11 @@ export class Worker {
     ).catch((recordErr: unknown) => log.error({ err: recordErr }, 'cannot record the cancelled task'));
     msg.ack();
     log.info('task cancelled with its job');
+    return 'cancelled';
   }
 
-  private async failed(msg: JsMsg, task: TaskMessage, key: string, err: unknown, log: Logger): Promise<void> {
+  /** Records a failed run: failed for good, handed back (a stop), or back in the queue for a retry; returns which. */
+  private async failed(msg: JsMsg, task: TaskMessage, key: string, err: unknown, log: Logger): Promise<'failed' | 'handed_back' | 'retried'> {
     const { maxDeliver } = this.options.state.options;
     const last = msg.info.deliveryCount >= maxDeliver;
     // Decided by the error's own type: an input or spec error cannot pass on a retry.
@@ -429,13 +441,14 @@ export class Worker {
       // it instead; if it cannot be reached either, the task goes back for another delivery.
       if (fatal && !(await this.reportFailure(task, reason, log))) {
         msg.nak(1000);
-        return;
+        return 'retried';
       }
     }
     if (fatal) msg.term();
     else msg.nak(handedBack ? 0 : Math.min(30_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
     if (handedBack) log.info('task cancelled by the stop and handed back');
     else log.warn({ err, fatal }, 'task failed');
+    return handedBack ? 'handed_back' : fatal ? 'failed' : 'retried';
   }
 }
 

@@ -40,6 +40,22 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   assert.equal(encode.code, 0, encode.stderr);
   const encodeJob = JSON.parse(encode.stdout) as JobRecord;
   assert.equal(encodeJob.state, 'done');
+  // Without a terminal --wait prints progress lines (at once, at each stage and every 10 s).
+  assert.match(encode.stderr, /Z job-\S+ running stage (fit|encode) \(\d\/2\): \d+\/6 shards/);
+  // Every process serves /metrics; `cluster up` lists them for Prometheus.
+  const targets = JSON.parse(readFileSync(join(dir, 'cluster', 'prometheus-targets.json'), 'utf8')) as Array<{ targets: string[]; labels: { role: string } }>;
+  assert.deepEqual(
+    targets.map((x) => x.labels.role),
+    ['coordinator', 'worker', 'worker'],
+  );
+  const scraped = await Promise.all(targets.map(async (x) => (await fetch(`http://${x.targets[0]}/metrics`)).text()));
+  assert.match(scraped[0]!, /^sci_tasks\{state="done",stage="encode",role="coordinator"\} 6$/m);
+  const workerDone = scraped.slice(1).map((text) => /^sci_worker_tasks_total\{stage="encode",outcome="done",role="worker"\} (\d+)$/m.exec(text)?.[1] ?? '0');
+  assert.equal(
+    workerDone.reduce((sum, n) => sum + Number(n), 0),
+    6,
+    'the workers ran the 6 encode tasks between them',
+  );
   assert.deepEqual(encodeJob.stages, ['fit', 'encode']);
 
   const passageManifest = readManifest(passages).manifest;

@@ -3,7 +3,7 @@ import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
-import { NatsServerProcess, connectNats, createSecurityBundle, startNatsCluster, type SecurityBundle } from '../../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle, freePort, startNatsCluster, type SecurityBundle } from '../../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES, type NatsRole } from '../../access/index.js';
 import { getRecord, NAMES, openClusterState, tasksOfJob, type ClusterState, type JobRecord, type JobSpecInput, type TaskRecord } from '../../jobs/index.js';
 import { REPO_ROOT } from './paths.js';
@@ -27,6 +27,8 @@ export interface TestClusterOptions {
   env?: Record<string, string>;
   /** TLS and per-role nkeys, as `sci cluster up` runs it. @defaultValue true */
   secure?: boolean;
+  /** The coordinator and each worker serve /metrics on a free port (listed in `metricsTargets`). @defaultValue false */
+  metrics?: boolean;
 }
 
 /** The NATS role a `sci` command connects as. */
@@ -42,6 +44,8 @@ export class TestCluster {
   readonly children = new Set<ChildProcess>();
   coordinator: ChildProcess | null = null;
   workers: ChildProcess[] = [];
+  /** With `metrics`: each process's /metrics address (host:port) and role. */
+  readonly metricsTargets: Array<{ role: string; address: string }> = [];
   private logCount = 0;
 
   private constructor(
@@ -63,6 +67,7 @@ export class TestCluster {
       env: {},
       storageRoot: options.dir,
       secure: true,
+      metrics: false,
       ...options,
     };
     const security = resolved.secure ? createSecurityBundle(join(resolved.dir, 'security'), { hosts: ['127.0.0.1', 'localhost'], users: NATS_ROLES }) : null;
@@ -79,8 +84,8 @@ export class TestCluster {
     });
     const state = await openClusterState(nc, { replicas: resolved.natsNodes, ackWaitMs: resolved.ackWaitMs, maxDeliver: resolved.maxDeliver, manage: true });
     const cluster = new TestCluster(resolved, nats, nc, state, security);
-    cluster.startCoordinator();
-    for (let i = 0; i < resolved.workers; i++) cluster.startWorker();
+    cluster.startCoordinator(await cluster.metricsEnv('coordinator'));
+    for (let i = 0; i < resolved.workers; i++) cluster.startWorker(await cluster.metricsEnv('worker'));
     return cluster;
   }
 
@@ -131,8 +136,16 @@ export class TestCluster {
     return child;
   }
 
-  startCoordinator(): ChildProcess {
-    this.coordinator = this.spawnSci(['coordinator', 'run']);
+  /** With `metrics`: a free /metrics port for a process of `role` (recorded in `metricsTargets`); else nothing. */
+  async metricsEnv(role: string): Promise<Record<string, string>> {
+    if (!this.options.metrics) return {};
+    const port = await freePort();
+    this.metricsTargets.push({ role, address: `127.0.0.1:${port}` });
+    return { SCI_METRICS__PORT: String(port) };
+  }
+
+  startCoordinator(extraEnv: Record<string, string> = {}): ChildProcess {
+    this.coordinator = this.spawnSci(['coordinator', 'run'], extraEnv);
     return this.coordinator;
   }
 
