@@ -102,7 +102,8 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
     case 'api':
       return {
         publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.controlSubject, NAMES.healthSubject] },
-        subscribe: { allow: [inbox(role)] },
+        // Workers' progress messages: the dashboard's live rows per shard.
+        subscribe: { allow: [NAMES.progressAll, inbox(role)] },
       };
     case 'cli':
       return {

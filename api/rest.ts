@@ -1,7 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CancelledError, type Logger } from '../common/index.js';
-import { authorized } from './auth.js';
+import { authorized, cookieAuthorized, SESSION_COOKIE } from './auth.js';
+import { dashboardPage, loginPage } from './dashboard-page.js';
+import { LiveCluster } from './live-cluster.js';
+import { listReports, reportFile } from './reports.js';
+import { readFileSync } from 'node:fs';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
@@ -23,6 +27,8 @@ export interface RestOptions {
   logger: Logger;
   /** Request series; its registry is served at GET /metrics (same auth as every route but health). */
   metrics?: ApiMetrics;
+  /** Folder of evaluation reports the dashboard links to (api.reports). */
+  reports?: string | null;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -75,12 +81,42 @@ function closedSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
+/** The served index set: its indexes and, per shard, rows and the answers this API has had from it. */
+function servedIndexSet(ctx: ApiContext) {
+  const set = ctx.search.router.indexSet;
+  return {
+    key: set.key,
+    indexes: [
+      ...set.manifest.indexes.map((i) => ({ name: i.name, factory: i.factory, metric: i.metric, ...(i.nprobe ? { nprobe: i.nprobe } : {}) })),
+      ...(set.manifest.bm25 ? [{ name: 'bm25', factory: 'BM25', metric: 'ip' }] : []),
+    ],
+    shards: set.manifest.shards.map((s) => {
+      const load = ctx.search.router.shardLoad.get(s.id);
+      return { id: s.id, rows: s.rows, answers: load?.answers ?? 0, meanMs: load && load.answers > 0 ? load.totalMs / load.answers : 0 };
+    }),
+  };
+}
+
 /** The route a path counts under in metrics (ids folded, unknown paths as one). */
 function routeOf(method: string | undefined, path: string): string {
   if (/^\/v1\/jobs\/[^/]+$/.test(path)) return `${method} /v1/jobs/{id}`;
   const action = /^\/v1\/jobs\/[^/]+\/(cancel|retry|logs)$/.exec(path);
   if (action) return `${method} /v1/jobs/{id}/${action[1]}`;
-  return ['/v1/search', '/v1/encode', '/v1/health', '/v1/openapi.json', '/metrics'].includes(path) ? `${method} ${path}` : 'other';
+  if (path.startsWith('/reports/')) return `${method} /reports/*`;
+  const known = [
+    '/v1/reports',
+    '/v1/search',
+    '/v1/encode',
+    '/v1/health',
+    '/v1/openapi.json',
+    '/metrics',
+    '/ui',
+    '/v1/events',
+    '/v1/jobs',
+    '/v1/workers',
+    '/v1/index-set',
+  ];
+  return known.includes(path) ? `${method} ${path}` : 'other';
 }
 
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
@@ -102,6 +138,60 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     });
   });
   let url = '';
+  let live: Promise<LiveCluster> | null = null;
+  const liveCluster = (): Promise<LiveCluster> => {
+    if (!ctx.state) throw new ApiError(503, 'UNAVAILABLE', 'this API is not connected to the cluster state');
+    if (!live) {
+      live = LiveCluster.start(ctx.state, options.logger);
+      live.catch(() => (live = null));
+    }
+    return live;
+  };
+  /** The dashboard; with a token configured, a valid ?token= sets the session cookie, anything else gets the sign-in page. */
+  const dashboard = (req: IncomingMessage, res: ServerResponse) => {
+    const given = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+    if (given !== null && authorized(options.token, `Bearer ${given}`)) {
+      res.writeHead(303, { location: '/ui', 'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/` }).end();
+      return;
+    }
+    const ok = authorized(options.token, req.headers.authorization) || cookieAuthorized(options.token, req.headers.cookie);
+    const html = ok ? dashboardPage() : loginPage(given !== null);
+    res.writeHead(ok || given === null ? 200 : 401, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(html),
+      'cache-control': 'no-store',
+    });
+    res.end(html);
+  };
+  /** Server-sent events: a snapshot of jobs and workers, then the jobs that changed (at most every 250 ms) and the worker list. */
+  const events = async (req: IncomingMessage, res: ServerResponse) => {
+    const cluster = await liveCluster();
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const emit = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    emit('snapshot', cluster.snapshot());
+    const changed = new Set<string>();
+    let workersChanged = false;
+    let timer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      timer = null;
+      const jobs = [...changed].map((id) => cluster.job(id)).filter((j) => j !== null);
+      changed.clear();
+      if (jobs.length > 0) emit('jobs', jobs);
+      if (workersChanged) emit('workers', cluster.workers());
+      workersChanged = false;
+    };
+    const unsubscribe = cluster.subscribe((jobIds, workers) => {
+      for (const id of jobIds) changed.add(id);
+      workersChanged ||= workers;
+      timer ??= setTimeout(flush, 250);
+    });
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.once('close', () => {
+      unsubscribe();
+      clearInterval(keepAlive);
+      if (timer) clearTimeout(timer);
+    });
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && path === '/v1/health')
@@ -111,8 +201,21 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
         indexes: ctx.search.router.indexSet.names,
         shards: ctx.search.router.shards.length,
       });
-    if (!authorized(options.token, req.headers.authorization))
+    if (req.method === 'GET' && path === '/ui') return dashboard(req, res);
+    if (!authorized(options.token, req.headers.authorization) && !cookieAuthorized(options.token, req.headers.cookie))
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
+    if (req.method === 'GET' && path === '/v1/events') return events(req, res);
+    if (req.method === 'GET' && path === '/v1/jobs') return send(res, 200, (await liveCluster()).snapshot().jobs);
+    if (req.method === 'GET' && path === '/v1/workers') return send(res, 200, (await liveCluster()).workers());
+    if (req.method === 'GET' && path === '/v1/index-set') return send(res, 200, servedIndexSet(ctx));
+    if (req.method === 'GET' && path === '/v1/reports') return send(res, 200, options.reports ? listReports(options.reports) : []);
+    if (req.method === 'GET' && path.startsWith('/reports/') && options.reports) {
+      const file = reportFile(options.reports, path.slice('/reports/'.length));
+      if (!file) throw new ApiError(404, 'NOT_FOUND', `no report file ${path}`);
+      const body = readFileSync(file.path);
+      res.writeHead(200, { 'content-type': file.type, 'content-length': body.length });
+      return res.end(body);
+    }
     if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
     if (req.method === 'GET' && path === '/metrics' && metrics) {
       const text = await metrics.registry.metrics();
@@ -147,6 +250,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     url,
     close: () =>
       new Promise((resolve) => {
+        void live?.then((l) => l.stop()).catch(() => undefined);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -84,7 +84,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         logger: log,
         metrics: new ApiMetrics(registry),
       };
-      const rest = await startRestServer(ctx, { ...common, port: config.api.port });
+      const rest = await startRestServer(ctx, { ...common, port: config.api.port, reports: config.api.reports ? resolve(config.api.reports) : null });
       const grpc = await startGrpcServer(ctx, { ...common, port: config.api.grpcPort });
       process.stdout.write(`${JSON.stringify({ rest: rest.url, grpc: grpc.address, auth: config.api.token !== null, pid: process.pid })}\n`);
       await onShutdown(async () => {

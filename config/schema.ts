@@ -141,6 +141,8 @@ export const ApiSchema = z
     maxQueries: positiveInt().default(256),
     /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
     deadlineMs: positiveInt().default(2000),
+    /** A folder whose evaluation reports (every report.html below it) the dashboard links to and the API serves; null = none. @defaultValue null */
+    reports: z.string().min(1).nullable().default(null),
   })
   .refine((api) => api.token !== null || LOOPBACK.has(api.host), { message: 'binding a non-loopback address needs api.token (bearer auth)', path: ['token'] })
   .prefault({});

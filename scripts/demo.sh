@@ -54,7 +54,7 @@ sci job submit --kind index --input "$OUT/embeddings" --output "$OUT/indexes" \
 echo
 echo "== 6. shard servers (2 processes, 2 shards each) and the query API"
 # Any free ports for the API unless configured (the summary prints them).
-SCI_API__PORT="${SCI_API__PORT:-0}" SCI_API__GRPC_PORT="${SCI_API__GRPC_PORT:-0}" sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
+SCI_API__REPORTS="${SCI_API__REPORTS:-$OUT}" SCI_API__PORT="${SCI_API__PORT:-0}" SCI_API__GRPC_PORT="${SCI_API__GRPC_PORT:-0}" sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
 echo
 echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
 sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \

@@ -76,6 +76,8 @@ export class SearchRouter {
   private readonly setId: string;
   private readonly analyzer = new EnglishAnalyzer();
   readonly shards: number[];
+  /** Answers each shard gave this router and their summed time (what the dashboard shows as shard load). */
+  readonly shardLoad = new Map<number, { answers: number; totalMs: number }>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -250,6 +252,8 @@ export class SearchRouter {
         continue;
       }
       shardMs[shard] = ms;
+      const load = this.shardLoad.get(shard) ?? { answers: 0, totalMs: 0 };
+      this.shardLoad.set(shard, { answers: load.answers + 1, totalMs: load.totalMs + ms });
       higherIsBetter = header.higherIsBetter;
       for (const key of Object.keys(counters) as Array<keyof typeof counters>) counters[key] += header.counters[key];
       perShard.push({ shard, header, labels, scores });

@@ -175,6 +175,7 @@ export class Worker {
       heartbeatAt: new Date().toISOString(),
       tasksDone: this.tasksDone,
       rowsDone: this.rowsDone,
+      busyThreads: this.taskAborts.size,
     };
     await this.options.state.workers.put(this.id, new TextEncoder().encode(JSON.stringify(info)));
   }
@@ -277,7 +278,14 @@ export class Worker {
           this.options.state.nc.publish(
             NAMES.progressSubject(task.jobId),
             new TextEncoder().encode(
-              JSON.stringify({ worker: this.id, stage: task.stage, shardId: task.shardId, rows: p.rows, rowsPerSecond: p.rows / ((t - started) / 1000) }),
+              JSON.stringify({
+                worker: this.id,
+                stage: task.stage,
+                shardId: task.shardId,
+                rows: p.rows,
+                total: p.total,
+                rowsPerSecond: p.rows / ((t - started) / 1000),
+              }),
             ),
           );
         },
