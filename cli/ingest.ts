@@ -3,6 +3,7 @@ import { UsageError } from '../common/index.js';
 import {
   BeirIngester,
   DprJsonIngester,
+  ParquetIngester,
   runIngest,
   TsvIngester,
   WordnetIngester,
@@ -32,8 +33,11 @@ interface IngestFlags {
 export function ingestCommand(globals: () => GlobalOptions): Command {
   return new Command('ingest')
     .description('Turn a corpus into Arrow passage shards with a manifest; rejected rows go to rejected.jsonl with reasons')
-    .addOption(new Option('--format <format>', 'input format').choices(['tsv', 'beir', 'dpr', 'wordnet']).makeOptionMandatory())
-    .option('--input <path>', 'psgs_w100.tsv file (tsv), BEIR folder (beir), DPR retriever JSON (dpr); not needed for wordnet')
+    .addOption(new Option('--format <format>', 'input format').choices(['tsv', 'beir', 'dpr', 'parquet', 'wordnet']).makeOptionMandatory())
+    .option(
+      '--input <path>',
+      'psgs_w100.tsv file (tsv), BEIR folder (beir), DPR retriever JSON (dpr), Parquet file or Hugging Face datasets folder (parquet); .gz files are read as they are; not needed for wordnet',
+    )
     .requiredOption('--out <dir>', 'output folder for shards, manifest.json, queries and judgments')
     .option('--shards <n>', 'split into exactly N shards of equal size', positiveInt('--shards'))
     .option('--rows-per-shard <r>', 'at most R rows per shard (default from config ingest.rowsPerShard)', positiveInt('--rows-per-shard'))
@@ -90,6 +94,8 @@ function makeIngester(flags: IngestFlags, wordnet: { trainFraction: number; devF
       return new BeirIngester(flags.input!, { ...(flags.qrelsSplit ? { qrelsSplit: flags.qrelsSplit } : {}) });
     case 'dpr':
       return new DprJsonIngester(flags.input!, { ...(flags.qrelsSplit ? { split: flags.qrelsSplit } : {}) });
+    case 'parquet':
+      return new ParquetIngester(flags.input!);
     case 'wordnet':
       return new WordnetIngester(wordnet, flags.input);
   }

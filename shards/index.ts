@@ -2,6 +2,7 @@ export { runIngest, type RunIngestOptions, type IngestResult, type IngestProgres
 export { TsvIngester, splitTsvLine } from './ingest/tsv.js';
 export { BeirIngester, type BeirIngesterOptions } from './ingest/beir.js';
 export { DprJsonIngester, type DprJsonIngesterOptions } from './ingest/dpr-json.js';
+export { ParquetIngester } from './ingest/parquet.js';
 export { WordnetIngester, wordnetSplitOf, parseSynsetLine, wordnetDictDir, type WordnetSplit } from './ingest/wordnet.js';
 export { readSynsetTagCounts } from './ingest/wordnet-frequency.js';
 export type { Ingester, IngestEvent, IngestContext } from './ingest/types.js';

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { contentBytes } from './compressed.js';
 import { join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { IdFingerprintSet } from './id-fingerprint-set.js';
@@ -53,7 +54,8 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const files = options.ingester.files();
-  const bytesTotal = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  // Decompressed sizes: the readers count content bytes.
+  const bytesTotal = files.reduce((sum, f) => sum + contentBytes(f), 0);
   const rejects = new RejectLog(join(outDir, 'rejected.jsonl'));
   const shards = new ShardSetWriter({ outDir, layout: options.layout, batchRows: options.batchRows, metadata: { 'sci.source.format': options.format } });
   const state = new IngestState(outDir, rejects, shards);

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { gzipError, openCorpusFile } from './compressed.js';
 
 /*
  * Streaming, byte-level line reader for corpus files of any size.
@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
  * Works on raw bytes so that a line with invalid UTF-8 is rejected on its own
  * (instead of silently becoming U+FFFD), an over-long line is skipped without
  * ever being held in memory, CRLF endings and a leading BOM are accepted, and
- * every event carries its physical 1-based line number. Events come in arrays
+ * every event carries its physical 1-based line number. Gzip files are
+ * decompressed on the way (shards/compressed.ts). Events come in arrays
  * (one per read chunk) because a per-line async yield costs more than parsing.
  */
 
@@ -79,9 +80,9 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
     }
   };
 
-  const stream = createReadStream(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
+  const file = openCorpusFile(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunksOf(file.stream, file.gzip ? path : null)) {
       options.signal?.throwIfAborted();
       const out: LineEvent[] = [];
       let start = 0;
@@ -102,6 +103,16 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
       yield out;
     }
   } finally {
-    stream.destroy();
+    file.close();
+  }
+}
+
+/** The stream's chunks; a gzip stream's errors name the file. */
+async function* chunksOf(stream: AsyncIterable<Buffer>, gzipPath: string | null): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk;
+  } catch (err) {
+    if (gzipPath !== null && (err as { code?: string }).code?.startsWith('Z_')) throw gzipError(gzipPath, err);
+    throw err;
   }
 }

@@ -37,7 +37,7 @@ export const ManifestSchema = z.strictObject({
   format: z.literal(PASSAGE_FORMAT),
   createdAt: z.string(),
   source: z.strictObject({
-    format: z.enum(['tsv', 'beir', 'dpr', 'wordnet']),
+    format: z.enum(['tsv', 'beir', 'dpr', 'wordnet', 'parquet']),
     input: z.string(),
     files: z.array(z.string()),
   }),

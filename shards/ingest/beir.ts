@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { IngestError } from '../errors.js';
-import type { RowKind } from '../reject-log.js';
 import { mapLines } from './lines.js';
-import { excerpt, type IngestContext, type IngestEvent, type Ingester, type Origin } from './types.js';
+import { parseJsonObject, passageRecord, queryRecord, reject } from './records.js';
+import type { IngestContext, IngestEvent, Ingester } from './types.js';
 
 /*
  * BEIR-style folder: `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl`
@@ -28,18 +28,19 @@ export class BeirIngester implements Ingester {
     options: BeirIngesterOptions = {},
   ) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new IngestError(`BEIR input must be a folder`, { file: dir });
-    this.corpus = join(dir, 'corpus.jsonl');
-    if (!existsSync(this.corpus)) throw new IngestError('BEIR folder has no corpus.jsonl', { file: this.corpus });
-    const queries = join(dir, 'queries.jsonl');
-    this.queries = existsSync(queries) ? queries : null;
+    const corpus = plainOrGzip(join(dir, 'corpus.jsonl'));
+    if (!corpus) throw new IngestError('BEIR folder has no corpus.jsonl (or corpus.jsonl.gz)', { file: join(dir, 'corpus.jsonl') });
+    this.corpus = corpus;
+    this.queries = plainOrGzip(join(dir, 'queries.jsonl'));
     const qrelsDir = join(dir, 'qrels');
     this.qrels = [];
-    if (existsSync(join(dir, 'qrels.tsv'))) this.qrels.push({ split: options.qrelsSplit ?? 'default', path: join(dir, 'qrels.tsv') });
+    const single = plainOrGzip(join(dir, 'qrels.tsv'));
+    if (single) this.qrels.push({ split: options.qrelsSplit ?? 'default', path: single });
     if (existsSync(qrelsDir) && statSync(qrelsDir).isDirectory()) {
       for (const name of readdirSync(qrelsDir)
-        .filter((n) => n.endsWith('.tsv'))
+        .filter((n) => n.endsWith('.tsv') || n.endsWith('.tsv.gz'))
         .sort()) {
-        this.qrels.push({ split: basename(name, '.tsv'), path: join(qrelsDir, name) });
+        this.qrels.push({ split: basename(basename(name, '.gz'), '.tsv'), path: join(qrelsDir, name) });
       }
     }
     if (this.qrels.length > 0 && this.queries === null) throw new IngestError('BEIR folder has judgments but no queries.jsonl', { file: dir });
@@ -52,40 +53,12 @@ export class BeirIngester implements Ingester {
   async *events(context: IngestContext): AsyncIterable<IngestEvent[]> {
     yield* mapLines(this.corpus, 'passage', context, (text, origin, out) => {
       const obj = parseJsonObject(text, origin, 'passage', context.excerptChars, out);
-      if (obj === null) return;
-      const id = idField(obj, '_id', text, origin, 'passage', context.excerptChars, out);
-      if (id === null) return;
-      const title = optionalString(obj, 'title', text, origin, 'passage', context.excerptChars, out);
-      const body = optionalString(obj, 'text', text, origin, 'passage', context.excerptChars, out);
-      if (title === undefined || body === undefined) return;
-      if (body === null && title === null) {
-        reject(out, origin, 'passage', 'missing_field', 'missing field "text"', text, context.excerptChars);
-        return;
-      }
-      out.push({ ...origin, type: 'passage', externalId: id, title: title ?? '', text: body ?? '' });
+      if (obj !== null) passageRecord(obj, ['_id'], origin, text, context.excerptChars, out);
     });
     if (this.queries) {
       yield* mapLines(this.queries, 'query', context, (text, origin, out) => {
         const obj = parseJsonObject(text, origin, 'query', context.excerptChars, out);
-        if (obj === null) return;
-        const id = idField(obj, '_id', text, origin, 'query', context.excerptChars, out);
-        if (id === null) return;
-        const body = optionalString(obj, 'text', text, origin, 'query', context.excerptChars, out);
-        if (body === undefined) return;
-        if (body === null || body.trim() === '') {
-          reject(
-            out,
-            origin,
-            'query',
-            body === null ? 'missing_field' : 'empty_text',
-            body === null ? 'missing field "text"' : 'empty query text',
-            text,
-            context.excerptChars,
-          );
-          return;
-        }
-        const { _id: _ignoredId, text: _ignoredText, ...extra } = obj;
-        out.push({ ...origin, type: 'query', id, text: body, split: null, extra });
+        if (obj !== null) queryRecord(obj, ['_id'], origin, text, context.excerptChars, out);
       });
     }
     for (const { split, path } of this.qrels) yield* qrelsEvents(path, split, context);
@@ -119,61 +92,8 @@ export async function* qrelsEvents(path: string, split: string, context: IngestC
   });
 }
 
-function reject(
-  out: IngestEvent[],
-  origin: Origin,
-  kind: RowKind,
-  reason: Extract<IngestEvent, { type: 'reject' }>['reason'],
-  message: string,
-  text: string,
-  chars: number,
-): void {
-  out.push({ ...origin, type: 'reject', kind, reason, message, excerpt: excerpt(text, chars) });
-}
-
-function parseJsonObject(text: string, origin: Origin, kind: RowKind, chars: number, out: IngestEvent[]): Record<string, unknown> | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    reject(out, origin, kind, 'malformed_json', `not valid JSON: ${(err as Error).message}`, text, chars);
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    reject(out, origin, kind, 'not_an_object', 'expected a JSON object', text, chars);
-    return null;
-  }
-  return value as Record<string, unknown>;
-}
-
-function idField(obj: Record<string, unknown>, field: string, text: string, origin: Origin, kind: RowKind, chars: number, out: IngestEvent[]): string | null {
-  const value = obj[field];
-  if (value === undefined || value === null || value === '') {
-    reject(out, origin, kind, 'missing_field', `missing field "${field}"`, text, chars);
-    return null;
-  }
-  if (typeof value !== 'string' && typeof value !== 'number') {
-    reject(out, origin, kind, 'wrong_type', `field "${field}" must be a string or number`, text, chars);
-    return null;
-  }
-  return String(value);
-}
-
-/** The string value, null when absent, undefined after rejecting a wrong type. */
-function optionalString(
-  obj: Record<string, unknown>,
-  field: string,
-  text: string,
-  origin: Origin,
-  kind: RowKind,
-  chars: number,
-  out: IngestEvent[],
-): string | null | undefined {
-  const value = obj[field];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') {
-    reject(out, origin, kind, 'wrong_type', `field "${field}" must be a string`, text, chars);
-    return undefined;
-  }
-  return value;
+/** `path`, or `path.gz` (the Hugging Face and BEIR downloads' compressed form), or null when neither exists. */
+function plainOrGzip(path: string): string | null {
+  if (existsSync(path)) return path;
+  return existsSync(`${path}.gz`) ? `${path}.gz` : null;
 }

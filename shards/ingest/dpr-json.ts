@@ -1,4 +1,5 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { contentBytes, gzipError, openCorpusFile } from '../compressed.js';
 import { createRequire } from 'node:module';
 import { IngestError } from '../errors.js';
 import { excerpt, type IngestContext, type IngestEvent, type Ingester, type Origin } from './types.js';
@@ -53,8 +54,11 @@ export class DprJsonIngester implements Ingester {
     } catch (err) {
       throw new IngestError(`cannot read DPR JSON: ${(err as Error).message}`, { file: this.path, cause: err });
     }
-    const file = createReadStream(this.path);
-    const stream = file.pipe(StreamArray.withParser());
+    // Plain or gzip; progress in content bytes (the runner's total), scaled from the compressed bytes read.
+    const file = openCorpusFile(this.path);
+    const content = contentBytes(this.path);
+    const scale = size > 0 ? content / size : 1;
+    const stream = file.stream.pipe(StreamArray.withParser());
     let lastBytes = 0;
     let records = 0;
     let batch: IngestEvent[] = [];
@@ -64,19 +68,21 @@ export class DprJsonIngester implements Ingester {
         records = key + 1;
         this.recordEvents(value, { source: this.path, line: key + 1, position: 'record' }, context, batch);
         if (batch.length >= 1024) {
-          context.onBytes(file.bytesRead - lastBytes);
-          lastBytes = file.bytesRead;
+          const read = Math.round(file.bytesRead() * scale);
+          context.onBytes(read - lastBytes);
+          lastBytes = read;
           yield batch;
           batch = [];
         }
       }
     } catch (err) {
       if (err instanceof IngestError || (err as Error).name === 'AbortError') throw err;
+      if (file.gzip && (err as { code?: string }).code?.startsWith('Z_')) throw gzipError(this.path, err);
       throw new IngestError(`not a valid JSON array after record ${records}: ${(err as Error).message}`, { file: this.path, line: records + 1, cause: err });
     } finally {
-      file.destroy();
+      file.close();
     }
-    context.onBytes(size - lastBytes);
+    context.onBytes(content - lastBytes);
     if (batch.length > 0) yield batch;
   }
 

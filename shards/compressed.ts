@@ -1,0 +1,72 @@
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { IngestError } from './errors.js';
+
+/*
+ * Corpus files as people have them: plain, or gzip-compressed (recognised by
+ * its magic bytes, whatever the name), decompressed as a stream so memory
+ * does not grow with the file.
+ */
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+export function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface CorpusFile {
+  /** The content: the file's bytes, or their decompression. */
+  stream: Readable;
+  /** Bytes read from the file itself so far (compressed bytes for gzip). */
+  bytesRead(): number;
+  gzip: boolean;
+  close(): void;
+}
+
+/** Opens a corpus file for streaming, decompressing gzip on the way. */
+export function openCorpusFile(path: string, options: { highWaterMark?: number } = {}): CorpusFile {
+  const file = createReadStream(path, options.highWaterMark ? { highWaterMark: options.highWaterMark } : {});
+  const gzip = isGzip(path);
+  const stream = gzip ? file.pipe(createGunzip({ chunkSize: options.highWaterMark ?? 64 * 1024 })) : file;
+  if (gzip) file.on('error', (err) => stream.destroy(err));
+  return {
+    stream,
+    gzip,
+    bytesRead: () => file.bytesRead,
+    close: () => {
+      stream.destroy();
+      file.destroy();
+    },
+  };
+}
+
+/** zlib's errors do not say which file: this one does. */
+export function gzipError(path: string, err: unknown): IngestError {
+  return new IngestError(`cannot decompress gzip: ${(err as Error).message}`, { file: path, cause: err });
+}
+
+/**
+ * Bytes the file holds once decompressed (for progress): gzip keeps the size mod 2^32 in its last
+ * four bytes; a larger file is counted in whole multiples of 2^32 above its compressed size.
+ */
+export function contentBytes(path: string): number {
+  const size = statSync(path).size;
+  if (size < 18 || !isGzip(path)) return size;
+  const fd = openSync(path, 'r');
+  try {
+    const tail = Buffer.alloc(4);
+    readSync(fd, tail, 0, 4, size - 4);
+    let bytes = tail.readUInt32LE(0);
+    while (bytes < size) bytes += 2 ** 32;
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
