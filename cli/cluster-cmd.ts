@@ -220,7 +220,8 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet], log, env('api')), log, shards: null });
       }
       for (const s of started) {
-        const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 60_000, s.pid);
+        // Loading a shard verifies and reads every index file: minutes on a loaded machine.
+        const line = await waitForLine(s.log, s.shards ? /^serving shards/ : /^\{"rest"/, 180_000, s.pid);
         if (!s.shards) {
           api = JSON.parse(line) as { rest: string; grpc: string };
           // The API serves its series on its REST port (behind api.token when one is set).

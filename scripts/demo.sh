@@ -18,11 +18,12 @@ export SCI_CLUSTER__DIR="$OUT/cluster"
 # Every file of the demo lives under $OUT: the storage root, outside which no key resolves.
 export SCI_STORAGE__ROOT="${SCI_STORAGE__ROOT:-$OUT}"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
-# Knobs for a lighter run (the e2e test): training steps, embedding dimension (default sci train's),
+# Knobs for a lighter run (the e2e test): training steps, embedding dimension and dev pool (default sci train's),
 # dev queries evaluated (default all), queries per sweep point and single-query latency requests.
 STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"
-DIM=()
-[ -n "${SCI_DEMO_DIM:-}" ] && DIM=(--dim "$SCI_DEMO_DIM")
+TRAIN_KNOBS=()
+[ -n "${SCI_DEMO_DIM:-}" ] && TRAIN_KNOBS=(--dim "$SCI_DEMO_DIM")
+[ -n "${SCI_DEMO_POOL:-}" ] && TRAIN_KNOBS+=(--pool-size "$SCI_DEMO_POOL")
 SWEEP_QUERIES="${SCI_DEMO_SWEEP_QUERIES:-1000}"
 LATENCY_QUERIES="${SCI_DEMO_LATENCY_QUERIES:-200}"
 EVAL_LIMIT=()
@@ -42,7 +43,7 @@ sci ingest --format wordnet --shards 4 --out "$OUT/passages"
 sci shards verify "$OUT/passages"
 echo
 echo "== 3. train the encoder briefly ($STEPS steps, sci train's defaults), against the baseline on the same dev pool"
-sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" "${DIM[@]}" --baseline
+sci train --shards "$OUT/passages" --out "$OUT/model" --steps "$STEPS" --eval-every "$STEPS" "${TRAIN_KNOBS[@]}" --baseline
 echo
 echo "== 4. encode job with the trained checkpoint, one task per shard"
 sci job submit --kind encode --input "$OUT/passages" --output "$OUT/embeddings" --model "$OUT/model/best" --wait

@@ -27,7 +27,7 @@ test('Prometheus scrapes the cluster during a job and a search load: task, queue
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
   await runJobLocally(
-    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' }], bm25: { passages } },
+    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'hnsw', factory: 'HNSW8,Flat', metric: 'ip' }], bm25: { passages } },
     new FsStorage('/'),
     { threads: 2 },
   );
