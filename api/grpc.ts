@@ -63,6 +63,8 @@ export interface GrpcOptions {
   logger: Logger;
   /** Request series (the REST front serves their registry at /metrics). */
   metrics?: ApiMetrics;
+  /** gRPC over TLS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Promise<{ server: grpc.Server; address: string; close: () => Promise<void> }> {
@@ -193,8 +195,11 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
         shards: ctx.search.router.shards.length,
       }),
   });
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`, credentials, (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

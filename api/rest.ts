@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CancelledError, type Logger } from '../common/index.js';
 import { authorized, cookieAuthorized, SESSION_COOKIE } from './auth.js';
@@ -29,6 +30,8 @@ export interface RestOptions {
   metrics?: ApiMetrics;
   /** Folder of evaluation reports the dashboard links to (api.reports). */
   reports?: string | null;
+  /** HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -121,7 +124,7 @@ function routeOf(method: string | undefined, path: string): string {
 
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const metrics = options.metrics ?? null;
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     if (metrics)
       res.once('finish', () => metrics.observe('rest', routeOf(req.method, new URL(req.url ?? '/', 'http://localhost').pathname), res.statusCode, started));
@@ -136,7 +139,8 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
         );
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   let url = '';
   let live: Promise<LiveCluster> | null = null;
   const liveCluster = (): Promise<LiveCluster> => {
@@ -243,7 +247,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  url = `${options.tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   options.logger.info({ url, auth: options.token !== null }, 'REST API listening');
   return {
     server,

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ConfigError } from '../config/index.js';
 import { processRegistry, UsageError } from '../common/index.js';
 import { ShardServer, SearchService } from '../search/index.js';
 import { ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
@@ -19,6 +21,15 @@ export function parseShardList(text: string): number[] {
     for (let s = from; s <= to; s++) out.add(s);
   }
   return [...out].sort((a, b) => a - b);
+}
+
+/** A PEM file of api.tls; a missing one is a config error naming the field. */
+function readTlsFile(path: string, field: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError([`${field}: cannot read ${path}: ${(err as Error).message}`], { file: path, cause: err });
+  }
 }
 
 export function serveCommand(globals: () => GlobalOptions): Command {
@@ -77,7 +88,11 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         metrics: registry,
       });
       const ctx = { search, state: cluster.state };
+      const tls = config.api.tls
+        ? { cert: readTlsFile(config.api.tls.certFile, 'api.tls.certFile'), key: readTlsFile(config.api.tls.keyFile, 'api.tls.keyFile') }
+        : null;
       const common = {
+        tls,
         host: config.api.host,
         token: config.api.token,
         maxRequestBytes: config.api.maxRequestBytes,

@@ -141,6 +141,11 @@ export const ApiSchema = z
     maxQueries: positiveInt().default(256),
     /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
     deadlineMs: positiveInt().default(2000),
+    /** TLS for both fronts (HTTPS and gRPC over TLS): PEM certificate (chain) and key files; null = plain. @defaultValue null */
+    tls: z
+      .strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .nullable()
+      .default(null),
     /** A folder whose evaluation reports (every report.html below it) the dashboard links to and the API serves; null = none. @defaultValue null */
     reports: z.string().min(1).nullable().default(null),
   })

@@ -4,8 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import * as grpc from '@grpc/grpc-js';
-import { NatsServerProcess, connectNats } from '../../messaging/index.js';
+import { NatsServerProcess, connectNats, createSecurityBundle } from '../../messaging/index.js';
 import { openClusterState } from '../../jobs/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
@@ -220,6 +221,54 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
     assert.equal(result.errors, 0, result.firstError ?? '');
     assert.ok(result.requests > 20);
   }
+
+  // TLS on both fronts (api.tls): HTTPS and gRPC over TLS, verified against the CA that signed the certificate.
+  const tlsDir = createSecurityBundle(join(dir, 'api-tls'), { hosts: ['127.0.0.1', 'localhost'], users: [] });
+  const tlsApi = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], {
+    env: { ...env, SCI_API__TLS__CERT_FILE: tlsDir.certFile, SCI_API__TLS__KEY_FILE: tlsDir.keyFile },
+  });
+  processes.push(tlsApi);
+  const secure = JSON.parse(tlsApi.firstLine) as { rest: string; grpc: string };
+  assert.match(secure.rest, /^https:\/\//);
+  const ca = readFileSync(tlsDir.caFile);
+  const overHttps = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      `${secure.rest}/v1/search`,
+      { method: 'POST', ca, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ index: 'flat', query: queries[0], k: 3, fields: ['text'] }));
+  });
+  assert.equal(overHttps.status, 200, overHttps.body);
+  assert.equal((JSON.parse(overHttps.body) as { results: Array<{ hits: unknown[] }> }).results[0]!.hits.length, 3);
+  await assert.rejects(fetch(`${secure.rest}/v1/health`), 'an unknown CA is refused by a client that checks it');
+  const tlsClient = new SearchClient(secure.grpc, grpc.credentials.createSsl(ca));
+  t.after(() => tlsClient.close());
+  const overGrpcTls = await new Promise<any>((resolve, reject) => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${TOKEN}`);
+    (tlsClient as any).search({ index: 'flat', queries: [queries[0]], k: 3 }, md, (err: grpc.ServiceError | null, res: unknown) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+  assert.equal(overGrpcTls.results[0].hits.length, 3);
+  await assert.rejects(
+    grpcSearch({ index: 'flat', queries: ['dog'], k: 3 }).then(() => {
+      const plain = new SearchClient(secure.grpc, grpc.credentials.createInsecure());
+      return new Promise((resolve, reject) =>
+        (plain as any).search({ index: 'flat', queries: ['dog'], k: 3 }, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err: unknown, res: unknown) => {
+          plain.close();
+          return err ? reject(err) : resolve(res);
+        }),
+      );
+    }),
+    'a plaintext gRPC client cannot talk to the TLS port',
+  );
 
   // The CLI client through the same shard servers.
   const cli = await runSci(['search', '--index-set', indexes, '--index', 'hnsw', '--k', '3', queries[0]!, queries[1]!], { env });
