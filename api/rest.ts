@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, ROUTES } from './openapi.js';
 import type { ApiMetrics } from './metrics.js';
 
 /*
@@ -100,26 +100,11 @@ function servedIndexSet(ctx: ApiContext) {
   };
 }
 
-/** The route a path counts under in metrics (ids folded, unknown paths as one). */
+/** The route a path counts under in metrics: its OpenAPI template (ids folded), or 'other'. */
 function routeOf(method: string | undefined, path: string): string {
-  if (/^\/v1\/jobs\/[^/]+$/.test(path)) return `${method} /v1/jobs/{id}`;
-  const action = /^\/v1\/jobs\/[^/]+\/(cancel|retry|logs)$/.exec(path);
-  if (action) return `${method} /v1/jobs/{id}/${action[1]}`;
   if (path.startsWith('/reports/')) return `${method} /reports/*`;
-  const known = [
-    '/v1/reports',
-    '/v1/search',
-    '/v1/encode',
-    '/v1/health',
-    '/v1/openapi.json',
-    '/metrics',
-    '/ui',
-    '/v1/events',
-    '/v1/jobs',
-    '/v1/workers',
-    '/v1/index-set',
-  ];
-  return known.includes(path) ? `${method} ${path}` : 'other';
+  const route = ROUTES.find((r) => r.method === method && new RegExp(`^${r.path.replace('{id}', '[^/]+')}$`).test(path));
+  return route ? `${method} ${route.path}` : 'other';
 }
 
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {

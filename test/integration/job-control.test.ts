@@ -11,6 +11,7 @@ import { TestCluster } from '../support/cluster.js';
 import { runSci, startSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { OpenApiCheck } from '../support/openapi.js';
 
 /*
  * Job control on a real cluster (TLS and per-role nkeys, a coordinator, one
@@ -160,7 +161,51 @@ test('cancel stops a running job within seconds; retry completes only the unfini
   assert.match(retryDone.body.error.message, /only a failed or cancelled job can be retried/);
   assert.equal((await call('GET', '/v1/jobs/job-nope/logs')).status, 404);
   assert.equal((await call('POST', '/v1/jobs/job-nope/cancel')).status, 404);
+  // Every route of the generated OpenAPI document answers, with a status it documents and a body matching its schema.
+  const openapi = await OpenApiCheck.of(await (await fetch(`${rest}/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
+  const samples: Record<string, { body?: unknown; id?: string; status: number }> = {
+    'POST /v1/search': { body: { index: 'flat', query: 'a dog', k: 3, fields: ['title', 'text'] }, status: 200 },
+    'POST /v1/encode': { body: { texts: ['a dog'] }, status: 200 },
+    'GET /v1/jobs/{id}': { id: job.id, status: 200 },
+    'POST /v1/jobs/{id}/cancel': { id: job.id, status: 409 },
+    'POST /v1/jobs/{id}/retry': { id: 'job-nope', status: 404 },
+    'GET /v1/jobs/{id}/logs': { id: second.id, status: 200 },
+  };
+  const called: string[] = [];
+  for (const { method, path } of openapi.routes()) {
+    const key = `${method} ${path}`;
+    const sample = samples[key] ?? { status: 200 };
+    const url = `${rest}${path.replace('{id}', sample.id ?? 'job-nope')}${path === '/ui' ? `?token=${TOKEN}` : ''}`;
+    const res = await fetch(url, {
+      method,
+      redirect: 'manual',
+      headers: { authorization: `Bearer ${TOKEN}`, ...(sample.body ? { 'content-type': 'application/json' } : {}) },
+      ...(sample.body ? { body: JSON.stringify(sample.body) } : {}),
+    });
+    const type = res.headers.get('content-type') ?? '';
+    // The event stream never ends: its first event is enough.
+    const body = type.startsWith('application/json') ? await res.json() : type.startsWith('text/event-stream') ? await firstEvent(res) : await res.text();
+    const status = path === '/ui' && res.status === 303 ? 200 : res.status; // the sign-in redirect to the page
+    assert.equal(status, sample.status, `${key}: ${JSON.stringify(body).slice(0, 300)}`);
+    openapi.assertAnswer(method, path, status, type.startsWith('application/json') ? body : undefined);
+    if (path === '/v1/events') assert.match(body as string, /^event: snapshot\ndata: \{"jobs":\[/);
+    called.push(key);
+  }
+  assert.ok(called.length >= 15, `${called.length} routes called: ${called.join(', ')}`);
   const cliMissing = await runSci(['job', 'cancel', 'job-nope'], { env: cliEnv });
   assert.equal(cliMissing.code, 1);
   assert.match(cliMissing.stderr, /no job job-nope/);
 });
+
+/** The first server-sent event of a stream, then the stream is closed. */
+async function firstEvent(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  return text;
+}

@@ -13,6 +13,7 @@ import { FsStorage } from '../../storage/index.js';
 import { loadSciProto } from '../../api/grpc.js';
 import { runLoad, formatLoad } from '../../bench/load-generator.js';
 import { runSci, startSci, type RunningSci } from '../support/cli.js';
+import { OpenApiCheck } from '../support/openapi.js';
 import { passageLine } from '../../cli/search-cmd.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
 import { readManifest, readShardPassages } from '../../shards/index.js';
@@ -122,7 +123,8 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const encoded = await post('/v1/encode', { texts: ['a small dog'], view: 'query' });
   assert.equal(encoded.body.dim, 64);
   const openapi = await fetch(`${rest}/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  assert.equal(((await openapi.json()) as { openapi: string }).openapi, '3.0.3');
+  const openApi = await OpenApiCheck.of(await openapi.json());
+  openApi.assertAnswer('POST', '/v1/search', 200, (await post('/v1/search', { index: 'hnsw', query: queries[0], k: 3, fields: ['title', 'text'] })).body);
 
   // Auth and limits.
   const anonymous = await post('/v1/search', { index: 'flat', query: 'dog', k: 5 }, null);
