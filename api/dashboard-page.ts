@@ -121,6 +121,17 @@ async function refreshServed() {
   for (const s of set.shards) body.append(el('tr', {}, el('td', {}, s.id), el('td', { class: 'num' }, fmt(s.rows)), el('td', { class: 'num' }, s.answers), el('td', { class: 'num' }, s.answers ? s.meanMs.toFixed(2) + ' ms' : '–')));
   $('#indexes').textContent = set.indexes.map((i) => i.name + ' (' + i.factory + (i.nprobe ? ', nprobe ' + i.nprobe : '') + ')').join(' · ');
 }
+async function refreshServers() {
+  const res = await fetch('/v1/servers');
+  if (!res.ok) return;
+  const body = $('#servers tbody');
+  body.replaceChildren();
+  const servers = await res.json();
+  if (servers.length === 0) body.append(el('tr', {}, el('td', { colspan: 4, class: 'empty' }, 'No shard server answered')));
+  for (const s of servers) body.append(el('tr', { 'data-server': s.pid },
+    el('td', {}, 'pid ' + s.pid + ' @ ' + s.host), el('td', {}, s.shards.join(',')),
+    el('td', {}, s.indexes.join(', ')), el('td', { class: 'num' }, s.answered + (s.refused ? ' (' + s.refused + ' refused)' : ''))));
+}
 async function refreshReports() {
   const res = await fetch('/v1/reports');
   if (!res.ok) return;
@@ -168,11 +179,14 @@ $('#search').addEventListener('submit', async (e) => {
     el('div', { class: 'where' }, h.id + ' · score ' + h.score.toFixed(4) + ' · shard ' + h.shard + ' · row ' + h.rowId))));
   out.append(el('div', { class: 'searchmeta' }, answer.ms.toFixed(1) + ' ms · ' + answer.counters.ndis + ' distances' + (answer.partial ? ' · PARTIAL: ' + answer.missingShards.map((m) => 'shard ' + m.shard).join(', ') : '')));
   refreshServed();
+  refreshServers();
 });
 connect();
 refreshServed();
 refreshReports();
+refreshServers();
 setInterval(refreshServed, 5000);
+setInterval(refreshServers, 5000);
 setInterval(refreshReports, 15000);
 `;
 
@@ -197,6 +211,8 @@ export function dashboardPage(): string {
 <div class="hits" id="hits"></div></section>
 <section><h2>Workers</h2>
 <table id="workers"><thead><tr><th>worker</th><th>status</th><th class="num">busy</th><th class="num">tasks</th><th class="num">rows</th></tr></thead><tbody></tbody></table>
+<h2 style="margin-top:18px">Shard servers</h2>
+<table id="servers"><thead><tr><th>server</th><th>shards</th><th>indexes</th><th class="num">answered</th></tr></thead><tbody></tbody></table>
 <h2 style="margin-top:18px">Reports</h2>
 <ul id="reports" class="searchmeta"></ul>
 <h2 style="margin-top:18px">Served shards</h2>

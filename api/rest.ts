@@ -8,7 +8,8 @@ import { LiveCluster } from './live-cluster.js';
 import { listReports, reportFile } from './reports.js';
 import { readFileSync } from 'node:fs';
 import { ApiError, toApiError } from './errors.js';
-import { indexSetId } from '../search/index.js';
+import { indexSetId, SERVERS_SUBJECT, type ShardServerInfo } from '../search/index.js';
+import { RequestStrategy } from 'nats';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument, ROUTES } from './openapi.js';
 import type { ApiMetrics } from './metrics.js';
@@ -98,6 +99,20 @@ function servedIndexSet(ctx: ApiContext) {
       return { id: s.id, rows: s.rows, answers: load?.answers ?? 0, meanMs: load && load.answers > 0 ? load.totalMs / load.answers : 0 };
     }),
   };
+}
+
+/** Every shard server answering a roll call within 500 ms (replicas included), of any index set. */
+async function shardServers(ctx: ApiContext): Promise<ShardServerInfo[]> {
+  const replies = await ctx.search.router.nc.requestMany(SERVERS_SUBJECT, new Uint8Array(), { strategy: RequestStrategy.Timer, maxWait: 500 }).catch(() => []);
+  const servers: ShardServerInfo[] = [];
+  for await (const msg of replies) {
+    try {
+      servers.push(msg.json<ShardServerInfo>());
+    } catch {
+      // not a server's answer
+    }
+  }
+  return servers.sort((a, b) => a.indexSet.localeCompare(b.indexSet) || (a.shards[0] ?? 0) - (b.shards[0] ?? 0) || a.pid - b.pid);
 }
 
 /** The route a path counts under in metrics: its OpenAPI template (ids folded), or 'other'. */
@@ -197,6 +212,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     if (req.method === 'GET' && path === '/v1/jobs') return send(res, 200, (await liveCluster()).snapshot().jobs);
     if (req.method === 'GET' && path === '/v1/workers') return send(res, 200, (await liveCluster()).workers());
     if (req.method === 'GET' && path === '/v1/index-set') return send(res, 200, servedIndexSet(ctx));
+    if (req.method === 'GET' && path === '/v1/servers') return send(res, 200, await shardServers(ctx));
     if (req.method === 'GET' && path === '/v1/reports') return send(res, 200, options.reports ? listReports(options.reports) : []);
     if (req.method === 'GET' && path.startsWith('/reports/') && options.reports) {
       const file = reportFile(options.reports, path.slice('/reports/'.length));

@@ -44,6 +44,24 @@ export const PROTOCOL_LIMITS = {
   maxPassageRows: 256,
 } as const;
 
+/**
+ * Roll call: every shard server answers a request here (a plain subscription, not the queue group),
+ * so a caller collecting answers for a moment sees each server, replicas included.
+ */
+export const SERVERS_SUBJECT = 'sci.servers.info';
+
+export interface ShardServerInfo {
+  pid: number;
+  host: string;
+  indexSet: string;
+  shards: number[];
+  indexes: string[];
+  answered: number;
+  expired: number;
+  refused: number;
+  startedAt: string;
+}
+
 export function indexSetId(indexSetKey: string): string {
   return createHash('sha256').update(indexSetKey).digest('hex').slice(0, 16);
 }

@@ -80,7 +80,7 @@ export class SearchRouter {
   readonly shardLoad = new Map<number, { answers: number; totalMs: number }>();
 
   constructor(
-    private readonly nc: NatsConnection,
+    readonly nc: NatsConnection,
     readonly indexSet: IndexSet,
     private readonly defaultDeadlineMs = 2000,
   ) {

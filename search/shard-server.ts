@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import { type Logger, CancelledError, SciClusterError, toErrorWire } from '../common/index.js';
@@ -14,7 +14,9 @@ import {
   PROTOCOL_VERSION,
   shardSubject,
   SHARD_QUEUE_GROUP,
+  SERVERS_SUBJECT,
   viewFloat32,
+  type ShardServerInfo,
   type Bm25SearchRequest,
   type Bm25StatsRequest,
   type DenseRequest,
@@ -81,6 +83,7 @@ export class ShardServer {
   readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
   private lastExpiredLog = 0;
   private readonly metrics: ShardServerMetrics | null;
+  private readonly startedAt = new Date().toISOString();
 
   get requestsServed(): number {
     return this.counters.answered;
@@ -110,6 +113,11 @@ export class ShardServer {
       this.subscriptions.push(sub);
       void this.serve(sub, shard);
     }
+    const rollCall = nc.subscribe(SERVERS_SUBJECT);
+    this.subscriptions.push(rollCall);
+    void (async () => {
+      for await (const msg of rollCall) msg.respond(new TextEncoder().encode(JSON.stringify(this.info())));
+    })();
     await nc.flush();
     logger.info({ indexSet, setId, shards: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) }, 'serving shards');
   }
@@ -170,6 +178,21 @@ export class ShardServer {
     const map = new Map<number, string>();
     for (let i = 0; i < rowIds.length; i++) map.set(Number(rowIds[i]), externalIds[i]!);
     return (rowId) => map.get(Number(rowId)) ?? '';
+  }
+
+  /** What this server tells a roll call (the dashboard's list of servers). */
+  info(): ShardServerInfo {
+    return {
+      pid: process.pid,
+      host: hostname(),
+      indexSet: this.options.indexSet,
+      shards: this.servedShards,
+      indexes: this.set?.names ?? [],
+      answered: this.counters.answered,
+      expired: this.counters.expired,
+      refused: Object.values(this.counters.refused).reduce((sum, n) => sum + n, 0),
+      startedAt: this.startedAt,
+    };
   }
 
   private async serve(sub: Subscription, shard: LoadedShard): Promise<void> {

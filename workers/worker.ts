@@ -267,6 +267,8 @@ export class Worker {
     this.taskAborts.add(abort);
     const jobAborts = this.abortsByJob.get(task.jobId) ?? new Set<AbortController>();
     this.abortsByJob.set(task.jobId, jobAborts.add(abort));
+    // The worker record shows busy threads at once (the dashboard), not at the next heartbeat.
+    void this.announce().catch(() => undefined);
     try {
       result = await runTask(task, this.options.storage, this.pool, {
         signal: abort.signal,
@@ -304,6 +306,7 @@ export class Worker {
       this.taskAborts.delete(abort);
       jobAborts.delete(abort);
       if (jobAborts.size === 0) this.abortsByJob.delete(task.jobId);
+      void this.announce().catch(() => undefined);
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.

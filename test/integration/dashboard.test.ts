@@ -118,6 +118,10 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
     assert.equal(hit.title, `${i + 1}. ${row.title}`);
   });
   await page.waitForFunction("document.querySelector('#shards tbody').children.length === 4");
+  // The shard server answers the roll call with its shards, indexes and the requests it answered.
+  await page.waitForSelector('#servers tbody tr[data-server]', { timeout: 15_000 });
+  const server = await page.locator('#servers tbody tr[data-server]').first().innerText();
+  assert.match(server, /pid \d+ @ \S+\s+0,1,2,3\s+flat, bm25\s+[1-9]\d*/);
   // The report link opens the report; nothing outside the reports folder is served.
   const link = page.locator('#reports a', { hasText: 'run-a' });
   assert.equal(await link.getAttribute('href'), '/reports/run-a/report.html');
