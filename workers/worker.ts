@@ -229,6 +229,8 @@ export class Worker {
         }
       } finally {
         this.inFlight.delete(msg);
+        // Tasks done and busy threads as they are now, not at the next heartbeat.
+        void this.announce().catch(() => undefined);
       }
     }
   }
@@ -306,7 +308,6 @@ export class Worker {
       this.taskAborts.delete(abort);
       jobAborts.delete(abort);
       if (jobAborts.size === 0) this.abortsByJob.delete(task.jobId);
-      void this.announce().catch(() => undefined);
     }
     try {
       // Done is recorded before the ack: a lost ack only causes a redelivery that acks at once.

@@ -27,13 +27,10 @@ const ARTIFACTS = process.env.SCI_TEST_ARTIFACTS ?? join(REPO_ROOT, 'out', 'test
 
 test('the /ui dashboard follows a job to done, lists workers, and searches with passage text', { timeout: 420_000 }, async (t) => {
   const dir = tempDir(t);
-  const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
+  // A BM25-only index set is enough for the page's search: no embeddings to make.
+  const { passages } = await wordnetFixture(dir, 4);
   const indexes = join(dir, 'indexes');
-  await runJobLocally(
-    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
-    new FsStorage('/'),
-    { threads: 2 },
-  );
+  await runJobLocally({ kind: 'index', input: null, output: indexes, indexes: [], bm25: { passages } }, new FsStorage('/'), { threads: 2 });
   const cluster = await TestCluster.start({ dir, workers: 2 });
   t.after(() => cluster.stop());
   const processes: RunningSci[] = [];
@@ -98,7 +95,7 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
 
   // A search from the form: hits carry the title and text of their Arrow rows.
   await page.fill('#query', 'the dog barked all night');
-  await page.selectOption('#index', 'flat');
+  await page.selectOption('#index', 'bm25');
   await page.click('#search button[type=submit]');
   await page.waitForSelector('#hits .hit', { timeout: 30_000 });
   const hits = await page.locator('#hits .hit').evaluateAll((nodes) =>
@@ -121,7 +118,7 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
   // The shard server answers the roll call with its shards, indexes and the requests it answered.
   await page.waitForSelector('#servers tbody tr[data-server]', { timeout: 15_000 });
   const server = await page.locator('#servers tbody tr[data-server]').first().innerText();
-  assert.match(server, /pid \d+ @ \S+\s+0,1,2,3\s+flat, bm25\s+[1-9]\d*/);
+  assert.match(server, /pid \d+ @ \S+\s+0,1,2,3\s+bm25\s+[1-9]\d*/);
   // The report link opens the report; nothing outside the reports folder is served.
   const link = page.locator('#reports a', { hasText: 'run-a' });
   assert.equal(await link.getAttribute('href'), '/reports/run-a/report.html');
