@@ -118,7 +118,8 @@ test('cancel stops a running job within seconds; retry completes only the unfini
     [...afterCancel].sort((a, b) => a.shardId - b.shardId).map((x) => [x.shardId, x.state]),
   );
 
-  // 2. Retried over REST: only the cancelled shards run again; the finished ones keep their records.
+  // 2. Retried over REST: only the cancelled shards run again (a second worker joins to share them); the finished ones keep their records.
+  cluster.startWorker();
   const retried = await call('POST', `/v1/jobs/${job.id}/retry`);
   assert.equal(retried.status, 200, JSON.stringify(retried.body));
   assert.equal(retried.body.attempt, 1);
