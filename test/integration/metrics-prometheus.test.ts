@@ -27,7 +27,7 @@ test('Prometheus scrapes the cluster during a job and a search load: task, queue
   const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 64 });
   const indexes = join(dir, 'indexes');
   await runJobLocally(
-    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'hnsw', factory: 'HNSW8,Flat', metric: 'ip' }], bm25: { passages } },
+    { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'hnsw', factory: 'HNSW8,Flat', metric: 'ip' }], bm25: null },
     new FsStorage('/'),
     { threads: 2 },
   );
@@ -68,14 +68,14 @@ test('Prometheus scrapes the cluster during a job and a search load: task, queue
   assert.equal((await cluster.waitDone(job.id)).state, 'done');
   const tasks = await cluster.tasks(job.id);
   assert.equal(tasks.length, 8);
-  // A search load through the API: dense and BM25.
+  // A search load through the API (dense: every search has an encode phase).
   const post = (body: object) =>
     fetch(`${rest}/v1/search`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(body),
     }).then((r) => assert.equal(r.status, 200));
-  const load = await runLoad('REST', { clients: 4, seconds: 3 }, (c, i) => post({ index: c % 2 === 0 ? 'hnsw' : 'bm25', query: `dog ${c} ${i}`, k: 10 }));
+  const load = await runLoad('REST', { clients: 4, seconds: 3 }, (c, i) => post({ index: 'hnsw', query: `dog ${c} ${i}`, k: 10 }));
   assert.equal(load.errors, 0, load.firstError ?? '');
   // A refused request counts under its status.
   await fetch(`${rest}/v1/search`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"index":"nope","query":"x"}' });
