@@ -234,7 +234,12 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
     const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|retry|logs))?$/.exec(path);
     if (job) {
-      const id = decodeURIComponent(job[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(job[1]!);
+      } catch {
+        throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(job[1])}`, 'id');
+      }
       const action = job[2];
       if (req.method === 'GET' && !action) return send(res, 200, await jobOperation(ctx, id));
       if (req.method === 'GET' && action === 'logs') return send(res, 200, await jobLogsOperation(ctx, id));
