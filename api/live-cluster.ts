@@ -1,6 +1,6 @@
 import type { KvEntry, QueuedIterator, Subscription } from 'nats';
 import type { Logger } from '../common/index.js';
-import { jobStatus, listKeys, NAMES, type ClusterState, type JobRecord, type TaskRecord } from '../jobs/index.js';
+import { jobStatus, listWorkers, NAMES, type ClusterState, type JobRecord, type TaskRecord } from '../jobs/index.js';
 
 /*
  * What the dashboard shows, kept current from the cluster itself: job and
@@ -170,10 +170,7 @@ export class LiveCluster {
 
   private async readWorkers(): Promise<void> {
     const workers: DashboardWorker[] = [];
-    for (const key of await listKeys(this.state.workers)) {
-      const entry = await this.state.workers.get(key);
-      if (!entry || entry.value.length === 0) continue;
-      const w = JSON.parse(new TextDecoder().decode(entry.value)) as DashboardWorker;
+    for (const w of await listWorkers<DashboardWorker>(this.state.workers)) {
       workers.push({
         id: w.id,
         host: w.host,
@@ -185,7 +182,6 @@ export class LiveCluster {
         heartbeatAt: w.heartbeatAt,
       });
     }
-    workers.sort((a, b) => a.id.localeCompare(b.id));
     const changed = JSON.stringify(workers) !== JSON.stringify(this.workerList);
     this.workerList = workers;
     if (changed) this.notify([], true);

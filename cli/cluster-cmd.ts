@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/index.js';
 import { NatsServerProcess, connectNats, createSecurityBundle, freePort, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
-import { listKeys, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
+import { listKeys, listWorkers, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile, type MetricsTarget } from './cluster-context.js';
 import type { Config } from '../config/index.js';
@@ -252,12 +252,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
           (m) => m.json<Record<string, unknown>>(),
           () => null,
         );
-        const keys = await listKeys(handles.state.workers);
-        const workers: Array<Record<string, unknown>> = [];
-        for (const key of keys.sort()) {
-          const entry = await handles.state.workers.get(key);
-          if (entry && entry.operation === 'PUT') workers.push(entry.json<Record<string, unknown>>());
-        }
+        const workers = await listWorkers(handles.state.workers);
         if (flags.json) process.stdout.write(`${JSON.stringify({ coordinator, workers }, null, 2)}\n`);
         else {
           process.stdout.write(`coordinator: ${coordinator ? `up (pid ${coordinator.pid})` : 'not answering'}\n`);

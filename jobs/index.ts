@@ -1,6 +1,6 @@
 export * from './model.js';
 export { NAMES } from './names.js';
 export { openClusterState, openObjectStore, wantedConsumer, consumerDrift, type ClusterState, type ClusterStateOptions } from './cluster-state.js';
-export { getRecord, createRecord, updateRecord, isRevisionConflict, listJobs, listKeys, tasksOfJob } from './records.js';
+export { getRecord, createRecord, updateRecord, isRevisionConflict, listJobs, listKeys, listWorkers, tasksOfJob } from './records.js';
 export { RetryableTaskError, FatalTaskError, JobError, JobNotFoundError, JobStateError } from './errors.js';
 export { submitJob, controlJob, waitForJob, jobStatus, formatJobLog, type JobStatus, type JobControl } from './client.js';

@@ -78,6 +78,16 @@ export async function listJobs(kv: KV): Promise<JobRecord[]> {
   return out;
 }
 
+/** Every worker's heartbeat record (what it announces), in key order. */
+export async function listWorkers<T = Record<string, unknown>>(kv: KV): Promise<T[]> {
+  const out: T[] = [];
+  for (const key of (await listKeys(kv)).sort()) {
+    const record = await getRecord<T>(kv, key);
+    if (record) out.push(record.value);
+  }
+  return out;
+}
+
 export async function tasksOfJob(kv: KV, jobId: string): Promise<TaskRecord[]> {
   const keys = await listKeys(kv, `${jobId}.>`);
   const out: TaskRecord[] = [];
