@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ClusterState, JobControl, JobRecord, TaskRecord } from '../jobs/index.js';
-import { controlJob, getRecord, tasksOfJob } from '../jobs/index.js';
+import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob } from '../jobs/index.js';
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
@@ -127,7 +127,7 @@ export function encodeOperation(ctx: ApiContext, raw: unknown): { dim: number; v
 
 function clusterState(ctx: ApiContext, id: string): ClusterState {
   if (!ctx.state) throw new ApiError(503, 'UNAVAILABLE', 'this API is not connected to the cluster state');
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(id)}`, 'id');
+  if (!JOB_ID_PATTERN.test(id)) throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(id)}`, 'id');
   return ctx.state;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_ID_PATTERN } from '../jobs/index.js';
 import { EncodeBodySchema, SearchBodySchema } from './handlers.js';
 
 /*
@@ -170,7 +171,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     paths[route.path]![route.method.toLowerCase()] = {
       summary: route.summary,
       ...(route.auth === false ? { security: [] } : {}),
-      ...(route.id ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } }] } : {}),
+      ...(route.id ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: JOB_ID_PATTERN.source } }] } : {}),
       ...(route.request ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.request, 'input') } } } } : {}),
       responses: {
         200: { description: 'ok', content: { [media]: { schema: route.response ? jsonSchema(route.response, 'output') : { type: 'string' } } } },

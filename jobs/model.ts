@@ -228,9 +228,13 @@ export interface TaskRecord {
   error: string | null;
 }
 
+/** A job id as the coordinator makes them (`job-<time>-<uuid>`) and every boundary accepts them. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+export const JobIdSchema = z.string().regex(JOB_ID_PATTERN);
+
 /** The work-queue message: everything a worker needs to run one task. */
 export const TaskMessageSchema = z.strictObject({
-  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  jobId: JobIdSchema,
   stage: z.enum(STAGE_NAMES),
   shardId: z.number().int().nonnegative(),
   spec: JobSpecSchema,
@@ -240,12 +244,12 @@ export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 /** `sci job cancel` / `retry` to the coordinator. */
 export const JobControlRequestSchema = z.strictObject({
   op: z.enum(['cancel', 'retry']),
-  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  jobId: JobIdSchema,
 });
 
 /** A worker's report of a task that cannot succeed, when it could not write the task record itself. */
 export const TaskFailureReportSchema = z.strictObject({
-  jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  jobId: JobIdSchema,
   stage: z.enum(STAGE_NAMES),
   shardId: z.number().int().nonnegative(),
   worker: z.string().max(256),

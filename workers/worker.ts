@@ -6,6 +6,7 @@ import type { JsMsg, Subscription } from 'nats';
 import { type Logger, CancelledError, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
+  JOB_ID_PATTERN,
   NAMES,
   taskKey,
   updateRecord,
@@ -99,7 +100,7 @@ export class Worker {
     void (async () => {
       for await (const msg of this.cancelSubscription!) {
         const jobId = (jsonOrUndefined(msg.data) as { jobId?: unknown } | undefined)?.jobId;
-        if (typeof jobId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(jobId)) this.cancelJob(jobId);
+        if (typeof jobId === 'string' && JOB_ID_PATTERN.test(jobId)) this.cancelJob(jobId);
       }
     })();
     await this.announce();
