@@ -47,8 +47,9 @@ export function openCorpusFile(path: string, options: { highWaterMark?: number }
   };
 }
 
-/** zlib's errors do not say which file: this one does. */
-export function gzipError(path: string, err: unknown): IngestError {
+/** A zlib error (it does not say which file) as an IngestError naming the file; any other error as it is. */
+export function namingGzipFile(path: string, err: unknown): unknown {
+  if (!(err as { code?: string } | null)?.code?.startsWith('Z_')) return err;
   return new IngestError(`cannot decompress gzip: ${(err as Error).message}`, { file: path, cause: err });
 }
 

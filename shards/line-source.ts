@@ -1,4 +1,4 @@
-import { gzipError, openCorpusFile } from './compressed.js';
+import { namingGzipFile, openCorpusFile } from './compressed.js';
 
 /*
  * Streaming, byte-level line reader for corpus files of any size.
@@ -112,7 +112,6 @@ async function* chunksOf(stream: AsyncIterable<Buffer>, gzipPath: string | null)
   try {
     for await (const chunk of stream) yield chunk;
   } catch (err) {
-    if (gzipPath !== null && (err as { code?: string }).code?.startsWith('Z_')) throw gzipError(gzipPath, err);
-    throw err;
+    throw gzipPath === null ? err : namingGzipFile(gzipPath, err);
   }
 }

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { contentBytes, gzipError, openCorpusFile } from '../compressed.js';
+import { contentBytes, namingGzipFile, openCorpusFile } from '../compressed.js';
 import { createRequire } from 'node:module';
 import { IngestError } from '../errors.js';
 import { excerpt, type IngestContext, type IngestEvent, type Ingester, type Origin } from './types.js';
@@ -77,7 +77,8 @@ export class DprJsonIngester implements Ingester {
       }
     } catch (err) {
       if (err instanceof IngestError || (err as Error).name === 'AbortError') throw err;
-      if (file.gzip && (err as { code?: string }).code?.startsWith('Z_')) throw gzipError(this.path, err);
+      const named = file.gzip ? namingGzipFile(this.path, err) : err;
+      if (named instanceof IngestError) throw named;
       throw new IngestError(`not a valid JSON array after record ${records}: ${(err as Error).message}`, { file: this.path, line: records + 1, cause: err });
     } finally {
       file.close();
