@@ -45,6 +45,17 @@ const DashboardJobSchema = z.looseObject({
   shards: z.array(z.looseObject({ shard: z.number().int(), state: z.string() })),
 });
 const WorkerSchema = z.looseObject({ id: z.string(), status: z.string(), threads: z.number().int(), busyThreads: z.number().int() });
+const ShardServerSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  indexSet: z.string(),
+  shards: z.array(z.number().int()),
+  indexes: z.array(z.string()),
+  answered: z.number().int(),
+  expired: z.number().int(),
+  refused: z.number().int(),
+  startedAt: z.string(),
+});
 const ReportSchema = z.object({ name: z.string(), url: z.string(), modifiedAt: z.string() });
 
 type Body = 'json' | 'text' | 'html' | 'events';
@@ -119,6 +130,13 @@ export const ROUTES: Route[] = [
     summary: 'Live workers with their threads, busy threads, tasks and rows',
     response: z.array(WorkerSchema),
     errors: [401, 503],
+  },
+  {
+    method: 'GET',
+    path: '/v1/servers',
+    summary: 'Every shard server answering a roll call within 500 ms (replicas and other index sets included)',
+    response: z.array(ShardServerSchema),
+    errors: [401],
   },
   {
     method: 'GET',

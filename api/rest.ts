@@ -1,24 +1,27 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { RequestStrategy } from 'nats';
 import { CancelledError, type Logger } from '../common/index.js';
 import { authorized, cookieAuthorized, SESSION_COOKIE } from './auth.js';
 import { dashboardPage, loginPage } from './dashboard-page.js';
 import { LiveCluster } from './live-cluster.js';
 import { listReports, reportFile } from './reports.js';
-import { readFileSync } from 'node:fs';
 import { ApiError, toApiError } from './errors.js';
 import { indexSetId, SERVERS_SUBJECT, type ShardServerInfo } from '../search/index.js';
-import { RequestStrategy } from 'nats';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument, ROUTES } from './openapi.js';
 import type { ApiMetrics } from './metrics.js';
 
 /*
- * The REST/JSON front: POST /v1/search, POST /v1/encode, GET /v1/jobs/{id},
- * GET /v1/health, GET /v1/openapi.json. Bodies above maxRequestBytes are
- * refused with 413 before they are read whole; with a token configured
- * every route but health needs `Authorization: Bearer <token>`.
+ * The REST/JSON front on fastify: the routes of api/openapi.ts's ROUTES.
+ * Bodies above maxRequestBytes are refused with 413 while they stream in
+ * (fastify's bodyLimit, declared length or not); with a token configured
+ * every route but health and the dashboard's sign-in needs
+ * `Authorization: Bearer <token>` or the dashboard's session cookie.
+ * Every error answers `{ error: { code, message, field? } }`.
  */
 
 export interface RestOptions {
@@ -35,52 +38,19 @@ export interface RestOptions {
   tls?: { cert: Buffer; key: Buffer } | null;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(new ApiError(413, 'TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${limit} bytes (api.maxRequestBytes)`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > limit) {
-        // Answer now; the rest of the body is read and dropped so the 413 reaches the client.
-        tooLarge = true;
-        chunks.length = 0;
-        reject(new ApiError(413, 'TOO_LARGE', `request body exceeds the limit of ${limit} bytes (api.maxRequestBytes)`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) return;
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(new ApiError(400, 'BAD_REQUEST', `body is not JSON: ${(err as Error).message}`));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+/** An OpenAPI path template as a fastify route ('/v1/jobs/{id}' → '/v1/jobs/:id'). */
+const fastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** Routes anyone may call (auth: false in ROUTES): health for probes, /ui for its sign-in page. */
+const PUBLIC_ROUTES = new Set(ROUTES.filter((r) => r.auth === false).map((r) => fastifyPath(r.path)));
 
 /** Aborts when the client closes the connection before the answer was sent. */
-function closedSignal(res: ServerResponse): AbortSignal {
+function closedSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new CancelledError('the client closed the connection'));
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new CancelledError('the client closed the connection'));
   });
   return controller.signal;
 }
@@ -101,46 +71,91 @@ function servedIndexSet(ctx: ApiContext) {
   };
 }
 
-/** Every shard server answering a roll call within 500 ms (replicas included), of any index set. */
+/** Every shard server answering a roll call within 500 ms (replicas included), of any index set; none running is an empty list. */
 async function shardServers(ctx: ApiContext): Promise<ShardServerInfo[]> {
-  const replies = await ctx.search.router.nc.requestMany(SERVERS_SUBJECT, new Uint8Array(), { strategy: RequestStrategy.Timer, maxWait: 500 }).catch(() => []);
   const servers: ShardServerInfo[] = [];
-  for await (const msg of replies) {
-    try {
-      servers.push(msg.json<ShardServerInfo>());
-    } catch {
-      // not a server's answer
+  try {
+    const replies = await ctx.search.router.nc.requestMany(SERVERS_SUBJECT, new Uint8Array(), { strategy: RequestStrategy.Timer, maxWait: 500 });
+    for await (const msg of replies) {
+      try {
+        servers.push(msg.json<ShardServerInfo>());
+      } catch {
+        // not a server's answer
+      }
     }
+  } catch (err) {
+    // NATS answers "503" (no responders) when no shard server subscribes; anything else is a failure.
+    if ((err as { code?: string }).code !== '503') throw err;
   }
   return servers.sort((a, b) => a.indexSet.localeCompare(b.indexSet) || (a.shards[0] ?? 0) - (b.shards[0] ?? 0) || a.pid - b.pid);
 }
 
-/** The route a path counts under in metrics: its OpenAPI template (ids folded), or 'other'. */
-function routeOf(method: string | undefined, path: string): string {
-  if (path.startsWith('/reports/')) return `${method} /reports/*`;
-  const route = ROUTES.find((r) => r.method === method && new RegExp(`^${r.path.replace('{id}', '[^/]+')}$`).test(path));
-  return route ? `${method} ${route.path}` : 'other';
+/** Fastify's own failures (body limit, unparsable JSON, bad URL) as this API's errors; anything else through toApiError. */
+function apiErrorOf(err: FastifyError, limit: number, logDetails: (cause: unknown, requestId: string) => void): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'TOO_LARGE', `request body exceeds the limit of ${limit} bytes (api.maxRequestBytes)`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'BAD_REQUEST', err.message);
+    default:
+      if (err.validation || (err.statusCode === 400 && err.code?.startsWith('FST_'))) return new ApiError(400, 'BAD_REQUEST', err.message);
+      return toApiError(err, logDetails);
+  }
+}
+
+/** The OpenAPI template of a fastify route ('/v1/jobs/:id' → '/v1/jobs/{id}'), the label metrics count under. */
+function routeLabel(request: FastifyRequest): string {
+  const url = request.routeOptions.url;
+  if (url === undefined) return 'other';
+  return `${request.method} ${url === '/reports/*' ? url : url.replace(/:(\w+)/g, '{$1}')}`;
 }
 
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const metrics = options.metrics ?? null;
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    if (metrics)
-      res.once('finish', () => metrics.observe('rest', routeOf(req.method, new URL(req.url ?? '/', 'http://localhost').pathname), res.statusCode, started));
-    void handle(req, res).catch((err: unknown) => {
-      const e = toApiError(err, (cause, requestId) => options.logger.error({ err: cause, requestId, path: req.url }, 'request failed'));
-      if (!res.headersSent)
-        send(
-          res,
-          e.status,
-          { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } },
-          e.status === 401 ? { 'www-authenticate': 'Bearer' } : {},
-        );
-      else res.destroy();
+  const app = Fastify({
+    // The server is ours so that HTTP and HTTPS give the same type; fastify attaches its handler to it.
+    serverFactory: (handler) => (options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler)),
+    loggerInstance: options.logger,
+    // A line per request would drown the log under search load; failures are logged with their request id.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxRequestBytes,
+    keepAliveTimeout: 30_000,
+    // close() ends keep-alive connections and open event streams at once.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+
+  // Bodies are JSON whatever their content-type says (curl -d sends form-urlencoded); the body limit applies to all.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new ApiError(400, 'BAD_REQUEST', `body is not JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (!authorized(options.token, request.headers.authorization) && !cookieAuthorized(options.token, request.headers.cookie))
+      throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
+  });
+  if (metrics)
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.observe('rest', routeLabel(request), reply.statusCode, performance.now() - reply.elapsedTime);
     });
-  };
-  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = apiErrorOf(err, options.maxRequestBytes, (cause, requestId) => request.log.error({ err: cause, requestId, path: request.url }, 'request failed'));
+    if (e.status === 401) void reply.header('www-authenticate', 'Bearer');
+    return reply.code(e.status).send({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+  });
+  app.setNotFoundHandler((request) => {
+    throw new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+
   let url = '';
   let live: Promise<LiveCluster> | null = null;
   const liveCluster = (): Promise<LiveCluster> => {
@@ -151,25 +166,30 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     }
     return live;
   };
+
   /** The dashboard; with a token configured, a valid ?token= sets the session cookie, anything else gets the sign-in page. */
-  const dashboard = (req: IncomingMessage, res: ServerResponse) => {
-    const given = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
-    if (given !== null && authorized(options.token, `Bearer ${given}`)) {
-      res.writeHead(303, { location: '/ui', 'set-cookie': `${SESSION_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/` }).end();
-      return;
-    }
-    const ok = authorized(options.token, req.headers.authorization) || cookieAuthorized(options.token, req.headers.cookie);
-    const html = ok ? dashboardPage() : loginPage(given !== null);
-    res.writeHead(ok || given === null ? 200 : 401, {
-      'content-type': 'text/html; charset=utf-8',
-      'content-length': Buffer.byteLength(html),
-      'cache-control': 'no-store',
-    });
-    res.end(html);
+  const dashboard = async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = (request.query as { token?: unknown }).token;
+    const given = typeof token === 'string' ? token : null;
+    if (given !== null && authorized(options.token, `Bearer ${given}`))
+      return reply
+        .code(303)
+        .header('location', '/ui')
+        .header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`)
+        .send();
+    const ok = authorized(options.token, request.headers.authorization) || cookieAuthorized(options.token, request.headers.cookie);
+    return reply
+      .code(ok || given === null ? 200 : 401)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(ok ? dashboardPage() : loginPage(given !== null));
   };
+
   /** Server-sent events: a snapshot of jobs and workers, then the jobs that changed (at most every 250 ms) and the worker list. */
-  const events = async (req: IncomingMessage, res: ServerResponse) => {
+  const events = async (request: FastifyRequest, reply: FastifyReply) => {
     const cluster = await liveCluster();
+    reply.hijack();
+    const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     const emit = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     emit('snapshot', cluster.snapshot());
@@ -190,79 +210,67 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
       timer ??= setTimeout(flush, 250);
     });
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.once('close', () => {
+    request.raw.once('close', () => {
       unsubscribe();
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
     });
   };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && path === '/v1/health')
-      return send(res, 200, {
-        ok: true,
-        indexSet: indexSetId(ctx.search.router.indexSet.key),
-        indexes: ctx.search.router.indexSet.names,
-        shards: ctx.search.router.shards.length,
-      });
-    if (req.method === 'GET' && path === '/ui') return dashboard(req, res);
-    if (!authorized(options.token, req.headers.authorization) && !cookieAuthorized(options.token, req.headers.cookie))
-      throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
-    if (req.method === 'GET' && path === '/v1/events') return events(req, res);
-    if (req.method === 'GET' && path === '/v1/jobs') return send(res, 200, (await liveCluster()).snapshot().jobs);
-    if (req.method === 'GET' && path === '/v1/workers') return send(res, 200, (await liveCluster()).workers());
-    if (req.method === 'GET' && path === '/v1/index-set') return send(res, 200, servedIndexSet(ctx));
-    if (req.method === 'GET' && path === '/v1/servers') return send(res, 200, await shardServers(ctx));
-    if (req.method === 'GET' && path === '/v1/reports') return send(res, 200, options.reports ? listReports(options.reports) : []);
-    if (req.method === 'GET' && path.startsWith('/reports/') && options.reports) {
-      const file = reportFile(options.reports, path.slice('/reports/'.length));
-      if (!file) throw new ApiError(404, 'NOT_FOUND', `no report file ${path}`);
-      const body = readFileSync(file.path);
-      res.writeHead(200, { 'content-type': file.type, 'content-length': body.length });
-      return res.end(body);
-    }
-    if (req.method === 'GET' && path === '/v1/openapi.json') return send(res, 200, openApiDocument(url));
-    if (req.method === 'GET' && path === '/metrics' && metrics) {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
-      return res.end(text);
-    }
-    if (req.method === 'POST' && path === '/v1/search') {
-      const body = await readJson(req, options.maxRequestBytes);
-      return send(res, 200, await searchOperation(ctx, body, closedSignal(res)));
-    }
-    if (req.method === 'POST' && path === '/v1/encode') return send(res, 200, encodeOperation(ctx, await readJson(req, options.maxRequestBytes)));
-    const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|retry|logs))?$/.exec(path);
-    if (job) {
-      let id: string;
-      try {
-        id = decodeURIComponent(job[1]!);
-      } catch {
-        throw new ApiError(400, 'BAD_REQUEST', `not a job id: ${JSON.stringify(job[1])}`, 'id');
-      }
-      const action = job[2];
-      if (req.method === 'GET' && !action) return send(res, 200, await jobOperation(ctx, id));
-      if (req.method === 'GET' && action === 'logs') return send(res, 200, await jobLogsOperation(ctx, id));
-      if (req.method === 'POST' && (action === 'cancel' || action === 'retry')) return send(res, 200, await jobControlOperation(ctx, action, id));
-    }
-    throw new ApiError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+
+  const jobId = (request: FastifyRequest) => (request.params as { id: string }).id;
+  /** One handler per route of ROUTES, keyed as "METHOD /openapi/path". */
+  const handlers: Record<string, RouteHandler> = {
+    'POST /v1/search': async (request, reply) => searchOperation(ctx, request.body, closedSignal(reply)),
+    'POST /v1/encode': async (request) => encodeOperation(ctx, request.body),
+    'GET /v1/jobs': async () => (await liveCluster()).snapshot().jobs,
+    'GET /v1/jobs/{id}': async (request) => jobOperation(ctx, jobId(request)),
+    'POST /v1/jobs/{id}/cancel': async (request) => jobControlOperation(ctx, 'cancel', jobId(request)),
+    'POST /v1/jobs/{id}/retry': async (request) => jobControlOperation(ctx, 'retry', jobId(request)),
+    'GET /v1/jobs/{id}/logs': async (request) => jobLogsOperation(ctx, jobId(request)),
+    'GET /v1/workers': async () => (await liveCluster()).workers(),
+    'GET /v1/servers': async () => shardServers(ctx),
+    'GET /v1/index-set': async () => servedIndexSet(ctx),
+    'GET /v1/reports': async () => (options.reports ? listReports(options.reports) : []),
+    'GET /v1/events': events,
+    'GET /v1/health': async () => ({
+      ok: true,
+      indexSet: indexSetId(ctx.search.router.indexSet.key),
+      indexes: ctx.search.router.indexSet.names,
+      shards: ctx.search.router.shards.length,
+    }),
+    'GET /v1/openapi.json': async () => openApiDocument(url),
+    'GET /metrics': async (request, reply) => {
+      if (!metrics) throw new ApiError(404, 'NOT_FOUND', 'this API keeps no metrics');
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+    'GET /ui': dashboard,
   };
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+  for (const route of ROUTES) {
+    const key = `${route.method} ${route.path}`;
+    const handler = handlers[key];
+    if (!handler) throw new Error(`the REST front has no handler for ${key} (api/openapi.ts ROUTES)`);
+    app.route({ method: route.method, url: fastifyPath(route.path), handler });
+  }
+  const undocumented = Object.keys(handlers).filter((key) => !ROUTES.some((r) => `${r.method} ${r.path}` === key));
+  if (undocumented.length > 0) throw new Error(`handlers without an OpenAPI route: ${undocumented.join(', ')}`);
+  // The reports' own files (HTML, JSON, plots), linked from /v1/reports; not API operations, so not in the document.
+  app.get('/reports/*', async (request, reply) => {
+    const name = (request.params as { '*': string })['*'];
+    const file = options.reports ? reportFile(options.reports, name) : null;
+    if (!file) throw new ApiError(404, 'NOT_FOUND', `no report file /reports/${name}`);
+    return reply.type(file.type).send(readFileSync(file.path));
   });
-  const address = server.address() as AddressInfo;
+
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address() as AddressInfo;
   url = `${options.tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   options.logger.info({ url, auth: options.token !== null }, 'REST API listening');
   return {
-    server,
+    server: app.server,
     url,
-    close: () =>
-      new Promise((resolve) => {
-        void live?.then((l) => l.stop()).catch(() => undefined);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      void live?.then((l) => l.stop()).catch(() => undefined);
+      await app.close();
+    },
   };
 }

@@ -103,7 +103,7 @@ test('cancel stops a running job within seconds; retry completes only the unfini
   // The worker stopped the task it was running and is idle: nothing runs a few seconds later either.
   await new Promise((r) => setTimeout(r, 2000));
   assert.deepEqual((await cluster.tasks(job.id)).map((x) => x.state).sort(), afterCancel.map((x) => x.state).sort());
-  assert.match(cluster.logs(), /job cancelled: stopping its tasks|cancelled with its job/);
+  await cluster.waitForLog(/job cancelled: stopping its tasks|cancelled with its job/);
 
   // Its logs: every shard with its state and reason.
   const logs = await runSci(['job', 'logs', job.id], { env: cliEnv });
@@ -187,7 +187,7 @@ test('cancel stops a running job within seconds; retry completes only the unfini
     // The event stream never ends: its first event is enough.
     const body = type.startsWith('application/json') ? await res.json() : type.startsWith('text/event-stream') ? await firstEvent(res) : await res.text();
     const status = path === '/ui' && res.status === 303 ? 200 : res.status; // the sign-in redirect to the page
-    assert.equal(status, sample.status, `${key}: ${JSON.stringify(body).slice(0, 300)}`);
+    assert.equal(status, sample.status, `${key}: ${JSON.stringify(body).slice(0, 300)}${status >= 500 ? `\n${api.stderr()}` : ''}`);
     openapi.assertAnswer(method, path, status, type.startsWith('application/json') ? body : undefined);
     if (path === '/v1/events') assert.match(body as string, /^event: snapshot\ndata: \{"jobs":\[/);
     called.push(key);

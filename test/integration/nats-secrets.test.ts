@@ -6,7 +6,7 @@ import { NatsServerProcess, connectNats } from '../../messaging/index.js';
 import { inboxPrefixOf } from '../../access/index.js';
 import { NAMES } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
-import { tempDir } from '../support/paths.js';
+import { NKEY_USER_SEED, tempDir } from '../support/paths.js';
 
 /*
  * `sci cluster secrets` output run for real: a nats-server whose config
@@ -21,7 +21,7 @@ test('sci cluster secrets: a nats-server including its auth.conf admits each rol
   assert.equal(made.code, 0, made.stderr);
   const auth = readFileSync(join(out, 'auth.conf'), 'utf8');
   assert.match(auth, /tls \{ cert_file: /);
-  assert.doesNotMatch(auth, /SU[A-Z2-7]{50,}/, 'only public keys in the server config');
+  assert.doesNotMatch(auth, NKEY_USER_SEED, 'only public keys in the server config');
   // The StatefulSet's layout: nats.conf includes auth/auth.conf.
   const conf = join(dir, 'conf');
   mkdirSync(join(conf, 'auth'), { recursive: true });

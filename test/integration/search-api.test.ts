@@ -157,6 +157,19 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   const unknownIndex = await post('/v1/search', { index: 'nope', query: 'dog' });
   assert.equal(unknownIndex.status, 400);
   assert.match(unknownIndex.body.error.message, /has no index "nope"/);
+  const notJson = await post('/v1/search', '{"index": "flat", "query": ');
+  assert.deepEqual([notJson.status, notJson.body.error.code], [400, 'BAD_REQUEST']);
+  assert.match(notJson.body.error.message, /body is not JSON/);
+  // A JSON body is read as JSON whatever its content-type says (curl -d sends form-urlencoded).
+  const formTyped = await fetch(`${rest}/v1/search`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: JSON.stringify({ index: 'flat', query: 'dog', k: 2 }),
+  });
+  assert.equal(formTyped.status, 200);
+  const noRoute = await fetch(`${rest}/v1/nope`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.deepEqual([noRoute.status, ((await noRoute.json()) as { error: { code: string } }).error.code], [404, 'NOT_FOUND']);
+  assert.equal((await fetch(`${rest}/v1/nope`)).status, 401, 'unknown routes are not revealed without the token');
   assert.equal((await fetch(`${rest}/v1/jobs/unknown-job`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
 
   const proto = loadSciProto();

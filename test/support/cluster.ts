@@ -203,6 +203,19 @@ export class TestCluster {
     return this.waitFor(id, (job) => job.state === 'done' || job.state === 'failed', timeoutMs);
   }
 
+  /** Waits until some process log has a line matching `pattern` (logs are written as things happen, not when a job ends). */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const logged = () =>
+      readdirSync(this.options.dir)
+        .filter((f) => f.endsWith('.log'))
+        .some((f) => pattern.test(readFileSync(join(this.options.dir, f), 'utf8')));
+    while (!logged()) {
+      if (Date.now() > deadline) throw new Error(`no log line matched ${pattern} within ${timeoutMs} ms; logs:\n${this.logs()}`);
+      await sleep(200);
+    }
+  }
+
   /** Tail of every process log, for failure messages. */
   logs(): string {
     return readdirSync(this.options.dir)

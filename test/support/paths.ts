@@ -19,3 +19,6 @@ export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'sci-te
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** A user nkey seed as a whole token ("SU" + 56 base32 characters); a public key ("U…", 56) may contain "SU" inside. */
+export const NKEY_USER_SEED = /(?<![A-Z2-7])SU[A-Z2-7]{56}(?![A-Z2-7])/;

@@ -12,7 +12,7 @@ const docs = (file: string) =>
   parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'kubernetes', file), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
 
 test('the Kubernetes config is a valid sci-cluster config', (t) => {
-  const [configMap] = docs('config.yaml');
+  const [configMap] = docs('base/config.yaml');
   const path = join(tempDir(t), 'sci.yaml');
   writeFileSync(path, configMap!.data['sci.yaml']);
   const config = loadConfig({ file: path });
@@ -23,20 +23,20 @@ test('the Kubernetes config is a valid sci-cluster config', (t) => {
 test('coordinator and worker pods run commands the CLI has', () => {
   const program = buildProgram();
   const names = (command: { commands: readonly { name(): string; commands: readonly unknown[] }[] }) => command.commands.map((c) => c.name());
-  for (const doc of docs('sci.yaml').filter((d) => d.kind === 'Deployment')) {
+  for (const doc of docs('base/sci.yaml').filter((d) => d.kind === 'Deployment')) {
     const args = doc.spec.template.spec.containers[0].args as string[];
     const [, , group, sub] = args;
     assert.ok(names(program).includes(group!), `${group} is a sci command`);
     const groupCommand = program.commands.find((c) => c.name() === group)!;
     assert.ok(names(groupCommand as never).includes(sub!), `${group} ${sub} is a sci command`);
   }
-  const nats = docs('nats.yaml').find((d) => d.kind === 'StatefulSet')!;
+  const nats = docs('base/nats.yaml').find((d) => d.kind === 'StatefulSet')!;
   assert.equal(nats.spec.replicas, 3);
 });
 
 test('every sci pod connects with its own role Secret, and NATS requires TLS and auth from sci cluster secrets', () => {
   const secrets = new Map<string, string>();
-  for (const doc of docs('sci.yaml').filter((d) => d.kind === 'Deployment')) {
+  for (const doc of docs('base/sci.yaml').filter((d) => d.kind === 'Deployment')) {
     const pod = doc.spec.template.spec;
     const env = Object.fromEntries((pod.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
     const mount = (pod.containers[0].volumeMounts as Array<{ name: string; mountPath: string }>).find((m) => m.name === 'nats')!;
@@ -46,11 +46,11 @@ test('every sci pod connects with its own role Secret, and NATS requires TLS and
     secrets.set(pod.containers[0].args[2], volume.secret!.secretName);
   }
   assert.deepEqual(Object.fromEntries(secrets), { coordinator: 'sci-nats-coordinator', worker: 'sci-nats-worker' });
-  const [configMap] = docs('config.yaml');
+  const [configMap] = docs('base/config.yaml');
   assert.ok((parseAllDocuments(configMap!.data['sci.yaml'])[0]!.toJSON() as { nats: { servers: string[] } }).nats.servers.every((s) => s.startsWith('tls://')));
-  const natsConf = docs('nats.yaml').find((d) => d.kind === 'ConfigMap')!.data['nats.conf'] as string;
+  const natsConf = docs('base/nats.yaml').find((d) => d.kind === 'ConfigMap')!.data['nats.conf'] as string;
   assert.match(natsConf, /include "auth\/auth\.conf"/);
-  const natsPod = docs('nats.yaml').find((d) => d.kind === 'StatefulSet')!.spec.template.spec;
+  const natsPod = docs('base/nats.yaml').find((d) => d.kind === 'StatefulSet')!.spec.template.spec;
   assert.equal(natsPod.volumes.find((v: { name: string }) => v.name === 'auth').secret.secretName, 'sci-nats-server');
   assert.equal(natsPod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'auth').mountPath, '/etc/nats/auth');
 });
