@@ -49,18 +49,24 @@ format: $(NPM_STAMP)
 # every .js under a test/ folder (our support modules) as a test file.
 tests_in = $(shell find $(1) -name '*.test.js' | sort)
 
+# Test files run TEST_JOBS at a time: two on a 2-core machine (node's own default, cores − 1,
+# would run one), where the cluster tests wait on processes, NATS and timers as much as they
+# compute; one per core beyond that.
+TEST_JOBS ?= $(shell n=$$(nproc); echo $$(( n > 2 ? n - 1 : 2 )))
+NODE_TEST := node --test --test-concurrency=$(TEST_JOBS) --test-reporter=spec
+
 # One node --test run, so the runner prints one closing summary for CI.
 test: build lint
-	node --test --test-reporter=spec $(call tests_in,dist/test/unit dist/test/integration dist/test/e2e)
+	$(NODE_TEST) $(call tests_in,dist/test/unit dist/test/integration dist/test/e2e)
 
 test-unit: build
-	node --test --test-reporter=spec $(call tests_in,dist/test/unit)
+	$(NODE_TEST) $(call tests_in,dist/test/unit)
 
 test-integration: build
-	node --test --test-reporter=spec $(call tests_in,dist/test/integration)
+	$(NODE_TEST) $(call tests_in,dist/test/integration)
 
 test-e2e: build
-	node --test --test-reporter=spec $(call tests_in,dist/test/e2e)
+	$(NODE_TEST) $(call tests_in,dist/test/e2e)
 
 demo: build
 	@scripts/demo.sh

@@ -18,12 +18,14 @@ export SCI_CLUSTER__DIR="$OUT/cluster"
 # Every file of the demo lives under $OUT: the storage root, outside which no key resolves.
 export SCI_STORAGE__ROOT="${SCI_STORAGE__ROOT:-$OUT}"
 export SCI_LOG__LEVEL="${SCI_LOG__LEVEL:-warn}"
-# Knobs for a lighter run (the e2e test): training steps, embedding dimension and dev pool (default sci train's),
-# dev queries evaluated (default all), queries per sweep point and single-query latency requests.
+# Knobs for a lighter run (the e2e test): training steps, embedding dimension, dev pool and dev queries of
+# training's evaluation (default sci train's), dev queries evaluated (default all), queries per sweep point
+# and single-query latency requests.
 STEPS="${SCI_DEMO_TRAIN_STEPS:-1000}"
 TRAIN_KNOBS=()
 [ -n "${SCI_DEMO_DIM:-}" ] && TRAIN_KNOBS=(--dim "$SCI_DEMO_DIM")
 [ -n "${SCI_DEMO_POOL:-}" ] && TRAIN_KNOBS+=(--pool-size "$SCI_DEMO_POOL")
+[ -n "${SCI_DEMO_TRAIN_EVAL_QUERIES:-}" ] && TRAIN_KNOBS+=(--eval-queries "$SCI_DEMO_TRAIN_EVAL_QUERIES")
 SWEEP_QUERIES="${SCI_DEMO_SWEEP_QUERIES:-1000}"
 LATENCY_QUERIES="${SCI_DEMO_LATENCY_QUERIES:-200}"
 EVAL_LIMIT=()

@@ -16,7 +16,8 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 /*
  * Mine jobs on a real cluster (nats-server with TLS and roles, coordinator,
- * two workers) over 4 and 8 shards: for every WordNet training query, the
+ * two workers) over 8 shards (4 repeated the same merge with less to merge,
+ * for 33 s of suite time): for every WordNet training query, the
  * negatives equal one global index's top-K minus the judged positives,
  * within score ties: dense per-shard Flat against one global Flat, and BM25
  * with the stats stage's corpus-wide statistics against one global BM25
@@ -51,7 +52,7 @@ function sameWithinTies(rows: readonly NegativeRow[], ref: Reference, what: stri
   return reordered;
 }
 
-for (const shards of [4, 8]) {
+for (const shards of [8]) {
   test(
     `mine jobs over ${shards} shards: every training query's negatives equal a global index's top-${K} minus positives (dense Flat and BM25)`,
     { timeout: 600_000 },
