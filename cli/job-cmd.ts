@@ -38,6 +38,8 @@ interface SubmitFlags {
   model?: string;
   index?: string[];
   bm25?: string;
+  sharedQuantizer?: boolean;
+  sampleRows?: number;
   wait?: boolean;
   json?: boolean;
   timeoutMs: number;
@@ -93,6 +95,7 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
     output: abs(flags.output),
     indexes,
     bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null,
+    sharedQuantizer: flags.sharedQuantizer || flags.sampleRows ? { ...(flags.sampleRows ? { sampleRows: flags.sampleRows } : {}) } : null,
   };
 }
 
@@ -113,6 +116,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       parseIndexFlag,
     )
     .option('--bm25 <passages>', 'index: also BM25 per shard over this passage shard set')
+    .option(
+      '--shared-quantizer',
+      'index: train IVF centroids and PQ codebooks once on a sample of every shard, and build every shard on them (nprobe then means the same lists everywhere)',
+    )
+    .option('--sample-rows <n>', 'index: rows of that sample over the whole set (implies --shared-quantizer; default 65536)', positiveInt('--sample-rows'))
     .option('--queries <passages>', 'mine: the passage shard set whose queries and qrels are mined for')
     .option('--split <name>', 'mine: the query split', 'train')
     .option('--source <source>', 'mine: bm25, or dense:<index name> of the index set')

@@ -25,3 +25,21 @@ export function mixSeed(...parts: number[]): number {
   for (const p of parts) h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) ^ (h >>> 13);
   return h >>> 0;
 }
+
+/**
+ * A uniform sample of k of the positions 0..n-1 (all of them when k ≥ n), by
+ * reservoir sampling (Algorithm R) with the given random source; in ascending
+ * order. One pass, k slots: the same draw works on a stream of unknown length.
+ */
+export function reservoirSample(n: number, k: number, random: () => number): number[] {
+  const size = Math.min(n, Math.max(0, Math.floor(k)));
+  const reservoir: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i < size) reservoir.push(i);
+    else {
+      const j = Math.floor(random() * (i + 1));
+      if (j < size) reservoir[j] = i;
+    }
+  }
+  return reservoir.sort((a, b) => a - b);
+}

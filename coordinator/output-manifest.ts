@@ -1,8 +1,8 @@
 import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest } from '../shards/index.js';
-import { joinKey, type Storage } from '../storage/index.js';
+import { joinKey, sha256, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
 import { chooseServingNprobe, type NprobeCurve } from '../faiss/index.js';
-import type { JobRecord, JobSpec, TaskRecord } from '../jobs/index.js';
+import { shardSampleRows, type JobRecord, type JobSpec, type TaskRecord } from '../jobs/index.js';
 
 export { INDEX_SET_FORMAT };
 
@@ -95,6 +95,24 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
   return key;
 }
 
+/** Per index trained by the job's shared quantizer: its trained, empty index (relative to the set) and the rows it was trained on. */
+async function sharedQuantizers(
+  storage: Storage,
+  spec: Extract<JobSpec, { kind: 'index' }>,
+): Promise<Map<string, { path: string; sha256: string; sampleRows: number }>> {
+  const out = new Map<string, { path: string; sha256: string; sampleRows: number }>();
+  if (!spec.sharedQuantizer || !spec.input) return out;
+  const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards;
+  const total = shards.reduce((n, s) => n + s.rows, 0);
+  const sampleRows = shards.reduce((n, s) => n + shardSampleRows(spec.sharedQuantizer!.sampleRows, s.rows, total), 0);
+  for (const index of spec.indexes) {
+    const key = joinKey(spec.output, 'trained', `${index.name}.faiss`);
+    if (!(await storage.exists(key))) continue;
+    out.set(index.name, { path: key.slice(spec.output.length).replace(/^\/+/, ''), sha256: (await sha256(await storage.localPath(key))).sha256, sampleRows });
+  }
+  return out;
+}
+
 /**
  * The index specs as served: an IVF index without a given nprobe gets the one
  * its shards' held-out curves pick (faiss/nprobe-tuning.ts), with the pooled
@@ -102,7 +120,9 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
  */
 async function servingIndexes(storage: Storage, spec: Extract<JobSpec, { kind: 'index' }>, tasks: TaskRecord[]): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
-  for (const index of spec.indexes) {
+  const quantizers = await sharedQuantizers(storage, spec);
+  for (const given of spec.indexes) {
+    const index = { ...given, ...(quantizers.has(given.name) ? { quantizer: quantizers.get(given.name)! } : {}) };
     const files = tasks.flatMap((t) => t.outputs.filter((o) => o.role === `nprobe:${index.name}`));
     if (files.length === 0) {
       out.push({ ...index });

@@ -19,6 +19,12 @@ export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageNa
     if (stage === 'queries' || stage === 'merge') return [0];
     return set.shards.map((s) => s.id);
   }
+  if (spec.kind === 'index' && (stage === 'sample' || stage === 'train')) {
+    if (!spec.input) throw new JobError('a shared quantizer is trained on an embedding set: give the job an input', { field: 'input' });
+    const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards;
+    // One training task over every shard's sample.
+    return stage === 'train' ? [0] : shards.map((s) => s.id);
+  }
   if (stage === 'index' && spec.kind === 'index') {
     const manifest = spec.input ? await readSetManifest(storage, spec.input, 'embeddings') : await readSetManifest(storage, spec.bm25!.passages, 'passages');
     return manifest.shards.map((s) => s.id);

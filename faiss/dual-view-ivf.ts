@@ -55,19 +55,55 @@ export async function buildDualViewIvf(options: DualViewIvfOptions): Promise<Dua
   }
   if (options.centroids && options.centroids.length !== nlist * dim)
     throw new FaissInvalidArgumentError(`${options.centroids.length / dim} centroids given for nlist ${nlist}`, { field: 'centroids' });
-  const centroids =
-    options.centroids ??
-    (await kmeans(training, dim, nlist, { metric, spherical: metric === 'ip', niter: 10, seed: 1234, maxPointsPerCentroid: 256, ...options.kmeans })).centroids;
+  const centroids = options.centroids ?? (await coarseCentroids(training, dim, nlist, metric, options.kmeans));
   const lists = await assignLists(options.assignView, centroids, dim, metric);
-  let handle;
-  try {
-    handle = loadAddon().NativeIndex.createIvf(dim, metric, centroids, options.pq?.m ?? 0, options.pq?.nbits ?? 8);
-  } catch (err) {
-    throw fromNative(err);
-  }
+  const handle = createIvf(dim, metric, centroids, options.pq);
   if (options.pq) await native(() => handle.trainPreassigned(options.storedView, lists));
   await native(() => handle.addPreassigned(options.storedView, options.ids, lists));
   return { index: FaissIndex.fromNative(handle), centroids, lists };
+}
+
+/** faiss's own IVF training of the coarse centroids: spherical k-means for ip, 10 iterations, seed 1234, at most 256 points per centroid. */
+async function coarseCentroids(training: Float32Array, dim: number, nlist: number, metric: Metric, overrides?: KmeansOptions): Promise<Float32Array> {
+  return (await kmeans(training, dim, nlist, { metric, spherical: metric === 'ip', niter: 10, seed: 1234, maxPointsPerCentroid: 256, ...overrides })).centroids;
+}
+
+function createIvf(dim: number, metric: Metric, centroids: Float32Array, pq: DualViewIvfOptions['pq']) {
+  try {
+    return loadAddon().NativeIndex.createIvf(dim, metric, centroids, pq?.m ?? 0, pq?.nbits ?? 8);
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+/**
+ * A trained, empty dual-view IVF(-PQ) from a sample of the whole set (a shared
+ * quantizer): coarse centroids by k-means on the sample's assign view, PQ
+ * codebooks on its stored view's residuals to them. Each shard then fills it
+ * with addDualView.
+ */
+export async function trainDualViewIvf(
+  options: Omit<DualViewIvfOptions, 'ids' | 'centroids' | 'extraTraining'>,
+): Promise<{ index: FaissIndex; centroids: Float32Array }> {
+  const { dim, metric, nlist } = options;
+  if (options.storedView.length !== options.assignView.length)
+    throw new FaissInvalidArgumentError(`the two views must both be n × ${dim}: got ${options.assignView.length} and ${options.storedView.length} values`);
+  const centroids = await coarseCentroids(options.assignView, dim, nlist, metric, options.kmeans);
+  const handle = createIvf(dim, metric, centroids, options.pq);
+  if (options.pq) await native(async () => handle.trainPreassigned(options.storedView, await assignLists(options.assignView, centroids, dim, metric)));
+  return { index: FaissIndex.fromNative(handle), centroids };
+}
+
+/** Fills a trained dual-view IVF (trainDualViewIvf's, read back): each item in the list of its nearest centroid in the assign view, stored from the stored view. */
+export async function addDualView(
+  index: FaissIndex,
+  options: { centroids: Float32Array; metric: Metric; assignView: Float32Array; storedView: Float32Array; ids: BigInt64Array },
+): Promise<void> {
+  const dim = index.dim;
+  if (options.centroids.length !== (index.info.nlist ?? 0) * dim)
+    throw new FaissInvalidArgumentError(`${options.centroids.length / dim} centroids for an index with ${index.info.nlist} lists`, { field: 'centroids' });
+  const lists = await assignLists(options.assignView, options.centroids, dim, options.metric);
+  await native(() => index.handle.addPreassigned(options.storedView, options.ids, lists));
 }
 
 /** Nearest centroid of every row (exact, through a Flat index over the centroids). */

@@ -9,7 +9,7 @@ export {
   type SearchCounters,
 } from './faiss-index.js';
 export { kmeans, type KmeansOptions } from './kmeans.js';
-export { buildDualViewIvf, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
+export { buildDualViewIvf, trainDualViewIvf, addDualView, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
 export { resolveFactory, parseIvfFactory, type ResolvedFactory } from './factory.js';
 export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
 export type { Metric, IndexKind, NativeIndexInfo } from './native.js';

@@ -134,6 +134,21 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
       .strictObject({ passages: storageKey, k1: z.number().nonnegative().default(0.9), b: z.number().min(0).max(1).default(0.4) })
       .nullable()
       .default(null),
+    /**
+     * Train once for the whole set (a `sample` and a `train` stage before `index`): every shard contributes a
+     * seeded uniform sample of its rows (in proportion to its size), and each index that needs training (IVF
+     * coarse centroids, PQ codebooks; a dual-view index's on the query view) is trained on the pooled sample.
+     * Every shard's index is then built on those parameters, so nprobe means the same lists on every shard and
+     * sharded IVF equals one global IVF with the same centroids. Null = each shard trains its own.
+     */
+    sharedQuantizer: z
+      .strictObject({
+        /** Training rows drawn over the whole set. @defaultValue 65536 (faiss trains IVF on ≤ 256 per centroid, PQ on 256 per code) */
+        sampleRows: z.number().int().positive().max(10_000_000).default(65_536),
+        seed: z.number().int().default(1),
+      })
+      .nullable()
+      .default(null),
   }),
   z.strictObject({
     kind: z.literal('mine'),
@@ -162,11 +177,17 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
-export const STAGE_NAMES = ['fit', 'encode', 'index', 'stats', 'queries', 'mine', 'merge'] as const;
+/** A shard's share of a shared quantizer's sample: its share of the rows (so the pooled sample is uniform over the set). */
+export function shardSampleRows(sampleRows: number, shardRows: number, totalRows: number): number {
+  return totalRows === 0 ? 0 : Math.min(shardRows, Math.round((sampleRows * shardRows) / totalRows));
+}
+
+export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'stats', 'queries', 'mine', 'merge'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export function stagesOf(spec: JobSpec): StageName[] {
-  if (spec.kind === 'index') return ['index'];
+  // A shared quantizer: every shard's sample, then one training task, then the shards' indexes on its parameters.
+  if (spec.kind === 'index') return spec.sharedQuantizer && spec.input && spec.indexes.length > 0 ? ['sample', 'train', 'index'] : ['index'];
   // BM25 needs the corpus-wide statistics of the query terms before any shard can score;
   // dense mining encodes the queries once (one task) for every shard to search with.
   if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['queries', 'mine', 'merge'];

@@ -48,6 +48,8 @@ export const IndexSetManifestSchema = z.looseObject({
       nprobe: z.number().int().positive().optional(),
       /** SCI consistent indexing (lists from the query view). */
       dualView: z.boolean().optional(),
+      /** Trained once for every shard (the job's sharedQuantizer): the trained, empty index every shard's was built from. */
+      quantizer: z.strictObject({ path: fileName, sha256: sha, sampleRows: count }).optional(),
     }),
   ),
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),

@@ -1,6 +1,7 @@
 import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
+import { runSample, runTrain } from './tasks/quantizer-task.js';
 import { runMerge, runMine, runQueries, runStats } from './tasks/mine-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
@@ -21,6 +22,10 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         return await runFit(task, cancel);
       case 'encode':
         return await runEncode(task, cancel);
+      case 'sample':
+        return await runSample(task, cancel);
+      case 'train':
+        return await runTrain(task, cancel);
       case 'index':
         return await runIndex(task, cancel);
       case 'stats':

@@ -3,8 +3,8 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { fetchModelFolder, joinKey, linkFiles, sha256, StorageError, type Storage } from '../storage/index.js';
 import { readSetManifest, shardFile, verifiedFile } from '../shards/index.js';
-import { FatalTaskError, type TaskMessage, type TaskOutput } from '../jobs/index.js';
-import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage } from './tasks/types.js';
+import { FatalTaskError, shardSampleRows, type TaskMessage, type TaskOutput } from '../jobs/index.js';
+import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage, TrainedFiles } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
 import { cancelFlagFor } from './cancel-flag.js';
 
@@ -56,6 +56,10 @@ export async function runTask(
     } else if (task.stage === 'stats' || task.stage === 'queries' || task.stage === 'mine' || task.stage === 'merge') {
       if (spec.kind !== 'mine') throw new FatalTaskError(`stage ${task.stage} needs a mine job`);
       ({ poolTask, publishUnder } = await minePoolTask(storage, task, spec, work));
+    } else if (task.stage === 'sample' || task.stage === 'train') {
+      if (spec.kind !== 'index' || !spec.sharedQuantizer || !spec.input)
+        throw new FatalTaskError(`stage ${task.stage} needs an index job with a shared quantizer`);
+      ({ poolTask, publishUnder } = await quantizerPoolTask(storage, task, spec as QuantizerSpec, work));
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
@@ -66,6 +70,7 @@ export async function runTask(
         embeddingFile,
         passageFile,
         indexes: spec.indexes,
+        ...(spec.sharedQuantizer ? { trained: await trainedFiles(storage, spec) } : {}),
         nprobeTuning: spec.nprobeTuning,
         bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
         workDir: work,
@@ -99,6 +104,64 @@ export async function runTask(
   } finally {
     await storage.cleanup(work);
   }
+}
+
+type IndexJobSpec = Extract<TaskMessage['spec'], { kind: 'index' }>;
+type QuantizerSpec = IndexJobSpec & { input: string; sharedQuantizer: NonNullable<IndexJobSpec['sharedQuantizer']> };
+
+/** Deterministic keys of a shared quantizer's files under the index set (the manifest names the trained ones). */
+export const quantizerKeys = {
+  sample: (output: string, shardId: number, view: 'item' | 'query') => joinKey(output, 'sample', `shard-${shardName(shardId)}.${view}.npy`),
+  trained: (output: string, name: string) => joinKey(output, 'trained', `${name}.faiss`),
+  centroids: (output: string, name: string) => joinKey(output, 'trained', `${name}.centroids.npy`),
+};
+
+async function quantizerPoolTask(
+  storage: Storage,
+  task: TaskMessage,
+  spec: QuantizerSpec,
+  work: string,
+): Promise<{ poolTask: PoolTask; publishUnder: string }> {
+  const embeddings = await readSetManifest(storage, spec.input, 'embeddings');
+  if (task.stage === 'sample') {
+    // Each shard's share of the sample is its share of the rows: the pooled sample is uniform over the set.
+    const total = embeddings.shards.reduce((n, s) => n + s.rows, 0);
+    const shard = embeddings.shards.find((s) => s.id === task.shardId);
+    if (!shard) throw new FatalTaskError(`embedding set ${spec.input} has no shard ${task.shardId}`);
+    return {
+      poolTask: {
+        stage: 'sample',
+        shardId: task.shardId,
+        embeddingFile: await shardFile(storage, spec.input, 'embeddings', task.shardId),
+        rows: shardSampleRows(spec.sharedQuantizer.sampleRows, shard.rows, total),
+        seed: spec.sharedQuantizer.seed,
+        workDir: work,
+      },
+      publishUnder: joinKey(spec.output, 'sample'),
+    };
+  }
+  const twoViews = embeddings.views.includes('embedding_q');
+  const samples = await Promise.all(
+    embeddings.shards.map(async (s) => ({
+      item: await storage.localPath(quantizerKeys.sample(spec.output, s.id, 'item')),
+      query: twoViews ? await storage.localPath(quantizerKeys.sample(spec.output, s.id, 'query')) : null,
+    })),
+  );
+  return { poolTask: { stage: 'train', samples, indexes: spec.indexes, workDir: work }, publishUnder: joinKey(spec.output, 'trained') };
+}
+
+/** The train stage's files for each index it trained (indexes that need no training have none). */
+async function trainedFiles(storage: Storage, spec: IndexJobSpec): Promise<Record<string, TrainedFiles>> {
+  const out: Record<string, TrainedFiles> = {};
+  for (const index of spec.indexes) {
+    const key = quantizerKeys.trained(spec.output, index.name);
+    if (!(await storage.exists(key))) continue;
+    out[index.name] = {
+      index: await storage.localPath(key),
+      centroids: index.dualView ? await storage.localPath(quantizerKeys.centroids(spec.output, index.name)) : null,
+    };
+  }
+  return out;
 }
 
 /** The model folder, or a fatal task error: retrying cannot make a missing model appear. */

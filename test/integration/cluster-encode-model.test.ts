@@ -7,8 +7,8 @@ import pino from 'pino';
 import { loadTfBackend, openTextEncoder } from '../../encoder/index.js';
 import { TrainConfigSchema, train } from '../../encoder/training/index.js';
 import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
-import { readArrowVectors } from '../../vectors/index.js';
-import { buildDualViewIvf, FaissIndex, setFaissThreads } from '../../faiss/index.js';
+import { readArrowVectors, readNpy } from '../../vectors/index.js';
+import { addDualView, buildDualViewIvf, FaissIndex, setFaissThreads } from '../../faiss/index.js';
 import type { IndexReport } from '../../search/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
@@ -150,6 +150,44 @@ test(
     const [a, b, c] = await Promise.all([jobCi, library.index, jobIvf].map((i) => i.search(probe, 10, { nprobe: 2 })));
     assert.deepEqual(a!.labels, b!.labels, 'the job built the dual-view IVF of the library');
     assert.notDeepEqual(a!.labels, c!.labels, 'which differs from the item-view IVF');
+
+    // The same CI indexes with a shared quantizer (sample, train, index stages through the cluster): trained once on
+    // the query view, each shard filled from the trained index, so the shards together answer like one global CI index.
+    const sharedSet = join(dir, 'indexes-shared');
+    const sharedIndexes = ['ci=IVF32,Flat:ip:dual-view', 'cipq=IVF32,PQ8:ip:dual-view'].flatMap((flag) => ['--index', flag]);
+    const sharedArgs = ['--kind', 'index', '--input', embeddings, '--output', sharedSet, ...sharedIndexes, '--sample-rows', '8000'];
+    const sharedJob = await runSci(['job', 'submit', ...sharedArgs, '--wait', '--json'], { env, timeoutMs: 240_000 });
+    assert.equal(sharedJob.code, 0, sharedJob.stderr);
+    assert.deepEqual((JSON.parse(sharedJob.stdout) as JobRecord).stages, ['sample', 'train', 'index']);
+    const sharedManifest = JSON.parse(readFileSync(join(sharedSet, 'manifest.json'), 'utf8')) as {
+      indexes: Array<{ name: string; quantizer?: { path: string; sampleRows: number } }>;
+    };
+    for (const name of ['ci', 'cipq']) {
+      const quantizer = sharedManifest.indexes.find((i) => i.name === name)!.quantizer!;
+      assert.ok(Math.abs(quantizer.sampleRows - 8000) <= manifest.shards.length, `${quantizer.sampleRows} sampled rows`);
+      const global = await FaissIndex.load(join(sharedSet, quantizer.path));
+      const centroids = readNpy(join(sharedSet, 'trained', `${name}.centroids.npy`)).data;
+      const perShard: Array<{ labels: BigInt64Array; distances: Float32Array }> = [];
+      for (const shard of manifest.shards) {
+        const view = (column: string) => readArrowVectors(join(embeddings, shard.path), column);
+        const item = view('embedding_i');
+        await addDualView(global, { centroids, metric: 'ip', assignView: view('embedding_q').data, storedView: item.data, ids: item.ids! });
+        const own = await FaissIndex.load(join(sharedSet, `shard-${String(shard.id).padStart(5, '0')}`, `${name}.faiss`));
+        perShard.push(await own.search(probe, 10, { nprobe: 2 }));
+      }
+      const expected = await global.search(probe, 10, { nprobe: 2 });
+      for (let q = 0; q < 200; q++) {
+        const merged = perShard
+          .flatMap((r) => Array.from({ length: 10 }, (_, j) => r.distances[q * 10 + j]!))
+          .sort((x, y) => y - x)
+          .slice(0, 10);
+        assert.deepEqual(
+          merged.map((d) => d.toFixed(5)),
+          Array.from(expected.distances.subarray(q * 10, q * 10 + 10), (d) => d.toFixed(5)),
+          `${name} query ${q}: the shards' merged top-10 scores are the global index's`,
+        );
+      }
+    }
 
     // Served and evaluated through scatter-gather: CI and CI-PQ beside the item-view IVF at every nprobe.
     const serve = await runSci(['cluster', 'serve', '--index-set', indexes, '--processes', '2'], { env, timeoutMs: 120_000 });

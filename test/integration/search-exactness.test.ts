@@ -7,9 +7,10 @@ import { FsStorage } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { loadBm25, mergeCorpusStats, searchBm25Set } from '../../bm25/index.js';
-import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
 import { LoopbackSearch } from '../support/served-set.js';
 import { tempDir } from '../support/paths.js';
+import { assertSameTopK, referenceOf } from '../support/topk.js';
 
 /*
  * Scatter-gather exactness: for every WordNet dev query, the top-10 merged
@@ -17,17 +18,6 @@ import { tempDir } from '../support/paths.js';
  * global Flat index's; BM25 with distributed statistics equals the
  * corpus-wide BM25 of the same shards.
  */
-
-const EPS = 1e-5;
-
-function devQueries(passages: string): string[] {
-  return readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { text: string; split?: string })
-    .filter((q) => q.split === 'dev')
-    .map((q) => q.text);
-}
 
 for (const shards of [4, 8]) {
   test(`sharded Flat top-10 over ${shards} shards equals a global Flat index for every dev query`, { timeout: 300_000 }, async (t) => {
@@ -50,7 +40,7 @@ for (const shards of [4, 8]) {
       const v = readArrowVectors(join(embeddings!, shard.path), 'embedding');
       await global.add(v.data, v.ids);
     }
-    const queries = devQueries(passages);
+    const queries = splitQueryTexts(passages);
     assert.ok(queries.length > 4000, `${queries.length} dev queries`);
     const k = 10;
     let compared = 0;
@@ -62,28 +52,7 @@ for (const shards of [4, 8]) {
       assert.equal(routed.partial, false);
       const expected = await global.search(vectors, k);
       routed.hits.forEach((hits, q) => {
-        assert.equal(hits.length, k);
-        const globalIds = Array.from(expected.labels.subarray(q * k, q * k + k), Number);
-        const globalScores = Array.from(expected.distances.subarray(q * k, q * k + k));
-        // Same scores rank by rank (BLAS sums in another order over a bigger matrix: last-bit differences).
-        hits.forEach((hit, r) =>
-          assert.ok(Math.abs(hit.score - globalScores[r]!) <= EPS, `query ${from + q} rank ${r}: score ${hit.score} vs global ${globalScores[r]}`),
-        );
-        const routedIds = hits.map((h) => h.rowId);
-        if (routedIds.join() !== globalIds.join()) {
-          // Allowed only among (near-)equal scores (the scores matched rank by rank above): every id scoring clearly above the k-th is in both lists.
-          tiesReordered += 1;
-          const kth = globalScores[k - 1]!;
-          const clear = (ids: number[], scores: number[]) => ids.filter((_, i) => scores[i]! > kth + EPS).sort((a, b) => a - b);
-          assert.deepEqual(
-            clear(
-              routedIds,
-              hits.map((h) => h.score),
-            ),
-            clear(globalIds, globalScores),
-            `query ${from + q}`,
-          );
-        }
+        if (assertSameTopK(hits, referenceOf(expected, q, k), `query ${from + q}`)) tiesReordered += 1;
         compared += 1;
       });
     }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest, WordnetIngester, wordnetDictDir } from '../../shards/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
@@ -40,4 +40,14 @@ export function wordnetVerbsAndAdverbs(dir: string): string {
   for (const pos of ['verb', 'adv']) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
   for (const pos of ['noun', 'adj']) writeFileSync(join(dict, `data.${pos}`), '');
   return dict;
+}
+
+/** The texts of a passage set's queries of one split (queries.jsonl), in file order. */
+export function splitQueryTexts(passages: string, split = 'dev'): string[] {
+  return readFileSync(join(passages, 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { text: string; split?: string })
+    .filter((q) => q.split === split)
+    .map((q) => q.text);
 }

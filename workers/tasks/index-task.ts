@@ -1,10 +1,18 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDualViewIvf, FaissIndex, FaissInvalidArgumentError, measureNprobeCurve, parseIvfFactory, setFaissThreads } from '../../faiss/index.js';
+import {
+  addDualView,
+  buildDualViewIvf,
+  FaissIndex,
+  FaissInvalidArgumentError,
+  measureNprobeCurve,
+  parseIvfFactory,
+  setFaissThreads,
+} from '../../faiss/index.js';
 import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
-import { readArrowVectors, VectorFileError, type VectorSet } from '../../vectors/index.js';
+import { readArrowVectors, readNpy, VectorFileError, type VectorSet } from '../../vectors/index.js';
 import { FatalTaskError, type IndexSpec } from '../../jobs/index.js';
-import type { PoolResult, PoolTask } from './types.js';
+import type { PoolResult, PoolTask, TrainedFiles } from './types.js';
 import { passageText, passagesOf } from './passages.js';
 import type { TaskCancel } from '../cancel-flag.js';
 
@@ -21,9 +29,31 @@ function queryViewOf(file: string): Float32Array | null {
   }
 }
 
-/** An ordinary Faiss index from the factory string, or SCI's dual-view IVF (faiss/dual-view-ivf.ts). */
-async function buildIndex(spec: IndexSpec, vectors: VectorSet, queryView: () => Float32Array | null, cancel?: TaskCancel): Promise<FaissIndex> {
+/**
+ * An ordinary Faiss index from the factory string, or SCI's dual-view IVF (faiss/dual-view-ivf.ts); with a shared
+ * quantizer (`trained`), a copy of the job's trained, empty index filled with this shard's rows instead.
+ */
+async function buildIndex(
+  spec: IndexSpec,
+  vectors: VectorSet,
+  queryView: () => Float32Array | null,
+  trained: TrainedFiles | undefined,
+  cancel?: TaskCancel,
+): Promise<FaissIndex> {
   const ids = vectors.ids ?? rowIds(vectors.count);
+  if (trained) {
+    const index = await FaissIndex.load(trained.index);
+    cancel?.throwIfCancelled();
+    if (!spec.dualView) {
+      await index.add(vectors.data, ids, cancel ? { signal: cancel.signal } : {});
+      return index;
+    }
+    const assignView = queryView();
+    if (!assignView || !trained.centroids)
+      throw new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+    await addDualView(index, { centroids: readNpy(trained.centroids).data, metric: spec.metric, assignView, storedView: vectors.data, ids });
+    return index;
+  }
   if (spec.dualView) {
     const ivf = parseIvfFactory(spec.factory);
     if (!ivf) throw new FaissInvalidArgumentError(`a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}, got "${spec.factory}"`, { field: 'factory' });
@@ -62,7 +92,7 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
       const buildStarted = performance.now();
       let index: FaissIndex;
       try {
-        index = await buildIndex(spec, vectors, queryView, cancel);
+        index = await buildIndex(spec, vectors, queryView, task.trained?.[spec.name], cancel);
       } catch (err) {
         if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
           throw new FatalTaskError(

@@ -2,6 +2,12 @@ import type { MessagePort } from 'node:worker_threads';
 import type { IndexSpec, NegativeFilter } from '../../jobs/index.js';
 import type { NprobeTuningOptions } from '../../faiss/index.js';
 
+/** A shared quantizer's files for one index: the trained, empty index, and for a dual-view index its coarse centroids (.npy). */
+export interface TrainedFiles {
+  index: string;
+  centroids: string | null;
+}
+
 /** How a task encodes texts: the baseline's fitted files, or a local model folder (`cacheKey` identifies its weights). */
 export type EncoderFiles =
   { kind: 'hashed-tfidf'; modelConfig: string; modelIdf: string } | { kind: 'model'; dir: string; cacheKey: string; batchSize: number };
@@ -18,11 +24,32 @@ export type PoolTask = (
       progress?: MessagePort;
     }
   | {
+      /** A seeded uniform sample of one shard's rows, both views where the set has two (shared quantizer). */
+      stage: 'sample';
+      shardId: number;
+      embeddingFile: string;
+      rows: number;
+      seed: number;
+      workDir: string;
+      progress?: MessagePort;
+    }
+  | {
+      /** Every index that needs training, trained once on the pooled samples (shared quantizer). */
+      stage: 'train';
+      /** Per shard, in shard order: its item-view sample and its query-view sample (null for a one-tower set). */
+      samples: Array<{ item: string; query: string | null }>;
+      indexes: IndexSpec[];
+      workDir: string;
+      progress?: MessagePort;
+    }
+  | {
       stage: 'index';
       shardId: number;
       embeddingFile: string | null;
       passageFile: string | null;
       indexes: IndexSpec[];
+      /** Per index name: the shared trained (empty) index to fill, and a dual-view index's centroids. */
+      trained?: Record<string, TrainedFiles>;
       nprobeTuning: NprobeTuningOptions;
       bm25: { k1: number; b: number } | null;
       workDir: string;

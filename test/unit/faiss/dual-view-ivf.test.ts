@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildDualViewIvf, FaissIndex } from '../../../faiss/index.js';
+import { addDualView, buildDualViewIvf, FaissIndex, trainDualViewIvf } from '../../../faiss/index.js';
 import { bruteForce, clusteredVectors, seededRandom } from '../../support/vectors.js';
 
 /*
@@ -130,4 +130,50 @@ test('mismatched views are a typed error', async () => {
     /the two views must both be n × 16/,
   );
   await assert.rejects(buildDualViewIvf({ dim: DIM, metric: 'ip', nlist: NLIST, assignView, storedView, ids: ids.subarray(1) }), /1999 ids for 2000 items/);
+});
+
+test('a shared dual-view quantizer: two shards filled from one trained index search like one index holding both', async () => {
+  const { assignView, storedView, ids } = twoViews();
+  for (const pq of [null, { m: 4 }]) {
+    // Trained on a sample (every other row) of both views, stored empty.
+    const sample = (view: Float32Array) => Float32Array.from({ length: (N / 2) * DIM }, (_, i) => view[Math.floor(i / DIM) * 2 * DIM + (i % DIM)]!);
+    const trained = await trainDualViewIvf({ dim: DIM, metric: 'ip', nlist: NLIST, assignView: sample(assignView), storedView: sample(storedView), pq });
+    assert.equal(trained.index.size, 0);
+    const copy = () => FaissIndex.fromBuffer(trained.index.toBuffer());
+    const fill = async (from: number, to: number) => {
+      const index = copy();
+      const part = (view: Float32Array) => view.subarray(from * DIM, to * DIM);
+      await addDualView(index, {
+        centroids: trained.centroids,
+        metric: 'ip',
+        assignView: part(assignView),
+        storedView: part(storedView),
+        ids: ids.subarray(from, to),
+      });
+      return index;
+    };
+    const global = await fill(0, N);
+    const shards = [await fill(0, 700), await fill(700, N)];
+    const queries = clusteredVectors(50, DIM, 20, 78, true);
+    const k = 10;
+    const expected = await global.search(queries, k, { nprobe: 3 });
+    const parts = await Promise.all(shards.map((s) => s.search(queries, k, { nprobe: 3 })));
+    for (let q = 0; q < 50; q++) {
+      const merged = parts
+        .flatMap((r) => Array.from({ length: k }, (_, j) => ({ id: r.labels[q * k + j]!, score: r.distances[q * k + j]! })))
+        .filter((h) => h.id >= 0n)
+        .sort((a, b) => b.score - a.score)
+        .slice(0, k);
+      assert.deepEqual(
+        merged.map((h) => h.score.toFixed(5)),
+        Array.from(expected.distances.subarray(q * k, q * k + k), (d) => d.toFixed(5)),
+        `${pq ? 'IVF-PQ' : 'IVF-Flat'} query ${q}`,
+      );
+    }
+    // Centroids of a different count are refused.
+    await assert.rejects(
+      addDualView(copy(), { centroids: trained.centroids.subarray(DIM), metric: 'ip', assignView, storedView, ids }),
+      /centroids for an index with 12 lists/,
+    );
+  }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobSpecSchema } from '../../../jobs/index.js';
+import { JobSpecSchema, shardSampleRows, stagesOf } from '../../../jobs/index.js';
 
 const index = (spec: Record<string, unknown>) =>
   JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', indexes: [{ name: 'x', metric: 'ip', ...spec }] });
@@ -16,4 +16,21 @@ test('index job specs: dual-view only on IVF factories; serving-nprobe tuning de
   const spec = JobSpecSchema.parse({ kind: 'index', input: '/e', output: '/i', indexes: [] });
   assert.deepEqual(spec.kind === 'index' && spec.nprobeTuning, { overlap: 0.9, queriesPerShard: 256, k: 10, seed: 1 });
   assert.equal(index({ factory: 'IVF64,Flat', nprobe: 0 }).success, false, 'nprobe is positive');
+});
+
+test('a shared quantizer adds a sample and a train stage; each shard samples its share of the rows', () => {
+  const parse = (extra: Record<string, unknown>) =>
+    JobSpecSchema.parse({ kind: 'index', input: '/e', output: '/i', indexes: [{ name: 'ivf', factory: 'IVF64,Flat', metric: 'ip' }], ...extra });
+  assert.deepEqual(stagesOf(parse({})), ['index']);
+  const shared = parse({ sharedQuantizer: {} });
+  assert.deepEqual(shared.kind === 'index' && shared.sharedQuantizer, { sampleRows: 65_536, seed: 1 });
+  assert.deepEqual(stagesOf(shared), ['sample', 'train', 'index']);
+  // BM25 alone has nothing to train.
+  assert.deepEqual(stagesOf(JobSpecSchema.parse({ kind: 'index', input: null, output: '/i', bm25: { passages: '/p' }, sharedQuantizer: {} })), ['index']);
+  assert.equal(JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', sharedQuantizer: { sampleRows: 0 } }).success, false);
+  // Shares follow the shard sizes (uniform over the set) and never exceed a shard.
+  assert.deepEqual(
+    [shardSampleRows(1000, 300, 1000), shardSampleRows(1000, 700, 1000), shardSampleRows(5000, 300, 1000), shardSampleRows(10, 0, 0)],
+    [300, 700, 300, 0],
+  );
 });

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runJobLocally } from '../../coordinator/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { FaissIndex } from '../../faiss/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { readSetManifest } from '../../shards/index.js';
+import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
+import { LoopbackSearch } from '../support/served-set.js';
+import { tempDir } from '../support/paths.js';
+import { assertSameTopK, referenceOf } from '../support/topk.js';
+
+/*
+ * A shared quantizer (the index job's sharedQuantizer: a sample stage, one
+ * train stage, then the shards): IVF-Flat and IVF-PQ served over 4 and 8
+ * shards (real nats-server, two shard servers) equal one global index built
+ * on the job's trained parameters holding every shard's rows, at the same
+ * nprobe, for every WordNet dev query. Per-shard training (no shared
+ * quantizer) is searched the same way as a control: it must not equal it.
+ */
+
+const NPROBE = 4;
+const INDEXES = [
+  { name: 'ivf', factory: 'IVF64,Flat', metric: 'ip' as const, nprobe: NPROBE },
+  { name: 'ivfpq', factory: 'IVF64,PQ16', metric: 'ip' as const, nprobe: NPROBE },
+];
+
+for (const shards of [4, 8]) {
+  test(`a shared quantizer over ${shards} shards: sharded IVF-Flat and IVF-PQ equal one global index at the same nprobe`, { timeout: 300_000 }, async (t) => {
+    const dir = tempDir(t, 'sci-shared-q-');
+    const search = await LoopbackSearch.start(t, 'shared-quantizer-test');
+    const storage = new FsStorage('/');
+    const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64 });
+    const indexes = join(dir, 'indexes');
+    const { job } = await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: INDEXES, sharedQuantizer: { sampleRows: 16_384 } },
+      storage,
+      { threads: 2 },
+    );
+    assert.deepEqual(job.stages, ['sample', 'train', 'index']);
+    const set = await readSetManifest(storage, indexes, 'indexes');
+    for (const index of set.indexes) {
+      assert.ok(index.quantizer, `${index.name} names its shared quantizer`);
+      assert.ok(Math.abs(index.quantizer.sampleRows - 16_384) <= shards, `${index.quantizer.sampleRows} training rows`);
+    }
+    const service = await search.serve(storage, indexes, shards, { deadlineMs: 30_000 });
+
+    // The global references: the job's trained, empty indexes holding every shard's rows.
+    const vectors = readSetManifest(storage, embeddings!, 'embeddings').then((m) =>
+      m.shards.map((s) => readArrowVectors(join(embeddings!, s.path), 'embedding')),
+    );
+    const globals = new Map<string, FaissIndex>();
+    for (const index of set.indexes) {
+      const global = await FaissIndex.load(join(indexes, index.quantizer!.path));
+      assert.equal(global.size, 0, 'the trained index is stored empty');
+      for (const v of await vectors) await global.add(v.data, v.ids);
+      globals.set(index.name, global);
+    }
+
+    const queries = splitQueryTexts(passages);
+    const k = 10;
+    for (const index of INDEXES) {
+      let tiesReordered = 0;
+      for (let from = 0; from < queries.length; from += 256) {
+        const batch = service.encode(queries.slice(from, from + 256), 'query');
+        const routed = await service.search({ index: index.name, vectors: batch, k, nprobe: NPROBE });
+        assert.equal(routed.partial, false);
+        const expected = await globals.get(index.name)!.search(batch, k, { nprobe: NPROBE });
+        routed.hits.forEach((hits, q) => {
+          if (assertSameTopK(hits, referenceOf(expected, q, k), `${index.name} query ${from + q}`)) tiesReordered += 1;
+        });
+      }
+      t.diagnostic(`${index.name}: ${queries.length} dev queries equal at nprobe ${NPROBE} (${tiesReordered} with tied scores ordered differently)`);
+    }
+
+    // The control: each shard trained on its own rows does not give the global answer.
+    if (shards === 4) {
+      const own = join(dir, 'own-quantizers');
+      await runJobLocally({ kind: 'index', input: embeddings!, output: own, indexes: INDEXES.slice(0, 1) }, storage, { threads: 2 });
+      const ownService = await search.serve(storage, own, shards, { deadlineMs: 30_000 });
+      const batch = ownService.encode(queries.slice(0, 256), 'query');
+      const routed = await ownService.search({ index: 'ivf', vectors: batch, k, nprobe: NPROBE });
+      const expected = await globals.get('ivf')!.search(batch, k, { nprobe: NPROBE });
+      const differing = routed.hits.filter((hits, q) => hits.map((h) => h.rowId).join() !== referenceOf(expected, q, k).ids.join()).length;
+      t.diagnostic(`per-shard quantizers: ${differing} of 256 queries differ from the global IVF`);
+      assert.ok(differing > 25, `${differing} of 256 differ`);
+    }
+  });
+}
