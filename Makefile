@@ -78,6 +78,7 @@ bench: build
 	node dist/bench/bm25.js
 	node dist/bench/encoder.js
 	node dist/bench/search.js
+	node dist/bench/shared-quantizer.js
 	node dist/bench/mine.js
 
 clean:
