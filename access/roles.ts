@@ -1,5 +1,5 @@
 import { NAMES } from '../jobs/index.js';
-import { SERVERS_SUBJECT, SHARD_QUEUE_GROUP } from '../search/index.js';
+import { HEDGE_SUBJECTS, SERVERS_SUBJECT, SHARD_QUEUE_GROUP } from '../search/index.js';
 import type { NatsPermissions, NatsUser, SecurityBundle, ServerSecurity } from '../messaging/index.js';
 
 /*
@@ -96,7 +96,7 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
     case 'shard-server':
       return {
         publish: { allow: [...bind, ...objectStore] },
-        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, SERVERS_SUBJECT, inbox(role)] },
+        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, HEDGE_SUBJECTS, SERVERS_SUBJECT, inbox(role)] },
         allowResponses: true,
       };
     case 'api':
@@ -117,7 +117,7 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
         publish: {
           allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
         },
-        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, SERVERS_SUBJECT, NAMES.progressAll, inbox(role)] },
+        subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, HEDGE_SUBJECTS, SERVERS_SUBJECT, NAMES.progressAll, inbox(role)] },
         allowResponses: true,
       };
   }

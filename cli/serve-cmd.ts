@@ -86,6 +86,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         deadlineMs: config.api.deadlineMs,
         limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
         metrics: registry,
+        hedge: config.api.hedge,
       });
       const ctx = { search, state: cluster.state };
       const tls = config.api.tls

@@ -141,6 +141,22 @@ export const ApiSchema = z
     maxQueries: positiveInt().default(256),
     /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
     deadlineMs: positiveInt().default(2000),
+    /**
+     * Hedged requests: a shard that has not answered after this percentile of its recent answer times gets the
+     * request again on every replica, and the first answer wins (for shards served by more than one process).
+     * null = off. @defaultValue null
+     */
+    hedge: z
+      .strictObject({
+        /** @defaultValue 95 */
+        percentile: z.number().gt(0).max(100).default(95),
+        /** Answers seen from a shard before it is hedged. @defaultValue 20 */
+        minSamples: positiveInt().default(20),
+        /** Answer times kept per shard. @defaultValue 256 */
+        window: positiveInt().default(256),
+      })
+      .nullable()
+      .default(null),
     /** TLS for both fronts (HTTPS and gRPC over TLS): PEM certificate (chain) and key files; null = plain. @defaultValue null */
     tls: z
       .strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) })

@@ -4,7 +4,18 @@ export { SearchService, type SearchRequest, type SearchLimits } from './service.
 export { openIndexSet, type IndexSet, type IndexSetManifest } from './index-set.js';
 export { mergeTopK, reciprocalRankFusion, type Hit } from './merge.js';
 export { SearchRequestError, SearchUnavailableError } from './errors.js';
-export { indexSetId, shardSubject, PROTOCOL_LIMITS, PROTOCOL_VERSION, SHARD_QUEUE_GROUP, SERVERS_SUBJECT, type ShardServerInfo } from './protocol.js';
+export {
+  indexSetId,
+  shardSubject,
+  hedgeSubject,
+  HEDGE_SUBJECTS,
+  PROTOCOL_LIMITS,
+  PROTOCOL_VERSION,
+  SHARD_QUEUE_GROUP,
+  SERVERS_SUBJECT,
+  type ShardServerInfo,
+} from './protocol.js';
 export type { ShardServerCounters } from './shard-server.js';
 export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluation.js';
 export { readEmbeddingIds } from './embedding-ids.js';
+export { DEFAULT_HEDGE_POLICY, type HedgePolicy, type HedgeCounters } from './hedging.js';

@@ -70,6 +70,14 @@ export function shardSubject(setId: string, shard: number): string {
   return `sci.search.${setId}.${shard}`;
 }
 
+/** Every replica of a shard listens here outside the queue group: a hedged request reaches them all, the first answer wins. */
+export function hedgeSubject(setId: string, shard: number): string {
+  return `${shardSubject(setId, shard)}.hedge`;
+}
+
+/** What the shard-server role may subscribe to without the queue group: the hedge subjects. */
+export const HEDGE_SUBJECTS = 'sci.search.*.*.hedge';
+
 const L = PROTOCOL_LIMITS;
 const count = (max: number) => z.number().int().min(1).max(max);
 const term = z.string().min(1).max(L.maxTermLength);

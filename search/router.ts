@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import {
   decodeFrame,
   encodeRequest,
+  hedgeSubject,
   indexSetId,
   parseReply,
   shardSubject,
@@ -26,6 +27,7 @@ import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
 import { CancelledError } from '../common/index.js';
+import { hedged, ShardLatencies, type HedgeCounters, type HedgePolicy } from './hedging.js';
 
 /*
  * Scatter-gather: one request per shard of the index set, all at once;
@@ -79,13 +81,20 @@ export class SearchRouter {
   /** Answers each shard gave this router and their summed time (what the dashboard shows as shard load). */
   readonly shardLoad = new Map<number, { answers: number; totalMs: number }>();
 
+  /** Hedged requests so far (search/hedging.ts): sent, and answered first by the hedge. */
+  readonly hedges: HedgeCounters = { sent: 0, won: 0 };
+  private readonly latencies: ShardLatencies | null;
+
   constructor(
     readonly nc: NatsConnection,
     readonly indexSet: IndexSet,
     private readonly defaultDeadlineMs = 2000,
+    /** Hedge a shard's request to all its replicas after this policy's percentile delay; null = never. */
+    hedge: HedgePolicy | null = null,
   ) {
     this.setId = indexSetId(indexSet.key);
     this.shards = indexSet.manifest.shards.map((s) => s.id);
+    this.latencies = hedge ? new ShardLatencies(hedge) : null;
   }
 
   /** Sends the request to `shards` (default all); resolves by the deadline with whatever answered. */
@@ -106,7 +115,13 @@ export class SearchRouter {
       shards.map(async (shard) => {
         const sent = performance.now();
         try {
-          const msg = await this.nc.request(shardSubject(this.setId, shard), frame, { timeout: Math.max(1, Math.round(deadline - sent)) });
+          const timeout = Math.max(1, Math.round(deadline - sent));
+          const msg = await hedged(
+            this.nc.request(shardSubject(this.setId, shard), frame, { timeout }),
+            this.latencies?.delayFor(shard) ?? null,
+            () => this.nc.request(hedgeSubject(this.setId, shard), frame, { timeout: Math.max(1, Math.round(deadline - performance.now())) }),
+            this.hedges,
+          );
           const decoded = decodeFrame(msg.data);
           const header = parseReply(replySchema, decoded.header);
           if ((header as ShardErrorHeader).error) {
@@ -114,7 +129,11 @@ export class SearchRouter {
             // The caller's fault (same request on every shard): say so instead of a partial answer.
             if (error.code === 'SEARCH_BAD_REQUEST' || error.code === 'FAISS_INVALID_ARGUMENT') throw new SearchRequestError(error.message);
             missing.push({ shard, reason: `failed: ${error.code}: ${error.message}` });
-          } else replies.push({ shard, header: header as z.infer<S>, payload: decoded.payload, ms: performance.now() - sent });
+          } else {
+            const ms = performance.now() - sent;
+            this.latencies?.record(shard, ms);
+            replies.push({ shard, header: header as z.infer<S>, payload: decoded.payload, ms });
+          }
         } catch (err) {
           if (err instanceof SearchRequestError) throw err;
           const code = (err as { code?: string }).code;

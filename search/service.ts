@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import { CancelledError, type Logger } from '../common/index.js';
 import type { Registry } from 'prom-client';
 import { SearchMetrics } from './metrics.js';
+import type { HedgePolicy } from './hedging.js';
 import type { TextEncoder } from '../encoder/index.js';
 import type { Storage } from '../storage/index.js';
 import { openIndexSet } from './index-set.js';
@@ -62,9 +63,11 @@ export class SearchService {
     limits?: Partial<SearchLimits>;
     /** Where search series go (search/metrics.ts); none when absent. */
     metrics?: Registry;
+    /** Hedged requests to a shard's replicas (search/hedging.ts); none when absent. */
+    hedge?: HedgePolicy | null;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
-    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000);
+    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null);
     let encoder: TextEncoder | null = null;
     let close = () => {};
     if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));

@@ -13,6 +13,7 @@ import {
   parseRequest,
   PROTOCOL_VERSION,
   shardSubject,
+  hedgeSubject,
   SHARD_QUEUE_GROUP,
   SERVERS_SUBJECT,
   viewFloat32,
@@ -110,8 +111,11 @@ export class ShardServer {
       const shard = await this.loadShard(entry);
       this.shards.set(id, shard);
       const sub = nc.subscribe(shardSubject(setId, id), { queue: SHARD_QUEUE_GROUP });
-      this.subscriptions.push(sub);
+      // Hedged requests reach every replica of the shard (search/hedging.ts).
+      const hedges = nc.subscribe(hedgeSubject(setId, id));
+      this.subscriptions.push(sub, hedges);
       void this.serve(sub, shard);
+      void this.serve(hedges, shard);
     }
     const rollCall = nc.subscribe(SERVERS_SUBJECT);
     this.subscriptions.push(rollCall);
