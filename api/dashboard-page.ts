@@ -83,7 +83,9 @@ function renderJob(job) {
     el('strong', {}, job.kind),
     el('span', { class: 'id' }, job.id),
     el('span', { class: 'stats' }, 'stage ' + job.stage + ' (' + (job.stageIndex + 1) + '/' + job.stages.length + ') · ' + job.done + '/' + job.total + ' shards · ' + fmt(job.rowsPerSecond) + ' rows/s' + eta + (job.attempt ? ' · retry ' + job.attempt : ''))));
-  const fraction = job.total > 0 ? job.shards.reduce((s, x) => s + shardFraction(x), 0) / job.total : job.state === 'done' ? 1 : 0;
+  // The whole job: finished stages, plus the current stage's share done (the shard bars show the current stage).
+  const stageFraction = job.total > 0 ? job.shards.reduce((s, x) => s + shardFraction(x), 0) / job.total : 0;
+  const fraction = (job.stageIndex + stageFraction) / Math.max(1, job.stages.length);
   node.append(bar(job.state === 'done' ? 1 : fraction, job.state === 'done' ? 'done' : job.state, 'jobbar'));
   const shards = el('div', { class: 'shards' });
   for (const s of job.shards) {

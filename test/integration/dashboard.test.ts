@@ -88,6 +88,12 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
   t.diagnostic(`job bar: ${seen.join(' → ')}`);
   assert.ok(seen.length >= 2 && !seen[0]!.startsWith('done'), `seen before done: ${seen.join(' → ')}`);
   assert.equal(seen.at(-1), 'done 100%');
+  // The job bar covers the whole job (fit, then encode): it never moves back when a stage starts.
+  const widths = seen.map((v) => Number(/(\d+)%$/.exec(v)?.[1] ?? 0));
+  assert.ok(
+    widths.every((w, i) => i === 0 || w >= widths[i - 1]!),
+    `job bar went back: ${seen.join(' → ')}`,
+  );
   assert.equal(await job.locator('.shard[data-state="done"]').count(), 4, 'every shard of the last stage done');
   for (const width of await job.locator('.shard .bar > i').evaluateAll((bars) => bars.map((b) => (b as unknown as StyledElement).style.width)))
     assert.equal(width, '100%');
