@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ObjectStore } from 'nats';
 import { retrying } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
@@ -13,8 +15,9 @@ import { checkKey } from './keys.js';
 
 /*
  * Files as objects in a NATS JetStream object store. Objects are chunked,
- * replicated with the bucket and carry a SHA-256 digest; downloads are
- * cached locally by key and digest and verified.
+ * replicated with the bucket and carry a SHA-256 digest; downloads stream
+ * to a temp file (hashed on the way), are verified, then renamed into a
+ * local cache keyed by digest.
  */
 export class NatsObjectStorage implements Storage {
   readonly kind = 'nats-object-store' as const;
@@ -39,24 +42,30 @@ export class NatsObjectStorage implements Storage {
     if (existsSync(local)) return local;
     await mkdir(dirname(local), { recursive: true });
     const temp = `${local}.tmp-${process.pid}`;
-    const result = await retrying(`getting ${key}`, async () => {
-      const object = await this.store.get(key);
-      if (!object) throw new StorageError(`no object ${key}`, { file: key });
-      const chunks: Uint8Array[] = [];
-      const reader = object.data.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-      }
-      await object.error;
-      return Buffer.concat(chunks);
-    });
-    const actual = createHash('sha256').update(result).digest('hex');
-    if (actual !== digest) throw new StorageError(`object ${key} digest mismatch`, { file: key });
-    await writeFile(temp, result);
+    try {
+      await retrying(`getting ${key}`, () => this.download(key, temp, digest));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
     await rename(temp, local);
     return local;
+  }
+
+  /** Streams the object's chunks to `file`, hashing as they pass: memory stays one chunk, whatever the object's size. */
+  private async download(key: string, file: string, digest: string): Promise<void> {
+    const object = await this.store.get(key);
+    if (!object) throw new StorageError(`no object ${key}`, { file: key });
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(object.data as WebReadableStream<Uint8Array>), hashing, createWriteStream(file));
+    await object.error;
+    if (hash.digest('hex') !== digest) throw new StorageError(`object ${key} digest mismatch`, { file: key });
   }
 
   async workDir(): Promise<string> {
