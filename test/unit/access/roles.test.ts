@@ -46,6 +46,11 @@ test('only shard servers (and the pipeline driver, which serves what it evaluate
   );
   for (const role of ['shard-server', 'pipeline'] as const)
     assert.equal(canSubscribe(role, subject), false, `${role}: a plain subscription would see every query`);
+  // Hedged requests go to every replica: a plain subscription, to the hedge subject only, for the same roles.
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canSubscribe(r, `${subject}.hedge`)),
+    ['admin', 'shard-server', 'pipeline'],
+  );
   assert.deepEqual(
     NATS_ROLES.filter((r) => canPublish(r, subject)),
     ['admin', 'api', 'cli', 'pipeline'],
