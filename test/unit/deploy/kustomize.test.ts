@@ -110,3 +110,13 @@ test('without the secrets, rendering fails naming the missing file', { skip }, (
   assert.notEqual(rendered.status, 0);
   assert.match(rendered.stderr, /nats-secrets\/auth\.conf/);
 });
+
+test('the secrets folder the base reads is kept out of git and out of the image', () => {
+  for (const file of ['.gitignore', '.dockerignore']) {
+    const lines = readFileSync(join(K8S_DIR, '..', '..', file), 'utf8').split('\n');
+    assert.ok(
+      lines.some((l) => l.replace(/^\/|\/$/g, '') === 'deploy/kubernetes/base/nats-secrets'),
+      `${file} lists deploy/kubernetes/base/nats-secrets`,
+    );
+  }
+});
