@@ -54,6 +54,8 @@ export interface SearchResponse {
   counters: SearchCountersWire;
   /** Time each shard took to answer (ms, as seen by the router). */
   shardMs: Record<number, number>;
+  /** Time each shard's server spent on the request (ms, as it reported): the rest of shardMs is the network and queues. */
+  serviceMs: Record<number, number>;
   /** Time spent merging the shards' lists (ms). */
   mergeMs: number;
   ms: number;
@@ -253,6 +255,7 @@ export class SearchRouter {
   private mergeRanked({ replies, missing }: Gathered<ShardSearchHeader>, nq: number, k: number, started: number): SearchResponse {
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
     const shardMs: Record<number, number> = {};
+    const serviceMs: Record<number, number> = {};
     let higherIsBetter = true;
     const perShard: Array<{ shard: number; header: ShardSearchHeader; labels: BigInt64Array; scores: Float32Array }> = [];
     for (const { shard, header, payload, ms } of replies) {
@@ -271,6 +274,7 @@ export class SearchRouter {
         continue;
       }
       shardMs[shard] = ms;
+      serviceMs[shard] = header.ms;
       const load = this.shardLoad.get(shard) ?? { answers: 0, totalMs: 0 };
       this.shardLoad.set(shard, { answers: load.answers + 1, totalMs: load.totalMs + ms });
       higherIsBetter = header.higherIsBetter;
@@ -293,7 +297,7 @@ export class SearchRouter {
       hits.push(mergeTopK(lists, k, higherIsBetter));
     }
     const done = performance.now();
-    return { nq, k, hits, partial: missing.length > 0, missingShards: missing, counters, shardMs, mergeMs: done - mergeStarted, ms: done - started };
+    return { nq, k, hits, partial: missing.length > 0, missingShards: missing, counters, shardMs, serviceMs, mergeMs: done - mergeStarted, ms: done - started };
   }
 
   private checkIndex(name: string): void {
