@@ -76,11 +76,20 @@ async function main(): Promise<void> {
   global.hnsw.setDefaultEfSearch(64);
 
   const nats = await NatsServerProcess.start();
-  const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn' };
+  // The servers' storage root holds the bench's folder (keys outside the root are refused).
+  const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
   const servers = ['0-3', '4-7'].map((shards) =>
     spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', shards], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
   );
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.stdout!.once('data', () => resolve()))));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve, reject) => {
+          s.stdout!.once('data', () => resolve());
+          s.once('exit', (code) => reject(new Error(`a shard server exited with ${code} before serving`)));
+        }),
+    ),
+  );
   const nc = await connectNats({ servers: [nats.url], name: 'bench-search' });
   const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000, limits: { maxQueries: 4096 } });
   try {
