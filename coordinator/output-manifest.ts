@@ -105,9 +105,9 @@ async function sharedQuantizers(
   const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards;
   const total = shards.reduce((n, s) => n + s.rows, 0);
   const sampleRows = shards.reduce((n, s) => n + shardSampleRows(spec.sharedQuantizer!.sampleRows, s.rows, total), 0);
-  for (const index of spec.indexes) {
+  const trained = (JSON.parse(await storage.readText(joinKey(spec.output, 'trained', 'trained.json'))) as { indexes: string[] }).indexes;
+  for (const index of spec.indexes.filter((i) => trained.includes(i.name))) {
     const key = joinKey(spec.output, 'trained', `${index.name}.faiss`);
-    if (!(await storage.exists(key))) continue;
     out.set(index.name, { path: key.slice(spec.output.length).replace(/^\/+/, ''), sha256: (await sha256(await storage.localPath(key))).sha256, sampleRows });
   }
   return out;

@@ -70,7 +70,7 @@ export async function runTask(
         embeddingFile,
         passageFile,
         indexes: spec.indexes,
-        ...(spec.sharedQuantizer ? { trained: await trainedFiles(storage, spec) } : {}),
+        ...(spec.sharedQuantizer ? { trained: await trainedFiles(storage, spec, task.jobId) } : {}),
         nprobeTuning: spec.nprobeTuning,
         bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
         workDir: work,
@@ -114,6 +114,7 @@ export const quantizerKeys = {
   sample: (output: string, shardId: number, view: 'item' | 'query') => joinKey(output, 'sample', `shard-${shardName(shardId)}.${view}.npy`),
   trained: (output: string, name: string) => joinKey(output, 'trained', `${name}.faiss`),
   centroids: (output: string, name: string) => joinKey(output, 'trained', `${name}.centroids.npy`),
+  list: (output: string) => joinKey(output, 'trained', 'trained.json'),
 };
 
 async function quantizerPoolTask(
@@ -147,15 +148,18 @@ async function quantizerPoolTask(
       query: twoViews ? await storage.localPath(quantizerKeys.sample(spec.output, s.id, 'query')) : null,
     })),
   );
-  return { poolTask: { stage: 'train', samples, indexes: spec.indexes, workDir: work }, publishUnder: joinKey(spec.output, 'trained') };
+  return { poolTask: { stage: 'train', jobId: task.jobId, samples, indexes: spec.indexes, workDir: work }, publishUnder: joinKey(spec.output, 'trained') };
 }
 
-/** The train stage's files for each index it trained (indexes that need no training have none). */
-async function trainedFiles(storage: Storage, spec: IndexJobSpec): Promise<Record<string, TrainedFiles>> {
+/** This job's train stage's files for each index it trained (indexes that need no training have none). */
+async function trainedFiles(storage: Storage, spec: IndexJobSpec, jobId: string): Promise<Record<string, TrainedFiles>> {
+  const listKey = quantizerKeys.list(spec.output);
+  const list = JSON.parse(await storage.readText(listKey)) as { jobId: string; indexes: string[] };
+  if (list.jobId !== jobId) throw new FatalTaskError(`${listKey} is job ${list.jobId}'s, not this job's: its train stage has not run`, { file: listKey });
   const out: Record<string, TrainedFiles> = {};
   for (const index of spec.indexes) {
+    if (!list.indexes.includes(index.name)) continue;
     const key = quantizerKeys.trained(spec.output, index.name);
-    if (!(await storage.exists(key))) continue;
     out[index.name] = {
       index: await storage.localPath(key),
       centroids: index.dualView ? await storage.localPath(quantizerKeys.centroids(spec.output, index.name)) : null,

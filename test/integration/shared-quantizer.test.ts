@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
@@ -39,6 +40,8 @@ for (const shards of [4, 8]) {
       { threads: 2 },
     );
     assert.deepEqual(job.stages, ['sample', 'train', 'index']);
+    // The index stage takes only what this job's train stage listed (never a stale file another job left in the folder).
+    assert.deepEqual(JSON.parse(readFileSync(join(indexes, 'trained', 'trained.json'), 'utf8')), { jobId: job.id, indexes: ['ivf', 'ivfpq'] });
     const set = await readSetManifest(storage, indexes, 'indexes');
     for (const index of set.indexes) {
       assert.ok(index.quantizer, `${index.name} names its shared quantizer`);

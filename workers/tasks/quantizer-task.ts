@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mixSeed, reservoirSample, seededRandom } from '../../common/index.js';
 import { FaissIndex, FaissInvalidArgumentError, parseIvfFactory, setFaissThreads, trainDualViewIvf } from '../../faiss/index.js';
@@ -95,5 +96,12 @@ export async function runTrain(task: Extract<PoolTask, { stage: 'train' }>, canc
     }
     files.push({ path, role: `trained:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
   }
+  // What this job trained: the index stage reads it rather than trusting whatever files the folder holds.
+  const listPath = join(task.workDir, 'trained.json');
+  writeFileSync(
+    listPath,
+    `${JSON.stringify({ jobId: task.jobId, indexes: files.filter((f) => f.role.startsWith('trained:')).map((f) => f.role.slice(8)) })}\n`,
+  );
+  files.push({ path: listPath, role: 'trained-list', name: 'trained.json' });
   return { rowsIn: rows, rowsWritten: rows, rowsRejected: 0, files };
 }

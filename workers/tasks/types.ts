@@ -36,6 +36,8 @@ export type PoolTask = (
   | {
       /** Every index that needs training, trained once on the pooled samples (shared quantizer). */
       stage: 'train';
+      /** Recorded in trained.json, so that the index stage never takes another job's trained files. */
+      jobId: string;
       /** Per shard, in shard order: its item-view sample and its query-view sample (null for a one-tower set). */
       samples: Array<{ item: string; query: string | null }>;
       indexes: IndexSpec[];
