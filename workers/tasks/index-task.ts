@@ -20,7 +20,11 @@ import type { TaskCancel } from '../cancel-flag.js';
 export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
 
 /** The passages in the query tower's view (a two-tower encoder's `embedding_q`), or null for a one-tower set. */
-function queryViewOf(file: string): Float32Array | null {
+/** A dual-view index asked of a one-tower embedding set. */
+export const oneTowerSetError = () =>
+  new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+
+export function queryViewOf(file: string): Float32Array | null {
   try {
     return readArrowVectors(file, 'embedding_q').data;
   } catch (err) {
@@ -49,8 +53,7 @@ async function buildIndex(
       return index;
     }
     const assignView = queryView();
-    if (!assignView || !trained.centroids)
-      throw new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+    if (!assignView || !trained.centroids) throw oneTowerSetError();
     await addDualView(index, { centroids: readNpy(trained.centroids).data, metric: spec.metric, assignView, storedView: vectors.data, ids });
     return index;
   }
@@ -58,8 +61,7 @@ async function buildIndex(
     const ivf = parseIvfFactory(spec.factory);
     if (!ivf) throw new FaissInvalidArgumentError(`a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}, got "${spec.factory}"`, { field: 'factory' });
     const assignView = queryView();
-    if (!assignView)
-      throw new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+    if (!assignView) throw oneTowerSetError();
     cancel?.throwIfCancelled();
     const built = await buildDualViewIvf({ dim: vectors.dim, metric: spec.metric, nlist: ivf.nlist, assignView, storedView: vectors.data, ids, pq: ivf.pq });
     return built.index;

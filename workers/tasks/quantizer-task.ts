@@ -2,10 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mixSeed, reservoirSample, seededRandom } from '../../common/index.js';
 import { FaissIndex, FaissInvalidArgumentError, parseIvfFactory, setFaissThreads, trainDualViewIvf } from '../../faiss/index.js';
-import { readArrowVectors, readNpy, VectorFileError, writeNpy } from '../../vectors/index.js';
+import { readArrowVectors, readNpy, writeNpy } from '../../vectors/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
-import { ITEM_VIEW_COLUMNS } from './index-task.js';
+import { ITEM_VIEW_COLUMNS, oneTowerSetError, queryViewOf } from './index-task.js';
 import type { PoolResult, PoolTask } from './types.js';
 
 /*
@@ -32,12 +32,7 @@ export async function runSample(task: Extract<PoolTask, { stage: 'sample' }>, ca
   const itemFile = join(task.workDir, 'item.npy');
   writeNpy(itemFile, rowsOf(item.data, item.dim, rows), item.dim);
   files.push({ path: itemFile, role: 'sample:item', name: `shard-${String(task.shardId).padStart(5, '0')}.item.npy` });
-  let query: Float32Array | null = null;
-  try {
-    query = readArrowVectors(task.embeddingFile, 'embedding_q').data;
-  } catch (err) {
-    if (!(err instanceof VectorFileError && /no column/.test(err.message))) throw err;
-  }
+  const query = queryViewOf(task.embeddingFile);
   if (query) {
     const queryFile = join(task.workDir, 'query.npy');
     writeNpy(queryFile, rowsOf(query, item.dim, rows), item.dim);
@@ -75,8 +70,7 @@ export async function runTrain(task: Extract<PoolTask, { stage: 'train' }>, canc
       if (spec.dualView) {
         const ivf = parseIvfFactory(spec.factory);
         if (!ivf) throw new FaissInvalidArgumentError(`a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}, got "${spec.factory}"`, { field: 'factory' });
-        if (!query)
-          throw new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
+        if (!query) throw oneTowerSetError();
         const trained = await trainDualViewIvf({ dim, metric: spec.metric, nlist: ivf.nlist, assignView: query, storedView: item, pq: ivf.pq });
         await trained.index.save(path);
         const centroidsPath = join(task.workDir, `${spec.name}.centroids.npy`);
