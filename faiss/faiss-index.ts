@@ -1,5 +1,5 @@
 import { renameSync, rmSync } from 'node:fs';
-import { loadAddon, type Metric, type NativeIndex, type NativeIndexInfo } from './native.js';
+import { loadAddon, type AssignedLists, type Metric, type NativeIndex, type NativeIndexInfo } from './native.js';
 import { resolveFactory } from './factory.js';
 import { FaissInvalidArgumentError, fromNative, native } from './errors.js';
 
@@ -135,6 +135,51 @@ export class FaissIndex {
    * stops it the same way, from any thread.
    */
   async search(queries: Float32Array, k: number, params: SearchParams = {}, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SearchResult> {
+    return this.runSearch(queries, k, params, null, options);
+  }
+
+  /**
+   * IVF search on lists chosen elsewhere (routed search: the router assigned the queries against the
+   * shared centroids, see `assign`): scans exactly `assigned.lists` (n × p, -1 = none) with the same
+   * code as `search`, so a list scanned here gives what it gives there.
+   */
+  async searchLists(
+    queries: Float32Array,
+    k: number,
+    assigned: AssignedLists,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<SearchResult> {
+    return this.runSearch(queries, k, {}, assigned, options);
+  }
+
+  /** IVF: each query's `nprobe` nearest lists by the coarse quantizer, nearest first, with their centroid distances. */
+  async assign(queries: Float32Array, nprobe: number): Promise<AssignedLists> {
+    if (!Number.isInteger(nprobe) || nprobe <= 0 || nprobe > SEARCH_LIMITS.maxNprobe)
+      throw new FaissInvalidArgumentError(`nprobe must be an integer from 1 to ${SEARCH_LIMITS.maxNprobe}, got ${nprobe}`, { field: 'nprobe' });
+    return native(() => this.native.assign(queries, nprobe));
+  }
+
+  /** IVF: entries in each inverted list. */
+  listSizes(): Float64Array {
+    try {
+      return this.native.listSizes();
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /** IVF: appends `source`'s entries (ids and codes) of `lists` to the same lists here; both built on one trained quantizer. */
+  async copyListsFrom(source: FaissIndex, lists: BigInt64Array): Promise<void> {
+    await native(() => this.native.copyListsFrom(source.native, lists));
+  }
+
+  private async runSearch(
+    queries: Float32Array,
+    k: number,
+    params: SearchParams,
+    assigned: AssignedLists | null,
+    options: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<SearchResult> {
     if (!Number.isInteger(k) || k <= 0 || k > SEARCH_LIMITS.maxK)
       throw new FaissInvalidArgumentError(`k must be an integer from 1 to ${SEARCH_LIMITS.maxK}, got ${k}`, { field: 'k' });
     for (const [name, value] of Object.entries(params) as Array<[keyof SearchParams, number | undefined]>) {
@@ -148,7 +193,7 @@ export class FaissIndex {
     options.signal?.addEventListener('abort', raise, { once: true });
     let result;
     try {
-      result = await native(() => this.native.search(queries, k, params.nprobe ?? 0, params.efSearch ?? 0, options.timeoutMs ?? 0, stopFlag));
+      result = await native(() => this.native.search(queries, k, params.nprobe ?? 0, params.efSearch ?? 0, options.timeoutMs ?? 0, stopFlag, assigned));
     } finally {
       options.signal?.removeEventListener('abort', raise);
     }

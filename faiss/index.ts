@@ -12,6 +12,6 @@ export { kmeans, type KmeansOptions } from './kmeans.js';
 export { buildDualViewIvf, trainDualViewIvf, addDualView, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
 export { resolveFactory, parseIvfFactory, type ResolvedFactory } from './factory.js';
 export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
-export type { Metric, IndexKind, NativeIndexInfo } from './native.js';
+export type { Metric, IndexKind, NativeIndexInfo, AssignedLists } from './native.js';
 export { exactTopK } from './exact-knn.js';
 export { measureNprobeCurve, chooseServingNprobe, nprobeGrid, type NprobeCurve, type NprobeTuningOptions } from './nprobe-tuning.js';

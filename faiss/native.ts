@@ -26,6 +26,12 @@ export interface NativeSearchResult {
   stats: NativeSearchStats;
 }
 
+/** Inverted lists per query (row-major n × p; -1 = none) and the query's distance to each list's centroid. */
+export interface AssignedLists {
+  lists: BigInt64Array;
+  coarse: Float32Array;
+}
+
 export interface NativeIndexInfo {
   d: number;
   ntotal: number;
@@ -53,7 +59,22 @@ export interface NativeIndex {
    * stopFlag: element 0 set to non-zero (Atomics.store) stops the search.
    * Stopped searches reject with [DEADLINE_EXCEEDED] or [CANCELLED].
    */
-  search(x: Float32Array, k: number, nprobe: number, efSearch: number, timeoutMs: number, stopFlag: Int32Array | null): Promise<NativeSearchResult>;
+  search(
+    x: Float32Array,
+    k: number,
+    nprobe: number,
+    efSearch: number,
+    timeoutMs: number,
+    stopFlag: Int32Array | null,
+    /** IVF: scan these lists (n × p, -1 = none) instead of the quantizer's; coarse = each list's centroid distance. */
+    preassigned?: AssignedLists | null,
+  ): Promise<NativeSearchResult>;
+  /** IVF: the nprobe lists nearest each query by the coarse quantizer (n × nprobe, nearest first). */
+  assign(x: Float32Array, nprobe: number): Promise<AssignedLists>;
+  /** IVF: entries in each inverted list. */
+  listSizes(): Float64Array;
+  /** IVF: appends `source`'s entries of `lists` to the same lists here (same kind, nlist and code size). */
+  copyListsFrom(source: NativeIndex, lists: BigInt64Array): Promise<void>;
   writeFile(path: string): Promise<void>;
   toBuffer(): Buffer;
   setDefaultEfSearch(ef: number): void;

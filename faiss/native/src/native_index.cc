@@ -95,6 +95,9 @@ Napi::Function NativeIndex::Define(Napi::Env env) {
           InstanceMethod("writeFile", &NativeIndex::WriteFile),
           InstanceMethod("toBuffer", &NativeIndex::ToBuffer),
           InstanceMethod("setDefaultEfSearch", &NativeIndex::SetDefaultEfSearch),
+          InstanceMethod("assign", &NativeIndex::Assign),
+          InstanceMethod("listSizes", &NativeIndex::ListSizes),
+          InstanceMethod("copyListsFrom", &NativeIndex::CopyListsFrom),
       });
   // Per-environment constructor (worker threads each load the addon).
   auto* constructor = new Constructor{Napi::Persistent(fn)};
@@ -371,6 +374,34 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
       stop->flag = flag.Data();
       keep.push_back(flag);
     }
+    // searchLists: {lists: BigInt64Array, coarse: Float32Array}, n x p each; list -1 = none.
+    std::shared_ptr<Preassigned> preassigned;
+    if (info.Length() > 6 && info[6].IsObject()) {
+      auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner(*index_));
+      if (!ivf) throw invalidArgument("a search on given lists needs an IVF index");
+      auto given = info[6].As<Napi::Object>();
+      Napi::Value listsValue = given.Get("lists");
+      if (!listsValue.IsTypedArray() || listsValue.As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
+        throw invalidArgument("lists must be a BigInt64Array");
+      auto lists = listsValue.As<Napi::BigInt64Array>();
+      auto coarse = float32Arg(given.Get("coarse"), "coarse distances");
+      size_t total = lists.ElementLength();
+      if (n == 0 || total % n != 0 || coarse.ElementLength() != total)
+        throw invalidArgument(std::to_string(total) + " lists and " + std::to_string(coarse.ElementLength()) + " coarse distances for " + std::to_string(n) + " queries");
+      size_t perQuery = total / n;
+      if (perQuery == 0 || perQuery > static_cast<size_t>(kMaxNprobe)) throw invalidArgument("lists per query must be from 1 to " + std::to_string(kMaxNprobe));
+      const idx_t* listData = reinterpret_cast<const idx_t*>(lists.Data());
+      for (size_t i = 0; i < total; i++) {
+        if (listData[i] < -1 || listData[i] >= static_cast<idx_t>(ivf->nlist))
+          throw invalidArgument("list " + std::to_string(listData[i]) + " of query " + std::to_string(i / perQuery) + " is outside [0, " + std::to_string(ivf->nlist) + ")");
+      }
+      preassigned = std::make_shared<Preassigned>();
+      preassigned->lists = listData;
+      preassigned->coarse = coarse.Data();
+      preassigned->perQuery = perQuery;
+      keep.push_back(lists);
+      keep.push_back(coarse);
+    }
     auto index = index_;
     auto mutex = mutex_;
     const float* data = x.Data();
@@ -381,7 +412,8 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
         env,
         [=]() {
           std::shared_lock<std::shared_mutex> lock(*mutex);
-          searchIndex(*index, n, data, k, static_cast<int>(nprobe), static_cast<int>(efSearch), distances->data(), labels->data(), *stats, *stop);
+          searchIndex(*index, n, data, k, static_cast<int>(nprobe), static_cast<int>(efSearch), distances->data(), labels->data(), *stats, *stop,
+                      preassigned.get());
         },
         [=](Napi::Env env) -> Napi::Value {
           auto d = Napi::Float32Array::New(env, distances->size());
@@ -438,6 +470,107 @@ Napi::Value NativeIndex::SetDefaultEfSearch(const Napi::CallbackInfo& info) {
   if (!hnsw) throw Napi::Error::New(env, "[INVALID_ARGUMENT] not an HNSW index");
   const_cast<faiss::IndexHNSW*>(hnsw)->hnsw.efSearch = ef;
   return env.Undefined();
+}
+
+// assign(x, nprobe) -> Promise<{lists: BigInt64Array, coarse: Float32Array}>:
+// the coarse quantizer's nprobe nearest lists per query (routed search).
+Napi::Value NativeIndex::Assign(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner(*index_));
+    if (!ivf) throw invalidArgument("assign needs an IVF index");
+    auto x = float32Arg(info[0], "queries");
+    idx_t n = checkVectors(x, index_->d, "queries");
+    int64_t nprobe = info[1].As<Napi::Number>().Int64Value();
+    if (nprobe <= 0 || nprobe > kMaxNprobe) throw invalidArgument("nprobe must be from 1 to " + std::to_string(kMaxNprobe));
+    if (!ivf->is_trained) throw AddonError("NOT_TRAINED", "index is not trained");
+    nprobe = std::min<int64_t>(nprobe, static_cast<int64_t>(ivf->nlist));
+    if (n * nprobe > kMaxResultEntries) throw invalidArgument("queries x nprobe must be at most " + std::to_string(kMaxResultEntries));
+    auto index = index_;
+    auto mutex = mutex_;
+    const float* data = x.Data();
+    auto lists = std::make_shared<std::vector<idx_t>>(n * nprobe);
+    auto coarse = std::make_shared<std::vector<float>>(n * nprobe);
+    auto* worker = new PromiseWorker(
+        env,
+        [=]() {
+          std::shared_lock<std::shared_mutex> lock(*mutex);
+          assignLists(*dynamic_cast<const faiss::IndexIVF*>(&inner(*index)), n, data, nprobe, lists->data(), coarse->data());
+        },
+        [=](Napi::Env env) -> Napi::Value {
+          auto l = Napi::BigInt64Array::New(env, lists->size());
+          std::copy(lists->begin(), lists->end(), reinterpret_cast<idx_t*>(l.Data()));
+          auto c = Napi::Float32Array::New(env, coarse->size());
+          std::copy(coarse->begin(), coarse->end(), c.Data());
+          auto out = Napi::Object::New(env);
+          out.Set("lists", l);
+          out.Set("coarse", c);
+          return out;
+        },
+        {x, info.This()});
+    worker->Queue();
+    return worker->Promise();
+  });
+}
+
+// listSizes() -> Float64Array: entries in each inverted list.
+Napi::Value NativeIndex::ListSizes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::shared_lock<std::shared_mutex> lock(*mutex_);
+    auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner(*index_));
+    if (!ivf) throw invalidArgument("listSizes needs an IVF index");
+    auto out = Napi::Float64Array::New(env, ivf->nlist);
+    for (size_t l = 0; l < ivf->nlist; l++) out[l] = static_cast<double>(ivf->invlists->list_size(l));
+    return out;
+  });
+}
+
+// copyListsFrom(source, lists: BigInt64Array) -> Promise<void>: appends the
+// source's entries (ids and codes) of the given lists to this index's same
+// lists. Both must be the same kind of IVF with the same list count and code
+// size: the caller checks they share one trained quantizer.
+Napi::Value NativeIndex::CopyListsFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 2 || !info[0].IsObject()) throw invalidArgument("copyListsFrom(source, lists)");
+    auto* source = Napi::ObjectWrap<NativeIndex>::Unwrap(info[0].As<Napi::Object>());
+    auto* dst = dynamic_cast<faiss::IndexIVF*>(index_.get());
+    auto* src = dynamic_cast<const faiss::IndexIVF*>(source->index_.get());
+    if (!dst || !src) throw invalidArgument("copyListsFrom needs two IVF indexes (not wrapped in IDMap)");
+    if (src == dst) throw invalidArgument("copyListsFrom: source and target are the same index");
+    if (src->d != dst->d || src->nlist != dst->nlist || src->code_size != dst->code_size || src->metric_type != dst->metric_type || kindOf(*src) != kindOf(*dst))
+      throw invalidArgument("copyListsFrom: the indexes differ (d " + std::to_string(src->d) + "/" + std::to_string(dst->d) + ", nlist " +
+                            std::to_string(src->nlist) + "/" + std::to_string(dst->nlist) + ", code size " + std::to_string(src->code_size) + "/" +
+                            std::to_string(dst->code_size) + ")");
+    if (src->direct_map.type != faiss::DirectMap::NoMap || dst->direct_map.type != faiss::DirectMap::NoMap)
+      throw invalidArgument("copyListsFrom: indexes with a direct map are not supported");
+    const idx_t* lists = checkIds(info[1], info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().ElementLength() : 0, "lists");
+    if (!lists) throw invalidArgument("lists are required");
+    idx_t n = static_cast<idx_t>(info[1].As<Napi::TypedArray>().ElementLength());
+    checkLists(lists, n, dst->nlist);
+    auto dstIndex = index_;
+    auto srcIndex = source->index_;
+    auto dstMutex = mutex_;
+    auto srcMutex = source->mutex_;
+    return queueVoid(
+        env,
+        [=]() {
+          std::shared_lock<std::shared_mutex> readLock(*srcMutex);
+          std::unique_lock<std::shared_mutex> writeLock(*dstMutex);
+          auto* to = static_cast<faiss::IndexIVF*>(dstIndex.get());
+          auto* from = static_cast<const faiss::IndexIVF*>(srcIndex.get());
+          for (idx_t i = 0; i < n; i++) {
+            size_t size = from->invlists->list_size(lists[i]);
+            if (size == 0) continue;
+            faiss::InvertedLists::ScopedIds ids(from->invlists, lists[i]);
+            faiss::InvertedLists::ScopedCodes codes(from->invlists, lists[i]);
+            to->invlists->add_entries(lists[i], size, ids.get(), codes.get());
+            to->ntotal += size;
+          }
+        },
+        {info[0], info[1], info.This()});
+  });
 }
 
 }  // namespace sci

@@ -3,6 +3,8 @@
 
 #include "common.h"
 
+#include <faiss/IndexIVF.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -49,10 +51,25 @@ struct SearchStop {
   void throwIfStopped() const;
 };
 
+// Lists an IVF search is told to scan instead of asking its coarse quantizer
+// (routed search: the router assigned the query once against the shared
+// centroids). Row-major n x perQuery; -1 = no list in that slot.
+struct Preassigned {
+  const idx_t* lists = nullptr;
+  const float* coarse = nullptr;  // the query's distance to each list's centroid
+  size_t perQuery = 0;
+};
+
 // Per-call search, safe to run concurrently on one index (read-only).
+// `preassigned` (IVF only) replaces the coarse quantizer's assignment.
 void searchIndex(const faiss::Index& index, idx_t n, const float* x, idx_t k,
                  int nprobe, int efSearch, float* distances, idx_t* labels,
-                 SearchStats& stats, const SearchStop& stop);
+                 SearchStats& stats, const SearchStop& stop,
+                 const Preassigned* preassigned = nullptr);
+
+// The nprobe lists nearest each query by the index's coarse quantizer
+// (row-major n x nprobe, nearest first), with their centroid distances.
+void assignLists(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t nprobe, idx_t* lists, float* coarse);
 
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
@@ -76,6 +93,9 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value WriteFile(const Napi::CallbackInfo& info);
   Napi::Value ToBuffer(const Napi::CallbackInfo& info);
   Napi::Value SetDefaultEfSearch(const Napi::CallbackInfo& info);
+  Napi::Value Assign(const Napi::CallbackInfo& info);
+  Napi::Value ListSizes(const Napi::CallbackInfo& info);
+  Napi::Value CopyListsFrom(const Napi::CallbackInfo& info);
 
   std::shared_ptr<faiss::Index> index_;
   // Searches share the lock; train / add / parameter changes take it alone.

@@ -186,7 +186,53 @@ void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, i
   stats.quantizerDis += static_cast<uint64_t>(n) * index.quantizer->ntotal;
 }
 
+// Routed search: the lists come with the query; scanned with the same
+// parameters and slicing as searchIvf, so a list gives the same codes and
+// distances whichever way it was chosen.
+void searchIvfPreassigned(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, const Preassigned& pre,
+                          float* distances, idx_t* labels, SearchStats& stats, const SearchStop& stop) {
+  faiss::IVFSearchParameters params;
+  params.nprobe = pre.perQuery;
+  params.max_codes = index.max_codes;
+  const idx_t p = static_cast<idx_t>(pre.perQuery);
+  int slices = static_cast<int>(std::min<idx_t>(omp_get_max_threads(), std::max<idx_t>(n, 1)));
+  std::vector<faiss::IndexIVFStats> sliceStats(slices);
+  std::vector<std::exception_ptr> errors(slices);
+#pragma omp parallel for if (slices > 1)
+  for (int slice = 0; slice < slices; slice++) {
+    idx_t i0 = n * slice / slices;
+    idx_t i1 = n * (slice + 1) / slices;
+    if (i1 <= i0) continue;
+    try {
+      for (idx_t b0 = i0; b0 < i1 && !stop.stopped(); b0 += kQueriesPerCheck) {
+        idx_t m = std::min(kQueriesPerCheck, i1 - b0);
+        index.search_preassigned(m, x + b0 * index.d, k, pre.lists + b0 * p, pre.coarse + b0 * p, distances + b0 * k,
+                                 labels + b0 * k, false, &params, &sliceStats[slice]);
+      }
+    } catch (...) {
+      errors[slice] = std::current_exception();
+    }
+  }
+  for (auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  for (auto& local : sliceStats) {
+    stats.ndis += local.ndis;
+    stats.nlist += local.nlist;
+  }
+}
+
 }  // namespace
+
+void assignLists(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t nprobe, idx_t* lists, float* coarse) {
+  // In batches of kQueriesPerCheck, as searchIvf asks its quantizer: faiss
+  // switches to BLAS from 20 queries on, whose float sums differ in the last
+  // bits; the same batching gives the same coarse distances.
+  for (idx_t b0 = 0; b0 < n; b0 += kQueriesPerCheck) {
+    idx_t m = std::min(kQueriesPerCheck, n - b0);
+    index.quantizer->search(m, x + b0 * index.d, nprobe, coarse + b0 * nprobe, lists + b0 * nprobe);
+  }
+}
 
 void SearchStop::throwIfStopped() const {
   int why = reason.load();
@@ -195,12 +241,16 @@ void SearchStop::throwIfStopped() const {
 }
 
 void searchIndex(const faiss::Index& index, idx_t n, const float* x, idx_t k, int nprobe, int efSearch,
-                 float* distances, idx_t* labels, SearchStats& stats, const SearchStop& stop) {
+                 float* distances, idx_t* labels, SearchStats& stats, const SearchStop& stop, const Preassigned* preassigned) {
   const faiss::Index* base = &index;
   const faiss::IndexIDMap* idmap = dynamic_cast<const faiss::IndexIDMap*>(&index);
   if (idmap) base = idmap->index;
 
-  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(base)) {
+  if (preassigned) {
+    auto* ivf = dynamic_cast<const faiss::IndexIVF*>(base);
+    if (!ivf) throw invalidArgument("a search on given lists needs an IVF index");
+    searchIvfPreassigned(*ivf, n, x, k, *preassigned, distances, labels, stats, stop);
+  } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(base)) {
     searchHnsw(*hnsw, n, x, k, efSearch, distances, labels, stats, stop);
   } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(base)) {
     searchIvf(*ivf, n, x, k, nprobe, distances, labels, stats, stop);
