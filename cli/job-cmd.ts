@@ -40,6 +40,7 @@ interface SubmitFlags {
   bm25?: string;
   sharedQuantizer?: boolean;
   sampleRows?: number;
+  routed?: number;
   wait?: boolean;
   json?: boolean;
   timeoutMs: number;
@@ -95,7 +96,8 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
     output: abs(flags.output),
     indexes,
     bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null,
-    sharedQuantizer: flags.sharedQuantizer || flags.sampleRows ? { ...(flags.sampleRows ? { sampleRows: flags.sampleRows } : {}) } : null,
+    sharedQuantizer: flags.sharedQuantizer || flags.sampleRows || flags.routed ? { ...(flags.sampleRows ? { sampleRows: flags.sampleRows } : {}) } : null,
+    routed: flags.routed ? { partitions: flags.routed } : null,
   };
 }
 
@@ -121,6 +123,11 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       'index: train IVF centroids and PQ codebooks once on a sample of every shard, and build every shard on them (nprobe then means the same lists everywhere)',
     )
     .option('--sample-rows <n>', 'index: rows of that sample over the whole set (implies --shared-quantizer; default 65536)', positiveInt('--sample-rows'))
+    .option(
+      '--routed <partitions>',
+      "index: also place the IVF indexes' inverted lists on this many serving partitions, balanced by list size (routed IVF: serve with --routed; implies --shared-quantizer)",
+      positiveInt('--routed'),
+    )
     .option('--queries <passages>', 'mine: the passage shard set whose queries and qrels are mined for')
     .option('--split <name>', 'mine: the query split', 'train')
     .option('--source <source>', 'mine: bm25, or dense:<index name> of the index set')

@@ -19,6 +19,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
     .option('--hybrid', 'fuse with BM25 (reciprocal rank fusion)')
     .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
     .option('--no-text', "print ids and scores only (by default each hit's title and text, read from its shard)")
+    .option('--routed', "search the set's routed partitions (routed IVF, served with sci serve shards --routed)")
     .option('--json', 'print the response as JSON')
     .action(
       async (
@@ -32,6 +33,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
           hybrid?: boolean;
           deadlineMs?: number;
           text: boolean;
+          routed?: boolean;
           json?: boolean;
         },
       ) => {
@@ -45,6 +47,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
             logger: logger.child({ component: 'search' }),
             deadlineMs: flags.deadlineMs ?? config.api.deadlineMs,
             limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
+            ...(flags.routed ? { routed: true } : {}),
           });
           try {
             const response = await service.search({
@@ -63,7 +66,9 @@ export function searchCommand(globals: () => GlobalOptions): Command {
             response.hits.forEach((hits, q) => {
               process.stdout.write(`${queries[q]}\n`);
               hits.forEach((h, r) => {
-                process.stdout.write(`  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, shard ${h.shard})\n`);
+                process.stdout.write(
+                  `  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, ${flags.routed ? 'partition' : 'shard'} ${h.shard})\n`,
+                );
                 if (h.title !== undefined || h.text !== undefined) process.stdout.write(`       ${passageLine(h.title ?? '', h.text ?? '')}\n`);
               });
             });

@@ -38,8 +38,9 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .command('shards')
     .description('Load shards of an index set and answer their search requests over NATS (start several for replicas)')
     .requiredOption('--index-set <dir>', 'index set (output of an index job)')
-    .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
-    .action(async (flags: { indexSet: string; shards?: number[] }) => {
+    .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all; with --routed, partitions)', parseShardList)
+    .option('--routed', "serve the set's routed partitions (an index job with --routed) instead of its shards")
+    .action(async (flags: { indexSet: string; shards?: number[]; routed?: boolean }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
       const metrics = await processMetrics(config, 'shard-server', logger);
@@ -50,9 +51,10 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         indexSet: resolve(flags.indexSet),
         logger: logger.child({ component: 'shard-server' }),
         ...(flags.shards ? { shards: flags.shards } : {}),
+        ...(flags.routed ? { routed: true } : {}),
       });
       await server.start();
-      process.stdout.write(`serving shards ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
+      process.stdout.write(`serving ${flags.routed ? 'routed partitions' : 'shards'} ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
       await onShutdown(async () => {
         await server.stop();
         await metrics.endpoint?.close();
@@ -66,7 +68,8 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--index-set <dir>', 'index set to search')
     .option('--port <port>', 'REST port (default api.port)', (v) => Number(v))
     .option('--grpc-port <port>', 'gRPC port (default api.grpcPort)', (v) => Number(v))
-    .action(async (flags: { indexSet: string; port?: number; grpcPort?: number }) => {
+    .option('--routed', "search the set's routed partitions (routed IVF) instead of its shards")
+    .action(async (flags: { indexSet: string; port?: number; grpcPort?: number; routed?: boolean }) => {
       const overrides = {
         ...(flags.port !== undefined ? { 'api.port': flags.port } : {}),
         ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}),
@@ -87,6 +90,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
         metrics: registry,
         hedge: config.api.hedge,
+        ...(flags.routed ? { routed: true } : {}),
       });
       const ctx = { search, state: cluster.state };
       const tls = config.api.tls

@@ -427,7 +427,7 @@ export class Coordinator {
       await this.planStage(jobId);
       return;
     }
-    const manifestKey = await buildOutputManifest(this.options.storage, job, ordered);
+    const manifestKey = await buildOutputManifest(this.options.storage, job, await tasksOfJob(this.options.state.tasks, jobId));
     const now = new Date().toISOString();
     const finished = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
       cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null,

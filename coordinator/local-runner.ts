@@ -30,12 +30,12 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
     error: null,
   };
   try {
-    let tasks: TaskRecord[] = [];
+    const done: TaskRecord[] = [];
     for (const [i, stage] of job.stages.entries()) {
       job.stage = i;
       const shards = await shardIdsOf(storage, spec, stage);
       job.shards = shards.length;
-      tasks = await Promise.all(
+      const tasks = await Promise.all(
         shards.map(async (shardId) => {
           const started = new Date().toISOString();
           const result = await runTask({ jobId: job.id, stage, shardId, spec }, storage, pool);
@@ -54,8 +54,9 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
         }),
       );
       if (stage === 'fit') await mergeFitOutputs(storage, spec, tasks);
+      done.push(...tasks);
     }
-    const manifestKey = await buildOutputManifest(storage, job, tasks);
+    const manifestKey = await buildOutputManifest(storage, job, done);
     return { job: { ...job, state: 'done', outputManifest: manifestKey, finishedAt: new Date().toISOString() }, manifestKey };
   } finally {
     await pool.destroy();

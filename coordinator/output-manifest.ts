@@ -12,8 +12,11 @@ export { INDEX_SET_FORMAT };
  * from the tasks. Encode jobs produce an embedding shard set (readable as
  * the input of an index job); index jobs a per-shard index set.
  */
-export async function buildOutputManifest(storage: Storage, job: JobRecord, tasks: TaskRecord[]): Promise<string> {
+export async function buildOutputManifest(storage: Storage, job: JobRecord, allTasks: TaskRecord[]): Promise<string> {
   const spec = job.spec;
+  // The stage whose tasks make the set: encode's, mine's merge, index's shards (a routed job's partitions beside them).
+  const stageOfSet = spec.kind === 'encode' ? 'encode' : spec.kind === 'mine' ? 'merge' : 'index';
+  const tasks = allTasks.filter((t) => t.stage === stageOfSet).sort((a, b) => a.shardId - b.shardId);
   const sum = (f: (t: TaskRecord) => number) => tasks.reduce((s, t) => s + f(t), 0);
   const common = {
     jobId: job.id,
@@ -77,22 +80,31 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, task
       passages: spec.bm25?.passages ?? null,
       indexes: await servingIndexes(storage, spec, tasks),
       bm25: spec.bm25,
-      shards: tasks.map((t) => ({
-        id: t.shardId,
-        rows: t.rowsIn,
-        files: t.outputs.map((o) => ({
-          role: o.role,
-          path: o.key.slice(spec.output.length).replace(/^\/+/, ''),
-          sha256: o.sha256,
-          bytes: o.bytes,
-          ...(o.buildMs !== undefined ? { buildMs: o.buildMs } : {}),
-        })),
-      })),
+      shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: filesOf(spec.output, t) })),
+      ...(spec.routed ? { routed: routedPartitions(spec.output, spec.routed.partitions, allTasks) } : {}),
     };
   }
   const key = joinKey(spec.output, 'manifest.json');
   await storage.writeText(key, `${JSON.stringify(manifest, null, 2)}\n`);
   return key;
+}
+
+function filesOf(output: string, task: TaskRecord) {
+  return task.outputs.map((o) => ({
+    role: o.role,
+    path: o.key.slice(output.length).replace(/^\/+/, ''),
+    sha256: o.sha256,
+    bytes: o.bytes,
+    ...(o.buildMs !== undefined ? { buildMs: o.buildMs } : {}),
+  }));
+}
+
+/** A routed job's serving partitions: each one's index, row ids and placement per routed index. */
+function routedPartitions(output: string, partitions: number, allTasks: TaskRecord[]) {
+  const parts = allTasks.filter((t) => t.stage === 'route').sort((a, b) => a.shardId - b.shardId);
+  if (parts.length !== partitions) throw new Error(`the route stage has ${parts.length} tasks for ${partitions} partitions`);
+  const indexes = [...new Set(parts[0]!.outputs.filter((o) => o.role.startsWith('faiss:')).map((o) => o.role.slice('faiss:'.length)))];
+  return { partitions, indexes, parts: parts.map((t) => ({ id: t.shardId, rows: t.rowsWritten, files: filesOf(output, t) })) };
 }
 
 /** Per index trained by the job's shared quantizer: its trained, empty index (relative to the set) and the rows it was trained on. */

@@ -25,6 +25,10 @@ export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageNa
     // One training task over every shard's sample.
     return stage === 'train' ? [0] : shards.map((s) => s.id);
   }
+  if (spec.kind === 'index' && stage === 'route') {
+    if (!spec.routed) throw new JobError('a route stage needs the job’s routed option', { field: 'routed' });
+    return Array.from({ length: spec.routed.partitions }, (_, p) => p);
+  }
   if (stage === 'index' && spec.kind === 'index') {
     const manifest = spec.input ? await readSetManifest(storage, spec.input, 'embeddings') : await readSetManifest(storage, spec.bm25!.passages, 'passages');
     return manifest.shards.map((s) => s.id);

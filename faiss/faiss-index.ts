@@ -173,6 +173,15 @@ export class FaissIndex {
     await native(() => this.native.copyListsFrom(source.native, lists));
   }
 
+  /** IVF: the ids stored in `lists`, list after list. */
+  listIds(lists: BigInt64Array): BigInt64Array {
+    try {
+      return this.native.listIds(lists);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
   private async runSearch(
     queries: Float32Array,
     k: number,

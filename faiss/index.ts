@@ -15,3 +15,4 @@ export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative
 export type { Metric, IndexKind, NativeIndexInfo, AssignedLists } from './native.js';
 export { exactTopK } from './exact-knn.js';
 export { measureNprobeCurve, chooseServingNprobe, nprobeGrid, type NprobeCurve, type NprobeTuningOptions } from './nprobe-tuning.js';
+export { placeLists, type ListPlacement } from './list-placement.js';

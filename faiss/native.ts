@@ -75,6 +75,8 @@ export interface NativeIndex {
   listSizes(): Float64Array;
   /** IVF: appends `source`'s entries of `lists` to the same lists here (same kind, nlist and code size). */
   copyListsFrom(source: NativeIndex, lists: BigInt64Array): Promise<void>;
+  /** IVF: the ids stored in `lists`, list after list. */
+  listIds(lists: BigInt64Array): BigInt64Array;
   writeFile(path: string): Promise<void>;
   toBuffer(): Buffer;
   setDefaultEfSearch(ef: number): void;

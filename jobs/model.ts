@@ -1,5 +1,6 @@
 import { isCleanKey } from '../storage/index.js';
 import { z } from 'zod';
+import { JobError } from './errors.js';
 
 /*
  * Jobs and tasks as stored in JetStream KV and carried on the work queue.
@@ -149,6 +150,15 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
       })
       .nullable()
       .default(null),
+    /**
+     * Routed IVF (a `route` stage after `index`; needs `sharedQuantizer`): every IVF index's inverted lists are
+     * placed on `partitions` serving partitions by list id, balanced by list size, so a search goes only to the
+     * partitions that own a query's probed lists (`sci serve --routed`). Null = data-sharded serving only.
+     */
+    routed: z
+      .strictObject({ partitions: z.number().int().positive().max(1024) })
+      .nullable()
+      .default(null),
   }),
   z.strictObject({
     kind: z.literal('mine'),
@@ -182,12 +192,20 @@ export function shardSampleRows(sampleRows: number, shardRows: number, totalRows
   return totalRows === 0 ? 0 : Math.min(shardRows, Math.round((sampleRows * shardRows) / totalRows));
 }
 
-export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'stats', 'queries', 'mine', 'merge'] as const;
+export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'stats', 'queries', 'mine', 'merge'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export function stagesOf(spec: JobSpec): StageName[] {
   // A shared quantizer: every shard's sample, then one training task, then the shards' indexes on its parameters.
-  if (spec.kind === 'index') return spec.sharedQuantizer && spec.input && spec.indexes.length > 0 ? ['sample', 'train', 'index'] : ['index'];
+  // Routed IVF: then each serving partition gathers its lists from every shard.
+  if (spec.kind === 'index') {
+    if (spec.routed && !(spec.sharedQuantizer && spec.input))
+      throw new JobError('routed IVF needs sharedQuantizer and an embedding set as input: every partition holds lists of one trained quantizer', {
+        field: 'routed',
+      });
+    if (!spec.sharedQuantizer || !spec.input || spec.indexes.length === 0) return ['index'];
+    return spec.routed ? ['sample', 'train', 'index', 'route'] : ['sample', 'train', 'index'];
+  }
   // BM25 needs the corpus-wide statistics of the query terms before any shard can score;
   // dense mining encodes the queries once (one task) for every shard to search with.
   if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['queries', 'mine', 'merge'];

@@ -1,4 +1,4 @@
-import { ArrowRowReader, shardFile } from '../shards/index.js';
+import { readIdColumns, shardFile } from '../shards/index.js';
 import type { Storage } from '../storage/index.js';
 
 /**
@@ -6,18 +6,5 @@ import type { Storage } from '../storage/index.js';
  * them stay on disk), batch by batch.
  */
 export async function readEmbeddingIds(storage: Storage, embeddingsKey: string, shardId: number): Promise<{ rowIds: BigInt64Array; externalIds: string[] }> {
-  const reader = ArrowRowReader.open(await shardFile(storage, embeddingsKey, 'embeddings', shardId));
-  try {
-    const rowIds = new BigInt64Array(reader.rows);
-    let at = 0;
-    for (const batch of reader.int64Column('rowId')) {
-      rowIds.set(batch, at);
-      at += batch.length;
-    }
-    const externalIds: string[] = [];
-    for (const batch of reader.utf8Column('externalId')) for (const id of batch) externalIds.push(id);
-    return { rowIds, externalIds };
-  } finally {
-    reader.close();
-  }
+  return readIdColumns(await shardFile(storage, embeddingsKey, 'embeddings', shardId));
 }

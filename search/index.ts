@@ -7,6 +7,7 @@ export { SearchRequestError, SearchUnavailableError } from './errors.js';
 export {
   indexSetId,
   shardSubject,
+  partitionSubject,
   hedgeSubject,
   HEDGE_SUBJECTS,
   PROTOCOL_LIMITS,
@@ -19,3 +20,4 @@ export type { ShardServerCounters } from './shard-server.js';
 export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluation.js';
 export { readEmbeddingIds } from './embedding-ids.js';
 export { DEFAULT_HEDGE_POLICY, type HedgePolicy, type HedgeCounters } from './hedging.js';
+export { loadRouting, type Routing, type RoutedIndex } from './routing.js';

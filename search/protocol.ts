@@ -70,9 +70,14 @@ export function shardSubject(setId: string, shard: number): string {
   return `sci.search.${setId}.${shard}`;
 }
 
+/** A routed partition's subject (routed IVF: partitions hold inverted lists, not shards' rows). */
+export function partitionSubject(setId: string, partition: number): string {
+  return `sci.search.${setId}.r${partition}`;
+}
+
 /** Every replica of a shard listens here outside the queue group: a hedged request reaches them all, the first answer wins. */
-export function hedgeSubject(setId: string, shard: number): string {
-  return `${shardSubject(setId, shard)}.hedge`;
+export function hedgeSubject(setId: string, shard: number, routed = false): string {
+  return `${routed ? partitionSubject(setId, shard) : shardSubject(setId, shard)}.hedge`;
 }
 
 /** What the shard-server role may subscribe to without the queue group: the hedge subjects. */
@@ -97,6 +102,11 @@ export const DenseRequestSchema = z
     dim: count(L.maxDim),
     nprobe: count(L.maxNprobe).optional(),
     efSearch: count(L.maxEfSearch).optional(),
+    /**
+     * Routed IVF: the payload also holds, per query, this many lists to scan (int64, -1 = none) and their
+     * centroid distances (float32), after the vectors; the server scans those instead of asking its quantizer.
+     */
+    lists: count(L.maxNprobe).optional(),
   })
   .refine((r) => r.nq * r.k <= L.maxResultEntries, { message: `nq × k must be at most ${L.maxResultEntries}`, path: ['k'] });
 export type DenseRequest = z.infer<typeof DenseRequestSchema>;

@@ -7,6 +7,7 @@ import {
   hedgeSubject,
   indexSetId,
   parseReply,
+  partitionSubject,
   shardSubject,
   ShardSearchHeaderSchema,
   ShardStatsHeaderSchema,
@@ -28,6 +29,7 @@ import type { IndexSet } from './index-set.js';
 import { SearchRequestError } from './errors.js';
 import { CancelledError } from '../common/index.js';
 import { hedged, ShardLatencies, type HedgeCounters, type HedgePolicy } from './hedging.js';
+import type { Routing } from './routing.js';
 
 /*
  * Scatter-gather: one request per shard of the index set, all at once;
@@ -87,16 +89,29 @@ export class SearchRouter {
   readonly hedges: HedgeCounters = { sent: 0, won: 0 };
   private readonly latencies: ShardLatencies | null;
 
+  /** Index names this router searches: the set's, or a routed set's routed IVF indexes. */
+  readonly names: string[];
+
   constructor(
     readonly nc: NatsConnection,
     readonly indexSet: IndexSet,
     private readonly defaultDeadlineMs = 2000,
     /** Hedge a shard's request to all its replicas after this policy's percentile delay; null = never. */
     hedge: HedgePolicy | null = null,
+    /**
+     * Routed IVF (search/routing.ts): the requests go to the set's routed partitions, each with only
+     * the lists it owns of those the shared quantizer assigned; null = every shard of the set.
+     */
+    private readonly routing: Routing | null = null,
   ) {
     this.setId = indexSetId(indexSet.key);
-    this.shards = indexSet.manifest.shards.map((s) => s.id);
+    this.shards = routing ? indexSet.manifest.routed!.parts.map((p) => p.id) : indexSet.manifest.shards.map((s) => s.id);
+    this.names = routing ? [...routing.keys()] : indexSet.names;
     this.latencies = hedge ? new ShardLatencies(hedge) : null;
+  }
+
+  private subjectOf(shard: number): string {
+    return this.routing ? partitionSubject(this.setId, shard) : shardSubject(this.setId, shard);
   }
 
   /** Sends the request to `shards` (default all); resolves by the deadline with whatever answered. */
@@ -119,9 +134,12 @@ export class SearchRouter {
         try {
           const timeout = Math.max(1, Math.round(deadline - sent));
           const msg = await hedged(
-            this.nc.request(shardSubject(this.setId, shard), frame, { timeout }),
+            this.nc.request(this.subjectOf(shard), frame, { timeout }),
             this.latencies?.delayFor(shard) ?? null,
-            () => this.nc.request(hedgeSubject(this.setId, shard), frame, { timeout: Math.max(1, Math.round(deadline - performance.now())) }),
+            () =>
+              this.nc.request(hedgeSubject(this.setId, shard, this.routing !== null), frame, {
+                timeout: Math.max(1, Math.round(deadline - performance.now())),
+              }),
             this.hedges,
           );
           const decoded = decodeFrame(msg.data);
@@ -171,8 +189,51 @@ export class SearchRouter {
       ...(options.efSearch ? { efSearch: options.efSearch } : {}),
     };
     const started = performance.now();
+    if (this.routing) return this.denseRouted(vectors, dim, nq, request, options, started);
     const gathered = await this.scatter(request, ShardSearchHeaderSchema, options.deadlineMs ?? this.defaultDeadlineMs, [vectors], this.shards, options.signal);
     return this.mergeRanked(gathered, nq, options.k, started);
+  }
+
+  /**
+   * Routed IVF: the queries are assigned once against the shared centroids, and each partition that
+   * owns one of the probed lists gets the queries with only its lists (-1 in the others' slots).
+   * Partitions that own none of them are not asked.
+   */
+  private async denseRouted(
+    vectors: Float32Array,
+    dim: number,
+    nq: number,
+    request: Extract<ShardRequestBody, { op: 'dense' }>,
+    options: DenseSearchOptions,
+    started: number,
+  ): Promise<SearchResponse> {
+    const route = this.routing!.get(options.index)!;
+    if (options.efSearch) throw new SearchRequestError('efSearch is a graph parameter; a routed IVF index takes nprobe', { field: 'efSearch' });
+    if (dim !== route.quantizer.dim)
+      throw new SearchRequestError(`queries have dimension ${dim}, index "${options.index}" has ${route.quantizer.dim}`, { field: 'dim' });
+    const nprobe = options.nprobe ?? route.nprobe;
+    const assigned = await route.quantizer.assign(vectors, nprobe);
+    const perQuery = assigned.lists.length / nq;
+    const byPartition = new Map<number, BigInt64Array>();
+    assigned.lists.forEach((list, i) => {
+      if (list < 0n) return;
+      const owner = route.owner[Number(list)]!;
+      let lists = byPartition.get(owner);
+      if (!lists) byPartition.set(owner, (lists = new BigInt64Array(assigned.lists.length).fill(-1n)));
+      lists[i] = list;
+    });
+    const deadlineMs = Math.max(1, (options.deadlineMs ?? this.defaultDeadlineMs) - (performance.now() - started));
+    const body = { ...request, lists: perQuery };
+    delete body.nprobe;
+    const parts = await Promise.all(
+      [...byPartition].map(([partition, lists]) =>
+        this.scatter(body, ShardSearchHeaderSchema, deadlineMs, [vectors, lists, assigned.coarse], [partition], options.signal),
+      ),
+    );
+    const gathered = { replies: parts.flatMap((p) => p.replies), missing: parts.flatMap((p) => p.missing) };
+    const response = this.mergeRanked(gathered, nq, options.k, started);
+    response.counters.quantizerDis += nq * route.owner.length;
+    return response;
   }
 
   /**
@@ -301,8 +362,10 @@ export class SearchRouter {
   }
 
   private checkIndex(name: string): void {
-    if (!this.indexSet.names.includes(name))
-      throw new SearchRequestError(`index set ${this.indexSet.key} has no index "${name}" (it has: ${this.indexSet.names.join(', ')})`, { field: 'index' });
+    if (!this.names.includes(name))
+      throw new SearchRequestError(`index set ${this.indexSet.key} has no ${this.routing ? 'routed ' : ''}index "${name}" (it has: ${this.names.join(', ')})`, {
+        field: 'index',
+      });
   }
 }
 

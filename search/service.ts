@@ -9,6 +9,7 @@ import { openIndexSet } from './index-set.js';
 import { openSetEncoder } from './query-encoder.js';
 import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
+import { loadRouting } from './routing.js';
 import { SearchRequestError } from './errors.js';
 import { PROTOCOL_LIMITS } from './protocol.js';
 import { PASSAGE_FIELDS, type PassageField } from '../shards/index.js';
@@ -65,9 +66,12 @@ export class SearchService {
     metrics?: Registry;
     /** Hedged requests to a shard's replicas (search/hedging.ts); none when absent. */
     hedge?: HedgePolicy | null;
+    /** Search the set's routed partitions (routed IVF) instead of its shards. */
+    routed?: boolean;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
-    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null);
+    const routing = options.routed ? await loadRouting(options.storage, set) : null;
+    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null, routing);
     let encoder: TextEncoder | null = null;
     let close = () => {};
     if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));

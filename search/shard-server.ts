@@ -13,10 +13,12 @@ import {
   parseRequest,
   PROTOCOL_VERSION,
   shardSubject,
+  partitionSubject,
   hedgeSubject,
   SHARD_QUEUE_GROUP,
   SERVERS_SUBJECT,
   viewFloat32,
+  viewBigInt64,
   type ShardServerInfo,
   type Bm25SearchRequest,
   type Bm25StatsRequest,
@@ -25,7 +27,7 @@ import {
   type ShardRequest,
 } from './protocol.js';
 import { openIndexSet, type IndexSet } from './index-set.js';
-import { PassageLookup, readSetManifest, verifiedFile } from '../shards/index.js';
+import { PassageLookup, readIdColumns, readSetManifest, verifiedFile } from '../shards/index.js';
 import { SearchRequestError, SearchUnavailableError } from './errors.js';
 import { ShardServerMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
@@ -44,6 +46,8 @@ interface LoadedShard {
   bm25: Bm25Index | null;
   /** rowId → externalId, from BM25's stored ids or the index's embedding file. */
   externalIdOf: (rowId: bigint) => string;
+  /** A routed partition: per index, rowId → externalId from its ids file (each index's lists hold other rows). */
+  externalIdsByIndex: Map<string, (rowId: bigint) => string> | null;
   /** Title and text by row id, opened on the first `passages` request. */
   passages: Promise<PassageLookup> | null;
 }
@@ -52,8 +56,10 @@ export interface ShardServerOptions {
   nc: NatsConnection;
   storage: Storage;
   indexSet: string;
-  /** Shards to serve; default all. */
+  /** Shards to serve (routed: partitions); default all. */
   shards?: number[];
+  /** Serve the set's routed partitions (the index job's `routed` option) instead of its shards. */
+  routed?: boolean;
   /**
    * OpenMP threads per Faiss search (default 1): a server answers many
    * requests at once, one per libuv thread; OpenMP teams on top of that
@@ -81,6 +87,8 @@ export class ShardServer {
   private set: IndexSet | null = null;
   /** IVF indexes' serving nprobe from the manifest: used when a request names none. */
   private servingNprobe = new Map<string, number>();
+  /** A routed partition server's passage files, by data shard (opened on first use). */
+  private readonly dataShardPassages = new Map<number, Promise<PassageLookup>>();
   readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
   private lastExpiredLog = 0;
   private readonly metrics: ShardServerMetrics | null;
@@ -103,16 +111,20 @@ export class ShardServer {
     setFaissThreads(this.options.faissThreads ?? 1);
     this.set = await openIndexSet(storage, indexSet);
     this.servingNprobe = new Map(this.set.manifest.indexes.flatMap((i) => (i.nprobe ? [[i.name, i.nprobe] as const] : [])));
-    const wanted = this.options.shards ?? this.set.manifest.shards.map((s) => s.id);
+    const routed = this.options.routed ?? false;
+    const routing = this.set.manifest.routed;
+    if (routed && !routing) throw new SearchUnavailableError(`index set ${indexSet} has no routed partitions (build it with the index job's routed option)`);
+    const entries = routed ? routing!.parts : this.set.manifest.shards;
+    const wanted = this.options.shards ?? entries.map((s) => s.id);
     const setId = indexSetId(indexSet);
     for (const id of wanted) {
-      const entry = this.set.manifest.shards.find((s) => s.id === id);
-      if (!entry) throw new SearchRequestError(`index set ${indexSet} has no shard ${id}`);
-      const shard = await this.loadShard(entry);
+      const entry = entries.find((s) => s.id === id);
+      if (!entry) throw new SearchRequestError(`index set ${indexSet} has no ${routed ? 'routed partition' : 'shard'} ${id}`);
+      const shard = routed ? await this.loadPartition(entry) : await this.loadShard(entry);
       this.shards.set(id, shard);
-      const sub = nc.subscribe(shardSubject(setId, id), { queue: SHARD_QUEUE_GROUP });
+      const sub = nc.subscribe(routed ? partitionSubject(setId, id) : shardSubject(setId, id), { queue: SHARD_QUEUE_GROUP });
       // Hedged requests reach every replica of the shard (search/hedging.ts).
-      const hedges = nc.subscribe(hedgeSubject(setId, id));
+      const hedges = nc.subscribe(hedgeSubject(setId, id, routed));
       this.subscriptions.push(sub, hedges);
       void this.serve(sub, shard);
       void this.serve(hedges, shard);
@@ -123,7 +135,10 @@ export class ShardServer {
       for await (const msg of rollCall) msg.respond(new TextEncoder().encode(JSON.stringify(this.info())));
     })();
     await nc.flush();
-    logger.info({ indexSet, setId, shards: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) }, 'serving shards');
+    logger.info(
+      { indexSet, setId, [routed ? 'partitions' : 'shards']: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) },
+      'serving shards',
+    );
   }
 
   private async loadShard(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
@@ -146,7 +161,20 @@ export class ShardServer {
       bm25 = loadBm25(dir);
     }
     const externalIdOf = await this.externalIds(entry.id, bm25);
-    return { id: entry.id, dense, bm25, externalIdOf, passages: null };
+    return { id: entry.id, dense, bm25, externalIdOf, externalIdsByIndex: null, passages: null };
+  }
+
+  /** A routed partition: its part of each routed IVF index, and the external ids of the rows each holds. */
+  private async loadPartition(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
+    const { storage, indexSet } = this.options;
+    const dense = new Map<string, FaissIndex>();
+    const externalIdsByIndex = new Map<string, (rowId: bigint) => string>();
+    for (const file of entry.files) {
+      const [role, name] = file.role.split(':') as [string, string];
+      if (role === 'faiss') dense.set(name, await FaissIndex.load(await verifiedFile(storage, indexSet, file)));
+      if (role === 'ids') externalIdsByIndex.set(name, readPartitionIds(await verifiedFile(storage, indexSet, file)));
+    }
+    return { id: entry.id, dense, bm25: null, externalIdOf: () => '', externalIdsByIndex, passages: null };
   }
 
   /** The shard's passage file: the index set's passages (BM25's) or those its embeddings were encoded from. */
@@ -159,6 +187,36 @@ export class ShardServer {
     const entry = passages.shards.find((s) => s.id === shardId);
     if (!entry) throw new SearchUnavailableError(`passage set ${passagesKey} has no shard ${shardId}`);
     return PassageLookup.open(await verifiedFile(storage, passagesKey, entry), entry.firstRowId);
+  }
+
+  /**
+   * A routed partition's hits come from every data shard: each row is read from the passage shard
+   * holding it (found by row range), those files opened on first use.
+   */
+  private async partitionPassages(shard: LoadedShard, req: PassagesRequest): Promise<Uint8Array> {
+    const ranges = await this.passageRanges();
+    const out = [];
+    for (const rowId of req.rowIds) {
+      const entry = ranges.find((r) => rowId >= r.firstRowId && rowId < r.firstRowId + r.rows);
+      if (!entry) throw new SearchRequestError(`row ${rowId} is in no shard of the passage set`, { field: 'rowIds' });
+      let lookup = this.dataShardPassages.get(entry.id);
+      if (!lookup) {
+        lookup = this.openPassages(entry.id);
+        this.dataShardPassages.set(entry.id, lookup);
+        lookup.catch(() => this.dataShardPassages.delete(entry.id));
+      }
+      out.push(...(await lookup).read([rowId], req.fields));
+    }
+    return encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, passages: out });
+  }
+
+  /** The passage set's shards by row range. */
+  private async passageRanges(): Promise<Array<{ id: number; firstRowId: number; rows: number }>> {
+    const { storage } = this.options;
+    const manifest = this.set!.manifest;
+    const passagesKey = manifest.passages ?? (manifest.embeddings ? (await readSetManifest(storage, manifest.embeddings, 'embeddings')).passages : null);
+    if (!passagesKey) throw new SearchUnavailableError(`index set ${this.options.indexSet} names no passage set, so hits have no title or text`);
+    return (await readSetManifest(storage, passagesKey, 'passages')).shards;
   }
 
   /** rowId → externalId for the shard: BM25 keeps both; else the embedding shard's columns. */
@@ -266,6 +324,7 @@ export class ShardServer {
   }
 
   private async passages(shard: LoadedShard, req: PassagesRequest): Promise<Uint8Array> {
+    if (shard.externalIdsByIndex) return this.partitionPassages(shard, req);
     if (!shard.passages) {
       shard.passages = this.openPassages(shard.id);
       // A failed open is retried by the next request (the storage may come back).
@@ -290,9 +349,22 @@ export class ShardServer {
     if (req.dim !== index.dim) throw new SearchRequestError(`queries have dimension ${req.dim}, index "${req.index}" has ${index.dim}`, { field: 'dim' });
     const queries = viewFloat32(payload, 0, req.nq * req.dim, 'query vectors');
     const timeoutMs = Math.max(1, req.expiresAt - Date.now());
-    const nprobe = req.nprobe ?? this.servingNprobe.get(req.index);
-    const result = await index.search(queries, req.k, { ...(nprobe ? { nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
-    const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : shard.externalIdOf(l)));
+    let result;
+    if (req.lists !== undefined) {
+      // Routed IVF: the router assigned the queries; scan exactly those lists.
+      if (!shard.externalIdsByIndex) throw new SearchRequestError(`shard ${shard.id} is not a routed partition: send it no lists`, { field: 'lists' });
+      const entries = req.nq * req.lists;
+      const listsAt = Math.ceil((req.nq * req.dim * 4) / 8) * 8;
+      const lists = viewBigInt64(payload, listsAt, entries, 'lists');
+      const coarse = viewFloat32(payload, listsAt + entries * 8, entries, 'coarse distances');
+      result = await index.searchLists(queries, req.k, { lists, coarse }, { timeoutMs });
+    } else {
+      if (shard.externalIdsByIndex) throw new SearchRequestError(`routed partition ${shard.id} searches only the lists a router assigns`, { field: 'lists' });
+      const nprobe = req.nprobe ?? this.servingNprobe.get(req.index);
+      result = await index.search(queries, req.k, { ...(nprobe ? { nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
+    }
+    const idOf = shard.externalIdsByIndex?.get(req.index) ?? shard.externalIdOf;
+    const externalIds = Array.from(result.labels, (l) => (l < 0n ? '' : idOf(l)));
     return encodeFrame(
       {
         v: PROTOCOL_VERSION,
@@ -352,7 +424,26 @@ export class ShardServer {
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.subscriptions.length = 0;
     for (const shard of this.shards.values()) void shard.passages?.then((p) => p.close()).catch(() => {});
+    for (const lookup of this.dataShardPassages.values()) void lookup.then((p) => p.close()).catch(() => {});
+    this.dataShardPassages.clear();
     this.shards.clear();
     rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** A routed partition's ids file (sorted by row id): rowId → externalId by binary search, no per-row Map (2^24 cap). */
+function readPartitionIds(path: string): (rowId: bigint) => string {
+  const { rowIds, externalIds } = readIdColumns(path);
+  return (rowId) => {
+    let lo = 0;
+    let hi = rowIds.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = rowIds[mid]!;
+      if (at === rowId) return externalIds[mid]!;
+      if (at < rowId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return '';
+  };
 }

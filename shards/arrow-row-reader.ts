@@ -175,3 +175,21 @@ function readAt(fd: number, path: string, position: number, length: number): Buf
   }
   return out;
 }
+
+/** The `rowId` and `externalId` columns of an Arrow file (an embedding shard, a routed partition's ids), the rest left on disk. */
+export function readIdColumns(path: string): { rowIds: BigInt64Array; externalIds: string[] } {
+  const reader = ArrowRowReader.open(path);
+  try {
+    const rowIds = new BigInt64Array(reader.rows);
+    let at = 0;
+    for (const batch of reader.int64Column('rowId')) {
+      rowIds.set(batch, at);
+      at += batch.length;
+    }
+    const externalIds: string[] = [];
+    for (const batch of reader.utf8Column('externalId')) for (const id of batch) externalIds.push(id);
+    return { rowIds, externalIds };
+  } finally {
+    reader.close();
+  }
+}

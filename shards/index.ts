@@ -31,5 +31,5 @@ export {
   type IndexSetManifestRead,
 } from './set-manifest.js';
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';
-export { ArrowRowReader } from './arrow-row-reader.js';
+export { ArrowRowReader, readIdColumns } from './arrow-row-reader.js';
 export { PassageLookup, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';

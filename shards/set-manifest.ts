@@ -32,6 +32,13 @@ export const EmbeddingSetManifestSchema = z.looseObject({
 });
 export type EmbeddingSetManifest = z.infer<typeof EmbeddingSetManifestSchema>;
 
+/** A shard of an index set, or a routed partition: its rows and files (role `faiss:<name>`, `bm25`, `ids:<name>`, …). */
+const indexSetPart = z.strictObject({
+  id: count,
+  rows: count,
+  files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })),
+});
+
 export const IndexSetManifestSchema = z.looseObject({
   format: z.literal(INDEX_SET_FORMAT),
   jobId: z.string(),
@@ -53,13 +60,9 @@ export const IndexSetManifestSchema = z.looseObject({
     }),
   ),
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),
-  shards: z.array(
-    z.strictObject({
-      id: count,
-      rows: count,
-      files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })),
-    }),
-  ),
+  shards: z.array(indexSetPart),
+  /** Routed IVF (the job's `routed` option): serving partitions, each holding some inverted lists of every shard. */
+  routed: z.strictObject({ partitions: count, indexes: z.array(z.string()), parts: z.array(indexSetPart) }).optional(),
 });
 export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
 

@@ -2,6 +2,7 @@ import { runFit } from './tasks/fit-task.js';
 import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
 import { runSample, runTrain } from './tasks/quantizer-task.js';
+import { runRoute } from './tasks/route-task.js';
 import { runMerge, runMine, runQueries, runStats } from './tasks/mine-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
@@ -28,6 +29,8 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         return await runTrain(task, cancel);
       case 'index':
         return await runIndex(task, cancel);
+      case 'route':
+        return await runRoute(task, cancel);
       case 'stats':
         return await runStats(task, cancel);
       case 'queries':

@@ -4,6 +4,7 @@ import type { Piscina } from 'piscina';
 import { fetchModelFolder, joinKey, linkFiles, sha256, StorageError, type Storage } from '../storage/index.js';
 import { readSetManifest, shardFile, verifiedFile } from '../shards/index.js';
 import { FatalTaskError, shardSampleRows, type TaskMessage, type TaskOutput } from '../jobs/index.js';
+import { parseIvfFactory } from '../faiss/index.js';
 import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage, TrainedFiles } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
 import { cancelFlagFor } from './cancel-flag.js';
@@ -60,6 +61,10 @@ export async function runTask(
       if (spec.kind !== 'index' || !spec.sharedQuantizer || !spec.input)
         throw new FatalTaskError(`stage ${task.stage} needs an index job with a shared quantizer`);
       ({ poolTask, publishUnder } = await quantizerPoolTask(storage, task, spec as QuantizerSpec, work));
+    } else if (task.stage === 'route') {
+      if (spec.kind !== 'index' || !spec.sharedQuantizer || !spec.input || !spec.routed)
+        throw new FatalTaskError('stage route needs an index job with a shared quantizer and the routed option');
+      ({ poolTask, publishUnder } = await routePoolTask(storage, task, spec as QuantizerSpec, work));
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
@@ -115,7 +120,42 @@ export const quantizerKeys = {
   trained: (output: string, name: string) => joinKey(output, 'trained', `${name}.faiss`),
   centroids: (output: string, name: string) => joinKey(output, 'trained', `${name}.centroids.npy`),
   list: (output: string) => joinKey(output, 'trained', 'trained.json'),
+  /** A shard's index file as the index stage publishes it. */
+  shardIndex: (output: string, shardId: number, name: string) => joinKey(output, `shard-${shardName(shardId)}`, `${name}.faiss`),
+  /** A routed partition's folder. */
+  partition: (output: string, partition: number) => joinKey(output, 'routed', `part-${shardName(partition)}`),
 };
+
+/** Routed IVF: the partition's task over every shard's index of each routed index (the IVF ones this job trained). */
+async function routePoolTask(storage: Storage, task: TaskMessage, spec: QuantizerSpec, work: string): Promise<{ poolTask: PoolTask; publishUnder: string }> {
+  const trained = await trainedFiles(storage, spec, task.jobId);
+  const routed = spec.indexes.filter((i) => trained[i.name] && parseIvfFactory(i.factory));
+  if (routed.length === 0)
+    throw new FatalTaskError(
+      `the routed option needs an IVF index (IVF{n},Flat or IVF{n},PQ{m}); this job builds ${spec.indexes.map((i) => i.factory).join(', ')}`,
+      {
+        field: 'routed',
+      },
+    );
+  const embeddings = await readSetManifest(storage, spec.input, 'embeddings');
+  const shards = [];
+  for (const shard of embeddings.shards) {
+    const indexFiles: Record<string, string> = {};
+    for (const index of routed) indexFiles[index.name] = await storage.localPath(quantizerKeys.shardIndex(spec.output, shard.id, index.name));
+    shards.push({ shardId: shard.id, indexFiles, embeddingFile: await verifiedFile(storage, spec.input, shard) });
+  }
+  return {
+    poolTask: {
+      stage: 'route',
+      partition: task.shardId,
+      partitions: spec.routed!.partitions,
+      indexes: routed.map((i) => ({ name: i.name, trained: trained[i.name]!.index })),
+      shards,
+      workDir: work,
+    },
+    publishUnder: quantizerKeys.partition(spec.output, task.shardId),
+  };
+}
 
 async function quantizerPoolTask(
   storage: Storage,

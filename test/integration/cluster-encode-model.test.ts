@@ -155,10 +155,11 @@ test(
     // the query view, each shard filled from the trained index, so the shards together answer like one global CI index.
     const sharedSet = join(dir, 'indexes-shared');
     const sharedIndexes = ['ci=IVF32,Flat:ip:dual-view', 'cipq=IVF32,PQ8:ip:dual-view'].flatMap((flag) => ['--index', flag]);
-    const sharedArgs = ['--kind', 'index', '--input', embeddings, '--output', sharedSet, ...sharedIndexes, '--sample-rows', '8000'];
+    // Also routed: the CI lists placed on 2 partitions (checked through the CLI at the end).
+    const sharedArgs = ['--kind', 'index', '--input', embeddings, '--output', sharedSet, ...sharedIndexes, '--sample-rows', '8000', '--routed', '2'];
     const sharedJob = await runSci(['job', 'submit', ...sharedArgs, '--wait', '--json'], { env, timeoutMs: 240_000 });
     assert.equal(sharedJob.code, 0, sharedJob.stderr);
-    assert.deepEqual((JSON.parse(sharedJob.stdout) as JobRecord).stages, ['sample', 'train', 'index']);
+    assert.deepEqual((JSON.parse(sharedJob.stdout) as JobRecord).stages, ['sample', 'train', 'index', 'route']);
     const sharedManifest = JSON.parse(readFileSync(join(sharedSet, 'manifest.json'), 'utf8')) as {
       indexes: Array<{ name: string; quantizer?: { path: string; sampleRows: number } }>;
     };
@@ -231,6 +232,30 @@ test(
     assert.ok(by.get('ci')!.partialAnswers === 0 && by.get('cipq')!.partialAnswers === 0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.match(html, /ivf \(item view\) vs ci \(dual view\)/);
+    // Routed CI through the CLI: partitions served (`cluster serve --routed`), the router assigns each query
+    // once and asks only the partitions owning its lists; the answers equal data-sharded search of the same set.
+    for (const routed of [[], ['--routed']]) {
+      const served = await runSci(['cluster', 'serve', '--index-set', sharedSet, '--processes', '1', ...routed], { env, timeoutMs: 120_000 });
+      assert.equal(served.code, 0, served.stderr);
+    }
+    const texts = ['a domesticated carnivorous mammal', 'the act of running', 'a large body of water'];
+    const ask = async (routed: string[]) => {
+      const args = ['search', '--index-set', sharedSet, '--index', 'cipq', '--nprobe', '4', '--k', '10', '--json', ...routed, ...texts];
+      const searched = await runSci(args, { env, timeoutMs: 60_000 });
+      assert.equal(searched.code, 0, searched.stderr);
+      return JSON.parse(searched.stdout) as { hits: Array<Array<{ rowId: number; score: number; text?: string }>>; partial: boolean };
+    };
+    const [viaShards, viaPartitions] = [await ask([]), await ask(['--routed'])];
+    assert.equal(viaPartitions.partial, false);
+    viaPartitions.hits.forEach((hits, q) => {
+      assert.deepEqual(
+        hits.map((h) => h.score.toFixed(5)),
+        viaShards.hits[q]!.map((h) => h.score.toFixed(5)),
+        `routed query ${q}`,
+      );
+      assert.ok(hits.every((h) => h.text && h.text === viaShards.hits[q]!.find((s) => s.rowId === h.rowId)?.text));
+    });
+
     t.diagnostic(
       grid
         .map(

@@ -35,11 +35,26 @@ export class LoopbackSearch {
       await server.start();
       this.servers.push(server);
     }
+    return this.open(storage, indexSet, { ...options, routed: false });
+  }
+
+  /** Serves `indexSet`'s routed partitions (each by its own server) and opens a routed search service over them. */
+  async serveRouted(storage: Storage, indexSet: string, partitions: number, options: { deadlineMs?: number } = {}): Promise<SearchService> {
+    for (let p = 0; p < partitions; p++) {
+      const server = new ShardServer({ nc: this.nc, storage, indexSet, shards: [p], routed: true, logger: silent });
+      await server.start();
+      this.servers.push(server);
+    }
+    return this.open(storage, indexSet, { ...options, routed: true });
+  }
+
+  private async open(storage: Storage, indexSet: string, options: { deadlineMs?: number; maxK?: number; routed: boolean }): Promise<SearchService> {
     const service = await SearchService.open({
       nc: this.nc,
       storage,
       indexSet,
       logger: silent,
+      routed: options.routed,
       deadlineMs: options.deadlineMs ?? 60_000,
       limits: { maxK: options.maxK ?? 1000, maxQueries: 256 },
     });

@@ -19,11 +19,11 @@ import type { TaskCancel } from '../cancel-flag.js';
 /** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
 export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
 
-/** The passages in the query tower's view (a two-tower encoder's `embedding_q`), or null for a one-tower set. */
 /** A dual-view index asked of a one-tower embedding set. */
 export const oneTowerSetError = () =>
   new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
 
+/** The passages in the query tower's view (a two-tower encoder's `embedding_q`), or null for a one-tower set. */
 export function queryViewOf(file: string): Float32Array | null {
   try {
     return readArrowVectors(file, 'embedding_q').data;

@@ -57,6 +57,18 @@ export type PoolTask = (
       workDir: string;
       progress?: MessagePort;
     }
+  | {
+      /** Routed IVF: one serving partition's lists gathered from every shard's index (route-task.ts). */
+      stage: 'route';
+      partition: number;
+      partitions: number;
+      /** The IVF indexes routed: each with its trained, empty index (the shared quantizer). */
+      indexes: Array<{ name: string; trained: string }>;
+      /** Per shard: its index file of each routed index, and its embedding shard (for the rows' external ids). */
+      shards: Array<{ shardId: number; indexFiles: Record<string, string>; embeddingFile: string }>;
+      workDir: string;
+      progress?: MessagePort;
+    }
   | { stage: 'stats'; bm25Dir: string; queriesFile: string; qrelsFile: string; outFile: string; progress?: MessagePort }
   | { stage: 'queries'; queriesFile: string; qrelsFile: string; encoder: EncoderFiles; outFile: string; progress?: MessagePort }
   | {

@@ -98,6 +98,7 @@ Napi::Function NativeIndex::Define(Napi::Env env) {
           InstanceMethod("assign", &NativeIndex::Assign),
           InstanceMethod("listSizes", &NativeIndex::ListSizes),
           InstanceMethod("copyListsFrom", &NativeIndex::CopyListsFrom),
+          InstanceMethod("listIds", &NativeIndex::ListIds),
       });
   // Per-environment constructor (worker threads each load the addon).
   auto* constructor = new Constructor{Napi::Persistent(fn)};
@@ -570,6 +571,33 @@ Napi::Value NativeIndex::CopyListsFrom(const Napi::CallbackInfo& info) {
           }
         },
         {info[0], info[1], info.This()});
+  });
+}
+
+// listIds(lists: BigInt64Array) -> BigInt64Array: the ids stored in the
+// given lists, list after list.
+Napi::Value NativeIndex::ListIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::shared_lock<std::shared_mutex> lock(*mutex_);
+    auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&inner(*index_));
+    if (!ivf) throw invalidArgument("listIds needs an IVF index");
+    idx_t n = info[0].IsTypedArray() ? static_cast<idx_t>(info[0].As<Napi::TypedArray>().ElementLength()) : 0;
+    const idx_t* lists = checkIds(info[0], n, "lists");
+    if (!lists) throw invalidArgument("lists are required");
+    checkLists(lists, n, ivf->nlist);
+    size_t total = 0;
+    for (idx_t i = 0; i < n; i++) total += ivf->invlists->list_size(lists[i]);
+    auto out = Napi::BigInt64Array::New(env, total);
+    auto* at = reinterpret_cast<idx_t*>(out.Data());
+    for (idx_t i = 0; i < n; i++) {
+      size_t size = ivf->invlists->list_size(lists[i]);
+      if (size == 0) continue;
+      faiss::InvertedLists::ScopedIds ids(ivf->invlists, lists[i]);
+      std::copy(ids.get(), ids.get() + size, at);
+      at += size;
+    }
+    return out;
   });
 }
 

@@ -96,6 +96,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value Assign(const Napi::CallbackInfo& info);
   Napi::Value ListSizes(const Napi::CallbackInfo& info);
   Napi::Value CopyListsFrom(const Napi::CallbackInfo& info);
+  Napi::Value ListIds(const Napi::CallbackInfo& info);
 
   std::shared_ptr<faiss::Index> index_;
   // Searches share the lock; train / add / parameter changes take it alone.

@@ -34,3 +34,12 @@ test('a shared quantizer adds a sample and a train stage; each shard samples its
     [300, 700, 300, 0],
   );
 });
+
+test('routed IVF adds a route stage and needs a shared quantizer', () => {
+  const parse = (extra: Record<string, unknown>) =>
+    JobSpecSchema.parse({ kind: 'index', input: '/e', output: '/i', indexes: [{ name: 'ivf', factory: 'IVF64,Flat', metric: 'ip' }], ...extra });
+  assert.deepEqual(stagesOf(parse({ sharedQuantizer: {}, routed: { partitions: 4 } })), ['sample', 'train', 'index', 'route']);
+  assert.throws(() => stagesOf(parse({ routed: { partitions: 4 } })), /routed IVF needs sharedQuantizer/);
+  for (const partitions of [0, 1025, 1.5])
+    assert.equal(JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', routed: { partitions } }).success, false);
+});

@@ -1,0 +1,108 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Field, Int64, makeVector, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { FaissIndex, placeLists, setFaissThreads } from '../../faiss/index.js';
+import { readIdColumns, ShardFileWriter } from '../../shards/index.js';
+import { FatalTaskError } from '../../jobs/index.js';
+import type { TaskCancel } from '../cancel-flag.js';
+import type { PoolResult, PoolTask } from './types.js';
+
+/*
+ * Routed IVF (the index job's `routed` option), one task per serving
+ * partition after the shards' indexes: the lists of every shard's IVF index
+ * (all built on the job's shared quantizer) are placed on partitions by list
+ * id, balanced by list size (faiss/list-placement.ts), and this partition's
+ * lists are gathered from every shard into one index: the trained, empty
+ * index filled with their codes and ids. Beside it, the external id of each
+ * row it holds (sorted by row id), since its rows come from many shards.
+ */
+
+const IDS_SCHEMA = new Schema([new Field('rowId', new Int64(), false), new Field('externalId', new Utf8(), false)]);
+const IDS_BATCH_ROWS = 65_536;
+
+/** The external ids of `wanted` (row ids, any order) from one embedding shard's id columns. */
+function externalIdsOf(embeddingFile: string, wanted: BigInt64Array): Map<bigint, string> {
+  const want = new Set(wanted);
+  const { rowIds, externalIds } = readIdColumns(embeddingFile);
+  const out = new Map<bigint, string>();
+  rowIds.forEach((row, i) => want.has(row) && out.set(row, externalIds[i]!));
+  return out;
+}
+
+export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, cancel?: TaskCancel): Promise<PoolResult> {
+  setFaissThreads(1);
+  const files: PoolResult['files'] = [];
+  let rowsIn = 0;
+  let rowsWritten = 0;
+  for (const spec of task.indexes) {
+    const started = performance.now();
+    // Pass 1: every shard's list sizes, for the placement (each partition's task computes the same one).
+    let sizes: Float64Array | null = null;
+    for (const shard of task.shards) {
+      cancel?.throwIfCancelled();
+      const index = await FaissIndex.load(shard.indexFiles[spec.name]!);
+      const own = index.listSizes();
+      sizes ??= new Float64Array(own.length);
+      if (own.length !== sizes.length) throw new FatalTaskError(`shard ${shard.shardId}'s ${spec.name} has ${own.length} lists, not ${sizes.length}`);
+      own.forEach((n, l) => (sizes![l]! += n));
+    }
+    const placement = placeLists(sizes ?? [], task.partitions);
+    rowsIn += placement.load.reduce((a, b) => a + b, 0);
+    const mine = BigInt64Array.from(placement.owner.flatMap((p, l) => (p === task.partition ? [BigInt(l)] : [])));
+
+    // Pass 2: this partition's lists from every shard, and the external ids of their rows.
+    const part = await FaissIndex.load(spec.trained);
+    if (part.size !== 0) throw new FatalTaskError(`the trained ${spec.name} index is not empty (${part.size} rows)`);
+    const rows: bigint[] = [];
+    const externalIds = new Map<bigint, string>();
+    for (const shard of task.shards) {
+      cancel?.throwIfCancelled();
+      const index = await FaissIndex.load(shard.indexFiles[spec.name]!);
+      const ids = index.listIds(mine);
+      await part.copyListsFrom(index, mine);
+      for (const [row, id] of externalIdsOf(shard.embeddingFile, ids)) externalIds.set(row, id);
+      for (const id of ids) rows.push(id);
+      task.progress?.postMessage({ rows: rows.length, total: placement.load[task.partition]! });
+    }
+    if (part.size !== placement.load[task.partition])
+      throw new Error(`partition ${task.partition} of ${spec.name} holds ${part.size} rows, placed ${placement.load[task.partition]}`);
+    const missing = rows.find((r) => !externalIds.has(r));
+    if (missing !== undefined) throw new FatalTaskError(`row ${missing} of ${spec.name} has no external id in its embedding shard`);
+    rowsWritten += rows.length;
+
+    const indexPath = join(task.workDir, `${spec.name}.faiss`);
+    await part.save(indexPath);
+    files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
+    const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
+    writeIds(idsPath, rows, externalIds);
+    files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
+    const placementPath = join(task.workDir, `${spec.name}.placement.json`);
+    writeFileSync(placementPath, `${JSON.stringify({ index: spec.name, nlist: placement.owner.length, ...placement })}\n`);
+    files.push({ path: placementPath, role: `placement:${spec.name}`, name: `${spec.name}.placement.json` });
+  }
+  return { rowsIn, rowsWritten, rowsRejected: 0, files };
+}
+
+/** rowId → externalId for the partition's rows, sorted by row id (a server looks ids up by binary search). */
+function writeIds(path: string, rows: bigint[], externalIds: Map<bigint, string>): void {
+  rows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const writer = new ShardFileWriter(path, IDS_SCHEMA);
+  try {
+    for (let from = 0; from < rows.length || from === 0; from += IDS_BATCH_ROWS) {
+      const slice = rows.slice(from, from + IDS_BATCH_ROWS);
+      const table = new Table({
+        rowId: makeVector(BigInt64Array.from(slice)),
+        externalId: vectorFromArray(
+          slice.map((r) => externalIds.get(r)!),
+          new Utf8(),
+        ),
+      });
+      for (const batch of table.batches) writer.write(new RecordBatch(IDS_SCHEMA, batch.data));
+      if (rows.length === 0) break;
+    }
+    writer.commit();
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+}
