@@ -148,7 +148,12 @@ async function main(): Promise<void> {
       'in-process': async (v, nprobe) => {
         const r = await global.search(v, K, { nprobe });
         const n = r.nq;
-        return { ids: Array.from({ length: n }, (_, q) => Array.from(r.labels.subarray(q * K, q * K + K), Number)), ndis: r.counters.ndis, asked: 1, serviceMs: null };
+        return {
+          ids: Array.from({ length: n }, (_, q) => Array.from(r.labels.subarray(q * K, q * K + K), Number)),
+          ndis: r.counters.ndis,
+          asked: 1,
+          serviceMs: null,
+        };
       },
       ...(Object.fromEntries(
         (['sharded (own)', 'sharded (shared)', 'routed'] as const).map((layout) => [
@@ -203,7 +208,11 @@ async function main(): Promise<void> {
       ...Object.fromEntries(
         LAYOUTS.map((layout) => [
           layout,
-          { distances: valueAt(sweeps[layout], target, 'distances'), fanOut: valueAt(sweeps[layout], target, 'fanOut'), p50Ms: valueAt(sweeps[layout], target, 'p50Ms') },
+          {
+            distances: valueAt(sweeps[layout], target, 'distances'),
+            fanOut: valueAt(sweeps[layout], target, 'fanOut'),
+            p50Ms: valueAt(sweeps[layout], target, 'p50Ms'),
+          },
         ]),
       ),
     })) as Array<{ target: number } & Record<Layout, { distances: number | null; fanOut: number | null; p50Ms: number | null }>>;
@@ -211,7 +220,9 @@ async function main(): Promise<void> {
     for (const e of equalRecall)
       console.log(
         `  ${e.target}: ` +
-          LAYOUTS.map((l) => `${l} ${e[l].distances?.toFixed(0) ?? '-'} dist/q, ${e[l].fanOut?.toFixed(2) ?? '-'} asked, p50 ${e[l].p50Ms?.toFixed(2) ?? '-'} ms`).join('; '),
+          LAYOUTS.map(
+            (l) => `${l} ${e[l].distances?.toFixed(0) ?? '-'} dist/q, ${e[l].fanOut?.toFixed(2) ?? '-'} asked, p50 ${e[l].p50Ms?.toFixed(2) ?? '-'} ms`,
+          ).join('; '),
       );
 
     // Throughput at the smallest grid nprobe reaching 0.9 for each layout.
@@ -226,7 +237,9 @@ async function main(): Promise<void> {
       const load = await runLoad(layout, { clients: 4, seconds }, (c, i) => searchers[layout](batch(c * 1000 + i), nprobe));
       if (load.errors > 0) throw new Error(`${layout}: ${load.errors} errors (${load.firstError})`);
       qps[layout] = { nprobe, qps: load.qps * 16, p50Ms: load.p50Ms, p99Ms: load.p99Ms };
-      console.log(`QPS ${layout.padEnd(18)} nprobe ${String(nprobe).padStart(3)}: ${(load.qps * 16).toFixed(0).padStart(6)} queries/s (batch p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms)`);
+      console.log(
+        `QPS ${layout.padEnd(18)} nprobe ${String(nprobe).padStart(3)}: ${(load.qps * 16).toFixed(0).padStart(6)} queries/s (batch p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms)`,
+      );
     }
     const ratio = qps.routed.qps / qps['in-process'].qps;
     console.log(`routed / in-process QPS at equal recall: ${ratio.toFixed(2)} (goal ≥ 0.8${ratio >= 0.8 ? ', met' : ', missed'})`);
@@ -240,7 +253,9 @@ async function main(): Promise<void> {
       overheads.push(performance.now() - t0 - r.serviceMs!);
     }
     overheads.sort((a, b) => a - b);
-    console.log(`routed over the slowest partition's service time: p50 ${percentile(overheads, 50).toFixed(2)} ms, p99 ${percentile(overheads, 99).toFixed(2)} ms`);
+    console.log(
+      `routed over the slowest partition's service time: p50 ${percentile(overheads, 50).toFixed(2)} ms, p99 ${percentile(overheads, 99).toFixed(2)} ms`,
+    );
     console.log(JSON.stringify({ bench: 'routed', nlist: NLIST, partitions: PARTITIONS, queries: nq, sweeps, equalRecall, qps, ratio }));
     for (const service of Object.values(services)) service.close();
     await nc.close();

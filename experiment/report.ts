@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, type PlotOptions } from '../report/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, writeReportFiles, type PlotOptions } from '../report/index.js';
 import { finalStage, planPipeline, readPipelineState, REPORT_METRICS, type AnalysisResult, type EvalResult } from '../pipeline/index.js';
 import type { Storage } from '../storage/index.js';
 import type { GridCell, GridConfig } from './config.js';
@@ -377,13 +376,7 @@ ${PLOT_READBACK_SCRIPT}
 `;
 }
 
+/** Writes report.json and report.html into `dir` (temp names, then renamed). */
 export function writeGridReport(dir: string, report: GridReport): { json: string; html: string } {
-  mkdirSync(dir, { recursive: true });
-  const json = join(dir, 'report.json');
-  const html = join(dir, 'report.html');
-  writeFileSync(`${json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${json}.tmp`, json);
-  writeFileSync(`${html}.tmp`, renderGridHtml(report));
-  renameSync(`${html}.tmp`, html);
-  return { json, html };
+  return writeReportFiles(dir, report, renderGridHtml(report));
 }

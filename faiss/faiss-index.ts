@@ -35,6 +35,8 @@ export interface SearchResult {
   /** Row-major nq × k global ids; -1 where the index holds fewer than k. */
   labels: BigInt64Array;
   counters: SearchCounters;
+  /** Wall time of the native search itself (the rest of a call's time is waiting for a pool thread and copying). */
+  workMs: number;
   /** True for ip (larger is closer). */
   higherIsBetter: boolean;
 }
@@ -207,12 +209,14 @@ export class FaissIndex {
       options.signal?.removeEventListener('abort', raise);
     }
     options.signal?.throwIfAborted();
+    const { workMs, ...counters } = result.stats;
     return {
       nq: result.labels.length / k,
       k,
       distances: result.distances,
       labels: result.labels,
-      counters: result.stats,
+      counters,
+      workMs,
       higherIsBetter: this.higherIsBetter,
     };
   }

@@ -18,6 +18,8 @@ export interface NativeSearchStats {
   nlist: number;
   /** IVF: distances to coarse centroids. */
   quantizerDis: number;
+  /** Wall time of the search itself, from a pool thread taking it to its end (not its wait in the pool's queue). */
+  workMs: number;
 }
 
 export interface NativeSearchResult {

@@ -1,7 +1,6 @@
-import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import type { IndexReport } from '../search/index.js';
 import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT } from './svg-plot.js';
+import { writeReportFiles } from './report-files.js';
 
 /*
  * `sci eval` output: report.json (everything measured) and report.html (a
@@ -119,12 +118,5 @@ function consistentIndexingSection(indexes: readonly IndexReport[]): string {
 
 /** Writes report.json and report.html into `dir` (temp names, then renamed). */
 export function writeEvalReport(dir: string, report: EvalReport): { json: string; html: string } {
-  mkdirSync(dir, { recursive: true });
-  const json = join(dir, 'report.json');
-  const html = join(dir, 'report.html');
-  writeFileSync(`${json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${json}.tmp`, json);
-  writeFileSync(`${html}.tmp`, renderReportHtml(report));
-  renameSync(`${html}.tmp`, html);
-  return { json, html };
+  return writeReportFiles(dir, report, renderReportHtml(report));
 }

@@ -1,2 +1,3 @@
 export { writeEvalReport, type EvalReport } from './eval-report.js';
 export { linePlot, escapeHtml, PLOT_READBACK_SCRIPT, type Series, type PlotOptions } from './svg-plot.js';
+export { writeReportFiles } from './report-files.js';

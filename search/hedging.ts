@@ -19,23 +19,29 @@ export interface HedgePolicy {
 
 export const DEFAULT_HEDGE_POLICY: HedgePolicy = { percentile: 95, minSamples: 20, window: 256 };
 
-/** Recent answer times per shard, and the hedge delay they give. */
+/**
+ * Recent answer times per shard and kind of request (an HNSW search and a Flat scan of the same shard
+ * take different times: one window would hedge the fast kind never and the slow kind always), and the
+ * hedge delay they give.
+ */
 export class ShardLatencies {
-  private readonly samples = new Map<number, { times: Float64Array; next: number; count: number }>();
+  private readonly samples = new Map<string, { times: Float64Array; next: number; count: number }>();
 
   constructor(private readonly policy: HedgePolicy) {}
 
-  record(shard: number, ms: number): void {
-    let ring = this.samples.get(shard);
-    if (!ring) this.samples.set(shard, (ring = { times: new Float64Array(this.policy.window), next: 0, count: 0 }));
+  /** `kind`: what the request asks (op and index), so each kind of request has its own window. */
+  record(shard: number, ms: number, kind = ''): void {
+    const key = `${kind}/${shard}`;
+    let ring = this.samples.get(key);
+    if (!ring) this.samples.set(key, (ring = { times: new Float64Array(this.policy.window), next: 0, count: 0 }));
     ring.times[ring.next] = ms;
     ring.next = (ring.next + 1) % ring.times.length;
     ring.count = Math.min(ring.count + 1, ring.times.length);
   }
 
   /** Milliseconds to wait before hedging `shard`; null while too few answers were seen. */
-  delayFor(shard: number): number | null {
-    const ring = this.samples.get(shard);
+  delayFor(shard: number, kind = ''): number | null {
+    const ring = this.samples.get(`${kind}/${shard}`);
     if (!ring || ring.count < this.policy.minSamples) return null;
     const sorted = Array.from(ring.times.subarray(0, ring.count)).sort((a, b) => a - b);
     return percentile(sorted, this.policy.percentile);

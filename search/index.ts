@@ -21,3 +21,4 @@ export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluatio
 export { readEmbeddingIds } from './embedding-ids.js';
 export { DEFAULT_HEDGE_POLICY, type HedgePolicy, type HedgeCounters } from './hedging.js';
 export { loadRouting, type Routing, type RoutedIndex } from './routing.js';
+export { percentile } from './percentile.js';

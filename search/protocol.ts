@@ -184,7 +184,10 @@ export const ShardSearchHeaderSchema = z.strictObject({
   counters: CountersSchema,
   /** Per row of the result, the passage's external id (or '' where no hit). */
   externalIds: z.array(z.string()),
+  /** The server's time on the request, from receipt to answer. */
   ms: z.number(),
+  /** Of which the search itself (Faiss on a pool thread; BM25 scoring): the rest is waiting and (de)coding. */
+  workMs: z.number().optional(),
 });
 export type ShardSearchHeader = z.infer<typeof ShardSearchHeaderSchema>;
 

@@ -58,6 +58,8 @@ export interface SearchResponse {
   shardMs: Record<number, number>;
   /** Time each shard's server spent on the request (ms, as it reported): the rest of shardMs is the network and queues. */
   serviceMs: Record<number, number>;
+  /** Of each server's time, the search itself (ms): the rest waited for a thread or (de)coded. */
+  workMs: Record<number, number>;
   /** Time spent merging the shards' lists (ms). */
   mergeMs: number;
   ms: number;
@@ -126,6 +128,7 @@ export class SearchRouter {
     signal?.throwIfAborted();
     const deadline = performance.now() + deadlineMs;
     const frame = encodeRequest(body, deadlineMs, ...payload);
+    const kind = body.op === 'dense' ? `dense:${body.index}` : body.op;
     const replies: Gathered<z.infer<S>>['replies'] = [];
     const missing: Gathered<z.infer<S>>['missing'] = [];
     const gathering = Promise.all(
@@ -135,7 +138,7 @@ export class SearchRouter {
           const timeout = Math.max(1, Math.round(deadline - sent));
           const msg = await hedged(
             this.nc.request(this.subjectOf(shard), frame, { timeout }),
-            this.latencies?.delayFor(shard) ?? null,
+            this.latencies?.delayFor(shard, kind) ?? null,
             () =>
               this.nc.request(hedgeSubject(this.setId, shard, this.routing !== null), frame, {
                 timeout: Math.max(1, Math.round(deadline - performance.now())),
@@ -151,7 +154,7 @@ export class SearchRouter {
             missing.push({ shard, reason: `failed: ${error.code}: ${error.message}` });
           } else {
             const ms = performance.now() - sent;
-            this.latencies?.record(shard, ms);
+            this.latencies?.record(shard, ms, kind);
             replies.push({ shard, header: header as z.infer<S>, payload: decoded.payload, ms });
           }
         } catch (err) {
@@ -317,6 +320,7 @@ export class SearchRouter {
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
     const shardMs: Record<number, number> = {};
     const serviceMs: Record<number, number> = {};
+    const workMs: Record<number, number> = {};
     let higherIsBetter = true;
     const perShard: Array<{ shard: number; header: ShardSearchHeader; labels: BigInt64Array; scores: Float32Array }> = [];
     for (const { shard, header, payload, ms } of replies) {
@@ -336,6 +340,7 @@ export class SearchRouter {
       }
       shardMs[shard] = ms;
       serviceMs[shard] = header.ms;
+      workMs[shard] = header.workMs ?? header.ms;
       const load = this.shardLoad.get(shard) ?? { answers: 0, totalMs: 0 };
       this.shardLoad.set(shard, { answers: load.answers + 1, totalMs: load.totalMs + ms });
       higherIsBetter = header.higherIsBetter;
@@ -358,7 +363,19 @@ export class SearchRouter {
       hits.push(mergeTopK(lists, k, higherIsBetter));
     }
     const done = performance.now();
-    return { nq, k, hits, partial: missing.length > 0, missingShards: missing, counters, shardMs, serviceMs, mergeMs: done - mergeStarted, ms: done - started };
+    return {
+      nq,
+      k,
+      hits,
+      partial: missing.length > 0,
+      missingShards: missing,
+      counters,
+      shardMs,
+      serviceMs,
+      workMs,
+      mergeMs: done - mergeStarted,
+      ms: done - started,
+    };
   }
 
   private checkIndex(name: string): void {

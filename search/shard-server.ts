@@ -375,6 +375,7 @@ export class ShardServer {
         counters: result.counters,
         externalIds,
         ms: performance.now() - started,
+        workMs: result.workMs,
       },
       result.labels,
       result.distances,
@@ -404,6 +405,7 @@ export class ShardServer {
     const labels = new BigInt64Array(nq * req.k).fill(-1n);
     const scores = new Float32Array(nq * req.k).fill(-Infinity);
     const externalIds = new Array<string>(nq * req.k).fill('');
+    const workStarted = performance.now();
     req.queries.forEach((terms, q) => {
       if (Date.now() >= req.expiresAt) throw new CancelledError('BM25 search stopped at its deadline', { expired: true });
       bm25.searchTerms(terms, req.k, stats).forEach((hit, r) => {
@@ -414,7 +416,17 @@ export class ShardServer {
     });
     const counters = { ndis: 0, nhops: 0, nlist: 0, quantizerDis: 0 };
     return encodeFrame(
-      { v: PROTOCOL_VERSION, shard: shard.id, nq, k: req.k, higherIsBetter: true, counters, externalIds, ms: performance.now() - started },
+      {
+        v: PROTOCOL_VERSION,
+        shard: shard.id,
+        nq,
+        k: req.k,
+        higherIsBetter: true,
+        counters,
+        externalIds,
+        ms: performance.now() - started,
+        workMs: performance.now() - workStarted,
+      },
       labels,
       scores,
     );

@@ -412,9 +412,11 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
     auto* worker = new PromiseWorker(
         env,
         [=]() {
+          auto started = std::chrono::steady_clock::now();
           std::shared_lock<std::shared_mutex> lock(*mutex);
           searchIndex(*index, n, data, k, static_cast<int>(nprobe), static_cast<int>(efSearch), distances->data(), labels->data(), *stats, *stop,
                       preassigned.get());
+          stats->workMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
         },
         [=](Napi::Env env) -> Napi::Value {
           auto d = Napi::Float32Array::New(env, distances->size());
@@ -426,6 +428,7 @@ Napi::Value NativeIndex::Search(const Napi::CallbackInfo& info) {
           s.Set("nhops", Napi::Number::New(env, static_cast<double>(stats->nhops)));
           s.Set("nlist", Napi::Number::New(env, static_cast<double>(stats->nlist)));
           s.Set("quantizerDis", Napi::Number::New(env, static_cast<double>(stats->quantizerDis)));
+          s.Set("workMs", Napi::Number::New(env, stats->workMs));
           auto out = Napi::Object::New(env);
           out.Set("distances", d);
           out.Set("labels", l);

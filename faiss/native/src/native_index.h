@@ -17,6 +17,7 @@ struct SearchStats {
   uint64_t nhops = 0;          // HNSW: graph nodes expanded
   uint64_t nlist = 0;          // IVF: inverted lists scanned
   uint64_t quantizerDis = 0;   // IVF: distances to coarse centroids
+  double workMs = 0;           // wall time of the search itself (not its wait for a pool thread)
 };
 
 // Limits a search checks before it allocates anything: one request must not

@@ -44,4 +44,8 @@ test('the hedge delay is the percentile of the shard’s recent answer times, on
   assert.equal(latencies.delayFor(0), 100);
   for (let i = 0; i < 20; i++) latencies.record(0, 3);
   assert.equal(latencies.delayFor(0), 3);
+  // Each kind of request has its own window: slow Flat scans do not set the delay of fast graph searches.
+  for (let i = 0; i < 20; i++) latencies.record(0, 50, 'dense:flat');
+  for (let i = 0; i < 20; i++) latencies.record(0, 2, 'dense:hnsw');
+  assert.deepEqual([latencies.delayFor(0, 'dense:flat'), latencies.delayFor(0, 'dense:hnsw'), latencies.delayFor(0, 'bm25')], [50, 2, null]);
 });

@@ -1,0 +1,132 @@
+import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, writeReportFiles, type Series } from '../report/index.js';
+import type { CellResult } from './cell.js';
+import type { ScaleGridRun, simulateGrid } from './grid.js';
+
+/*
+ * The scale harness's report: report.json (every cell, the simulator's
+ * check against them, its extrapolation, and the plots as data) and a
+ * self-contained report.html drawing those plots (svg-plot.ts; the readback
+ * script lets a headless browser test compare them with report.json).
+ */
+
+export type CellSummary = Omit<CellResult, 'samples'> & { shardP50Ms: number; shardP99Ms: number };
+
+export interface PlotSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  logX: boolean;
+  series: Series[];
+}
+
+export interface ScaleReport {
+  createdAt: string;
+  setup: Record<string, string | number>;
+  cells: CellSummary[];
+  validation: ReturnType<typeof simulateGrid>['validation'];
+  extrapolations: ReturnType<typeof simulateGrid>['extrapolations'];
+  plots: PlotSpec[];
+}
+
+const q = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
+
+export function buildScaleReport(run: ScaleGridRun, simulated: ReturnType<typeof simulateGrid>, setup: ScaleReport['setup']): ScaleReport {
+  const cells = run.cells.map(({ samples, ...cell }) => {
+    const sorted = [...samples.shardMs].sort((a, b) => a - b);
+    return { ...cell, shardP50Ms: q(sorted, 0.5), shardP99Ms: q(sorted, 0.99) };
+  });
+  const plots: PlotSpec[] = [];
+  for (const index of [...new Set(cells.map((c) => c.index))]) {
+    const one = cells.filter((c) => c.index === index && c.clients === 1);
+    const validation = simulated.validation.filter((v) => v.index === index);
+    const extrapolation = simulated.extrapolations.find((e) => e.index === index);
+    const series: Series[] = [
+      { name: 'measured', points: one.filter((c) => !c.hedged).map((c) => [c.shards, c.p99Ms]) },
+      { name: 'predicted from the cell', points: validation.filter((v) => !v.hedged).map((v) => [v.shards, v.predicted.p99Ms]) },
+      { name: 'measured, hedged', points: one.filter((c) => c.hedged).map((c) => [c.shards, c.p99Ms]) },
+      { name: 'predicted, hedged', points: validation.filter((v) => v.hedged).map((v) => [v.shards, v.predicted.p99Ms]) },
+    ];
+    if (extrapolation) {
+      series.push({ name: `simulated from ${extrapolation.from.shards} shards`, points: extrapolation.points.map((p) => [p.shards, p.plain.p99Ms]) });
+      series.push({ name: `simulated, hedged`, points: extrapolation.points.map((p) => [p.shards, p.hedged.p99Ms]) });
+    }
+    plots.push({
+      title: `${index}: p99 latency vs shards (one client)`,
+      xLabel: 'shards',
+      yLabel: 'p99 latency (ms)',
+      logX: true,
+      series: series.filter((s) => s.points.length > 0),
+    });
+    const unhedged = cells.filter((c) => c.index === index && !c.hedged);
+    plots.push({
+      title: `${index}: QPS vs clients`,
+      xLabel: 'clients',
+      yLabel: 'queries per second',
+      logX: true,
+      series: [...new Set(unhedged.map((c) => c.shards))].map((shards) => ({
+        name: `${shards} shard${shards === 1 ? '' : 's'}`,
+        points: unhedged.filter((c) => c.shards === shards).map((c) => [c.clients, c.qps] as [number, number]),
+      })),
+    });
+  }
+  return { createdAt: new Date().toISOString(), setup, cells, validation: simulated.validation, extrapolations: simulated.extrapolations, plots };
+}
+
+const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}%`;
+
+export function renderScaleReportHtml(report: ScaleReport): string {
+  const cellRows = report.cells
+    .map(
+      (c) =>
+        `<tr><td>${escapeHtml(c.index)}</td><td>${c.shards}</td><td>${c.replicas}${c.hedged ? ' (hedged)' : ''}</td><td>${c.clients}</td><td>${c.requests}</td><td>${f(c.qps, 0)}</td><td>${f(c.p50Ms)}</td><td>${f(c.p95Ms)}</td><td>${f(c.p99Ms)}</td><td>${f(c.split.workMs)}</td><td>${f(c.split.queueingMs)}</td><td>${f(c.split.networkMs)}</td><td>${f(c.split.mergeMs)}</td><td>${f(c.split.routerMs)}</td><td>${f(c.overheadP50Ms)}</td><td>${f(c.shardP50Ms)} / ${f(c.shardP99Ms)}</td><td>${c.partial}</td><td>${c.hedges.sent} / ${c.hedges.won}</td></tr>`,
+    )
+    .join('\n');
+  const validationRows = report.validation
+    .map(
+      (v) =>
+        `<tr><td>${escapeHtml(v.index)}</td><td>${v.shards}</td><td>${v.replicas}${v.hedged ? ' (hedged)' : ''}</td><td>${f(v.measured.p50Ms)}</td><td>${f(v.predicted.p50Ms)}</td><td>${pct(v.error.p50)}</td><td>${f(v.measured.p99Ms)}</td><td>${f(v.predicted.p99Ms)}</td><td>${pct(v.error.p99)}</td></tr>`,
+    )
+    .join('\n');
+  const extrapolationRows = report.extrapolations
+    .flatMap((e) =>
+      e.points.map(
+        (p) =>
+          `<tr><td>${escapeHtml(e.index)}</td><td>${p.shards}</td><td>${f(p.plain.p50Ms)}</td><td>${f(p.plain.p99Ms)}</td><td>${f(p.hedged.p50Ms)}</td><td>${f(p.hedged.p99Ms)}</td><td>${(100 * p.hedged.hedgedShare).toFixed(1)}%</td><td>${e.from.shards} (hedge after ${f(e.hedgeDelayMs)} ms)</td></tr>`,
+      ),
+    )
+    .join('\n');
+  const setup = Object.entries(report.setup)
+    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sci-cluster scale harness</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}.note{color:#555;font-size:13px;max-width:900px}</style></head>
+<body data-plots="0">
+<h1>sci-cluster scale harness</h1>
+<p class="note">Every cell: closed-loop clients sending one query per request for a fixed time on a real nats-server. A request's time is split at its slowest shard: the search itself on the server (work), its wait there for a thread plus (de)coding (queueing), the rest of the router's wait for that shard (network: NATS hops and scheduling), the merge, and the router's own time. Overhead: the request's time over the slowest shard's service time. ${escapeHtml(report.createdAt)}.</p>
+<div class="plots">${report.plots.map((p) => linePlot(p)).join('\n')}</div>
+<h2>Cells</h2>
+<table><tr><th>index</th><th>shards</th><th>replicas</th><th>clients</th><th>requests</th><th>QPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>work</th><th>queueing</th><th>network</th><th>merge</th><th>router</th><th>overhead p50</th><th>per-shard p50 / p99</th><th>partial</th><th>hedges sent / won</th></tr>
+${cellRows}
+</table>
+<h2>Tail-at-scale simulator against the measured cells (one client)</h2>
+<p class="note">Each cell predicted from the per-shard answer times of the unhedged cell with the same shards, drawn independently for each shard (a hedged cell: a second draw after the hedge delay, the p95 of those times), plus the router's own time and the merge as measured.</p>
+<table><tr><th>index</th><th>shards</th><th>replicas</th><th>p50 measured</th><th>p50 predicted</th><th>error</th><th>p99 measured</th><th>p99 predicted</th><th>error</th></tr>
+${validationRows}
+</table>
+<h2>Simulated at scale</h2>
+<p class="note">Shards like those of the largest measured cell, each answering independently; the merge's cost grows along the line fitted over the measured shard counts.</p>
+<table><tr><th>index</th><th>shards</th><th>p50 ms</th><th>p99 ms</th><th>p50 hedged</th><th>p99 hedged</th><th>requests hedged</th><th>model from shards</th></tr>
+${extrapolationRows}
+</table>
+<h2>Setup</h2><table>${setup}</table>
+${PLOT_READBACK_SCRIPT}
+</body></html>
+`;
+}
+
+/** Writes report.json and report.html into `dir` (temp names, then renamed). */
+export function writeScaleReport(dir: string, report: ScaleReport): { json: string; html: string } {
+  return writeReportFiles(dir, report, renderScaleReportHtml(report));
+}
