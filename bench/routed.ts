@@ -24,6 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
+import { devQueryTexts, valueAtRecall } from './recall.js';
 import { runLoad } from './load-generator.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
@@ -52,19 +53,12 @@ interface Point {
   p50Ms: number;
 }
 
-/** `key` at which the sweep reaches `target` recall, interpolated between the two points around it; null if never. */
-function valueAt(points: Point[], target: number, key: keyof Point): number | null {
-  const i = points.findIndex((p) => p.recall >= target);
-  if (i < 0) return null;
-  if (i === 0) return points[0]![key];
-  const [a, b] = [points[i - 1]!, points[i]!];
-  return a[key] + ((target - a.recall) / (b.recall - a.recall)) * (b[key] - a[key]);
-}
+const valueAt = (points: Point[], target: number, key: 'distances' | 'fanOut' | 'p50Ms') => valueAtRecall(points, target, key);
 
 async function startServers(nats: string, root: string, indexSet: string, groups: string[], routed: boolean): Promise<ChildProcess[]> {
   const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats]), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: root };
   const servers = groups.map((shards) =>
-    spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexSet, '--shards', shards, ...(routed ? ['--routed'] : [])], {
+    spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexSet, '--shards', shards, ...(routed ? ['--layout', 'routed'] : [])], {
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
@@ -125,17 +119,11 @@ async function main(): Promise<void> {
     servers.push(...(await startServers(nats.url, dir, shared, ['0-1', '2-3'], true)));
     const nc = await connectNats({ servers: [nats.url], name: 'bench-routed' });
     const open = (indexSet: string, routed: boolean) =>
-      SearchService.open({ nc, storage, indexSet, logger, deadlineMs: 30_000, limits: { maxQueries: 4096 }, routed });
+      SearchService.open({ nc, storage, indexSet, logger, deadlineMs: 30_000, limits: { maxQueries: 4096 }, layout: routed ? 'routed' : 'shards' });
     const services = { 'sharded (own)': await open(own, false), 'sharded (shared)': await open(shared, false), routed: await open(shared, true) };
     setFaissThreads(2);
 
-    const texts = readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { text: string; split: string })
-      .filter((q) => q.split === 'dev')
-      .slice(0, Number(values.queries))
-      .map((q) => q.text);
+    const texts = devQueryTexts(passages, Number(values.queries));
     const nq = texts.length;
     const all = new Float32Array(nq * DIM);
     for (let from = 0; from < nq; from += 256) all.set(services.routed.encode(texts.slice(from, from + 256), 'query'), from * DIM);

@@ -9,11 +9,12 @@
  *
  *   node dist/bench/shared-quantizer.js [--shards 8] [--nlist 256] [--queries 1000]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ingestWordnet } from './wordnet.js';
+import { devQueryTexts, mergedRecall, valueAtRecall } from './recall.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
@@ -35,28 +36,12 @@ async function sweep(indexes: FaissIndex[], queries: Float32Array, nq: number, e
   const points: Point[] = [];
   for (const nprobe of NPROBES.filter((n) => n <= nlist)) {
     const results = await Promise.all(indexes.map((index) => index.search(queries, K, { nprobe })));
-    let found = 0;
-    for (let q = 0; q < nq; q++) {
-      const merged = results
-        .flatMap((r) => Array.from({ length: K }, (_, j) => ({ id: Number(r.labels[q * K + j]!), score: r.distances[q * K + j]! })))
-        .filter((h) => h.id >= 0)
-        .sort((a, b) => b.score - a.score)
-        .slice(0, K);
-      found += merged.filter((h) => exact[q]!.has(h.id)).length;
-    }
-    points.push({ nprobe, recall: found / (nq * K), distances: results.reduce((s, r) => s + r.counters.ndis, 0) / nq });
+    points.push({ nprobe, recall: mergedRecall(results, exact, K), distances: results.reduce((s, r) => s + r.counters.ndis, 0) / nq });
   }
   return points;
 }
 
-/** Distances per query at which the sweep reaches `target` recall, interpolated between the two points around it; null if never. */
-function distancesAt(points: Point[], target: number): number | null {
-  const i = points.findIndex((p) => p.recall >= target);
-  if (i < 0) return null;
-  if (i === 0) return points[0]!.distances;
-  const [a, b] = [points[i - 1]!, points[i]!];
-  return a.distances + ((target - a.recall) / (b.recall - a.recall)) * (b.distances - a.distances);
-}
+const distancesAt = (points: Point[], target: number) => valueAtRecall(points, target, 'distances');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -91,13 +76,7 @@ async function main(): Promise<void> {
       await exactIndex.add(v.data, v.ids);
     }
     const encoder = new HashedTfidfEncoder(loadModel(join(embeddings, 'model', 'encoder.json'), join(embeddings, 'model', 'idf.f32')));
-    const texts = readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { text: string; split: string })
-      .filter((q) => q.split === 'dev')
-      .slice(0, Number(values.queries))
-      .map((q) => q.text);
+    const texts = devQueryTexts(passages, Number(values.queries));
     const queries = encoder.encode(texts);
     const nq = texts.length;
     const truth = await exactIndex.search(queries, K);

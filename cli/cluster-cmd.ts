@@ -11,7 +11,7 @@ import { listKeys, listWorkers, NAMES, openClusterState, type ClusterState } fro
 import { commandContext, type GlobalOptions } from './context.js';
 import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile, type MetricsTarget } from './cluster-context.js';
 import type { Config } from '../config/index.js';
-import { positiveInt } from './parse.js';
+import { layoutOption, positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 
@@ -191,20 +191,27 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--index-set <dir>', 'index set (output of an index job)')
     .option('--processes <n>', 'shard server processes', positiveInt('--processes'), 2)
     .option('--api', 'also start the query API (REST + gRPC, api.* config)')
-    .option('--routed', "serve the set's routed partitions (an index job with --routed) instead of its shards")
+    .addOption(layoutOption('what to serve'))
     .option('--json', 'print what was started as JSON')
-    .action(async (flags: { indexSet: string; processes: number; api?: boolean; routed?: boolean; json?: boolean }) => {
+    .action(async (flags: { indexSet: string; processes: number; api?: boolean; layout: 'shards' | 'routed' | 'groups'; json?: boolean }) => {
       const { config } = commandContext(globals());
       const record = readClusterFile(config);
       if (!record || !alive(record.natsPid)) throw new UsageError('no local cluster is up: run `sci cluster up` first');
       const indexSet = resolve(flags.indexSet);
       const manifestPath = join(indexSet, 'manifest.json');
       if (!existsSync(manifestPath)) throw new UsageError(`no index set at ${indexSet} (no manifest.json)`, { file: manifestPath });
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { shards: Array<{ id: number }>; routed?: { parts: Array<{ id: number }> } };
-      if (flags.routed && !manifest.routed)
-        throw new UsageError(`${indexSet} has no routed partitions: build it with sci job submit --routed N`, { file: manifestPath });
-      const shards = (flags.routed ? manifest.routed!.parts : manifest.shards).map((s) => s.id);
-      const routed = flags.routed ? ['--routed'] : [];
+      type Parts = { parts: Array<{ id: number }> };
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { shards: Array<{ id: number }>; routed?: Parts; groups?: Parts };
+      const parts = flags.layout === 'shards' ? manifest.shards : manifest[flags.layout]?.parts;
+      if (!parts)
+        throw new UsageError(
+          `${indexSet} has no ${flags.layout === 'routed' ? 'routed partitions' : 'graph groups'}: build it with sci job submit --${flags.layout === 'routed' ? 'routed' : 'graph-groups'} N`,
+          {
+            file: manifestPath,
+          },
+        );
+      const shards = parts.map((s) => s.id);
+      const layout = ['--layout', flags.layout];
       const env = (role: 'shard-server' | 'api') => ({ SCI_LOG__PRETTY: 'false', ...roleEnv([record.natsUrl], record.securityDir, role) });
       const groups = Array.from({ length: Math.min(flags.processes, shards.length) }, (_, p) => shards.filter((_, i) => i % flags.processes === p));
       const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
@@ -212,7 +219,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       for (const [p, group] of groups.entries()) {
         const log = join(record.logDir, `shards-${p}.log`);
         const port = await freePort();
-        const pid = spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(','), ...routed], log, {
+        const pid = spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(','), ...layout], log, {
           ...env('shard-server'),
           SCI_METRICS__PORT: String(port),
         });
@@ -222,11 +229,11 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       let api: { rest: string; grpc: string } | null = null;
       if (flags.api) {
         const log = join(record.logDir, 'api.log');
-        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet, ...routed], log, env('api')), log, shards: null });
+        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet, ...layout], log, env('api')), log, shards: null });
       }
       for (const s of started) {
         // Loading a shard verifies and reads every index file: minutes on a loaded machine.
-        const line = await waitForLine(s.log, s.shards ? /^serving (shards|routed partitions)/ : /^\{"rest"/, 180_000, s.pid);
+        const line = await waitForLine(s.log, s.shards ? /^serving (shards|routed|groups)/ : /^\{"rest"/, 180_000, s.pid);
         if (!s.shards) {
           api = JSON.parse(line) as { rest: string; grpc: string };
           // The API serves its series on its REST port (behind api.token when one is set).

@@ -41,6 +41,7 @@ interface SubmitFlags {
   sharedQuantizer?: boolean;
   sampleRows?: number;
   routed?: number;
+  graphGroups?: number;
   wait?: boolean;
   json?: boolean;
   timeoutMs: number;
@@ -98,6 +99,7 @@ function specFromFlags(flags: SubmitFlags): JobSpecInput {
     bm25: flags.bm25 ? { passages: abs(flags.bm25) } : null,
     sharedQuantizer: flags.sharedQuantizer || flags.sampleRows || flags.routed ? { ...(flags.sampleRows ? { sampleRows: flags.sampleRows } : {}) } : null,
     routed: flags.routed ? { partitions: flags.routed } : null,
+    graphGroups: flags.graphGroups ? { groups: flags.graphGroups } : null,
   };
 }
 
@@ -125,8 +127,13 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--sample-rows <n>', 'index: rows of that sample over the whole set (implies --shared-quantizer; default 65536)', positiveInt('--sample-rows'))
     .option(
       '--routed <partitions>',
-      "index: also place the IVF indexes' inverted lists on this many serving partitions, balanced by list size (routed IVF: serve with --routed; implies --shared-quantizer)",
+      "index: also place the IVF indexes' inverted lists on this many serving partitions, balanced by list size (routed IVF: serve with --layout routed; implies --shared-quantizer)",
       positiveInt('--routed'),
+    )
+    .option(
+      '--graph-groups <groups>',
+      'index: also build each HNSW index once per group of consecutive shards, one graph a group (serve with --layout groups)',
+      positiveInt('--graph-groups'),
     )
     .option('--queries <passages>', 'mine: the passage shard set whose queries and qrels are mined for')
     .option('--split <name>', 'mine: the query split', 'train')

@@ -18,6 +18,7 @@ import { searchCommand } from './search-cmd.js';
 import { negativesCommand } from './negatives-cmd.js';
 import { pipelineCommand } from './pipeline-cmd.js';
 import { experimentCommand } from './experiment-cmd.js';
+import { generateCommand } from './generate-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(ingestCommand(globals));
   program.addCommand(configCommand(globals));
   program.addCommand(shardsCommand());
+  program.addCommand(generateCommand());
   program.addCommand(indexCommand(globals));
   program.addCommand(bm25Command(globals));
   program.addCommand(clusterCommand(globals));

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { SERVING_LAYOUTS } from '../search/index.js';
 import { UsageError } from '../common/index.js';
 import { setPath } from '../config/index.js';
 
@@ -25,4 +26,11 @@ export function applySetFlags(raw: Record<string, unknown>, assignments: readonl
     }
     setPath(raw, assignment.slice(0, eq).split('.'), value);
   }
+}
+
+/** `--layout shards|routed|groups`: what serves an index set (its shards, routed IVF partitions, graph groups). */
+export function layoutOption(what: string): Option {
+  return new Option('--layout <layout>', `${what}: the set's shards, its routed partitions (an index job with --routed) or its graph groups (--graph-groups)`)
+    .choices([...SERVING_LAYOUTS])
+    .default('shards');
 }

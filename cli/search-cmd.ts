@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { SearchService } from '../search/index.js';
+import { SearchService, type ServingLayout } from '../search/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openServing } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
-import { positiveInt } from './parse.js';
+import { layoutOption, positiveInt } from './parse.js';
 
 /** `sci search`: ad-hoc queries through scatter-gather (shard servers must be running). */
 export function searchCommand(globals: () => GlobalOptions): Command {
@@ -19,7 +19,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
     .option('--hybrid', 'fuse with BM25 (reciprocal rank fusion)')
     .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
     .option('--no-text', "print ids and scores only (by default each hit's title and text, read from its shard)")
-    .option('--routed', "search the set's routed partitions (routed IVF, served with sci serve shards --routed)")
+    .addOption(layoutOption('what serves the set'))
     .option('--json', 'print the response as JSON')
     .action(
       async (
@@ -33,7 +33,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
           hybrid?: boolean;
           deadlineMs?: number;
           text: boolean;
-          routed?: boolean;
+          layout: ServingLayout;
           json?: boolean;
         },
       ) => {
@@ -47,7 +47,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
             logger: logger.child({ component: 'search' }),
             deadlineMs: flags.deadlineMs ?? config.api.deadlineMs,
             limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
-            ...(flags.routed ? { routed: true } : {}),
+            layout: flags.layout,
           });
           try {
             const response = await service.search({
@@ -67,7 +67,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
               process.stdout.write(`${queries[q]}\n`);
               hits.forEach((h, r) => {
                 process.stdout.write(
-                  `  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, ${flags.routed ? 'partition' : 'shard'} ${h.shard})\n`,
+                  `  ${String(r + 1).padStart(3)}. ${h.externalId.padEnd(16)} ${h.score.toFixed(4)}  (row ${h.rowId}, ${flags.layout === 'shards' ? 'shard' : flags.layout === 'routed' ? 'partition' : 'group'} ${h.shard})\n`,
                 );
                 if (h.title !== undefined || h.text !== undefined) process.stdout.write(`       ${passageLine(h.title ?? '', h.text ?? '')}\n`);
               });

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/index.js';
 import { processRegistry, UsageError } from '../common/index.js';
-import { ShardServer, SearchService } from '../search/index.js';
+import { ShardServer, SearchService, type ServingLayout } from '../search/index.js';
+import { layoutOption } from './parse.js';
 import { ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
 import { processMetrics } from './metrics-endpoint.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -38,9 +39,9 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .command('shards')
     .description('Load shards of an index set and answer their search requests over NATS (start several for replicas)')
     .requiredOption('--index-set <dir>', 'index set (output of an index job)')
-    .option('--shards <list>', 'shards to serve, e.g. 0-3 or 0,2 (default: all; with --routed, partitions)', parseShardList)
-    .option('--routed', "serve the set's routed partitions (an index job with --routed) instead of its shards")
-    .action(async (flags: { indexSet: string; shards?: number[]; routed?: boolean }) => {
+    .option('--shards <list>', 'shards (or partitions, groups) to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
+    .addOption(layoutOption('what to serve'))
+    .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
       const metrics = await processMetrics(config, 'shard-server', logger);
@@ -51,10 +52,10 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         indexSet: resolve(flags.indexSet),
         logger: logger.child({ component: 'shard-server' }),
         ...(flags.shards ? { shards: flags.shards } : {}),
-        ...(flags.routed ? { routed: true } : {}),
+        layout: flags.layout,
       });
       await server.start();
-      process.stdout.write(`serving ${flags.routed ? 'routed partitions' : 'shards'} ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
+      process.stdout.write(`serving ${flags.layout} ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
       await onShutdown(async () => {
         await server.stop();
         await metrics.endpoint?.close();
@@ -68,8 +69,8 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--index-set <dir>', 'index set to search')
     .option('--port <port>', 'REST port (default api.port)', (v) => Number(v))
     .option('--grpc-port <port>', 'gRPC port (default api.grpcPort)', (v) => Number(v))
-    .option('--routed', "search the set's routed partitions (routed IVF) instead of its shards")
-    .action(async (flags: { indexSet: string; port?: number; grpcPort?: number; routed?: boolean }) => {
+    .addOption(layoutOption('what serves the set'))
+    .action(async (flags: { indexSet: string; port?: number; grpcPort?: number; layout: ServingLayout }) => {
       const overrides = {
         ...(flags.port !== undefined ? { 'api.port': flags.port } : {}),
         ...(flags.grpcPort !== undefined ? { 'api.grpcPort': flags.grpcPort } : {}),
@@ -90,7 +91,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
         metrics: registry,
         hedge: config.api.hedge,
-        ...(flags.routed ? { routed: true } : {}),
+        layout: flags.layout,
       });
       const ctx = { search, state: cluster.state };
       const tls = config.api.tls

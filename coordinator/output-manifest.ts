@@ -81,7 +81,8 @@ export async function buildOutputManifest(storage: Storage, job: JobRecord, allT
       indexes: await servingIndexes(storage, spec, tasks),
       bm25: spec.bm25,
       shards: tasks.map((t) => ({ id: t.shardId, rows: t.rowsIn, files: filesOf(spec.output, t) })),
-      ...(spec.routed ? { routed: routedPartitions(spec.output, spec.routed.partitions, allTasks) } : {}),
+      ...(spec.routed ? { routed: servingParts(spec.output, 'route', spec.routed.partitions, allTasks) } : {}),
+      ...(spec.graphGroups ? { groups: servingParts(spec.output, 'group', spec.graphGroups.groups, allTasks) } : {}),
     };
   }
   const key = joinKey(spec.output, 'manifest.json');
@@ -99,12 +100,12 @@ function filesOf(output: string, task: TaskRecord) {
   }));
 }
 
-/** A routed job's serving partitions: each one's index, row ids and placement per routed index. */
-function routedPartitions(output: string, partitions: number, allTasks: TaskRecord[]) {
-  const parts = allTasks.filter((t) => t.stage === 'route').sort((a, b) => a.shardId - b.shardId);
-  if (parts.length !== partitions) throw new Error(`the route stage has ${parts.length} tasks for ${partitions} partitions`);
+/** Serving parts made by a stage (routed partitions, graph groups): each one's indexes and row ids (a routed one's placement). */
+function servingParts(output: string, stage: 'route' | 'group', count: number, allTasks: TaskRecord[]) {
+  const parts = allTasks.filter((t) => t.stage === stage).sort((a, b) => a.shardId - b.shardId);
+  if (parts.length !== count) throw new Error(`the ${stage} stage has ${parts.length} tasks for ${count} parts`);
   const indexes = [...new Set(parts[0]!.outputs.filter((o) => o.role.startsWith('faiss:')).map((o) => o.role.slice('faiss:'.length)))];
-  return { partitions, indexes, parts: parts.map((t) => ({ id: t.shardId, rows: t.rowsWritten, files: filesOf(output, t) })) };
+  return { partitions: count, indexes, parts: parts.map((t) => ({ id: t.shardId, rows: t.rowsWritten, files: filesOf(output, t) })) };
 }
 
 /** Per index trained by the job's shared quantizer: its trained, empty index (relative to the set) and the rows it was trained on. */

@@ -25,6 +25,13 @@ export async function shardIdsOf(storage: Storage, spec: JobSpec, stage: StageNa
     // One training task over every shard's sample.
     return stage === 'train' ? [0] : shards.map((s) => s.id);
   }
+  if (spec.kind === 'index' && stage === 'group') {
+    if (!spec.graphGroups || !spec.input) throw new JobError('a group stage needs the job’s graphGroups option and an embedding set', { field: 'graphGroups' });
+    const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards.length;
+    if (spec.graphGroups.groups > shards)
+      throw new JobError(`graphGroups: ${spec.graphGroups.groups} groups of ${shards} shards (a group holds whole shards)`, { field: 'graphGroups.groups' });
+    return Array.from({ length: spec.graphGroups.groups }, (_, g) => g);
+  }
   if (spec.kind === 'index' && stage === 'route') {
     if (!spec.routed) throw new JobError('a route stage needs the job’s routed option', { field: 'routed' });
     return Array.from({ length: spec.routed.partitions }, (_, p) => p);

@@ -159,6 +159,15 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
       .strictObject({ partitions: z.number().int().positive().max(1024) })
       .nullable()
       .default(null),
+    /**
+     * One graph per serving group (a `group` stage after `index`): every HNSW index is built again over the rows
+     * of each group of consecutive shards, so a server holds one graph of its group instead of one per shard
+     * (`sci serve shards --layout groups`). A query then walks `groups` graphs, not one per shard. Null = none.
+     */
+    graphGroups: z
+      .strictObject({ groups: z.number().int().positive().max(1024) })
+      .nullable()
+      .default(null),
   }),
   z.strictObject({
     kind: z.literal('mine'),
@@ -187,24 +196,38 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
+/** An HNSW factory string (a graph index: what `graphGroups` rebuilds per group). */
+export const isGraphFactory = (factory: string) => /^(IDMap,)?HNSW\d+/.test(factory);
+
+/** The shards of serving group `group` of `groups`: consecutive runs of the shard ids in order, as even as they come. */
+export function groupShards(shardIds: readonly number[], group: number, groups: number): number[] {
+  const sorted = [...shardIds].sort((a, b) => a - b);
+  return sorted.slice(Math.floor((group * sorted.length) / groups), Math.floor(((group + 1) * sorted.length) / groups));
+}
+
 /** A shard's share of a shared quantizer's sample: its share of the rows (so the pooled sample is uniform over the set). */
 export function shardSampleRows(sampleRows: number, shardRows: number, totalRows: number): number {
   return totalRows === 0 ? 0 : Math.min(shardRows, Math.round((sampleRows * shardRows) / totalRows));
 }
 
-export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'stats', 'queries', 'mine', 'merge'] as const;
+export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'group', 'stats', 'queries', 'mine', 'merge'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export function stagesOf(spec: JobSpec): StageName[] {
   // A shared quantizer: every shard's sample, then one training task, then the shards' indexes on its parameters.
   // Routed IVF: then each serving partition gathers its lists from every shard.
+  // One graph per serving group: then each group's graphs built over its shards' rows.
   if (spec.kind === 'index') {
     if (spec.routed && !(spec.sharedQuantizer && spec.input))
       throw new JobError('routed IVF needs sharedQuantizer and an embedding set as input: every partition holds lists of one trained quantizer', {
         field: 'routed',
       });
-    if (!spec.sharedQuantizer || !spec.input || spec.indexes.length === 0) return ['index'];
-    return spec.routed ? ['sample', 'train', 'index', 'route'] : ['sample', 'train', 'index'];
+    if (spec.graphGroups && !(spec.input && spec.indexes.some((i) => isGraphFactory(i.factory))))
+      throw new JobError('graphGroups needs an embedding set as input and an HNSW index to build per group', { field: 'graphGroups' });
+    const stages: StageName[] = spec.sharedQuantizer && spec.input && spec.indexes.length > 0 ? ['sample', 'train', 'index'] : ['index'];
+    if (spec.routed) stages.push('route');
+    if (spec.graphGroups) stages.push('group');
+    return stages;
   }
   // BM25 needs the corpus-wide statistics of the query terms before any shard can score;
   // dense mining encodes the queries once (one task) for every shard to search with.

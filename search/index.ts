@@ -7,7 +7,9 @@ export { SearchRequestError, SearchUnavailableError } from './errors.js';
 export {
   indexSetId,
   shardSubject,
-  partitionSubject,
+  servingSubject,
+  SERVING_LAYOUTS,
+  type ServingLayout,
   hedgeSubject,
   HEDGE_SUBJECTS,
   PROTOCOL_LIMITS,

@@ -70,14 +70,22 @@ export function shardSubject(setId: string, shard: number): string {
   return `sci.search.${setId}.${shard}`;
 }
 
-/** A routed partition's subject (routed IVF: partitions hold inverted lists, not shards' rows). */
-export function partitionSubject(setId: string, partition: number): string {
-  return `sci.search.${setId}.r${partition}`;
+/**
+ * How an index set is served: by its shards, by routed partitions (routed IVF: each holds some inverted
+ * lists of every shard; the router sends a query only to the owners of its lists), or by graph groups (each
+ * holds one HNSW graph over a group of shards).
+ */
+export const SERVING_LAYOUTS = ['shards', 'routed', 'groups'] as const;
+export type ServingLayout = (typeof SERVING_LAYOUTS)[number];
+
+/** The subject of a shard, routed partition (`r<id>`) or graph group (`g<id>`). */
+export function servingSubject(setId: string, layout: ServingLayout, id: number): string {
+  return layout === 'shards' ? shardSubject(setId, id) : `sci.search.${setId}.${layout === 'routed' ? 'r' : 'g'}${id}`;
 }
 
 /** Every replica of a shard listens here outside the queue group: a hedged request reaches them all, the first answer wins. */
-export function hedgeSubject(setId: string, shard: number, routed = false): string {
-  return `${routed ? partitionSubject(setId, shard) : shardSubject(setId, shard)}.hedge`;
+export function hedgeSubject(setId: string, shard: number, layout: ServingLayout = 'shards'): string {
+  return `${servingSubject(setId, layout, shard)}.hedge`;
 }
 
 /** What the shard-server role may subscribe to without the queue group: the hedge subjects. */

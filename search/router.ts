@@ -7,8 +7,7 @@ import {
   hedgeSubject,
   indexSetId,
   parseReply,
-  partitionSubject,
-  shardSubject,
+  servingSubject,
   ShardSearchHeaderSchema,
   ShardStatsHeaderSchema,
   ShardPassagesHeaderSchema,
@@ -22,6 +21,7 @@ import {
   type ShardSearchHeader,
   type ShardStatsHeader,
   type ShardPassagesHeader,
+  type ServingLayout,
 } from './protocol.js';
 import type { PassageField } from '../shards/index.js';
 import { mergeTopK, type Hit } from './merge.js';
@@ -91,8 +91,10 @@ export class SearchRouter {
   readonly hedges: HedgeCounters = { sent: 0, won: 0 };
   private readonly latencies: ShardLatencies | null;
 
-  /** Index names this router searches: the set's, or a routed set's routed IVF indexes. */
+  /** Index names this router searches: the set's, or those its routed partitions or graph groups hold. */
   readonly names: string[];
+  readonly layout: ServingLayout;
+  private readonly routing: Routing | null;
 
   constructor(
     readonly nc: NatsConnection,
@@ -101,19 +103,25 @@ export class SearchRouter {
     /** Hedge a shard's request to all its replicas after this policy's percentile delay; null = never. */
     hedge: HedgePolicy | null = null,
     /**
-     * Routed IVF (search/routing.ts): the requests go to the set's routed partitions, each with only
-     * the lists it owns of those the shared quantizer assigned; null = every shard of the set.
+     * What serves the set: its shards (every request to every shard); routed partitions (routed IVF,
+     * search/routing.ts: each asked with only the lists it owns of those the shared quantizer assigned);
+     * graph groups (every request to every group, each one graph over a group of shards).
      */
-    private readonly routing: Routing | null = null,
+    serving: { layout: 'shards' } | { layout: 'routed'; routing: Routing } | { layout: 'groups' } = { layout: 'shards' },
   ) {
     this.setId = indexSetId(indexSet.key);
-    this.shards = routing ? indexSet.manifest.routed!.parts.map((p) => p.id) : indexSet.manifest.shards.map((s) => s.id);
-    this.names = routing ? [...routing.keys()] : indexSet.names;
+    this.layout = serving.layout;
+    this.routing = serving.layout === 'routed' ? serving.routing : null;
+    const parts = serving.layout === 'routed' ? indexSet.manifest.routed : serving.layout === 'groups' ? indexSet.manifest.groups : null;
+    if (serving.layout !== 'shards' && !parts)
+      throw new SearchRequestError(`index set ${indexSet.key} has no ${serving.layout === 'routed' ? 'routed partitions' : 'graph groups'}`);
+    this.shards = (parts?.parts ?? indexSet.manifest.shards).map((s) => s.id);
+    this.names = parts ? parts.indexes : indexSet.names;
     this.latencies = hedge ? new ShardLatencies(hedge) : null;
   }
 
   private subjectOf(shard: number): string {
-    return this.routing ? partitionSubject(this.setId, shard) : shardSubject(this.setId, shard);
+    return servingSubject(this.setId, this.layout, shard);
   }
 
   /** Sends the request to `shards` (default all); resolves by the deadline with whatever answered. */
@@ -140,7 +148,7 @@ export class SearchRouter {
             this.nc.request(this.subjectOf(shard), frame, { timeout }),
             this.latencies?.delayFor(shard, kind) ?? null,
             () =>
-              this.nc.request(hedgeSubject(this.setId, shard, this.routing !== null), frame, {
+              this.nc.request(hedgeSubject(this.setId, shard, this.layout), frame, {
                 timeout: Math.max(1, Math.round(deadline - performance.now())),
               }),
             this.hedges,
@@ -380,9 +388,10 @@ export class SearchRouter {
 
   private checkIndex(name: string): void {
     if (!this.names.includes(name))
-      throw new SearchRequestError(`index set ${this.indexSet.key} has no ${this.routing ? 'routed ' : ''}index "${name}" (it has: ${this.names.join(', ')})`, {
-        field: 'index',
-      });
+      throw new SearchRequestError(
+        `index set ${this.indexSet.key} has no index "${name}"${this.layout === 'shards' ? '' : ` on its ${this.layout === 'routed' ? 'routed partitions' : 'graph groups'}`} (it has: ${this.names.join(', ')})`,
+        { field: 'index' },
+      );
   }
 }
 

@@ -11,7 +11,7 @@ import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
 import { loadRouting } from './routing.js';
 import { SearchRequestError } from './errors.js';
-import { PROTOCOL_LIMITS } from './protocol.js';
+import { PROTOCOL_LIMITS, type ServingLayout } from './protocol.js';
 import { PASSAGE_FIELDS, type PassageField } from '../shards/index.js';
 
 /*
@@ -66,12 +66,13 @@ export class SearchService {
     metrics?: Registry;
     /** Hedged requests to a shard's replicas (search/hedging.ts); none when absent. */
     hedge?: HedgePolicy | null;
-    /** Search the set's routed partitions (routed IVF) instead of its shards. */
-    routed?: boolean;
+    /** What serves the set: its shards (default), its routed partitions (routed IVF) or its graph groups. */
+    layout?: ServingLayout;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
-    const routing = options.routed ? await loadRouting(options.storage, set) : null;
-    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null, routing);
+    const layout = options.layout ?? 'shards';
+    const serving = layout === 'routed' ? { layout, routing: await loadRouting(options.storage, set) } : { layout };
+    const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null, serving);
     let encoder: TextEncoder | null = null;
     let close = () => {};
     if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));

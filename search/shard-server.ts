@@ -12,13 +12,13 @@ import {
   indexSetId,
   parseRequest,
   PROTOCOL_VERSION,
-  shardSubject,
-  partitionSubject,
+  servingSubject,
   hedgeSubject,
   SHARD_QUEUE_GROUP,
   SERVERS_SUBJECT,
   viewFloat32,
   viewBigInt64,
+  type ServingLayout,
   type ShardServerInfo,
   type Bm25SearchRequest,
   type Bm25StatsRequest,
@@ -46,7 +46,7 @@ interface LoadedShard {
   bm25: Bm25Index | null;
   /** rowId → externalId, from BM25's stored ids or the index's embedding file. */
   externalIdOf: (rowId: bigint) => string;
-  /** A routed partition: per index, rowId → externalId from its ids file (each index's lists hold other rows). */
+  /** A routed partition or graph group: per index, rowId → externalId from its ids file (each index holds other rows). */
   externalIdsByIndex: Map<string, (rowId: bigint) => string> | null;
   /** Title and text by row id, opened on the first `passages` request. */
   passages: Promise<PassageLookup> | null;
@@ -56,10 +56,10 @@ export interface ShardServerOptions {
   nc: NatsConnection;
   storage: Storage;
   indexSet: string;
-  /** Shards to serve (routed: partitions); default all. */
+  /** Shards to serve (or partitions, groups); default all. */
   shards?: number[];
-  /** Serve the set's routed partitions (the index job's `routed` option) instead of its shards. */
-  routed?: boolean;
+  /** Serve the set's shards (default), its routed partitions (the index job's `routed`) or its graph groups (`graphGroups`). */
+  layout?: ServingLayout;
   /**
    * OpenMP threads per Faiss search (default 1): a server answers many
    * requests at once, one per libuv thread; OpenMP teams on top of that
@@ -87,7 +87,7 @@ export class ShardServer {
   private set: IndexSet | null = null;
   /** IVF indexes' serving nprobe from the manifest: used when a request names none. */
   private servingNprobe = new Map<string, number>();
-  /** A routed partition server's passage files, by data shard (opened on first use). */
+  /** A routed partition's or graph group's passage files, by data shard (opened on first use). */
   private readonly dataShardPassages = new Map<number, Promise<PassageLookup>>();
   readonly counters: ShardServerCounters = { answered: 0, expired: 0, refused: {} };
   private lastExpiredLog = 0;
@@ -102,6 +102,10 @@ export class ShardServer {
     this.metrics = options.metrics ? new ShardServerMetrics(options.metrics) : null;
   }
 
+  get layout(): ServingLayout {
+    return this.options.layout ?? 'shards';
+  }
+
   get servedShards(): number[] {
     return [...this.shards.keys()];
   }
@@ -111,20 +115,18 @@ export class ShardServer {
     setFaissThreads(this.options.faissThreads ?? 1);
     this.set = await openIndexSet(storage, indexSet);
     this.servingNprobe = new Map(this.set.manifest.indexes.flatMap((i) => (i.nprobe ? [[i.name, i.nprobe] as const] : [])));
-    const routed = this.options.routed ?? false;
-    const routing = this.set.manifest.routed;
-    if (routed && !routing) throw new SearchUnavailableError(`index set ${indexSet} has no routed partitions (build it with the index job's routed option)`);
-    const entries = routed ? routing!.parts : this.set.manifest.shards;
+    const layout = this.layout;
+    const entries = servingEntries(this.set, layout);
     const wanted = this.options.shards ?? entries.map((s) => s.id);
     const setId = indexSetId(indexSet);
     for (const id of wanted) {
       const entry = entries.find((s) => s.id === id);
-      if (!entry) throw new SearchRequestError(`index set ${indexSet} has no ${routed ? 'routed partition' : 'shard'} ${id}`);
-      const shard = routed ? await this.loadPartition(entry) : await this.loadShard(entry);
+      if (!entry) throw new SearchRequestError(`index set ${indexSet} has no ${PART_NAMES[layout]} ${id}`);
+      const shard = layout === 'shards' ? await this.loadShard(entry) : await this.loadPart(entry);
       this.shards.set(id, shard);
-      const sub = nc.subscribe(routed ? partitionSubject(setId, id) : shardSubject(setId, id), { queue: SHARD_QUEUE_GROUP });
+      const sub = nc.subscribe(servingSubject(setId, layout, id), { queue: SHARD_QUEUE_GROUP });
       // Hedged requests reach every replica of the shard (search/hedging.ts).
-      const hedges = nc.subscribe(hedgeSubject(setId, id, routed));
+      const hedges = nc.subscribe(hedgeSubject(setId, id, layout));
       this.subscriptions.push(sub, hedges);
       void this.serve(sub, shard);
       void this.serve(hedges, shard);
@@ -135,10 +137,7 @@ export class ShardServer {
       for await (const msg of rollCall) msg.respond(new TextEncoder().encode(JSON.stringify(this.info())));
     })();
     await nc.flush();
-    logger.info(
-      { indexSet, setId, [routed ? 'partitions' : 'shards']: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) },
-      'serving shards',
-    );
+    logger.info({ indexSet, setId, layout, [layout]: wanted, indexes: this.set.names, nprobe: Object.fromEntries(this.servingNprobe) }, 'serving shards');
   }
 
   private async loadShard(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
@@ -164,8 +163,8 @@ export class ShardServer {
     return { id: entry.id, dense, bm25, externalIdOf, externalIdsByIndex: null, passages: null };
   }
 
-  /** A routed partition: its part of each routed IVF index, and the external ids of the rows each holds. */
-  private async loadPartition(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
+  /** A routed partition or a graph group: its indexes (lists of a routed IVF, a group's graphs), and the external ids of the rows each holds. */
+  private async loadPart(entry: IndexSet['manifest']['shards'][number]): Promise<LoadedShard> {
     const { storage, indexSet } = this.options;
     const dense = new Map<string, FaissIndex>();
     const externalIdsByIndex = new Map<string, (rowId: bigint) => string>();
@@ -190,7 +189,7 @@ export class ShardServer {
   }
 
   /**
-   * A routed partition's hits come from every data shard: each row is read from the passage shard
+   * A routed partition's or graph group's hits come from several data shards: each row is read from the passage shard
    * holding it (found by row range), those files opened on first use.
    */
   private async partitionPassages(shard: LoadedShard, req: PassagesRequest): Promise<Uint8Array> {
@@ -352,14 +351,15 @@ export class ShardServer {
     let result;
     if (req.lists !== undefined) {
       // Routed IVF: the router assigned the queries; scan exactly those lists.
-      if (!shard.externalIdsByIndex) throw new SearchRequestError(`shard ${shard.id} is not a routed partition: send it no lists`, { field: 'lists' });
+      if (this.layout !== 'routed')
+        throw new SearchRequestError(`${PART_NAMES[this.layout]} ${shard.id} is not a routed partition: send it no lists`, { field: 'lists' });
       const entries = req.nq * req.lists;
       const listsAt = Math.ceil((req.nq * req.dim * 4) / 8) * 8;
       const lists = viewBigInt64(payload, listsAt, entries, 'lists');
       const coarse = viewFloat32(payload, listsAt + entries * 8, entries, 'coarse distances');
       result = await index.searchLists(queries, req.k, { lists, coarse }, { timeoutMs });
     } else {
-      if (shard.externalIdsByIndex) throw new SearchRequestError(`routed partition ${shard.id} searches only the lists a router assigns`, { field: 'lists' });
+      if (this.layout === 'routed') throw new SearchRequestError(`routed partition ${shard.id} searches only the lists a router assigns`, { field: 'lists' });
       const nprobe = req.nprobe ?? this.servingNprobe.get(req.index);
       result = await index.search(queries, req.k, { ...(nprobe ? { nprobe } : {}), ...(req.efSearch ? { efSearch: req.efSearch } : {}) }, { timeoutMs });
     }
@@ -441,6 +441,19 @@ export class ShardServer {
     this.shards.clear();
     rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+const PART_NAMES: Record<ServingLayout, string> = { shards: 'shard', routed: 'routed partition', groups: 'graph group' };
+
+/** The parts of a set a layout serves: its shards, routed partitions or graph groups. */
+function servingEntries(set: IndexSet, layout: ServingLayout): IndexSet['manifest']['shards'] {
+  if (layout === 'shards') return set.manifest.shards;
+  const parts = layout === 'routed' ? set.manifest.routed : set.manifest.groups;
+  if (!parts)
+    throw new SearchUnavailableError(
+      `index set ${set.key} has no ${PART_NAMES[layout]}s (build it with the index job's ${layout === 'routed' ? 'routed' : 'graphGroups'} option)`,
+    );
+  return parts.parts;
 }
 
 /** A routed partition's ids file (sorted by row id): rowId → externalId by binary search, no per-row Map (2^24 cap). */

@@ -33,3 +33,4 @@ export {
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';
 export { ArrowRowReader, readIdColumns } from './arrow-row-reader.js';
 export { PassageLookup, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';
+export { writeSyntheticCorpus, type SyntheticCorpusOptions } from './synthetic-corpus.js';

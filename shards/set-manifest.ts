@@ -39,6 +39,9 @@ const indexSetPart = z.strictObject({
   files: z.array(z.strictObject({ role: z.string(), path: fileName, sha256: sha, bytes: count, buildMs: count.optional() })),
 });
 
+/** Serving parts beside the shards (routed partitions, graph groups): how many, the indexes they hold, their files. */
+const servingParts = z.strictObject({ partitions: count, indexes: z.array(z.string()), parts: z.array(indexSetPart) });
+
 export const IndexSetManifestSchema = z.looseObject({
   format: z.literal(INDEX_SET_FORMAT),
   jobId: z.string(),
@@ -62,7 +65,9 @@ export const IndexSetManifestSchema = z.looseObject({
   bm25: z.looseObject({ passages: z.string(), k1: z.number(), b: z.number() }).nullable(),
   shards: z.array(indexSetPart),
   /** Routed IVF (the job's `routed` option): serving partitions, each holding some inverted lists of every shard. */
-  routed: z.strictObject({ partitions: count, indexes: z.array(z.string()), parts: z.array(indexSetPart) }).optional(),
+  routed: servingParts.optional(),
+  /** One graph per serving group (the job's `graphGroups`): each part holds the HNSW indexes of a group of shards. */
+  groups: servingParts.optional(),
 });
 export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
 

@@ -3,6 +3,7 @@ import { runEncode } from './tasks/encode-task.js';
 import { runIndex } from './tasks/index-task.js';
 import { runSample, runTrain } from './tasks/quantizer-task.js';
 import { runRoute } from './tasks/route-task.js';
+import { runGroup } from './tasks/group-task.js';
 import { runMerge, runMine, runQueries, runStats } from './tasks/mine-task.js';
 import type { PoolResult, PoolTask } from './tasks/types.js';
 import { toErrorWire } from '../common/index.js';
@@ -31,6 +32,8 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
         return await runIndex(task, cancel);
       case 'route':
         return await runRoute(task, cancel);
+      case 'group':
+        return await runGroup(task, cancel);
       case 'stats':
         return await runStats(task, cancel);
       case 'queries':

@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { fetchModelFolder, joinKey, linkFiles, sha256, StorageError, type Storage } from '../storage/index.js';
 import { readSetManifest, shardFile, verifiedFile } from '../shards/index.js';
-import { FatalTaskError, shardSampleRows, type TaskMessage, type TaskOutput } from '../jobs/index.js';
+import { FatalTaskError, groupShards, isGraphFactory, shardSampleRows, type TaskMessage, type TaskOutput } from '../jobs/index.js';
 import { parseIvfFactory } from '../faiss/index.js';
 import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage, TrainedFiles } from './tasks/types.js';
 import { fromWorkerThread } from './errors.js';
@@ -65,6 +65,30 @@ export async function runTask(
       if (spec.kind !== 'index' || !spec.sharedQuantizer || !spec.input || !spec.routed)
         throw new FatalTaskError('stage route needs an index job with a shared quantizer and the routed option');
       ({ poolTask, publishUnder } = await routePoolTask(storage, task, spec as QuantizerSpec, work));
+    } else if (task.stage === 'group') {
+      if (spec.kind !== 'index' || !spec.graphGroups || !spec.input) throw new FatalTaskError('stage group needs an index job with the graphGroups option');
+      const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards;
+      const mine = groupShards(
+        shards.map((s) => s.id),
+        task.shardId,
+        spec.graphGroups.groups,
+      );
+      poolTask = {
+        stage: 'group',
+        group: task.shardId,
+        indexes: spec.indexes.filter((i) => isGraphFactory(i.factory)),
+        embeddingFiles: await Promise.all(
+          mine.map((id) =>
+            verifiedFile(
+              storage,
+              spec.input!,
+              shards.find((s) => s.id === id)!,
+            ),
+          ),
+        ),
+        workDir: work,
+      };
+      publishUnder = joinKey(spec.output, 'groups', `group-${shardName(task.shardId)}`);
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;

@@ -234,7 +234,7 @@ test(
     assert.match(html, /ivf \(item view\) vs ci \(dual view\)/);
     // Routed CI through the CLI: partitions served (`cluster serve --routed`), the router assigns each query
     // once and asks only the partitions owning its lists; the answers equal data-sharded search of the same set.
-    for (const routed of [[], ['--routed']]) {
+    for (const routed of [[], ['--layout', 'routed']]) {
       const served = await runSci(['cluster', 'serve', '--index-set', sharedSet, '--processes', '1', ...routed], { env, timeoutMs: 120_000 });
       assert.equal(served.code, 0, served.stderr);
     }
@@ -245,7 +245,7 @@ test(
       assert.equal(searched.code, 0, searched.stderr);
       return JSON.parse(searched.stdout) as { hits: Array<Array<{ rowId: number; score: number; text?: string }>>; partial: boolean };
     };
-    const [viaShards, viaPartitions] = [await ask([]), await ask(['--routed'])];
+    const [viaShards, viaPartitions] = [await ask([]), await ask(['--layout', 'routed'])];
     assert.equal(viaPartitions.partial, false);
     viaPartitions.hits.forEach((hits, q) => {
       assert.deepEqual(

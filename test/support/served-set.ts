@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import pino from 'pino';
 import { connectNats, NatsServerProcess } from '../../messaging/index.js';
-import { SearchService, ShardServer } from '../../search/index.js';
+import { SearchService, ShardServer, type ServingLayout } from '../../search/index.js';
 import type { Storage } from '../../storage/index.js';
 
 const silent = pino({ level: 'silent' });
@@ -35,26 +35,26 @@ export class LoopbackSearch {
       await server.start();
       this.servers.push(server);
     }
-    return this.open(storage, indexSet, { ...options, routed: false });
+    return this.open(storage, indexSet, { ...options, layout: 'shards' });
   }
 
   /** Serves `indexSet`'s routed partitions (each by its own server) and opens a routed search service over them. */
   async serveRouted(storage: Storage, indexSet: string, partitions: number, options: { deadlineMs?: number } = {}): Promise<SearchService> {
     for (let p = 0; p < partitions; p++) {
-      const server = new ShardServer({ nc: this.nc, storage, indexSet, shards: [p], routed: true, logger: silent });
+      const server = new ShardServer({ nc: this.nc, storage, indexSet, shards: [p], layout: 'routed', logger: silent });
       await server.start();
       this.servers.push(server);
     }
-    return this.open(storage, indexSet, { ...options, routed: true });
+    return this.open(storage, indexSet, { ...options, layout: 'routed' });
   }
 
-  private async open(storage: Storage, indexSet: string, options: { deadlineMs?: number; maxK?: number; routed: boolean }): Promise<SearchService> {
+  private async open(storage: Storage, indexSet: string, options: { deadlineMs?: number; maxK?: number; layout: ServingLayout }): Promise<SearchService> {
     const service = await SearchService.open({
       nc: this.nc,
       storage,
       indexSet,
       logger: silent,
-      routed: options.routed,
+      layout: options.layout,
       deadlineMs: options.deadlineMs ?? 60_000,
       limits: { maxK: options.maxK ?? 1000, maxQueries: 256 },
     });

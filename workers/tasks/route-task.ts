@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Field, Int64, makeVector, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { FaissIndex, placeLists, setFaissThreads } from '../../faiss/index.js';
-import { readIdColumns, ShardFileWriter } from '../../shards/index.js';
+import { readIdColumns } from '../../shards/index.js';
+import { writePartitionIds } from './partition-ids.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import type { PoolResult, PoolTask } from './types.js';
@@ -16,9 +16,6 @@ import type { PoolResult, PoolTask } from './types.js';
  * index filled with their codes and ids. Beside it, the external id of each
  * row it holds (sorted by row id), since its rows come from many shards.
  */
-
-const IDS_SCHEMA = new Schema([new Field('rowId', new Int64(), false), new Field('externalId', new Utf8(), false)]);
-const IDS_BATCH_ROWS = 65_536;
 
 /** The external ids of `wanted` (row ids, any order) from one embedding shard's id columns. */
 function externalIdsOf(embeddingFile: string, wanted: BigInt64Array): Map<bigint, string> {
@@ -74,35 +71,11 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
     await part.save(indexPath);
     files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
     const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
-    writeIds(idsPath, rows, externalIds);
+    writePartitionIds(idsPath, rows, (row) => externalIds.get(row)!);
     files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
     const placementPath = join(task.workDir, `${spec.name}.placement.json`);
     writeFileSync(placementPath, `${JSON.stringify({ index: spec.name, nlist: placement.owner.length, ...placement })}\n`);
     files.push({ path: placementPath, role: `placement:${spec.name}`, name: `${spec.name}.placement.json` });
   }
   return { rowsIn, rowsWritten, rowsRejected: 0, files };
-}
-
-/** rowId → externalId for the partition's rows, sorted by row id (a server looks ids up by binary search). */
-function writeIds(path: string, rows: bigint[], externalIds: Map<bigint, string>): void {
-  rows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const writer = new ShardFileWriter(path, IDS_SCHEMA);
-  try {
-    for (let from = 0; from < rows.length || from === 0; from += IDS_BATCH_ROWS) {
-      const slice = rows.slice(from, from + IDS_BATCH_ROWS);
-      const table = new Table({
-        rowId: makeVector(BigInt64Array.from(slice)),
-        externalId: vectorFromArray(
-          slice.map((r) => externalIds.get(r)!),
-          new Utf8(),
-        ),
-      });
-      for (const batch of table.batches) writer.write(new RecordBatch(IDS_SCHEMA, batch.data));
-      if (rows.length === 0) break;
-    }
-    writer.commit();
-  } catch (err) {
-    writer.abort();
-    throw err;
-  }
 }

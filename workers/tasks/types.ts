@@ -69,6 +69,16 @@ export type PoolTask = (
       workDir: string;
       progress?: MessagePort;
     }
+  | {
+      /** One graph per serving group: the group's HNSW indexes over its shards' rows (group-task.ts). */
+      stage: 'group';
+      group: number;
+      indexes: IndexSpec[];
+      /** The group's embedding shards, in shard order. */
+      embeddingFiles: string[];
+      workDir: string;
+      progress?: MessagePort;
+    }
   | { stage: 'stats'; bm25Dir: string; queriesFile: string; qrelsFile: string; outFile: string; progress?: MessagePort }
   | { stage: 'queries'; queriesFile: string; qrelsFile: string; encoder: EncoderFiles; outFile: string; progress?: MessagePort }
   | {

@@ -1,0 +1,112 @@
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { seededRandom } from '../common/index.js';
+import { wordnetDictDir } from './ingest/wordnet.js';
+
+/*
+ * A corpus shaped like DPR's psgs_w100.tsv, for scale runs on machines with
+ * no network: `id<TAB>text<TAB>title`, every passage 100 words (the DPR
+ * split), passages of one article sharing its title (articles of 1 + a
+ * geometric number of passages, mean 6.6: 21M passages / 3.2M articles).
+ * Words are WordNet's lemmas (about 147,000, from the npm package the
+ * product ships) drawn with Zipf frequencies (s = 1.07, English's), ranks
+ * given by a seeded shuffle. Seeded: the same rows give the same file.
+ * Written in blocks to a temp name and renamed: memory does not grow with
+ * the rows.
+ */
+
+export interface SyntheticCorpusOptions {
+  rows: number;
+  seed?: number;
+  wordsPerPassage?: number;
+}
+
+const ZIPF_S = 1.07;
+const MEAN_ARTICLE_PASSAGES = 6.6;
+/** Entries of the inverse-CDF table: a uniform draw picks a word in O(1). */
+const TABLE_BITS = 22;
+const BLOCK_BYTES = 8 << 20;
+
+/** WordNet's lemmas (underscores as spaces dropped: one-word lemmas only, as running text has them). */
+function wordnetVocabulary(): string[] {
+  const words = new Set<string>();
+  for (const pos of ['noun', 'verb', 'adj', 'adv']) {
+    for (const line of readFileSync(join(wordnetDictDir(), `index.${pos}`), 'utf8').split('\n')) {
+      if (line === '' || line.startsWith(' ')) continue;
+      const lemma = line.slice(0, line.indexOf(' '));
+      if (/^[a-z][a-z'-]*$/.test(lemma)) words.add(lemma);
+    }
+  }
+  return [...words].sort();
+}
+
+/** Word index by uniform draw: a table over the Zipf CDF (ranks shuffled by the seed). */
+function zipfTable(vocabulary: number, random: () => number): Uint32Array {
+  const rankToWord = Uint32Array.from({ length: vocabulary }, (_, i) => i);
+  for (let i = vocabulary - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [rankToWord[i], rankToWord[j]] = [rankToWord[j]!, rankToWord[i]!];
+  }
+  let total = 0;
+  for (let r = 1; r <= vocabulary; r++) total += r ** -ZIPF_S;
+  const table = new Uint32Array(1 << TABLE_BITS);
+  let rank = 0;
+  let cumulative = 1 / total;
+  for (let t = 0; t < table.length; t++) {
+    const u = (t + 0.5) / table.length;
+    while (cumulative < u && rank < vocabulary - 1) cumulative += (++rank + 1) ** -ZIPF_S / total;
+    table[t] = rankToWord[rank]!;
+  }
+  return table;
+}
+
+function writeAll(fd: number, text: string): number {
+  const buffer = Buffer.from(text);
+  for (let at = 0; at < buffer.length;) at += writeSync(fd, buffer, at);
+  return buffer.length;
+}
+
+/** Writes `options.rows` passages to `path` (a psgs_w100-shaped TSV with its header); returns the bytes written. */
+export function writeSyntheticCorpus(path: string, options: SyntheticCorpusOptions): number {
+  if (!Number.isInteger(options.rows) || options.rows < 0) throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
+  const random = seededRandom(options.seed ?? 1);
+  const words = wordnetVocabulary();
+  const table = zipfTable(words.length, random);
+  const word = () => words[table[Math.floor(random() * table.length)]!]!;
+  const perPassage = options.wordsPerPassage ?? 100;
+  const temp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(temp, 'w');
+  let bytes = 0;
+  try {
+    let block = 'id\ttext\ttitle\n';
+    let title = '';
+    let left = 0;
+    for (let id = 1; id <= options.rows; id++) {
+      if (left === 0) {
+        const n = 1 + Math.floor(random() * 3);
+        title = Array.from({ length: n }, () => {
+          const w = word();
+          return w[0]!.toUpperCase() + w.slice(1);
+        }).join(' ');
+        // 1 + geometric(p): mean 1 + (1 − p) / p = MEAN_ARTICLE_PASSAGES.
+        left = 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / MEAN_ARTICLE_PASSAGES));
+      }
+      left -= 1;
+      const text = new Array<string>(perPassage);
+      for (let w = 0; w < perPassage; w++) text[w] = word();
+      block += `${id}\t${text.join(' ')}\t${title}\n`;
+      if (block.length >= BLOCK_BYTES) {
+        bytes += writeAll(fd, block);
+        block = '';
+      }
+    }
+    bytes += writeAll(fd, block);
+    closeSync(fd);
+    renameSync(temp, path);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  return bytes;
+}
