@@ -79,6 +79,9 @@ bench: build
 	node dist/bench/encoder.js
 	node dist/bench/search.js
 	node dist/bench/shared-quantizer.js
+	node dist/bench/routed.js
+	node dist/bench/graph-groups.js
+	node dist/bench/scale.js --out out/scale
 	node dist/bench/mine.js
 
 clean:

@@ -130,3 +130,34 @@ ${PLOT_READBACK_SCRIPT}
 export function writeScaleReport(dir: string, report: ScaleReport): { json: string; html: string } {
   return writeReportFiles(dir, report, renderScaleReportHtml(report));
 }
+
+/**
+ * The README's summary of a report (markdown): each index at one client without replicas by shard count,
+ * the simulator against those cells, and the simulation out to 1,024 shards. A test regenerates it from
+ * the committed report.json and compares it with the README's block.
+ */
+export function renderScaleMarkdown(report: ScaleReport): string {
+  const lines: string[] = [];
+  lines.push(
+    '| index | shards | QPS (1 / 16 clients) | p50 ms | p99 ms | work | queueing | network | merge + router | overhead p50 | p99 predicted | p99 hedged: measured / predicted |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const index of [...new Set(report.cells.map((c) => c.index))]) {
+    for (const one of report.cells.filter((c) => c.index === index && c.clients === 1 && !c.hedged)) {
+      const loaded = report.cells.find((c) => c.index === index && c.shards === one.shards && c.clients === 16 && !c.hedged);
+      const predicted = report.validation.find((v) => v.index === index && v.shards === one.shards && !v.hedged);
+      const hedged = report.validation.find((v) => v.index === index && v.shards === one.shards && v.hedged);
+      lines.push(
+        `| ${index} | ${one.shards} | ${f(one.qps, 0)} / ${loaded ? f(loaded.qps, 0) : '–'} | ${f(one.p50Ms)} | ${f(one.p99Ms)} | ${f(one.split.workMs)} | ${f(one.split.queueingMs)} | ${f(one.split.networkMs)} | ${f(one.split.mergeMs + one.split.routerMs)} | ${f(one.overheadP50Ms)} | ${predicted ? `${f(predicted.predicted.p99Ms)} (${pct(predicted.error.p99)})` : '–'} | ${hedged ? `${f(hedged.measured.p99Ms)} / ${f(hedged.predicted.p99Ms)}` : '–'} |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('| simulated | ' + report.extrapolations[0]!.points.map((p) => `${p.shards} shards`).join(' | ') + ' |');
+  lines.push('| --- | ' + report.extrapolations[0]!.points.map(() => '---:').join(' | ') + ' |');
+  for (const e of report.extrapolations) {
+    lines.push(`| ${e.index} p50 / p99 ms | ` + e.points.map((p) => `${f(p.plain.p50Ms)} / ${f(p.plain.p99Ms)}`).join(' | ') + ' |');
+    lines.push(`| ${e.index} hedged | ` + e.points.map((p) => `${f(p.hedged.p50Ms)} / ${f(p.hedged.p99Ms)}`).join(' | ') + ' |');
+  }
+  return lines.join('\n');
+}
