@@ -13,6 +13,8 @@ import { REPO } from './repo.js';
 
 export interface BenchCluster {
   state: ClusterState;
+  /** Process ids: the coordinator's and each worker's. */
+  pids: { coordinator: number; workers: number[] };
   /** Submits a job and waits for it; returns the record and its tasks. */
   run(spec: JobSpecInput): Promise<{ job: JobRecord; tasks: TaskRecord[] }>;
   stop(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startBenchCluster(dir: string, workers: number): Promise<B
   }
   return {
     state,
+    pids: { coordinator: children[0]!.pid!, workers: children.slice(1).map((c) => c.pid!) },
     async run(spec) {
       const reply = await nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 });
       const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();

@@ -123,6 +123,8 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
   await page.waitForFunction("document.querySelector('#shards tbody').children.length === 4");
   // The shard server answers the roll call with its shards, indexes and the requests it answered.
   await page.waitForSelector('#servers tbody tr[data-server]', { timeout: 15_000 });
+  // The table refreshes every 5 s: the roll call before the search showed 0 answered.
+  await page.waitForFunction("/\\sbm25\\s+[1-9]/.test(document.querySelector('#servers tbody tr[data-server]').innerText)", undefined, { timeout: 15_000 });
   const server = await page.locator('#servers tbody tr[data-server]').first().innerText();
   assert.match(server, /pid \d+ @ \S+\s+0,1,2,3\s+bm25\s+[1-9]\d*/);
   // The report link opens the report; nothing outside the reports folder is served.
