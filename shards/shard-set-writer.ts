@@ -1,4 +1,5 @@
-import { mkdirSync, createReadStream, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatch, RecordBatchReader, type Schema } from 'apache-arrow';
 import { PassageBatchBuilder, passageSchema, type PassageRow } from './passage-schema.js';
@@ -122,26 +123,34 @@ export class ShardSetWriter {
     let shard = 0;
     this.current = new ShardFileWriter(join(this.options.outDir, shardFileName(0)), this.schema);
     this.currentFirstRowId = 0;
-    const reader = await RecordBatchReader.from(createReadStream(this.spoolPath));
-    let rowOfBatch = 0;
-    for await (const spooled of reader) {
-      const batch = new RecordBatch(this.schema, spooled.data);
-      let offset = 0;
-      while (offset < batch.numRows) {
-        const global = rowOfBatch + offset;
-        while (global >= bound(shard + 1)) {
-          shard += 1;
-          this.advanceSplit(shard, bound(shard));
+    // A file handle, not a read stream: the spool is an Arrow file (its footer at the end), and from a stream
+    // arrow-js buffers the whole file to reach it (2.2 GiB of RSS for 1M passages); from a handle it reads a
+    // batch at a time.
+    const handle = await open(this.spoolPath);
+    try {
+      const reader = await RecordBatchReader.from(handle);
+      let rowOfBatch = 0;
+      for await (const spooled of reader) {
+        const batch = new RecordBatch(this.schema, spooled.data);
+        let offset = 0;
+        while (offset < batch.numRows) {
+          const global = rowOfBatch + offset;
+          while (global >= bound(shard + 1)) {
+            shard += 1;
+            this.advanceSplit(shard, bound(shard));
+          }
+          const take = Math.min(batch.numRows - offset, bound(shard + 1) - global);
+          this.current!.write(offset === 0 && take === batch.numRows ? batch : batch.slice(offset, offset + take));
+          offset += take;
         }
-        const take = Math.min(batch.numRows - offset, bound(shard + 1) - global);
-        this.current!.write(offset === 0 && take === batch.numRows ? batch : batch.slice(offset, offset + take));
-        offset += take;
+        rowOfBatch += batch.numRows;
       }
-      rowOfBatch += batch.numRows;
-    }
-    while (shard < shardCount - 1) {
-      shard += 1;
-      this.advanceSplit(shard, bound(shard));
+      while (shard < shardCount - 1) {
+        shard += 1;
+        this.advanceSplit(shard, bound(shard));
+      }
+    } finally {
+      await handle.close();
     }
     this.commitCurrent();
     rmSync(this.spoolPath, { force: true });
