@@ -82,6 +82,7 @@ bench: build
 	node dist/bench/routed.js
 	node dist/bench/graph-groups.js
 	node dist/bench/scale.js --out out/scale
+	node dist/bench/corpus-scale.js --rows 1000000
 	node dist/bench/mine.js
 
 clean:
