@@ -153,7 +153,7 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
     /**
      * Routed IVF (a `route` stage after `index`; needs `sharedQuantizer`): every IVF index's inverted lists are
      * placed on `partitions` serving partitions by list id, balanced by list size, so a search goes only to the
-     * partitions that own a query's probed lists (`sci serve --routed`). Null = data-sharded serving only.
+     * partitions that own a query's probed lists (`--layout routed`). Null = data-sharded serving only.
      */
     routed: z
       .strictObject({ partitions: z.number().int().positive().max(1024) })

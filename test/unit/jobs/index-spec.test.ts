@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobSpecSchema, shardSampleRows, stagesOf } from '../../../jobs/index.js';
+import { groupShards, JobSpecSchema, shardSampleRows, stagesOf } from '../../../jobs/index.js';
 
 const index = (spec: Record<string, unknown>) =>
   JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', indexes: [{ name: 'x', metric: 'ip', ...spec }] });
@@ -42,4 +42,26 @@ test('routed IVF adds a route stage and needs a shared quantizer', () => {
   assert.throws(() => stagesOf(parse({ routed: { partitions: 4 } })), /routed IVF needs sharedQuantizer/);
   for (const partitions of [0, 1025, 1.5])
     assert.equal(JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', routed: { partitions } }).success, false);
+});
+
+test('graph groups add a group stage over an HNSW index; groups are runs of consecutive shards', () => {
+  const parse = (indexes: Array<Record<string, unknown>>, extra: Record<string, unknown>) =>
+    JobSpecSchema.parse({ kind: 'index', input: '/e', output: '/i', indexes, ...extra });
+  const hnsw = { name: 'hnsw', factory: 'HNSW32,Flat', metric: 'ip' };
+  assert.deepEqual(stagesOf(parse([hnsw], { graphGroups: { groups: 2 } })), ['index', 'group']);
+  assert.deepEqual(
+    stagesOf(
+      parse([hnsw, { name: 'ivf', factory: 'IVF64,Flat', metric: 'ip' }], { sharedQuantizer: {}, routed: { partitions: 2 }, graphGroups: { groups: 2 } }),
+    ),
+    ['sample', 'train', 'index', 'route', 'group'],
+  );
+  assert.throws(() => stagesOf(parse([{ name: 'flat', factory: 'Flat', metric: 'ip' }], { graphGroups: { groups: 2 } })), /graphGroups needs .* an HNSW index/);
+  assert.deepEqual(
+    [0, 1, 2].map((g) => groupShards([5, 0, 1, 2, 3, 4, 6], g, 3)),
+    [
+      [0, 1],
+      [2, 3],
+      [4, 5, 6],
+    ],
+  );
 });
