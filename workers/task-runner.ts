@@ -146,6 +146,8 @@ export const quantizerKeys = {
   list: (output: string) => joinKey(output, 'trained', 'trained.json'),
   /** A shard's index file as the index stage publishes it. */
   shardIndex: (output: string, shardId: number, name: string) => joinKey(output, `shard-${shardName(shardId)}`, `${name}.faiss`),
+  /** A shard's list sizes of a shared-quantizer IVF index, as the index stage publishes them. */
+  shardListSizes: (output: string, shardId: number, name: string) => joinKey(output, `shard-${shardName(shardId)}`, `${name}.lists.json`),
   /** A routed partition's folder. */
   partition: (output: string, partition: number) => joinKey(output, 'routed', `part-${shardName(partition)}`),
 };
@@ -165,8 +167,12 @@ async function routePoolTask(storage: Storage, task: TaskMessage, spec: Quantize
   const shards = [];
   for (const shard of embeddings.shards) {
     const indexFiles: Record<string, string> = {};
-    for (const index of routed) indexFiles[index.name] = await storage.localPath(quantizerKeys.shardIndex(spec.output, shard.id, index.name));
-    shards.push({ shardId: shard.id, indexFiles, embeddingFile: await verifiedFile(storage, spec.input, shard) });
+    const listSizeFiles: Record<string, string> = {};
+    for (const index of routed) {
+      indexFiles[index.name] = await storage.localPath(quantizerKeys.shardIndex(spec.output, shard.id, index.name));
+      listSizeFiles[index.name] = await storage.localPath(quantizerKeys.shardListSizes(spec.output, shard.id, index.name));
+    }
+    shards.push({ shardId: shard.id, indexFiles, listSizeFiles, embeddingFile: await verifiedFile(storage, spec.input, shard) });
   }
   return {
     poolTask: {

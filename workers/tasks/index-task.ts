@@ -109,6 +109,12 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
       const path = join(task.workDir, `${spec.name}.faiss`);
       await index.save(path);
       files.push({ path, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs });
+      if (task.trained?.[spec.name] && index.info.nlist !== undefined) {
+        // On a shared quantizer: the size of each list here, so routing places lists without loading every shard's index.
+        const listsPath = join(task.workDir, `${spec.name}.lists.json`);
+        writeFileSync(listsPath, `${JSON.stringify(Array.from(index.listSizes()))}\n`);
+        files.push({ path: listsPath, role: `lists:${spec.name}`, name: `${spec.name}.lists.json` });
+      }
       if (index.info.nlist !== undefined && spec.nprobe === undefined) {
         cancel?.throwIfCancelled();
         const curve = await measureNprobeCurve(

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaissIndex, placeLists, setFaissThreads } from '../../faiss/index.js';
 import { readIdColumns } from '../../shards/index.js';
@@ -33,13 +33,11 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
   let rowsWritten = 0;
   for (const spec of task.indexes) {
     const started = performance.now();
-    // Pass 1: every shard's list sizes, for the placement (each partition's task computes the same one).
-    let sizes: Float64Array | null = null;
+    // The placement from every shard's list sizes (the index stage wrote them): each partition's task computes the same one.
+    let sizes: number[] | null = null;
     for (const shard of task.shards) {
-      cancel?.throwIfCancelled();
-      const index = await FaissIndex.load(shard.indexFiles[spec.name]!);
-      const own = index.listSizes();
-      sizes ??= new Float64Array(own.length);
+      const own = JSON.parse(readFileSync(shard.listSizeFiles[spec.name]!, 'utf8')) as number[];
+      sizes ??= new Array<number>(own.length).fill(0);
       if (own.length !== sizes.length) throw new FatalTaskError(`shard ${shard.shardId}'s ${spec.name} has ${own.length} lists, not ${sizes.length}`);
       own.forEach((n, l) => (sizes![l]! += n));
     }
@@ -47,7 +45,7 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
     rowsIn += placement.load.reduce((a, b) => a + b, 0);
     const mine = BigInt64Array.from(placement.owner.flatMap((p, l) => (p === task.partition ? [BigInt(l)] : [])));
 
-    // Pass 2: this partition's lists from every shard, and the external ids of their rows.
+    // This partition's lists from every shard, and the external ids of their rows.
     const part = await FaissIndex.load(spec.trained);
     if (part.size !== 0) throw new FatalTaskError(`the trained ${spec.name} index is not empty (${part.size} rows)`);
     const rows: bigint[] = [];

@@ -64,8 +64,8 @@ export type PoolTask = (
       partitions: number;
       /** The IVF indexes routed: each with its trained, empty index (the shared quantizer). */
       indexes: Array<{ name: string; trained: string }>;
-      /** Per shard: its index file of each routed index, and its embedding shard (for the rows' external ids). */
-      shards: Array<{ shardId: number; indexFiles: Record<string, string>; embeddingFile: string }>;
+      /** Per shard: its index file and list sizes (JSON) of each routed index, and its embedding shard (for the rows' external ids). */
+      shards: Array<{ shardId: number; indexFiles: Record<string, string>; listSizeFiles: Record<string, string>; embeddingFile: string }>;
       workDir: string;
       progress?: MessagePort;
     }
