@@ -146,14 +146,11 @@ void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k,
 
 // IndexIVF::search (1.7.3, parallel_mode 0) parallelises by slicing the
 // queries over threads, each slice quantized and scanned on its own thread;
-// search_preassigned alone does not parallelise in that mode. Same here.
-void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, int nprobe, float* distances,
-               idx_t* labels, SearchStats& stats, const SearchStop& stop) {
-  size_t probes = nprobe > 0 ? static_cast<size_t>(nprobe) : index.nprobe;
-  probes = std::min(probes, index.nlist);
-  faiss::IVFSearchParameters params;
-  params.nprobe = probes;
-  params.max_codes = index.max_codes;
+// search_preassigned alone does not parallelise in that mode. Same here:
+// `scanBatch(b0, m, sliceStats)` scans queries b0..b0+m, in batches so a
+// stop is seen between them; the slices' IVF counters are summed.
+template <typename ScanBatch>
+void inSlices(idx_t n, SearchStats& stats, const SearchStop& stop, ScanBatch scanBatch) {
   int slices = static_cast<int>(std::min<idx_t>(omp_get_max_threads(), std::max<idx_t>(n, 1)));
   std::vector<faiss::IndexIVFStats> sliceStats(slices);
   std::vector<std::exception_ptr> errors(slices);
@@ -163,14 +160,8 @@ void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, i
     idx_t i1 = n * (slice + 1) / slices;
     if (i1 <= i0) continue;
     try {
-      // In batches of queries, so a stop is seen between them.
       for (idx_t b0 = i0; b0 < i1 && !stop.stopped(); b0 += kQueriesPerCheck) {
-        idx_t m = std::min(kQueriesPerCheck, i1 - b0);
-        std::vector<idx_t> assign(m * probes);
-        std::vector<float> centroidDistances(m * probes);
-        index.quantizer->search(m, x + b0 * index.d, probes, centroidDistances.data(), assign.data());
-        index.search_preassigned(m, x + b0 * index.d, k, assign.data(), centroidDistances.data(),
-                                 distances + b0 * k, labels + b0 * k, false, &params, &sliceStats[slice]);
+        scanBatch(b0, std::min(kQueriesPerCheck, i1 - b0), sliceStats[slice]);
       }
     } catch (...) {
       errors[slice] = std::current_exception();
@@ -183,6 +174,22 @@ void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, i
     stats.ndis += local.ndis;
     stats.nlist += local.nlist;
   }
+}
+
+void searchIvf(const faiss::IndexIVF& index, idx_t n, const float* x, idx_t k, int nprobe, float* distances,
+               idx_t* labels, SearchStats& stats, const SearchStop& stop) {
+  size_t probes = nprobe > 0 ? static_cast<size_t>(nprobe) : index.nprobe;
+  probes = std::min(probes, index.nlist);
+  faiss::IVFSearchParameters params;
+  params.nprobe = probes;
+  params.max_codes = index.max_codes;
+  inSlices(n, stats, stop, [&](idx_t b0, idx_t m, faiss::IndexIVFStats& local) {
+    std::vector<idx_t> assign(m * probes);
+    std::vector<float> centroidDistances(m * probes);
+    index.quantizer->search(m, x + b0 * index.d, probes, centroidDistances.data(), assign.data());
+    index.search_preassigned(m, x + b0 * index.d, k, assign.data(), centroidDistances.data(), distances + b0 * k,
+                             labels + b0 * k, false, &params, &local);
+  });
   stats.quantizerDis += static_cast<uint64_t>(n) * index.quantizer->ntotal;
 }
 
@@ -195,31 +202,10 @@ void searchIvfPreassigned(const faiss::IndexIVF& index, idx_t n, const float* x,
   params.nprobe = pre.perQuery;
   params.max_codes = index.max_codes;
   const idx_t p = static_cast<idx_t>(pre.perQuery);
-  int slices = static_cast<int>(std::min<idx_t>(omp_get_max_threads(), std::max<idx_t>(n, 1)));
-  std::vector<faiss::IndexIVFStats> sliceStats(slices);
-  std::vector<std::exception_ptr> errors(slices);
-#pragma omp parallel for if (slices > 1)
-  for (int slice = 0; slice < slices; slice++) {
-    idx_t i0 = n * slice / slices;
-    idx_t i1 = n * (slice + 1) / slices;
-    if (i1 <= i0) continue;
-    try {
-      for (idx_t b0 = i0; b0 < i1 && !stop.stopped(); b0 += kQueriesPerCheck) {
-        idx_t m = std::min(kQueriesPerCheck, i1 - b0);
-        index.search_preassigned(m, x + b0 * index.d, k, pre.lists + b0 * p, pre.coarse + b0 * p, distances + b0 * k,
-                                 labels + b0 * k, false, &params, &sliceStats[slice]);
-      }
-    } catch (...) {
-      errors[slice] = std::current_exception();
-    }
-  }
-  for (auto& error : errors) {
-    if (error) std::rethrow_exception(error);
-  }
-  for (auto& local : sliceStats) {
-    stats.ndis += local.ndis;
-    stats.nlist += local.nlist;
-  }
+  inSlices(n, stats, stop, [&](idx_t b0, idx_t m, faiss::IndexIVFStats& local) {
+    index.search_preassigned(m, x + b0 * index.d, k, pre.lists + b0 * p, pre.coarse + b0 * p, distances + b0 * k,
+                             labels + b0 * k, false, &params, &local);
+  });
 }
 
 }  // namespace
