@@ -1,4 +1,4 @@
-import type { SearchService } from '../search/index.js';
+import { percentile, type SearchService } from '../search/index.js';
 import { fitLine, simulateTail, type TailModel, type TailPrediction } from './tail-simulator.js';
 import { measureCell, type CellResult } from './cell.js';
 
@@ -85,7 +85,7 @@ export interface Extrapolation {
   points: Array<{ shards: number; plain: TailPrediction; hedged: TailPrediction }>;
 }
 
-const p95 = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.95 * values.length) - 1)] ?? 0;
+const p95 = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 95);
 
 /** The model of one measured cell: its per-shard and router samples, its merge as measured. */
 function modelOf(cell: CellResult, merge: TailModel['merge']): TailModel {

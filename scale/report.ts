@@ -1,4 +1,5 @@
 import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, writeReportFiles, type Series } from '../report/index.js';
+import { percentile } from '../search/index.js';
 import type { CellResult } from './cell.js';
 import type { ScaleGridRun, simulateGrid } from './grid.js';
 
@@ -28,12 +29,10 @@ export interface ScaleReport {
   plots: PlotSpec[];
 }
 
-const q = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
-
 export function buildScaleReport(run: ScaleGridRun, simulated: ReturnType<typeof simulateGrid>, setup: ScaleReport['setup']): ScaleReport {
   const cells = run.cells.map(({ samples, ...cell }) => {
     const sorted = [...samples.shardMs].sort((a, b) => a - b);
-    return { ...cell, shardP50Ms: q(sorted, 0.5), shardP99Ms: q(sorted, 0.99) };
+    return { ...cell, shardP50Ms: percentile(sorted, 50), shardP99Ms: percentile(sorted, 99) };
   });
   const plots: PlotSpec[] = [];
   for (const index of [...new Set(cells.map((c) => c.index))]) {
