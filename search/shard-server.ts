@@ -179,9 +179,7 @@ export class ShardServer {
   /** The shard's passage file: the index set's passages (BM25's) or those its embeddings were encoded from. */
   private async openPassages(shardId: number): Promise<PassageLookup> {
     const { storage } = this.options;
-    const manifest = this.set!.manifest;
-    const passagesKey = manifest.passages ?? (manifest.embeddings ? (await readSetManifest(storage, manifest.embeddings, 'embeddings')).passages : null);
-    if (!passagesKey) throw new SearchUnavailableError(`index set ${this.options.indexSet} names no passage set, so hits have no title or text`);
+    const passagesKey = await this.passageSetKey();
     const passages = await readSetManifest(storage, passagesKey, 'passages');
     const entry = passages.shards.find((s) => s.id === shardId);
     if (!entry) throw new SearchUnavailableError(`passage set ${passagesKey} has no shard ${shardId}`);
@@ -211,11 +209,15 @@ export class ShardServer {
 
   /** The passage set's shards by row range. */
   private async passageRanges(): Promise<Array<{ id: number; firstRowId: number; rows: number }>> {
-    const { storage } = this.options;
+    return (await readSetManifest(this.options.storage, await this.passageSetKey(), 'passages')).shards;
+  }
+
+  /** The index set's passages (BM25's), or those its embeddings were encoded from. */
+  private async passageSetKey(): Promise<string> {
     const manifest = this.set!.manifest;
-    const passagesKey = manifest.passages ?? (manifest.embeddings ? (await readSetManifest(storage, manifest.embeddings, 'embeddings')).passages : null);
-    if (!passagesKey) throw new SearchUnavailableError(`index set ${this.options.indexSet} names no passage set, so hits have no title or text`);
-    return (await readSetManifest(storage, passagesKey, 'passages')).shards;
+    const key = manifest.passages ?? (manifest.embeddings ? (await readSetManifest(this.options.storage, manifest.embeddings, 'embeddings')).passages : null);
+    if (!key) throw new SearchUnavailableError(`index set ${this.options.indexSet} names no passage set, so hits have no title or text`);
+    return key;
   }
 
   /** rowId → externalId for the shard: BM25 keeps both; else the embedding shard's columns. */
