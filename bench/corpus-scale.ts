@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { REPO } from './repo.js';
 import { startBenchCluster } from './cluster-harness.js';
+import { spawnShardServers } from './shard-servers.js';
 import { FsStorage } from '../storage/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
@@ -168,19 +169,13 @@ async function main(): Promise<void> {
     indexes,
     () => ({ 'shard-server': servers.map((s) => s.pid!) }),
     async () => {
-      for (const half of [shardIds.filter((s) => s % 2 === 0), shardIds.filter((s) => s % 2 === 1)])
-        servers.push(
-          spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', half.join(',')], {
-            env: serveEnv,
-            stdio: ['ignore', 'pipe', 'inherit'],
-          }),
-        );
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((ok, fail) => (s.stdout!.once('data', () => ok()), s.once('exit', (c) => fail(new Error(`a shard server exited with ${c}`))))),
-        ),
+      const started = spawnShardServers(
+        serveEnv,
+        indexes,
+        [0, 1].map((half) => shardIds.filter((s) => s % 2 === half).join(',')),
       );
+      servers.push(...started.children);
+      await started.ready;
     },
   );
   const nc = await connectNats({ servers: [nats.url], name: 'bench-corpus' });

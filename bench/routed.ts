@@ -20,12 +20,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
 import { devQueryTexts, valueAtRecall } from './recall.js';
 import { runLoad } from './load-generator.js';
+import { spawnShardServers } from './shard-servers.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
@@ -35,7 +35,6 @@ import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { percentile } from '../search/percentile.js';
 
-const SCI = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 const K = 10;
 const DIM = 128;
 const NLIST = 256;
@@ -57,22 +56,9 @@ const valueAt = (points: Point[], target: number, key: 'distances' | 'fanOut' | 
 
 async function startServers(nats: string, root: string, indexSet: string, groups: string[], routed: boolean): Promise<ChildProcess[]> {
   const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats]), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: root };
-  const servers = groups.map((shards) =>
-    spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexSet, '--shards', shards, ...(routed ? ['--layout', 'routed'] : [])], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  );
-  await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<void>((resolve, reject) => {
-          s.stdout!.once('data', () => resolve());
-          s.once('exit', (code) => reject(new Error(`a server of ${indexSet} exited with ${code} before serving`)));
-        }),
-    ),
-  );
-  return servers;
+  const { children, ready } = spawnShardServers(env, indexSet, groups, routed ? ['--layout', 'routed'] : []);
+  await ready;
+  return children;
 }
 
 async function main(): Promise<void> {

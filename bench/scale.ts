@@ -15,10 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
+import { spawnShardServers, stopProcesses } from './shard-servers.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
@@ -27,7 +26,6 @@ import { HashedTfidfEncoder, loadModel } from '../encoder/index.js';
 import { buildScaleReport, runScaleGrid, simulateGrid, writeScaleReport } from '../scale/index.js';
 import { readFileSync } from 'node:fs';
 
-const SCI = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 const DIM = 128;
 const INDEXES = {
   flat: { spec: { name: 'flat', factory: 'Flat', metric: 'ip' as const }, params: {} },
@@ -91,21 +89,9 @@ async function main(): Promise<void> {
       const all = Array.from({ length: shards }, (_, i) => i);
       const processes = Math.min(2, shards);
       const groups = Array.from({ length: processes }, (_, p) => all.filter((s) => s % processes === p).join(','));
-      const children: ChildProcess[] = [];
-      for (let r = 0; r < replicas; r++)
-        for (const group of groups)
-          children.push(
-            spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexSet, '--shards', group], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
-          );
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((ok, fail) => {
-              child.stdout!.once('data', () => ok());
-              child.once('exit', (code) => fail(new Error(`a shard server exited with ${code} before serving`)));
-            }),
-        ),
-      );
+      // Each replica set: the shards split over the processes.
+      const { children, ready } = spawnShardServers(env, indexSet, Array.from({ length: replicas }, () => groups).flat());
+      await ready;
       const hedged = replicas > 1;
       const service = await SearchService.open({ nc, storage, indexSet, logger, deadlineMs: 10_000, hedge: hedged ? DEFAULT_HEDGE_POLICY : null });
       return {
@@ -113,9 +99,7 @@ async function main(): Promise<void> {
         hedged,
         stop: async () => {
           service.close();
-          await Promise.all(
-            children.map((child) => new Promise<void>((ok) => (child.exitCode !== null ? ok() : (child.once('exit', () => ok()), child.kill('SIGTERM'))))),
-          );
+          await stopProcesses(children);
         },
       };
     };

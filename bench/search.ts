@@ -23,10 +23,8 @@ import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { percentile } from '../search/percentile.js';
 import { runLoad } from './load-generator.js';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawnShardServers } from './shard-servers.js';
 
-const SCI = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
 const seconds = Number(values.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'sci-bench-search-'));
@@ -78,18 +76,8 @@ async function main(): Promise<void> {
   const nats = await NatsServerProcess.start();
   // The servers' storage root holds the bench's folder (keys outside the root are refused).
   const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_STORAGE__ROOT: dir };
-  const servers = ['0-3', '4-7'].map((shards) =>
-    spawn(process.execPath, [SCI, 'serve', 'shards', '--index-set', indexes, '--shards', shards], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
-  );
-  await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<void>((resolve, reject) => {
-          s.stdout!.once('data', () => resolve());
-          s.once('exit', (code) => reject(new Error(`a shard server exited with ${code} before serving`)));
-        }),
-    ),
-  );
+  const { children: servers, ready } = spawnShardServers(env, indexes, ['0-3', '4-7']);
+  await ready;
   const nc = await connectNats({ servers: [nats.url], name: 'bench-search' });
   const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000, limits: { maxQueries: 4096 } });
   try {
