@@ -88,7 +88,7 @@ export async function runTask(
         ),
         workDir: work,
       };
-      publishUnder = joinKey(spec.output, 'groups', `group-${shardName(task.shardId)}`);
+      publishUnder = indexSetKeys.group(spec.output, task.shardId);
     } else {
       if (spec.kind !== 'index') throw new FatalTaskError(`stage ${task.stage} needs an index job`);
       const embeddingFile = spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null;
@@ -104,7 +104,7 @@ export async function runTask(
         bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
         workDir: work,
       };
-      publishUnder = joinKey(spec.output, `shard-${shardName(shardId)}`);
+      publishUnder = indexSetKeys.shard(spec.output, shardId);
     }
     const channel = new MessageChannel();
     channel.port1.on('message', (m: ProgressMessage) => options.onProgress?.(m));
@@ -138,18 +138,25 @@ export async function runTask(
 type IndexJobSpec = Extract<TaskMessage['spec'], { kind: 'index' }>;
 type QuantizerSpec = IndexJobSpec & { input: string; sharedQuantizer: NonNullable<IndexJobSpec['sharedQuantizer']> };
 
-/** Deterministic keys of a shared quantizer's files under the index set (the manifest names the trained ones). */
-export const quantizerKeys = {
+/**
+ * Deterministic keys of an index job's files under the index set: the shards', the shared quantizer's (the
+ * manifest names the trained ones), the routed partitions' and the graph groups' folders.
+ */
+export const indexSetKeys = {
+  /** A shard's folder, as the index stage publishes it. */
+  shard: (output: string, shardId: number) => joinKey(output, `shard-${shardName(shardId)}`),
   sample: (output: string, shardId: number, view: 'item' | 'query') => joinKey(output, 'sample', `shard-${shardName(shardId)}.${view}.npy`),
   trained: (output: string, name: string) => joinKey(output, 'trained', `${name}.faiss`),
   centroids: (output: string, name: string) => joinKey(output, 'trained', `${name}.centroids.npy`),
   list: (output: string) => joinKey(output, 'trained', 'trained.json'),
   /** A shard's index file as the index stage publishes it. */
-  shardIndex: (output: string, shardId: number, name: string) => joinKey(output, `shard-${shardName(shardId)}`, `${name}.faiss`),
+  shardIndex: (output: string, shardId: number, name: string) => joinKey(indexSetKeys.shard(output, shardId), `${name}.faiss`),
   /** A shard's list sizes of a shared-quantizer IVF index, as the index stage publishes them. */
-  shardListSizes: (output: string, shardId: number, name: string) => joinKey(output, `shard-${shardName(shardId)}`, `${name}.lists.json`),
+  shardListSizes: (output: string, shardId: number, name: string) => joinKey(indexSetKeys.shard(output, shardId), `${name}.lists.json`),
   /** A routed partition's folder. */
   partition: (output: string, partition: number) => joinKey(output, 'routed', `part-${shardName(partition)}`),
+  /** A graph group's folder. */
+  group: (output: string, group: number) => joinKey(output, 'groups', `group-${shardName(group)}`),
 };
 
 /** Routed IVF: the partition's task over every shard's index of each routed index (the IVF ones this job trained). */
@@ -169,8 +176,8 @@ async function routePoolTask(storage: Storage, task: TaskMessage, spec: Quantize
     const indexFiles: Record<string, string> = {};
     const listSizeFiles: Record<string, string> = {};
     for (const index of routed) {
-      indexFiles[index.name] = await storage.localPath(quantizerKeys.shardIndex(spec.output, shard.id, index.name));
-      listSizeFiles[index.name] = await storage.localPath(quantizerKeys.shardListSizes(spec.output, shard.id, index.name));
+      indexFiles[index.name] = await storage.localPath(indexSetKeys.shardIndex(spec.output, shard.id, index.name));
+      listSizeFiles[index.name] = await storage.localPath(indexSetKeys.shardListSizes(spec.output, shard.id, index.name));
     }
     shards.push({ shardId: shard.id, indexFiles, listSizeFiles, embeddingFile: await verifiedFile(storage, spec.input, shard) });
   }
@@ -183,7 +190,7 @@ async function routePoolTask(storage: Storage, task: TaskMessage, spec: Quantize
       shards,
       workDir: work,
     },
-    publishUnder: quantizerKeys.partition(spec.output, task.shardId),
+    publishUnder: indexSetKeys.partition(spec.output, task.shardId),
   };
 }
 
@@ -214,8 +221,8 @@ async function quantizerPoolTask(
   const twoViews = embeddings.views.includes('embedding_q');
   const samples = await Promise.all(
     embeddings.shards.map(async (s) => ({
-      item: await storage.localPath(quantizerKeys.sample(spec.output, s.id, 'item')),
-      query: twoViews ? await storage.localPath(quantizerKeys.sample(spec.output, s.id, 'query')) : null,
+      item: await storage.localPath(indexSetKeys.sample(spec.output, s.id, 'item')),
+      query: twoViews ? await storage.localPath(indexSetKeys.sample(spec.output, s.id, 'query')) : null,
     })),
   );
   return { poolTask: { stage: 'train', jobId: task.jobId, samples, indexes: spec.indexes, workDir: work }, publishUnder: joinKey(spec.output, 'trained') };
@@ -223,16 +230,16 @@ async function quantizerPoolTask(
 
 /** This job's train stage's files for each index it trained (indexes that need no training have none). */
 async function trainedFiles(storage: Storage, spec: IndexJobSpec, jobId: string): Promise<Record<string, TrainedFiles>> {
-  const listKey = quantizerKeys.list(spec.output);
+  const listKey = indexSetKeys.list(spec.output);
   const list = JSON.parse(await storage.readText(listKey)) as { jobId: string; indexes: string[] };
   if (list.jobId !== jobId) throw new FatalTaskError(`${listKey} is job ${list.jobId}'s, not this job's: its train stage has not run`, { file: listKey });
   const out: Record<string, TrainedFiles> = {};
   for (const index of spec.indexes) {
     if (!list.indexes.includes(index.name)) continue;
-    const key = quantizerKeys.trained(spec.output, index.name);
+    const key = indexSetKeys.trained(spec.output, index.name);
     out[index.name] = {
       index: await storage.localPath(key),
-      centroids: index.dualView ? await storage.localPath(quantizerKeys.centroids(spec.output, index.name)) : null,
+      centroids: index.dualView ? await storage.localPath(indexSetKeys.centroids(spec.output, index.name)) : null,
     };
   }
   return out;
