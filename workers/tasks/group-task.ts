@@ -23,17 +23,15 @@ export async function runGroup(task: Extract<PoolTask, { stage: 'group' }>, canc
     const started = performance.now();
     let index: FaissIndex | null = null;
     const rowIds: bigint[] = [];
-    const externalIds = new Map<bigint, string>();
+    const externalIds: string[] = [];
     for (const file of task.embeddingFiles) {
       cancel?.throwIfCancelled();
       const vectors = readArrowVectors(file, ITEM_VIEW_COLUMNS);
       index ??= FaissIndex.create({ dim: vectors.dim, factory: spec.factory, metric: spec.metric });
       await index.add(vectors.data, vectors.ids, cancel ? { signal: cancel.signal } : {});
       const ids = readIdColumns(file);
-      ids.rowIds.forEach((row, i) => {
-        rowIds.push(row);
-        externalIds.set(row, ids.externalIds[i]!);
-      });
+      for (const row of ids.rowIds) rowIds.push(row);
+      for (const id of ids.externalIds) externalIds.push(id);
       task.progress?.postMessage({ rows: rowIds.length, total: rowIds.length });
     }
     if (!index) continue;
@@ -42,7 +40,7 @@ export async function runGroup(task: Extract<PoolTask, { stage: 'group' }>, canc
     await index.save(indexPath);
     files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
     const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
-    writePartitionIds(idsPath, rowIds, (row) => externalIds.get(row)!);
+    writePartitionIds(idsPath, rowIds, externalIds);
     files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
     rows = rowIds.length;
   }

@@ -10,15 +10,23 @@ import { ShardFileWriter } from '../../shards/index.js';
 const IDS_SCHEMA = new Schema([new Field('rowId', new Int64(), false), new Field('externalId', new Utf8(), false)]);
 const IDS_BATCH_ROWS = 65_536;
 
-export function writePartitionIds(path: string, rows: bigint[], externalIdOf: (row: bigint) => string): void {
-  rows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/**
+ * `rowIds[i]`'s external id is `externalIds[i]`; written sorted by row id. Parallel arrays, not a Map: a part
+ * can hold more rows than a Map's 2^24 entries.
+ */
+export function writePartitionIds(path: string, rowIds: readonly bigint[], externalIds: readonly string[]): void {
+  if (rowIds.length !== externalIds.length) throw new Error(`${rowIds.length} row ids for ${externalIds.length} external ids`);
+  const order = Uint32Array.from({ length: rowIds.length }, (_, i) => i).sort((a, b) => (rowIds[a]! < rowIds[b]! ? -1 : rowIds[a]! > rowIds[b]! ? 1 : 0));
   const writer = new ShardFileWriter(path, IDS_SCHEMA);
   try {
-    for (let from = 0; from === 0 || from < rows.length; from += IDS_BATCH_ROWS) {
-      const slice = rows.slice(from, from + IDS_BATCH_ROWS);
+    for (let from = 0; from === 0 || from < order.length; from += IDS_BATCH_ROWS) {
+      const slice = order.subarray(from, from + IDS_BATCH_ROWS);
       const table = new Table({
-        rowId: makeVector(BigInt64Array.from(slice)),
-        externalId: vectorFromArray(slice.map(externalIdOf), new Utf8()),
+        rowId: makeVector(BigInt64Array.from(slice, (i) => rowIds[i]!)),
+        externalId: vectorFromArray(
+          Array.from(slice, (i) => externalIds[i]!),
+          new Utf8(),
+        ),
       });
       for (const batch of table.batches) writer.write(new RecordBatch(IDS_SCHEMA, batch.data));
     }

@@ -49,27 +49,30 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
     const part = await FaissIndex.load(spec.trained);
     if (part.size !== 0) throw new FatalTaskError(`the trained ${spec.name} index is not empty (${part.size} rows)`);
     const rows: bigint[] = [];
-    const externalIds = new Map<bigint, string>();
+    const externalIds: string[] = [];
     for (const shard of task.shards) {
       cancel?.throwIfCancelled();
       const index = await FaissIndex.load(shard.indexFiles[spec.name]!);
       const ids = index.listIds(mine);
       await part.copyListsFrom(index, mine);
-      for (const [row, id] of externalIdsOf(shard.embeddingFile, ids)) externalIds.set(row, id);
-      for (const id of ids) rows.push(id);
+      const ofShard = externalIdsOf(shard.embeddingFile, ids);
+      for (const row of ids) {
+        const id = ofShard.get(row);
+        if (id === undefined) throw new FatalTaskError(`row ${row} of ${spec.name} has no external id in its embedding shard`);
+        rows.push(row);
+        externalIds.push(id);
+      }
       task.progress?.postMessage({ rows: rows.length, total: placement.load[task.partition]! });
     }
     if (part.size !== placement.load[task.partition])
       throw new Error(`partition ${task.partition} of ${spec.name} holds ${part.size} rows, placed ${placement.load[task.partition]}`);
-    const missing = rows.find((r) => !externalIds.has(r));
-    if (missing !== undefined) throw new FatalTaskError(`row ${missing} of ${spec.name} has no external id in its embedding shard`);
     rowsWritten += rows.length;
 
     const indexPath = join(task.workDir, `${spec.name}.faiss`);
     await part.save(indexPath);
     files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
     const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
-    writePartitionIds(idsPath, rows, (row) => externalIds.get(row)!);
+    writePartitionIds(idsPath, rows, externalIds);
     files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
     const placementPath = join(task.workDir, `${spec.name}.placement.json`);
     writeFileSync(placementPath, `${JSON.stringify({ index: spec.name, nlist: placement.owner.length, ...placement })}\n`);
