@@ -85,7 +85,11 @@ export interface Extrapolation {
   points: Array<{ shards: number; plain: TailPrediction; hedged: TailPrediction }>;
 }
 
-const p95 = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 95);
+const p95 = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    95,
+  );
 
 /** The model of one measured cell: its per-shard and router samples, its merge as measured. */
 function modelOf(cell: CellResult, merge: TailModel['merge']): TailModel {
