@@ -54,18 +54,23 @@ tests_in = $(shell find $(1) -name '*.test.js' | sort)
 # compute; one per core beyond that.
 TEST_JOBS ?= $(shell n=$$(nproc); echo $$(( n > 2 ? n - 1 : 2 )))
 NODE_TEST := node --test --test-concurrency=$(TEST_JOBS) --test-reporter=spec
+# The suite names the nats-server it runs against (the one on PATH, which the tests start).
+NATS_VERSION = @echo "sci-cluster tests run against $$(nats-server --version) ($$(command -v nats-server))"
 
 # One node --test run, so the runner prints one closing summary for CI.
 test: build lint
+	$(NATS_VERSION)
 	$(NODE_TEST) $(call tests_in,dist/test/unit dist/test/integration dist/test/e2e)
 
 test-unit: build
 	$(NODE_TEST) $(call tests_in,dist/test/unit)
 
 test-integration: build
+	$(NATS_VERSION)
 	$(NODE_TEST) $(call tests_in,dist/test/integration)
 
 test-e2e: build
+	$(NATS_VERSION)
 	$(NODE_TEST) $(call tests_in,dist/test/e2e)
 
 demo: build

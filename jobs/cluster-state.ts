@@ -9,9 +9,9 @@ import {
   type JetStreamManager,
   type KV,
   type NatsConnection,
-  type ObjectStore,
 } from 'nats';
 import { MessagingError, retrying } from '../messaging/index.js';
+import type { ObjectBucket } from '../storage/index.js';
 import { NAMES } from './names.js';
 
 /*
@@ -143,6 +143,8 @@ export async function openClusterState(nc: NatsConnection, options: ClusterState
   return { nc, js, jsm, jobs, tasks, workers, options: resolved };
 }
 
-export async function openObjectStore(js: JetStreamClient, replicas = 1): Promise<ObjectStore> {
-  return retrying('opening the object store', () => js.views.os(NAMES.objectBucket, { replicas, storage: StorageType.File }));
+/** The runtime's object store bucket, created with `replicas` where it is missing. */
+export async function openObjectStore(js: JetStreamClient, replicas = 1): Promise<ObjectBucket> {
+  const store = await retrying('opening the object store', () => js.views.os(NAMES.objectBucket, { replicas, storage: StorageType.File }));
+  return { js, store, name: NAMES.objectBucket };
 }

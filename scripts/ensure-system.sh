@@ -20,7 +20,21 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # prometheus: the test that scrapes a running cluster's /metrics endpoints with a real Prometheus.
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 
+# The nats-server versions the product is built and tested against: 2.9 (Debian bookworm's
+# 2.9.10) up to the next major. JetStream direct gets and the KV/object-store layout need 2.9.
+check_nats_version() {
+  local version
+  version=$(nats-server --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  local major=${version%%.*} rest=${version#*.}
+  local minor=${rest%%.*}
+  if [ -z "$version" ] || [ "$major" -ne 2 ] || [ "$minor" -lt 9 ]; then
+    echo "sci-cluster: nats-server ${version:-of unknown version} ($(command -v nats-server)) is not supported: it needs 2.9.0 or later 2.x (Debian bookworm's is 2.9.10)" >&2
+    exit 1
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  check_nats_version
   exit 0
 fi
 
@@ -38,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "sci-cluster: Debian packages installed" >&2
+check_nats_version

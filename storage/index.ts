@@ -1,6 +1,6 @@
 export { type Storage, joinKey } from './storage.js';
 export { FsStorage, sha256, commitFile } from './fs-storage.js';
-export { NatsObjectStorage } from './object-storage.js';
+export { NatsObjectStorage, type ObjectBucket } from './object-storage.js';
 export { uploadDir } from './upload.js';
 export { StorageError, StorageKeyError } from './errors.js';
 export { checkKey, checkRelativeName, isCleanKey, isRelativeName } from './keys.js';

@@ -5,27 +5,43 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ObjectStore } from 'nats';
+import { consumerOpts, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
 import { retrying } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
 import type { Storage } from './storage.js';
 import { StorageError, StorageKeyError } from './errors.js';
 import { checkKey } from './keys.js';
 
+/** A bucket of the object store, opened: the client its reads bind through, and its name. */
+export interface ObjectBucket {
+  js: JetStreamClient;
+  store: ObjectStore;
+  /** The bucket's name; its stream is `OBJ_<name>`. */
+  name: string;
+}
+
 /*
  * Files as objects in a NATS JetStream object store. Objects are chunked,
  * replicated with the bucket and carry a SHA-256 digest; downloads stream
  * to a temp file (hashed on the way), are verified, then renamed into a
  * local cache keyed by digest.
+ *
+ * Chunks are read through our own ordered consumer bound to the bucket's
+ * stream: nats.js's `ObjectStore.get` subscribes without a stream, so the
+ * client first asks `$JS.API.STREAM.NAMES` which stream holds the chunk
+ * subject, a lookup the least-privilege roles may not make (and need not:
+ * the stream is known).
  */
 export class NatsObjectStorage implements Storage {
   readonly kind = 'nats-object-store' as const;
+  private readonly store: ObjectStore;
 
   constructor(
-    private readonly store: ObjectStore,
+    private readonly bucket: ObjectBucket,
     private readonly cacheDir: string = join(tmpdir(), 'sci-object-cache'),
-  ) {}
+  ) {
+    this.store = bucket.store;
+  }
 
   checkKey(key: string): string {
     const checked = checkKey(key);
@@ -54,8 +70,8 @@ export class NatsObjectStorage implements Storage {
 
   /** Streams the object's chunks to `file`, hashing as they pass: memory stays one chunk, whatever the object's size. */
   private async download(key: string, file: string, digest: string): Promise<void> {
-    const object = await this.store.get(key);
-    if (!object) throw new StorageError(`no object ${key}`, { file: key });
+    const info = await this.store.info(key);
+    if (!info || info.deleted) throw new StorageError(`no object ${key}`, { file: key });
     const hash = createHash('sha256');
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -63,9 +79,26 @@ export class NatsObjectStorage implements Storage {
         done(null, chunk);
       },
     });
-    await pipeline(Readable.fromWeb(object.data as WebReadableStream<Uint8Array>), hashing, createWriteStream(file));
-    await object.error;
+    await pipeline(Readable.from(this.chunks(info)), hashing, createWriteStream(file));
     if (hash.digest('hex') !== digest) throw new StorageError(`object ${key} digest mismatch`, { file: key });
+  }
+
+  /** The object's chunks in order, read by an ordered consumer bound to the bucket's stream (no stream lookup). */
+  private async *chunks(info: ObjectInfo): AsyncGenerator<Uint8Array> {
+    if (info.size === 0) return;
+    const options = consumerOpts();
+    options.orderedConsumer();
+    options.bindStream(`OBJ_${this.bucket.name}`);
+    const subscription = await this.bucket.js.subscribe(`$O.${this.bucket.name}.C.${info.nuid}`, options);
+    try {
+      for await (const message of subscription) {
+        if (message.data.length > 0) yield message.data;
+        if (message.info.pending === 0) return;
+      }
+      throw new StorageError(`object ${info.name}: its chunk stream ended before the last chunk`, { file: info.name });
+    } finally {
+      subscription.unsubscribe();
+    }
   }
 
   async workDir(): Promise<string> {
