@@ -49,13 +49,14 @@ function readStream(stream: string): string[] {
 }
 const readKv = (bucket: string) => readStream(KV_STREAM(bucket));
 const writeKv = (bucket: string) => [`$KV.${bucket}.>`];
-/** The object store (storage.kind nats-object-store): chunks, metadata, and purges on replace/delete. */
-const objectStore = [
-  ...readStream(OBJECT_STREAM),
-  `$O.${NAMES.objectBucket}.>`,
-  `${API}.STREAM.PURGE.${OBJECT_STREAM}`,
-  `${API}.STREAM.CREATE.${OBJECT_STREAM}`,
-];
+/** Reading the object store (storage.kind nats-object-store): metadata by direct get, chunks through an ordered consumer. */
+const readObjects = readStream(OBJECT_STREAM);
+/**
+ * Writing it as well: chunks and metadata, purges on replace/delete, creating the bucket. Only roles
+ * that write sets (coordinator, worker, pipeline driver, the operator's CLI): a leaked API or shard
+ * server credential cannot replace the index files that shard servers load.
+ */
+const writeObjects = [...readObjects, `$O.${NAMES.objectBucket}.>`, `${API}.STREAM.PURGE.${OBJECT_STREAM}`, `${API}.STREAM.CREATE.${OBJECT_STREAM}`];
 
 function inbox(role: NatsRole): string {
   return `${inboxPrefixOf(role)}.>`;
@@ -86,7 +87,7 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
             ...writeKv(NAMES.tasksBucket),
             ...readKv(NAMES.workersBucket),
             ...writeKv(NAMES.workersBucket),
-            ...objectStore,
+            ...writeObjects,
             NAMES.progressAll,
             NAMES.taskFailedSubject,
           ],
@@ -95,27 +96,27 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
       };
     case 'shard-server':
       return {
-        publish: { allow: [...bind, ...objectStore] },
+        publish: { allow: [...bind, ...readObjects] },
         subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, HEDGE_SUBJECTS, SERVERS_SUBJECT, inbox(role)] },
         allowResponses: true,
       };
     case 'api':
       return {
-        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, SERVERS_SUBJECT, NAMES.controlSubject, NAMES.healthSubject] },
+        publish: { allow: [...bind, ...allKv.flatMap(readKv), ...readObjects, SEARCH_SUBJECTS, SERVERS_SUBJECT, NAMES.controlSubject, NAMES.healthSubject] },
         // Workers' progress messages: the dashboard's live rows per shard.
         subscribe: { allow: [NAMES.progressAll, inbox(role)] },
       };
     case 'cli':
       return {
         publish: {
-          allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
+          allow: [...bind, ...allKv.flatMap(readKv), ...writeObjects, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
         },
         subscribe: { allow: [NAMES.progressAll, inbox(role)] },
       };
     case 'pipeline':
       return {
         publish: {
-          allow: [...bind, ...allKv.flatMap(readKv), ...objectStore, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
+          allow: [...bind, ...allKv.flatMap(readKv), ...writeObjects, SEARCH_SUBJECTS, NAMES.submitSubject, NAMES.controlSubject, NAMES.healthSubject],
         },
         subscribe: { allow: [`${SEARCH_SUBJECTS} ${SHARD_QUEUE_GROUP}`, HEDGE_SUBJECTS, SERVERS_SUBJECT, NAMES.progressAll, inbox(role)] },
         allowResponses: true,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ClusterState, JobControl, JobRecord, TaskRecord } from '../jobs/index.js';
-import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob } from '../jobs/index.js';
+import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob, JobRecordSchema } from '../jobs/index.js';
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
@@ -146,7 +146,7 @@ export async function jobLogsOperation(ctx: ApiContext, id: string): Promise<{ j
 }
 
 export async function jobOperation(ctx: ApiContext, id: string): Promise<JobRecord> {
-  const job = await getRecord<JobRecord>(clusterState(ctx, id).jobs, id);
+  const job = await getRecord(clusterState(ctx, id).jobs, id, JobRecordSchema);
   if (!job) throw new ApiError(404, 'NOT_FOUND', `no job ${id}`, 'id');
   return job.value;
 }

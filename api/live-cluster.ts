@@ -1,6 +1,17 @@
 import type { KvEntry, QueuedIterator, Subscription } from 'nats';
-import type { Logger } from '../common/index.js';
-import { jobStatus, listWorkers, NAMES, type ClusterState, type JobRecord, type TaskRecord } from '../jobs/index.js';
+import { jsonOrUndefined, noteContained, parseContract, type Logger } from '../common/index.js';
+import {
+  JobRecordSchema,
+  jobStatus,
+  listWorkers,
+  NAMES,
+  parseRecord,
+  TaskProgressSchema,
+  TaskRecordSchema,
+  type ClusterState,
+  type JobRecord,
+  type TaskRecord,
+} from '../jobs/index.js';
 
 /*
  * What the dashboard shows, kept current from the cluster itself: job and
@@ -67,12 +78,12 @@ export class LiveCluster {
   static async start(state: ClusterState, logger: Logger): Promise<LiveCluster> {
     const live = new LiveCluster(state, logger);
     await live.follow(await state.jobs.watch({ key: '>' }), (entry) => {
-      const job = JSON.parse(new TextDecoder().decode(entry.value)) as JobRecord;
+      const job = parseRecord(JobRecordSchema, entry.key, entry.value);
       live.jobs.set(job.id, job);
       return job.id;
     });
     await live.follow(await state.tasks.watch({ key: '>' }), (entry) => {
-      const task = JSON.parse(new TextDecoder().decode(entry.value)) as TaskRecord;
+      const task = parseRecord(TaskRecordSchema, entry.key, entry.value);
       if (!live.tasks.has(task.jobId)) live.tasks.set(task.jobId, new Map());
       live.tasks.get(task.jobId)!.set(entry.key, task);
       if (task.state !== 'running') live.progress.delete(entry.key);
@@ -82,10 +93,16 @@ export class LiveCluster {
     live.stops.push(() => progress.unsubscribe());
     void (async () => {
       for await (const msg of progress) {
-        const p = msg.json<{ stage: string; shardId: number; rows: number; total?: number; rowsPerSecond: number }>();
-        const jobId = msg.subject.slice('sci.progress.'.length);
-        live.progress.set(`${jobId}.${p.stage}.${p.shardId}`, { rows: p.rows, total: p.total ?? 0, rowsPerSecond: p.rowsPerSecond, at: Date.now() });
-        live.notify([jobId], false);
+        try {
+          const p = parseContract(TaskProgressSchema, jsonOrUndefined(msg.data), { what: 'progress message', emptyField: 'message' });
+          const jobId = msg.subject.slice('sci.progress.'.length);
+          // Only jobs this API knows: a peer cannot grow the map with made-up job ids.
+          if (!live.jobs.has(jobId)) continue;
+          live.progress.set(`${jobId}.${p.stage}.${p.shardId}`, { rows: p.rows, total: p.total ?? 0, rowsPerSecond: p.rowsPerSecond, at: Date.now() });
+          live.notify([jobId], false);
+        } catch (err) {
+          noteContained('api.progress', err, { subject: msg.subject }, logger);
+        }
       }
     })();
     await live.readWorkers();
@@ -160,7 +177,12 @@ export class LiveCluster {
       try {
         for await (const entry of watch) {
           if (entry.operation !== 'PUT' || entry.value.length === 0) continue;
-          this.notify([apply(entry)], false);
+          try {
+            this.notify([apply(entry)], false);
+          } catch (err) {
+            // A corrupt record is left out of the dashboard; the watch goes on.
+            noteContained('api.record-watch', err, { key: entry.key }, this.logger);
+          }
         }
       } catch (err) {
         this.logger.warn({ err }, 'dashboard watch ended');
@@ -170,7 +192,7 @@ export class LiveCluster {
 
   private async readWorkers(): Promise<void> {
     const workers: DashboardWorker[] = [];
-    for (const w of await listWorkers<DashboardWorker>(this.state.workers)) {
+    for (const w of await listWorkers(this.state.workers, (err) => noteContained('api.workers', err, { key: err.key }, this.logger))) {
       workers.push({
         id: w.id,
         host: w.host,

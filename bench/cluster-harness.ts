@@ -2,7 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
-import { getRecord, NAMES, openClusterState, tasksOfJob, type ClusterState, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import {
+  getRecord,
+  NAMES,
+  openClusterState,
+  tasksOfJob,
+  type ClusterState,
+  type JobRecord,
+  type JobSpecInput,
+  type TaskRecord,
+  JobRecordSchema,
+} from '../jobs/index.js';
 import { REPO } from './repo.js';
 
 /*
@@ -47,7 +57,7 @@ export async function startBenchCluster(dir: string, workers: number): Promise<B
       const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
       if (!answer.ok) throw new Error(answer.error);
       for (;;) {
-        const job = (await getRecord<JobRecord>(state.jobs, answer.job!.id))!.value;
+        const job = (await getRecord(state.jobs, answer.job!.id, JobRecordSchema))!.value;
         if (job.state === 'failed' || job.state === 'cancelled') throw new Error(`job ${job.state}: ${job.error}`);
         if (job.state === 'done') return { job, tasks: await tasksOfJob(state.tasks, job.id) };
         await sleep(50);

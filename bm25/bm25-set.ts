@@ -7,6 +7,7 @@ import { loadBm25, saveBm25 } from './bm25-store.js';
 import { mergeCorpusStats } from './corpus-stats.js';
 import type { Bm25Hit, Bm25Index, Bm25Params, CorpusStats } from './bm25-index.js';
 import { Bm25IndexError } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 /*
  * One BM25 index per passage shard (the unit a worker builds and serves),
@@ -61,8 +62,9 @@ export async function buildBm25FromShards(
   const docCount = entries.reduce((sum, e) => sum + e.docs, 0);
   const setManifest = { format: BM25_SET_FORMAT, passages: relative(resolve(outDir), resolve(dir)), params, docCount, shards: entries };
   const manifestPath = join(outDir, 'manifest.json');
-  writeFileSync(`${manifestPath}.tmp-${process.pid}`, `${JSON.stringify(setManifest, null, 2)}\n`);
-  renameSync(`${manifestPath}.tmp-${process.pid}`, manifestPath);
+  const temp = tempPathFor(manifestPath);
+  writeFileSync(temp, `${JSON.stringify(setManifest, null, 2)}\n`);
+  renameSync(temp, manifestPath);
   return { manifestPath, docCount, shards: entries.length };
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyzer.js';
 import { Bm25Index } from './bm25-index.js';
 import { Bm25IndexError } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 /*
  * On-disk form of one shard's BM25 index, a folder:
@@ -54,7 +55,7 @@ export function saveBm25(index: Bm25Index, dir: string): void {
     arraysSha256: createHash('sha256').update(bin).digest('hex'),
     layout,
   };
-  const temp = `${dir}.tmp-${process.pid}`;
+  const temp = tempPathFor(dir);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   writeFileSync(join(temp, 'arrays.bin'), bin);

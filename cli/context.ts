@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../config/index.js';
-import { createRootLogger, type Logger } from '../common/index.js';
+import { createRootLogger, installCrashPolicy, type Logger } from '../common/index.js';
 
 /** Options every command accepts (declared once on the root program). */
 export interface GlobalOptions {
@@ -20,5 +20,6 @@ export function commandContext(globals: GlobalOptions, overrides: Record<string,
     overrides: { ...(globals.logLevel ? { 'log.level': globals.logLevel } : {}), ...overrides },
   });
   const logger = createRootLogger({ level: config.log.level, ...(config.log.pretty === null ? {} : { pretty: config.log.pretty }) });
+  installCrashPolicy(logger);
   return { config, logger };
 }

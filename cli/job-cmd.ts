@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/index.js';
+import { jsonOrUndefined, UsageError } from '../common/index.js';
 import {
   controlJob,
   formatJobLog,
@@ -21,6 +21,8 @@ import {
   type JobRecord,
   type JobSpecInput,
   type JobStatus,
+  JobRecordSchema,
+  TaskProgressSchema,
 } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, withCluster } from './cluster-context.js';
@@ -163,8 +165,9 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       const sub = cluster.nc.subscribe(NAMES.progressSubject(id));
       void (async () => {
         for await (const msg of sub) {
-          const p = msg.json<{ worker: string; shardId: number; rows: number; rowsPerSecond: number }>();
-          live.set(p.worker, { shardId: p.shardId, rows: p.rows, rowsPerSecond: p.rowsPerSecond, at: Date.now() });
+          // A message that is not a worker's progress is left out of the view.
+          const p = TaskProgressSchema.safeParse(jsonOrUndefined(msg.data));
+          if (p.success) live.set(p.data.worker, { shardId: p.data.shardId, rows: p.data.rows, rowsPerSecond: p.data.rowsPerSecond, at: Date.now() });
         }
       })();
       const bars =
@@ -178,7 +181,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
       const jobBar = bars?.create(1, 0, { label: 'job      ', unit: 'shards', detail: '' }) ?? null;
       try {
         const show = async () => {
-          const job = (await getRecord<JobRecord>(cluster.state.jobs, id))?.value;
+          const job = (await getRecord(cluster.state.jobs, id, JobRecordSchema))?.value;
           if (!job) throw new UsageError(`no job ${id}`);
           const status = jobStatus(job, await tasksOfJob(cluster.state.tasks, id));
           const running = [...live.entries()].filter(([, p]) => Date.now() - p.at < 5000).map(([worker, p]) => ({ worker, ...p }));
@@ -275,7 +278,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .action(async (id: string, flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
       await withCluster(config, 'sci-job-logs', 'cli', async (cluster) => {
-        const record = await getRecord<JobRecord>(cluster.state.jobs, id);
+        const record = await getRecord(cluster.state.jobs, id, JobRecordSchema);
         if (!record) throw new JobNotFoundError(id);
         const tasks = await tasksOfJob(cluster.state.tasks, id);
         process.stdout.write(flags.json ? `${JSON.stringify({ job: record.value, tasks }, null, 2)}\n` : formatJobLog(record.value, tasks));

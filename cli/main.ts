@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { SciClusterError } from '../common/index.js';
+import { createRootLogger, installCrashPolicy, SciClusterError } from '../common/index.js';
 import { ConfigError } from '../config/index.js';
 import { StrictModeError } from '../shards/index.js';
 import { ingestCommand } from './ingest.js';
@@ -59,6 +59,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Before anything runs; the command's own root logger replaces this one once its config is read.
+  installCrashPolicy(createRootLogger({ pretty: false }));
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

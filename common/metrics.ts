@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { countContainedErrors, noteContained } from './crash-policy.js';
 
 /*
  * Prometheus metrics of one process: a registry with the process and Node.js
@@ -21,6 +22,7 @@ export function processRegistry(role: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
   collectDefaultMetrics({ register: registry });
+  countContainedErrors(registry);
   return registry;
 }
 
@@ -32,18 +34,20 @@ export interface MetricsEndpoint {
 /** Serves GET /metrics (Prometheus text format) on host:port (0 = any free port). */
 export async function serveMetrics(registry: Registry, options: { host: string; port: number; logger: Logger }): Promise<MetricsEndpoint> {
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://localhost').pathname !== '/metrics') {
+    // The path as sent, never through `new URL` (which throws on a request target such as `//`).
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
       return;
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (err: unknown) => {
-        options.logger.error({ err }, 'collecting metrics failed');
+        noteContained('metrics-endpoint', err, {}, options.logger);
         res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
       },
     );
   });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

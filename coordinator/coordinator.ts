@@ -1,4 +1,4 @@
-import { ContractError, SciClusterError, toErrorWire, jsonOrUndefined, parseContract, type Logger } from '../common/index.js';
+import { ContractError, SciClusterError, toErrorWire, jsonOrUndefined, noteContained, parseContract, type Logger } from '../common/index.js';
 import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +27,11 @@ import {
   type TaskRecord,
   isJobFinished,
   JobControlRequestSchema,
+  JobRecordSchema,
+  TaskRecordSchema,
+  JOB_ID_PATTERN,
+  parseRecord,
+  type CorruptRecordError,
 } from '../jobs/index.js';
 import { withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
@@ -69,6 +74,8 @@ export class Coordinator {
   private readonly stepFailures = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
   private watcherStop: (() => void) | null = null;
+  /** Job records found corrupt (logged once each). */
+  private readonly corruptJobs = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly metrics: CoordinatorMetrics | null;
@@ -163,7 +170,7 @@ export class Coordinator {
 
   private async sweep(): Promise<void> {
     try {
-      for (const job of await listJobs(this.options.state.jobs)) {
+      for (const job of await listJobs(this.options.state.jobs, (err) => this.noteCorruptJob(err))) {
         if (job.state === 'planning') void this.withJob(job.id, () => this.planStage(job.id));
         else if (job.state === 'running') void this.withJob(job.id, () => this.checkStage(job.id));
         else if (job.state === 'cancelled' && Date.now() - Date.parse(job.finishedAt ?? job.updatedAt) < CANCEL_FOLLOW_MS)
@@ -172,6 +179,14 @@ export class Coordinator {
     } catch (err) {
       this.options.logger.warn({ err }, 'sweep failed; NATS unavailable?');
     }
+  }
+
+  /** A job record that breaks its schema: skipped by the sweep (nothing can be planned from it), logged once and counted. */
+  private noteCorruptJob(err: CorruptRecordError): void {
+    if (this.corruptJobs.has(err.key)) return;
+    this.corruptJobs.add(err.key);
+    noteContained('coordinator.sweep', err, { key: err.key }, this.options.logger);
+    this.metrics?.corruptRecords.inc();
   }
 
   async close(): Promise<void> {
@@ -223,7 +238,7 @@ export class Coordinator {
     this.metrics?.jobsSubmitted.inc({ kind: spec.kind });
     this.options.logger.info({ jobId: id, kind: spec.kind }, 'job submitted');
     await this.withJob(id, () => this.planStage(id));
-    return (await getRecord<JobRecord>(this.options.state.jobs, id))!.value;
+    return (await getRecord(this.options.state.jobs, id, JobRecordSchema))!.value;
   }
 
   /**
@@ -236,7 +251,7 @@ export class Coordinator {
     if (isJobFinished(job.state)) throw new JobStateError(`job ${jobId} is already ${job.state}`);
     await this.withJob(jobId, async () => {
       const now = new Date().toISOString();
-      const cancelled = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      const cancelled = await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
         cur && !isJobFinished(cur.state) ? { ...cur, state: 'cancelled', error: 'cancelled', updatedAt: now, finishedAt: now } : null,
       );
       if (cancelled?.state === 'cancelled' && cancelled.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: cancelled.spec.kind, state: 'cancelled' });
@@ -257,7 +272,7 @@ export class Coordinator {
         running += 1;
         continue;
       }
-      await updateRecord<TaskRecord>(tasks, taskKey(jobId, task.stage, task.shardId), (cur) =>
+      await updateRecord<TaskRecord>(tasks, taskKey(jobId, task.stage, task.shardId), TaskRecordSchema, (cur) =>
         cur && (cur.state === 'queued' || cur.state === 'running')
           ? { ...cur, state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled with its job before it ran' }
           : null,
@@ -284,12 +299,12 @@ export class Coordinator {
       });
     await this.withJob(jobId, async () => {
       for (const task of stageTasks.filter((t) => t.state !== 'done')) {
-        await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(jobId, stage, task.shardId), (cur) =>
+        await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(jobId, stage, task.shardId), TaskRecordSchema, (cur) =>
           cur && cur.state !== 'done' && cur.state !== 'running' ? { ...blankTask(cur), deliveries: 0 } : null,
         );
       }
       const now = new Date().toISOString();
-      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
         cur && (cur.state === 'failed' || cur.state === 'cancelled')
           ? { ...cur, state: 'planning', attempt: (cur.attempt ?? 0) + 1, error: null, finishedAt: null, outputManifest: null, updatedAt: now }
           : null,
@@ -301,7 +316,7 @@ export class Coordinator {
   }
 
   private async existingJob(jobId: string): Promise<JobRecord> {
-    const record = await getRecord<JobRecord>(this.options.state.jobs, jobId);
+    const record = await getRecord(this.options.state.jobs, jobId, JobRecordSchema);
     if (!record) throw new JobNotFoundError(jobId);
     return record.value;
   }
@@ -336,7 +351,7 @@ export class Coordinator {
 
   /** Creates the current stage's task records and publishes the tasks not done yet. */
   private async planStage(jobId: string): Promise<void> {
-    const record = await getRecord<JobRecord>(this.options.state.jobs, jobId);
+    const record = await getRecord(this.options.state.jobs, jobId, JobRecordSchema);
     if (!record || isJobFinished(record.value.state)) return;
     const job = record.value;
     const stage = job.stages[job.stage]!;
@@ -353,14 +368,14 @@ export class Coordinator {
       const key = taskKey(jobId, stage, shardId);
       const message: TaskMessage = { jobId, stage, shardId, spec: job.spec };
       await createRecord(tasks, key, blankTask(message));
-      const current = known.get(key) ?? (await getRecord<TaskRecord>(tasks, key))?.value;
+      const current = known.get(key) ?? (await getRecord(tasks, key, TaskRecordSchema))?.value;
       if (current?.state === 'done') continue;
       // A retry's messages need ids of their own: JetStream drops a repeated id as a duplicate.
       await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), {
         msgID: job.attempt ? `${key}.retry${job.attempt}` : key,
       });
     }
-    await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+    await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
       cur && !isJobFinished(cur.state) ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null,
     );
     this.options.logger.info({ jobId, stage, tasks: shardIds.length }, 'stage planned');
@@ -394,7 +409,13 @@ export class Coordinator {
 
   private onTaskEntry(entry: KvEntry): void {
     if (entry.operation !== 'PUT' || entry.value.length === 0) return;
-    const task = JSON.parse(new TextDecoder().decode(entry.value)) as TaskRecord;
+    let task: TaskRecord;
+    try {
+      task = parseRecord(TaskRecordSchema, entry.key, entry.value);
+    } catch (err) {
+      this.quarantine(err, entry.key);
+      return;
+    }
     let byKey = this.tasksByJob.get(task.jobId);
     if (!byKey) this.tasksByJob.set(task.jobId, (byKey = new Map()));
     const before = byKey.get(entry.key)?.state;
@@ -406,7 +427,7 @@ export class Coordinator {
 
   /** Moves the job on when every task of its current stage is done (or fails it). */
   private async checkStage(jobId: string): Promise<void> {
-    const record = await getRecord<JobRecord>(this.options.state.jobs, jobId);
+    const record = await getRecord(this.options.state.jobs, jobId, JobRecordSchema);
     if (!record || record.value.state !== 'running') return;
     const job = record.value;
     const stage = job.stages[job.stage]!;
@@ -421,7 +442,7 @@ export class Coordinator {
     const ordered = tasks.sort((a, b) => a.shardId - b.shardId);
     if (stage === 'fit') await this.mergeFit(job, ordered);
     if (job.stage + 1 < job.stages.length) {
-      await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+      await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
         cur && cur.state === 'running' && cur.stage === job.stage ? { ...cur, stage: cur.stage + 1, updatedAt: new Date().toISOString() } : null,
       );
       await this.planStage(jobId);
@@ -429,7 +450,7 @@ export class Coordinator {
     }
     const manifestKey = await buildOutputManifest(this.options.storage, job, await tasksOfJob(this.options.state.tasks, jobId));
     const now = new Date().toISOString();
-    const finished = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+    const finished = await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
       cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null,
     );
     if (finished?.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: job.spec.kind, state: 'done' });
@@ -441,9 +462,22 @@ export class Coordinator {
     if (model) this.options.logger.info({ jobId: job.id, docs: model.docCount }, 'encoder fitted');
   }
 
+  /**
+   * A task record that breaks its schema: logged and counted, and the job its key names (if it is one)
+   * fails with the reason, since its shards can no longer be accounted for. The watch goes on.
+   */
+  private quarantine(err: unknown, key: string): void {
+    noteContained('coordinator.task-watch', err, { key }, this.options.logger);
+    this.metrics?.corruptRecords.inc();
+    const jobId = key.split('.')[0] ?? '';
+    if (!JOB_ID_PATTERN.test(jobId)) return;
+    const reason = err instanceof SciClusterError ? err.message : `record ${key} cannot be read`;
+    void this.withJob(jobId, () => this.failJob(jobId, reason));
+  }
+
   private async failJob(jobId: string, reason: string): Promise<void> {
     const now = new Date().toISOString();
-    const failed = await updateRecord<JobRecord>(this.options.state.jobs, jobId, (cur) =>
+    const failed = await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
       cur && !isJobFinished(cur.state) ? { ...cur, state: 'failed', error: reason, updatedAt: now, finishedAt: now } : null,
     );
     if (failed?.state === 'failed' && failed.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: failed.spec.kind, state: 'failed' });
@@ -454,11 +488,11 @@ export class Coordinator {
   private async onFailureReport(data: Uint8Array): Promise<void> {
     const report = parseContract(TaskFailureReportSchema, jsonOrUndefined(data), { what: 'not a task failure report', emptyField: 'report' });
     const key = taskKey(report.jobId, report.stage, report.shardId);
-    const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
+    const current = await getRecord(this.options.state.tasks, key, TaskRecordSchema);
     if (!current) throw new ContractError(`no task ${key}`);
     if (current.value.state === 'done') return;
     const reason = `${report.reason} (reported by ${report.worker}, which could not record it)`;
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, TaskRecordSchema, (cur) =>
       cur && cur.state !== 'done' ? { ...cur, state: 'failed', worker: report.worker, finishedAt: new Date().toISOString(), error: reason } : null,
     );
     await this.withJob(report.jobId, () => this.failJob(report.jobId, `task ${key} failed: ${reason}`));
@@ -483,10 +517,10 @@ export class Coordinator {
     );
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
-    const current = await getRecord<TaskRecord>(this.options.state.tasks, key);
+    const current = await getRecord(this.options.state.tasks, key, TaskRecordSchema);
     if (!current || current.value.state === 'done' || current.value.state === 'failed' || current.value.state === 'cancelled') return;
     const reason = 'a worker terminated its message without recording why';
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, TaskRecordSchema, (cur) =>
       cur && cur.state !== 'done' && cur.state !== 'failed' && cur.state !== 'cancelled' ? { ...cur, state: 'failed', error: reason } : null,
     );
     await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));
@@ -498,7 +532,7 @@ export class Coordinator {
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const reason = `no worker finished it in ${advisory.deliveries} deliveries (each ended without ack: a crash or a timeout)`;
     this.metrics?.maxDeliveries.inc();
-    await updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+    await updateRecord<TaskRecord>(this.options.state.tasks, key, TaskRecordSchema, (cur) =>
       cur && cur.state !== 'done' && cur.state !== 'cancelled' ? { ...cur, state: 'failed', error: reason } : null,
     );
     await this.withJob(task.jobId, () => this.failJob(task.jobId, `task ${key}: ${reason}`));

@@ -14,6 +14,7 @@ export class CoordinatorMetrics {
   readonly jobsSubmitted: Counter<'kind'>;
   readonly jobsFinished: Counter<'kind' | 'state'>;
   readonly maxDeliveries: Counter;
+  readonly corruptRecords: Counter;
 
   constructor(registry: Registry, state: ClusterState, tasks: () => Iterable<TaskRecord>) {
     this.taskSeconds = new Histogram({
@@ -33,6 +34,11 @@ export class CoordinatorMetrics {
     this.maxDeliveries = new Counter({
       name: 'sci_task_max_deliveries_total',
       help: 'Tasks failed because no worker finished them within the delivery limit',
+      registers: [registry],
+    });
+    this.corruptRecords = new Counter({
+      name: 'sci_corrupt_records_total',
+      help: 'Job and task records that broke their schema (quarantined: skipped, their job failed)',
       registers: [registry],
     });
     new Gauge({

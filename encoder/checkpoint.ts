@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ArchitectureSchema, createDualEncoder, type Architecture, type DualEncoderModel } from './model/index.js';
 import { WordPieceTokenizer } from './tokenizer/index.js';
 import { CheckpointError } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 /*
  * A checkpoint is a folder:
@@ -104,7 +105,7 @@ export function unpackTensors(
 }
 
 export function saveCheckpoint(dir: string, contents: CheckpointContents): ModelCard {
-  const temp = `${dir}.tmp-${process.pid}`;
+  const temp = tempPathFor(dir);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   const { bytes, specs } = packTensors(contents.model.weights.entries);
@@ -130,7 +131,7 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents): Model
 
 /** Moves `from` to `to`, replacing what was there; `to` is never missing for longer than one rename. */
 export function replaceDir(from: string, to: string): void {
-  const old = `${to}.old-${process.pid}`;
+  const old = tempPathFor(to, 'old');
   rmSync(old, { recursive: true, force: true });
   if (existsSync(to)) renameSync(to, old);
   renameSync(from, to);

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { renameSync } from 'node:fs';
+import { tempPathFor } from '../common/index.js';
 
 export interface RankedList {
   queryId: string;
@@ -11,7 +12,7 @@ export interface RankedList {
 /** Writes a TREC run file (`qid Q0 docid rank score tag`), through a temp name. */
 export async function writeTrecRun(path: string, lists: Iterable<RankedList>, tag: string): Promise<number> {
   if (/\s/.test(tag)) throw new Error(`run tag must not contain spaces: ${JSON.stringify(tag)}`);
-  const temp = `${path}.tmp-${process.pid}`;
+  const temp = tempPathFor(path);
   const out = createWriteStream(temp);
   let lines = 0;
   for (const list of lists) {

@@ -2,6 +2,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { loadAddon, type AssignedLists, type Metric, type NativeIndex, type NativeIndexInfo } from './native.js';
 import { resolveFactory } from './factory.js';
 import { FaissInvalidArgumentError, fromNative, native } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 export interface CreateIndexOptions {
   dim: number;
@@ -232,7 +233,7 @@ export class FaissIndex {
 
   /** Writes faiss's own format (readable by python faiss) through a temp name and rename. */
   async save(path: string): Promise<void> {
-    const temp = `${path}.tmp-${process.pid}`;
+    const temp = tempPathFor(path);
     try {
       await native(() => this.native.writeFile(temp), { file: path });
       renameSync(temp, path);

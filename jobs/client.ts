@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { retrying } from '../messaging/index.js';
 import type { ClusterState } from './cluster-state.js';
 import { JobError, JobNotFoundError, JobStateError } from './errors.js';
-import { isJobFinished, type JobRecord, type JobSpecInput, type TaskRecord } from './model.js';
+import { isJobFinished, type JobRecord, type JobSpecInput, type TaskRecord, JobRecordSchema } from './model.js';
 import { NAMES } from './names.js';
 import { getRecord } from './records.js';
 
@@ -50,7 +50,7 @@ export async function controlJob(nc: NatsConnection, op: JobControl, jobId: stri
 export async function waitForJob(state: ClusterState, jobId: string, timeoutMs: number, onTick?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = (await getRecord<JobRecord>(state.jobs, jobId))?.value;
+    const job = (await getRecord(state.jobs, jobId, JobRecordSchema))?.value;
     if (!job) throw new JobError(`no job ${jobId}`);
     await onTick?.(job);
     if (isJobFinished(job.state)) return job;

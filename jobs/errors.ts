@@ -34,3 +34,14 @@ export class JobStateError extends SciClusterError {
     super('JOB_STATE', message, { field: 'jobId', ...options }, { retryable: false, status: 409 });
   }
 }
+
+/** A record in KV breaks its schema (written by a faulty or hostile peer): quarantined, never retried. */
+export class CorruptRecordError extends SciClusterError {
+  constructor(
+    readonly key: string,
+    message: string,
+    options: SciClusterErrorOptions = {},
+  ) {
+    super('CORRUPT_RECORD', `record ${key} is corrupt: ${message}`, options, { retryable: false, status: 500 });
+  }
+}

@@ -236,63 +236,106 @@ export function stagesOf(spec: JobSpec): StageName[] {
   return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
 }
 
-export type JobState = 'planning' | 'running' | 'done' | 'failed' | 'cancelled';
+/** A job id as the coordinator makes them (`job-<time>-<uuid>`) and every boundary accepts them. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+export const JobIdSchema = z.string().regex(JOB_ID_PATTERN);
+
+export const JOB_STATES = ['planning', 'running', 'done', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 /** States a job ends in: nothing more runs until a retry (failed, cancelled). */
 export function isJobFinished(state: JobState): boolean {
   return state === 'done' || state === 'failed' || state === 'cancelled';
 }
 
-export interface JobRecord {
-  id: string;
-  spec: JobSpec;
-  state: JobState;
-  stages: StageName[];
+/** An ISO time as the writers make them (`new Date().toISOString()`). */
+const isoTime = z.string().max(64);
+
+/*
+ * Job and task records in KV. A record we wrote is still input when we read it back: any role that
+ * may write the bucket (the worker role writes task records) can put anything there, so every read
+ * checks the writer's schema (jobs/records.ts).
+ */
+export const JobRecordSchema = z.object({
+  id: JobIdSchema,
+  spec: JobSpecSchema,
+  state: z.enum(JOB_STATES),
+  stages: z.array(z.enum(STAGE_NAMES)).min(1).max(STAGE_NAMES.length),
   /** Index into `stages` of the stage being run. */
-  stage: number;
-  shards: number;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
+  stage: z.number().int().nonnegative(),
+  shards: z.number().int().nonnegative(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  finishedAt: isoTime.nullable(),
   /** Storage key of the job's output manifest, once done. */
-  outputManifest: string | null;
-  error: string | null;
+  outputManifest: z.string().max(4096).nullable(),
+  error: z.string().max(65_536).nullable(),
   /** Retries so far (`sci job retry`); absent on records written before retries existed. */
-  attempt?: number;
-}
+  attempt: z.number().int().nonnegative().optional(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export const TASK_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
 
-export interface TaskOutput {
+export const TaskOutputSchema = z.object({
   /** Storage key. */
-  key: string;
-  sha256: string;
-  bytes: number;
+  key: z.string().max(4096),
+  sha256: z.string().max(128),
+  bytes: z.number().int().nonnegative(),
   /** What the file is: "embeddings", "faiss:<name>", "bm25", "df". */
-  role: string;
+  role: z.string().max(256),
   /** Indexes: time to train and fill it on this shard. */
-  buildMs?: number;
-}
+  buildMs: z.number().nonnegative().optional(),
+});
+export type TaskOutput = z.infer<typeof TaskOutputSchema>;
 
-export interface TaskRecord {
-  jobId: string;
-  stage: StageName;
-  shardId: number;
-  state: TaskState;
-  worker: string | null;
-  deliveries: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  rowsIn: number;
-  rowsWritten: number;
-  rowsRejected: number;
-  outputs: TaskOutput[];
-  error: string | null;
-}
+const count = z.number().int().nonnegative();
+export const TaskRecordSchema = z.object({
+  jobId: JobIdSchema,
+  stage: z.enum(STAGE_NAMES),
+  shardId: count,
+  state: z.enum(TASK_STATES),
+  worker: z.string().max(256).nullable(),
+  deliveries: count,
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+  rowsIn: count,
+  rowsWritten: count,
+  rowsRejected: count,
+  outputs: z.array(TaskOutputSchema).max(100_000),
+  error: z.string().max(65_536).nullable(),
+});
+export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
-/** A job id as the coordinator makes them (`job-<time>-<uuid>`) and every boundary accepts them. */
-export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-export const JobIdSchema = z.string().regex(JOB_ID_PATTERN);
+/** A worker's heartbeat record in the workers bucket (`sci cluster status`, the dashboard). */
+export const WorkerRecordSchema = z.object({
+  id: z.string().max(256),
+  host: z.string().max(256),
+  pid: count,
+  threads: count,
+  backend: z.string().max(64),
+  memoryBytes: count,
+  storage: z.string().max(64),
+  status: z.string().max(64),
+  startedAt: isoTime,
+  heartbeatAt: isoTime,
+  tasksDone: count,
+  rowsDone: count,
+  busyThreads: count,
+});
+export type WorkerRecord = z.infer<typeof WorkerRecordSchema>;
+
+/** A worker's progress on one task (`sci.progress.<jobId>`), for the dashboard and `sci job status --watch`. */
+export const TaskProgressSchema = z.object({
+  worker: z.string().max(256),
+  stage: z.enum(STAGE_NAMES),
+  shardId: count,
+  rows: count,
+  total: count.optional(),
+  rowsPerSecond: z.number().nonnegative().finite(),
+});
+export type TaskProgress = z.infer<typeof TaskProgressSchema>;
 
 /** The work-queue message: everything a worker needs to run one task. */
 export const TaskMessageSchema = z.strictObject({

@@ -31,6 +31,8 @@ export interface NatsServerOptions {
   security?: ServerSecurity;
   /** A config file to include (a deployment's auth.conf from `sci cluster secrets`). */
   include?: string;
+  /** Largest message, bytes. @defaultValue 8 MiB */
+  maxPayloadBytes?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -95,7 +97,7 @@ export class NatsServerProcess {
       `server_name: ${JSON.stringify(this.name)}`,
       `listen: "127.0.0.1:${this.port}"`,
       `jetstream { store_dir: ${JSON.stringify(join(this.storeDir, 'js'))}, max_mem: 256MB, max_file: 8GB }`,
-      'max_payload: 8MB',
+      `max_payload: ${this.options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
     ];
     const c = this.options.cluster;
     if (c) {

@@ -14,6 +14,7 @@ import {
   type ClusterState,
   type JobRecord,
   type JobStatus,
+  JobRecordSchema,
 } from '../jobs/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
 import { runIngest, WordnetIngester, wordnetDictDir, type WordnetSplit } from '../shards/index.js';
@@ -266,7 +267,7 @@ async function findJob(
       job.state === 'planning' ||
       (job.state === 'done' && job.outputManifest !== null && (await cluster.storage.exists(job.outputManifest))));
   if (jobId) {
-    const own = (await getRecord<JobRecord>(cluster.state.jobs, jobId))?.value;
+    const own = (await getRecord(cluster.state.jobs, jobId, JobRecordSchema))?.value;
     if (await usable(own)) return own!;
   }
   const candidates = (await listJobs(cluster.state.jobs)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));

@@ -44,6 +44,9 @@ import type { Routing } from './routing.js';
 /** Share of a BM25 deadline the statistics phase may use; the search phase gets the rest. */
 const BM25_STATS_SHARE = 0.4;
 
+/** Shard error codes that are the caller's fault (the same request fails on every shard): a 400, not a partial answer. */
+const CALLER_FAULTS = new Set(['SEARCH_BAD_REQUEST', 'FAISS_INVALID_ARGUMENT', 'REPLY_TOO_LARGE']);
+
 export interface SearchResponse {
   nq: number;
   k: number;
@@ -153,12 +156,13 @@ export class SearchRouter {
               }),
             this.hedges,
           );
-          const decoded = decodeFrame(msg.data);
+          // A reply is bounded by the NATS message it came in, not by the request header cap.
+          const decoded = decodeFrame(msg.data, msg.data.byteLength);
           const header = parseReply(replySchema, decoded.header);
           if ((header as ShardErrorHeader).error) {
             const error = (header as ShardErrorHeader).error;
             // The caller's fault (same request on every shard): say so instead of a partial answer.
-            if (error.code === 'SEARCH_BAD_REQUEST' || error.code === 'FAISS_INVALID_ARGUMENT') throw new SearchRequestError(error.message);
+            if (CALLER_FAULTS.has(error.code)) throw new SearchRequestError(error.message);
             missing.push({ shard, reason: `failed: ${error.code}: ${error.message}` });
           } else {
             const ms = performance.now() - sent;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NatsConnection, Subscription } from 'nats';
-import { type Logger, CancelledError, SciClusterError, toErrorWire } from '../common/index.js';
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import { type Logger, CancelledError, noteContained, SciClusterError, toErrorWire } from '../common/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, linkFiles, type Storage } from '../storage/index.js';
@@ -259,7 +259,26 @@ export class ShardServer {
   }
 
   private async serve(sub: Subscription, shard: LoadedShard): Promise<void> {
-    for await (const msg of sub) void this.handle(shard, msg.data).then((reply) => reply && msg.respond(reply));
+    for await (const msg of sub)
+      void this.handle(shard, msg.data)
+        .then((reply) => reply && this.respond(msg, shard, reply))
+        .catch((err: unknown) => noteContained('shard-server.reply', err, { shard: shard.id, subject: msg.subject }, this.options.logger));
+  }
+
+  /**
+   * Sends a reply, or, when it is larger than one NATS message may be (the server's max_payload), an
+   * error frame that says so: the asker learns its request was too large instead of waiting out its
+   * deadline, and a publish that NATS would refuse never throws here.
+   */
+  private respond(msg: Msg, shard: LoadedShard, reply: Uint8Array): void {
+    const maxPayload = this.options.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (reply.byteLength > maxPayload) {
+      this.counters.refused.REPLY_TOO_LARGE = (this.counters.refused.REPLY_TOO_LARGE ?? 0) + 1;
+      this.metrics?.refused.inc({ code: 'REPLY_TOO_LARGE' });
+      const message = `the answer is ${reply.byteLength} bytes, over the ${maxPayload}-byte NATS max_payload: ask for fewer queries, a smaller k or fewer fields`;
+      reply = encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, error: { code: 'REPLY_TOO_LARGE', message, retryable: false } });
+    }
+    msg.respond(reply);
   }
 
   /**

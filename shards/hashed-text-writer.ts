@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { tempPathFor } from '../common/index.js';
 
 /** A text file written line by line to a temp name, hashed, then renamed into place. */
 export class HashedTextWriter {
@@ -12,7 +13,7 @@ export class HashedTextWriter {
 
   constructor(path: string, header: string | null = null) {
     this.path = path;
-    this.tempPath = `${path}.tmp-${process.pid}`;
+    this.tempPath = tempPathFor(path);
     this.out = createWriteStream(this.tempPath);
     if (header !== null) this.put(`${header}\n`);
   }

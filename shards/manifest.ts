@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PASSAGE_FORMAT } from './passage-schema.js';
 import { ShardFormatError } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -62,7 +63,7 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 /** Writes `manifest.json` through a temp name and rename. */
 export function writeManifest(dir: string, manifest: Manifest): string {
   const path = join(dir, MANIFEST_FILE);
-  const temp = `${path}.tmp-${process.pid}`;
+  const temp = tempPathFor(path);
   writeFileSync(temp, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(temp, path);
   return path;

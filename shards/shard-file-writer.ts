@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { RecordBatchFileWriter, type RecordBatch, type Schema } from 'apache-arrow';
+import { tempPathFor } from '../common/index.js';
 
 /*
  * Writes one Arrow IPC file batch by batch with bounded memory and commits it
@@ -75,7 +76,7 @@ export class ShardFileWriter {
 
   constructor(path: string, schema: Schema) {
     this.path = path;
-    this.tempPath = `${path}.tmp-${process.pid}`;
+    this.tempPath = tempPathFor(path);
     this.fd = openSync(this.tempPath, 'w');
     this.writer = new SyncFileSinkWriter(this.fd, this.hash);
     this.writer.reset(undefined, schema);

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { seededRandom } from '../common/index.js';
+import { seededRandom, tempPathFor } from '../common/index.js';
 import { wordnetDictDir } from './ingest/wordnet.js';
 
 /*
@@ -74,7 +74,7 @@ export function writeSyntheticCorpus(path: string, options: SyntheticCorpusOptio
   const table = zipfTable(words.length, random);
   const word = () => words[table[Math.floor(random() * table.length)]!]!;
   const perPassage = options.wordsPerPassage ?? 100;
-  const temp = `${path}.tmp-${process.pid}`;
+  const temp = tempPathFor(path);
   const fd = openSync(temp, 'w');
   let bytes = 0;
   try {

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Storage } from './storage.js';
 import { checkKey } from './keys.js';
 import { StorageKeyError } from './errors.js';
+import { tempPathFor } from '../common/index.js';
 
 /**
  * Files on a local or shared filesystem. Every key resolves inside `root`:
@@ -79,7 +80,7 @@ export class FsStorage implements Storage {
   async writeText(key: string, text: string): Promise<void> {
     const target = this.resolveKey(key);
     await mkdir(dirname(target), { recursive: true });
-    const temp = `${target}.tmp-${process.pid}`;
+    const temp = tempPathFor(target);
     await writeFile(temp, text);
     await fsyncPath(temp);
     await rename(temp, target);
@@ -115,7 +116,7 @@ export async function commitFile(localFile: string, target: string): Promise<voi
     await rename(localFile, target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const temp = `${target}.tmp-${process.pid}`;
+    const temp = tempPathFor(target);
     await copyFile(localFile, temp);
     await fsyncPath(temp);
     await rename(temp, target);

@@ -11,6 +11,7 @@ import { sha256 } from './fs-storage.js';
 import type { Storage } from './storage.js';
 import { StorageError, StorageKeyError } from './errors.js';
 import { checkKey } from './keys.js';
+import { tempPathFor } from '../common/index.js';
 
 /** A bucket of the object store, opened: the client its reads bind through, and its name. */
 export interface ObjectBucket {
@@ -57,7 +58,7 @@ export class NatsObjectStorage implements Storage {
     const local = join(this.cacheDir, digest.slice(0, 2), digest, key.split('/').pop()!);
     if (existsSync(local)) return local;
     await mkdir(dirname(local), { recursive: true });
-    const temp = `${local}.tmp-${process.pid}`;
+    const temp = tempPathFor(local);
     try {
       await retrying(`getting ${key}`, () => this.download(key, temp, digest));
     } catch (err) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { JsMsg, Subscription } from 'nats';
-import { type Logger, CancelledError, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
+import { type Logger, CancelledError, noteContained, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
   JOB_ID_PATTERN,
@@ -14,9 +14,11 @@ import {
   TaskMessageSchema,
   blankTask,
   type ClusterState,
-  type JobRecord,
   type TaskMessage,
   type TaskRecord,
+  JobRecordSchema,
+  TaskRecordSchema,
+  CorruptRecordError,
 } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
 import { WorkerMetrics } from './metrics.js';
@@ -221,6 +223,12 @@ export class Worker {
       try {
         await this.handle(msg);
       } catch (err) {
+        if (err instanceof CorruptRecordError) {
+          // The task's record breaks its schema: no delivery can mend it, and the coordinator fails its job.
+          noteContained('worker.task', err, { seq: msg.info.streamSequence }, this.options.logger);
+          msg.term();
+          continue;
+        }
         // Bookkeeping failed (NATS unreachable): hand the task back and keep pulling.
         this.options.logger.warn({ err }, 'task bookkeeping failed; naking it for redelivery');
         try {
@@ -243,7 +251,7 @@ export class Worker {
     const key = taskKey(task.jobId, task.stage, task.shardId);
     const log = this.options.logger.child({ jobId: task.jobId, stage: task.stage, shardId: task.shardId, delivery: msg.info.deliveryCount });
     log.debug('task received');
-    const existing = await getRecord<TaskRecord>(tasks, key);
+    const existing = await getRecord(tasks, key, TaskRecordSchema);
     if (existing?.value.state === 'done') {
       // Redelivered after it was done (the ack was lost): its outputs are published.
       msg.ack();
@@ -251,7 +259,7 @@ export class Worker {
     }
     const now = () => new Date().toISOString();
     log.debug({ existing: existing?.value.state ?? null }, 'task record read');
-    await updateRecord<TaskRecord>(tasks, key, (cur) => ({
+    await updateRecord<TaskRecord>(tasks, key, TaskRecordSchema, (cur) => ({
       ...blankTask(task),
       ...cur,
       state: 'running',
@@ -316,7 +324,7 @@ export class Worker {
         'recording a finished task',
         () =>
           this.recordUpdate() ??
-          updateRecord<TaskRecord>(tasks, key, (cur) => ({
+          updateRecord<TaskRecord>(tasks, key, TaskRecordSchema, (cur) => ({
             ...blankTask(task),
             ...cur,
             state: 'done',
@@ -375,7 +383,7 @@ export class Worker {
       problem = (err as Error).message;
     }
     if (task) {
-      const job = await getRecord<JobRecord>(this.options.state.jobs, task.jobId);
+      const job = await getRecord(this.options.state.jobs, task.jobId, JobRecordSchema);
       if (job?.value.state === 'cancelled') {
         await this.dropCancelled(msg, task);
         return null;
@@ -400,7 +408,7 @@ export class Worker {
 
   /** A queued task of a cancelled job: recorded cancelled (unless it finished) and its message acked, not run. */
   private async dropCancelled(msg: JsMsg, task: TaskMessage): Promise<void> {
-    await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(task.jobId, task.stage, task.shardId), (cur) =>
+    await updateRecord<TaskRecord>(this.options.state.tasks, taskKey(task.jobId, task.stage, task.shardId), TaskRecordSchema, (cur) =>
       !cur || cur.state === 'queued' ? { ...blankTask(task), ...cur, state: 'cancelled', error: 'cancelled with its job before it ran' } : null,
     );
     msg.ack();
@@ -412,7 +420,7 @@ export class Worker {
       'recording a cancelled task',
       () =>
         this.recordUpdate() ??
-        updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+        updateRecord<TaskRecord>(this.options.state.tasks, key, TaskRecordSchema, (cur) =>
           cur?.state === 'running' && cur.worker === this.id
             ? { ...cur, state: 'cancelled', finishedAt: new Date().toISOString(), error: 'cancelled with its job while running' }
             : null,
@@ -441,7 +449,7 @@ export class Worker {
         'recording a failed task',
         () =>
           this.recordUpdate() ??
-          updateRecord<TaskRecord>(this.options.state.tasks, key, (cur) =>
+          updateRecord<TaskRecord>(this.options.state.tasks, key, TaskRecordSchema, (cur) =>
             cur?.state === 'done'
               ? null
               : { ...blankTask(task), ...cur, state: fatal ? 'failed' : 'queued', worker: this.id, finishedAt: new Date().toISOString(), error: reason },

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nanos } from 'nats';
+import { z } from 'zod';
 import { connectNats, NatsServerProcess } from '../../messaging/index.js';
 import { consumerDrift, createRecord, getRecord, NAMES, openClusterState, updateRecord, wantedConsumer } from '../../jobs/index.js';
 
+const Counter = z.object({ n: z.number().int() });
 /*
  * JetStream state on a real nats-server: the coordinator brings the task
  * stream's consumer to its configured settings instead of assuming them,
@@ -65,13 +67,13 @@ test('CAS record updates: concurrent writers lose no update; create refuses an e
   assert.equal(await createRecord(sb.jobs, 'counter', { n: 99 }), false);
   let conflicts = 0;
   const bump = (kv: typeof sa.jobs) =>
-    updateRecord<{ n: number }>(kv, 'counter', (cur) => {
+    updateRecord(kv, 'counter', Counter, (cur) => {
       conflicts++;
       return { n: (cur?.n ?? 0) + 1 };
     });
   await Promise.all(Array.from({ length: 25 }, (_, i) => bump(i % 2 ? sa.jobs : sb.jobs)));
-  assert.equal((await getRecord<{ n: number }>(sa.jobs, 'counter'))!.value.n, 25);
+  assert.equal((await getRecord(sa.jobs, 'counter', Counter))!.value.n, 25);
   assert.ok(conflicts > 25, `writers raced (${conflicts} attempts for 25 updates), and every lost race was retried`);
   // A change that returns null leaves the record alone.
-  assert.deepEqual(await updateRecord<{ n: number }>(sa.jobs, 'counter', () => null), { n: 25 });
+  assert.deepEqual(await updateRecord(sa.jobs, 'counter', Counter, () => null), { n: 25 });
 });

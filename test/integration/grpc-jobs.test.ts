@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { connectNats, NatsServerProcess } from '../../messaging/index.js';
-import { createRecord, openClusterState, updateRecord, JobSpecSchema, type JobRecord } from '../../jobs/index.js';
+import { createRecord, openClusterState, updateRecord, JobSpecSchema, type JobRecord, JobRecordSchema } from '../../jobs/index.js';
 import { loadSciProto, startGrpcServer } from '../../api/grpc.js';
 import type { SearchService } from '../../search/index.js';
 
@@ -52,7 +52,7 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
     stream.on('data', (m) => {
       states.push(m.state);
       if (states.length === 1)
-        void updateRecord<JobRecord>(state.jobs, job.id, (cur) =>
+        void updateRecord<JobRecord>(state.jobs, job.id, JobRecordSchema, (cur) =>
           cur ? { ...cur, state: 'done', outputManifest: '/tmp/x/manifest.json', finishedAt: new Date().toISOString() } : null,
         );
     });

@@ -20,8 +20,8 @@ export class LoopbackSearch {
     private readonly nats: NatsServerProcess,
   ) {}
 
-  static async start(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<LoopbackSearch> {
-    const nats = await NatsServerProcess.start();
+  static async start(t: { after: (fn: () => Promise<void>) => void }, name: string, options: { maxPayloadBytes?: number } = {}): Promise<LoopbackSearch> {
+    const nats = await NatsServerProcess.start(options);
     const search = new LoopbackSearch(await connectNats({ servers: [nats.url], name }), nats);
     t.after(() => search.stop());
     return search;

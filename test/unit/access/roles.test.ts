@@ -90,3 +90,23 @@ test('the server config lists public keys with permissions and requires TLS', ()
     /\{ nkey: "UABC", permissions: \{ publish: \{ allow: \[.*\] \}, subscribe: \{ allow: \["sci\.search\.> sci-shard",.*allow_responses: true \} \}/,
   );
 });
+
+test('only roles that write sets may write or purge the object store; the API and shard servers only read it', () => {
+  const bucket = NAMES.objectBucket;
+  const put = `$O.${bucket}.C.abc123`;
+  const purge = `$JS.API.STREAM.PURGE.OBJ_${bucket}`;
+  const read = `$JS.API.DIRECT.GET.OBJ_${bucket}.$O.${bucket}.M.a2V5`;
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canPublish(r, put)),
+    ['admin', 'coordinator', 'worker', 'cli', 'pipeline'],
+  );
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canPublish(r, purge)),
+    ['admin', 'coordinator', 'worker', 'cli', 'pipeline'],
+  );
+  assert.deepEqual(
+    NATS_ROLES.filter((r) => canPublish(r, read)),
+    [...NATS_ROLES],
+  );
+  for (const role of NATS_ROLES) assert.equal(canPublish(role, '$JS.API.STREAM.NAMES'), role === 'admin' || role === 'coordinator', role);
+});

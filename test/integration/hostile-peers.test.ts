@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runJobLocally } from '../../coordinator/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { freePort } from '../../messaging/index.js';
+import { NAMES, tasksOfJob } from '../../jobs/index.js';
+import { TestCluster } from '../support/cluster.js';
+import { startSci, type RunningSci } from '../support/cli.js';
+import { LoopbackSearch } from '../support/served-set.js';
+import { tempDir } from '../support/paths.js';
+import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
+
+/*
+ * Single inputs from a peer that used to end a process (the hostile-peers
+ * issue, items 1–4), each against the real processes: the failure stays with
+ * the message or request that caused it, and every process keeps serving.
+ */
+
+const TOKEN = 'hostile-peers-token-0123456789';
+
+/** One raw HTTP/1.1 request; the status code of its answer (0 when the connection closed without one). */
+function rawGet(address: string, target: string): Promise<number> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), host!, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
+
+const alive = (p: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => p.exitCode === null && p.signalCode === null;
+
+test(
+  'a shard reply over NATS max_payload is refused as too large (400 naming max_payload), and the server goes on serving',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    // A 64 KiB max_payload: 64 queries × k 1000 answer in ~770 KB per shard.
+    const search = await LoopbackSearch.start(t, 'reply-size-test', { maxPayloadBytes: 64 * 1024 });
+    const storage = new FsStorage('/');
+    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
+      storage,
+      {
+        threads: 2,
+      },
+    );
+    const service = await search.serve(storage, indexes, 2, { deadlineMs: 20_000 });
+    const queries = splitQueryTexts(passages);
+    await assert.rejects(
+      service.search({ index: 'flat', vectors: service.encode(queries.slice(0, 64), 'query'), k: 1000 }),
+      (err: { code?: string; message: string }) => err.code === 'SEARCH_BAD_REQUEST' && /max_payload/.test(err.message),
+    );
+    const small = await service.search({ index: 'flat', vectors: service.encode(queries.slice(0, 4), 'query'), k: 10 });
+    assert.equal(small.partial, false);
+    assert.equal(small.hits.length, 4);
+    assert.ok(small.hits.every((hits) => hits.length === 10));
+  },
+);
+
+test(
+  'GET // at every metrics endpoint, junk progress messages and a corrupt task record: every process lives, the job with the corrupt record fails naming it, the next job completes',
+  { timeout: 300_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
+      new FsStorage('/'),
+      { threads: 2 },
+    );
+    const cluster = await TestCluster.start({ dir, workers: 1, metrics: true });
+    const processes: RunningSci[] = [];
+    t.after(async () => {
+      for (const p of processes) await p.stop('SIGKILL');
+      await cluster.stop({ allowViolations: true });
+    });
+    const env = (role: 'shard-server' | 'api') => ({ ...cluster.env, ...cluster.roleEnv(role), SCI_LOG__LEVEL: 'warn' });
+    const shardMetrics = `127.0.0.1:${await freePort()}`;
+    processes.push(
+      await startSci(['serve', 'shards', '--index-set', indexes], { env: { ...env('shard-server'), SCI_METRICS__PORT: shardMetrics.split(':')[1]! } }),
+    );
+    const api = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], { env: { ...env('api'), SCI_API__TOKEN: TOKEN } });
+    processes.push(api);
+    const { rest } = JSON.parse(api.firstLine) as { rest: string };
+
+    // Item 2: a request target `new URL` cannot parse, at the coordinator's, the worker's and the shard server's endpoint.
+    for (const address of [...cluster.metricsTargets.map((m) => m.address), shardMetrics]) {
+      for (let attempt = 0; (await rawGet(address, '/metrics').catch(() => 0)) !== 200; attempt++) {
+        assert.ok(attempt < 100, `${address} never served /metrics`);
+        await sleep(100);
+      }
+      assert.equal(await rawGet(address, '//'), 404, address);
+      assert.equal(await rawGet(address, '/metrics'), 200, `${address} after GET //`);
+    }
+
+    // Item 3: what the worker role may publish on sci.progress.*, as junk, while the API follows it.
+    const worker = await cluster.connectAs('worker', 'hostile-worker');
+    t.after(() => worker.close());
+    const job0 = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb0'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
+    for (const body of ['', 'null', 'not json', '[]', '{"stage":1}', '{"worker":"w","stage":"encode","shardId":-1,"rows":1,"rowsPerSecond":1}', '1e999']) {
+      worker.publish(NAMES.progressSubject(job0.id), new TextEncoder().encode(body));
+      worker.publish(NAMES.progressSubject('job-made-up'), new TextEncoder().encode(body));
+    }
+    await worker.flush();
+    assert.equal((await cluster.waitDone(job0.id)).state, 'done');
+
+    // Item 4: the worker role may write task records: one of a running job's keys and one of no job become junk.
+    const tasks = await worker.jetstream().views.kv(NAMES.tasksBucket, { bindOnly: true });
+    const job1 = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb1'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
+    await tasks.put(`${job1.id}.fit.0`, new TextEncoder().encode('null'));
+    await tasks.put('job-made-up.encode.0', new TextEncoder().encode('{"jobId": 5}'));
+    const failed = await cluster.waitDone(job1.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.error ?? '', new RegExp(`${job1.id}\\.fit\\.0 is corrupt`));
+    await assert.rejects(tasksOfJob(cluster.state.tasks, job1.id), { code: 'CORRUPT_RECORD' });
+
+    const job2 = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb2'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
+    assert.equal((await cluster.waitDone(job2.id)).state, 'done', cluster.logs());
+
+    // Item 11: read-only roles cannot write or purge the object store (a leaked API credential cannot replace index files).
+    for (const role of ['api', 'shard-server'] as const) {
+      const nc = await cluster.connectAs(role, `hostile-${role}`);
+      t.after(() => nc.close());
+      for (const subject of [`$O.${NAMES.objectBucket}.C.forged`, `$JS.API.STREAM.PURGE.OBJ_${NAMES.objectBucket}`])
+        await assert.rejects(nc.request(subject, new TextEncoder().encode('x'), { timeout: 3000 }), /Permissions Violation for Publish/, `${role}: ${subject}`);
+    }
+
+    // Item 10: refused searches on made-up index names add no metric series of their own.
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    for (let i = 0; i < 5; i++) {
+      const refused = await fetch(`${rest}/v1/search`, { method: 'POST', headers: auth, body: JSON.stringify({ index: `made-up-${i}`, query: 'dog', k: 10 }) });
+      assert.equal(refused.status, 400);
+    }
+    const metrics = await (await fetch(`${rest}/metrics`, { headers: auth })).text();
+    assert.doesNotMatch(metrics, /index="made-up-/);
+    assert.match(metrics, /sci_searches_total\{[^}]*index="unknown"[^}]*outcome="refused"[^}]*\} 5/);
+
+    // Every process is alive and the API still answers.
+    assert.ok(alive(cluster.coordinator!), 'coordinator alive');
+    assert.ok(cluster.workers.every(alive), 'workers alive');
+    for (const p of processes) assert.ok(alive(p.child), 'server alive');
+    const health = await fetch(`${rest}/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(health.status, 200);
+    // The coordinator's watch did not loop on the corrupt records: it replays a record only when the watch restarts.
+    const coordinatorLog = readFileSync(join(dir, 'coordinator-0.log'), 'utf8');
+    assert.equal(coordinatorLog.match(/task watch ended/g)?.length ?? 0, 0, coordinatorLog);
+  },
+);
