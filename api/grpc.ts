@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CancelledError, type Logger } from '../common/index.js';
-import { isJobFinished, type JobRecord } from '../jobs/index.js';
+import { isJobFinished, JobRecordSchema, parseRecord, type JobRecord } from '../jobs/index.js';
 import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
@@ -36,11 +36,16 @@ export function loadSciProto(): grpc.GrpcObject {
   return (grpc.loadPackageDefinition(definition).sci as grpc.GrpcObject).v1 as grpc.GrpcObject;
 }
 
+/** WatchJob streams open at once (each holds a KV watch). */
+export const MAX_JOB_WATCHES = 64;
+
 function grpcError(err: unknown, logger: Logger): grpc.ServiceError {
   const e = toApiError(err, (cause, requestId) => logger.error({ err: cause, requestId }, 'gRPC call failed'));
   const metadata = new grpc.Metadata();
   if (e.field) metadata.set('field', e.field);
-  return Object.assign(new Error(e.message), { code: STATUS[e.status] ?? grpc.status.INTERNAL, details: e.message, metadata }) as grpc.ServiceError;
+  // Admission refusals are RESOURCE_EXHAUSTED (retry later), other 503s UNAVAILABLE.
+  const code = e.code === 'RESOURCE_EXHAUSTED' ? grpc.status.RESOURCE_EXHAUSTED : (STATUS[e.status] ?? grpc.status.INTERNAL);
+  return Object.assign(new Error(e.message), { code, details: e.message, metadata }) as grpc.ServiceError;
 }
 
 function jobMessage(job: JobRecord) {
@@ -75,6 +80,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (metadata authorization: Bearer <api.token>)');
   };
   const metrics = options.metrics ?? null;
+  let watching = 0;
   const unary =
     <Req, Res>(body: (request: Req, signal: AbortSignal) => Promise<Res> | Res) =>
     (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
@@ -104,7 +110,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
     index: string;
     queries: string[];
     vectors: Array<{ values: number[] }>;
-    k: number;
+    /** proto3 optional: undefined when the caller did not set it. */
+    k?: number;
     nprobe: number;
     efSearch: number;
     deadlineMs: number;
@@ -120,7 +127,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           index: r.index,
           ...(r.queries.length > 0 ? { queries: r.queries } : {}),
           ...(r.vectors.length > 0 ? { vectors: r.vectors.map((v) => v.values) } : {}),
-          k: r.k || 10,
+          // Unset means the default, as an absent REST field does; an explicit 0 is refused like REST's k: 0.
+          ...(r.k !== undefined && r.k !== null ? { k: r.k } : {}),
           ...(r.nprobe ? { nprobe: r.nprobe } : {}),
           ...(r.efSearch ? { efSearch: r.efSearch } : {}),
           ...(r.deadlineMs ? { deadlineMs: r.deadlineMs } : {}),
@@ -133,8 +141,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
     }),
   });
   server.addService(service('Encode'), {
-    encode: unary((r: { texts: string[]; view: string }) => {
-      const out = encodeOperation(ctx, { texts: r.texts, view: r.view || 'query' });
+    encode: unary(async (r: { texts: string[]; view: string }) => {
+      const out = await encodeOperation(ctx, { texts: r.texts, view: r.view || 'query' });
       return { dim: out.dim, view: out.view, vectors: out.vectors.map((values) => ({ values })) };
     }),
   });
@@ -159,6 +167,12 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
     }),
     watchJob: (call: grpc.ServerWritableStream<{ id: string }, unknown>) => {
       void (async () => {
+        // Each watch holds a KV watch on the cluster: a bounded number at once.
+        if (watching >= MAX_JOB_WATCHES) {
+          call.destroy(grpcError(new ApiError(503, 'RESOURCE_EXHAUSTED', `${MAX_JOB_WATCHES} job watches are open; retry later`), options.logger));
+          return;
+        }
+        watching += 1;
         try {
           guard(call);
           let job = await jobOperation(ctx, call.request.id);
@@ -173,7 +187,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
               const text = new TextDecoder().decode(entry.value);
               if (text === last) continue;
               last = text;
-              job = JSON.parse(text) as JobRecord;
+              job = parseRecord(JobRecordSchema, entry.key, entry.value);
               call.write(jobMessage(job));
               if (isJobFinished(job.state)) break;
             }
@@ -182,6 +196,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           call.end();
         } catch (err) {
           call.destroy(grpcError(err, options.logger));
+        } finally {
+          watching -= 1;
         }
       })();
     },

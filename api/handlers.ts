@@ -5,6 +5,7 @@ import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
 import { ApiError } from './errors.js';
+import { Admission } from './admission.js';
 
 /*
  * The query API's operations, shared by the REST and gRPC fronts: validated
@@ -71,10 +72,27 @@ export interface SearchResult {
 export interface ApiContext {
   search: SearchService;
   state: ClusterState | null;
+  /** Searches and encodes at once, and waiting (api/admission.ts); the defaults when absent. */
+  admission?: Admission;
+}
+
+const defaultAdmission = new WeakMap<ApiContext, Admission>();
+function admissionOf(ctx: ApiContext): Admission {
+  if (ctx.admission) return ctx.admission;
+  let admission = defaultAdmission.get(ctx);
+  if (!admission) defaultAdmission.set(ctx, (admission = new Admission()));
+  return admission;
 }
 
 export async function searchOperation(ctx: ApiContext, raw: unknown, signal?: AbortSignal): Promise<SearchResult> {
   const body = parseBody(SearchBodySchema, raw);
+  // One way of giving the queries: with two, one would be silently ignored.
+  const given = (['query', 'queries', 'vectors'] as const).filter((field) => body[field] !== undefined);
+  if (given.length > 1) throw new ApiError(400, 'BAD_REQUEST', `give one of query, queries or vectors, not ${given.join(' and ')}`, given[1]);
+  return admissionOf(ctx).run('search', () => search(ctx, body, signal));
+}
+
+async function search(ctx: ApiContext, body: z.infer<typeof SearchBodySchema>, signal?: AbortSignal): Promise<SearchResult> {
   const queries = body.queries ?? (body.query !== undefined ? [body.query] : undefined);
   let vectors: Float32Array | undefined;
   if (body.vectors) {
@@ -118,11 +136,13 @@ export async function searchOperation(ctx: ApiContext, raw: unknown, signal?: Ab
   };
 }
 
-export function encodeOperation(ctx: ApiContext, raw: unknown): { dim: number; view: string; vectors: number[][] } {
+export async function encodeOperation(ctx: ApiContext, raw: unknown): Promise<{ dim: number; view: string; vectors: number[][] }> {
   const body = parseBody(EncodeBodySchema, raw);
-  const flat = ctx.search.encode(body.texts, body.view);
-  const dim = flat.length / body.texts.length;
-  return { dim, view: body.view, vectors: body.texts.map((_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim))) };
+  return admissionOf(ctx).run('encode', async () => {
+    const flat = await ctx.search.encodeAsync(body.texts, body.view);
+    const dim = flat.length / body.texts.length;
+    return { dim, view: body.view, vectors: body.texts.map((_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim))) };
+  });
 }
 
 function clusterState(ctx: ApiContext, id: string): ClusterState {

@@ -10,6 +10,7 @@ import { dashboardPage, loginPage } from './dashboard-page.js';
 import { LiveCluster } from './live-cluster.js';
 import { listReports, reportFile } from './reports.js';
 import { ApiError, toApiError } from './errors.js';
+import { RETRY_AFTER_SECONDS } from './admission.js';
 import { indexSetId, SERVERS_SUBJECT, type ShardServerInfo } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument, ROUTES } from './openapi.js';
@@ -113,6 +114,9 @@ function routeLabel(request: FastifyRequest): string {
   return `${request.method} ${url === '/reports/*' ? url : url.replace(/:(\w+)/g, '{$1}')}`;
 }
 
+/** Dashboard event streams open at once (each is a connection and a listener on the live cluster view). */
+export const MAX_EVENT_STREAMS = 64;
+
 export async function startRestServer(ctx: ApiContext, options: RestOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const metrics = options.metrics ?? null;
   const app = Fastify({
@@ -150,6 +154,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = apiErrorOf(err, options.maxRequestBytes, (cause, requestId) => request.log.error({ err: cause, requestId, path: request.url }, 'request failed'));
     if (e.status === 401) void reply.header('www-authenticate', 'Bearer');
+    if (e.code === 'RESOURCE_EXHAUSTED') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return reply.code(e.status).send({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
   });
   app.setNotFoundHandler((request) => {
@@ -157,6 +162,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
   });
 
   let url = '';
+  let eventStreams = 0;
   let live: Promise<LiveCluster> | null = null;
   const liveCluster = (): Promise<LiveCluster> => {
     if (!ctx.state) throw new ApiError(503, 'UNAVAILABLE', 'this API is not connected to the cluster state');
@@ -187,11 +193,20 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
 
   /** Server-sent events: a snapshot of jobs and workers, then the jobs that changed (at most every 250 ms) and the worker list. */
   const events = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (eventStreams >= MAX_EVENT_STREAMS) throw new ApiError(503, 'RESOURCE_EXHAUSTED', `${MAX_EVENT_STREAMS} event streams are open; retry later`);
     const cluster = await liveCluster();
     reply.hijack();
     const res = reply.raw;
+    eventStreams += 1;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const emit = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Backpressure: a reader that has not taken what was sent (its socket buffer is full) is dropped, not buffered for.
+    const emit = (event: string, data: unknown) => {
+      if (res.writableNeedDrain) {
+        res.destroy();
+        return;
+      }
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     emit('snapshot', cluster.snapshot());
     const changed = new Set<string>();
     let workersChanged = false;
@@ -209,8 +224,9 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
       workersChanged ||= workers;
       timer ??= setTimeout(flush, 250);
     });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const keepAlive = setInterval(() => (res.writableNeedDrain ? res.destroy() : res.write(': keep-alive\n\n')), 15_000);
     request.raw.once('close', () => {
+      eventStreams -= 1;
       unsubscribe();
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);

@@ -23,6 +23,7 @@ import {
   type JobStatus,
   JobRecordSchema,
   TaskProgressSchema,
+  JOB_ID_PATTERN,
 } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster, withCluster } from './cluster-context.js';
@@ -55,6 +56,12 @@ const INDEX_FLAG = /^([a-z0-9_-]+)=(.+):(ip|l2)(:dual-view)?$/;
 function parseIndexFlag(value: string, previous: string[] = []): string[] {
   if (!INDEX_FLAG.test(value)) throw new UsageError(`--index expects name=FACTORY:ip|l2[:dual-view], got ${JSON.stringify(value)}`);
   return [...previous, value];
+}
+
+/** A job id as the coordinator makes them: anything else is a usage error, never a NATS subject. */
+function jobIdArgument(value: string): string {
+  if (!JOB_ID_PATTERN.test(value)) throw new UsageError(`not a job id: ${JSON.stringify(value)} (job ids look like job-20261204224657-102a4427)`, { field: 'id' });
+  return value;
 }
 
 /** `bm25` or `dense:<index name>`. */
@@ -154,7 +161,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
   job
     .command('status')
     .description('Shards done / total, rows/s and ETA per worker; --watch follows it live (bars on a terminal)')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id', jobIdArgument)
     .option('--watch', 'refresh until the job ends')
     .option('--json', 'print JSON (one line per refresh with --watch)')
     .action(async (id: string, flags: { watch?: boolean; json?: boolean }) => {
@@ -236,7 +243,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
   job
     .command('cancel')
     .description('Cancel a job: running tasks stop between batches, queued ones never run; finished shards keep their outputs')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id', jobIdArgument)
     .option('--json', 'print the job record as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
       const { config } = commandContext(globals());
@@ -260,7 +267,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
   job
     .command('retry')
     .description('Run a failed or cancelled job again from the stage it stopped in: only the shards that did not finish')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id', jobIdArgument)
     .option('--wait', 'wait until the job ends; exit 1 unless it is done')
     .option('--timeout-ms <ms>', 'with --wait: give up after this long', positiveInt('--timeout-ms'), 3_600_000)
     .option('--json', 'print the job record as JSON')
@@ -273,7 +280,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
   job
     .command('logs')
     .description("A job's tasks stage by stage: state, worker, deliveries, rows, and every error with its reason")
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id', jobIdArgument)
     .option('--json', 'print the job and task records as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
       const { config } = commandContext(globals());

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/index.js';
 import { processRegistry, UsageError } from '../common/index.js';
-import { ShardServer, SearchService, type ServingLayout } from '../search/index.js';
-import { layoutOption } from './parse.js';
-import { ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
+import { DEFAULT_MAX_IN_FLIGHT, ShardServer, SearchService, type ServingLayout } from '../search/index.js';
+import { layoutOption, positiveInt } from './parse.js';
+import { Admission, ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
 import { processMetrics } from './metrics-endpoint.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openServing } from './cluster-context.js';
@@ -41,7 +41,8 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--index-set <dir>', 'index set (output of an index job)')
     .option('--shards <list>', 'shards (or partitions, groups) to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
     .addOption(layoutOption('what to serve'))
-    .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout }) => {
+    .option('--max-in-flight <n>', `requests worked on at once; more are answered RESOURCE_EXHAUSTED (default ${DEFAULT_MAX_IN_FLIGHT})`, positiveInt('--max-in-flight'))
+    .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout; maxInFlight?: number }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
       const metrics = await processMetrics(config, 'shard-server', logger);
@@ -52,6 +53,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         indexSet: resolve(flags.indexSet),
         logger: logger.child({ component: 'shard-server' }),
         ...(flags.shards ? { shards: flags.shards } : {}),
+        ...(flags.maxInFlight ? { maxInFlight: flags.maxInFlight } : {}),
         layout: flags.layout,
       });
       await server.start();
@@ -92,8 +94,10 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         metrics: registry,
         hedge: config.api.hedge,
         layout: flags.layout,
+        // The API's event loop answers health checks, SSE and gRPC: a model's forward pass runs on its own thread.
+        encodeOnThread: true,
       });
-      const ctx = { search, state: cluster.state };
+      const ctx = { search, state: cluster.state, admission: new Admission(config.api.admission) };
       const tls = config.api.tls
         ? { cert: readTlsFile(config.api.tls.certFile, 'api.tls.certFile'), key: readTlsFile(config.api.tls.keyFile, 'api.tls.keyFile') }
         : null;

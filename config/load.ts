@@ -61,8 +61,13 @@ function envOverrides(env: Record<string, string | undefined>): Array<[string[],
   return out;
 }
 
-/** Sets a nested key, creating the objects on the way (an array or scalar in the way is replaced). */
+/** Path segments that would reach an object's prototype instead of a key of its own. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** Sets a nested key, creating the objects on the way (an array or scalar in the way is replaced); a path into a prototype is a ConfigError. */
 export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  const bad = path.find((key) => PROTOTYPE_KEYS.has(key));
+  if (bad !== undefined) throw new ConfigError([`${path.join('.')}: "${bad}" is not a config key`]);
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];

@@ -142,6 +142,11 @@ export const ApiSchema = z
     /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
     deadlineMs: positiveInt().default(2000),
     /**
+     * Admission control of searches and encodes: at most `running` at once and `waiting` queued; one more is
+     * answered 503 RESOURCE_EXHAUSTED with Retry-After (gRPC RESOURCE_EXHAUSTED). @defaultValue { running: 32, waiting: 64 }
+     */
+    admission: z.strictObject({ running: positiveInt().default(32), waiting: z.number().int().min(0).default(64) }).prefault({}),
+    /**
      * Hedged requests: a shard that has not answered after this percentile of its recent answer times gets the
      * request again on every replica, and the first answer wins (for shards served by more than one process).
      * null = off. @defaultValue null

@@ -3,7 +3,7 @@ import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsError, type KvEntry, type Subscription } from 'nats';
-import { joinKey, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import {
   blankTask,
   createRecord,
@@ -38,6 +38,7 @@ import { buildOutputManifest } from './output-manifest.js';
 import { CoordinatorMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
 import { mergeFitOutputs } from './stage-steps.js';
+import { checkSpecAgainstInputs, storageKeysOf } from './spec-checks.js';
 
 /*
  * The coordinator: turns a submitted job into one task per shard and stage,
@@ -215,10 +216,7 @@ export class Coordinator {
         throw new JobError(`invalid job: ${field}: ${(err as Error).message}`, { field, cause: err });
       }
     }
-    for (const key of inputSets(spec)) {
-      if (!(await this.options.storage.exists(joinKey(key, 'manifest.json'))))
-        throw new JobError(`no shard set at ${key} (manifest.json missing)`, { file: key });
-    }
+    await checkSpecAgainstInputs(spec, this.options.storage);
     const now = new Date().toISOString();
     const id = `job-${now.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     const job: JobRecord = {
@@ -264,6 +262,9 @@ export class Coordinator {
   /** A cancelled job's tasks: queued ones (and those of workers gone) marked cancelled, running ones told to stop. */
   private async settleCancelled(jobId: string): Promise<void> {
     const { tasks, workers, nc } = this.options.state;
+    // Read now, not when the sweep listed it: a retry queued before this step has made the job run again,
+    // and a cancel broadcast now would stop its new tasks.
+    if ((await getRecord(this.options.state.jobs, jobId, JobRecordSchema))?.value.state !== 'cancelled') return;
     let running = 0;
     for (const task of await tasksOfJob(tasks, jobId)) {
       if (task.state !== 'queued' && task.state !== 'running') continue;
@@ -563,18 +564,3 @@ function isTransportError(err: unknown): boolean {
   return err instanceof NatsError || (err instanceof SciClusterError && err.code === 'MESSAGING');
 }
 
-/** Every storage key a spec names, with its field. */
-function storageKeysOf(spec: JobSpec): Array<[string, string]> {
-  const keys: Array<[string, string]> = [['output', spec.output]];
-  if (spec.input) keys.push(['input', spec.input]);
-  if (spec.kind === 'encode' && spec.encoder.kind === 'model') keys.push(['encoder.path', spec.encoder.path]);
-  if (spec.kind === 'index' && spec.bm25) keys.push(['bm25.passages', spec.bm25.passages]);
-  if (spec.kind === 'mine') keys.push(['queries.passages', spec.queries.passages]);
-  return keys;
-}
-
-function inputSets(spec: JobSpec): string[] {
-  if (spec.kind === 'encode') return [spec.input];
-  if (spec.kind === 'mine') return [spec.input, spec.queries.passages];
-  return [...(spec.input ? [spec.input] : []), ...(spec.bm25 ? [spec.bm25.passages] : [])];
-}

@@ -15,7 +15,12 @@ const AxisSchema = z.strictObject({
   /** Short name, used in cell folder names: w, aligner, ... */
   name: z.string().regex(/^[a-z][a-z0-9_]*$/),
   /** Dotted path into the base pipeline config, e.g. train.objective.distanceWeight. */
-  key: z.string().min(1),
+  key: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, { error: 'expected a dotted path of config keys' })
+    .refine((key) => !key.split('.').some((part) => part === '__proto__' || part === 'prototype' || part === 'constructor'), {
+      error: 'expected config keys, not a prototype',
+    }),
   values: z.array(z.unknown()).min(1),
   /** Labels of the values (default: the values as written). */
   labels: z.array(z.string().regex(/^[A-Za-z0-9_.+-]+$/)).optional(),

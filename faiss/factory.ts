@@ -59,3 +59,42 @@ export function parseIvfFactory(factory: string): { nlist: number; pq: { m: numb
   if (!match) return null;
   return { nlist: Number(match[1]), pq: match[2] === 'Flat' ? null : { m: Number(match[3]), nbits: match[4] ? Number(match[4].slice(1)) : 8 } };
 }
+
+/**
+ * What one index may ask for, whatever the machine: past these a build would exhaust memory or
+ * time on any worker (JetStream would then redeliver it to each worker in turn). Rows give the
+ * other bound: k-means needs at least one training row per list.
+ */
+export const FACTORY_LIMITS = {
+  /** IVF coarse lists. */
+  maxNlist: 1 << 20,
+  /** HNSW neighbours per node. */
+  maxHnswM: 256,
+  /** Bits per PQ code. */
+  maxPqBits: 16,
+  /** LSH code bits. */
+  maxLshBits: 8192,
+} as const;
+
+/**
+ * Checks a factory string's parameters against FACTORY_LIMITS and against the rows an index is
+ * trained on (`trainingRows`: a shard's rows, or a shared quantizer's sample); throws
+ * FaissInvalidArgumentError (field `factory`) naming the parameter and its bound.
+ */
+export function checkFactoryLimits(factory: string, metric: Metric, dim: number, trainingRows: number): void {
+  const resolved = resolveFactory(factory, metric, dim);
+  const plain = factory.replace(/\s+/g, '').replace(/^IDMap,/, '');
+  const fail = (why: string) => new FaissInvalidArgumentError(`factory "${factory}": ${why}`, { field: 'factory' });
+  const ivf = parseIvfFactory(plain);
+  if (ivf) {
+    if (ivf.nlist > FACTORY_LIMITS.maxNlist) throw fail(`IVF${ivf.nlist} has more than ${FACTORY_LIMITS.maxNlist} lists`);
+    if (ivf.nlist > trainingRows) throw fail(`IVF${ivf.nlist} needs at least ${ivf.nlist} training rows (one per list); it gets ${trainingRows}`);
+  }
+  const pqBits = ivf?.pq?.nbits ?? (resolved.kind === 'pq' ? Number(/x(\d+)/.exec(plain)?.[1] ?? 8) : null);
+  if (pqBits !== null && (pqBits < 1 || pqBits > FACTORY_LIMITS.maxPqBits)) throw fail(`PQ codes of ${pqBits} bits: 1 to ${FACTORY_LIMITS.maxPqBits} supported`);
+  if (pqBits !== null && 2 ** pqBits > trainingRows) throw fail(`PQ codes of ${pqBits} bits need at least ${2 ** pqBits} training rows; it gets ${trainingRows}`);
+  const hnsw = HNSW.exec(plain);
+  if (hnsw && Number(hnsw[1]) > FACTORY_LIMITS.maxHnswM) throw fail(`HNSW${hnsw[1]}: M is at most ${FACTORY_LIMITS.maxHnswM}`);
+  const lsh = LSH.exec(plain);
+  if (lsh && Number(lsh[1] ?? dim) > FACTORY_LIMITS.maxLshBits) throw fail(`LSH${lsh[1]}: at most ${FACTORY_LIMITS.maxLshBits} bits`);
+}

@@ -18,8 +18,8 @@ const IndexSpecSchema = z
     name: z.string().regex(/^[a-z0-9_-]+$/),
     factory: z.string().min(1).max(200),
     metric: z.enum(['ip', 'l2']),
-    /** HNSW efSearch stored in the index. */
-    efSearch: z.number().int().positive().optional(),
+    /** HNSW efSearch stored in the index (the search protocol's cap). */
+    efSearch: z.number().int().positive().max(4096).optional(),
     /** IVF: the serving nprobe; unset = picked by the job on a held-out sample (`nprobeTuning`). */
     nprobe: z.number().int().positive().max(65_536).optional(),
     /**
@@ -37,13 +37,14 @@ export type IndexSpec = z.infer<typeof IndexSpecSchema>;
 
 const HashedEncoderSpecSchema = z.strictObject({
   kind: z.literal('hashed-tfidf'),
-  /** Output dimension. @defaultValue 256 */
-  dim: z.number().int().positive().default(256),
-  /** Hash buckets of the sparse TF-IDF space. @defaultValue 2^18 */
+  /** Output dimension, at most the search protocol's 8192. @defaultValue 256 */
+  dim: z.number().int().positive().max(8192).default(256),
+  /** Hash buckets of the sparse TF-IDF space, at most 2^24 (the IDF table is one float per bucket). @defaultValue 2^18 */
   buckets: z
     .number()
     .int()
     .positive()
+    .max(1 << 24)
     .default(1 << 18),
   /** Seed of the random projection. @defaultValue 1 */
   seed: z.number().int().default(1),
@@ -55,7 +56,7 @@ const ModelEncoderSpecSchema = z.strictObject({
   /** Storage key of the model folder. */
   path: storageKey,
   /** Texts per forward pass. @defaultValue 256 */
-  batchSize: z.number().int().positive().default(256),
+  batchSize: z.number().int().positive().max(4096).default(256),
 });
 
 export const EncoderSpecSchema = z.discriminatedUnion('kind', [HashedEncoderSpecSchema, ModelEncoderSpecSchema]);

@@ -13,3 +13,10 @@ export class SearchUnavailableError extends SciClusterError {
     super('SEARCH_UNAVAILABLE', message, options, { retryable: true, status: 503 });
   }
 }
+
+/** Every server that could answer turned the request away for load (admission control): retry after a moment. */
+export class SearchOverloadedError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('RESOURCE_EXHAUSTED', message, options, { retryable: true, status: 503 });
+  }
+}

@@ -1,9 +1,9 @@
-export { ShardServer, type ShardServerOptions } from './shard-server.js';
+export { ShardServer, DEFAULT_MAX_IN_FLIGHT, type ShardServerOptions } from './shard-server.js';
 export { SearchRouter, type SearchResponse, type DenseSearchOptions } from './router.js';
 export { SearchService, type SearchRequest, type SearchLimits } from './service.js';
 export { openIndexSet, type IndexSet, type IndexSetManifest } from './index-set.js';
 export { mergeTopK, reciprocalRankFusion, type Hit } from './merge.js';
-export { SearchRequestError, SearchUnavailableError } from './errors.js';
+export { SearchOverloadedError, SearchRequestError, SearchUnavailableError } from './errors.js';
 export {
   indexSetId,
   shardSubject,

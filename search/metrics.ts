@@ -50,7 +50,7 @@ export class SearchMetrics {
     });
     this.partial = new Counter({
       name: 'sci_search_missing_shards_total',
-      help: 'Shards missing from an answer, by index and reason (timeout, no_server, failed, no_statistics, no_passages)',
+      help: 'Shards missing from an answer, by index and reason (timeout, no_server, overloaded, failed, no_statistics, no_passages)',
       labelNames: ['index', 'reason'],
       registers: [registry],
     });
@@ -77,5 +77,6 @@ export function missingReason(reason: string): string {
   if (reason.startsWith('no BM25 statistics')) return 'no_statistics';
   if (reason.includes('no server for this shard')) return 'no_server';
   if (/no answer within/.test(reason)) return 'timeout';
+  if (reason.startsWith('overloaded')) return 'overloaded';
   return 'failed';
 }

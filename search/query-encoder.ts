@@ -6,12 +6,18 @@ import { hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type Text
 import { fetchModelFolder, joinKey, type Storage } from '../storage/index.js';
 import type { Logger } from '../common/index.js';
 import { SearchUnavailableError } from './errors.js';
+import { EncoderThread } from './encoder-thread.js';
 
 /**
  * The encoder that made an embedding set (its manifest names it), so queries
  * are encoded by the same model (the query tower, f_q) as the passages were.
  */
-export async function openSetEncoder(storage: Storage, embeddingsKey: string, logger?: Logger): Promise<{ encoder: TextEncoder; close: () => void }> {
+export async function openSetEncoder(
+  storage: Storage,
+  embeddingsKey: string,
+  logger?: Logger,
+  options: { onThread?: boolean } = {},
+): Promise<{ encoder: TextEncoder | null; thread: EncoderThread | null; close: () => void }> {
   const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
   const spec = manifest.encoder as { kind: string; path?: string };
   if (spec?.kind === 'hashed-tfidf') {
@@ -19,15 +25,27 @@ export async function openSetEncoder(storage: Storage, embeddingsKey: string, lo
       await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')),
       await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')),
     );
-    return { encoder: hashedTextEncoder(model), close: () => {} };
+    return { encoder: hashedTextEncoder(model), thread: null, close: () => {} };
   }
   if (spec?.kind === 'model' && spec.path) {
     const dir = mkdtempSync(join(tmpdir(), 'sci-query-encoder-'));
     const folder = await fetchModelFolder(storage, spec.path, join(dir, 'model'));
+    // A model's forward pass would hold the event loop: a serving process runs it on a thread of its own.
+    if (options.onThread) {
+      const thread = await EncoderThread.open(folder.dir, logger);
+      return {
+        encoder: null,
+        thread,
+        close: () => {
+          void thread.close().finally(() => rmSync(dir, { recursive: true, force: true }));
+        },
+      };
+    }
     const { tf } = await loadTfBackend('auto', logger);
     const encoder = await openTextEncoder(tf, folder.dir);
     return {
       encoder,
+      thread: null,
       close: () => {
         encoder.dispose();
         rmSync(dir, { recursive: true, force: true });

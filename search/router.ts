@@ -26,7 +26,8 @@ import {
 import type { PassageField } from '../shards/index.js';
 import { mergeTopK, type Hit } from './merge.js';
 import type { IndexSet } from './index-set.js';
-import { SearchRequestError } from './errors.js';
+import { SearchOverloadedError, SearchRequestError } from './errors.js';
+import { ReplySlicer, ReplyTooLargeError } from './reply-slices.js';
 import { CancelledError } from '../common/index.js';
 import { hedged, ShardLatencies, type HedgeCounters, type HedgePolicy } from './hedging.js';
 import type { Routing } from './routing.js';
@@ -45,7 +46,7 @@ import type { Routing } from './routing.js';
 const BM25_STATS_SHARE = 0.4;
 
 /** Shard error codes that are the caller's fault (the same request fails on every shard): a 400, not a partial answer. */
-const CALLER_FAULTS = new Set(['SEARCH_BAD_REQUEST', 'FAISS_INVALID_ARGUMENT', 'REPLY_TOO_LARGE']);
+const CALLER_FAULTS = new Set(['SEARCH_BAD_REQUEST', 'FAISS_INVALID_ARGUMENT']);
 
 export interface SearchResponse {
   nq: number;
@@ -73,6 +74,13 @@ interface Gathered<H> {
   missing: Array<{ shard: number; reason: string }>;
 }
 
+export interface Bm25SearchOptions {
+  k: number;
+  deadlineMs?: number;
+  stats?: 'corpus' | 'shard';
+  signal?: AbortSignal;
+}
+
 export interface DenseSearchOptions {
   index: string;
   k: number;
@@ -98,6 +106,8 @@ export class SearchRouter {
   readonly names: string[];
   readonly layout: ServingLayout;
   private readonly routing: Routing | null;
+  /** Cuts requests whose answers would not fit one NATS message into slices that do (search/reply-slices.ts). */
+  private readonly slicer = new ReplySlicer(() => this.nc.info?.max_payload ?? 1 << 20);
 
   constructor(
     readonly nc: NatsConnection,
@@ -163,8 +173,16 @@ export class SearchRouter {
             const error = (header as ShardErrorHeader).error;
             // The caller's fault (same request on every shard): say so instead of a partial answer.
             if (CALLER_FAULTS.has(error.code)) throw new SearchRequestError(error.message);
+            // Too many queries × k for one message: the slicer answers it in smaller slices.
+            if (error.code === 'REPLY_TOO_LARGE') throw new ReplyTooLargeError(error.message);
+            if (error.code === 'RESOURCE_EXHAUSTED') {
+              missing.push({ shard, reason: `overloaded: ${error.message}` });
+              return;
+            }
             missing.push({ shard, reason: `failed: ${error.code}: ${error.message}` });
           } else {
+            const searched = header as { nq?: number; k?: number };
+            if (searched.nq !== undefined && searched.k !== undefined) this.slicer.observe(searched.nq * searched.k, msg.data.byteLength);
             const ms = performance.now() - sent;
             this.latencies?.record(shard, ms, kind);
             replies.push({ shard, header: header as z.infer<S>, payload: decoded.payload, ms });
@@ -186,6 +204,9 @@ export class SearchRouter {
     );
     // A cancelled caller stops waiting at once; the shard servers drop the work at its expiresAt.
     await (signal ? Promise.race([gathering, abortedPromise(signal)]) : gathering);
+    // Every shard turned it away for load: the caller is told to come back, not handed an empty answer.
+    if (replies.length === 0 && missing.length > 0 && missing.every((m) => m.reason.startsWith('overloaded')))
+      throw new SearchOverloadedError(`every shard is busy (${missing[0]!.reason.slice('overloaded: '.length)}); try again shortly`);
     missing.sort((a, b) => a.shard - b.shard);
     return { replies, missing };
   }
@@ -193,6 +214,13 @@ export class SearchRouter {
   async dense(vectors: Float32Array, dim: number, options: DenseSearchOptions): Promise<SearchResponse> {
     this.checkIndex(options.index);
     if (vectors.length % dim !== 0) throw new SearchRequestError(`query vectors hold ${vectors.length} floats, not a multiple of dimension ${dim}`);
+    return this.slicer.run(vectors.length / dim, options.k, options.deadlineMs ?? this.defaultDeadlineMs, (from, to, deadlineMs) =>
+      this.denseSlice(vectors.subarray(from * dim, to * dim), dim, { ...options, deadlineMs }),
+    );
+  }
+
+  /** One slice of a dense search: its answers fit one message per shard. */
+  private async denseSlice(vectors: Float32Array, dim: number, options: DenseSearchOptions): Promise<SearchResponse> {
     const nq = vectors.length / dim;
     const request: ShardRequestBody = {
       op: 'dense',
@@ -226,7 +254,8 @@ export class SearchRouter {
     if (options.efSearch) throw new SearchRequestError('efSearch is a graph parameter; a routed IVF index takes nprobe', { field: 'efSearch' });
     if (dim !== route.quantizer.dim)
       throw new SearchRequestError(`queries have dimension ${dim}, index "${options.index}" has ${route.quantizer.dim}`, { field: 'dim' });
-    const nprobe = options.nprobe ?? route.nprobe;
+    // Past the list count nprobe means every list: clamped before the nq × nprobe assignment is allocated.
+    const nprobe = Math.min(options.nprobe ?? route.nprobe, route.owner.length);
     const assigned = await route.quantizer.assign(vectors, nprobe);
     const perQuery = assigned.lists.length / nq;
     const byPartition = new Map<number, BigInt64Array>();
@@ -258,11 +287,28 @@ export class SearchRouter {
    * missing would be scored against the wrong corpus, so it is named
    * missing instead, and the answer is partial.
    */
-  async bm25(texts: readonly string[], options: { k: number; deadlineMs?: number; stats?: 'corpus' | 'shard'; signal?: AbortSignal }): Promise<SearchResponse> {
+  async bm25(texts: readonly string[], options: Bm25SearchOptions): Promise<SearchResponse> {
     this.checkIndex('bm25');
+    const queries = texts.map((t) => this.analyzer.analyze(t));
+    // What the shards would refuse is refused here, naming the query: never an answer with no hits.
+    queries.forEach((terms, i) => {
+      if (terms.length > PROTOCOL_LIMITS.maxTermsPerQuery)
+        throw new SearchRequestError(`query ${i} has ${terms.length} terms after analysis; at most ${PROTOCOL_LIMITS.maxTermsPerQuery}`, {
+          field: `queries.${i}`,
+        });
+      const long = terms.find((term) => term.length > PROTOCOL_LIMITS.maxTermLength);
+      if (long !== undefined)
+        throw new SearchRequestError(`query ${i} has a term of ${long.length} characters; at most ${PROTOCOL_LIMITS.maxTermLength}`, { field: `queries.${i}` });
+    });
+    return this.slicer.run(queries.length, options.k, options.deadlineMs ?? this.defaultDeadlineMs, (from, to, deadlineMs) =>
+      this.bm25Slice(queries.slice(from, to), { ...options, deadlineMs }),
+    );
+  }
+
+  /** One slice of a BM25 search (its own statistics phase: df sums are exact per term, whatever the slice). */
+  private async bm25Slice(queries: string[][], options: Bm25SearchOptions): Promise<SearchResponse> {
     const started = performance.now();
     const deadlineMs = options.deadlineMs ?? this.defaultDeadlineMs;
-    const queries = texts.map((t) => this.analyzer.analyze(t));
     const request: Omit<Bm25SearchRequest, 'v' | 'expiresAt'> = { op: 'bm25', k: options.k, queries };
     let searched: readonly number[] = this.shards;
     let statsMissing: Gathered<unknown>['missing'] = [];
@@ -284,7 +330,7 @@ export class SearchRouter {
     const remaining = Math.max(1, deadlineMs - (performance.now() - started));
     const gathered = await this.scatter(request, ShardSearchHeaderSchema, remaining, [], searched, options.signal);
     gathered.missing = [...statsMissing, ...gathered.missing].sort((a, b) => a.shard - b.shard);
-    return this.mergeRanked(gathered, texts.length, options.k, started);
+    return this.mergeRanked(gathered, queries.length, options.k, started);
   }
 
   /**

@@ -10,7 +10,8 @@ import { openSetEncoder } from './query-encoder.js';
 import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
 import { loadRouting } from './routing.js';
-import { SearchRequestError } from './errors.js';
+import { SearchRequestError, SearchUnavailableError } from './errors.js';
+import type { EncoderThread } from './encoder-thread.js';
 import { PROTOCOL_LIMITS, type ServingLayout } from './protocol.js';
 import { PASSAGE_FIELDS, type PassageField } from '../shards/index.js';
 
@@ -49,7 +50,10 @@ export interface SearchRequest {
 export class SearchService {
   private constructor(
     readonly router: SearchRouter,
+    /** The query encoder in this thread (the hashed baseline, or a model where `encodeOnThread` is off). */
     private readonly encoder: TextEncoder | null,
+    /** Or a model on a thread of its own (search/encoder-thread.ts). */
+    private readonly thread: EncoderThread | null,
     private readonly closeEncoder: () => void,
     readonly limits: SearchLimits,
     private readonly metrics: SearchMetrics | null,
@@ -68,17 +72,22 @@ export class SearchService {
     hedge?: HedgePolicy | null;
     /** What serves the set: its shards (default), its routed partitions (routed IVF) or its graph groups. */
     layout?: ServingLayout;
+    /** A model encoder runs on a worker thread (a server: the event loop stays free); `encode` is then unavailable, `encodeAsync` works. @defaultValue false */
+    encodeOnThread?: boolean;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
     const layout = options.layout ?? 'shards';
     const serving = layout === 'routed' ? { layout, routing: await loadRouting(options.storage, set) } : { layout };
     const router = new SearchRouter(options.nc, set, options.deadlineMs ?? 2000, options.hedge ?? null, serving);
     let encoder: TextEncoder | null = null;
+    let thread: EncoderThread | null = null;
     let close = () => {};
-    if (set.manifest.embeddings) ({ encoder, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger));
+    if (set.manifest.embeddings)
+      ({ encoder, thread, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger, { onThread: options.encodeOnThread ?? false }));
     return new SearchService(
       router,
       encoder,
+      thread,
       close,
       { maxK: options.limits?.maxK ?? 1000, maxQueries: options.limits?.maxQueries ?? 256 },
       options.metrics ? new SearchMetrics(options.metrics) : null,
@@ -86,14 +95,26 @@ export class SearchService {
   }
 
   get dim(): number | null {
-    return this.encoder?.dim ?? null;
+    return this.encoder?.dim ?? this.thread?.dim ?? null;
   }
 
+  /** Encodes in this thread (tests, benches, evaluation); a service whose model runs on a thread has only `encodeAsync`. */
   encode(texts: readonly string[], view: 'query' | 'item'): Float32Array {
-    if (!this.encoder) throw new SearchRequestError('this index set has no dense embeddings, so no encoder');
+    this.checkEncode(texts);
+    if (!this.encoder) throw new SearchUnavailableError('this service encodes on its encoder thread: use encodeAsync');
+    return this.encoder.encode(texts, view);
+  }
+
+  /** Encodes on the model's thread where there is one, else inline. */
+  async encodeAsync(texts: readonly string[], view: 'query' | 'item'): Promise<Float32Array> {
+    this.checkEncode(texts);
+    return this.thread ? this.thread.encode(texts, view) : this.encoder!.encode(texts, view);
+  }
+
+  private checkEncode(texts: readonly string[]): void {
+    if (this.dim === null) throw new SearchRequestError('this index set has no dense embeddings, so no encoder');
     if (texts.length > this.limits.maxQueries)
       throw new SearchRequestError(`at most ${this.limits.maxQueries} texts per request, got ${texts.length}`, { field: 'texts' });
-    return this.encoder.encode(texts, view);
   }
 
   async search(req: SearchRequest): Promise<SearchResponse> {
@@ -154,13 +175,14 @@ export class SearchService {
         ...(req.signal ? { signal: req.signal } : {}),
       });
     }
-    if (!this.encoder) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
+    const dim = this.dim;
+    if (dim === null) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
     if (req.hybrid && !req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
     const encodeStarted = performance.now();
-    const vectors = req.vectors ?? this.encoder.encode(req.queries!, 'query');
+    const vectors = req.vectors ?? (await this.encodeAsync(req.queries!, 'query'));
     timing.encodeMs = performance.now() - encodeStarted;
     const deadline = { ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}), ...(req.signal ? { signal: req.signal } : {}) };
-    const denseSearch = this.router.dense(vectors, this.encoder.dim, {
+    const denseSearch = this.router.dense(vectors, dim, {
       index: req.index,
       k: req.k,
       ...(req.nprobe ? { nprobe: req.nprobe } : {}),

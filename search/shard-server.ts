@@ -69,7 +69,12 @@ export interface ShardServerOptions {
   logger: Logger;
   /** Where its Prometheus series go (search/metrics.ts); none when absent. */
   metrics?: Registry;
+  /** Requests worked on at once; more are answered RESOURCE_EXHAUSTED. @defaultValue 64 */
+  maxInFlight?: number;
 }
+
+/** Requests a shard server works on at once by default: a few per libuv thread, enough to keep 2–16 cores busy. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
 
 /** What a server has done with the requests it received (its logs and health report them). */
 export interface ShardServerCounters {
@@ -93,6 +98,8 @@ export class ShardServer {
   private lastExpiredLog = 0;
   private readonly metrics: ShardServerMetrics | null;
   private readonly startedAt = new Date().toISOString();
+  /** Requests being decoded, searched or answered now (admission: `maxInFlight`). */
+  private inFlight = 0;
 
   get requestsServed(): number {
     return this.counters.answered;
@@ -258,11 +265,35 @@ export class ShardServer {
     };
   }
 
+  /**
+   * Admission: at most `maxInFlight` requests are decoded and worked on at once (over all of this
+   * server's shards); one past that is answered RESOURCE_EXHAUSTED at once, before its frame is even
+   * decoded, so a burst costs no memory for queued buffers and the asker hears at once to go elsewhere.
+   */
   private async serve(sub: Subscription, shard: LoadedShard): Promise<void> {
-    for await (const msg of sub)
+    const maxInFlight = this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    for await (const msg of sub) {
+      if (this.inFlight >= maxInFlight) {
+        this.refuseBusy(msg, shard, maxInFlight);
+        continue;
+      }
+      this.inFlight += 1;
       void this.handle(shard, msg.data)
         .then((reply) => reply && this.respond(msg, shard, reply))
-        .catch((err: unknown) => noteContained('shard-server.reply', err, { shard: shard.id, subject: msg.subject }, this.options.logger));
+        .catch((err: unknown) => noteContained('shard-server.reply', err, { shard: shard.id, subject: msg.subject }, this.options.logger))
+        .finally(() => (this.inFlight -= 1));
+    }
+  }
+
+  private refuseBusy(msg: Msg, shard: LoadedShard, maxInFlight: number): void {
+    this.counters.refused.RESOURCE_EXHAUSTED = (this.counters.refused.RESOURCE_EXHAUSTED ?? 0) + 1;
+    this.metrics?.refused.inc({ code: 'RESOURCE_EXHAUSTED' });
+    const message = `shard server busy: ${maxInFlight} requests in flight`;
+    try {
+      msg.respond(encodeFrame({ v: PROTOCOL_VERSION, shard: shard.id, error: { code: 'RESOURCE_EXHAUSTED', message, retryable: true } }));
+    } catch (err) {
+      noteContained('shard-server.reply', err, { shard: shard.id, subject: msg.subject }, this.options.logger);
+    }
   }
 
   /**

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
+import { FaissIndex } from '../../faiss/index.js';
+import { readArrowVectors } from '../../vectors/index.js';
+import { assertSameTopK, referenceOf } from '../support/topk.js';
 import { freePort } from '../../messaging/index.js';
 import { NAMES, tasksOfJob } from '../../jobs/index.js';
 import { TestCluster } from '../support/cluster.js';
@@ -37,31 +40,52 @@ function rawGet(address: string, target: string): Promise<number> {
 const alive = (p: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => p.exitCode === null && p.signalCode === null;
 
 test(
-  'a shard reply over NATS max_payload is refused as too large (400 naming max_payload), and the server goes on serving',
+  'answers larger than one NATS message are searched in slices and equal one global index; one query too large for a message is a 400 naming k',
   { timeout: 240_000 },
   async (t) => {
     const dir = tempDir(t);
-    // A 64 KiB max_payload: 64 queries × k 1000 answer in ~770 KB per shard.
+    // A 64 KiB max_payload: 32 queries × k 1000 answer in ~900 KB per shard, a single query's in ~28 KB.
     const search = await LoopbackSearch.start(t, 'reply-size-test', { maxPayloadBytes: 64 * 1024 });
     const storage = new FsStorage('/');
     const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
     const indexes = join(dir, 'indexes');
     await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
       storage,
       {
         threads: 2,
       },
     );
-    const service = await search.serve(storage, indexes, 2, { deadlineMs: 20_000 });
-    const queries = splitQueryTexts(passages);
+    const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxK: 10_000 });
+    const queries = splitQueryTexts(passages).slice(0, 32);
+    const vectors = service.encode(queries, 'query');
+    const global = FaissIndex.create({ dim: 16, factory: 'Flat', metric: 'ip' });
+    const manifest = JSON.parse(readFileSync(join(embeddings!, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
+    for (const shard of manifest.shards) {
+      const v = readArrowVectors(join(embeddings!, shard.path), 'embedding');
+      await global.add(v.data, v.ids);
+    }
+    const k = 1000;
+    const sliced = await service.search({ index: 'flat', vectors, k });
+    assert.equal(sliced.partial, false);
+    const expected = await global.search(vectors, k);
+    sliced.hits.forEach((hits, q) => assertSameTopK(hits, referenceOf(expected, q, k), `query ${q}`));
+    // BM25 the same way: sliced, whole, k hits per query.
+    const bm25 = await service.search({ index: 'bm25', queries, k });
+    assert.equal(bm25.partial, false);
+    assert.equal(bm25.hits.length, queries.length);
+    // One query whose answer alone is over max_payload: the caller's to change.
     await assert.rejects(
-      service.search({ index: 'flat', vectors: service.encode(queries.slice(0, 64), 'query'), k: 1000 }),
-      (err: { code?: string; message: string }) => err.code === 'SEARCH_BAD_REQUEST' && /max_payload/.test(err.message),
+      service.search({ index: 'flat', vectors: vectors.subarray(0, 16), k: 5000 }),
+      (err: { code?: string; field?: string; message: string }) => err.code === 'SEARCH_BAD_REQUEST' && err.field === 'k' && /max_payload/.test(err.message),
     );
-    const small = await service.search({ index: 'flat', vectors: service.encode(queries.slice(0, 4), 'query'), k: 10 });
+    // BM25 queries past the shards' term cap are refused naming the query, not answered empty.
+    await assert.rejects(service.search({ index: 'bm25', queries: ['dog', Array.from({ length: 300 }, (_, i) => `word${i}x`).join(' ')], k: 10 }), {
+      code: 'SEARCH_BAD_REQUEST',
+      field: 'queries.1',
+    });
+    const small = await service.search({ index: 'flat', vectors: vectors.subarray(0, 4 * 16), k: 10 });
     assert.equal(small.partial, false);
-    assert.equal(small.hits.length, 4);
     assert.ok(small.hits.every((hits) => hits.length === 10));
   },
 );
@@ -154,5 +178,78 @@ test(
     // The coordinator's watch did not loop on the corrupt records: it replays a record only when the watch restarts.
     const coordinatorLog = readFileSync(join(dir, 'coordinator-0.log'), 'utf8');
     assert.equal(coordinatorLog.match(/task watch ended/g)?.length ?? 0, 0, coordinatorLog);
+  },
+);
+
+/** Peak resident memory of a process so far (VmHWM), MiB. */
+function peakRssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
+}
+
+test(
+  '64 clients sending the largest allowed searches: answers or 503 RESOURCE_EXHAUSTED with Retry-After, nothing else; memory stays bounded',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
+      new FsStorage('/'),
+      {
+        threads: 2,
+      },
+    );
+    const cluster = await TestCluster.start({ dir, workers: 0 });
+    const processes: RunningSci[] = [];
+    t.after(async () => {
+      for (const p of processes) await p.stop('SIGKILL');
+      await cluster.stop();
+    });
+    const env = (role: 'shard-server' | 'api') => ({ ...cluster.env, ...cluster.roleEnv(role), SCI_LOG__LEVEL: 'warn' });
+    const shards = await startSci(['serve', 'shards', '--index-set', indexes, '--max-in-flight', '8'], { env: env('shard-server') });
+    processes.push(shards);
+    const api = await startSci(['serve', 'api', '--index-set', indexes, '--port', '0', '--grpc-port', '0'], {
+      env: { ...env('api'), SCI_API__TOKEN: TOKEN, SCI_API__ADMISSION__RUNNING: '4', SCI_API__ADMISSION__WAITING: '8', SCI_API__DEADLINE_MS: '20000' },
+    });
+    processes.push(api);
+    const { rest } = JSON.parse(api.firstLine) as { rest: string };
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const queries = splitQueryTexts(passages).slice(0, 256);
+    // The largest search the API accepts by default: 256 queries at k 1000.
+    const body = JSON.stringify({ index: 'flat', queries, k: 1000 });
+    const idle = { api: peakRssMiB(api.child.pid!), shards: peakRssMiB(shards.child.pid!) };
+    const statuses = new Map<number, number>();
+    let retryAfterMissing = 0;
+    const until = Date.now() + 8000;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (Date.now() < until) {
+          const response = await fetch(`${rest}/v1/search`, { method: 'POST', headers, body });
+          const answer = (await response.json()) as { results?: Array<{ hits: unknown[] }>; partial?: boolean; error?: { code: string } };
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          if (response.status === 200) {
+            assert.equal(answer.partial, false);
+            assert.equal(answer.results!.length, 256);
+          } else if (response.status === 503) {
+            assert.equal(answer.error?.code, 'RESOURCE_EXHAUSTED');
+            if (response.headers.get('retry-after') !== '1') retryAfterMissing += 1;
+            await sleep(50);
+          }
+        }
+      }),
+    );
+    const peak = { api: peakRssMiB(api.child.pid!), shards: peakRssMiB(shards.child.pid!) };
+    t.diagnostic(
+      `statuses ${JSON.stringify(Object.fromEntries(statuses))}; peak RSS api ${idle.api.toFixed(0)} → ${peak.api.toFixed(0)} MiB, shard server ${idle.shards.toFixed(0)} → ${peak.shards.toFixed(0)} MiB`,
+    );
+    assert.deepEqual([...statuses.keys()].sort(), [200, 503], JSON.stringify(Object.fromEntries(statuses)));
+    assert.equal(retryAfterMissing, 0);
+    assert.ok(alive(api.child) && alive(shards.child));
+    assert.ok(peak.api - idle.api < 800, `API grew ${peak.api - idle.api} MiB`);
+    assert.ok(peak.shards - idle.shards < 600, `shard server grew ${peak.shards - idle.shards} MiB`);
   },
 );

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../../config/index.js';
+import { ConfigError, loadConfig, setPath } from '../../../config/index.js';
+import { GridConfigSchema } from '../../../experiment/index.js';
 import { tempDir } from '../../support/paths.js';
 
 test('defaults resolve without a file', () => {
@@ -101,4 +102,13 @@ test('NATS credentials: one way at a time, user with password, cert with key', (
   assert.equal(config.nats.nkeySeedFile, '/s.nk');
   assert.equal(config.nats.tls.caFile, '/ca.pem');
   assert.equal(config.cluster.secure, true, 'the local cluster is secure by default');
+});
+
+test('a config path into a prototype is refused, not followed (an experiment axis key, an override)', () => {
+  const target: Record<string, unknown> = {};
+  for (const path of [['__proto__', 'polluted'], ['a', 'constructor', 'prototype', 'x']])
+    assert.throws(() => setPath(target, path, true), (err: Error) => err instanceof ConfigError && /is not a config key/.test(err.message));
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.throws(() => loadConfig({ env: {}, overrides: { '__proto__.polluted': true } }), ConfigError);
+  assert.equal(GridConfigSchema.shape.axes.safeParse([{ name: 'w', key: '__proto__.x', values: [1] }]).success, false);
 });
