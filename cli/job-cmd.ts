@@ -60,7 +60,8 @@ function parseIndexFlag(value: string, previous: string[] = []): string[] {
 
 /** A job id as the coordinator makes them: anything else is a usage error, never a NATS subject. */
 function jobIdArgument(value: string): string {
-  if (!JOB_ID_PATTERN.test(value)) throw new UsageError(`not a job id: ${JSON.stringify(value)} (job ids look like job-20261204224657-102a4427)`, { field: 'id' });
+  if (!JOB_ID_PATTERN.test(value))
+    throw new UsageError(`not a job id: ${JSON.stringify(value)} (job ids look like job-20261204224657-102a4427)`, { field: 'id' });
   return value;
 }
 

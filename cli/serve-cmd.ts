@@ -41,7 +41,11 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--index-set <dir>', 'index set (output of an index job)')
     .option('--shards <list>', 'shards (or partitions, groups) to serve, e.g. 0-3 or 0,2 (default: all)', parseShardList)
     .addOption(layoutOption('what to serve'))
-    .option('--max-in-flight <n>', `requests worked on at once; more are answered RESOURCE_EXHAUSTED (default ${DEFAULT_MAX_IN_FLIGHT})`, positiveInt('--max-in-flight'))
+    .option(
+      '--max-in-flight <n>',
+      `requests worked on at once; more are answered RESOURCE_EXHAUSTED (default ${DEFAULT_MAX_IN_FLIGHT})`,
+      positiveInt('--max-in-flight'),
+    )
     .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout; maxInFlight?: number }) => {
       const { config, logger } = commandContext(globals());
       const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');

@@ -563,4 +563,3 @@ interface TaskAdvisory {
 function isTransportError(err: unknown): boolean {
   return err instanceof NatsError || (err instanceof SciClusterError && err.code === 'MESSAGING');
 }
-

@@ -56,10 +56,9 @@ function checkOutputPlace(spec: JobSpec): void {
   for (const [field, key] of storageKeysOf(spec)) {
     if (field === 'output') continue;
     if (within(key, spec.output))
-      throw new JobError(
-        `output ${spec.output} ${key === spec.output ? 'is' : 'holds'} the job's ${field} (${key}): the job would write over what it reads`,
-        { field: 'output' },
-      );
+      throw new JobError(`output ${spec.output} ${key === spec.output ? 'is' : 'holds'} the job's ${field} (${key}): the job would write over what it reads`, {
+        field: 'output',
+      });
   }
 }
 

@@ -91,8 +91,10 @@ export function checkFactoryLimits(factory: string, metric: Metric, dim: number,
     if (ivf.nlist > trainingRows) throw fail(`IVF${ivf.nlist} needs at least ${ivf.nlist} training rows (one per list); it gets ${trainingRows}`);
   }
   const pqBits = ivf?.pq?.nbits ?? (resolved.kind === 'pq' ? Number(/x(\d+)/.exec(plain)?.[1] ?? 8) : null);
-  if (pqBits !== null && (pqBits < 1 || pqBits > FACTORY_LIMITS.maxPqBits)) throw fail(`PQ codes of ${pqBits} bits: 1 to ${FACTORY_LIMITS.maxPqBits} supported`);
-  if (pqBits !== null && 2 ** pqBits > trainingRows) throw fail(`PQ codes of ${pqBits} bits need at least ${2 ** pqBits} training rows; it gets ${trainingRows}`);
+  if (pqBits !== null && (pqBits < 1 || pqBits > FACTORY_LIMITS.maxPqBits))
+    throw fail(`PQ codes of ${pqBits} bits: 1 to ${FACTORY_LIMITS.maxPqBits} supported`);
+  if (pqBits !== null && 2 ** pqBits > trainingRows)
+    throw fail(`PQ codes of ${pqBits} bits need at least ${2 ** pqBits} training rows; it gets ${trainingRows}`);
   const hnsw = HNSW.exec(plain);
   if (hnsw && Number(hnsw[1]) > FACTORY_LIMITS.maxHnswM) throw fail(`HNSW${hnsw[1]}: M is at most ${FACTORY_LIMITS.maxHnswM}`);
   const lsh = LSH.exec(plain);

@@ -83,7 +83,9 @@ export class SearchService {
     let thread: EncoderThread | null = null;
     let close = () => {};
     if (set.manifest.embeddings)
-      ({ encoder, thread, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger, { onThread: options.encodeOnThread ?? false }));
+      ({ encoder, thread, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger, {
+        onThread: options.encodeOnThread ?? false,
+      }));
     return new SearchService(
       router,
       encoder,

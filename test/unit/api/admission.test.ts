@@ -35,6 +35,9 @@ test('admission: `running` at once, `waiting` queued in order, one more refused 
   gates[2]!.open();
   assert.deepEqual(await Promise.all(runs), [0, 1, 2]);
   // Everything released: a failing operation frees its slot too.
-  await assert.rejects(admission.run('search', () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    admission.run('search', () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.deepEqual(await Promise.all([admission.run('search', () => 1), admission.run('search', () => 2), admission.run('search', () => 3)]), [1, 2, 3]);
 });

@@ -106,8 +106,14 @@ test('NATS credentials: one way at a time, user with password, cert with key', (
 
 test('a config path into a prototype is refused, not followed (an experiment axis key, an override)', () => {
   const target: Record<string, unknown> = {};
-  for (const path of [['__proto__', 'polluted'], ['a', 'constructor', 'prototype', 'x']])
-    assert.throws(() => setPath(target, path, true), (err: Error) => err instanceof ConfigError && /is not a config key/.test(err.message));
+  for (const path of [
+    ['__proto__', 'polluted'],
+    ['a', 'constructor', 'prototype', 'x'],
+  ])
+    assert.throws(
+      () => setPath(target, path, true),
+      (err: Error) => err instanceof ConfigError && /is not a config key/.test(err.message),
+    );
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.throws(() => loadConfig({ env: {}, overrides: { '__proto__.polluted': true } }), ConfigError);
   assert.equal(GridConfigSchema.shape.axes.safeParse([{ name: 'w', key: '__proto__.x', values: [1] }]).success, false);

@@ -79,7 +79,11 @@ test('submit-time checks against the inputs: factories against the embedding row
   await checkSpecAgainstInputs(index('IVF1000,Flat', { sharedQuantizer: { sampleRows: 65_536 } }), storage);
   await assert.rejects(checkSpecAgainstInputs(index('IVF1000,Flat', { sharedQuantizer: { sampleRows: 900 } }), storage), /gets 900/);
 
-  await assert.rejects(checkSpecAgainstInputs(index('Flat', { output: 'emb' }), storage), { code: 'JOB_INVALID', field: 'output', message: /output emb is the job's input/ });
+  await assert.rejects(checkSpecAgainstInputs(index('Flat', { output: 'emb' }), storage), {
+    code: 'JOB_INVALID',
+    field: 'output',
+    message: /output emb is the job's input/,
+  });
   embeddingSet(root, 'nested/emb', 1, 500);
   await assert.rejects(
     checkSpecAgainstInputs(parse({ kind: 'index', input: 'nested/emb', output: 'nested', indexes: [] }), storage),

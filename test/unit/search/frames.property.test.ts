@@ -50,7 +50,12 @@ test('decodeFrame and parseRequest: arbitrary bytes, truncations and bit flips o
 test('parseRequest and parseReply: arbitrary JSON headers, deep nesting and huge numbers give a value or a typed refusal', () => {
   const header = fc.oneof(
     fc.jsonValue({ maxDepth: 6 }),
-    fc.record({ v: fc.constantFrom(2, 1, '2', null), op: fc.constantFrom('dense', 'bm25', 'bm25-stats', 'passages', 'x'), k: fc.oneof(fc.integer(), fc.double()), nq: fc.anything() }),
+    fc.record({
+      v: fc.constantFrom(2, 1, '2', null),
+      op: fc.constantFrom('dense', 'bm25', 'bm25-stats', 'passages', 'x'),
+      k: fc.oneof(fc.integer(), fc.double()),
+      nq: fc.anything(),
+    }),
   );
   fc.assert(
     fc.property(header, (h) => onlyContractErrors(() => parseRequest(h)) && onlyContractErrors(() => parseReply(ShardSearchHeaderSchema, h))),
