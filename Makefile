@@ -7,12 +7,13 @@ NPM_STAMP := node_modules/.sci-npm-ci
 TS_DIRS := $(shell node -p "require('./tsconfig.json').include.join(' ')")
 SOURCES := $(shell find $(TS_DIRS) -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) tsconfig.json
 
-.PHONY: help system deps build lint format test test-unit test-integration test-e2e demo bench clean
+.PHONY: help system deps build lint format test test-unit test-integration test-e2e fuzz demo bench clean
 
 help:
 	@echo "make demo   run the main job on the built-in WordNet corpus"
 	@echo "make test   run the whole test suite (unit, integration, e2e)"
 	@echo "make bench  run the benchmarks in bench/ (each prints a ratio against a baseline run beside it)"
+	@echo "make fuzz   run the hostile-peers fuzz suite at length (FUZZ_ROUNDS, FC_RUNS)"
 
 system:
 	@scripts/ensure-system.sh
@@ -72,6 +73,12 @@ test-integration: build
 test-e2e: build
 	$(NATS_VERSION)
 	$(NODE_TEST) $(call tests_in,dist/test/e2e)
+
+# The hostile-peers fuzz suite at length (its one-round version runs in `make test`): every role's
+# subjects, HTTP and gRPC fronts, FUZZ_ROUNDS rounds; the frame decoders' properties at FC_RUNS runs.
+fuzz: build
+	$(NATS_VERSION)
+	FUZZ_ROUNDS=$${FUZZ_ROUNDS:-20} FC_RUNS=$${FC_RUNS:-100000} $(NODE_TEST) dist/test/integration/fuzz-peers.test.js dist/test/unit/search/frames.property.test.js
 
 demo: build
 	@scripts/demo.sh

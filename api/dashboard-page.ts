@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /*
  * The dashboard (/ui): one self-contained page, no build step and nothing
  * fetched from elsewhere. It follows /v1/events (server-sent events: a
@@ -191,6 +192,20 @@ setInterval(refreshServed, 5000);
 setInterval(refreshServers, 5000);
 setInterval(refreshReports, 15000);
 `;
+
+/**
+ * The dashboard's Content-Security-Policy: its one inline script by hash and nothing else (stored markup in
+ * passages can never run), requests to this origin only, no framing, forms to this origin.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  `script-src 'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
 
 export function dashboardPage(): string {
   return `<!doctype html>

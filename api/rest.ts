@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { RequestStrategy } from 'nats';
 import { CancelledError, type Logger } from '../common/index.js';
-import { authorized, cookieAuthorized, SESSION_COOKIE } from './auth.js';
-import { dashboardPage, loginPage } from './dashboard-page.js';
+import { authorized, cookieAuthorized, SESSION_COOKIE, sessionValue } from './auth.js';
+import { DASHBOARD_CSP, dashboardPage, loginPage } from './dashboard-page.js';
 import { LiveCluster } from './live-cluster.js';
 import { listReports, reportFile } from './reports.js';
 import { ApiError, toApiError } from './errors.js';
@@ -147,6 +147,11 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     if (!authorized(options.token, request.headers.authorization) && !cookieAuthorized(options.token, request.headers.cookie))
       throw new ApiError(401, 'UNAUTHENTICATED', 'missing or wrong bearer token (Authorization: Bearer <api.token>)');
   });
+  // What a browser needs told: no sniffing, no framing, no referrer; the dashboard runs only its own script.
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
+    if ((request.routeOptions.url ?? '') === '/ui') void reply.header('content-security-policy', DASHBOARD_CSP);
+  });
   if (metrics)
     app.addHook('onResponse', async (request, reply) => {
       metrics.observe('rest', routeLabel(request), reply.statusCode, performance.now() - reply.elapsedTime);
@@ -181,7 +186,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
       return reply
         .code(303)
         .header('location', '/ui')
-        .header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`)
+        .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(given)}; HttpOnly; SameSite=Strict; Path=/`)
         .send();
     const ok = authorized(options.token, request.headers.authorization) || cookieAuthorized(options.token, request.headers.cookie);
     return reply

@@ -19,6 +19,7 @@ import { negativesCommand } from './negatives-cmd.js';
 import { pipelineCommand } from './pipeline-cmd.js';
 import { experimentCommand } from './experiment-cmd.js';
 import { generateCommand } from './generate-cmd.js';
+import { storageCommand } from './storage-cmd.js';
 import type { GlobalOptions } from './context.js';
 
 /** Exit codes shared by every command. */
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   program.addCommand(experimentCommand(globals));
   program.addCommand(evalCommand(globals));
   program.addCommand(searchCommand(globals));
+  program.addCommand(storageCommand(globals));
   program.addCommand(demoCommand());
   const override = (command: Command): void => {
     command.exitOverride();

@@ -5,3 +5,4 @@ export { uploadDir } from './upload.js';
 export { StorageError, StorageKeyError } from './errors.js';
 export { checkKey, checkRelativeName, isCleanKey, isRelativeName } from './keys.js';
 export { fetchModelFolder, linkFiles } from './model-folder.js';
+export { findLeftovers, removeLeftovers, type Leftover } from './sweep.js';

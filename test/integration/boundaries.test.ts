@@ -123,6 +123,9 @@ test('a task whose record update fails still fails its job with the reason', { t
       readdirSync(broken).find((f) => f.endsWith('.arrow'))!,
     ),
   );
+  // A model folder that passes the submit check (it has a model card); the passages fail first.
+  mkdirSync(join(dir, 'no-model'));
+  writeFileSync(join(dir, 'no-model', 'model-card.json'), '{}');
   const job = await cluster.submit({ kind: 'encode', input: broken, output: join(dir, 'out'), encoder: { kind: 'model', path: join(dir, 'no-model') } });
   const done = await cluster.waitDone(job.id, 120_000);
   assert.equal(done.state, 'failed', cluster.logs());

@@ -52,6 +52,10 @@ test('the /ui dashboard follows a job to done, lists workers, and searches with 
   const signIn = await fetch(`${rest}/ui`);
   assert.equal(signIn.status, 200);
   assert.match(await signIn.text(), /API token/);
+  // Security headers: no sniffing or framing; the page may run only its own script (by hash).
+  assert.equal(signIn.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(signIn.headers.get('x-frame-options'), 'DENY');
+  assert.match(signIn.headers.get('content-security-policy') ?? '', /script-src 'sha256-[A-Za-z0-9+/=]+'; .*frame-ancestors 'none'/);
   assert.equal((await fetch(`${rest}/v1/events`)).status, 401);
   assert.equal((await fetch(`${rest}/ui?token=wrong-token-0123456789`)).status, 401);
 

@@ -167,6 +167,11 @@ async function checkRouted(
       assert.deepEqual(new Set(Object.keys(response.shardMs).map(Number)), owners);
       asked += owners.size;
     }
+    // nprobe past the list count means every list: clamped before the router assigns (256 × 65,536 entries would be 134 MB per partition).
+    const everyList = await routed.search({ index, vectors: sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 65_536 });
+    const exhaustive = await sharded.search({ index, vectors: sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 64 });
+    assert.equal(everyList.partial, false);
+    assert.equal(everyList.counters.ndis, exhaustive.counters.ndis, 'nprobe 65536 scans the 64 lists there are');
     // Hits read their text from the data shard holding the row, through the partition that found them.
     const [withText] = (await routed.search({ index, queries: queries.slice(0, 1), k, nprobe: NPROBE, fields: ['title', 'text'] })).hits;
     const [sameQuery] = (await sharded.search({ index, queries: queries.slice(0, 1), k, nprobe: NPROBE, fields: ['title', 'text'] })).hits;
