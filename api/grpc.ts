@@ -7,7 +7,7 @@ import { authorized } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { indexSetId } from '../search/index.js';
-import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, publicMessage, searchOperation, type ApiContext } from './handlers.js';
 
 /*
  * The gRPC front (proto/sci.proto): Search, Encode, Jobs (GetJob and a
@@ -39,13 +39,14 @@ export function loadSciProto(): grpc.GrpcObject {
 /** WatchJob streams open at once (each holds a KV watch). */
 export const MAX_JOB_WATCHES = 64;
 
-function grpcError(err: unknown, logger: Logger): grpc.ServiceError {
+function grpcError(err: unknown, logger: Logger, ctx: ApiContext): grpc.ServiceError {
   const e = toApiError(err, (cause, requestId) => logger.error({ err: cause, requestId }, 'gRPC call failed'));
+  const message = publicMessage(ctx, e.message);
   const metadata = new grpc.Metadata();
   if (e.field) metadata.set('field', e.field);
   // Admission refusals are RESOURCE_EXHAUSTED (retry later), other 503s UNAVAILABLE.
   const code = e.code === 'RESOURCE_EXHAUSTED' ? grpc.status.RESOURCE_EXHAUSTED : (STATUS[e.status] ?? grpc.status.INTERNAL);
-  return Object.assign(new Error(e.message), { code, details: e.message, metadata }) as grpc.ServiceError;
+  return Object.assign(new Error(message), { code, details: message, metadata }) as grpc.ServiceError;
 }
 
 function jobMessage(job: JobRecord) {
@@ -100,7 +101,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
             callback(null, value);
           },
           (err: unknown) => {
-            const error = grpcError(err, options.logger);
+            const error = grpcError(err, options.logger, ctx);
             metrics?.observe('grpc', route, grpc.status[error.code] ?? String(error.code), started);
             callback(error);
           },
@@ -169,7 +170,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
       void (async () => {
         // Each watch holds a KV watch on the cluster: a bounded number at once.
         if (watching >= MAX_JOB_WATCHES) {
-          call.destroy(grpcError(new ApiError(503, 'RESOURCE_EXHAUSTED', `${MAX_JOB_WATCHES} job watches are open; retry later`), options.logger));
+          call.destroy(grpcError(new ApiError(503, 'RESOURCE_EXHAUSTED', `${MAX_JOB_WATCHES} job watches are open; retry later`), options.logger, ctx));
           return;
         }
         watching += 1;
@@ -195,7 +196,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           }
           call.end();
         } catch (err) {
-          call.destroy(grpcError(err, options.logger));
+          call.destroy(grpcError(err, options.logger, ctx));
         } finally {
           watching -= 1;
         }

@@ -4,6 +4,7 @@ import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob, JobRecordSchema } fr
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
+import { redactPaths } from '../common/index.js';
 import { ApiError } from './errors.js';
 import { Admission } from './admission.js';
 
@@ -74,6 +75,13 @@ export interface ApiContext {
   state: ClusterState | null;
   /** Searches and encodes at once, and waiting (api/admission.ts); the defaults when absent. */
   admission?: Admission;
+  /** Local folders (storage root, caches) no answer may name; the index set's folder always counts. */
+  privateLocations?: readonly string[];
+}
+
+/** An error's message as the caller gets it: without this process's storage locations. */
+export function publicMessage(ctx: ApiContext, message: string): string {
+  return redactPaths(message, [...(ctx.privateLocations ?? []), ctx.search.router.indexSet.key]);
 }
 
 const defaultAdmission = new WeakMap<ApiContext, Admission>();
@@ -120,7 +128,7 @@ async function search(ctx: ApiContext, body: z.infer<typeof SearchBodySchema>, s
   });
   return {
     partial: response.partial,
-    missingShards: response.missingShards,
+    missingShards: response.missingShards.map((m) => ({ shard: m.shard, reason: publicMessage(ctx, m.reason) })),
     results: response.hits.map((hits) => ({
       hits: hits.map((h) => ({
         id: h.externalId,

@@ -12,7 +12,7 @@ import { listReports, reportFile } from './reports.js';
 import { ApiError, toApiError } from './errors.js';
 import { RETRY_AFTER_SECONDS } from './admission.js';
 import { indexSetId, SERVERS_SUBJECT, type ShardServerInfo } from '../search/index.js';
-import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, searchOperation, type ApiContext } from './handlers.js';
+import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, publicMessage, searchOperation, type ApiContext } from './handlers.js';
 import { openApiDocument, ROUTES } from './openapi.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -160,7 +160,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     const e = apiErrorOf(err, options.maxRequestBytes, (cause, requestId) => request.log.error({ err: cause, requestId, path: request.url }, 'request failed'));
     if (e.status === 401) void reply.header('www-authenticate', 'Bearer');
     if (e.code === 'RESOURCE_EXHAUSTED') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return reply.code(e.status).send({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+    return reply.code(e.status).send({ error: { code: e.code, message: publicMessage(ctx, e.message), ...(e.field ? { field: e.field } : {}) } });
   });
   app.setNotFoundHandler((request) => {
     throw new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);

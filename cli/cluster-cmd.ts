@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../common/index.js';
+import { processAlive, UsageError } from '../common/index.js';
 import { NatsServerProcess, connectNats, createSecurityBundle, freePort, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, listWorkers, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
@@ -15,21 +15,12 @@ import { layoutOption, positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
-  if (!alive(pid)) return;
+  if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 /** Starts `sci <args>` detached with its output in a log file; returns the pid. */
@@ -51,14 +42,22 @@ export function spawnSci(args: string[], logFile: string, env: Record<string, st
   return child.pid!;
 }
 
-/** Waits for a line matching `pattern` in a log file a background process writes; fails if the process dies first. */
-async function waitForLine(file: string, pattern: RegExp, timeoutMs: number, pid: number): Promise<string> {
+/** Bytes a log file holds now: a process started after this writes past it. */
+function logEnd(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
+/**
+ * Waits for a line matching `pattern` in a log file a background process writes, after byte `from` (log
+ * files are appended to: an earlier process's lines are not this one's); fails if the process dies first.
+ */
+async function waitForLine(file: string, pattern: RegExp, timeoutMs: number, pid: number, from = 0): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const text = existsSync(file) ? readFileSync(file).subarray(from).toString('utf8') : '';
     const line = text.split('\n').find((l) => pattern.test(l));
     if (line) return line;
-    if (!alive(pid)) throw new UsageError(`process ${pid} exited before it was ready; see ${file}:\n${text.slice(-2000)}`);
+    if (!processAlive(pid)) throw new UsageError(`process ${pid} exited before it was ready; see ${file}:\n${text.slice(-2000)}`);
     await sleep(200);
   }
   throw new UsageError(`process ${pid} not ready after ${timeoutMs} ms; see ${file}`);
@@ -95,7 +94,8 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { workers?: number; threads?: number; json?: boolean }) => {
       const { config, logger } = commandContext(globals());
       const existing = readClusterFile(config);
-      if (existing && alive(existing.natsPid)) throw new UsageError(`a local cluster is already up (${existing.natsUrl}); run \`sci cluster down\` first`);
+      if (existing && processAlive(existing.natsPid))
+        throw new UsageError(`a local cluster is already up (${existing.natsUrl}); run \`sci cluster down\` first`);
       const dir = resolve(config.cluster.dir);
       const logDir = join(dir, 'logs');
       mkdirSync(logDir, { recursive: true });
@@ -196,7 +196,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: { indexSet: string; processes: number; api?: boolean; layout: 'shards' | 'routed' | 'groups'; json?: boolean }) => {
       const { config } = commandContext(globals());
       const record = readClusterFile(config);
-      if (!record || !alive(record.natsPid)) throw new UsageError('no local cluster is up: run `sci cluster up` first');
+      if (!record || !processAlive(record.natsPid)) throw new UsageError('no local cluster is up: run `sci cluster up` first');
       const indexSet = resolve(flags.indexSet);
       const manifestPath = join(indexSet, 'manifest.json');
       if (!existsSync(manifestPath)) throw new UsageError(`no index set at ${indexSet} (no manifest.json)`, { file: manifestPath });
@@ -214,26 +214,29 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       const layout = ['--layout', flags.layout];
       const env = (role: 'shard-server' | 'api') => ({ SCI_LOG__PRETTY: 'false', ...roleEnv([record.natsUrl], record.securityDir, role) });
       const groups = Array.from({ length: Math.min(flags.processes, shards.length) }, (_, p) => shards.filter((_, i) => i % flags.processes === p));
-      const started: Array<{ pid: number; log: string; shards: number[] | null }> = [];
-      const metricsTargets = [...(record.metricsTargets ?? [])];
+      const started: Array<{ pid: number; log: string; from: number; shards: number[] | null }> = [];
+      // Processes of earlier serves that are gone leave the scrape list (and the cluster file).
+      const metricsTargets = (record.metricsTargets ?? []).filter((target) => processAlive(Number(target.labels.pid)));
       for (const [p, group] of groups.entries()) {
         const log = join(record.logDir, `shards-${p}.log`);
+        const from = logEnd(log);
         const port = await freePort();
         const pid = spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(','), ...layout], log, {
           ...env('shard-server'),
           SCI_METRICS__PORT: String(port),
         });
-        started.push({ pid, log, shards: group });
+        started.push({ pid, log, from, shards: group });
         metricsTargets.push(metricsTarget(config.metrics.host, port, 'shard-server', pid));
       }
       let api: { rest: string; grpc: string } | null = null;
       if (flags.api) {
         const log = join(record.logDir, 'api.log');
-        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet, ...layout], log, env('api')), log, shards: null });
+        const from = logEnd(log);
+        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet, ...layout], log, env('api')), log, from, shards: null });
       }
       for (const s of started) {
         // Loading a shard verifies and reads every index file: minutes on a loaded machine.
-        const line = await waitForLine(s.log, s.shards ? /^serving (shards|routed|groups)/ : /^\{"rest"/, 180_000, s.pid);
+        const line = await waitForLine(s.log, s.shards ? /^serving (shards|routed|groups)/ : /^\{"rest"/, 180_000, s.pid, s.from);
         if (!s.shards) {
           api = JSON.parse(line) as { rest: string; grpc: string };
           // The API serves its series on its REST port (behind api.token when one is set).
@@ -243,7 +246,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       }
       writeFileSync(
         clusterFilePath(config),
-        `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []), ...started.map((s) => s.pid)], metricsTargets }, null, 2)}\n`,
+        `${JSON.stringify({ ...record, servePids: [...(record.servePids ?? []).filter(processAlive), ...started.map((s) => s.pid)], metricsTargets }, null, 2)}\n`,
       );
       writeMetricsTargets(config, metricsTargets);
       const summary = { indexSet, shardServers: started.filter((s) => s.shards).map((s) => ({ pid: s.pid, shards: s.shards })), api };

@@ -101,7 +101,12 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         // The API's event loop answers health checks, SSE and gRPC: a model's forward pass runs on its own thread.
         encodeOnThread: true,
       });
-      const ctx = { search, state: cluster.state, admission: new Admission(config.api.admission) };
+      const ctx = {
+        search,
+        state: cluster.state,
+        admission: new Admission(config.api.admission),
+        privateLocations: [...cluster.storage.localRoots, resolve(config.storage.root)],
+      };
       const tls = config.api.tls
         ? { cert: readTlsFile(config.api.tls.certFile, 'api.tls.certFile'), key: readTlsFile(config.api.tls.keyFile, 'api.tls.keyFile') }
         : null;

@@ -5,3 +5,5 @@ export * from './random.js';
 export * from './metrics.js';
 export * from './crash-policy.js';
 export * from './temp-names.js';
+export * from './redact.js';
+export * from './processes.js';

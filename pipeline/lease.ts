@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { processAlive } from '../common/index.js';
 import { PipelineError } from './errors.js';
 
 /*
@@ -17,15 +18,6 @@ import { PipelineError } from './errors.js';
  * stale, and every beat checks that the file still carries this lease's
  * token: a driver whose lease was taken over learns it at its next beat.
  */
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 interface LeaseRecord {
   pid: number;
@@ -129,7 +121,7 @@ export class DriverLease {
       const holder = parseLease(raw);
       const age = holder ? now() - Date.parse(holder.heartbeatAt) : Number.POSITIVE_INFINITY;
       // On this host a dead holder is known at once; elsewhere only by its silence.
-      const gone = holder !== null && holder.host === hostname() && !alive(holder.pid);
+      const gone = holder !== null && holder.host === hostname() && !processAlive(holder.pid);
       if (holder && age < staleMs && !gone)
         throw new PipelineError(
           `another driver runs this pipeline seed (pid ${holder.pid} on ${holder.host}, heartbeat ${Math.round(age / 1000)} s ago); stop it first, or wait ${Math.ceil((staleMs - age) / 1000)} s if it is gone`,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { type Logger, CancelledError, noteContained, SciClusterError, toErrorWire } from '../common/index.js';
+import { type Logger, CancelledError, noteContained, redactPaths, SciClusterError, toErrorWire } from '../common/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, linkFiles, type Storage } from '../storage/index.js';
@@ -344,6 +344,8 @@ export class ShardServer {
         return null;
       }
       const wire = toErrorWire(err);
+      // The asker learns what failed, not where this server keeps its files.
+      wire.message = redactPaths(wire.message, [...this.options.storage.localRoots, this.options.indexSet]);
       this.counters.refused[wire.code] = (this.counters.refused[wire.code] ?? 0) + 1;
       this.metrics?.requests.inc({ op, outcome: 'refused' });
       this.metrics?.refused.inc({ code: wire.code });

@@ -22,6 +22,10 @@ export class FsStorage implements Storage {
     this.root = resolve(root);
   }
 
+  get localRoots(): readonly string[] {
+    return this.realRoot === null ? [this.root] : [this.root, this.realRoot];
+  }
+
   /** The root with symlinks resolved (created on first use). */
   private rootReal(): string {
     if (this.realRoot === null) {

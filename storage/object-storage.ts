@@ -44,6 +44,10 @@ export class NatsObjectStorage implements Storage {
     this.store = bucket.store;
   }
 
+  get localRoots(): readonly string[] {
+    return [this.cacheDir];
+  }
+
   checkKey(key: string): string {
     const checked = checkKey(key);
     if (checked.startsWith('/')) throw new StorageKeyError(`object key ${JSON.stringify(key)} must not start with '/'`, { field: 'key' });

@@ -20,6 +20,8 @@ export interface Storage {
   checkKey(key: string): string;
   /** Removes a work folder from `workDir`. */
   cleanup(localDir: string): Promise<void>;
+  /** Local folders this storage keeps files in (its root, its cache): redacted from messages that leave the process. */
+  readonly localRoots: readonly string[];
 }
 
 export function joinKey(...parts: string[]): string {

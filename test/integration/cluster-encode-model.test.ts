@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { loadTfBackend, openTextEncoder } from '../../encoder/index.js';
 import { TrainConfigSchema, train } from '../../encoder/training/index.js';
@@ -238,6 +239,42 @@ test(
       const served = await runSci(['cluster', 'serve', '--index-set', sharedSet, '--processes', '1', ...routed], { env, timeoutMs: 120_000 });
       assert.equal(served.code, 0, served.stderr);
     }
+    // Serving again in the same cluster folder: each API reports its own address (the logs are appended to, and
+    // an earlier API's line is not this one's), and processes that are gone leave the Prometheus targets.
+    const apiEnv = { ...env, SCI_API__PORT: '0', SCI_API__GRPC_PORT: '0' };
+    const apis: Array<{ rest: string; pid: number }> = [];
+    for (let i = 0; i < 2; i++) {
+      const served = await runSci(['cluster', 'serve', '--index-set', sharedSet, '--processes', '1', '--api', '--json'], { env: apiEnv, timeoutMs: 120_000 });
+      assert.equal(served.code, 0, served.stderr);
+      apis.push((JSON.parse(served.stdout) as { api: { rest: string; pid: number } }).api);
+    }
+    assert.notEqual(apis[1]!.rest, apis[0]!.rest, 'the second API reports its own address');
+    // The API runs the model on a thread of its own: during one forward pass of 256 long texts, a health check answers.
+    const longTexts = Array.from({ length: 256 }, (_, i) => `${'a domesticated carnivorous mammal that runs '.repeat(80)} ${i}`);
+    let encodeDoneAt = 0;
+    const encoding = fetch(`${apis[1]!.rest}/v1/encode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ texts: longTexts }),
+    }).then(async (response) => {
+      encodeDoneAt = performance.now();
+      return { status: response.status, body: (await response.json()) as { vectors: number[][] } };
+    });
+    await sleep(20);
+    const health = await fetch(`${apis[1]!.rest}/v1/health`);
+    const healthDoneAt = performance.now();
+    const encoded = await encoding;
+    assert.equal(health.status, 200);
+    assert.equal(encoded.status, 200);
+    assert.equal(encoded.body.vectors.length, 256);
+    assert.ok(healthDoneAt < encodeDoneAt, `health answered ${(encodeDoneAt - healthDoneAt).toFixed(0)} ms before the forward pass ended`);
+    process.kill(apis[0]!.pid, 'SIGKILL');
+    await sleep(200);
+    const third = await runSci(['cluster', 'serve', '--index-set', sharedSet, '--processes', '1', '--json'], { env, timeoutMs: 120_000 });
+    assert.equal(third.code, 0, third.stderr);
+    const targets = JSON.parse(readFileSync(join(dir, 'cluster', 'prometheus-targets.json'), 'utf8')) as Array<{ labels: { pid: string } }>;
+    assert.ok(!targets.some((target) => Number(target.labels.pid) === apis[0]!.pid), 'a killed API is no longer scraped');
+    assert.ok(targets.some((target) => Number(target.labels.pid) === apis[1]!.pid));
     const texts = ['a domesticated carnivorous mammal', 'the act of running', 'a large body of water'];
     const ask = async (routed: string[]) => {
       const args = ['search', '--index-set', sharedSet, '--index', 'cipq', '--nprobe', '4', '--k', '10', '--json', ...routed, ...texts];

@@ -164,6 +164,10 @@ test(
     for (let i = 0; i < 5; i++) {
       const refused = await fetch(`${rest}/v1/search`, { method: 'POST', headers: auth, body: JSON.stringify({ index: `made-up-${i}`, query: 'dog', k: 10 }) });
       assert.equal(refused.status, 400);
+      // The answer names the problem, not where the server keeps its files.
+      const { error } = (await refused.json()) as { error: { message: string } };
+      assert.match(error.message, /has no index "made-up-\d"/);
+      assert.doesNotMatch(error.message, new RegExp(dir));
     }
     const metrics = await (await fetch(`${rest}/metrics`, { headers: auth })).text();
     assert.doesNotMatch(metrics, /index="made-up-/);
