@@ -248,7 +248,7 @@ export function loginPage(failed: boolean): string {
 .login { max-width:420px; margin:80px auto; }</style></head>
 <body><header><h1>sci-cluster</h1></header>
 <section class="login"><h2>API token</h2>
-<form method="get" action="/ui"><input type="text" name="token" placeholder="api.token" autocomplete="off" required><button type="submit">Open</button></form>
+<form method="post" action="/ui"><input type="password" name="token" placeholder="api.token" autocomplete="off" required><button type="submit">Open</button></form>
 ${failed ? '<div class="error">That token is not the API token.</div>' : ''}
 </section></body></html>`;
 }

@@ -165,10 +165,18 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/ui',
-    summary: 'The dashboard (with ?token= when api.token is set: sets the session cookie)',
+    summary: 'The dashboard; the sign-in form when api.token is set and the request carries no session',
     produces: 'html',
     auth: false,
     errors: [],
+  },
+  {
+    method: 'POST',
+    path: '/ui',
+    summary: 'Sign in to the dashboard: the form field token=<api.token> (never a URL parameter) sets the session cookie, 303 to /ui',
+    produces: 'html',
+    auth: false,
+    errors: [401],
   },
 ];
 

@@ -134,7 +134,9 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
 
   // Bodies are JSON whatever their content-type says (curl -d sends form-urlencoded); the body limit applies to all.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    // The dashboard's sign-in form posts `token=…` (form-encoded): its handler reads the raw body.
+    if (request.method === 'POST' && request.url === '/ui') return done(null, body);
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {
@@ -178,22 +180,23 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
     return live;
   };
 
-  /** The dashboard; with a token configured, a valid ?token= sets the session cookie, anything else gets the sign-in page. */
+  const page = (reply: FastifyReply, status: number, html: string) =>
+    reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  /** The dashboard, or the sign-in page without a session (a token in the URL is never read: it would end up in logs and history). */
   const dashboard = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = (request.query as { token?: unknown }).token;
-    const given = typeof token === 'string' ? token : null;
-    if (given !== null && authorized(options.token, `Bearer ${given}`))
-      return reply
-        .code(303)
-        .header('location', '/ui')
-        .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(given)}; HttpOnly; SameSite=Strict; Path=/`)
-        .send();
     const ok = authorized(options.token, request.headers.authorization) || cookieAuthorized(options.token, request.headers.cookie);
+    return page(reply, 200, ok ? dashboardPage() : loginPage(false));
+  };
+  /** The sign-in form's post: the right token sets the session cookie (derived from it) and goes to the dashboard. */
+  const signIn = async (request: FastifyRequest, reply: FastifyReply) => {
+    const given = typeof request.body === 'string' ? new URLSearchParams(request.body).get('token') : null;
+    if (given === null || options.token === null || !authorized(options.token, `Bearer ${given}`))
+      return page(reply, options.token === null ? 200 : 401, options.token === null ? dashboardPage() : loginPage(true));
     return reply
-      .code(ok || given === null ? 200 : 401)
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(ok ? dashboardPage() : loginPage(given !== null));
+      .code(303)
+      .header('location', '/ui')
+      .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(given)}; HttpOnly; SameSite=Strict; Path=/`)
+      .send();
   };
 
   /** Server-sent events: a snapshot of jobs and workers, then the jobs that changed (at most every 250 ms) and the worker list. */
@@ -265,6 +268,7 @@ export async function startRestServer(ctx: ApiContext, options: RestOptions): Pr
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },
     'GET /ui': dashboard,
+    'POST /ui': signIn,
   };
   for (const route of ROUTES) {
     const key = `${route.method} ${route.path}`;

@@ -176,12 +176,17 @@ test('cancel stops a running job within seconds; retry completes only the unfini
   for (const { method, path } of openapi.routes()) {
     const key = `${method} ${path}`;
     const sample = samples[key] ?? { status: 200 };
-    const url = `${rest}${path.replace('{id}', sample.id ?? 'job-nope')}${path === '/ui' ? `?token=${TOKEN}` : ''}`;
+    const url = `${rest}${path.replace('{id}', sample.id ?? 'job-nope')}`;
+    // The dashboard's sign-in is a form post; everything else takes JSON.
+    const signIn = method === 'POST' && path === '/ui';
     const res = await fetch(url, {
       method,
       redirect: 'manual',
-      headers: { authorization: `Bearer ${TOKEN}`, ...(sample.body ? { 'content-type': 'application/json' } : {}) },
-      ...(sample.body ? { body: JSON.stringify(sample.body) } : {}),
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(signIn ? { 'content-type': 'application/x-www-form-urlencoded' } : sample.body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(signIn ? { body: `token=${encodeURIComponent(TOKEN)}` } : sample.body ? { body: JSON.stringify(sample.body) } : {}),
     });
     const type = res.headers.get('content-type') ?? '';
     // The event stream never ends: its first event is enough.
