@@ -4,7 +4,7 @@ import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob, JobRecordSchema } fr
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
-import { redactPaths } from '../common/index.js';
+import { API_REQUEST_LIMITS, redactPaths } from '../common/index.js';
 import { ApiError } from './errors.js';
 import { Admission } from './admission.js';
 
@@ -15,7 +15,7 @@ import { Admission } from './admission.js';
  */
 
 /** Longest query text, characters: a query is a question, not a document. */
-export const MAX_QUERY_CHARS = 4096;
+export const MAX_QUERY_CHARS = API_REQUEST_LIMITS.maxQueryChars;
 const L = PROTOCOL_LIMITS;
 const queryText = z.string().max(MAX_QUERY_CHARS, { error: `expected a query of at most ${MAX_QUERY_CHARS} characters` });
 

@@ -7,3 +7,4 @@ export * from './crash-policy.js';
 export * from './temp-names.js';
 export * from './redact.js';
 export * from './processes.js';
+export * from './limits.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { API_REQUEST_LIMITS } from '../common/index.js';
 
 /*
  * The one configuration schema. Every section is strict (unknown keys are
@@ -135,10 +136,10 @@ export const ApiSchema = z
     token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).nullable().default(null),
     /** Largest request body / gRPC message in bytes. @defaultValue 1 MiB */
     maxRequestBytes: positiveInt().default(1 << 20),
-    /** Largest k a search may ask for. @defaultValue 1000 */
-    maxK: positiveInt().default(1000),
-    /** Most queries (or texts) in one request. @defaultValue 256 */
-    maxQueries: positiveInt().default(256),
+    /** Largest k a search may ask for, at most the shard servers' 10,000 (common/limits.ts). @defaultValue 1000 */
+    maxK: positiveInt().max(API_REQUEST_LIMITS.maxK).default(1000),
+    /** Most queries (or texts) in one request, at most the shard servers' 4,096 (common/limits.ts). @defaultValue 256 */
+    maxQueries: positiveInt().max(API_REQUEST_LIMITS.maxQueries).default(256),
     /** Scatter-gather deadline when a request names none, ms. @defaultValue 2000 */
     deadlineMs: positiveInt().default(2000),
     /**

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NATS_MAX_PAYLOAD_BYTES } from '../common/index.js';
 import { MessagingError } from './errors.js';
 import { renderServerSecurity, type ServerSecurity } from './security.js';
 
@@ -31,7 +32,7 @@ export interface NatsServerOptions {
   security?: ServerSecurity;
   /** A config file to include (a deployment's auth.conf from `sci cluster secrets`). */
   include?: string;
-  /** Largest message, bytes. @defaultValue 8 MiB */
+  /** Largest message, bytes (tests shrink it). @defaultValue NATS_MAX_PAYLOAD_BYTES (8 MiB) */
   maxPayloadBytes?: number;
 }
 
@@ -97,7 +98,7 @@ export class NatsServerProcess {
       `server_name: ${JSON.stringify(this.name)}`,
       `listen: "127.0.0.1:${this.port}"`,
       `jetstream { store_dir: ${JSON.stringify(join(this.storeDir, 'js'))}, max_mem: 256MB, max_file: 8GB }`,
-      `max_payload: ${this.options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `max_payload: ${this.options.maxPayloadBytes ?? NATS_MAX_PAYLOAD_BYTES}`,
     ];
     const c = this.options.cluster;
     if (c) {

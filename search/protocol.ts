@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ContractError, SciClusterError, parseContract } from '../common/index.js';
+import { ContractError, SciClusterError, parseContract, SHARD_REQUEST_LIMITS } from '../common/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
 
 /*
@@ -25,24 +25,8 @@ export const SHARD_QUEUE_GROUP = 'sci-shard';
 /** Version 2: contracts, caps and expiry. A server answers other versions with PROTOCOL_VERSION. */
 export const PROTOCOL_VERSION = 2;
 
-/** What one request may ask of a shard server. */
-export const PROTOCOL_LIMITS = {
-  /** Largest header, bytes. */
-  maxHeaderBytes: 1 << 20,
-  maxQueries: 4096,
-  maxK: 10_000,
-  /** nq × k: bounds the answer's arrays (row ids, scores, external ids). */
-  maxResultEntries: 1 << 21,
-  maxDim: 8192,
-  maxEfSearch: 4096,
-  maxNprobe: 65_536,
-  maxTermsPerQuery: 256,
-  maxTermLength: 256,
-  /** Distinct terms of a statistics request. */
-  maxStatsTerms: 65_536,
-  /** Rows of one passages request (routers send more in several: a reply must fit a NATS message). */
-  maxPassageRows: 256,
-} as const;
+/** What one request may ask of a shard server (the one table: common/limits.ts). */
+export const PROTOCOL_LIMITS = SHARD_REQUEST_LIMITS;
 
 /**
  * Roll call: every shard server answers a request here (a plain subscription, not the queue group),

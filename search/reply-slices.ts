@@ -24,9 +24,9 @@ export class ReplyTooLargeError extends SearchRequestError {
 }
 
 /** Bytes an answer entry was assumed to take before any answer was seen: 12 for row id and score, ~50 for its id in JSON. */
-const FIRST_BYTES_PER_ENTRY = 64;
+export const FIRST_BYTES_PER_ENTRY = 64;
 /** The share of max_payload a slice's answer is sized to (the header's other fields and the estimate's error). */
-const PAYLOAD_SHARE = 0.75;
+export const PAYLOAD_SHARE = 0.75;
 
 export class ReplySlicer {
   private bytesPerEntry = FIRST_BYTES_PER_ENTRY;
@@ -38,20 +38,22 @@ export class ReplySlicer {
     if (entries > 0) this.bytesPerEntry = Math.max(this.bytesPerEntry, bytes / entries);
   }
 
-  /** Queries per slice at depth k (at least one). */
-  queriesPerSlice(k: number): number {
-    return Math.max(1, Math.floor((this.maxPayloadBytes() * PAYLOAD_SHARE) / (this.bytesPerEntry * k)));
+  /** Queries per slice at depth k whose answers, and whose request (`requestBytesPerQuery` each), fit one message (at least one). */
+  queriesPerSlice(k: number, requestBytesPerQuery = 0): number {
+    return Math.max(1, Math.floor((this.maxPayloadBytes() * PAYLOAD_SHARE) / Math.max(this.bytesPerEntry * k, requestBytesPerQuery)));
   }
 
   /**
    * Runs `search` over slices of the nq queries (each call gets [from, to) and the deadline left) and
-   * joins their answers; a request that fits runs as one slice.
+   * joins their answers; a request that fits runs as one slice. `requestBytesPerQuery` sizes the request
+   * side: a query vector (dim × 4 bytes) or a BM25 query's terms.
    */
   async run(
     nq: number,
     k: number,
     deadlineMs: number,
     search: (from: number, to: number, deadlineMs: number) => Promise<SearchResponse>,
+    requestBytesPerQuery = 0,
   ): Promise<SearchResponse> {
     const started = performance.now();
     const left = () => Math.max(1, deadlineMs - (performance.now() - started));
@@ -69,7 +71,7 @@ export class ReplySlicer {
         return joinResponses([await attempt(from, middle), await attempt(middle, to)], k, started);
       }
     };
-    const per = this.queriesPerSlice(k);
+    const per = this.queriesPerSlice(k, requestBytesPerQuery);
     if (nq <= per) return attempt(0, nq);
     const parts: SearchResponse[] = [];
     for (let from = 0; from < nq; from += per) parts.push(await attempt(from, Math.min(nq, from + per)));

@@ -214,8 +214,14 @@ export class SearchRouter {
   async dense(vectors: Float32Array, dim: number, options: DenseSearchOptions): Promise<SearchResponse> {
     this.checkIndex(options.index);
     if (vectors.length % dim !== 0) throw new SearchRequestError(`query vectors hold ${vectors.length} floats, not a multiple of dimension ${dim}`);
-    return this.slicer.run(vectors.length / dim, options.k, options.deadlineMs ?? this.defaultDeadlineMs, (from, to, deadlineMs) =>
-      this.denseSlice(vectors.subarray(from * dim, to * dim), dim, { ...options, deadlineMs }),
+    // A query's request bytes: its vector, and on routed partitions its probed lists and coarse distances.
+    const routedBytes = this.routing ? Math.min(options.nprobe ?? this.routing.get(options.index)?.nprobe ?? 1, PROTOCOL_LIMITS.maxNprobe) * 12 : 0;
+    return this.slicer.run(
+      vectors.length / dim,
+      options.k,
+      options.deadlineMs ?? this.defaultDeadlineMs,
+      (from, to, deadlineMs) => this.denseSlice(vectors.subarray(from * dim, to * dim), dim, { ...options, deadlineMs }),
+      dim * 4 + routedBytes,
     );
   }
 
@@ -300,8 +306,14 @@ export class SearchRouter {
       if (long !== undefined)
         throw new SearchRequestError(`query ${i} has a term of ${long.length} characters; at most ${PROTOCOL_LIMITS.maxTermLength}`, { field: `queries.${i}` });
     });
-    return this.slicer.run(queries.length, options.k, options.deadlineMs ?? this.defaultDeadlineMs, (from, to, deadlineMs) =>
-      this.bm25Slice(queries.slice(from, to), { ...options, deadlineMs }),
+    // A query's request bytes: its terms in the search header, and again in the statistics request.
+    const termBytes = Math.max(...queries.map((terms) => 2 * JSON.stringify(terms).length));
+    return this.slicer.run(
+      queries.length,
+      options.k,
+      options.deadlineMs ?? this.defaultDeadlineMs,
+      (from, to, deadlineMs) => this.bm25Slice(queries.slice(from, to), { ...options, deadlineMs }),
+      termBytes,
     );
   }
 

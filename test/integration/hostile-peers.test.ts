@@ -74,6 +74,11 @@ test(
     const bm25 = await service.search({ index: 'bm25', queries, k });
     assert.equal(bm25.partial, false);
     assert.equal(bm25.hits.length, queries.length);
+    // Requests too large for one message are sliced as well: 32 BM25 queries of 250 distinct terms each (~190 KB of terms).
+    const wordy = Array.from({ length: 32 }, (_, q) => Array.from({ length: 250 }, (_, i) => `term${q}x${i}`).join(' '));
+    const wordyAnswer = await service.search({ index: 'bm25', queries: wordy, k: 10 });
+    assert.equal(wordyAnswer.partial, false, JSON.stringify(wordyAnswer.missingShards));
+    assert.equal(wordyAnswer.hits.length, 32);
     // One query whose answer alone is over max_payload: the caller's to change.
     await assert.rejects(
       service.search({ index: 'flat', vectors: vectors.subarray(0, 16), k: 5000 }),
@@ -87,6 +92,45 @@ test(
     const small = await service.search({ index: 'flat', vectors: vectors.subarray(0, 4 * 16), k: 10 });
     assert.equal(small.partial, false);
     assert.ok(small.hits.every((hits) => hits.length === 10));
+  },
+);
+
+test(
+  'a shard server works on at most maxInFlight requests: a burst beyond is answered RESOURCE_EXHAUSTED at once, and a search every shard turns away is a 503',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const search = await LoopbackSearch.start(t, 'admission-test');
+    const storage = new FsStorage('/');
+    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally(
+      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
+      storage,
+      {
+        threads: 2,
+      },
+    );
+    const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxInFlight: 1 });
+    const vectors = service.encode(splitQueryTexts(passages).slice(0, 64), 'query');
+    const outcomes = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        service.search({ index: 'flat', vectors, k: 100 }).then(
+          (response) => (response.partial ? `partial: ${response.missingShards.map((m) => m.reason.split(':')[0]).join(',')}` : 'whole'),
+          (err: { code?: string; status?: number }) => `${err.code} ${err.status}`,
+        ),
+      ),
+    );
+    const counts = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
+    t.diagnostic(`24 concurrent searches against servers admitting 1 request each: ${JSON.stringify(counts)}`);
+    assert.ok(counts.whole! >= 1, JSON.stringify(counts));
+    assert.ok((counts['RESOURCE_EXHAUSTED 503'] ?? 0) + (counts['partial: overloaded'] ?? 0) >= 1, JSON.stringify(counts));
+    assert.ok(
+      Object.keys(counts).every((o) => ['whole', 'RESOURCE_EXHAUSTED 503', 'partial: overloaded'].includes(o)),
+      JSON.stringify(counts),
+    );
+    // Nothing held: after the burst every search is whole again.
+    assert.equal((await service.search({ index: 'flat', vectors, k: 100 })).partial, false);
   },
 );
 

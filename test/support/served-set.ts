@@ -28,10 +28,22 @@ export class LoopbackSearch {
   }
 
   /** Serves `indexSet`'s shards split between two servers (even and odd shard ids) and opens a search service over them. */
-  async serve(storage: Storage, indexSet: string, shardCount: number, options: { deadlineMs?: number; maxK?: number } = {}): Promise<SearchService> {
+  async serve(
+    storage: Storage,
+    indexSet: string,
+    shardCount: number,
+    options: { deadlineMs?: number; maxK?: number; maxInFlight?: number } = {},
+  ): Promise<SearchService> {
     const all = Array.from({ length: shardCount }, (_, i) => i);
     for (const part of [all.filter((s) => s % 2 === 0), all.filter((s) => s % 2 === 1)]) {
-      const server = new ShardServer({ nc: this.nc, storage, indexSet, shards: part, logger: silent });
+      const server = new ShardServer({
+        nc: this.nc,
+        storage,
+        indexSet,
+        shards: part,
+        logger: silent,
+        ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      });
       await server.start();
       this.servers.push(server);
     }
