@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -121,21 +122,43 @@ void searchHnsw(const faiss::IndexHNSW& index, idx_t n, const float* x, idx_t k,
   if (ef <= 0) ef = index.hnsw.efSearch;
   const bool similarity = index.metric_type == faiss::METRIC_INNER_PRODUCT;
   uint64_t ndis = 0, nhops = 0;
+  // No exception may leave an OpenMP region (it would terminate the process: a bad_alloc of a visited
+  // table for a large index, say). Each thread keeps its first one and skips the rest of its work; every
+  // thread still reaches the work-sharing loop (leaving it early would hang the others at its barrier),
+  // and the first error is rethrown once the region has ended.
+  std::vector<std::exception_ptr> errors(omp_get_max_threads());
+  std::atomic<bool> failed{false};
 #pragma omp parallel reduction(+ : ndis, nhops)
   {
-    faiss::VisitedTable vt(index.ntotal);
-    std::unique_ptr<faiss::DistanceComputer> dis(index.storage->get_distance_computer());
-    if (similarity) dis.reset(new NegatedDistance(dis.release()));
+    std::exception_ptr& error = errors[omp_get_thread_num()];
+    std::unique_ptr<faiss::VisitedTable> vt;
+    std::unique_ptr<faiss::DistanceComputer> dis;
+    try {
+      vt.reset(new faiss::VisitedTable(index.ntotal));
+      dis.reset(index.storage->get_distance_computer());
+      if (similarity) dis.reset(new NegatedDistance(dis.release()));
+    } catch (...) {
+      error = std::current_exception();
+      failed = true;
+    }
 #pragma omp for schedule(dynamic, 16)
     for (idx_t i = 0; i < n; i++) {
       float* D = distances + i * k;
       idx_t* I = labels + i * k;
       faiss::maxheap_heapify(k, D, I);
-      if (stop.stopped()) continue;  // an OpenMP loop cannot break; the rest is skipped
-      dis->set_query(x + i * index.d);
-      searchHnswOne(index.hnsw, *dis, k, ef, D, I, vt, ndis, nhops, stop);
+      if (failed || stop.stopped()) continue;  // an OpenMP loop cannot break; the rest is skipped
+      try {
+        dis->set_query(x + i * index.d);
+        searchHnswOne(index.hnsw, *dis, k, ef, D, I, *vt, ndis, nhops, stop);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
       faiss::maxheap_reorder(k, D, I);
     }
+  }
+  for (auto& error : errors) {
+    if (error) std::rethrow_exception(error);
   }
   if (similarity) {
     for (idx_t i = 0; i < n * k; i++) distances[i] = -distances[i];
