@@ -124,6 +124,22 @@ export function rolePermissions(role: NatsRole): NatsPermissions {
   }
 }
 
+/** Whether a NATS subject pattern (`*` one token, `>` the rest) matches a subject, as nats-server reads permissions. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Whether `role`'s permissions let it publish to `subject`. */
+export function canPublish(role: NatsRole, subject: string): boolean {
+  return (rolePermissions(role).publish.allow ?? []).some((pattern) => subjectMatches(pattern, subject));
+}
+
 /** The server side of a bundle made for every role. */
 export function clusterServerSecurity(bundle: SecurityBundle): ServerSecurity {
   const users: NatsUser[] = NATS_ROLES.map((role) => {

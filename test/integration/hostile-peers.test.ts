@@ -11,6 +11,7 @@ import { readArrowVectors } from '../../vectors/index.js';
 import { assertSameTopK, referenceOf } from '../support/topk.js';
 import { freePort } from '../../messaging/index.js';
 import { NAMES, tasksOfJob } from '../../jobs/index.js';
+import { canPublish, NATS_ROLES } from '../../access/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { startSci, type RunningSci } from '../support/cli.js';
 import { LoopbackSearch } from '../support/served-set.js';
@@ -195,13 +196,34 @@ test(
     const job2 = await cluster.submit({ kind: 'encode', input: passages, output: join(dir, 'emb2'), encoder: { kind: 'hashed-tfidf', dim: 16 } });
     assert.equal((await cluster.waitDone(job2.id)).state, 'done', cluster.logs());
 
-    // Item 11: read-only roles cannot write or purge the object store (a leaked API credential cannot replace index files).
-    for (const role of ['api', 'shard-server'] as const) {
+    // Item 11 and least privilege as a whole: every role tries each sensitive action its table does not grant, against
+    // the live server (read-only roles writing or purging the object store, anyone but the coordinator changing streams
+    // or forging tasks, anyone but the CLI and the pipeline submitting jobs, a worker writing job records, ...).
+    const sensitive = [
+      `$O.${NAMES.objectBucket}.C.forged`,
+      `$JS.API.STREAM.PURGE.OBJ_${NAMES.objectBucket}`,
+      `$JS.API.STREAM.DELETE.${NAMES.taskStream}`,
+      `$JS.API.STREAM.CREATE.${NAMES.taskStream}`,
+      `$JS.API.STREAM.PURGE.KV_${NAMES.jobsBucket}`,
+      `$JS.API.CONSUMER.DELETE.${NAMES.taskStream}.${NAMES.workerConsumer}`,
+      `$KV.${NAMES.jobsBucket}.forged`,
+      `$KV.${NAMES.tasksBucket}.forged`,
+      NAMES.taskSubject('encode'),
+      NAMES.submitSubject,
+      NAMES.jobCancelledSubject,
+      '$JS.API.STREAM.NAMES',
+    ];
+    const refusedPerRole: Record<string, number> = {};
+    for (const role of NATS_ROLES.filter((r) => r !== 'admin')) {
       const nc = await cluster.connectAs(role, `hostile-${role}`);
       t.after(() => nc.close());
-      for (const subject of [`$O.${NAMES.objectBucket}.C.forged`, `$JS.API.STREAM.PURGE.OBJ_${NAMES.objectBucket}`])
+      const forbidden = sensitive.filter((subject) => !canPublish(role, subject));
+      for (const subject of forbidden)
         await assert.rejects(nc.request(subject, new TextEncoder().encode('x'), { timeout: 3000 }), /Permissions Violation for Publish/, `${role}: ${subject}`);
+      refusedPerRole[role] = forbidden.length;
     }
+    t.diagnostic(`forbidden actions tried and refused per role: ${JSON.stringify(refusedPerRole)}`);
+    assert.ok(refusedPerRole.api! >= 10 && refusedPerRole['shard-server']! >= 10 && refusedPerRole.worker! >= 7);
 
     // Item 10: refused searches on made-up index names add no metric series of their own.
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NATS_ROLES, rolePermissions, inboxPrefixOf } from '../../../access/index.js';
+import { canPublish, NATS_ROLES, rolePermissions, inboxPrefixOf, subjectMatches } from '../../../access/index.js';
 import { NAMES } from '../../../jobs/index.js';
 import { renderServerSecurity } from '../../../messaging/index.js';
 
@@ -10,21 +10,10 @@ import { renderServerSecurity } from '../../../messaging/index.js';
  * against nats-server are in test/integration/nats-security.test.ts.
  */
 
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
-  }
-  return p.length === s.length;
-}
-
-const canPublish = (role: (typeof NATS_ROLES)[number], subject: string) => (rolePermissions(role).publish.allow ?? []).some((p) => matches(p, subject));
 const canSubscribe = (role: (typeof NATS_ROLES)[number], subject: string, queue?: string) =>
   (rolePermissions(role).subscribe.allow ?? []).some((entry) => {
     const [pattern, group] = entry.split(' ');
-    return matches(pattern!, subject) && (group === undefined || group === queue);
+    return subjectMatches(pattern!, subject) && (group === undefined || group === queue);
   });
 
 test('only the CLI and the pipeline driver (and admin) submit jobs; only the coordinator answers them', () => {
