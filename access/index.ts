@@ -1,1 +1,1 @@
-export { NATS_ROLES, inboxPrefixOf, rolePermissions, clusterServerSecurity, canPublish, subjectMatches, type NatsRole } from './roles.js';
+export { NATS_ROLES, inboxPrefixOf, instanceInboxPrefix, rolePermissions, clusterServerSecurity, canPublish, subjectMatches, type NatsRole } from './roles.js';

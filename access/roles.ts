@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { NAMES } from '../jobs/index.js';
 import { HEDGE_SUBJECTS, SERVERS_SUBJECT, SHARD_QUEUE_GROUP } from '../search/index.js';
 import type { NatsPermissions, NatsUser, SecurityBundle, ServerSecurity } from '../messaging/index.js';
@@ -18,6 +19,15 @@ export type NatsRole = (typeof NATS_ROLES)[number];
 /** Reply subjects of a role's connection (its `inboxPrefix`). */
 export function inboxPrefixOf(role: NatsRole): string {
   return role === 'admin' ? '_INBOX' : `_INBOX_${role.replace(/-/g, '_')}`;
+}
+
+/**
+ * This process's own reply subjects: its role's prefix and a random token. The role's permission
+ * (`<prefix>.>`) covers every instance, so another process of the same role could still listen, but
+ * no process reads another's replies by sharing a prefix, and a peer has to guess the token to try.
+ */
+export function instanceInboxPrefix(role: NatsRole): string {
+  return `${inboxPrefixOf(role)}.${randomBytes(8).toString('hex')}`;
 }
 
 const API = '$JS.API';

@@ -15,11 +15,21 @@ import { layoutOption, positiveInt } from './parse.js';
 
 const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
 
+/** Whether the pid still names a process, a zombie included (stopping waits until it is reaped, not only until it exits). */
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
   if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+  while (pidExists(pid) && Date.now() < deadline) await sleep(50);
   if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 

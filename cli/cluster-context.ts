@@ -4,7 +4,7 @@ import type { NatsConnection } from 'nats';
 import { UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { connectNats, type ClientSecurity } from '../messaging/index.js';
-import { inboxPrefixOf, type NatsRole } from '../access/index.js';
+import { instanceInboxPrefix, type NatsRole } from '../access/index.js';
 import { openClusterState, openObjectStore, type ClusterState } from '../jobs/index.js';
 import { FsStorage, NatsObjectStorage, type Storage } from '../storage/index.js';
 
@@ -42,7 +42,7 @@ export function readClusterFile(config: Config): LocalClusterFile | null {
 
 /** Where and how a process of `role` connects: NATS from config, else the local cluster's URL and that role's credentials. */
 export function natsConnection(config: Config, role: NatsRole): { servers: string[]; security: ClientSecurity } {
-  const inboxPrefix = inboxPrefixOf(role);
+  const inboxPrefix = instanceInboxPrefix(role);
   const n = config.nats;
   if (n.servers.length > 0) {
     return {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canPublish, NATS_ROLES, rolePermissions, inboxPrefixOf, subjectMatches } from '../../../access/index.js';
+import { canPublish, instanceInboxPrefix, NATS_ROLES, rolePermissions, inboxPrefixOf, subjectMatches } from '../../../access/index.js';
 import { NAMES } from '../../../jobs/index.js';
 import { renderServerSecurity } from '../../../messaging/index.js';
 
@@ -98,4 +98,21 @@ test('only roles that write sets may write or purge the object store; the API an
     [...NATS_ROLES],
   );
   for (const role of NATS_ROLES) assert.equal(canPublish(role, '$JS.API.STREAM.NAMES'), role === 'admin' || role === 'coordinator', role);
+});
+
+test('each process replies on an inbox of its own, inside its role’s prefix', () => {
+  for (const role of NATS_ROLES.filter((r) => r !== 'admin')) {
+    const [a, b] = [instanceInboxPrefix(role), instanceInboxPrefix(role)];
+    assert.notEqual(a, b);
+    assert.ok(
+      (rolePermissions(role).subscribe.allow ?? []).some((p) => subjectMatches(p, `${a}.NUID123`)),
+      role,
+    );
+    for (const other of NATS_ROLES.filter((r) => r !== role && r !== 'admin'))
+      assert.equal(
+        (rolePermissions(other).subscribe.allow ?? []).some((p) => subjectMatches(p.split(' ')[0]!, `${a}.NUID123`)),
+        false,
+        `${other} reads ${role}'s replies`,
+      );
+  }
 });
