@@ -1,7 +1,7 @@
-import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest } from '../shards/index.js';
-import { joinKey, sha256, type Storage } from '../storage/index.js';
+import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest, TrainedListSchema } from '../shards/index.js';
+import { joinKey, readJson, sha256, type Storage } from '../storage/index.js';
 import { EMBEDDING_FORMAT, readEmbeddingLayout } from '../encoder/index.js';
-import { chooseServingNprobe, type NprobeCurve } from '../faiss/index.js';
+import { chooseServingNprobe, NprobeCurveSchema } from '../faiss/index.js';
 import { shardSampleRows, type JobRecord, type JobSpec, type TaskRecord } from '../jobs/index.js';
 
 export { INDEX_SET_FORMAT };
@@ -118,7 +118,7 @@ async function sharedQuantizers(
   const shards = (await readSetManifest(storage, spec.input, 'embeddings')).shards;
   const total = shards.reduce((n, s) => n + s.rows, 0);
   const sampleRows = shards.reduce((n, s) => n + shardSampleRows(spec.sharedQuantizer!.sampleRows, s.rows, total), 0);
-  const trained = (JSON.parse(await storage.readText(joinKey(spec.output, 'trained', 'trained.json'))) as { indexes: string[] }).indexes;
+  const trained = (await readJson(storage, joinKey(spec.output, 'trained', 'trained.json'), TrainedListSchema)).indexes;
   for (const index of spec.indexes.filter((i) => trained.includes(i.name))) {
     const key = joinKey(spec.output, 'trained', `${index.name}.faiss`);
     out.set(index.name, { path: key.slice(spec.output.length).replace(/^\/+/, ''), sha256: (await sha256(await storage.localPath(key))).sha256, sampleRows });
@@ -141,7 +141,7 @@ async function servingIndexes(storage: Storage, spec: Extract<JobSpec, { kind: '
       out.push({ ...index });
       continue;
     }
-    const curves = await Promise.all(files.map(async (f) => JSON.parse(await storage.readText(f.key)) as NprobeCurve));
+    const curves = await Promise.all(files.map((f) => readJson(storage, f.key, NprobeCurveSchema)));
     const chosen = chooseServingNprobe(curves, spec.nprobeTuning.overlap);
     out.push({
       ...index,

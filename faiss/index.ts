@@ -14,5 +14,5 @@ export { resolveFactory, parseIvfFactory, checkFactoryLimits, FACTORY_LIMITS, ty
 export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
 export type { Metric, IndexKind, NativeIndexInfo, AssignedLists } from './native.js';
 export { exactTopK } from './exact-knn.js';
-export { measureNprobeCurve, chooseServingNprobe, nprobeGrid, type NprobeCurve, type NprobeTuningOptions } from './nprobe-tuning.js';
+export { measureNprobeCurve, chooseServingNprobe, nprobeGrid, NprobeCurveSchema, type NprobeCurve, type NprobeTuningOptions } from './nprobe-tuning.js';
 export { placeLists, type ListPlacement } from './list-placement.js';

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { mixSeed, seededRandom } from '../common/index.js';
 import { topKOverlap } from '../eval/index.js';
 import { exactTopK } from './exact-knn.js';
@@ -16,12 +17,14 @@ import type { Metric } from './native.js';
  * (relative to the index's own ceiling where its codes cap the overlap).
  */
 
-export interface NprobeCurve {
+/** A shard's overlap-vs-nprobe curve (the file an index task writes and the job's manifest step reads back). */
+export const NprobeCurveSchema = z.strictObject({
   /** Sampled queries measured on this shard. */
-  queries: number;
-  k: number;
-  points: Array<{ nprobe: number; overlap: number }>;
-}
+  queries: z.number().int().nonnegative(),
+  k: z.number().int().positive(),
+  points: z.array(z.strictObject({ nprobe: z.number().int().positive(), overlap: z.number().min(0).max(1) })).max(64),
+});
+export type NprobeCurve = z.infer<typeof NprobeCurveSchema>;
 
 export interface NprobeTuningOptions {
   /** Target overlap with exact search. @defaultValue 0.9 */

@@ -19,15 +19,15 @@ export async function openSetEncoder(
   options: { onThread?: boolean } = {},
 ): Promise<{ encoder: TextEncoder | null; thread: EncoderThread | null; close: () => void }> {
   const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
-  const spec = manifest.encoder as { kind: string; path?: string };
-  if (spec?.kind === 'hashed-tfidf') {
+  const spec = manifest.encoder;
+  if (spec.kind === 'hashed-tfidf') {
     const model = loadModel(
       await storage.localPath(joinKey(embeddingsKey, 'model', 'encoder.json')),
       await storage.localPath(joinKey(embeddingsKey, 'model', 'idf.f32')),
     );
     return { encoder: hashedTextEncoder(model), thread: null, close: () => {} };
   }
-  if (spec?.kind === 'model' && spec.path) {
+  if (spec.kind === 'model') {
     const dir = mkdtempSync(join(tmpdir(), 'sci-query-encoder-'));
     const folder = await fetchModelFolder(storage, spec.path, join(dir, 'model'));
     // A model's forward pass would hold the event loop: a serving process runs it on a thread of its own.
@@ -52,7 +52,9 @@ export async function openSetEncoder(
       },
     };
   }
-  throw new SearchUnavailableError(`embedding set ${embeddingsKey} does not name its encoder`, {
+  // The manifest's schema admits only these two kinds (shards/set-manifest.ts EncoderDescriptionSchema).
+  spec satisfies never;
+  throw new SearchUnavailableError(`embedding set ${embeddingsKey} names an encoder of no known kind`, {
     file: joinKey(embeddingsKey, 'manifest.json'),
     field: 'encoder',
   });

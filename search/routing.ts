@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { FaissIndex } from '../faiss/index.js';
 import { verifiedFile } from '../shards/index.js';
-import { joinKey, sha256, type Storage } from '../storage/index.js';
+import { joinKey, readJsonFile, sha256, type Storage } from '../storage/index.js';
+
+/** A routed index's list placement file (the route stage's): each list's owning partition. */
+const PlacementSchema = z.looseObject({ owner: z.array(z.number().int()), partitions: z.number().int().positive() });
 import { SearchUnavailableError } from './errors.js';
 import type { IndexSet } from './index-set.js';
 
@@ -38,7 +41,7 @@ export async function loadRouting(storage: Storage, set: IndexSet): Promise<Rout
     const quantizer = await FaissIndex.load(quantizerFile);
     const placementEntry = first?.files.find((f) => f.role === `placement:${name}`);
     if (!placementEntry) throw new SearchUnavailableError(`routed partition 0 has no placement of "${name}"`, { file: manifestFile });
-    const placement = JSON.parse(readFileSync(await verifiedFile(storage, set.key, placementEntry), 'utf8')) as { owner: number[]; partitions: number };
+    const placement = readJsonFile(await verifiedFile(storage, set.key, placementEntry), PlacementSchema);
     const nlist = quantizer.info.nlist ?? 0;
     if (placement.owner.length !== nlist || placement.partitions !== routed.partitions || placement.owner.some((p) => !(p >= 0 && p < routed.partitions)))
       throw new SearchUnavailableError(`the placement of "${name}" does not fit ${nlist} lists on ${routed.partitions} partitions`, {

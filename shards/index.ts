@@ -28,6 +28,9 @@ export {
   IndexSetManifestSchema,
   type SetKind,
   type EmbeddingSetManifest,
+  EncoderDescriptionSchema,
+  TrainedListSchema,
+  type EncoderDescription,
   type IndexSetManifestRead,
 } from './set-manifest.js';
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';

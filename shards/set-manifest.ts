@@ -20,12 +20,25 @@ export const EMBEDDING_SET_FORMAT = 'sci-cluster/embeddings@1';
 /** The `format` of an index job's output. */
 export const INDEX_SET_FORMAT = 'sci-cluster/indexes@1';
 
+/**
+ * The encoder an embedding set names (its job's encoder spec): what a query encoder is opened from.
+ * Read by the API, evaluation and mining, so checked like every other field.
+ */
+export const EncoderDescriptionSchema = z.discriminatedUnion('kind', [
+  z.looseObject({ kind: z.literal('hashed-tfidf'), dim: count.optional() }),
+  z.looseObject({ kind: z.literal('model'), path: z.string().min(1).max(4096) }),
+]);
+export type EncoderDescription = z.infer<typeof EncoderDescriptionSchema>;
+
+/** `trained/trained.json` of an index set with a shared quantizer: the job whose train stage wrote it and the indexes it trained. */
+export const TrainedListSchema = z.strictObject({ jobId: z.string().min(1).max(256), indexes: z.array(z.string().regex(/^[a-z0-9_-]+$/)) });
+
 export const EmbeddingSetManifestSchema = z.looseObject({
   format: z.literal(EMBEDDING_SET_FORMAT),
   jobId: z.string(),
   ...rows,
   passages: z.string(),
-  encoder: z.looseObject({ kind: z.string() }),
+  encoder: EncoderDescriptionSchema,
   dim: count,
   views: z.array(z.string()),
   shards: z.array(z.strictObject({ id: count, path: fileName, rows: count, sha256: sha, bytes: count, firstRowId: count })),

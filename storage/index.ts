@@ -6,3 +6,4 @@ export { StorageError, StorageKeyError } from './errors.js';
 export { checkKey, checkRelativeName, isCleanKey, isRelativeName } from './keys.js';
 export { fetchModelFolder, linkFiles } from './model-folder.js';
 export { findLeftovers, removeLeftovers, type Leftover } from './sweep.js';
+export { readJson, readJsonFile } from './read-json.js';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { fetchModelFolder, joinKey, linkFiles, sha256, StorageError, type Storage } from '../storage/index.js';
-import { readSetManifest, shardFile, verifiedFile } from '../shards/index.js';
+import { fetchModelFolder, joinKey, linkFiles, readJson, sha256, StorageError, type Storage } from '../storage/index.js';
+import { readSetManifest, shardFile, TrainedListSchema, verifiedFile } from '../shards/index.js';
 import { FatalTaskError, groupShards, isGraphFactory, shardSampleRows, type TaskMessage, type TaskOutput } from '../jobs/index.js';
 import { parseIvfFactory } from '../faiss/index.js';
 import type { EncoderFiles, PoolResult, PoolTask, ProgressMessage, TrainedFiles } from './tasks/types.js';
@@ -231,7 +231,7 @@ async function quantizerPoolTask(
 /** This job's train stage's files for each index it trained (indexes that need no training have none). */
 async function trainedFiles(storage: Storage, spec: IndexJobSpec, jobId: string): Promise<Record<string, TrainedFiles>> {
   const listKey = indexSetKeys.list(spec.output);
-  const list = JSON.parse(await storage.readText(listKey)) as { jobId: string; indexes: string[] };
+  const list = await readJson(storage, listKey, TrainedListSchema);
   if (list.jobId !== jobId) throw new FatalTaskError(`${listKey} is job ${list.jobId}'s, not this job's: its train stage has not run`, { file: listKey });
   const out: Record<string, TrainedFiles> = {};
   for (const index of spec.indexes) {

@@ -2,13 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { NatsConnection } from 'nats';
-import { runJobLocally } from '../../coordinator/index.js';
-import { FsStorage } from '../../storage/index.js';
 import { freePort } from '../../messaging/index.js';
 import { NAMES, type JobRecord } from '../../jobs/index.js';
 import { NATS_ROLES, rolePermissions, type NatsRole } from '../../access/index.js';
@@ -17,7 +14,8 @@ import { encodeRequest } from '../../search/protocol.js';
 import { TestCluster } from '../support/cluster.js';
 import { startSci, type RunningSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';
-import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
+import { splitQueryTexts } from '../support/wordnet-fixture.js';
+import { alive, flatIndexSet, peakRssMiB, rawHttp } from '../support/peers.js';
 
 /*
  * The hostile-peers proof. While an encode job and a search load run, every
@@ -35,14 +33,6 @@ import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
 const TOKEN = 'fuzz-peers-token-0123456789';
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
 const encoder = new TextEncoder();
-
-/** Peak resident memory of a process so far (VmHWM), MiB. */
-function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
-}
 
 /** A subject a permission pattern allows, with made-up tokens where it has wildcards. */
 function concrete(pattern: string): string {
@@ -70,34 +60,12 @@ function hostilePayloads(validFrame: Uint8Array): Array<[string, Uint8Array]> {
   ];
 }
 
-const alive = (p: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => p.exitCode === null && p.signalCode === null;
-
-function rawHttp(address: string, request: string): Promise<number> {
-  const [host, port] = address.split(':');
-  return new Promise((resolvePromise) => {
-    const socket = connect(Number(port), host!, () => socket.end(request));
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
-    socket.on('close', () => resolvePromise(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-    socket.on('error', () => resolvePromise(0));
-    socket.setTimeout(10_000, () => socket.destroy());
-  });
-}
-
 test(
   'fuzz every peer boundary while a job and a search load run: no process exits, the job is exact, searches answer, memory stays bounded',
   { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t);
-    const { passages, embeddings } = await wordnetFixture(dir, 4, { embeddings: true, dim: 16 });
-    const indexes = join(dir, 'indexes');
-    await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
-      new FsStorage('/'),
-      {
-        threads: 2,
-      },
-    );
+    const { passages, indexes } = await flatIndexSet(dir, 4, { bm25: true });
     const cluster = await TestCluster.start({ dir, workers: 1, metrics: true });
     const processes: RunningSci[] = [];
     const connections: NatsConnection[] = [];

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
@@ -16,7 +14,8 @@ import { TestCluster } from '../support/cluster.js';
 import { startSci, type RunningSci } from '../support/cli.js';
 import { LoopbackSearch } from '../support/served-set.js';
 import { tempDir } from '../support/paths.js';
-import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
+import { splitQueryTexts } from '../support/wordnet-fixture.js';
+import { alive, flatIndexSet, peakRssMiB, rawGet } from '../support/peers.js';
 
 /*
  * Single inputs from a peer that used to end a process (the hostile-peers
@@ -26,20 +25,6 @@ import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
 
 const TOKEN = 'hostile-peers-token-0123456789';
 
-/** One raw HTTP/1.1 request; the status code of its answer (0 when the connection closed without one). */
-function rawGet(address: string, target: string): Promise<number> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), host!, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
-    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-    socket.on('error', reject);
-  });
-}
-
-const alive = (p: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => p.exitCode === null && p.signalCode === null;
-
 test(
   'answers larger than one NATS message are searched in slices and equal one global index; one query too large for a message is a 400 naming k',
   { timeout: 240_000 },
@@ -48,15 +33,7 @@ test(
     // A 64 KiB max_payload: 32 queries × k 1000 answer in ~900 KB per shard, a single query's in ~28 KB.
     const search = await LoopbackSearch.start(t, 'reply-size-test', { maxPayloadBytes: 64 * 1024 });
     const storage = new FsStorage('/');
-    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
-    const indexes = join(dir, 'indexes');
-    await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: { passages } },
-      storage,
-      {
-        threads: 2,
-      },
-    );
+    const { passages, embeddings, indexes } = await flatIndexSet(dir, 2, { bm25: true });
     const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxK: 10_000 });
     const queries = splitQueryTexts(passages).slice(0, 32);
     const vectors = service.encode(queries, 'query');
@@ -103,15 +80,7 @@ test(
     const dir = tempDir(t);
     const search = await LoopbackSearch.start(t, 'admission-test');
     const storage = new FsStorage('/');
-    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
-    const indexes = join(dir, 'indexes');
-    await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
-      storage,
-      {
-        threads: 2,
-      },
-    );
+    const { passages, indexes } = await flatIndexSet(dir, 2);
     const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxInFlight: 1 });
     const vectors = service.encode(splitQueryTexts(passages).slice(0, 64), 'query');
     const outcomes = await Promise.all(
@@ -140,13 +109,7 @@ test(
   { timeout: 300_000 },
   async (t) => {
     const dir = tempDir(t);
-    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
-    const indexes = join(dir, 'indexes');
-    await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
-      new FsStorage('/'),
-      { threads: 2 },
-    );
+    const { passages, indexes } = await flatIndexSet(dir, 2);
     const cluster = await TestCluster.start({ dir, workers: 1, metrics: true });
     const processes: RunningSci[] = [];
     t.after(async () => {
@@ -251,28 +214,12 @@ test(
   },
 );
 
-/** Peak resident memory of a process so far (VmHWM), MiB. */
-function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
-}
-
 test(
   '64 clients sending the largest allowed searches: answers or 503 RESOURCE_EXHAUSTED with Retry-After, nothing else; memory stays bounded',
   { timeout: 240_000 },
   async (t) => {
     const dir = tempDir(t);
-    const { passages, embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
-    const indexes = join(dir, 'indexes');
-    await runJobLocally(
-      { kind: 'index', input: embeddings!, output: indexes, indexes: [{ name: 'flat', factory: 'Flat', metric: 'ip' }], bm25: null },
-      new FsStorage('/'),
-      {
-        threads: 2,
-      },
-    );
+    const { passages, indexes } = await flatIndexSet(dir, 2);
     const cluster = await TestCluster.start({ dir, workers: 0 });
     const processes: RunningSci[] = [];
     t.after(async () => {

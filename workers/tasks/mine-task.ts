@@ -1,9 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { tableFromIPC } from 'apache-arrow';
 import { EnglishAnalyzer, loadBm25, type CorpusStats } from '../../bm25/index.js';
 import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
 import { readArrowVectors, readNpy, writeNpy } from '../../vectors/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
+import { readJsonFile } from '../../storage/index.js';
 import {
   bm25Candidates,
   denseCandidates,
@@ -38,12 +40,13 @@ type QueriesTask = Extract<PoolTask, { stage: 'queries' }>;
 type MineTask = Extract<PoolTask, { stage: 'mine' }>;
 type MergeTask = Extract<PoolTask, { stage: 'merge' }>;
 
-interface ShardStats {
-  docCount: number;
-  sumTotalTermFreq: number;
-  terms: string[];
-  df: number[];
-}
+/** A shard's BM25 statistics of the query terms (the stats stage's file, read back by the merge of every shard's). */
+const ShardStatsSchema = z.strictObject({
+  docCount: z.number().int().nonnegative(),
+  sumTotalTermFreq: z.number().nonnegative(),
+  terms: z.array(z.string()),
+  df: z.array(z.number().int().nonnegative()),
+});
 
 const analyzer = new EnglishAnalyzer();
 
@@ -56,7 +59,12 @@ export async function runStats(task: StatsTask, cancel?: TaskCancel): Promise<Po
   const bm25 = loadBm25(task.bm25Dir);
   cancel?.throwIfCancelled();
   const terms = [...new Set(queryTermsOf(split.texts).flat())].sort();
-  const stats: ShardStats = { docCount: bm25.docCount, sumTotalTermFreq: bm25.parts.sumTotalTermFreq, terms, df: terms.map((t) => bm25.df(t)) };
+  const stats: z.infer<typeof ShardStatsSchema> = {
+    docCount: bm25.docCount,
+    sumTotalTermFreq: bm25.parts.sumTotalTermFreq,
+    terms,
+    df: terms.map((t) => bm25.df(t)),
+  };
   writeFileSync(task.outFile, JSON.stringify(stats));
   return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'bm25-stats', name: '' }] };
 }
@@ -84,7 +92,7 @@ function corpusStats(files: readonly string[]): CorpusStats {
   let docCount = 0;
   let sumTotalTermFreq = 0;
   for (const file of files) {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as ShardStats;
+    const s = readJsonFile(file, ShardStatsSchema);
     docCount += s.docCount;
     sumTotalTermFreq += s.sumTotalTermFreq;
     s.terms.forEach((t, i) => df.set(t, (df.get(t) ?? 0) + s.df[i]!));

@@ -1,4 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { readJsonFile } from '../../storage/index.js';
 import { join } from 'node:path';
 import { FaissIndex, placeLists, setFaissThreads } from '../../faiss/index.js';
 import { readIdColumns } from '../../shards/index.js';
@@ -36,7 +38,7 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
     // The placement from every shard's list sizes (the index stage wrote them): each partition's task computes the same one.
     let sizes: number[] | null = null;
     for (const shard of task.shards) {
-      const own = JSON.parse(readFileSync(shard.listSizeFiles[spec.name]!, 'utf8')) as number[];
+      const own = readJsonFile(shard.listSizeFiles[spec.name]!, z.array(z.number().int().nonnegative()).max(1 << 20));
       sizes ??= new Array<number>(own.length).fill(0);
       if (own.length !== sizes.length) throw new FatalTaskError(`shard ${shard.shardId}'s ${spec.name} has ${own.length} lists, not ${sizes.length}`);
       own.forEach((n, l) => (sizes![l]! += n));
