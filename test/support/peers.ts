@@ -42,11 +42,16 @@ export function peakRssMiB(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
 }
 
-/** Sends `request` as it is to host:port; the answer's status code (0 when the connection closed without one). */
-export function rawHttp(address: string, request: string): Promise<number> {
+/**
+ * Sends `request` as it is to host:port; the answer's status code (0 when the connection closed without one).
+ * With `halfClose` the client ends its side after the request (a request that never completes, such as a
+ * lying Content-Length, then costs no wait); a server may drop an answer it computes asynchronously after
+ * that, so requests whose answers matter keep their side open (`Connection: close` ends them).
+ */
+export function rawHttp(address: string, request: string, options: { halfClose?: boolean } = {}): Promise<number> {
   const [host, port] = address.split(':');
   return new Promise((resolve) => {
-    const socket = connect(Number(port), host!, () => socket.end(request));
+    const socket = connect(Number(port), host!, () => (options.halfClose === false ? socket.write(request) : socket.end(request)));
     let text = '';
     socket.on('data', (chunk) => (text += chunk.toString('latin1')));
     socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
@@ -57,7 +62,7 @@ export function rawHttp(address: string, request: string): Promise<number> {
 
 /** One GET of `target` (any request target) at host:port; its status. */
 export function rawGet(address: string, target: string): Promise<number> {
-  return rawHttp(address, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  return rawHttp(address, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { halfClose: false });
 }
 
 export const alive = (p: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => p.exitCode === null && p.signalCode === null;
