@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
-import { UsageError } from '../common/index.js';
+import { exitFatal, ProcessFatalError, UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { connectNats, type ClientSecurity } from '../messaging/index.js';
 import { instanceInboxPrefix, type NatsRole } from '../access/index.js';
@@ -95,6 +95,27 @@ export async function openCluster(config: Config, name: string, role: NatsRole, 
     ...(onChange ? { onChange } : {}),
   });
   return { nc, state, storage: await openStorage(config, nc), close: () => nc.drain() };
+}
+
+/**
+ * A long-running process (coordinator, worker, shard server, API) cannot serve without NATS. The client
+ * reconnects for ever, so the connection closes by itself only when the server refuses it for good
+ * (credentials revoked, say): then the process ends with INFRASTRUCTURE_LOST, logged first, instead
+ * of idling with nothing to do. Its own close (at shutdown) goes through the returned handles.
+ */
+export function exitOnConnectionLoss<H extends { nc: NatsConnection; close(): Promise<void> }>(handles: H): H {
+  let closing = false;
+  void handles.nc.closed().then((err) => {
+    if (closing) return;
+    exitFatal(new ProcessFatalError('INFRASTRUCTURE_LOST', `the NATS connection closed${err ? `: ${err.message}` : ''}; this process cannot go on without it`));
+  });
+  return {
+    ...handles,
+    close: () => {
+      closing = true;
+      return handles.close();
+    },
+  };
 }
 
 async function openStorage(config: Config, nc: NatsConnection): Promise<Storage> {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { Coordinator } from '../coordinator/index.js';
 import { Worker, type CrashPoint } from '../workers/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster, type ClusterHandles } from './cluster-context.js';
+import { exitOnConnectionLoss, openCluster, type ClusterHandles } from './cluster-context.js';
 import { withTimeout } from '../messaging/index.js';
 import { positiveInt } from './parse.js';
 import { processMetrics } from './metrics-endpoint.js';
@@ -33,8 +33,8 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
     .description('Plan submitted jobs into tasks, follow them, write output manifests; resumes unfinished jobs')
     .action(async () => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) =>
-        logger.info({ change }, 'reconciled JetStream settings'),
+      const cluster = exitOnConnectionLoss(
+        await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) => logger.info({ change }, 'reconciled JetStream settings')),
       );
       const metrics = await processMetrics(config, 'coordinator', logger);
       const coordinator = new Coordinator({
@@ -64,7 +64,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
     .option('--grace-ms <ms>', 'time in-flight tasks get to finish on SIGTERM', positiveInt('--grace-ms'), 30_000)
     .action(async (flags: { threads?: number; graceMs: number }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openCluster(config, `sci-worker-${process.pid}`, 'worker');
+      const cluster = exitOnConnectionLoss(await openCluster(config, `sci-worker-${process.pid}`, 'worker'));
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
       const metrics = await processMetrics(config, 'worker', logger);

@@ -8,7 +8,7 @@ import { layoutOption, positiveInt } from './parse.js';
 import { Admission, ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
 import { processMetrics } from './metrics-endpoint.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openServing } from './cluster-context.js';
+import { exitOnConnectionLoss, openServing } from './cluster-context.js';
 import { closeBounded, onShutdown } from './processes-cmd.js';
 
 /** "0,2,5-7" → [0, 2, 5, 6, 7]. */
@@ -48,7 +48,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     )
     .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout; maxInFlight?: number }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = await openServing(config, `sci-shards-${process.pid}`, 'shard-server');
+      const cluster = exitOnConnectionLoss(await openServing(config, `sci-shards-${process.pid}`, 'shard-server'));
       const metrics = await processMetrics(config, 'shard-server', logger);
       const server = new ShardServer({
         metrics: metrics.registry,
@@ -83,8 +83,10 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       };
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'api' });
-      const cluster = await openServing(config, `sci-api-${process.pid}`, 'api', (err) =>
-        log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
+      const cluster = exitOnConnectionLoss(
+        await openServing(config, `sci-api-${process.pid}`, 'api', (err) =>
+          log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
+        ),
       );
       // The API's series (requests, search phases, process) are served on its REST port at /metrics.
       const registry = processRegistry('api');
