@@ -8,8 +8,8 @@ import type { Logger } from './logger.js';
  * requests; a failure while handling one of them is that request's
  * failure, never the process's. So:
  *
- * - handlers contain their own errors (`contained`, or their own
- *   try/catch answering an error frame), and `noteContained` logs each with
+ * - handlers contain their own errors (their own try/catch, answering an
+ *   error frame where a reply is expected), and `noteContained` logs each with
  *   the request or task it belongs to and counts it by site and code;
  * - anything that still escapes (an unhandled rejection, an exception
  *   thrown from an event listener) is caught here, logged with a typed
@@ -66,22 +66,6 @@ export function noteContained(site: string, err: unknown, context: Record<string
   const code = errorCode(err);
   for (const counter of state.counters) counter.inc({ site, code });
   (logger ?? state.logger)?.error({ err, site, code, ...context }, `${site}: contained a failure`);
-}
-
-/** `handler` with its failures contained: logged, counted, and turned into `fallback`'s answer (undefined without one). */
-export function contained<A extends unknown[], R>(
-  site: string,
-  handler: (...args: A) => R | Promise<R>,
-  options: { logger?: Logger; context?: (...args: A) => Record<string, unknown>; fallback?: (err: unknown) => R } = {},
-): (...args: A) => Promise<R | undefined> {
-  return async (...args: A) => {
-    try {
-      return await handler(...args);
-    } catch (err) {
-      noteContained(site, err, options.context?.(...args) ?? {}, options.logger ?? null);
-      return options.fallback?.(err);
-    }
-  };
 }
 
 /** Ends the process with a fatal error, logged with its code first. */

@@ -336,7 +336,6 @@ export const TaskProgressSchema = z.object({
   total: count.optional(),
   rowsPerSecond: z.number().nonnegative().finite(),
 });
-export type TaskProgress = z.infer<typeof TaskProgressSchema>;
 
 /** The work-queue message: everything a worker needs to run one task. */
 export const TaskMessageSchema = z.strictObject({
