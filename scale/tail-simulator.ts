@@ -92,7 +92,12 @@ function withFittedTail(samples: readonly number[]): (u: number) => number {
   };
 }
 
-/** Least-squares line y = a + b·x (the merge's cost against the shard count). */
+/**
+ * Least-squares line y = a + b·x (the merge's cost against the shard count), with b ≥ 0: merging
+ * more lists never costs less, and a slope made negative by noise between two nearby shard counts
+ * (1 and 2 in a small grid) would take milliseconds off every request once it is multiplied by 1,024
+ * shards. A negative fit becomes the flat line through the mean.
+ */
 export function fitLine(points: ReadonlyArray<[number, number]>): { baseMs: number; perShardMs: number } {
   if (points.length === 0) return { baseMs: 0, perShardMs: 0 };
   const n = points.length;
@@ -100,5 +105,5 @@ export function fitLine(points: ReadonlyArray<[number, number]>): { baseMs: numb
   const my = points.reduce((s, [, y]) => s + y, 0) / n;
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   const b = sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
-  return { baseMs: my - b * mx, perShardMs: b };
+  return b > 0 ? { baseMs: my - b * mx, perShardMs: b } : { baseMs: my, perShardMs: 0 };
 }

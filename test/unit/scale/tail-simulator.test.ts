@@ -57,6 +57,14 @@ test('router time and the merge add on; a line fits the merge; bad models are re
     ]),
     { baseMs: 0.5, perShardMs: 0.5 },
   );
+  // Noise can make the merge look cheaper at 2 shards than at 1; the line stays flat then.
+  assert.deepEqual(
+    fitLine([
+      [1, 0.3],
+      [2, 0.2],
+    ]),
+    { baseMs: 0.25, perShardMs: 0 },
+  );
   assert.throws(() => simulateTail({ ...model, shardMs: [] }, { shards: 4, hedgeDelayMs: null }), /needs shard and router samples/);
   assert.throws(() => simulateTail(model, { shards: 0, hedgeDelayMs: null }), /shards must be a positive integer/);
 });
