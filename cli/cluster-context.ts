@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
 import { exitFatal, ProcessFatalError, UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { connectNats, type ClientSecurity } from '../messaging/index.js';
@@ -84,7 +85,7 @@ export interface ClusterHandles {
 }
 
 /** Connects as `role`; the coordinator also creates and reconciles the streams and buckets, everyone else binds to them. */
-export async function openCluster(config: Config, name: string, role: NatsRole, onChange?: (what: string) => void): Promise<ClusterHandles> {
+export async function openCluster(config: Config, name: string, role: NatsRole, onChange?: (what: string) => void, logger?: Logger): Promise<ClusterHandles> {
   const nc = await connectNats({ name, ...natsConnection(config, role) });
   const manage = role === 'coordinator' || role === 'admin';
   const state = await openClusterState(nc, {
@@ -94,7 +95,7 @@ export async function openCluster(config: Config, name: string, role: NatsRole, 
     manage,
     ...(onChange ? { onChange } : {}),
   });
-  return { nc, state, storage: await openStorage(config, nc), close: () => nc.drain() };
+  return { nc, state, storage: await openStorage(config, nc, logger), close: () => nc.drain() };
 }
 
 /**
@@ -118,8 +119,15 @@ export function exitOnConnectionLoss<H extends { nc: NatsConnection; close(): Pr
   };
 }
 
-async function openStorage(config: Config, nc: NatsConnection): Promise<Storage> {
-  return config.storage.kind === 'fs' ? new FsStorage(config.storage.root) : new NatsObjectStorage(await openObjectStore(nc.jetstream(), config.nats.replicas));
+/** The storage config names: a filesystem root, or the object store with this host's capped cache. */
+export async function openStorage(config: Config, nc: NatsConnection, logger?: Logger): Promise<Storage> {
+  if (config.storage.kind === 'fs') return new FsStorage(config.storage.root);
+  const { dir, maxBytes } = config.storage.cache;
+  return new NatsObjectStorage(await openObjectStore(nc.jetstream(), config.nats.replicas), {
+    ...(dir !== null ? { dir } : {}),
+    maxBytes,
+    onEvict: (eviction) => logger?.info(eviction, 'object cache over its cap: least recently used copies removed'),
+  });
 }
 
 export interface ServingHandles extends Omit<ClusterHandles, 'state'> {
@@ -138,6 +146,7 @@ export async function openServing(
   name: string,
   role: 'shard-server' | 'api' | 'cli',
   onMissingState?: (err: unknown) => void,
+  logger?: Logger,
 ): Promise<ServingHandles> {
   const nc = await connectNats({ name, ...natsConnection(config, role) });
   let state: ClusterState | null = null;
@@ -148,7 +157,7 @@ export async function openServing(
       return null;
     });
   }
-  return { nc, state, storage: await openStorage(config, nc), close: () => nc.drain() };
+  return { nc, state, storage: await openStorage(config, nc, logger), close: () => nc.drain() };
 }
 
 /** Opens the cluster for one command and always closes it. */

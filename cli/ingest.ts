@@ -1,5 +1,10 @@
 import { Command, Option } from 'commander';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../common/index.js';
+import { uploadDir } from '../storage/index.js';
+import { openServing } from './cluster-context.js';
 import {
   BeirIngester,
   DprJsonIngester,
@@ -38,7 +43,7 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
       '--input <path>',
       'psgs_w100.tsv file (tsv), BEIR folder (beir), DPR retriever JSON (dpr), Parquet file or Hugging Face datasets folder (parquet); .gz files are read as they are; not needed for wordnet',
     )
-    .requiredOption('--out <dir>', 'output folder for shards, manifest.json, queries and judgments')
+    .requiredOption('--out <dir>', 'output folder for shards, manifest.json, queries and judgments (a key prefix when storage.kind is nats-object-store)')
     .option('--shards <n>', 'split into exactly N shards of equal size', positiveInt('--shards'))
     .option('--rows-per-shard <r>', 'at most R rows per shard (default from config ingest.rowsPerShard)', positiveInt('--rows-per-shard'))
     .option('--batch-rows <n>', 'rows per Arrow record batch', positiveInt('--batch-rows'))
@@ -59,14 +64,20 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
       const ingester = makeIngester(flags, config.wordnet);
       const layout: ShardLayout =
         flags.shards !== undefined ? { shardCount: flags.shards } : { rowsPerShard: flags.rowsPerShard ?? config.ingest.rowsPerShard };
+      // With the object store as storage, --out is a key: the set is written in a local staging folder, then stored.
+      const objectStore = config.storage.kind === 'nats-object-store' ? await openServing(config, `sci-ingest-${process.pid}`, 'cli', undefined, log) : null;
+      const outKey = objectStore ? objectStore.storage.checkKey(flags.out).replace(/\/+$/, '') : null;
+      const stagingRoot = objectStore ? (objectStore.storage.localRoots[0] ?? tmpdir()) : null;
+      if (stagingRoot) mkdirSync(stagingRoot, { recursive: true });
+      const staging = stagingRoot ? mkdtempSync(join(stagingRoot, 'ingest-')) : null;
       const progress = progressReporter('ingest', log, { unit: 'MB' });
       const started = performance.now();
       try {
-        const { manifest, manifestPath } = await runIngest({
+        const { manifest, manifestPath: localManifest } = await runIngest({
           ingester,
           format: flags.format,
           input: flags.input ?? (flags.format === 'wordnet' ? wordnetDictDir() : ''),
-          outDir: flags.out,
+          outDir: staging ?? flags.out,
           layout,
           batchRows: config.ingest.batchRows,
           maxLineBytes: config.ingest.maxLineBytes,
@@ -77,11 +88,19 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
             progress.update(Math.round(p.bytesDone / 1e6), Math.max(1, Math.round(p.bytesTotal / 1e6)), { rows: p.rowsWritten, rejected: p.rowsRejected }),
         });
         progress.stop();
+        let manifestPath = localManifest;
+        if (objectStore && staging && outKey) {
+          const keys = await uploadDir(objectStore.storage, staging, outKey);
+          log.info({ key: outKey, files: keys.length }, 'shard set stored in the object store');
+          manifestPath = `${outKey}/manifest.json (object store)`;
+        }
         const seconds = (performance.now() - started) / 1000;
         if (flags.json) process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
         else process.stdout.write(summary(manifest, manifestPath, seconds));
       } finally {
         progress.stop();
+        if (staging) rmSync(staging, { recursive: true, force: true });
+        await objectStore?.close();
       }
     });
 }

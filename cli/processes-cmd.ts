@@ -34,7 +34,13 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
     .action(async () => {
       const { config, logger } = commandContext(globals());
       const cluster = exitOnConnectionLoss(
-        await openCluster(config, `sci-coordinator-${process.pid}`, 'coordinator', (change) => logger.info({ change }, 'reconciled JetStream settings')),
+        await openCluster(
+          config,
+          `sci-coordinator-${process.pid}`,
+          'coordinator',
+          (change) => logger.info({ change }, 'reconciled JetStream settings'),
+          logger,
+        ),
       );
       const metrics = await processMetrics(config, 'coordinator', logger);
       const coordinator = new Coordinator({
@@ -64,7 +70,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
     .option('--grace-ms <ms>', 'time in-flight tasks get to finish on SIGTERM', positiveInt('--grace-ms'), 30_000)
     .action(async (flags: { threads?: number; graceMs: number }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = exitOnConnectionLoss(await openCluster(config, `sci-worker-${process.pid}`, 'worker'));
+      const cluster = exitOnConnectionLoss(await openCluster(config, `sci-worker-${process.pid}`, 'worker', undefined, logger));
       // Fault injection for the crash tests only (never set in deployments).
       const crashAt = process.env.SCI_FAULT_CRASH_AT as CrashPoint | undefined;
       const metrics = await processMetrics(config, 'worker', logger);

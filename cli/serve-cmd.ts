@@ -48,7 +48,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
     )
     .action(async (flags: { indexSet: string; shards?: number[]; layout: ServingLayout; maxInFlight?: number }) => {
       const { config, logger } = commandContext(globals());
-      const cluster = exitOnConnectionLoss(await openServing(config, `sci-shards-${process.pid}`, 'shard-server'));
+      const cluster = exitOnConnectionLoss(await openServing(config, `sci-shards-${process.pid}`, 'shard-server', undefined, logger));
       const metrics = await processMetrics(config, 'shard-server', logger);
       const server = new ShardServer({
         metrics: metrics.registry,
@@ -84,8 +84,12 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       const { config, logger } = commandContext(globals(), overrides);
       const log = logger.child({ component: 'api' });
       const cluster = exitOnConnectionLoss(
-        await openServing(config, `sci-api-${process.pid}`, 'api', (err) =>
-          log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
+        await openServing(
+          config,
+          `sci-api-${process.pid}`,
+          'api',
+          (err) => log.warn({ err }, 'no job state in NATS (no coordinator has run): serving search without the job endpoints'),
+          log,
         ),
       );
       // The API's series (requests, search phases, process) are served on its REST port at /metrics.

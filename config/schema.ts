@@ -119,6 +119,15 @@ export const StorageSchema = z
     kind: z.enum(['fs', 'nats-object-store'], { error: "expected 'fs' or 'nats-object-store'" }).default('fs'),
     /** fs storage: every key resolves inside this folder (relative keys under it; absolute keys only when they lie in it; never through '..' or a symlink out). @defaultValue '.' */
     root: z.string().min(1).default('.'),
+    /** nats-object-store: this host's copies of the objects its processes read (keyed by digest, checked on download). */
+    cache: z
+      .strictObject({
+        /** Cache folder, one per host (not shared); null = `<tmpdir>/sci-object-cache`. @defaultValue null */
+        dir: z.string().min(1).nullable().default(null),
+        /** Size cap in bytes: after each download the least recently used copies go (those used in the last 5 minutes stay). @defaultValue 10 GiB */
+        maxBytes: positiveInt().default(10 * 2 ** 30),
+      })
+      .prefault({}),
   })
   .prefault({});
 

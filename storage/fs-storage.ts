@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, realpathSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import type { Storage } from './storage.js';
+import { joinKey, type Storage, type StoredFile } from './storage.js';
 import { checkKey } from './keys.js';
 import { StorageKeyError } from './errors.js';
-import { tempPathFor } from '../common/index.js';
+import { isTempName, tempPathFor } from '../common/index.js';
 
 /**
  * Files on a local or shared filesystem. Every key resolves inside `root`:
@@ -93,6 +93,42 @@ export class FsStorage implements Storage {
 
   async cleanup(localDir: string): Promise<void> {
     await rm(localDir, { recursive: true, force: true });
+  }
+
+  async list(prefix: string): Promise<StoredFile[]> {
+    const start = prefix === '' ? this.root : this.resolveKey(prefix);
+    const base = prefix === '' ? '' : checkKey(prefix).replace(/\/+$/, '');
+    const found: StoredFile[] = [];
+    const visit = async (path: string, key: string): Promise<void> => {
+      const info = await lstat(path).catch(() => null);
+      // Links are not followed (they could leave the root); temp names and work folders are writes in progress.
+      if (!info || info.isSymbolicLink()) return;
+      if (info.isFile()) {
+        found.push({ key, bytes: info.size, modified: info.mtime.toISOString() });
+        return;
+      }
+      if (!info.isDirectory()) return;
+      for (const name of (await readdir(path)).sort()) {
+        if (isTempName(name) || name.startsWith('.work-')) continue;
+        await visit(join(path, name), joinKey(key, name));
+      }
+    };
+    await visit(start, base);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async remove(key: string): Promise<boolean> {
+    const path = this.resolveKey(key);
+    const info = await lstat(path).catch(() => null);
+    if (!info) return false;
+    if (info.isDirectory()) throw new StorageKeyError(`storage key ${JSON.stringify(key)} is a folder: remove the files under it`, { field: 'key' });
+    await rm(path);
+    // Folders the removal left empty go too, up to (not including) the root.
+    for (let dir = dirname(path); dir !== this.root && inside(this.root, dir); dir = dirname(dir)) {
+      if ((await readdir(dir)).length > 0) break;
+      await rmdir(dir);
+    }
+    return true;
   }
 }
 

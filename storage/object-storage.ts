@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { consumerOpts, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
+import { consumerOpts, JSONCodec, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
 import { retrying } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
-import type { Storage } from './storage.js';
+import { keyUnder, type Storage, type StoredFile } from './storage.js';
+import { ObjectCache, type Eviction } from './object-cache.js';
 import { StorageError, StorageKeyError } from './errors.js';
 import { checkKey } from './keys.js';
 import { tempPathFor } from '../common/index.js';
@@ -21,11 +22,23 @@ export interface ObjectBucket {
   name: string;
 }
 
+/** Where a host keeps its copies of objects, and how much. */
+export interface ObjectCacheSettings {
+  /** @defaultValue `<tmpdir>/sci-object-cache` */
+  dir?: string;
+  /** @defaultValue 10 GiB */
+  maxBytes?: number;
+  /** Told of each eviction that removed something (for the process's log). */
+  onEvict?: (eviction: Eviction) => void;
+}
+
+export const DEFAULT_OBJECT_CACHE_BYTES = 10 * 2 ** 30;
+
 /*
  * Files as objects in a NATS JetStream object store. Objects are chunked,
  * replicated with the bucket and carry a SHA-256 digest; downloads stream
  * to a temp file (hashed on the way), are verified, then renamed into a
- * local cache keyed by digest.
+ * local cache keyed by digest (object-cache.ts), which has a size cap.
  *
  * Chunks are read through our own ordered consumer bound to the bucket's
  * stream: nats.js's `ObjectStore.get` subscribes without a stream, so the
@@ -36,12 +49,20 @@ export interface ObjectBucket {
 export class NatsObjectStorage implements Storage {
   readonly kind = 'nats-object-store' as const;
   private readonly store: ObjectStore;
+  readonly cache: ObjectCache;
+  private readonly onEvict: ((eviction: Eviction) => void) | undefined;
 
   constructor(
     private readonly bucket: ObjectBucket,
-    private readonly cacheDir: string = join(tmpdir(), 'sci-object-cache'),
+    cache: ObjectCacheSettings = {},
   ) {
     this.store = bucket.store;
+    this.cache = new ObjectCache({ dir: cache.dir ?? join(tmpdir(), 'sci-object-cache'), maxBytes: cache.maxBytes ?? DEFAULT_OBJECT_CACHE_BYTES });
+    this.onEvict = cache.onEvict;
+  }
+
+  private get cacheDir(): string {
+    return this.cache.dir;
   }
 
   get localRoots(): readonly string[] {
@@ -58,9 +79,12 @@ export class NatsObjectStorage implements Storage {
     this.checkKey(key);
     const info = await retrying(`object info ${key}`, () => this.store.info(key));
     if (!info) throw new StorageError(`no object ${key}`, { file: key });
+    if (info.deleted) throw new StorageError(`no object ${key}`, { file: key });
     const digest = Buffer.from(info.digest.replace(/^SHA-256=/, ''), 'base64url').toString('hex');
-    const local = join(this.cacheDir, digest.slice(0, 2), digest, key.split('/').pop()!);
-    if (existsSync(local)) return local;
+    const name = key.split('/').pop()!;
+    const cached = this.cache.lookup(digest, name, info.size);
+    if (cached !== null) return cached;
+    const local = this.cache.pathFor(digest, name);
     await mkdir(dirname(local), { recursive: true });
     const temp = tempPathFor(local);
     try {
@@ -70,6 +94,8 @@ export class NatsObjectStorage implements Storage {
       throw err;
     }
     await rename(temp, local);
+    const eviction = this.cache.evict();
+    if (eviction.removed > 0) this.onEvict?.(eviction);
     return local;
   }
 
@@ -134,5 +160,49 @@ export class NatsObjectStorage implements Storage {
 
   async cleanup(localDir: string): Promise<void> {
     await rm(localDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The bucket's live objects under `prefix`, from the last metadata message of each (deleted ones
+   * are left out). Read like the chunks, by an ordered consumer bound to the stream: nats.js's
+   * `ObjectStore.list` would ask `$JS.API.STREAM.NAMES` first.
+   */
+  async list(prefix: string): Promise<StoredFile[]> {
+    const stream = `OBJ_${this.bucket.name}`;
+    const subject = `$O.${this.bucket.name}.M.>`;
+    const jsm = await this.bucket.js.jetstreamManager(false);
+    // An empty bucket never delivers: know first whether there is any metadata message at all.
+    const last = await retrying('listing the object store', () =>
+      jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: { code?: string }) => {
+        if (err.code === '404') return null;
+        throw err;
+      }),
+    );
+    if (last === null) return [];
+    const options = consumerOpts();
+    options.orderedConsumer();
+    options.deliverLastPerSubject();
+    options.bindStream(stream);
+    const codec = JSONCodec<ObjectInfo>();
+    const found: StoredFile[] = [];
+    const subscription = await this.bucket.js.subscribe(subject, options);
+    try {
+      for await (const message of subscription) {
+        const info = codec.decode(message.data);
+        if (!info.deleted && keyUnder(info.name, prefix)) found.push({ key: info.name, bytes: info.size, modified: new Date(info.mtime).toISOString() });
+        if (message.info.pending === 0) break;
+      }
+    } finally {
+      subscription.unsubscribe();
+    }
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async remove(key: string): Promise<boolean> {
+    this.checkKey(key);
+    const info = await retrying(`object info ${key}`, () => this.store.info(key));
+    if (info === null || info.deleted) return false;
+    await retrying(`deleting ${key}`, () => this.store.delete(key));
+    return true;
   }
 }

@@ -22,6 +22,24 @@ export interface Storage {
   cleanup(localDir: string): Promise<void>;
   /** Local folders this storage keeps files in (its root, its cache): redacted from messages that leave the process. */
   readonly localRoots: readonly string[];
+  /** Every file whose key is `prefix` or lies under `prefix/` ('' = all), sorted by key; files being written aside are not listed. */
+  list(prefix: string): Promise<StoredFile[]>;
+  /** Removes the file `key`; false when there was none. */
+  remove(key: string): Promise<boolean>;
+}
+
+/** One file as a listing shows it. */
+export interface StoredFile {
+  key: string;
+  bytes: number;
+  /** Last write, ISO 8601. */
+  modified: string;
+}
+
+/** Whether `key` is `prefix` itself or lies under it ('' holds every key). */
+export function keyUnder(key: string, prefix: string): boolean {
+  const p = prefix.replace(/\/+$/, '');
+  return p === '' || key === p || key.startsWith(`${p}/`);
 }
 
 export function joinKey(...parts: string[]): string {

@@ -129,6 +129,8 @@ export class TestCluster {
       SCI_STORAGE__KIND: this.options.storage,
       // Every key of the test lies under its folder; the storage refuses anything outside.
       SCI_STORAGE__ROOT: this.options.storageRoot,
+      // Each test cluster's own object cache (a host's cache; never the machine-wide default).
+      SCI_STORAGE__CACHE__DIR: join(this.options.dir, 'object-cache'),
       SCI_LOG__PRETTY: 'false',
       SCI_LOG__LEVEL: 'info',
       ...this.options.env,

