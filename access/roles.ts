@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NAMES } from '../jobs/index.js';
 import { HEDGE_SUBJECTS, SERVERS_SUBJECT, SHARD_QUEUE_GROUP } from '../search/index.js';
-import type { NatsPermissions, NatsUser, SecurityBundle, ServerSecurity } from '../messaging/index.js';
+import { routeCredentials, type NatsPermissions, type NatsUser, type SecurityBundle, type ServerSecurity } from '../messaging/index.js';
 
 /*
  * Who may do what on NATS. Each process connects as its role and gets only
@@ -157,5 +157,5 @@ export function clusterServerSecurity(bundle: SecurityBundle): ServerSecurity {
     if (!nkey) throw new Error(`security bundle ${bundle.dir} has no key for role ${role}`);
     return { nkey, permissions: rolePermissions(role) };
   });
-  return { tls: { certFile: bundle.certFile, keyFile: bundle.keyFile, caFile: bundle.caFile }, users };
+  return { tls: { certFile: bundle.certFile, keyFile: bundle.keyFile, caFile: bundle.caFile }, users, routes: routeCredentials(bundle) };
 }

@@ -119,6 +119,15 @@ export function exitOnConnectionLoss<H extends { nc: NatsConnection; close(): Pr
   };
 }
 
+/**
+ * A path given on the command line as a key of the configured storage: absolute on a filesystem
+ * (the processes that read it run elsewhere, in other folders), as given in the object store, whose
+ * keys are names, not paths.
+ */
+export function storageKeyOf(config: Config, path: string): string {
+  return config.storage.kind === 'fs' ? resolve(path) : path;
+}
+
 /** The storage config names: a filesystem root, or the object store with this host's capped cache. */
 export async function openStorage(config: Config, nc: NatsConnection, logger?: Logger): Promise<Storage> {
   if (config.storage.kind === 'fs') return new FsStorage(config.storage.root);

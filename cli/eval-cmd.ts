@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { resolve } from 'node:path';
 import { UsageError } from '../common/index.js';
 import { loadJudgedQueries, writeTrecRun } from '../eval/index.js';
 import { SearchService, evaluateIndexes } from '../search/index.js';
 import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openServing } from './cluster-context.js';
+import { openServing, storageKeyOf } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { positiveInt } from './parse.js';
 
@@ -61,7 +60,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const { sample, qrels, source } = loadJudgedQueries(flags);
       const cluster = await openServing(config, `sci-eval-${process.pid}`, 'cli');
       try {
-        const indexSet = resolve(flags.indexSet);
+        const indexSet = storageKeyOf(config, flags.indexSet);
         const service = await SearchService.open({
           nc: cluster.nc,
           storage: cluster.storage,

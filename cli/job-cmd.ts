@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { parse as parseYaml } from 'yaml';
@@ -26,7 +25,7 @@ import {
   JOB_ID_PATTERN,
 } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openCluster, withCluster } from './cluster-context.js';
+import { openCluster, storageKeyOf, withCluster } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 interface SubmitFlags {
@@ -73,9 +72,10 @@ function mineSource(value: string | undefined): { kind: 'bm25' } | { kind: 'dens
   return { kind: 'dense', index: m[1]! };
 }
 
-function specFromFlags(flags: SubmitFlags): JobSpecInput {
+/** `keyOf` turns a flag's path into a storage key: absolute on a filesystem (the processes run elsewhere), as given in the object store. */
+function specFromFlags(flags: SubmitFlags, keyOf: (path: string) => string): JobSpecInput {
   if (!flags.kind || !flags.output) throw new UsageError('give a job file, or --kind and --output (and --input)');
-  const abs = (p: string) => resolve(p);
+  const abs = keyOf;
   if (flags.kind === 'mine') {
     if (!flags.input || !flags.queries) throw new UsageError('a mine job needs --input (an index set) and --queries (the passage set with queries and qrels)');
     return {
@@ -154,7 +154,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print the job record as JSON')
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const { config } = commandContext(globals());
-      const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags);
+      const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags, (p) => storageKeyOf(config, p));
       await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
         await reportJob(cluster.state, await submitJob(cluster.nc, spec), flags);
       });

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { resolve } from 'node:path';
 import { SearchService, type ServingLayout } from '../search/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { openServing } from './cluster-context.js';
+import { openServing, storageKeyOf } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { layoutOption, positiveInt } from './parse.js';
 
@@ -43,7 +42,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
           const service = await SearchService.open({
             nc: cluster.nc,
             storage: cluster.storage,
-            indexSet: resolve(flags.indexSet),
+            indexSet: storageKeyOf(config, flags.indexSet),
             logger: logger.child({ component: 'search' }),
             deadlineMs: flags.deadlineMs ?? config.api.deadlineMs,
             limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },

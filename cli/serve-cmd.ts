@@ -8,7 +8,7 @@ import { layoutOption, positiveInt } from './parse.js';
 import { Admission, ApiMetrics, startRestServer, startGrpcServer } from '../api/index.js';
 import { processMetrics } from './metrics-endpoint.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { exitOnConnectionLoss, openServing } from './cluster-context.js';
+import { exitOnConnectionLoss, openServing, storageKeyOf } from './cluster-context.js';
 import { closeBounded, onShutdown } from './processes-cmd.js';
 
 /** "0,2,5-7" → [0, 2, 5, 6, 7]. */
@@ -54,14 +54,14 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         metrics: metrics.registry,
         nc: cluster.nc,
         storage: cluster.storage,
-        indexSet: resolve(flags.indexSet),
+        indexSet: storageKeyOf(config, flags.indexSet),
         logger: logger.child({ component: 'shard-server' }),
         ...(flags.shards ? { shards: flags.shards } : {}),
         ...(flags.maxInFlight ? { maxInFlight: flags.maxInFlight } : {}),
         layout: flags.layout,
       });
       await server.start();
-      process.stdout.write(`serving ${flags.layout} ${server.servedShards.join(',')} of ${resolve(flags.indexSet)}\n`);
+      process.stdout.write(`serving ${flags.layout} ${server.servedShards.join(',')} of ${storageKeyOf(config, flags.indexSet)}\n`);
       await onShutdown(async () => {
         await server.stop();
         await metrics.endpoint?.close();
@@ -97,7 +97,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
       const search = await SearchService.open({
         nc: cluster.nc,
         storage: cluster.storage,
-        indexSet: resolve(flags.indexSet),
+        indexSet: storageKeyOf(config, flags.indexSet),
         logger: log,
         deadlineMs: config.api.deadlineMs,
         limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NATS_MAX_PAYLOAD_BYTES } from '../common/index.js';
 import { MessagingError } from './errors.js';
-import { renderServerSecurity, type ServerSecurity } from './security.js';
+import { renderRouteSecurity, renderServerSecurity, type ServerSecurity } from './security.js';
 
 /*
  * Runs private nats-server processes (Debian's `nats-server`): JetStream with
@@ -22,8 +22,16 @@ export interface NatsServerOptions {
   port?: number;
   /** Server name (unique in a cluster). */
   name?: string;
-  /** Cluster membership: own route port and every member's route port. */
-  cluster?: { name: string; port: number; routePorts: number[] };
+  /**
+   * Cluster membership: the route port this server listens on (on `host`), and its peers, as route
+   * ports on loopback (`routePorts`) or `host:port` addresses (`routes`). With `security.routes`,
+   * routes need mutual TLS and the route password.
+   */
+  cluster?: { name: string; port: number; routePorts?: number[]; routes?: string[] };
+  /** Address the client and route ports bind (a host's own address across hosts). @defaultValue '127.0.0.1' */
+  host?: string;
+  /** A command the server runs under (`['ip', 'netns', 'exec', NS]`: a host of the multi-host tests); it must exec nats-server in place. */
+  wrap?: string[];
   /** Executable. @defaultValue 'nats-server' */
   binary?: string;
   /** Let the server outlive this process (`sci cluster up`). @defaultValue false */
@@ -70,7 +78,11 @@ export class NatsServerProcess {
 
   /** `tls://` when the server requires TLS, so a client without TLS settings fails at once and clearly. */
   get url(): string {
-    return `${this.options.security ? 'tls' : 'nats'}://127.0.0.1:${this.port}`;
+    return `${this.options.security ? 'tls' : 'nats'}://${this.host}:${this.port}`;
+  }
+
+  get host(): string {
+    return this.options.host ?? '127.0.0.1';
   }
 
   get pid(): number | null {
@@ -96,21 +108,27 @@ export class NatsServerProcess {
     if (this.running) return;
     const lines = [
       `server_name: ${JSON.stringify(this.name)}`,
-      `listen: "127.0.0.1:${this.port}"`,
+      `listen: "${this.host}:${this.port}"`,
       `jetstream { store_dir: ${JSON.stringify(join(this.storeDir, 'js'))}, max_mem: 256MB, max_file: 8GB }`,
       `max_payload: ${this.options.maxPayloadBytes ?? NATS_MAX_PAYLOAD_BYTES}`,
     ];
     const c = this.options.cluster;
     if (c) {
-      const routes = c.routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
-      lines.push(`cluster { name: ${JSON.stringify(c.name)}, listen: "127.0.0.1:${c.port}", routes: [${routes}] }`);
+      const credentials = this.options.security?.routes;
+      const userInfo = credentials ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@` : '';
+      const peers = [...(c.routePorts ?? []).map((p) => `127.0.0.1:${p}`), ...(c.routes ?? [])];
+      const routes = peers.map((peer) => JSON.stringify(`nats-route://${userInfo}${peer}`)).join(', ');
+      lines.push(`cluster {`, `  name: ${JSON.stringify(c.name)}`, `  listen: "${this.host}:${c.port}"`, `  routes: [${routes}]`);
+      if (credentials && this.options.security) lines.push(renderRouteSecurity(this.options.security.tls, credentials));
+      lines.push('}');
     }
     if (this.options.security) lines.push(renderServerSecurity(this.options.security));
     // nats-server resolves includes against the including file's folder only.
     if (this.options.include) lines.push(`include ${JSON.stringify(relative(this.storeDir, this.options.include))}`);
     writeFileSync(this.configPath, `${lines.join('\n')}\n`, { mode: 0o600 });
     rmSync(this.logPath, { force: true });
-    const child = spawn(this.options.binary ?? 'nats-server', ['-c', this.configPath, '-l', this.logPath], {
+    const command = [...(this.options.wrap ?? []), this.options.binary ?? 'nats-server', '-c', this.configPath, '-l', this.logPath];
+    const child = spawn(command[0]!, command.slice(1), {
       stdio: 'ignore',
       detached: this.options.detached ?? false,
     });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credsAuthenticator, nkeyAuthenticator, nkeys, type ConnectionOptions } from 'nats';
@@ -34,6 +35,17 @@ export interface NatsUser {
 export interface ServerSecurity {
   tls: { certFile: string; keyFile: string; caFile: string };
   users: NatsUser[];
+  /**
+   * Cluster routes: the credentials a route must present (and this server presents to its peers).
+   * Routes also use mutual TLS with `tls` (the same CA): a server without the password, or with a
+   * certificate from another CA, cannot join and bypass the users' permissions.
+   */
+  routes?: RouteCredentials;
+}
+
+export interface RouteCredentials {
+  user: string;
+  password: string;
 }
 
 /** Client side, from config: at most one of user/password, nkey seed or creds file, and TLS. */
@@ -57,6 +69,13 @@ export interface SecurityBundle {
   seedFiles: Record<string, string>;
   /** Public nkey of each user, by name. */
   publicKeys: Record<string, string>;
+  /** The cluster routes' password (mode 0600); the route user is `route`. */
+  routeSecretFile: string;
+}
+
+/** The route credentials of a bundle. */
+export function routeCredentials(bundle: SecurityBundle): RouteCredentials {
+  return { user: 'route', password: readFileSync(bundle.routeSecretFile, 'utf8').trim() };
 }
 
 const SECRET_MODE = 0o600;
@@ -125,7 +144,7 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
     const ext = join(dir, 'server.ext');
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', '/CN=sci-nats'], dir);
     chmodSync(keyFile, SECRET_MODE);
-    writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+    writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`);
     openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', certFile, '-days', '825', '-extfile', ext], dir);
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });
@@ -139,7 +158,9 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
     seedFiles[user] = seedFile;
     publicKeys[user] = nkeys.fromSeed(new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim())).getPublicKey();
   }
-  return { dir, caFile, certFile, keyFile, seedFiles, publicKeys };
+  const routeSecretFile = join(dir, 'route.secret');
+  if (!existsSync(routeSecretFile)) writeSecret(routeSecretFile, `${randomBytes(24).toString('hex')}\n`);
+  return { dir, caFile, certFile, keyFile, seedFiles, publicKeys, routeSecretFile };
 }
 
 function renderRules(rules: SubjectRules): string {
@@ -147,6 +168,17 @@ function renderRules(rules: SubjectRules): string {
   if (rules.allow) parts.push(`allow: ${JSON.stringify(rules.allow)}`);
   if (rules.deny) parts.push(`deny: ${JSON.stringify(rules.deny)}`);
   return `{ ${parts.join(', ')} }`;
+}
+
+/**
+ * The `cluster` block's TLS and authorization: mutual TLS under the clients' CA (`verify`: a route
+ * must present a certificate that CA signed) and the route user's password.
+ */
+export function renderRouteSecurity(tls: ServerSecurity['tls'], routes: RouteCredentials): string {
+  return [
+    `  tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, verify: true, timeout: 2 }`,
+    `  authorization { user: ${JSON.stringify(routes.user)}, password: ${JSON.stringify(routes.password)}, timeout: 2 }`,
+  ].join('\n');
 }
 
 /** The `tls` and `authorization` blocks of a nats-server config. */

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { consumerOpts, JSONCodec, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
-import { retrying } from '../messaging/index.js';
+import { retrying, withTimeout } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
 import { keyUnder, type Storage, type StoredFile } from './storage.js';
 import { ObjectCache, type Eviction } from './object-cache.js';
@@ -168,16 +168,19 @@ export class NatsObjectStorage implements Storage {
    * `ObjectStore.list` would ask `$JS.API.STREAM.NAMES` first.
    */
   async list(prefix: string): Promise<StoredFile[]> {
+    // A whole listing is one attempt: a consumer lost to a leader election mid-way starts over.
+    return retrying('listing the object store', () => withTimeout(this.listOnce(prefix), 60_000, 'listing the object store'));
+  }
+
+  private async listOnce(prefix: string): Promise<StoredFile[]> {
     const stream = `OBJ_${this.bucket.name}`;
     const subject = `$O.${this.bucket.name}.M.>`;
     const jsm = await this.bucket.js.jetstreamManager(false);
     // An empty bucket never delivers: know first whether there is any metadata message at all.
-    const last = await retrying('listing the object store', () =>
-      jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: { code?: string }) => {
-        if (err.code === '404') return null;
-        throw err;
-      }),
-    );
+    const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: { code?: string }) => {
+      if (err.code === '404') return null;
+      throw err;
+    });
     if (last === null) return [];
     const options = consumerOpts();
     options.orderedConsumer();

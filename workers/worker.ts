@@ -105,7 +105,8 @@ export class Worker {
         if (typeof jobId === 'string' && JOB_ID_PATTERN.test(jobId)) this.cancelJob(jobId);
       }
     })();
-    await this.announce();
+    // A JetStream cluster that is still electing its leaders answers 503 for a while (all processes start together on a deployment).
+    await retrying('announcing the worker', () => this.announce(), { timeoutMs: 120_000 });
     this.announceTimer = setInterval(() => void this.announce().catch(() => undefined), 5000);
     this.status = 'running';
     for (let i = 0; i < this.concurrency; i++) this.loops.push(this.pullLoop());
