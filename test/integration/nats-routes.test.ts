@@ -39,7 +39,7 @@ test('routes need the password and a certificate from the cluster CA: rogue serv
   const jsm = await retrying('the JetStream API', () => nc.jetstreamManager(), { timeoutMs: 60_000 });
   await retrying('a replicated stream', () => jsm.streams.add({ name: 'ROUTES_CHECK', subjects: ['routes.check'], num_replicas: 3 }), { timeoutMs: 60_000 });
 
-  const target = readFileSync(join(dir, 'nats', 'n0', 'n0.conf'), 'utf8').match(/listen: "127\.0\.0\.1:(\d+)"\n  routes/)?.[1];
+  const target = readFileSync(join(dir, 'nats', 'n0', 'n0.conf'), 'utf8').match(/listen: "127\.0\.0\.1:(\d+)"\n {2}routes/)?.[1];
   assert.ok(target, 'the route port of n0');
   const rogueCa = createSecurityBundle(join(dir, 'rogue'), { hosts: ['127.0.0.1'], users: ['admin'] });
   const rogue = async (name: string, rogueSecurity: ServerSecurity) => {
