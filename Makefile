@@ -7,13 +7,14 @@ NPM_STAMP := node_modules/.sci-npm-ci
 TS_DIRS := $(shell node -p "require('./tsconfig.json').include.join(' ')")
 SOURCES := $(shell find $(TS_DIRS) -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null) tsconfig.json
 
-.PHONY: help system deps build lint format test test-unit test-integration test-e2e fuzz demo bench clean
+.PHONY: help system deps build lint format test test-unit test-integration test-e2e test-hosts fuzz demo bench clean
 
 help:
 	@echo "make demo   run the main job on the built-in WordNet corpus"
 	@echo "make test   run the whole test suite (unit, integration, e2e)"
 	@echo "make bench  run the benchmarks in bench/ (each prints a ratio against a baseline run beside it)"
 	@echo "make fuzz   run the hostile-peers fuzz suite at length (FUZZ_ROUNDS, FC_RUNS)"
+	@echo "make test-hosts  the three-host cluster test (network namespaces, root) with its wire faults"
 
 system:
 	@scripts/ensure-system.sh
@@ -73,6 +74,12 @@ test-integration: build
 test-e2e: build
 	$(NATS_VERSION)
 	$(NODE_TEST) $(call tests_in,dist/test/e2e)
+
+# The three-host cluster test with its wire faults (root and ip netns; scripts/netns-hosts.sh makes the
+# hosts). Not in `make test` yet: its jobs stall now and then (issue 23's open bugs).
+test-hosts: build
+	$(NATS_VERSION)
+	SCI_HOSTS_TESTS=1 $(NODE_TEST) dist/test/integration/hosts-harness.test.js dist/test/integration/hosts-cluster.test.js
 
 # The hostile-peers fuzz suite at length (its one-round version runs in `make test`): every role's
 # subjects, HTTP and gRPC fronts, FUZZ_ROUNDS rounds; the frame decoders' properties at FC_RUNS runs.

@@ -178,7 +178,7 @@ export class Coordinator {
           void this.withJob(job.id, () => this.settleCancelled(job.id));
       }
     } catch (err) {
-      this.options.logger.warn({ err }, 'sweep failed; NATS unavailable?');
+      this.options.logger.warn({ err, natsServer: this.options.state.nc.info?.server_name }, 'sweep failed; NATS unavailable?');
     }
   }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { consumerOpts, JSONCodec, type JetStreamClient, type ObjectInfo, type ObjectStore } from 'nats';
+import { JSONCodec, type JetStreamClient, type JetStreamManager, type ObjectInfo, type ObjectStore, type StoredMsg } from 'nats';
 import { retrying, withTimeout } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
 import { keyUnder, type Storage, type StoredFile } from './storage.js';
@@ -13,6 +13,11 @@ import { ObjectCache, type Eviction } from './object-cache.js';
 import { StorageError, StorageKeyError } from './errors.js';
 import { checkKey } from './keys.js';
 import { tempPathFor } from '../common/index.js';
+
+/** nats.js's manager has a direct-get API (`JetStreamManagerImpl.direct`) that its interface does not declare. */
+type DirectManager = JetStreamManager & {
+  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg> };
+};
 
 /** A bucket of the object store, opened: the client its reads bind through, and its name. */
 export interface ObjectBucket {
@@ -40,11 +45,11 @@ export const DEFAULT_OBJECT_CACHE_BYTES = 10 * 2 ** 30;
  * to a temp file (hashed on the way), are verified, then renamed into a
  * local cache keyed by digest (object-cache.ts), which has a size cap.
  *
- * Chunks are read through our own ordered consumer bound to the bucket's
- * stream: nats.js's `ObjectStore.get` subscribes without a stream, so the
- * client first asks `$JS.API.STREAM.NAMES` which stream holds the chunk
- * subject, a lookup the least-privilege roles may not make (and need not:
- * the stream is known).
+ * Reads make no consumer and no stream lookup: chunks come by direct gets
+ * and listings from the stream's subject counts (see chunks()). nats.js's
+ * `ObjectStore.get` subscribes without naming the stream, so the client
+ * first asks `$JS.API.STREAM.NAMES`, a lookup the least-privilege roles may
+ * not make (and need not: the stream is known).
  */
 export class NatsObjectStorage implements Storage {
   readonly kind = 'nats-object-store' as const;
@@ -114,22 +119,35 @@ export class NatsObjectStorage implements Storage {
     if (hash.digest('hex') !== digest) throw new StorageError(`object ${key} digest mismatch`, { file: key });
   }
 
-  /** The object's chunks in order, read by an ordered consumer bound to the bucket's stream (no stream lookup). */
+  /**
+   * The object's chunks in order, each fetched by a direct get (`next_by_subj` from the sequence after
+   * the last one): no consumer is made. In a JetStream cluster every consumer, even an ordered one, is
+   * a proposal to the meta leader, created and deleted again per file; with a few hundred downloads
+   * that churn starved the cluster, and an ordered consumer whose stream changed leader could stall
+   * for good. A direct get is one request any replica answers, under the request timeout.
+   */
   private async *chunks(info: ObjectInfo): AsyncGenerator<Uint8Array> {
     if (info.size === 0) return;
-    const options = consumerOpts();
-    options.orderedConsumer();
-    options.bindStream(`OBJ_${this.bucket.name}`);
-    const subscription = await this.bucket.js.subscribe(`$O.${this.bucket.name}.C.${info.nuid}`, options);
-    try {
-      for await (const message of subscription) {
-        if (message.data.length > 0) yield message.data;
-        if (message.info.pending === 0) return;
-      }
-      throw new StorageError(`object ${info.name}: its chunk stream ended before the last chunk`, { file: info.name });
-    } finally {
-      subscription.unsubscribe();
+    const jsm = await this.manager();
+    const stream = `OBJ_${this.bucket.name}`;
+    const subject = `$O.${this.bucket.name}.C.${info.nuid}`;
+    let seq = 0;
+    for (let chunk = 0; chunk < info.chunks; chunk++) {
+      const message = await jsm.direct.getMessage(stream, { seq: seq + 1, next_by_subj: subject });
+      if (message.subject !== subject) throw new StorageError(`object ${info.name}: chunk ${chunk} came from ${message.subject}`, { file: info.name });
+      seq = message.seq;
+      yield message.data;
     }
+  }
+
+  private jsm: Promise<DirectManager> | null = null;
+
+  private manager(): Promise<DirectManager> {
+    this.jsm ??= (this.bucket.js.jetstreamManager(false) as Promise<DirectManager>).catch((err: unknown) => {
+      this.jsm = null;
+      throw err;
+    });
+    return this.jsm;
   }
 
   async workDir(): Promise<string> {
@@ -163,40 +181,23 @@ export class NatsObjectStorage implements Storage {
   }
 
   /**
-   * The bucket's live objects under `prefix`, from the last metadata message of each (deleted ones
-   * are left out). Read like the chunks, by an ordered consumer bound to the stream: nats.js's
-   * `ObjectStore.list` would ask `$JS.API.STREAM.NAMES` first.
+   * The bucket's live objects under `prefix`: the stream's metadata subjects (one per object name),
+   * then the last metadata message of each by a direct get; deleted objects are left out. No consumer
+   * (see chunks()), and no `$JS.API.STREAM.NAMES` lookup as nats.js's `ObjectStore.list` would make.
    */
   async list(prefix: string): Promise<StoredFile[]> {
-    // A whole listing is one attempt: a consumer lost to a leader election mid-way starts over.
     return retrying('listing the object store', () => withTimeout(this.listOnce(prefix), 60_000, 'listing the object store'));
   }
 
   private async listOnce(prefix: string): Promise<StoredFile[]> {
     const stream = `OBJ_${this.bucket.name}`;
-    const subject = `$O.${this.bucket.name}.M.>`;
-    const jsm = await this.bucket.js.jetstreamManager(false);
-    // An empty bucket never delivers: know first whether there is any metadata message at all.
-    const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: { code?: string }) => {
-      if (err.code === '404') return null;
-      throw err;
-    });
-    if (last === null) return [];
-    const options = consumerOpts();
-    options.orderedConsumer();
-    options.deliverLastPerSubject();
-    options.bindStream(stream);
+    const jsm = await this.manager();
+    const { state } = await jsm.streams.info(stream, { subjects_filter: `$O.${this.bucket.name}.M.>` });
     const codec = JSONCodec<ObjectInfo>();
     const found: StoredFile[] = [];
-    const subscription = await this.bucket.js.subscribe(subject, options);
-    try {
-      for await (const message of subscription) {
-        const info = codec.decode(message.data);
-        if (!info.deleted && keyUnder(info.name, prefix)) found.push({ key: info.name, bytes: info.size, modified: new Date(info.mtime).toISOString() });
-        if (message.info.pending === 0) break;
-      }
-    } finally {
-      subscription.unsubscribe();
+    for (const subject of Object.keys(state.subjects ?? {})) {
+      const info = codec.decode((await jsm.direct.getMessage(stream, { last_by_subj: subject })).data);
+      if (!info.deleted && keyUnder(info.name, prefix)) found.push({ key: info.name, bytes: info.size, modified: new Date(info.mtime).toISOString() });
     }
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }

@@ -1,0 +1,343 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clusterServerSecurity, NATS_ROLES, type NatsRole } from '../../access/index.js';
+import { runJobLocally } from '../../coordinator/index.js';
+import { createSecurityBundle, NatsServerProcess, type SecurityBundle, type ServerSecurity } from '../../messaging/index.js';
+import { FsStorage } from '../../storage/index.js';
+import { hostsUnavailable, NamespaceHosts, type Host } from '../support/hosts.js';
+import { REPO_ROOT, tempDir } from '../support/paths.js';
+import { assertRouteRefused, REFUSED } from '../support/routes.js';
+import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
+
+/*
+ * The cluster across three hosts (network namespaces, one switch, no shared
+ * disk): a 3-node NATS cluster, one node per host, with TLS on clients and
+ * routes and route authentication; streams, KV and the object store R3.
+ * Host A runs the coordinator, the operator's CLI and the query API; B and C
+ * run workers and shard servers. Storage is the object store only: each
+ * host has its own folder (secrets copied in, its own cache).
+ *
+ * One cluster, in phases: the main path (ingest, encode, index Flat / IVF-PQ
+ * / HNSW / BM25, serve, search through the API on A, a dense mine job) with
+ * outputs byte-identical to the same jobs run on one host; B cut off in the
+ * middle of a job; the NATS node on C killed in the middle of one; and
+ * servers that try to join as routes without the password, or with a
+ * certificate from another CA, refused.
+ */
+
+const SCI = join(REPO_ROOT, 'bin', 'sci.js');
+/*
+ * Runs with SCI_HOSTS_TESTS=1 (`make test-hosts`), not in `make test` yet: on this machine the
+ * three-host jobs stall now and then at a stage change (the next stage's tasks are published and
+ * never delivered, no process logs an error), and after a host is cut off the coordinator's reads
+ * time out for minutes while the R3 streams already have new leaders. Both are open bugs of the
+ * multi-host issue; a test that passes by chance is not a result to record.
+ */
+const SKIP =
+  hostsUnavailable() ?? (process.env.SCI_HOSTS_TESTS === '1' ? false : 'the three-host cluster runs with SCI_HOSTS_TESTS=1 (make test-hosts): open stall bugs');
+const CLIENT_PORT = 4222;
+const ROUTE_PORT = 6222;
+
+interface JobRecordOut {
+  id: string;
+  state: string;
+  error?: string | null;
+  outputManifest?: string | null;
+}
+
+interface SetManifest {
+  rowsIn?: number;
+  shards: Array<{ id?: number; path?: string; rows?: number; sha256?: string; files?: Array<{ path: string; sha256: string }> }>;
+}
+
+/** A host's copy of the security material, and the server side of it with the host's paths. */
+function provision(host: Host, bundle: SecurityBundle): { dir: string; server: ServerSecurity } {
+  const dir = join(host.dir, 'security');
+  cpSync(bundle.dir, dir, { recursive: true });
+  const local = (file: string) => join(dir, file.slice(bundle.dir.length + 1));
+  const server = clusterServerSecurity({
+    ...bundle,
+    dir,
+    caFile: local(bundle.caFile),
+    certFile: local(bundle.certFile),
+    keyFile: local(bundle.keyFile),
+    routeSecretFile: local(bundle.routeSecretFile),
+  });
+  return { dir, server };
+}
+
+test(
+  'three hosts, no shared disk: the main path byte-identical to one host, search through the API, rogue routes refused; wire faults',
+  { skip: SKIP, timeout: 600_000 },
+  async (t) => {
+    const dir = tempDir(t, 'sci-hosts-');
+    const set = await NamespaceHosts.create(3);
+    t.after(() => set.close());
+    const [a, b, c] = set.hosts as [Host, Host, Host];
+    const bundle = createSecurityBundle(join(dir, 'security'), { hosts: ['127.0.0.1', 'localhost', ...set.hosts.map((h) => h.address)], users: NATS_ROLES });
+    const provisioned = set.hosts.map((h) => provision(h, bundle));
+    const servers = set.hosts.map((h) => `tls://${h.address}:${CLIENT_PORT}`);
+    const nats = await Promise.all(
+      set.hosts.map((h, i) =>
+        NatsServerProcess.start({
+          name: `n${i}`,
+          host: h.address,
+          port: CLIENT_PORT,
+          storeDir: join(h.dir, 'nats'),
+          cluster: { name: 'sci', port: ROUTE_PORT, routes: set.hosts.filter((o) => o !== h).map((o) => `${o.address}:${ROUTE_PORT}`) },
+          security: provisioned[i]!.server,
+          wrap: ['ip', 'netns', 'exec', h.ns],
+        }),
+      ),
+    );
+    t.after(() => Promise.all(nats.map((n) => n.stop({ clean: true }))));
+
+    const env = (host: Host, role: NatsRole): Record<string, string> => ({
+      SCI_NATS__SERVERS: JSON.stringify(servers),
+      SCI_NATS__REPLICAS: '3',
+      SCI_NATS__ACK_WAIT_MS: '3000',
+      SCI_NATS__NKEY_SEED_FILE: join(host.dir, 'security', `${role}.nk`),
+      SCI_NATS__TLS__CA_FILE: join(host.dir, 'security', 'ca.pem'),
+      SCI_STORAGE__KIND: 'nats-object-store',
+      SCI_STORAGE__CACHE__DIR: join(host.dir, 'cache'),
+      SCI_LOG__PRETTY: 'false',
+    });
+    const start = (host: Host, role: NatsRole, args: string[], log: string, extra: Record<string, string> = {}) =>
+      set.spawn(host, process.execPath, [SCI, ...args], { env: { ...env(host, role), ...extra }, log: join(host.dir, log) });
+    // What each host's processes logged, for a failure's message (the host folders go with the hosts).
+    const logs = () =>
+      set.hosts
+        .flatMap((h) =>
+          ['coordinator.log', 'worker.log', 'shards.log', 'api.log'].map((name) => {
+            const path = join(h.dir, name);
+            if (!existsSync(path)) return '';
+            // Warnings and errors only, one line each: what went wrong, not the stacks.
+            const lines = readFileSync(path, 'utf8')
+              .split('\n')
+              .flatMap((line) => {
+                try {
+                  const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
+                  return entry.level >= 30 ? [`${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`] : [];
+                } catch {
+                  return line.trim() === '' ? [] : [line.trim()];
+                }
+              });
+            return `host ${h.index} ${name}: ${lines.slice(-40).join(' | ')}`;
+          }),
+        )
+        .concat(
+          nats.map(
+            (n) =>
+              `${n.name}: ${n
+                .log()
+                .split('\n')
+                .filter((l) => /\[(WRN|ERR)\]/.test(l))
+                .slice(-12)
+                .join(' | ')}`,
+          ),
+        )
+        .join('\n');
+    const sci = async (args: string[], expectCode = 0) => {
+      const result = await set.execIn(a, process.execPath, [SCI, ...args], { env: env(a, 'cli'), timeoutMs: 240_000 });
+      if (result.code !== expectCode) t.diagnostic(logs());
+      assert.equal(result.code, expectCode, `sci ${args.join(' ')} on host A: ${result.stderr.slice(-3000)}${result.stdout.slice(-2000)}`);
+      return result.stdout;
+    };
+    const submit = async (args: string[]): Promise<JobRecordOut> => JSON.parse(await sci(['job', 'submit', ...args, '--json'])) as JobRecordOut;
+    const placement = async () => {
+      const r = await set.execIn(
+        a,
+        process.execPath,
+        [
+          join(REPO_ROOT, 'dist', 'test', 'support', 'stream-placement.js'),
+          JSON.stringify(servers),
+          join(a.dir, 'security', 'admin.nk'),
+          join(a.dir, 'security', 'ca.pem'),
+        ],
+        { timeoutMs: 30_000 },
+      );
+      return r.stdout.trim() || r.stderr.slice(0, 300);
+    };
+    const waitDone = async (id: string, timeoutMs = 180_000): Promise<JobRecordOut> => {
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      for (;;) {
+        // During a fault a status call may time out while the streams elect new leaders: asked again.
+        const r = await set.execIn(a, process.execPath, [SCI, 'job', 'status', id, '--json'], { env: env(a, 'cli'), timeoutMs: 60_000 });
+        if (r.code === 0) {
+          const { job } = JSON.parse(r.stdout) as { job: JobRecordOut };
+          if (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled') return job;
+          last = job.state;
+        } else last = r.stderr.split('\n')[0] ?? '';
+        if (Date.now() > deadline) throw new Error(`job ${id} not ended after ${timeoutMs} ms (last: ${last})\n${logs()}\nstreams: ${await placement()}`);
+        await sleep(500);
+      }
+    };
+    const storedManifest = async (key: string): Promise<SetManifest> => {
+      const out = join(a.dir, 'got', key.replace(/\//g, '_'));
+      await sci(['storage', 'get', `${key}/manifest.json`, out]);
+      return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as SetManifest;
+    };
+
+    start(a, 'coordinator', ['coordinator', 'run'], 'coordinator.log');
+    const workers = [start(b, 'worker', ['worker', 'run'], 'worker.log'), start(c, 'worker', ['worker', 'run'], 'worker.log')];
+
+    // --- the main path ---
+    const dict = wordnetVerbsAndAdverbs(a.dir);
+    await sci(['ingest', '--format', 'wordnet', '--input', dict, '--out', 'wn/passages', '--shards', '4']);
+    const encode = await submit(['--kind', 'encode', '--input', 'wn/passages', '--output', 'wn/embeddings', '--dim', '32', '--wait', '--timeout-ms', '60000']);
+    assert.equal(encode.state, 'done', encode.error ?? '');
+    const indexArgs = ['--index', 'flat=Flat:ip', '--index', 'ivfpq=IVF16,PQ8:ip', '--index', 'hnsw=HNSW16,Flat:ip', '--bm25', 'wn/passages'];
+    const index = await submit(['--kind', 'index', '--input', 'wn/embeddings', '--output', 'wn/indexes', ...indexArgs, '--wait']);
+    assert.equal(index.state, 'done', index.error ?? '');
+    const mine = await submit([
+      '--kind',
+      'mine',
+      '--input',
+      'wn/indexes',
+      '--queries',
+      'wn/passages',
+      '--source',
+      'dense:flat',
+      '--output',
+      'wn/mined',
+      '--wait',
+    ]);
+    assert.equal(mine.state, 'done', mine.error ?? '');
+
+    // The same jobs on one host, in-process on a filesystem: every output file is the same bytes.
+    const local = await wordnetFixture(join(dir, 'one-host'), 4, { input: dict });
+    const fs = new FsStorage('/');
+    const root = join(dir, 'one-host');
+    await runJobLocally({ kind: 'encode', input: local.passages, output: join(root, 'embeddings'), encoder: { kind: 'hashed-tfidf', dim: 32 } }, fs, {
+      threads: 2,
+    });
+    await runJobLocally(
+      {
+        kind: 'index',
+        input: join(root, 'embeddings'),
+        output: join(root, 'indexes'),
+        indexes: [
+          { name: 'flat', factory: 'Flat', metric: 'ip' },
+          { name: 'ivfpq', factory: 'IVF16,PQ8', metric: 'ip' },
+          { name: 'hnsw', factory: 'HNSW16,Flat', metric: 'ip' },
+        ],
+        bm25: { passages: local.passages },
+      },
+      fs,
+      { threads: 2 },
+    );
+    await runJobLocally(
+      {
+        kind: 'mine',
+        input: join(root, 'indexes'),
+        queries: { passages: local.passages, split: 'train' },
+        source: { kind: 'dense', index: 'flat' },
+        output: join(root, 'mined'),
+      },
+      fs,
+      { threads: 2 },
+    );
+    for (const name of ['embeddings', 'indexes', 'mined']) {
+      const across = await storedManifest(`wn/${name}`);
+      const one = JSON.parse(readFileSync(join(root, name, 'manifest.json'), 'utf8')) as SetManifest;
+      assert.deepEqual(digests(across), digests(one), `${name}: the three-host outputs are the one-host outputs, file for file`);
+    }
+
+    // Serve from B and C, search through the API on A.
+    start(b, 'shard-server', ['serve', 'shards', '--index-set', 'wn/indexes', '--shards', '0,1'], 'shards.log');
+    start(c, 'shard-server', ['serve', 'shards', '--index-set', 'wn/indexes', '--shards', '2,3'], 'shards.log');
+    start(a, 'api', ['serve', 'api', '--index-set', 'wn/indexes'], 'api.log', { SCI_API__PORT: '8080', SCI_API__GRPC_PORT: '50051' });
+    const search = async (index: string): Promise<{ partial: boolean; shards: number[]; hits: number }> => {
+      const script = `fetch('http://127.0.0.1:8080/v1/search',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({index:${JSON.stringify(index)},queries:['move quickly','in a careful manner'],k:10})}).then(async r=>{const b=await r.json();if(r.status!==200)throw new Error(r.status+' '+JSON.stringify(b));const shards=[...new Set(b.results.flatMap(x=>x.hits.map(h=>h.shard)))].sort();console.log(JSON.stringify({partial:b.partial,shards,hits:b.results.reduce((s,x)=>s+x.hits.length,0)}))})`;
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const r = await set.execIn(a, process.execPath, ['-e', script], { timeoutMs: 30_000 });
+        if (r.code === 0) {
+          const answer = JSON.parse(r.stdout) as { partial: boolean; shards: number[]; hits: number };
+          if (!answer.partial) return answer;
+        }
+        // The API and the shard servers load for a while; their first answers may be partial or refused.
+        if (Date.now() > deadline) throw new Error(`no whole answer from the API on A: ${r.stderr.slice(0, 500)}${r.stdout}\n${logs()}`);
+        await sleep(1000);
+      }
+    };
+    for (const name of ['flat', 'ivfpq', 'hnsw', 'bm25']) {
+      const answer = await search(name);
+      assert.equal(answer.hits, 20, name);
+      assert.ok(answer.shards.length >= 2, `${name}: hits from both hosts' shards (${answer.shards.join(',')})`);
+    }
+
+    // --- rogue routes: no password, or a certificate from another CA ---
+    const rogueCa = createSecurityBundle(join(dir, 'rogue-ca'), { hosts: [c.address], users: ['admin'] });
+    const rogue = async (name: string, security: ServerSecurity, port: number) => {
+      const server = await NatsServerProcess.start({
+        name,
+        host: c.address,
+        port,
+        storeDir: join(c.dir, name),
+        cluster: { name: 'sci', port: port + 1, routes: [`${a.address}:${ROUTE_PORT}`] },
+        security,
+        wrap: ['ip', 'netns', 'exec', c.ns],
+      });
+      t.after(() => server.stop({ clean: true }));
+      await sleep(3000);
+      return server;
+    };
+    const trusted = provisioned[2]!.server;
+    const withoutPassword = await rogue('rogue-nopass', { ...trusted, routes: { user: 'route', password: 'guessed' } }, 4300);
+    const otherCa = await rogue('rogue-ca', { ...trusted, tls: { certFile: rogueCa.certFile, keyFile: rogueCa.keyFile, caFile: rogueCa.caFile } }, 4310);
+    t.diagnostic(await assertRouteRefused(withoutPassword, nats, REFUSED.password));
+    t.diagnostic(await assertRouteRefused(otherCa, nats, REFUSED.certificate));
+    const exactlyOnce = async (job: JobRecordOut, rows: number) => {
+      assert.equal(job.state, 'done', job.error ?? '');
+      const manifest = await storedManifest(job.outputManifest!.replace(/\/manifest\.json$/, ''));
+      assert.equal(manifest.shards.length, 4, 'one output per shard');
+      assert.equal(
+        manifest.shards.reduce((sum, s) => sum + (s.rows ?? 0), 0),
+        rows,
+      );
+    };
+    const passages = await storedManifest('wn/passages');
+    const rows = passages.shards.reduce((sum, s) => sum + (s.rows ?? 0), 0);
+    await t.test('host B cut off in the middle of a job: it completes on C, every shard once; B comes back', async () => {
+      const cut = await submit(['--kind', 'encode', '--input', 'wn/passages', '--output', 'wn/embeddings-cut', '--dim', '48']);
+      await set.linkDown(b);
+      await exactlyOnce(await waitDone(cut.id), rows);
+      const upAt = Date.now();
+      await set.linkUp(b);
+      const bWorker = workers[0]!.pid;
+      for (const deadline = Date.now() + 60_000; ;) {
+        const status = JSON.parse(await sci(['cluster', 'status', '--json'])) as { workers: Array<{ pid: number; heartbeatAt: string }> };
+        const record = status.workers.find((w) => w.pid === bWorker);
+        if (record && Date.parse(record.heartbeatAt) > upAt) break;
+        if (Date.now() > deadline) throw new Error(`B's worker (pid ${bWorker}) did not come back after its link did`);
+        await sleep(1000);
+      }
+    });
+    await t.test('the NATS node on C killed in the middle of a job: the R3 streams carry it to the end', async () => {
+      const killed = await submit(['--kind', 'encode', '--input', 'wn/passages', '--output', 'wn/embeddings-killed', '--dim', '40']);
+      await nats[2]!.kill();
+      await exactlyOnce(await waitDone(killed.id), rows);
+      await nats[2]!.launch();
+    });
+  },
+);
+
+/** Every file a set's manifest names, with its digest, in manifest order: what "the same outputs" means for a set. */
+function digests(manifest: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === 'object') {
+      const entry = value as Record<string, unknown>;
+      if (typeof entry.path === 'string' && typeof entry.sha256 === 'string') out.push([entry.path, entry.sha256]);
+      Object.values(entry).forEach(walk);
+    }
+  };
+  walk(manifest);
+  return out;
+}
