@@ -122,9 +122,10 @@ export class NatsObjectStorage implements Storage {
   /**
    * The object's chunks in order, each fetched by a direct get (`next_by_subj` from the sequence after
    * the last one): no consumer is made. In a JetStream cluster every consumer, even an ordered one, is
-   * a proposal to the meta leader, created and deleted again per file; with a few hundred downloads
-   * that churn starved the cluster, and an ordered consumer whose stream changed leader could stall
-   * for good. A direct get is one request any replica answers, under the request timeout.
+   * created and deleted through the meta leader, so one per file meant hundreds of meta proposals per
+   * job (the three-host test showed their clean-up retried on a node cut off). A direct get is one
+   * request any replica answers, under the request timeout; a replica still behind answers 404, and
+   * the download is retried (localPath).
    */
   private async *chunks(info: ObjectInfo): AsyncGenerator<Uint8Array> {
     if (info.size === 0) return;
