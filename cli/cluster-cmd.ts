@@ -5,7 +5,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive, UsageError } from '../common/index.js';
-import { NatsServerProcess, connectNats, createSecurityBundle, freePort, renderServerSecurity, type SecurityBundle } from '../messaging/index.js';
+import {
+  NatsServerProcess,
+  connectNats,
+  createSecurityBundle,
+  freePort,
+  renderRoutesConf,
+  renderServerSecurity,
+  routeCredentials,
+  type SecurityBundle,
+} from '../messaging/index.js';
 import { clusterServerSecurity, inboxPrefixOf, NATS_ROLES } from '../access/index.js';
 import { listKeys, listWorkers, NAMES, openClusterState, type ClusterState } from '../jobs/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -180,7 +189,13 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
     .requiredOption('--out <dir>', 'folder to write (kept files are reused: run again to add a host or role)')
     .option('--host <name>', 'a DNS name or IP the server certificate is valid for (repeat)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--mount <dir>', 'where the NATS pods mount the server secret (paths inside auth.conf)', '/etc/nats/auth')
-    .action((flags: { out: string; host: string[]; mount: string }) => {
+    .option(
+      '--route <host:port>',
+      "a NATS node's route address, written with the route password into routes.conf (repeat; default the StatefulSet's three)",
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .action((flags: { out: string; host: string[]; mount: string; route: string[] }) => {
       if (flags.host.length === 0)
         throw new UsageError('give at least one --host (the names clients use to reach NATS, e.g. nats, nats-0.nats)', { field: '--host' });
       const bundle = createSecurityBundle(resolve(flags.out), { hosts: flags.host, users: NATS_ROLES });
@@ -190,9 +205,12 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         certFile: join(flags.mount, 'server-cert.pem'),
         keyFile: join(flags.mount, 'server-key.pem'),
       };
-      writeFileSync(join(bundle.dir, 'auth.conf'), `${renderServerSecurity(clusterServerSecurity(mounted))}\n`, { mode: 0o600 });
+      const security = clusterServerSecurity(mounted);
+      writeFileSync(join(bundle.dir, 'auth.conf'), `${renderServerSecurity(security)}\n`, { mode: 0o600 });
+      const routes = flags.route.length > 0 ? flags.route : ['nats-0.nats:6222', 'nats-1.nats:6222', 'nats-2.nats:6222'];
+      writeFileSync(join(bundle.dir, 'routes.conf'), `${renderRoutesConf(security.tls, routeCredentials(bundle), routes)}\n`, { mode: 0o600 });
       process.stdout.write(
-        `NATS security in ${bundle.dir}: ca.pem, server-cert.pem, server-key.pem, auth.conf, and seeds ${NATS_ROLES.map((r) => `${r}.nk`).join(', ')}\n`,
+        `NATS security in ${bundle.dir}: ca.pem, server-cert.pem, server-key.pem, auth.conf, routes.conf, and seeds ${NATS_ROLES.map((r) => `${r}.nk`).join(', ')}\n`,
       );
     });
   cluster

@@ -5,6 +5,7 @@ export {
   clientSecurityOptions,
   renderServerSecurity,
   renderRouteSecurity,
+  renderRoutesConf,
   routeCredentials,
   type RouteCredentials,
   type ClientSecurity,

@@ -181,6 +181,15 @@ export function renderRouteSecurity(tls: ServerSecurity['tls'], routes: RouteCre
   ].join('\n');
 }
 
+/** A `cluster` block's routes (with the route password) and its route security: what `sci cluster secrets` puts in routes.conf. */
+export function renderRoutesConf(tls: ServerSecurity['tls'], routes: RouteCredentials, peers: readonly string[]): string {
+  const userInfo = `${encodeURIComponent(routes.user)}:${encodeURIComponent(routes.password)}@`;
+  return [
+    `routes: [${peers.map((peer) => JSON.stringify(`nats-route://${userInfo}${peer}`)).join(', ')}]`,
+    renderRouteSecurity(tls, routes).replace(/^ {2}/gm, ''),
+  ].join('\n');
+}
+
 /** The `tls` and `authorization` blocks of a nats-server config. */
 export function renderServerSecurity(security: ServerSecurity): string {
   const users = security.users.map((u) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NatsServerProcess } from '../../messaging/index.js';
 
 /**
  * Checks that a server trying to join as a route was refused for `reason` and holds no route.
@@ -8,7 +7,13 @@ import type { NatsServerProcess } from '../../messaging/index.js';
  * so every one the rogue made must have been closed again; the reason may be logged on either side.
  * Returns the counts, for the test's diagnostics.
  */
-export async function assertRouteRefused(rogue: NatsServerProcess, members: readonly NatsServerProcess[], reason: RegExp): Promise<string> {
+/** A nats-server whose log can be read (a NatsServerProcess, or one a test started from a config of its own). */
+export interface LoggingServer {
+  name: string;
+  log(): string;
+}
+
+export async function assertRouteRefused(rogue: LoggingServer, members: readonly LoggingServer[], reason: RegExp): Promise<string> {
   const count = () => {
     const log = rogue.log();
     return { log, created: log.match(/Route connection created/g)?.length ?? 0, closed: log.match(/(Route|Router) connection closed/g)?.length ?? 0 };

@@ -91,8 +91,30 @@ for (const overlay of ['cpu', 'gpu']) {
     for (const role of NATS_ROLES.filter((r) => r !== 'admin' && r !== 'cli'))
       assert.equal(decoded(byKindAndName(documents, 'Secret', `sci-nats-${role}`), 'seed'), readFileSync(join(secrets, `${role}.nk`), 'utf8'), role);
     const server = byKindAndName(documents, 'Secret', 'sci-nats-server');
-    assert.deepEqual(Object.keys(server.data).sort(), ['auth.conf', 'ca.pem', 'server-cert.pem', 'server-key.pem']);
+    assert.deepEqual(Object.keys(server.data).sort(), ['auth.conf', 'ca.pem', 'routes.conf', 'server-cert.pem', 'server-key.pem']);
     assert.match(decoded(server, 'auth.conf'), /\/etc\/nats\/auth\/server-cert\.pem/);
+    // Routes: the StatefulSet's three peers with the route password, mutual TLS under the same CA, the route user.
+    const routes = decoded(server, 'routes.conf');
+    const password = readFileSync(join(secrets, 'route.secret'), 'utf8').trim();
+    for (const peer of ['nats-0.nats', 'nats-1.nats', 'nats-2.nats']) assert.ok(routes.includes(`nats-route://route:${password}@${peer}:6222`), peer);
+    assert.match(
+      routes,
+      /tls \{ cert_file: "\/etc\/nats\/auth\/server-cert\.pem", key_file: "\/etc\/nats\/auth\/server-key\.pem", ca_file: "\/etc\/nats\/auth\/ca\.pem", verify: true/,
+    );
+    assert.match(routes, new RegExp(`authorization \\{ user: "route", password: "${password}"`));
+    const natsConf = byKindAndName(documents, 'ConfigMap', 'nats-config').data['nats.conf'] as string;
+    assert.match(natsConf, /cluster \{[^}]*include "auth\/routes\.conf"/);
+    assert.doesNotMatch(natsConf, /nats-route:\/\//, 'no route without its credentials in the ConfigMap');
+    // Only the cluster's own pods reach NATS; routes only from NATS pods.
+    const policy = byKindAndName(documents, 'NetworkPolicy', 'nats');
+    assert.deepEqual(policy.spec.podSelector, { matchLabels: { app: 'nats' } });
+    const ingress = policy.spec.ingress as K8sObject[];
+    const portsOf = (rule: K8sObject) => (rule.ports as K8sObject[]).map((p) => p.port as number).sort();
+    assert.deepEqual(ingress.map(portsOf), [[4222, 8222], [6222]]);
+    assert.deepEqual(ingress[1]!.from, [{ podSelector: { matchLabels: { app: 'nats' } } }]);
+    const clients = ingress[0]!.from[0].podSelector.matchExpressions[0].values as string[];
+    for (const { doc } of documents.filter((d) => d.doc.kind === 'Deployment' || d.doc.kind === 'StatefulSet'))
+      assert.ok(clients.includes(doc.spec.template.metadata.labels.app as string), `${doc.metadata.name} may reach NATS`);
     // The operator's key never goes into the cluster.
     assert.ok(!documents.some((d) => d.doc.kind === 'Secret' && /admin/.test(d.doc.metadata.name as string)));
 
