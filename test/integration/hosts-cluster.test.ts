@@ -140,13 +140,6 @@ test(
           ),
         )
         .join('\n');
-    const sci = async (args: string[], expectCode = 0) => {
-      const result = await set.execIn(a, process.execPath, [SCI, ...args], { env: env(a, 'cli'), timeoutMs: 240_000 });
-      if (result.code !== expectCode) t.diagnostic(logs());
-      assert.equal(result.code, expectCode, `sci ${args.join(' ')} on host A: ${result.stderr.slice(-3000)}${result.stdout.slice(-2000)}`);
-      return result.stdout;
-    };
-    const submit = async (args: string[]): Promise<JobRecordOut> => JSON.parse(await sci(['job', 'submit', ...args, '--json'])) as JobRecordOut;
     const placement = async () => {
       const r = await set.execIn(
         a,
@@ -161,6 +154,13 @@ test(
       );
       return r.stdout.trim() || r.stderr.slice(0, 300);
     };
+    const sci = async (args: string[], expectCode = 0) => {
+      const result = await set.execIn(a, process.execPath, [SCI, ...args], { env: env(a, 'cli'), timeoutMs: 240_000 });
+      if (result.code !== expectCode) t.diagnostic(`${logs()}\nstreams: ${await placement()}`);
+      assert.equal(result.code, expectCode, `sci ${args.join(' ')} on host A: ${result.stderr.slice(-3000)}${result.stdout.slice(-2000)}`);
+      return result.stdout;
+    };
+    const submit = async (args: string[]): Promise<JobRecordOut> => JSON.parse(await sci(['job', 'submit', ...args, '--json'])) as JobRecordOut;
     const waitDone = async (id: string, timeoutMs = 180_000): Promise<JobRecordOut> => {
       const deadline = Date.now() + timeoutMs;
       let last = '';

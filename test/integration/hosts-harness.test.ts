@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../support/paths.js';
@@ -158,7 +158,14 @@ test('netns-hosts.sh prints usage on -h, and refuses with exit 2 and the reason 
   assert.match(noIp.stderr, root ? /'ip' command .* not installed/ : /must run as root/);
 
   if (root && spawnSync('setpriv', ['--version']).status === 0) {
-    const asNobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', HOSTS_SCRIPT, 'up', '1'], { encoding: 'utf8' });
+    // A copy anyone can read: the checkout may lie under a folder only root may enter (a mktemp clone).
+    const open = mkdtempSync(join(tmpdir(), 'sci-hosts-script-'));
+    t.after(() => rmSync(open, { recursive: true, force: true }));
+    chmodSync(open, 0o755);
+    const script = join(open, 'netns-hosts.sh');
+    copyFileSync(HOSTS_SCRIPT, script);
+    chmodSync(script, 0o755);
+    const asNobody = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', script, 'up', '1'], { encoding: 'utf8' });
     assert.equal(asNobody.status, 2, asNobody.stderr);
     assert.match(asNobody.stderr, /must run as root/);
   }

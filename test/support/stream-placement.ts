@@ -2,7 +2,8 @@ import { connectNats } from '../../messaging/index.js';
 
 /*
  * Run as a script inside a host (`node stream-placement.js SERVERS_JSON SEED CA`): prints each
- * stream's replicas, leader and peers as JSON, for the multi-host tests' messages.
+ * stream's replicas, leader and peers, and the worker consumer's state, as JSON, for the multi-host
+ * tests' messages.
  */
 const [servers, seed, ca] = process.argv.slice(2);
 const nc = await connectNats({
@@ -20,5 +21,19 @@ for await (const info of jsm.streams.list()) {
     peers: (info.cluster?.replicas ?? []).map((r) => `${r.name}${r.current ? '' : ' (behind)'}${r.offline ? ' (offline)' : ''}`),
   });
 }
-process.stdout.write(`${JSON.stringify(out)}\n`);
+// The task queue's consumer: what a stalled job's tasks are doing (pending, out for ack, redelivered, waiting pulls).
+const consumer = await jsm.consumers.info('SCI_TASKS', 'sci-workers').catch((err: Error) => ({ error: err.message }));
+const summary =
+  'error' in consumer
+    ? consumer
+    : {
+        leader: consumer.cluster?.leader,
+        pending: consumer.num_pending,
+        ackPending: consumer.num_ack_pending,
+        redelivered: consumer.num_redelivered,
+        waiting: consumer.num_waiting,
+        delivered: consumer.delivered.stream_seq,
+        ackFloor: consumer.ack_floor.stream_seq,
+      };
+process.stdout.write(`${JSON.stringify({ streams: out, workerConsumer: summary })}\n`);
 await nc.close();
