@@ -22,8 +22,8 @@ import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixtu
  *
  * One cluster, in phases: the main path (ingest, encode, index Flat / IVF-PQ
  * / HNSW / BM25, serve, search through the API on A, a dense mine job) with
- * outputs byte-identical to the same jobs run on one host; B cut off in the
- * middle of a job; the NATS node on C killed in the middle of one; and
+ * outputs byte-identical to the same jobs run on one host; B cut off just
+ * after a job is submitted; the NATS node on C killed likewise; and
  * servers that try to join as routes without the password, or with a
  * certificate from another CA, refused.
  */
@@ -31,10 +31,11 @@ import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixtu
 const SCI = join(REPO_ROOT, 'bin', 'sci.js');
 /*
  * Runs with SCI_HOSTS_TESTS=1 (`make test-hosts`), not in `make test` yet: on this machine the
- * three-host jobs stall now and then at a stage change (the next stage's tasks are published and
- * never delivered, no process logs an error), and after a host is cut off the coordinator's reads
- * time out for minutes while the R3 streams already have new leaders. Both are open bugs of the
- * multi-host issue; a test that passes by chance is not a result to record.
+ * three-host jobs stall now and then at a stage change (the coordinator logs the next stage as
+ * planned, but its tasks never reach the task stream: the worker consumer shows nothing pending,
+ * its ack floor at the last stage's tasks and pulls waiting), and after a host is cut off the
+ * coordinator's reads time out for minutes while the R3 streams already have new leaders. Both are
+ * open bugs of the multi-host issue; a test that passes by chance is not a result to record.
  */
 const SKIP =
   hostsUnavailable() ?? (process.env.SCI_HOSTS_TESTS === '1' ? false : 'the three-host cluster runs with SCI_HOSTS_TESTS=1 (make test-hosts): open stall bugs');
