@@ -89,6 +89,19 @@ function openssl(args: string[], cwd: string): void {
   }
 }
 
+/** Whether a certificate may also authenticate a client (extendedKeyUsage clientAuth), as a route's must. */
+function isClientCertificate(certFile: string, cwd: string): boolean {
+  try {
+    const text = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-ext', 'extendedKeyUsage'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
+    return text.includes('TLS Web Client Authentication');
+  } catch {
+    return false;
+  }
+}
+
 function writeSecret(path: string, data: string | Uint8Array): void {
   writeFileSync(path, data, { mode: SECRET_MODE });
   chmodSync(path, SECRET_MODE);
@@ -138,6 +151,8 @@ export function createSecurityBundle(dir: string, options: { hosts: string[]; us
   const hostsFile = join(dir, 'server-hosts.json');
   const hosts = JSON.stringify([...options.hosts].sort());
   if (existsSync(hostsFile) && readFileSync(hostsFile, 'utf8') !== hosts) rmSync(certFile, { force: true });
+  // Certificates made before routes used mutual TLS are server-only: a route presenting one is refused, so they are remade.
+  if (existsSync(certFile) && !isClientCertificate(certFile, dir)) rmSync(certFile, { force: true });
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     const san = options.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
     const csr = join(dir, 'server.csr');

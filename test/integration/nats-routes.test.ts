@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterServerSecurity, NATS_ROLES } from '../../access/index.js';
@@ -27,6 +28,33 @@ test('routes need the password and a certificate from the cluster CA: rogue serv
   const config = readFileSync(join(dir, 'nats', 'n0', 'n0.conf'), 'utf8');
   assert.match(config, /verify: true/);
   assert.match(config, /authorization \{ user: "route", password: /);
+
+  // A bundle made before routes used mutual TLS holds a server-only certificate: it is remade (same CA).
+  const upgraded = createSecurityBundle(join(dir, 'old-bundle'), { hosts: ['127.0.0.1'], users: ['admin'] });
+  writeFileSync(join(dir, 'old-bundle', 'old.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: join(dir, 'old-bundle'), stdio: 'ignore' });
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', upgraded.keyFile, '-out', 'old.csr', '-subj', '/CN=old']);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'old.csr',
+    '-CA',
+    upgraded.caFile,
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-out',
+    upgraded.certFile,
+    '-days',
+    '5',
+    '-extfile',
+    'old.ext',
+  ]);
+  const eku = () => execFileSync('openssl', ['x509', '-in', upgraded.certFile, '-noout', '-ext', 'extendedKeyUsage']).toString();
+  assert.doesNotMatch(eku(), /Client Authentication/);
+  createSecurityBundle(join(dir, 'old-bundle'), { hosts: ['127.0.0.1'], users: ['admin'] });
+  assert.match(eku(), /TLS Web Server Authentication, TLS Web Client Authentication/);
 
   // The cluster works: a replicated stream is created and answers (needs all three routes up).
   const nc = await connectNats({
