@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NATS_MAX_PAYLOAD_BYTES } from '../common/index.js';
 import { MessagingError } from './errors.js';
-import { renderRouteSecurity, renderServerSecurity, type ServerSecurity } from './security.js';
+import { renderRoutes, renderRouteSecurity, renderServerSecurity, type ServerSecurity } from './security.js';
 
 /*
  * Runs private nats-server processes (Debian's `nats-server`): JetStream with
@@ -124,12 +124,17 @@ export class NatsServerProcess {
     const c = this.options.cluster;
     if (c) {
       const credentials = this.options.security?.routes;
-      const userInfo = credentials ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@` : '';
       const peers = [...(c.routePorts ?? []).map((p) => `127.0.0.1:${p}`), ...(c.routes ?? [])];
-      const routes = peers.map((peer) => JSON.stringify(`nats-route://${userInfo}${peer}`)).join(', ');
-      lines.push(`cluster {`, `  name: ${JSON.stringify(c.name)}`, `  listen: "${this.host}:${c.port}"`, `  routes: [${routes}]`);
-      if (credentials && this.options.security) lines.push(renderRouteSecurity(this.options.security.tls, credentials));
-      lines.push('}');
+      const block = [`name: ${JSON.stringify(c.name)}`, `listen: "${this.host}:${c.port}"`, renderRoutes(peers, credentials)];
+      if (credentials && this.options.security) block.push(renderRouteSecurity(this.options.security.tls, credentials));
+      lines.push(
+        'cluster {',
+        ...block
+          .join('\n')
+          .split('\n')
+          .map((line) => `  ${line}`),
+        '}',
+      );
     }
     if (this.options.security) lines.push(renderServerSecurity(this.options.security));
     // nats-server resolves includes against the including file's folder only.

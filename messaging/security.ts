@@ -191,18 +191,20 @@ function renderRules(rules: SubjectRules): string {
  */
 export function renderRouteSecurity(tls: ServerSecurity['tls'], routes: RouteCredentials): string {
   return [
-    `  tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, verify: true, timeout: 2 }`,
-    `  authorization { user: ${JSON.stringify(routes.user)}, password: ${JSON.stringify(routes.password)}, timeout: 2 }`,
+    `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, verify: true, timeout: 2 }`,
+    `authorization { user: ${JSON.stringify(routes.user)}, password: ${JSON.stringify(routes.password)}, timeout: 2 }`,
   ].join('\n');
+}
+
+/** A `cluster` block's `routes` line: each peer (`host:port`) as a route URL, with the route credentials when there are any. */
+export function renderRoutes(peers: readonly string[], credentials?: RouteCredentials): string {
+  const userInfo = credentials ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@` : '';
+  return `routes: [${peers.map((peer) => JSON.stringify(`nats-route://${userInfo}${peer}`)).join(', ')}]`;
 }
 
 /** A `cluster` block's routes (with the route password) and its route security: what `sci cluster secrets` puts in routes.conf. */
 export function renderRoutesConf(tls: ServerSecurity['tls'], routes: RouteCredentials, peers: readonly string[]): string {
-  const userInfo = `${encodeURIComponent(routes.user)}:${encodeURIComponent(routes.password)}@`;
-  return [
-    `routes: [${peers.map((peer) => JSON.stringify(`nats-route://${userInfo}${peer}`)).join(', ')}]`,
-    renderRouteSecurity(tls, routes).replace(/^ {2}/gm, ''),
-  ].join('\n');
+  return [renderRoutes(peers, routes), renderRouteSecurity(tls, routes)].join('\n');
 }
 
 /** The `tls` and `authorization` blocks of a nats-server config. */

@@ -66,12 +66,8 @@ export class NatsObjectStorage implements Storage {
     this.onEvict = cache.onEvict;
   }
 
-  private get cacheDir(): string {
-    return this.cache.dir;
-  }
-
   get localRoots(): readonly string[] {
-    return [this.cacheDir];
+    return [this.cache.dir];
   }
 
   checkKey(key: string): string {
@@ -152,8 +148,8 @@ export class NatsObjectStorage implements Storage {
   }
 
   async workDir(): Promise<string> {
-    await mkdir(this.cacheDir, { recursive: true });
-    return mkdtemp(join(this.cacheDir, `work-${process.pid}-`));
+    await mkdir(this.cache.dir, { recursive: true });
+    return mkdtemp(join(this.cache.dir, `work-${process.pid}-`));
   }
 
   async publish(localFile: string, key: string): Promise<{ sha256: string; bytes: number }> {

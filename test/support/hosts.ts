@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { processAlive } from '../../common/index.js';
 import { REPO_ROOT } from './paths.js';
 
 /*
@@ -126,21 +127,12 @@ function deleteNamespaceSync(ns: string): void {
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** True for a name made here by a process (`scih-<pid>-<set>-…`, see STALE_NAMESPACE) that is no longer running. */
 function leftByDeadProcess(name: string, pattern: RegExp): boolean {
   const match = pattern.exec(name);
   if (!match) return false;
   const pid = Number(match[1]);
-  return pid !== process.pid && !isRunning(pid);
+  return pid !== process.pid && !processAlive(pid);
 }
 
 /*
