@@ -365,6 +365,10 @@ export class Coordinator {
     }
     const { js, tasks } = this.options.state;
     const known = this.tasksByJob.get(jobId) ?? new Map<string, TaskRecord>();
+    // Where the stream put each task (its sequence), and the ids it dropped as repeats: a stage whose
+    // tasks never reach a worker is read from this line.
+    const sequences: number[] = [];
+    const duplicates: string[] = [];
     for (const shardId of shardIds) {
       const key = taskKey(jobId, stage, shardId);
       const message: TaskMessage = { jobId, stage, shardId, spec: job.spec };
@@ -372,14 +376,15 @@ export class Coordinator {
       const current = known.get(key) ?? (await getRecord(tasks, key, TaskRecordSchema))?.value;
       if (current?.state === 'done') continue;
       // A retry's messages need ids of their own: JetStream drops a repeated id as a duplicate.
-      await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), {
-        msgID: job.attempt ? `${key}.retry${job.attempt}` : key,
-      });
+      const msgID = job.attempt ? `${key}.retry${job.attempt}` : key;
+      const ack = await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), { msgID });
+      if (ack.duplicate) duplicates.push(msgID);
+      else sequences.push(ack.seq);
     }
     await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
       cur && !isJobFinished(cur.state) ? { ...cur, state: 'running', shards: shardIds.length, updatedAt: new Date().toISOString() } : null,
     );
-    this.options.logger.info({ jobId, stage, tasks: shardIds.length }, 'stage planned');
+    this.options.logger.info({ jobId, stage, tasks: shardIds.length, published: sequences, duplicates }, 'stage planned');
     await this.checkStage(jobId);
   }
 

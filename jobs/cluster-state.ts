@@ -130,12 +130,17 @@ export async function openClusterState(nc: NatsConnection, options: ClusterState
   const wait = { timeoutMs: options.waitMs ?? 30_000 };
   await retrying('opening the task stream', () => ensureTaskStream(jsm, resolved, onChange), wait);
   await retrying('opening the worker consumer', () => ensureWorkerConsumer(jsm, resolved, onChange), wait);
+  // Reads ask the stream's leader (STREAM.MSG.GET), never a direct get: a direct get goes to any
+  // replica, and with one host of three cut off a third to a half of them timed out for minutes
+  // (measured on namespace hosts, nats-server 2.9.10); a follower's answer may also be stale, and a
+  // job's state must not step back.
   const kv = (bucket: string, ttl = 0) =>
     retrying(`opening KV ${bucket}`, () =>
       js.views.kv(bucket, {
         replicas: resolved.replicas,
         history: 1,
-        ...(resolved.manage ? {} : { bindOnly: true, allow_direct: true }),
+        allow_direct: false,
+        ...(resolved.manage ? {} : { bindOnly: true }),
         ...(ttl > 0 ? { ttl } : {}),
       }),
     );

@@ -1,4 +1,4 @@
-import type { KV } from 'nats';
+import type { JetStreamManager, KV, KvEntry } from 'nats';
 import type { z } from 'zod';
 import { ContractError, jsonOrUndefined, parseContract } from '../common/index.js';
 import { retrying, withTimeout } from '../messaging/index.js';
@@ -68,29 +68,55 @@ export async function updateRecord<T>(kv: KV, key: string, schema: z.ZodType<T>,
   throw new Error(`could not update ${key}: too many concurrent writers`);
 }
 
-/** Every key (matching `filter`), collected before any value is read (awaiting inside nats.js's `keys()` iterator cuts the listing short); bounded in time. */
-export async function listKeys(kv: KV, filter?: string): Promise<string[]> {
+/**
+ * The keys of a bucket (matching `filter`) that hold a live value, read from the stream's subject
+ * counts (one STREAM.INFO, answered by the stream's leader) and then each key's last entry.
+ *
+ * No consumer: nats.js's `kv.keys()` makes an ordered consumer per listing, and in a JetStream
+ * cluster the meta leader places it on any replica of the stream, including one whose host has just
+ * been cut off (a server is counted offline only minutes later). With one host of three cut off, a
+ * third of the listings then timed out for minutes (the three-host test's stalled sweeps).
+ */
+export async function listKeys(kv: KV, filter = '>'): Promise<string[]> {
+  return (await liveEntries(kv, filter)).map((entry) => entry.key);
+}
+
+/** The last entry of every key (matching `filter`) that holds a live value, in key order; see listKeys. */
+async function liveEntries(kv: KV, filter = '>'): Promise<KvEntry[]> {
+  const { jsm, stream, prefix } = bucketStream(kv);
   return withTimeout(
     (async () => {
-      const keys: string[] = [];
-      for await (const key of await kv.keys(filter)) keys.push(key);
-      return keys;
+      const { state } = await retrying(`listing ${stream}`, () => jsm.streams.info(stream, { subjects_filter: `${prefix}.${filter}` }));
+      const entries: KvEntry[] = [];
+      for (const subject of Object.keys(state.subjects ?? {}).sort()) {
+        const key = subject.slice(prefix.length + 1);
+        const entry = await retrying(`reading ${key}`, () => kv.get(key));
+        if (entry && entry.operation === 'PUT') entries.push(entry);
+      }
+      return entries;
     })(),
-    15_000,
-    `listing keys${filter ? ` ${filter}` : ''}`,
+    30_000,
+    `listing keys of ${stream}${filter === '>' ? '' : ` ${filter}`}`,
   );
+}
+
+/** The stream under a nats.js KV bucket and its subject prefix (`$KV.<bucket>`), from the bucket's own fields. */
+function bucketStream(kv: KV): { jsm: JetStreamManager; stream: string; prefix: string } {
+  const bucket = kv as unknown as { jsm?: JetStreamManager; stream?: string; bucket?: string };
+  if (!bucket.jsm || !bucket.stream || !bucket.bucket) throw new Error('listKeys: not a nats.js KV bucket (no jsm/stream/bucket fields)');
+  return { jsm: bucket.jsm, stream: bucket.stream, prefix: `$KV.${bucket.bucket}` };
 }
 
 /** Called with each record a listing skipped because it breaks its schema. */
 export type OnCorruptRecord = (err: CorruptRecordError) => void;
 
-/** Every record of a bucket that keeps its schema; the others go to `onCorrupt` (one bad record hides no other). */
-async function listRecords<T>(kv: KV, schema: z.ZodType<T>, keys: string[], onCorrupt: OnCorruptRecord): Promise<T[]> {
+/** Every record of a bucket (matching `filter`) that keeps its schema, in key order; the others go to `onCorrupt` (one bad record hides no other). */
+async function listRecords<T>(kv: KV, schema: z.ZodType<T>, filter: string, onCorrupt: OnCorruptRecord): Promise<T[]> {
   const out: T[] = [];
-  for (const key of keys) {
+  for (const entry of await liveEntries(kv, filter)) {
+    if (entry.value.length === 0) continue;
     try {
-      const record = await getRecord(kv, key, schema);
-      if (record) out.push(record.value);
+      out.push(parseRecord(schema, entry.key, entry.value));
     } catch (err) {
       if (!(err instanceof CorruptRecordError)) throw err;
       onCorrupt(err);
@@ -100,17 +126,17 @@ async function listRecords<T>(kv: KV, schema: z.ZodType<T>, keys: string[], onCo
 }
 
 export async function listJobs(kv: KV, onCorrupt: OnCorruptRecord = () => undefined): Promise<JobRecord[]> {
-  return listRecords(kv, JobRecordSchema, await listKeys(kv), onCorrupt);
+  return listRecords(kv, JobRecordSchema, '>', onCorrupt);
 }
 
 /** Every worker's heartbeat record (what it announces), in key order. */
 export async function listWorkers(kv: KV, onCorrupt: OnCorruptRecord = () => undefined): Promise<WorkerRecord[]> {
-  return listRecords(kv, WorkerRecordSchema, (await listKeys(kv)).sort(), onCorrupt);
+  return listRecords(kv, WorkerRecordSchema, '>', onCorrupt);
 }
 
 /** The job's task records; a corrupt one throws CorruptRecordError (the job cannot be accounted for without it). */
 export async function tasksOfJob(kv: KV, jobId: string): Promise<TaskRecord[]> {
-  return listRecords(kv, TaskRecordSchema, await listKeys(kv, `${jobId}.>`), (err) => {
+  return listRecords(kv, TaskRecordSchema, `${jobId}.>`, (err) => {
     throw err;
   });
 }

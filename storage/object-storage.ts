@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { JSONCodec, type JetStreamClient, type JetStreamManager, type ObjectInfo, type ObjectStore, type StoredMsg } from 'nats';
+import { JSONCodec, type JetStreamClient, type JetStreamManager, type MsgRequest, type ObjectInfo, type ObjectStore } from 'nats';
 import { retrying, withTimeout } from '../messaging/index.js';
 import { sha256 } from './fs-storage.js';
 import { keyUnder, type Storage, type StoredFile } from './storage.js';
@@ -13,11 +13,6 @@ import { ObjectCache, type Eviction } from './object-cache.js';
 import { StorageError, StorageKeyError } from './errors.js';
 import { checkKey } from './keys.js';
 import { tempPathFor } from '../common/index.js';
-
-/** nats.js's manager has a direct-get API (`JetStreamManagerImpl.direct`) that its interface does not declare. */
-type DirectManager = JetStreamManager & {
-  direct: { getMessage(stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg> };
-};
 
 /** A bucket of the object store, opened: the client its reads bind through, and its name. */
 export interface ObjectBucket {
@@ -45,7 +40,7 @@ export const DEFAULT_OBJECT_CACHE_BYTES = 10 * 2 ** 30;
  * to a temp file (hashed on the way), are verified, then renamed into a
  * local cache keyed by digest (object-cache.ts), which has a size cap.
  *
- * Reads make no consumer and no stream lookup: chunks come by direct gets
+ * Reads make no consumer and no stream lookup: chunks come by message gets
  * and listings from the stream's subject counts (see chunks()). nats.js's
  * `ObjectStore.get` subscribes without naming the stream, so the client
  * first asks `$JS.API.STREAM.NAMES`, a lookup the least-privilege roles may
@@ -116,12 +111,12 @@ export class NatsObjectStorage implements Storage {
   }
 
   /**
-   * The object's chunks in order, each fetched by a direct get (`next_by_subj` from the sequence after
+   * The object's chunks in order, each fetched by a message get (`next_by_subj` from the sequence after
    * the last one): no consumer is made. In a JetStream cluster every consumer, even an ordered one, is
    * created and deleted through the meta leader, so one per file meant hundreds of meta proposals per
-   * job (the three-host test showed their clean-up retried on a node cut off). A direct get is one
-   * request any replica answers, under the request timeout; a replica still behind answers 404, and
-   * the download is retried (localPath).
+   * job (the three-host test showed their clean-up retried on a node cut off). A message get is one
+   * request that the stream's leader answers. Not a direct get: that goes to any replica, and with one
+   * host of three cut off a third to a half of direct gets timed out for minutes (nats-server 2.9.10).
    */
   private async *chunks(info: ObjectInfo): AsyncGenerator<Uint8Array> {
     if (info.size === 0) return;
@@ -130,17 +125,17 @@ export class NatsObjectStorage implements Storage {
     const subject = `$O.${this.bucket.name}.C.${info.nuid}`;
     let seq = 0;
     for (let chunk = 0; chunk < info.chunks; chunk++) {
-      const message = await jsm.direct.getMessage(stream, { seq: seq + 1, next_by_subj: subject });
+      const message = await jsm.streams.getMessage(stream, nextBySubject(seq + 1, subject));
       if (message.subject !== subject) throw new StorageError(`object ${info.name}: chunk ${chunk} came from ${message.subject}`, { file: info.name });
       seq = message.seq;
       yield message.data;
     }
   }
 
-  private jsm: Promise<DirectManager> | null = null;
+  private jsm: Promise<JetStreamManager> | null = null;
 
-  private manager(): Promise<DirectManager> {
-    this.jsm ??= (this.bucket.js.jetstreamManager(false) as Promise<DirectManager>).catch((err: unknown) => {
+  private manager(): Promise<JetStreamManager> {
+    this.jsm ??= (this.bucket.js.jetstreamManager(false) as Promise<JetStreamManager>).catch((err: unknown) => {
       this.jsm = null;
       throw err;
     });
@@ -179,7 +174,7 @@ export class NatsObjectStorage implements Storage {
 
   /**
    * The bucket's live objects under `prefix`: the stream's metadata subjects (one per object name),
-   * then the last metadata message of each by a direct get; deleted objects are left out. No consumer
+   * then the last metadata message of each by a message get; deleted objects are left out. No consumer
    * (see chunks()), and no `$JS.API.STREAM.NAMES` lookup as nats.js's `ObjectStore.list` would make.
    */
   async list(prefix: string): Promise<StoredFile[]> {
@@ -193,7 +188,7 @@ export class NatsObjectStorage implements Storage {
     const codec = JSONCodec<ObjectInfo>();
     const found: StoredFile[] = [];
     for (const subject of Object.keys(state.subjects ?? {})) {
-      const info = codec.decode((await jsm.direct.getMessage(stream, { last_by_subj: subject })).data);
+      const info = codec.decode((await jsm.streams.getMessage(stream, { last_by_subj: subject })).data);
       if (!info.deleted && keyUnder(info.name, prefix)) found.push({ key: info.name, bytes: info.size, modified: new Date(info.mtime).toISOString() });
     }
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -206,4 +201,9 @@ export class NatsObjectStorage implements Storage {
     await retrying(`deleting ${key}`, () => this.store.delete(key));
     return true;
   }
+}
+
+/** A get of the first message on `subject` at or after `seq`: the server takes `next_by_subj` (2.9+), nats.js's type does not list it. */
+function nextBySubject(seq: number, subject: string): MsgRequest {
+  return { seq, next_by_subj: subject } as unknown as MsgRequest;
 }

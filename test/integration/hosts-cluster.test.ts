@@ -120,8 +120,10 @@ test(
               .split('\n')
               .flatMap((line) => {
                 try {
-                  const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
-                  return entry.level >= 30 ? [`${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`] : [];
+                  const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string }; published?: number[]; duplicates?: string[] };
+                  // A planned stage with where its tasks went (stream sequences, repeats dropped).
+                  const placed = entry.published ? ` ${JSON.stringify({ published: entry.published, duplicates: entry.duplicates })}` : '';
+                  return entry.level >= 30 ? [`${entry.msg}${placed}${entry.err?.message ? `: ${entry.err.message}` : ''}`] : [];
                 } catch {
                   return line.trim() === '' ? [] : [line.trim()];
                 }

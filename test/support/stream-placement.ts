@@ -12,13 +12,15 @@ const nc = await connectNats({
   security: { nkeySeedFile: seed!, tls: { caFile: ca! } },
 });
 const jsm = await nc.jetstreamManager();
-const out: Array<{ stream: string; replicas: number; leader: string | undefined; peers: string[] }> = [];
+const out: Array<{ stream: string; replicas: number; leader: string | undefined; peers: string[]; messages: number; seqs: string }> = [];
 for await (const info of jsm.streams.list()) {
   out.push({
     stream: info.config.name,
     replicas: info.config.num_replicas,
     leader: info.cluster?.leader,
     peers: (info.cluster?.replicas ?? []).map((r) => `${r.name}${r.current ? '' : ' (behind)'}${r.offline ? ' (offline)' : ''}`),
+    messages: info.state.messages,
+    seqs: `${info.state.first_seq}..${info.state.last_seq}`,
   });
 }
 // The task queue's consumer: what a stalled job's tasks are doing (pending, out for ack, redelivered, waiting pulls).
@@ -33,6 +35,7 @@ const summary =
         redelivered: consumer.num_redelivered,
         waiting: consumer.num_waiting,
         delivered: consumer.delivered.stream_seq,
+        deliveredConsumerSeq: consumer.delivered.consumer_seq,
         ackFloor: consumer.ack_floor.stream_seq,
       };
 process.stdout.write(`${JSON.stringify({ streams: out, workerConsumer: summary })}\n`);
