@@ -33,7 +33,7 @@ import {
   parseRecord,
   type CorruptRecordError,
 } from '../jobs/index.js';
-import { withTimeout } from '../messaging/index.js';
+import { retrying, withTimeout } from '../messaging/index.js';
 import { buildOutputManifest } from './output-manifest.js';
 import { CoordinatorMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
@@ -232,7 +232,8 @@ export class Coordinator {
       outputManifest: null,
       error: null,
     };
-    await createRecord(this.options.state.jobs, id, job);
+    // Retried: right after a host rejoins, the bucket's leader may be in an election (503); the id is fresh, so a retry after a write that did land finds it.
+    await retrying(`creating job ${id}`, () => createRecord(this.options.state.jobs, id, job));
     this.metrics?.jobsSubmitted.inc({ kind: spec.kind });
     this.options.logger.info({ jobId: id, kind: spec.kind }, 'job submitted');
     await this.withJob(id, () => this.planStage(id));

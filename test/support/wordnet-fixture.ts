@@ -38,10 +38,17 @@ export async function wordnetFixture(
  * sixth of it) for tests that run a whole pipeline. Returns the folder, for `ingest.input`.
  */
 export function wordnetVerbsAndAdverbs(dir: string): string {
+  return wordnetParts(dir, ['verb', 'adv']);
+}
+
+/** A WordNet dict folder under `dir` with only these parts of speech (the others empty): a smaller real corpus. */
+export function wordnetParts(dir: string, parts: Array<'noun' | 'verb' | 'adj' | 'adv'>): string {
   const dict = join(dir, 'dict');
   mkdirSync(dict);
-  for (const pos of ['verb', 'adv']) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
-  for (const pos of ['noun', 'adj']) writeFileSync(join(dict, `data.${pos}`), '');
+  for (const pos of ['noun', 'verb', 'adj', 'adv'] as const) {
+    if (parts.includes(pos)) copyFileSync(join(wordnetDictDir(), `data.${pos}`), join(dict, `data.${pos}`));
+    else writeFileSync(join(dict, `data.${pos}`), '');
+  }
   return dict;
 }
 
