@@ -43,7 +43,7 @@ const bind = [
   ...[NAMES.jobsBucket, NAMES.tasksBucket, NAMES.workersBucket].map((b) => `${API}.STREAM.INFO.${KV_STREAM(b)}`),
 ];
 
-/** Get, list keys and watch a bucket (direct gets, ordered consumers with flow control). */
+/** Get, list keys and watch a bucket (message gets and stream info; ordered consumers with flow control for watches). Direct gets are still allowed, though our reads no longer make them (jobs/cluster-state.ts). */
 function readStream(stream: string): string[] {
   return [
     `${API}.STREAM.INFO.${stream}`,
@@ -59,7 +59,7 @@ function readStream(stream: string): string[] {
 }
 const readKv = (bucket: string) => readStream(KV_STREAM(bucket));
 const writeKv = (bucket: string) => [`$KV.${bucket}.>`];
-/** Reading the object store (storage.kind nats-object-store): metadata by direct get, chunks through an ordered consumer. */
+/** Reading the object store (storage.kind nats-object-store): metadata and chunks by message gets, listings by stream info. */
 const readObjects = readStream(OBJECT_STREAM);
 /**
  * Writing it as well: chunks and metadata, purges on replace/delete, creating the bucket. Only roles

@@ -75,7 +75,7 @@ export async function updateRecord<T>(kv: KV, key: string, schema: z.ZodType<T>,
  * No consumer: nats.js's `kv.keys()` makes an ordered consumer per listing, and in a JetStream
  * cluster the meta leader places it on any replica of the stream, including one whose host has just
  * been cut off (a server is counted offline only minutes later). With one host of three cut off, a
- * third of the listings then timed out for minutes (the three-host test's stalled sweeps).
+ * quarter of the listings then timed out for minutes (the three-host test's stalled sweeps).
  */
 export async function listKeys(kv: KV, filter = '>'): Promise<string[]> {
   return (await liveEntries(kv, filter)).map((entry) => entry.key);
