@@ -25,9 +25,10 @@ export interface NatsServerOptions {
   /**
    * Cluster membership: the route port this server listens on (on `host`), and its peers, as route
    * ports on loopback (`routePorts`) or `host:port` addresses (`routes`). With `security.routes`,
-   * routes need mutual TLS and the route password.
+   * routes need mutual TLS and the route password. `noAdvertise` keeps this server from telling peers
+   * its route address, so they dial only their configured routes (a proxy between hosts stays in the path).
    */
-  cluster?: { name: string; port: number; routePorts?: number[]; routes?: string[] };
+  cluster?: { name: string; port: number; routePorts?: number[]; routes?: string[]; noAdvertise?: boolean };
   /** Address the client and route ports bind (a host's own address across hosts). @defaultValue '127.0.0.1' */
   host?: string;
   /** A command the server runs under (`['ip', 'netns', 'exec', NS]`: a host of the multi-host tests); it must exec nats-server in place. */
@@ -127,6 +128,7 @@ export class NatsServerProcess {
       const peers = [...(c.routePorts ?? []).map((p) => `127.0.0.1:${p}`), ...(c.routes ?? [])];
       const block = [`name: ${JSON.stringify(c.name)}`, `listen: "${this.host}:${c.port}"`, renderRoutes(peers, credentials)];
       if (credentials && this.options.security) block.push(renderRouteSecurity(this.options.security.tls, credentials));
+      if (c.noAdvertise) block.push('no_advertise: true');
       lines.push(
         'cluster {',
         ...block

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clusterServerSecurity, NATS_ROLES, type NatsRole } from '../../access/index.js';
+import { NATS_ROLES, type NatsRole } from '../../access/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
-import { createSecurityBundle, NatsServerProcess, type SecurityBundle, type ServerSecurity } from '../../messaging/index.js';
+import { createSecurityBundle, NatsServerProcess, type ServerSecurity } from '../../messaging/index.js';
 import { FsStorage } from '../../storage/index.js';
-import { hostsUnavailable, NamespaceHosts, type Host } from '../support/hosts.js';
+import { hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../support/hosts.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { assertRouteRefused, REFUSED } from '../support/routes.js';
 import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
@@ -58,22 +58,6 @@ interface SetManifest {
   shards: Array<{ id?: number; path?: string; rows?: number; sha256?: string; files?: Array<{ path: string; sha256: string }> }>;
 }
 
-/** A host's copy of the security material, and the server side of it with the host's paths. */
-function provision(host: Host, bundle: SecurityBundle): { dir: string; server: ServerSecurity } {
-  const dir = join(host.dir, 'security');
-  cpSync(bundle.dir, dir, { recursive: true });
-  const local = (file: string) => join(dir, file.slice(bundle.dir.length + 1));
-  const server = clusterServerSecurity({
-    ...bundle,
-    dir,
-    caFile: local(bundle.caFile),
-    certFile: local(bundle.certFile),
-    keyFile: local(bundle.keyFile),
-    routeSecretFile: local(bundle.routeSecretFile),
-  });
-  return { dir, server };
-}
-
 test(
   'three hosts, no shared disk: the main path byte-identical to one host, search through the API, rogue routes refused; wire faults',
   { skip: SKIP, timeout: 600_000 },
@@ -83,7 +67,7 @@ test(
     t.after(() => set.close());
     const [a, b, c] = set.hosts as [Host, Host, Host];
     const bundle = createSecurityBundle(join(dir, 'security'), { hosts: ['127.0.0.1', 'localhost', ...set.hosts.map((h) => h.address)], users: NATS_ROLES });
-    const provisioned = set.hosts.map((h) => provision(h, bundle));
+    const provisioned = set.hosts.map((h) => provisionHost(h, bundle));
     const servers = set.hosts.map((h) => `tls://${h.address}:${CLIENT_PORT}`);
     const nats = await Promise.all(
       set.hosts.map((h, i) =>
@@ -345,8 +329,9 @@ test(
       await search('flat');
       await set.linkDown(c);
       try {
-        const partial = await searchUntil('flat', (answer) => answer.partial, 'partial answer');
-        assert.deepEqual(partial.missing, [2, 3], "the partial answer names C's shards");
+        // While the API's own NATS connection moves off C's node (when it was there), answers may miss
+        // every shard; then they miss exactly C's.
+        const partial = await searchUntil('flat', (answer) => answer.partial && answer.missing.join(',') === '2,3', "partial answer naming C's shards");
         assert.deepEqual(partial.shards, [0, 1], "the hits come from B's shards");
         assert.equal(partial.hits, 20);
       } finally {

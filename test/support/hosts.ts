@@ -1,10 +1,12 @@
 import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { clusterServerSecurity } from '../../access/index.js';
 import { processAlive } from '../../common/index.js';
+import type { SecurityBundle, ServerSecurity } from '../../messaging/index.js';
 import { REPO_ROOT } from './paths.js';
 
 /*
@@ -308,4 +310,20 @@ export class NamespaceHosts {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A host's own copy of the security material (`<host.dir>/security`), and the server side of it with that copy's paths. */
+export function provisionHost(host: Host, bundle: SecurityBundle): { dir: string; server: ServerSecurity } {
+  const dir = join(host.dir, 'security');
+  cpSync(bundle.dir, dir, { recursive: true });
+  const local = (file: string) => join(dir, file.slice(bundle.dir.length + 1));
+  const server = clusterServerSecurity({
+    ...bundle,
+    dir,
+    caFile: local(bundle.caFile),
+    certFile: local(bundle.certFile),
+    keyFile: local(bundle.keyFile),
+    routeSecretFile: local(bundle.routeSecretFile),
+  });
+  return { dir, server };
 }
