@@ -7,7 +7,7 @@ import { NATS_ROLES, type NatsRole } from '../access/index.js';
 import { createSecurityBundle, NatsServerProcess } from '../messaging/index.js';
 import { percentile } from '../search/index.js';
 import { DELAY_PROXY_SCRIPT, type ProxyCounts } from '../test/support/delay-proxy.js';
-import { hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../test/support/hosts.js';
+import { hostEnv, hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../test/support/hosts.js';
 import { wordnetParts } from '../test/support/wordnet-fixture.js';
 import { renderHostsMarkdown, type HostsReport, type HostsRun } from './hosts-report.js';
 import { REPO } from './repo.js';
@@ -94,15 +94,8 @@ async function runOnce(delayMs: number, queries: number, keep: boolean): Promise
         ),
       )),
     );
-    const env = (host: Host, role: NatsRole): Record<string, string> => ({
-      SCI_NATS__SERVERS: JSON.stringify([`tls://${host.address}:${CLIENT_PORT}`]),
-      SCI_NATS__REPLICAS: '3',
-      SCI_NATS__NKEY_SEED_FILE: join(host.dir, 'security', `${role}.nk`),
-      SCI_NATS__TLS__CA_FILE: join(host.dir, 'security', 'ca.pem'),
-      SCI_STORAGE__KIND: 'nats-object-store',
-      SCI_STORAGE__CACHE__DIR: join(host.dir, 'cache'),
-      SCI_LOG__PRETTY: 'false',
-    });
+    // Each host's processes on their own node only: everything between hosts crosses the delayed routes.
+    const env = (host: Host, role: NatsRole) => hostEnv(host, role, [`tls://${host.address}:${CLIENT_PORT}`]);
     const start = (host: Host, role: NatsRole, args: string[], log: string, extra: Record<string, string> = {}) =>
       set.spawn(host, process.execPath, [SCI, ...args], { env: { ...env(host, role), ...extra }, log: join(host.dir, log) });
     const sci = async (args: string[]): Promise<string> => {

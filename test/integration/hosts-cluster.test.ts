@@ -7,7 +7,7 @@ import { NATS_ROLES, type NatsRole } from '../../access/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { createSecurityBundle, NatsServerProcess, type ServerSecurity } from '../../messaging/index.js';
 import { FsStorage } from '../../storage/index.js';
-import { hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../support/hosts.js';
+import { hostEnv, hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../support/hosts.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { assertRouteRefused, REFUSED } from '../support/routes.js';
 import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
@@ -84,16 +84,8 @@ test(
     );
     t.after(() => Promise.all(nats.map((n) => n.stop({ clean: true }))));
 
-    const env = (host: Host, role: NatsRole): Record<string, string> => ({
-      SCI_NATS__SERVERS: JSON.stringify(servers),
-      SCI_NATS__REPLICAS: '3',
-      SCI_NATS__ACK_WAIT_MS: '3000',
-      SCI_NATS__NKEY_SEED_FILE: join(host.dir, 'security', `${role}.nk`),
-      SCI_NATS__TLS__CA_FILE: join(host.dir, 'security', 'ca.pem'),
-      SCI_STORAGE__KIND: 'nats-object-store',
-      SCI_STORAGE__CACHE__DIR: join(host.dir, 'cache'),
-      SCI_LOG__PRETTY: 'false',
-    });
+    // Every node for every process; a short ack wait, so that a cut-off worker's tasks go to the other soon.
+    const env = (host: Host, role: NatsRole): Record<string, string> => ({ ...hostEnv(host, role, servers), SCI_NATS__ACK_WAIT_MS: '3000' });
     const start = (host: Host, role: NatsRole, args: string[], log: string, extra: Record<string, string> = {}) =>
       set.spawn(host, process.execPath, [SCI, ...args], { env: { ...env(host, role), ...extra }, log: join(host.dir, log) });
     // What each host's processes logged, for a failure's message (the host folders go with the hosts).

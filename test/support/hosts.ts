@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { clusterServerSecurity } from '../../access/index.js';
+import { clusterServerSecurity, type NatsRole } from '../../access/index.js';
 import { processAlive } from '../../common/index.js';
 import type { SecurityBundle, ServerSecurity } from '../../messaging/index.js';
 import { REPO_ROOT } from './paths.js';
@@ -326,4 +326,21 @@ export function provisionHost(host: Host, bundle: SecurityBundle): { dir: string
     routeSecretFile: local(bundle.routeSecretFile),
   });
   return { dir, server };
+}
+
+/**
+ * The environment of an `sci` process of `role` on `host` in a multi-host cluster: the NATS `servers`
+ * it may use, the host's own copy of the secrets (provisionHost), the object store as storage with
+ * the host's own cache, streams R3, JSON logs.
+ */
+export function hostEnv(host: Host, role: NatsRole, servers: string[]): Record<string, string> {
+  return {
+    SCI_NATS__SERVERS: JSON.stringify(servers),
+    SCI_NATS__REPLICAS: '3',
+    SCI_NATS__NKEY_SEED_FILE: join(host.dir, 'security', `${role}.nk`),
+    SCI_NATS__TLS__CA_FILE: join(host.dir, 'security', 'ca.pem'),
+    SCI_STORAGE__KIND: 'nats-object-store',
+    SCI_STORAGE__CACHE__DIR: join(host.dir, 'cache'),
+    SCI_LOG__PRETTY: 'false',
+  };
 }
