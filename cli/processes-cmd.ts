@@ -48,6 +48,8 @@ export function coordinatorCommand(globals: () => GlobalOptions): Command {
         storage: cluster.storage,
         logger: logger.child({ component: 'coordinator' }),
         metrics: metrics.registry,
+        // Fault injection for the fault tests only (never set in deployments).
+        faultAt: process.env.SCI_FAULT_COORDINATOR_AT === 'stage-publish' ? 'stage-publish' : null,
       });
       await coordinator.start();
       logger.info({ pid: process.pid, metrics: metrics.endpoint?.url ?? null }, 'coordinator running');

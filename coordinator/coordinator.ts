@@ -67,6 +67,11 @@ export interface CoordinatorOptions {
   logger: Logger;
   /** Where its Prometheus series go (coordinator/metrics.ts); none when absent. */
   metrics?: Registry;
+  /**
+   * Fault injection for the fault tests only (never set in deployments): 'stage-publish' fails the
+   * second task publish of a job's second stage once, as a NATS node lost mid-election does.
+   */
+  faultAt?: 'stage-publish' | null;
 }
 
 export class Coordinator {
@@ -81,6 +86,7 @@ export class Coordinator {
   private closed = false;
   private readonly metrics: CoordinatorMetrics | null;
   private readonly startedAt = new Date().toISOString();
+  private faultFired = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.metrics = options.metrics
@@ -378,6 +384,10 @@ export class Coordinator {
       if (current?.state === 'done') continue;
       // A retry's messages need ids of their own: JetStream drops a repeated id as a duplicate.
       const msgID = job.attempt ? `${key}.retry${job.attempt}` : key;
+      if (this.options.faultAt === 'stage-publish' && !this.faultFired && job.stage === 1 && sequences.length + duplicates.length === 1) {
+        this.faultFired = true;
+        throw new NatsError('publish failed (injected fault)', '503');
+      }
       const ack = await js.publish(NAMES.taskSubject(stage), new TextEncoder().encode(JSON.stringify(message)), { msgID });
       if (ack.duplicate) duplicates.push(msgID);
       else sequences.push(ack.seq);
@@ -449,8 +459,13 @@ export class Coordinator {
     const ordered = tasks.sort((a, b) => a.shardId - b.shardId);
     if (stage === 'fit') await this.mergeFit(job, ordered);
     if (job.stage + 1 < job.stages.length) {
+      // Back to planning with the next stage: if publishing its tasks fails part-way (a NATS node lost
+      // mid-election), the sweep plans the stage again (planning is idempotent), where a running job
+      // would wait for tasks never published.
       await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
-        cur && cur.state === 'running' && cur.stage === job.stage ? { ...cur, stage: cur.stage + 1, updatedAt: new Date().toISOString() } : null,
+        cur && cur.state === 'running' && cur.stage === job.stage
+          ? { ...cur, state: 'planning', stage: cur.stage + 1, updatedAt: new Date().toISOString() }
+          : null,
       );
       await this.planStage(jobId);
       return;

@@ -110,6 +110,24 @@ test('the coordinator killed and restarted mid-job: the job resumes, finished sh
   }
 });
 
+test(
+  "publishing a job's next stage fails part-way (a NATS node lost mid-election): the sweep plans it again, the job completes",
+  { timeout: 300_000 },
+  async (t) => {
+    // Read by the coordinator only.
+    const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 1, env: { SCI_FAULT_COORDINATOR_AT: 'stage-publish' } });
+    t.after(() => cluster.stop());
+    const output = join(fixtureDir, 'encode-stage-publish');
+    const job = await cluster.submit({ kind: 'encode', input: passages, output, encoder: { kind: 'hashed-tfidf', dim: 32 } });
+    const done = await cluster.waitDone(job.id, 120_000);
+    assert.equal(done.state, 'done', done.error ?? '');
+    assert.deepEqual(done.stages, ['fit', 'encode']);
+    assertComplete(output);
+    const tasks = await cluster.tasks(job.id);
+    assert.equal(tasks.filter((x) => x.stage === 'encode' && x.state === 'done').length, 8, 'every encode task ran');
+  },
+);
+
 test('nats-server restarted mid-job (file store): the job completes', { timeout: 300_000 }, async (t) => {
   const cluster = await TestCluster.start({ dir: tempDir(t), storageRoot: fixtureDir, workers: 2 });
   t.after(() => cluster.stop());
