@@ -29,7 +29,8 @@ import { openCluster, storageKeyOf, withCluster } from './cluster-context.js';
 import { positiveInt } from './parse.js';
 
 interface SubmitFlags {
-  kind?: 'encode' | 'index' | 'mine';
+  kind?: 'encode' | 'index' | 'mine' | 'export';
+  format?: 'parquet' | 'npy';
   queries?: string;
   split: string;
   source?: string;
@@ -87,6 +88,10 @@ function specFromFlags(flags: SubmitFlags, keyOf: (path: string) => string): Job
       ...(flags.k ? { k: flags.k } : {}),
     };
   }
+  if (flags.kind === 'export') {
+    if (!flags.input) throw new UsageError('--input (a passage or embedding set) is required for an export job');
+    return { kind: 'export', input: abs(flags.input), output: abs(flags.output), ...(flags.format ? { format: flags.format } : {}) };
+  }
   if (flags.kind === 'encode') {
     if (!flags.input) throw new UsageError('--input (a passage shard folder) is required for an encode job');
     if (flags.model && flags.dim) throw new UsageError('--dim sets the baseline encoder; a --model brings its own dimension');
@@ -119,8 +124,9 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .command('submit')
     .description('Submit a job (a YAML/JSON file or flags); --wait follows it to the end')
     .argument('[file]', 'job spec file (YAML or JSON)')
-    .addOption(new Option('--kind <kind>', 'job kind').choices(['encode', 'index', 'mine']))
-    .option('--input <dir>', 'input: passages (encode), embeddings (index) or an index set (mine)')
+    .addOption(new Option('--kind <kind>', 'job kind').choices(['encode', 'index', 'mine', 'export']))
+    .option('--input <dir>', 'input: passages (encode), embeddings (index), an index set (mine), passages or embeddings (export)')
+    .addOption(new Option('--format <format>', 'export: parquet (passages or embeddings) or npy (embeddings, with an ids file)').choices(['parquet', 'npy']))
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
     .option('--model <dir>', 'encode: a trained checkpoint (sci train) or TensorFlow.js model folder instead of the baseline')

@@ -1,5 +1,4 @@
 import { ContractError, SciClusterError, toErrorWire, jsonOrUndefined, noteContained, parseContract, type Logger } from '../common/index.js';
-import { shardIdsOf } from './shard-ids.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsError, type KvEntry, type Subscription } from 'nats';
@@ -16,7 +15,6 @@ import {
   NAMES,
   TaskFailureReportSchema,
   TaskMessageSchema,
-  stagesOf,
   taskKey,
   updateRecord,
   listJobs,
@@ -34,10 +32,9 @@ import {
   type CorruptRecordError,
 } from '../jobs/index.js';
 import { retrying, withTimeout } from '../messaging/index.js';
-import { buildOutputManifest } from './output-manifest.js';
+import { completeStage, shardsOfStage, stagesOf } from '../stages/index.js';
 import { CoordinatorMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
-import { mergeFitOutputs } from './stage-steps.js';
 import { checkSpecAgainstInputs, storageKeysOf } from './spec-checks.js';
 
 /*
@@ -365,7 +362,7 @@ export class Coordinator {
     const stage = job.stages[job.stage]!;
     let shardIds: number[];
     try {
-      shardIds = await shardIdsOf(this.options.storage, job.spec, stage);
+      shardIds = await shardsOfStage(this.options.storage, job);
     } catch (err) {
       await this.failJob(jobId, `cannot read the input of stage ${stage}: ${(err as Error).message}`);
       return;
@@ -456,32 +453,26 @@ export class Coordinator {
       return;
     }
     if (tasks.length < job.shards || tasks.some((t) => t.state !== 'done')) return;
-    const ordered = tasks.sort((a, b) => a.shardId - b.shardId);
-    if (stage === 'fit') await this.mergeFit(job, ordered);
-    if (job.stage + 1 < job.stages.length) {
+    const outcome = await completeStage(this.options.storage, job, tasks, () => tasksOfJob(this.options.state.tasks, jobId));
+    if ('next' in outcome) {
       // Back to planning with the next stage: if publishing its tasks fails part-way (a NATS node lost
       // mid-election), the sweep plans the stage again (planning is idempotent), where a running job
       // would wait for tasks never published.
       await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
         cur && cur.state === 'running' && cur.stage === job.stage
-          ? { ...cur, state: 'planning', stage: cur.stage + 1, updatedAt: new Date().toISOString() }
+          ? { ...cur, state: 'planning', stage: outcome.next, updatedAt: new Date().toISOString() }
           : null,
       );
+      this.options.logger.info({ jobId, stage, next: job.stages[outcome.next] }, 'stage finished');
       await this.planStage(jobId);
       return;
     }
-    const manifestKey = await buildOutputManifest(this.options.storage, job, await tasksOfJob(this.options.state.tasks, jobId));
     const now = new Date().toISOString();
     const finished = await updateRecord<JobRecord>(this.options.state.jobs, jobId, JobRecordSchema, (cur) =>
-      cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: manifestKey, updatedAt: now, finishedAt: now } : null,
+      cur && cur.state === 'running' ? { ...cur, state: 'done', outputManifest: outcome.manifest, updatedAt: now, finishedAt: now } : null,
     );
     if (finished?.finishedAt === now) this.metrics?.jobsFinished.inc({ kind: job.spec.kind, state: 'done' });
-    this.options.logger.info({ jobId, manifest: manifestKey }, 'job done');
-  }
-
-  private async mergeFit(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
-    const model = await mergeFitOutputs(this.options.storage, job.spec, tasks);
-    if (model) this.options.logger.info({ jobId: job.id, docs: model.docCount }, 'encoder fitted');
+    this.options.logger.info({ jobId, manifest: outcome.manifest }, 'job done');
   }
 
   /**
@@ -564,7 +555,7 @@ export class Coordinator {
 /** Storage keys without trailing slashes, so output paths are stable prefixes. */
 function normaliseKeys(spec: JobSpec): JobSpec {
   const trim = (key: string) => (key.length > 1 ? key.replace(/\/+$/, '') : key);
-  if (spec.kind === 'encode') return { ...spec, input: trim(spec.input), output: trim(spec.output) };
+  if (spec.kind === 'encode' || spec.kind === 'export') return { ...spec, input: trim(spec.input), output: trim(spec.output) };
   if (spec.kind === 'mine')
     return { ...spec, input: trim(spec.input), output: trim(spec.output), queries: { ...spec.queries, passages: trim(spec.queries.passages) } };
   return {

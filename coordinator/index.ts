@@ -1,3 +1,3 @@
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { runJobLocally } from './local-runner.js';
-export { buildOutputManifest, INDEX_SET_FORMAT } from './output-manifest.js';
+export { INDEX_SET_FORMAT } from '../shards/index.js';

@@ -1,20 +1,18 @@
 import { Piscina } from 'piscina';
-import { JobSpecSchema, stagesOf, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
+import { JobSpecSchema, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import type { Storage } from '../storage/index.js';
 import { runTask } from '../workers/index.js';
-import { buildOutputManifest } from './output-manifest.js';
-import { mergeFitOutputs } from './stage-steps.js';
-import { shardIdsOf } from './shard-ids.js';
+import { completeStage, POOL_ENTRY, shardsOfStage, stagesOf } from '../stages/index.js';
 
 /*
- * Runs a job in this process, without NATS: the same stages, task code,
- * pool and output manifest as the cluster. It is the in-process baseline of
- * bench/cluster and a way to run small jobs on one machine.
+ * Runs a job in this process, without NATS: the same stage walk (stages/walk.ts),
+ * task code, pool and output manifest as the cluster. It is the in-process
+ * baseline of bench/cluster and a way to run small jobs on one machine.
  */
 export async function runJobLocally(raw: JobSpecInput, storage: Storage, options: { threads?: number } = {}): Promise<{ job: JobRecord; manifestKey: string }> {
   const spec = JobSpecSchema.parse(raw);
   const threads = options.threads ?? 1;
-  const pool = new Piscina({ filename: new URL('../workers/pool-entry.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const pool = new Piscina({ filename: POOL_ENTRY, minThreads: threads, maxThreads: threads });
   const now = new Date().toISOString();
   const job: JobRecord = {
     id: `local-${Date.now()}`,
@@ -31,9 +29,9 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
   };
   try {
     const done: TaskRecord[] = [];
-    for (const [i, stage] of job.stages.entries()) {
-      job.stage = i;
-      const shards = await shardIdsOf(storage, spec, stage);
+    for (;;) {
+      const stage = job.stages[job.stage]!;
+      const shards = await shardsOfStage(storage, job);
       job.shards = shards.length;
       const tasks = await Promise.all(
         shards.map(async (shardId) => {
@@ -53,11 +51,14 @@ export async function runJobLocally(raw: JobSpecInput, storage: Storage, options
           } satisfies TaskRecord;
         }),
       );
-      if (stage === 'fit') await mergeFitOutputs(storage, spec, tasks);
       done.push(...tasks);
+      const outcome = await completeStage(storage, job, tasks, async () => done);
+      if ('next' in outcome) {
+        job.stage = outcome.next;
+        continue;
+      }
+      return { job: { ...job, state: 'done', outputManifest: outcome.manifest, finishedAt: new Date().toISOString() }, manifestKey: outcome.manifest };
     }
-    const manifestKey = await buildOutputManifest(storage, job, done);
-    return { job: { ...job, state: 'done', outputManifest: manifestKey, finishedAt: new Date().toISOString() }, manifestKey };
   } finally {
     await pool.destroy();
   }

@@ -1,7 +1,8 @@
 import { SciClusterError } from '../common/index.js';
 import { checkFactoryLimits } from '../faiss/index.js';
 import { JobError, type JobSpec } from '../jobs/index.js';
-import { EMBEDDING_SET_FORMAT, INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT, readSetManifest } from '../shards/index.js';
+import { readSetManifest } from '../shards/index.js';
+import { jobKindOf } from '../stages/index.js';
 import { joinKey, type Storage } from '../storage/index.js';
 
 /*
@@ -14,30 +15,15 @@ import { joinKey, type Storage } from '../storage/index.js';
  * OOM-killed) the same way.
  */
 
-/** Every storage key a spec names, with its field. */
+/** Every storage key a spec names, with its field (its job kind's list, stages/registry.ts). */
 export function storageKeysOf(spec: JobSpec): Array<[string, string]> {
-  const keys: Array<[string, string]> = [['output', spec.output]];
-  if (spec.input) keys.push(['input', spec.input]);
-  if (spec.kind === 'encode' && spec.encoder.kind === 'model') keys.push(['encoder.path', spec.encoder.path]);
-  if (spec.kind === 'index' && spec.bm25) keys.push(['bm25.passages', spec.bm25.passages]);
-  if (spec.kind === 'mine') keys.push(['queries.passages', spec.queries.passages]);
-  return keys;
+  return jobKindOf(spec).storageKeys(spec);
 }
-
-/** The shard sets a spec reads (each needs its manifest). */
-export function inputSets(spec: JobSpec): string[] {
-  if (spec.kind === 'encode') return [spec.input];
-  if (spec.kind === 'mine') return [spec.input, spec.queries.passages];
-  return [...(spec.input ? [spec.input] : []), ...(spec.bm25 ? [spec.bm25.passages] : [])];
-}
-
-/** The manifest format a job of this kind writes into its output. */
-const OUTPUT_FORMAT = { encode: EMBEDDING_SET_FORMAT, index: INDEX_SET_FORMAT, mine: NEGATIVES_SET_FORMAT } as const;
 
 const within = (key: string, folder: string) => key === folder || key.startsWith(`${folder}/`);
 
 export async function checkSpecAgainstInputs(spec: JobSpec, storage: Storage): Promise<void> {
-  for (const key of inputSets(spec)) {
+  for (const key of jobKindOf(spec).inputs(spec)) {
     if (!(await storage.exists(joinKey(key, 'manifest.json')))) throw new JobError(`no shard set at ${key} (manifest.json missing)`, { file: key });
   }
   if (spec.kind === 'encode' && spec.encoder.kind === 'model') await checkModelFolder(spec.encoder.path, storage);
@@ -72,7 +58,7 @@ async function checkOutputManifest(spec: JobSpec, storage: Storage): Promise<voi
   } catch {
     format = undefined;
   }
-  if (format !== OUTPUT_FORMAT[spec.kind])
+  if (format !== jobKindOf(spec).outputFormat)
     throw new JobError(
       `output ${spec.output} holds a set of another kind (${typeof format === 'string' ? format : 'unreadable manifest'}): a ${spec.kind} job would overwrite its manifest`,
       { field: 'output', file: key },

@@ -1,6 +1,5 @@
 import { isCleanKey } from '../storage/index.js';
 import { z } from 'zod';
-import { JobError } from './errors.js';
 
 /*
  * Jobs and tasks as stored in JetStream KV and carried on the work queue.
@@ -193,6 +192,15 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
       .nullable()
       .default(null),
   }),
+  z.strictObject({
+    kind: z.literal('export'),
+    /** A passage or embedding shard set. */
+    input: storageKey,
+    /** Output folder: the files, one per shard (and view), and manifest.json. */
+    output: storageKey,
+    /** parquet: one file per shard, passages or embeddings; npy: embeddings as .npy per shard and view, with an ids file. @defaultValue 'parquet' */
+    format: z.enum(['parquet', 'npy']).default('parquet'),
+  }),
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
@@ -211,31 +219,8 @@ export function shardSampleRows(sampleRows: number, shardRows: number, totalRows
   return totalRows === 0 ? 0 : Math.min(shardRows, Math.round((sampleRows * shardRows) / totalRows));
 }
 
-export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'group', 'stats', 'queries', 'mine', 'merge'] as const;
+export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'group', 'stats', 'queries', 'mine', 'merge', 'export'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
-
-export function stagesOf(spec: JobSpec): StageName[] {
-  // A shared quantizer: every shard's sample, then one training task, then the shards' indexes on its parameters.
-  // Routed IVF: then each serving partition gathers its lists from every shard.
-  // One graph per serving group: then each group's graphs built over its shards' rows.
-  if (spec.kind === 'index') {
-    if (spec.routed && !(spec.sharedQuantizer && spec.input))
-      throw new JobError('routed IVF needs sharedQuantizer and an embedding set as input: every partition holds lists of one trained quantizer', {
-        field: 'routed',
-      });
-    if (spec.graphGroups && !(spec.input && spec.indexes.some((i) => isGraphFactory(i.factory))))
-      throw new JobError('graphGroups needs an embedding set as input and an HNSW index to build per group', { field: 'graphGroups' });
-    const stages: StageName[] = spec.sharedQuantizer && spec.input && spec.indexes.length > 0 ? ['sample', 'train', 'index'] : ['index'];
-    if (spec.routed) stages.push('route');
-    if (spec.graphGroups) stages.push('group');
-    return stages;
-  }
-  // BM25 needs the corpus-wide statistics of the query terms before any shard can score;
-  // dense mining encodes the queries once (one task) for every shard to search with.
-  if (spec.kind === 'mine') return spec.source.kind === 'bm25' ? ['stats', 'mine', 'merge'] : ['queries', 'mine', 'merge'];
-  // A trained model needs no corpus statistics; the hashed baseline fits its IDF first.
-  return spec.encoder.kind === 'hashed-tfidf' ? ['fit', 'encode'] : ['encode'];
-}
 
 /** A job id as the coordinator makes them (`job-<time>-<uuid>`) and every boundary accepts them. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -21,6 +21,7 @@ import {
   CorruptRecordError,
 } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
+import { POOL_ENTRY } from '../stages/index.js';
 import { WorkerMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
 import { retrying, withTimeout } from '../messaging/index.js';
@@ -79,7 +80,7 @@ export class Worker {
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
     this.pool = new Piscina({
-      filename: new URL('./pool-entry.js', import.meta.url).href,
+      filename: POOL_ENTRY,
       minThreads: this.concurrency,
       maxThreads: this.concurrency,
       idleTimeout: 60_000,

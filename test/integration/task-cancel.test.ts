@@ -8,8 +8,8 @@ import { SearchRouter } from '../../search/index.js';
 import { CancelledError, type SciClusterError } from '../../common/index.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { wordnetFixture } from '../support/wordnet-fixture.js';
-import { cancelFlagFor } from '../../workers/cancel-flag.js';
-import { fromWorkerThread } from '../../workers/errors.js';
+import { cancelFlagFor } from '../../stages/cancel-flag.js';
+import { fromWorkerThread } from '../../stages/thread-errors.js';
 
 /*
  * Cancellation where it crosses a boundary: an AbortSignal on the worker's
@@ -22,7 +22,7 @@ import { fromWorkerThread } from '../../workers/errors.js';
 test('an aborted signal stops a pool task between batches, with a typed CANCELLED error and no output', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const { passages } = await wordnetFixture(dir, 1);
-  const pool = new Piscina({ filename: new URL(join(REPO_ROOT, 'dist', 'workers', 'pool-entry.js'), 'file:').href, minThreads: 1, maxThreads: 1 });
+  const pool = new Piscina({ filename: new URL(join(REPO_ROOT, 'dist', 'stages', 'pool-entry.js'), 'file:').href, minThreads: 1, maxThreads: 1 });
   t.after(() => pool.destroy());
   const passageFile = join(passages, 'passages-00000.arrow');
   // Uncancelled, the fit reads all 117,791 passages and writes its file.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledError, fromErrorWire, SciClusterError, toErrorWire, UsageError } from '../../../common/errors.js';
 import { toApiError } from '../../../api/errors.js';
-import { fromWorkerThread, WIRE_PREFIX } from '../../../workers/errors.js';
+import { fromWorkerThread, WIRE_PREFIX } from '../../../stages/thread-errors.js';
 import { FatalTaskError, RetryableTaskError } from '../../../jobs/index.js';
 import { StorageError, StorageKeyError } from '../../../storage/index.js';
 import { SearchRequestError } from '../../../search/index.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupShards, JobSpecSchema, shardSampleRows, stagesOf } from '../../../jobs/index.js';
+import { groupShards, JobSpecSchema, shardSampleRows } from '../../../jobs/index.js';
+import { stagesOf } from '../../../stages/registry.js';
 
 const index = (spec: Record<string, unknown>) =>
   JobSpecSchema.safeParse({ kind: 'index', input: '/e', output: '/i', indexes: [{ name: 'x', metric: 'ip', ...spec }] });

@@ -1,89 +1,37 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { EnglishAnalyzer, loadBm25, type CorpusStats } from '../../bm25/index.js';
+import { loadBm25, type CorpusStats } from '../../bm25/index.js';
 import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
-import { readArrowVectors, readNpy, writeNpy } from '../../vectors/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
+import { bm25Candidates, CandidatesWriter, denseCandidates, denseScore, hasAnswer, readQuerySplit, type CandidateBatch } from '../../mine/index.js';
+import { readSetManifest, shardFile, verifiedFile } from '../../shards/index.js';
 import { readJsonFile } from '../../storage/index.js';
-import {
-  bm25Candidates,
-  denseCandidates,
-  denseScore,
-  hasAnswer,
-  mergeCandidates,
-  NegativesWriter,
-  CandidatesWriter,
-  openCandidates,
-  readQuerySplit,
-  type CandidateBatch,
-  type OpenCandidates,
-} from '../../mine/index.js';
-import { encoderFor } from './encode-task.js';
-import { passageText, passagesOf } from './passages.js';
-import { ITEM_VIEW_COLUMNS } from './index-task.js';
-import type { PoolResult, PoolTask } from './types.js';
+import { readArrowVectors, readNpy } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
+import { ITEM_VIEW_COLUMNS } from '../index/keys.js';
+import { passageText, passagesOf } from '../passages.js';
+import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
+import { bm25Dir, localMineFile, mineFolders, mineInputs, minedShards, mineKeys, queryTermsOf, ShardStatsSchema } from './inputs.js';
 
 /*
- * The stages of a mine job, per shard or once:
- *   stats:   BM25 document frequencies of every query term in this shard;
- *   queries: (dense, once) the queries encoded by the query tower, for
- *            every shard's task to search with;
- *   mine:  this shard's top-K per query (dense with the query tower, or
- *          BM25 with the corpus-wide statistics summed from every shard);
- *   merge: every shard's candidates → the filtered negatives file.
+ * mine job, stage 2 of 3, per shard: this shard's top-K per query, dense
+ * with the query tower (the queries stage's vectors) or BM25 with the
+ * corpus-wide statistics summed from every shard's stats; candidates that
+ * contain one of a query's answers are marked (DPR's has_answer).
  */
 
-type StatsTask = Extract<PoolTask, { stage: 'stats' }>;
-type QueriesTask = Extract<PoolTask, { stage: 'queries' }>;
-type MineTask = Extract<PoolTask, { stage: 'mine' }>;
-type MergeTask = Extract<PoolTask, { stage: 'merge' }>;
-
-/** A shard's BM25 statistics of the query terms (the stats stage's file, read back by the merge of every shard's). */
-const ShardStatsSchema = z.strictObject({
-  docCount: z.number().int().nonnegative(),
-  sumTotalTermFreq: z.number().nonnegative(),
-  terms: z.array(z.string()),
-  df: z.array(z.number().int().nonnegative()),
-});
-
-const analyzer = new EnglishAnalyzer();
-
-function queryTermsOf(texts: readonly string[]): string[][] {
-  return texts.map((t) => analyzer.analyze(t));
-}
-
-export async function runStats(task: StatsTask, cancel?: TaskCancel): Promise<PoolResult> {
-  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
-  const bm25 = loadBm25(task.bm25Dir);
-  cancel?.throwIfCancelled();
-  const terms = [...new Set(queryTermsOf(split.texts).flat())].sort();
-  const stats: z.infer<typeof ShardStatsSchema> = {
-    docCount: bm25.docCount,
-    sumTotalTermFreq: bm25.parts.sumTotalTermFreq,
-    terms,
-    df: terms.map((t) => bm25.df(t)),
-  };
-  writeFileSync(task.outFile, JSON.stringify(stats));
-  return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'bm25-stats', name: '' }] };
-}
-
-const QUERY_ENCODE_BATCH = 1024;
-
-/** The split's queries encoded once by the query tower (.npy, in the split's order). */
-export async function runQueries(task: QueriesTask, cancel?: TaskCancel): Promise<PoolResult> {
-  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
-  const encoder = await encoderFor(task.encoder);
-  const vectors = new Float32Array(split.ids.length * encoder.dim);
-  for (let start = 0; start < split.ids.length; start += QUERY_ENCODE_BATCH) {
-    cancel?.throwIfCancelled();
-    const texts = split.texts.slice(start, start + QUERY_ENCODE_BATCH);
-    vectors.set(encoder.encode(texts, 'query'), start * encoder.dim);
-    task.progress?.postMessage({ rows: start + texts.length, total: split.ids.length });
-  }
-  writeNpy(task.outFile, vectors, encoder.dim);
-  return { rowsIn: split.ids.length, rowsWritten: split.ids.length, rowsRejected: 0, files: [{ path: task.outFile, role: 'query-vectors', name: '' }] };
+export interface CandidatesTask extends PoolTask {
+  stage: 'mine';
+  shardId: number;
+  queriesFile: string;
+  qrelsFile: string;
+  k: number;
+  /** This shard's passages, to mark candidates that contain a query's answer; null = no answer matching. */
+  passageFile: string | null;
+  source:
+    | { kind: 'bm25'; bm25Dir: string; statsFiles: string[] }
+    | { kind: 'dense'; indexFile: string; embeddingFile: string; queryVectorsFile: string; nprobe?: number; efSearch?: number };
+  outFile: string;
 }
 
 /** Corpus-wide statistics: every shard's counts summed (what one global BM25 index would hold). */
@@ -100,7 +48,7 @@ function corpusStats(files: readonly string[]): CorpusStats {
   return { docCount, sumTotalTermFreq, df: (term) => df.get(term) ?? 0 };
 }
 
-export async function runMine(task: MineTask, cancel?: TaskCancel): Promise<PoolResult> {
+async function runCandidates(task: CandidatesTask, cancel?: TaskCancel): Promise<PoolResult> {
   setFaissThreads(1);
   const split = readQuerySplit(task.queriesFile, task.qrelsFile);
   const nq = split.ids.length;
@@ -181,30 +129,47 @@ function readUtf8Column(file: string, column: string): string[] {
   return col.toArray() as string[];
 }
 
-export async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResult> {
-  const split = readQuerySplit(task.queriesFile, task.qrelsFile);
-  const shards: OpenCandidates[] = [];
-  const writer = new NegativesWriter(task.outFile);
-  try {
-    for (const f of task.candidateFiles) shards.push(await openCandidates(f));
-    cancel?.throwIfCancelled();
-    const account = await mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer);
-    cancel?.throwIfCancelled();
-    writer.commit();
-    writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
+export const candidatesStage = defineStage<'mine', CandidatesTask>({
+  name: 'mine',
+  job: 'mine',
+  shardIds: minedShards,
+  async prepare({ storage, task, spec, work }) {
+    const { queriesFile, qrelsFile, set } = await mineInputs({ storage, spec });
+    let source: CandidatesTask['source'];
+    if (spec.source.kind === 'bm25') {
+      const statsFiles = await Promise.all(set.shards.map((s) => storage.localPath(mineKeys.stats(spec.output, s.id))));
+      source = { kind: 'bm25', bm25Dir: await bm25Dir(storage, spec, set, task.shardId, work), statsFiles };
+    } else {
+      const name = spec.source.index;
+      const file = set.shards.find((s) => s.id === task.shardId)?.files.find((f) => f.role === `faiss:${name}`);
+      if (!file || !set.embeddings) throw new FatalTaskError(`shard ${task.shardId} of ${spec.input} has no index "${name}" or no embedding set`);
+      // Searched as it is served: the job's nprobe, else the index set's serving nprobe.
+      const nprobe = spec.source.nprobe ?? set.indexes.find((i) => i.name === name)?.nprobe;
+      source = {
+        kind: 'dense',
+        indexFile: await verifiedFile(storage, spec.input, file),
+        embeddingFile: await shardFile(storage, set.embeddings, 'embeddings', task.shardId),
+        queryVectorsFile: await storage.localPath(mineKeys.queries(spec.output)),
+        ...(nprobe ? { nprobe } : {}),
+        ...(spec.source.efSearch ? { efSearch: spec.source.efSearch } : {}),
+      };
+    }
+    // The passages the index was built from: the BM25 set's, else the embedding set's.
+    const passageSet = set.bm25?.passages ?? (set.embeddings ? (await readSetManifest(storage, set.embeddings, 'embeddings')).passages : null);
+    const passageFile = spec.filter.answers && passageSet ? await shardFile(storage, passageSet, 'passages', task.shardId) : null;
     return {
-      rowsIn: account.queriesIn,
-      rowsWritten: account.withNegatives,
-      rowsRejected: account.withNone,
-      files: [
-        { path: task.outFile, role: 'negatives', name: '' },
-        { path: task.accountFile, role: 'account', name: '' },
-      ],
+      poolTask: {
+        stage: 'mine',
+        shardId: task.shardId,
+        queriesFile,
+        qrelsFile,
+        k: spec.k,
+        passageFile,
+        source,
+        outFile: localMineFile(work, 'candidates', task.shardId),
+      },
+      publishUnder: mineFolders.candidates(spec.output),
     };
-  } catch (err) {
-    writer.abort();
-    throw err;
-  } finally {
-    await Promise.all(shards.map((s) => s.close()));
-  }
-}
+  },
+  run: runCandidates,
+});

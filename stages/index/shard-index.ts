@@ -8,29 +8,34 @@ import {
   measureNprobeCurve,
   parseIvfFactory,
   setFaissThreads,
+  type NprobeTuningOptions,
 } from '../../faiss/index.js';
 import { Bm25Builder, saveBm25 } from '../../bm25/index.js';
-import { readArrowVectors, readNpy, VectorFileError, type VectorSet } from '../../vectors/index.js';
 import { FatalTaskError, type IndexSpec } from '../../jobs/index.js';
-import type { PoolResult, PoolTask, TrainedFiles } from './types.js';
-import { passageText, passagesOf } from './passages.js';
+import { readSetManifest, shardFile } from '../../shards/index.js';
+import { readArrowVectors, readNpy, type VectorSet } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
+import { passageText, passagesOf } from '../passages.js';
+import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
+import { indexSetKeys, ITEM_VIEW_COLUMNS, oneTowerSetError, queryViewOf, trainedFiles, type TrainedFiles } from './keys.js';
 
-/** The passages' vectors: the one-tower column, or the item tower's view f_i of a two-tower encoder. */
-export const ITEM_VIEW_COLUMNS = ['embedding', 'embedding_i'] as const;
+/*
+ * index job, per shard (after a shared quantizer's sample and train stages
+ * where the job has one): one Faiss index per requested type over the
+ * shard's embeddings, and BM25 over its passages.
+ */
 
-/** A dual-view index asked of a one-tower embedding set. */
-export const oneTowerSetError = () =>
-  new FaissInvalidArgumentError('a dual-view index needs a two-tower embedding set (embedding_q and embedding_i columns)', { field: 'dualView' });
-
-/** The passages in the query tower's view (a two-tower encoder's `embedding_q`), or null for a one-tower set. */
-export function queryViewOf(file: string): Float32Array | null {
-  try {
-    return readArrowVectors(file, 'embedding_q').data;
-  } catch (err) {
-    if (err instanceof VectorFileError && /no column/.test(err.message)) return null;
-    throw err;
-  }
+export interface ShardIndexTask extends PoolTask {
+  stage: 'index';
+  shardId: number;
+  embeddingFile: string | null;
+  passageFile: string | null;
+  indexes: IndexSpec[];
+  /** Per index name: the shared trained (empty) index to fill, and a dual-view index's centroids. */
+  trained?: Record<string, TrainedFiles>;
+  nprobeTuning: NprobeTuningOptions;
+  bm25: { k1: number; b: number } | null;
+  workDir: string;
 }
 
 /**
@@ -80,7 +85,7 @@ const rowIds = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt
  * Index, per shard: one Faiss index per requested type over the shard's embeddings, and BM25 over its passages;
  * for an IVF index without a serving nprobe, its overlap-vs-nprobe curve on a held-out sample (faiss/nprobe-tuning.ts).
  */
-export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, cancel?: TaskCancel): Promise<PoolResult> {
+async function runIndex(task: ShardIndexTask, cancel?: TaskCancel): Promise<PoolResult> {
   // One OpenMP thread per pool thread: the pool is the parallelism.
   setFaissThreads(1);
   const files: PoolResult['files'] = [];
@@ -150,3 +155,30 @@ export async function runIndex(task: Extract<PoolTask, { stage: 'index' }>, canc
   }
   return { rowsIn, rowsWritten: rowsIn, rowsRejected: 0, files };
 }
+
+export const shardIndexStage = defineStage<'index', ShardIndexTask>({
+  name: 'index',
+  job: 'index',
+  async shardIds(storage, spec) {
+    const manifest = spec.input ? await readSetManifest(storage, spec.input, 'embeddings') : await readSetManifest(storage, spec.bm25!.passages, 'passages');
+    return manifest.shards.map((s) => s.id);
+  },
+  async prepare({ storage, task, spec, work }) {
+    const shardId = task.shardId;
+    return {
+      poolTask: {
+        stage: 'index',
+        shardId,
+        embeddingFile: spec.input && spec.indexes.length > 0 ? await shardFile(storage, spec.input, 'embeddings', shardId) : null,
+        passageFile: spec.bm25 ? await shardFile(storage, spec.bm25.passages, 'passages', shardId) : null,
+        indexes: spec.indexes,
+        ...(spec.sharedQuantizer ? { trained: await trainedFiles(storage, spec, task.jobId) } : {}),
+        nprobeTuning: spec.nprobeTuning,
+        bm25: spec.bm25 ? { k1: spec.bm25.k1, b: spec.bm25.b } : null,
+        workDir: work,
+      },
+      publishUnder: indexSetKeys.shard(spec.output, shardId),
+    };
+  },
+  run: runIndex,
+});

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
-import { z } from 'zod';
-import { readJsonFile } from '../../storage/index.js';
 import { join } from 'node:path';
-import { FaissIndex, placeLists, setFaissThreads } from '../../faiss/index.js';
-import { readIdColumns } from '../../shards/index.js';
-import { writePartitionIds } from './partition-ids.js';
-import { FatalTaskError } from '../../jobs/index.js';
+import { z } from 'zod';
+import { FaissIndex, parseIvfFactory, placeLists, setFaissThreads } from '../../faiss/index.js';
+import { FatalTaskError, JobError } from '../../jobs/index.js';
+import { readIdColumns, readSetManifest, verifiedFile } from '../../shards/index.js';
+import { readJsonFile } from '../../storage/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
-import type { PoolResult, PoolTask } from './types.js';
+import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
+import { indexSetKeys, quantizerSpec, trainedFiles } from './keys.js';
+import { writePartitionIds } from './partition-ids.js';
 
 /*
  * Routed IVF (the index job's `routed` option), one task per serving
@@ -19,6 +20,18 @@ import type { PoolResult, PoolTask } from './types.js';
  * row it holds (sorted by row id), since its rows come from many shards.
  */
 
+/** Routed IVF: one serving partition's lists gathered from every shard's index. */
+export interface RouteTask extends PoolTask {
+  stage: 'route';
+  partition: number;
+  partitions: number;
+  /** The IVF indexes routed: each with its trained, empty index (the shared quantizer). */
+  indexes: Array<{ name: string; trained: string }>;
+  /** Per shard: its index file and list sizes (JSON) of each routed index, and its embedding shard (for the rows' external ids). */
+  shards: Array<{ shardId: number; indexFiles: Record<string, string>; listSizeFiles: Record<string, string>; embeddingFile: string }>;
+  workDir: string;
+}
+
 /** The external ids of `wanted` (row ids, any order) from one embedding shard's id columns. */
 function externalIdsOf(embeddingFile: string, wanted: BigInt64Array): Map<bigint, string> {
   const want = new Set(wanted);
@@ -28,7 +41,7 @@ function externalIdsOf(embeddingFile: string, wanted: BigInt64Array): Map<bigint
   return out;
 }
 
-export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, cancel?: TaskCancel): Promise<PoolResult> {
+async function runRoute(task: RouteTask, cancel?: TaskCancel): Promise<PoolResult> {
   setFaissThreads(1);
   const files: PoolResult['files'] = [];
   let rowsIn = 0;
@@ -82,3 +95,48 @@ export async function runRoute(task: Extract<PoolTask, { stage: 'route' }>, canc
   }
   return { rowsIn, rowsWritten, rowsRejected: 0, files };
 }
+
+export const routeStage = defineStage<'index', RouteTask>({
+  name: 'route',
+  job: 'index',
+  runsIn: (spec) => spec.routed !== null,
+  async shardIds(_storage, spec) {
+    if (!spec.routed) throw new JobError('a route stage needs the job’s routed option', { field: 'routed' });
+    return Array.from({ length: spec.routed.partitions }, (_, p) => p);
+  },
+  // The partition's task over every shard's index of each routed index (the IVF ones this job trained).
+  async prepare({ storage, task, spec: given, work }) {
+    const spec = quantizerSpec(given, 'route');
+    if (!spec.routed) throw new FatalTaskError('stage route needs an index job with the routed option');
+    const trained = await trainedFiles(storage, spec, task.jobId);
+    const routed = spec.indexes.filter((i) => trained[i.name] && parseIvfFactory(i.factory));
+    if (routed.length === 0)
+      throw new FatalTaskError(
+        `the routed option needs an IVF index (IVF{n},Flat or IVF{n},PQ{m}); this job builds ${spec.indexes.map((i) => i.factory).join(', ')}`,
+        { field: 'routed' },
+      );
+    const embeddings = await readSetManifest(storage, spec.input, 'embeddings');
+    const shards = [];
+    for (const shard of embeddings.shards) {
+      const indexFiles: Record<string, string> = {};
+      const listSizeFiles: Record<string, string> = {};
+      for (const index of routed) {
+        indexFiles[index.name] = await storage.localPath(indexSetKeys.shardIndex(spec.output, shard.id, index.name));
+        listSizeFiles[index.name] = await storage.localPath(indexSetKeys.shardListSizes(spec.output, shard.id, index.name));
+      }
+      shards.push({ shardId: shard.id, indexFiles, listSizeFiles, embeddingFile: await verifiedFile(storage, spec.input, shard) });
+    }
+    return {
+      poolTask: {
+        stage: 'route',
+        partition: task.shardId,
+        partitions: spec.routed.partitions,
+        indexes: routed.map((i) => ({ name: i.name, trained: trained[i.name]!.index })),
+        shards,
+        workDir: work,
+      },
+      publishUnder: indexSetKeys.partition(spec.output, task.shardId),
+    };
+  },
+  run: runRoute,
+});

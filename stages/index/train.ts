@@ -1,45 +1,30 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mixSeed, reservoirSample, seededRandom } from '../../common/index.js';
 import { FaissIndex, FaissInvalidArgumentError, parseIvfFactory, setFaissThreads, trainDualViewIvf } from '../../faiss/index.js';
-import { readArrowVectors, readNpy, writeNpy } from '../../vectors/index.js';
-import { FatalTaskError } from '../../jobs/index.js';
+import { FatalTaskError, type IndexSpec } from '../../jobs/index.js';
+import { readSetManifest } from '../../shards/index.js';
+import { joinKey } from '../../storage/index.js';
+import { readNpy, writeNpy } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
-import { ITEM_VIEW_COLUMNS, oneTowerSetError, queryViewOf } from './index-task.js';
-import type { PoolResult, PoolTask } from './types.js';
+import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
+import { indexSetKeys, oneTowerSetError, quantizerSpec } from './keys.js';
+import { quantizerShards, trainsSharedQuantizer } from './sample.js';
 
 /*
- * A shared quantizer (the index job's sharedQuantizer), in two stages before
- * the shards' indexes: every shard draws a seeded uniform sample of its rows
- * (`sample`), then one task trains each index that needs training on the
- * pooled samples (`train`) and writes it trained and empty; every shard's
- * index stage fills a copy of it (index-task.ts).
+ * The shared quantizer's one training task (after every shard's sample,
+ * sample.ts): each index that needs training is trained on the pooled
+ * samples and saved empty; trained.json names what this job trained.
  */
 
-/** Gathers the given rows of a row-major matrix. */
-function rowsOf(data: Float32Array, dim: number, rows: readonly number[]): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((row, i) => out.set(data.subarray(row * dim, row * dim + dim), i * dim));
-  return out;
-}
-
-/** One shard's sample: `rows` rows drawn by reservoir sampling (seeded by the job's seed and the shard), item view and query view. */
-export async function runSample(task: Extract<PoolTask, { stage: 'sample' }>, cancel?: TaskCancel): Promise<PoolResult> {
-  const item = readArrowVectors(task.embeddingFile, ITEM_VIEW_COLUMNS);
-  cancel?.throwIfCancelled();
-  const rows = reservoirSample(item.count, task.rows, seededRandom(mixSeed(task.seed, task.shardId)));
-  const files: PoolResult['files'] = [];
-  const itemFile = join(task.workDir, 'item.npy');
-  writeNpy(itemFile, rowsOf(item.data, item.dim, rows), item.dim);
-  files.push({ path: itemFile, role: 'sample:item', name: `shard-${String(task.shardId).padStart(5, '0')}.item.npy` });
-  const query = queryViewOf(task.embeddingFile);
-  if (query) {
-    const queryFile = join(task.workDir, 'query.npy');
-    writeNpy(queryFile, rowsOf(query, item.dim, rows), item.dim);
-    files.push({ path: queryFile, role: 'sample:query', name: `shard-${String(task.shardId).padStart(5, '0')}.query.npy` });
-  }
-  task.progress?.postMessage({ rows: item.count, total: item.count });
-  return { rowsIn: item.count, rowsWritten: rows.length, rowsRejected: 0, files };
+/** Every index that needs training, trained once on the pooled samples. */
+export interface TrainTask extends PoolTask {
+  stage: 'train';
+  /** Recorded in trained.json, so that the index stage never takes another job's trained files. */
+  jobId: string;
+  /** Per shard, in shard order: its item-view sample and its query-view sample (null for a one-tower set). */
+  samples: Array<{ item: string; query: string | null }>;
+  indexes: IndexSpec[];
+  workDir: string;
 }
 
 function concat(parts: Float32Array[]): Float32Array {
@@ -53,7 +38,7 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 /** Every index that needs training, trained once on the pooled samples and saved empty; a dual-view index also writes its centroids. */
-export async function runTrain(task: Extract<PoolTask, { stage: 'train' }>, cancel?: TaskCancel): Promise<PoolResult> {
+async function runTrain(task: TrainTask, cancel?: TaskCancel): Promise<PoolResult> {
   setFaissThreads(1);
   const items = task.samples.map((s) => readNpy(s.item));
   const dim = items[0]?.dim ?? 0;
@@ -99,3 +84,24 @@ export async function runTrain(task: Extract<PoolTask, { stage: 'train' }>, canc
   files.push({ path: listPath, role: 'trained-list', name: 'trained.json' });
   return { rowsIn: rows, rowsWritten: rows, rowsRejected: 0, files };
 }
+
+export const trainStage = defineStage<'index', TrainTask>({
+  name: 'train',
+  job: 'index',
+  runsIn: trainsSharedQuantizer,
+  // One training task over every shard's sample.
+  shardIds: async (storage, spec) => (await quantizerShards(storage, spec.input), [0]),
+  async prepare({ storage, task, spec: given, work }) {
+    const spec = quantizerSpec(given, 'train');
+    const embeddings = await readSetManifest(storage, spec.input, 'embeddings');
+    const twoViews = embeddings.views.includes('embedding_q');
+    const samples = await Promise.all(
+      embeddings.shards.map(async (s) => ({
+        item: await storage.localPath(indexSetKeys.sample(spec.output, s.id, 'item')),
+        query: twoViews ? await storage.localPath(indexSetKeys.sample(spec.output, s.id, 'query')) : null,
+      })),
+    );
+    return { poolTask: { stage: 'train', jobId: task.jobId, samples, indexes: spec.indexes, workDir: work }, publishUnder: joinKey(spec.output, 'trained') };
+  },
+  run: runTrain,
+});

@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
-import { readShardPassages, type Passage } from '../../shards/index.js';
+import { readShardPassages, type Passage } from '../shards/index.js';
 
-export { passageText } from '../../shards/index.js';
+export { passageText } from '../shards/index.js';
 
 /** Streams the passages of one local shard file. */
 export function passagesOf(file: string): AsyncGenerator<Passage> {

@@ -1,0 +1,27 @@
+import { toErrorWire } from '../common/index.js';
+import { WIRE_PREFIX } from './thread-errors.js';
+import { cancelOfFlag } from './cancel-flag.js';
+import { stageNamed } from './registry.js';
+import type { PoolResult, PoolTask } from './stage.js';
+
+/*
+ * The piscina worker-thread entry: CPU work of one task, on local files, by
+ * the stage the task names. Errors cross the thread boundary as their wire
+ * form (code, retryable, status) in the message; the worker rebuilds the
+ * typed error from it (fromWorkerThread).
+ */
+export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
+  const cancel = cancelOfFlag(task.cancel);
+  try {
+    return await stageNamed(task.stage).run(task, cancel);
+  } catch (err) {
+    // Structured clone keeps only name/message/stack: carry code, retryable and status in the message.
+    throw new Error(`${WIRE_PREFIX}${JSON.stringify(toErrorWire(err))}`);
+  } finally {
+    cancel.dispose();
+    task.progress?.close();
+  }
+}
+
+/** Where piscina loads this entry from (the worker's pool and the in-process runner's). */
+export const POOL_ENTRY = new URL('./pool-entry.js', import.meta.url).href;
