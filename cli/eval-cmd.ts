@@ -57,6 +57,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
       const { config, logger } = commandContext(globals());
       const log = logger.child({ component: 'eval' });
       if (flags.k < 10) throw new UsageError(`--k must be at least 10 (the report's metrics are @10), got ${flags.k}`);
+      if (!flags.qrels && !flags.split) throw new UsageError('give --qrels, or a shard set folder as --queries with --split');
       const { sample, qrels, source } = loadJudgedQueries(flags);
       const cluster = await openServing(config, `sci-eval-${process.pid}`, 'cli');
       try {

@@ -2,3 +2,4 @@ export { ndcgAtK, mrrAtK, recallAtK, successAtK, evaluateRun, parseQrels, type Q
 export { annRecallAtK, topKOverlap } from './ann-recall.js';
 export { writeTrecRun, parseTrecRun, type RankedList } from './trec-run.js';
 export { loadJudgedQueries } from './judged-queries.js';
+export { EvalInputError } from './errors.js';

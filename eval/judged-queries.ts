@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../common/index.js';
+import { EvalInputError } from './errors.js';
 import { parseQrels, type Qrels } from './metrics.js';
 
 /**
@@ -17,18 +17,18 @@ export function loadJudgedQueries(flags: { queries: string; qrels?: string; spli
   const folder = existsSync(flags.queries) && statSync(flags.queries).isDirectory();
   const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
   const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
-  if (!qrelsFile) throw new UsageError('give --qrels, or a shard set folder as --queries with --split');
+  if (!qrelsFile) throw new EvalInputError('no qrels: give a qrels file, or a shard set folder as the queries with a split');
   let text: string;
   try {
     text = readFileSync(queriesFile, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
+    throw new EvalInputError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
   }
   let qrels: Qrels;
   try {
     qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
   } catch (err) {
-    throw new UsageError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
+    throw new EvalInputError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
   }
   const sample: { ids: string[]; texts: string[] } = { ids: [], texts: [] };
   text.split('\n').forEach((line, i) => {
@@ -37,10 +37,10 @@ export function loadJudgedQueries(flags: { queries: string; qrels?: string; spli
     try {
       row = JSON.parse(line) as typeof row;
     } catch (err) {
-      throw new UsageError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
+      throw new EvalInputError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
     }
     if (typeof row._id !== 'string' || typeof row.text !== 'string')
-      throw new UsageError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
+      throw new EvalInputError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
     if (flags.split && row.split !== undefined && row.split !== flags.split) return;
     if (!qrels.has(row._id)) return;
     sample.ids.push(row._id);
@@ -51,7 +51,7 @@ export function loadJudgedQueries(flags: { queries: string; qrels?: string; spli
     sample.texts.length = flags.maxQueries;
   }
   if (sample.ids.length === 0)
-    throw new UsageError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
+    throw new EvalInputError(`no judged queries in ${queriesFile}${flags.split ? ` for split ${flags.split}` : ''}`, { file: queriesFile });
   const kept = new Set(sample.ids);
   return { sample, qrels: new Map([...qrels].filter(([id]) => kept.has(id))), source: queriesFile };
 }

@@ -16,6 +16,7 @@ import {
 } from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
 import type { Candidate, CandidateBatch, ShardCandidates } from './candidates.js';
+import { MineInputError, MineInvariantError } from './errors.js';
 
 /*
  * What one mine task hands to the merge: its shard's top-K per query as an
@@ -64,7 +65,7 @@ export class CandidatesWriter {
 
   /** One batch, in query order; `positiveScores[q]` (indexed by global query) is NaN where this shard holds no positive. */
   add(batch: CandidateBatch, positiveScores: Float32Array): void {
-    if (batch.start !== this.next) throw new Error(`candidate batches out of order: got ${batch.start}, expected ${this.next}`);
+    if (batch.start !== this.next) throw new MineInvariantError(`candidate batches out of order: got ${batch.start}, expected ${this.next}`);
     this.next = batch.start + batch.lists.length;
     const query: number[] = [];
     const rowId: bigint[] = [];
@@ -96,7 +97,7 @@ export class CandidatesWriter {
   }
 
   commit(): CommittedFile {
-    if (this.next !== this.header.queries) throw new Error(`candidates for ${this.next} of ${this.header.queries} queries`);
+    if (this.next !== this.header.queries) throw new MineInvariantError(`candidates for ${this.next} of ${this.header.queries} queries`);
     return this.file.commit();
   }
 
@@ -112,7 +113,7 @@ export interface ReadBatch extends CandidateBatch {
 
 function headerOf(schema: Schema, path: string): CandidatesHeader {
   const meta = schema.metadata;
-  if (meta.get('sci.format') !== CANDIDATES_FORMAT) throw new Error(`${path} is not a mine candidates file (${CANDIDATES_FORMAT})`);
+  if (meta.get('sci.format') !== CANDIDATES_FORMAT) throw new MineInputError(`${path} is not a mine candidates file (${CANDIDATES_FORMAT})`, { file: path });
   return { shard: Number(meta.get('sci.shard')), higherIsBetter: meta.get('sci.higherIsBetter') === 'true', queries: Number(meta.get('sci.queries')) };
 }
 

@@ -15,3 +15,4 @@ export { readQuerySplit, type QuerySplit } from './queries.js';
 export { summarizeNegatives, RANK_BUCKETS, type NegativesReport } from './inspect.js';
 export { openMinedNegatives, openMinedNegativesFor, type MinedNegativesInput, type MinedNegativeSource } from './training-negatives.js';
 export { hasAnswer, dprTokens } from './answers.js';
+export { MineInputError, MineInvariantError } from './errors.js';

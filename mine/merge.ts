@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FILTER_RULES, selectNegatives, type FilterRule, type NegativeFilter } from './select.js';
 import type { OpenCandidates } from './candidates-file.js';
 import type { NegativeRow, NegativesWriter } from './negatives-file.js';
+import { MineInputError } from './errors.js';
 
 /*
  * The merge stage: every shard's candidates → per query the global top-K,
@@ -47,7 +48,7 @@ export async function mergeCandidates(
   out: NegativesWriter,
 ): Promise<MineAccount> {
   const nq = queries.ids.length;
-  for (const s of shards) if (s.queries !== nq) throw new Error(`shard ${s.shard} has candidates for ${s.queries} queries, expected ${nq}`);
+  for (const s of shards) if (s.queries !== nq) throw new MineInputError(`shard ${s.shard} has candidates for ${s.queries} queries, expected ${nq}`);
   const higherIsBetter = shards[0]?.higherIsBetter ?? true;
   const removed = Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>;
   const noneReasons: Record<string, number> = {};
@@ -59,11 +60,11 @@ export async function mergeCandidates(
   for (let done = 0; done < nq;) {
     const batches = await Promise.all(shards.map((s) => s.batches.next()));
     const parts = batches.map((b, i) => {
-      if (b.done || b.value.start !== done) throw new Error(`shard ${shards[i]!.shard}: candidate batches do not line up at query ${done}`);
+      if (b.done || b.value.start !== done) throw new MineInputError(`shard ${shards[i]!.shard}: candidate batches do not line up at query ${done}`);
       return b.value;
     });
     const size = parts[0]!.lists.length;
-    if (parts.some((p) => p.lists.length !== size)) throw new Error(`candidate batches of different sizes at query ${done}`);
+    if (parts.some((p) => p.lists.length !== size)) throw new MineInputError(`candidate batches of different sizes at query ${done}`);
     for (let i = 0; i < size; i++) {
       const q = done + i;
       // No (query, positive) pair to train on: its negatives would never be used.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseQrels } from '../eval/index.js';
+import { MineInputError } from './errors.js';
 
 /*
  * The queries of one split as a mine job sees them: the queries of the split's
@@ -27,7 +28,7 @@ export function readQuerySplit(queriesFile: string, qrelsFile: string): QuerySpl
       try {
         row = JSON.parse(line) as typeof row;
       } catch (err) {
-        throw new Error(`${queriesFile}:${i + 1}: invalid JSON: ${(err as Error).message}`, { cause: err });
+        throw new MineInputError(`${queriesFile}:${i + 1}: invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1, cause: err });
       }
       if (typeof row._id === 'string' && typeof row.text === 'string') {
         texts.set(row._id, row.text);

@@ -4,7 +4,7 @@ import { loadBm25, type CorpusStats } from '../../bm25/index.js';
 import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import { bm25Candidates, CandidatesWriter, denseCandidates, denseScore, hasAnswer, readQuerySplit, type CandidateBatch } from '../../mine/index.js';
-import { readSetManifest, shardFile, verifiedFile } from '../../shards/index.js';
+import { readSetManifest, shardFile, ShardFormatError, verifiedFile } from '../../shards/index.js';
 import { readJsonFile } from '../../storage/index.js';
 import { readArrowVectors, readNpy } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
@@ -125,7 +125,7 @@ async function shardTexts(passageFile: string): Promise<Map<string, string>> {
 /** A Utf8 column of an Arrow file, in row order (the embedding shard's passage ids). */
 function readUtf8Column(file: string, column: string): string[] {
   const col = tableFromIPC(readFileSync(file)).getChild(column);
-  if (!col) throw new Error(`${file} has no column ${column}`);
+  if (!col) throw new ShardFormatError(`${file} has no column ${column}`, { file, field: column });
   return col.toArray() as string[];
 }
 

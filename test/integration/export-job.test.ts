@@ -191,7 +191,10 @@ test(
 );
 
 test('export refuses what it cannot write: npy of a passage set, and a set of another kind', { timeout: 60_000 }, async () => {
-  await assert.rejects(runJobLocally({ kind: 'export', input: passages, output: join(dir, 'x'), format: 'npy' }, storage), /npy holds vectors: .* is a passage set/);
+  await assert.rejects(
+    runJobLocally({ kind: 'export', input: passages, output: join(dir, 'x'), format: 'npy' }, storage),
+    /npy holds vectors: .* is a passage set/,
+  );
   const indexes = join(dir, 'bm25-only');
   await runJobLocally({ kind: 'index', input: null, output: indexes, bm25: { passages } }, storage);
   await assert.rejects(

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJobLocally } from '../../coordinator/index.js';
-import { FsStorage } from '../../storage/index.js';
+import { FsStorage, sha256 } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { Bm25Builder, EnglishAnalyzer } from '../../bm25/index.js';
@@ -12,7 +12,7 @@ import { hasAnswer, readCandidates, readNegativesFile, readQuerySplit, type Nega
 import { openSetEncoder } from '../../search/query-encoder.js';
 import { TestCluster } from '../support/cluster.js';
 import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
-import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
 
 /*
  * Mine jobs on a real cluster (nats-server with TLS and roles, coordinator,
@@ -228,3 +228,41 @@ test('DPR sample: no judged positive and no passage containing an answer is ever
   assert.ok(marked.every((h) => texts.has(h.externalId)));
   t.diagnostic(`DPR sample: ${rows.length} negatives; removed ${JSON.stringify(account.removed)}`);
 });
+
+test(
+  'a malformed queries file fails a mine task on its first delivery, naming the file and line (not retried to max_deliver)',
+  { timeout: 180_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const storage = new FsStorage('/');
+    const { passages } = await wordnetFixture(dir, 2, { input: wordnetParts(dir, ['adv']) });
+    const indexes = join(dir, 'indexes');
+    await runJobLocally({ kind: 'index', input: null, output: indexes, bm25: { passages } }, storage);
+    // The same set with line 3 of its queries file broken, its manifest's checksum updated to match (a writer's bug, not a torn copy).
+    const bad = join(dir, 'bad-passages');
+    cpSync(passages, bad, { recursive: true });
+    const manifestPath = join(bad, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { queries: { path: string; sha256: string } };
+    const queriesPath = join(bad, manifest.queries.path);
+    const lines = readFileSync(queriesPath, 'utf8').split('\n');
+    lines[2] = '{"_id": "broken", "text": ';
+    writeFileSync(queriesPath, lines.join('\n'));
+    manifest.queries.sha256 = (await sha256(queriesPath)).sha256;
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const cluster = await TestCluster.start({ dir, workers: 1, maxDeliver: 4 });
+    t.after(() => cluster.stop());
+    const job = await cluster.submit({
+      kind: 'mine',
+      input: indexes,
+      output: join(dir, 'negatives'),
+      queries: { passages: bad, split: 'train' },
+      source: { kind: 'bm25' },
+    });
+    const done = await cluster.waitDone(job.id, 120_000);
+    assert.equal(done.state, 'failed');
+    assert.match(done.error ?? '', /MINE_INPUT: .*queries\.jsonl:3: invalid JSON/);
+    const failed = (await cluster.tasks(job.id)).filter((task) => task.state === 'failed');
+    assert.ok(failed.length > 0);
+    for (const task of failed) assert.equal(task.deliveries, 1, `${task.stage} ${task.shardId} failed on its first delivery`);
+  },
+);
