@@ -16,6 +16,7 @@ import { writePartitionIds } from './partition-ids.js';
  * of a graph's size, not with its size: many small graphs cost more than
  * one big one).
  */
+
 /** One graph per serving group: the group's HNSW indexes over its shards' rows. */
 export interface GroupTask extends PoolTask {
   stage: 'group';

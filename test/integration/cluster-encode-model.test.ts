@@ -13,10 +13,10 @@ import { addDualView, buildDualViewIvf, FaissIndex, setFaissThreads } from '../.
 import type { IndexReport } from '../../search/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
-import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
 
 /*
- * A trained two-tower checkpoint encodes WordNet through the local cluster:
+ * A trained two-tower checkpoint encodes WordNet's verbs and adverbs through the local cluster:
  * the embedding shards hold both views, and every vector equals (to 1e-5)
  * the one the same checkpoint gives in this process. An index job then
  * builds on the item view, and SCI's dual-view IVF (CI) over both views,
@@ -33,7 +33,8 @@ test(
       await runSci(['cluster', 'down', '--clean'], { env });
       rmSync(dir, { recursive: true, force: true });
     });
-    const { passages } = await wordnetFixture(dir, 4);
+    // WordNet's verbs and adverbs (17k passages): the whole path at a sixth of the suite time.
+    const { passages } = await wordnetFixture(dir, 4, { input: wordnetVerbsAndAdverbs(dir) });
     const config = TrainConfigSchema.parse({
       data: { shards: passages },
       model: { kind: 'fast', dim: 32, embeddingDim: 32, towers: 'separate', maxLength: 24 },
@@ -105,7 +106,7 @@ test(
       }
     }
     local.dispose();
-    assert.ok(compared > 40_000, `compared ${compared} vectors`);
+    assert.ok(compared > 6_000, `compared ${compared} vectors`);
     assert.ok(worst <= 1e-5, `largest difference ${worst}`);
 
     const indexes = join(dir, 'indexes');
