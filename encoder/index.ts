@@ -17,5 +17,5 @@ export { ModelTextEncoder, tokenizeBatch, type TextEncoder } from './text-encode
 export { loadExternalEncoder, ExternalTfjsEncoder, ExternalConfigSchema, EXTERNAL_CONFIG_FILE } from './external-model.js';
 export { openTextEncoder } from './open-encoder.js';
 export { CheckpointError, TrainingDataError } from './errors.js';
-export { TrainConfigSchema, train, uniformity, type TrainConfig, type TrainResult } from './training/index.js';
+export { TrainConfigSchema, train, type TrainConfig, type TrainResult } from './training/index.js';
 export { type TrainingData, type Corpus, type NegativeSource } from './training/index.js';

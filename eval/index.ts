@@ -3,3 +3,4 @@ export { annRecallAtK, topKOverlap } from './ann-recall.js';
 export { writeTrecRun, parseTrecRun, type RankedList } from './trec-run.js';
 export { loadJudgedQueries } from './judged-queries.js';
 export { EvalInputError } from './errors.js';
+export { crossTowerGap, positiveGeometry, rowDot, uniformity } from './geometry.js';

@@ -1,7 +1,6 @@
 import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
-import { uniformity } from '../encoder/index.js';
-import { evaluateRun, loadJudgedQueries, type Qrels } from '../eval/index.js';
+import { crossTowerGap, evaluateRun, loadJudgedQueries, positiveGeometry, rowDot, uniformity, type Qrels } from '../eval/index.js';
 import { evaluateIndexes, readEmbeddingIds, type IndexReport, type SearchService } from '../search/index.js';
 import { withServedIndexSet } from './served-index-set.js';
 import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
@@ -224,8 +223,7 @@ async function measureGeometry(
       for (const [doc, grade] of qrels.get(id) ?? []) {
         const d = positives.get(doc);
         if (grade <= 0 || !d) continue;
-        let cos = 0;
-        for (let x = 0; x < dim; x++) cos += vectors[i * dim + x]! * d[x]!;
+        const cos = rowDot(vectors, i, d, 0, dim);
         cosSum += cos;
         pairs += 1;
         counts[Math.min(counts.length - 1, Math.max(0, Math.floor((cos + 1) / BIN_WIDTH)))]! += 1;
@@ -233,21 +231,14 @@ async function measureGeometry(
     });
   }
   const rows = Array.from({ length: taken }, (_, i) => i);
-  let gap = 0;
-  if (twoViews) {
-    for (let i = 0; i < taken; i++) {
-      let cos = 0;
-      for (let x = 0; x < dim; x++) cos += sampledItems[i * dim + x]! * sampledQueryView[i * dim + x]!;
-      gap += 1 - cos;
-    }
-    gap /= Math.max(1, taken);
-  }
-  const positiveCosine = pairs === 0 ? 0 : cosSum / pairs;
+  // One tower: both views are the same vectors, and the gap is 0.
+  const gap = twoViews ? crossTowerGap(sampledQueryView, sampledItems, taken, dim) : 0;
+  const { positiveCosine, alignment } = positiveGeometry(cosSum, pairs);
   return {
     pairs,
     positiveCosine,
     positiveCosineHistogram: { binWidth: BIN_WIDTH, counts },
-    alignment: 2 - 2 * positiveCosine,
+    alignment,
     uniformity: uniformity(sampledItems, rows, dim),
     crossTowerGap: gap,
     sample: taken,

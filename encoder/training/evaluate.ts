@@ -1,5 +1,5 @@
 import { FaissIndex } from '../../faiss/index.js';
-import { evaluateRun, type Qrels } from '../../eval/index.js';
+import { crossTowerGap, evaluateRun, positiveGeometry, rowDot, uniformity, type Qrels } from '../../eval/index.js';
 import { mixSeed, seededRandom, shuffleInPlace } from '../../common/index.js';
 import type { TextEncoder } from '../text-encoder.js';
 import type { Corpus, QuerySet } from './data.js';
@@ -8,13 +8,10 @@ import type { Corpus, QuerySet } from './data.js';
  * Dev evaluation of an encoder: exhaustive (Faiss Flat, inner product) search
  * of the dev queries over a pool of passages — every judged passage plus
  * distractors sampled once from the corpus (or the whole corpus) — and the
- * geometry of the two towers:
- *   positiveCosine  mean cos(f_q(q), f_i(d⁺)) over judged pairs
- *   alignment       mean ||f_q(q) − f_i(d⁺)||² (Wang & Isola, α = 2)
- *   uniformity      log mean exp(−2 ||x − y||²) over distinct pairs of a fixed
- *                   sample, for queries (f_q) and items (f_i) separately
- *   crossTowerGap   mean (1 − cos(f_q(x), f_i(x))) over the same inputs x,
- *                   queries and items alike (0 for shared towers)
+ * geometry of the two towers (eval/geometry.ts defines each quantity):
+ * positiveCosine and alignment over the judged pairs, uniformity of a fixed
+ * sample of queries (f_q) and of passages (f_i), crossTowerGap over the
+ * passage sample (and crossTowerGapQueries, the same over the query sample).
  */
 
 export interface DevPool {
@@ -63,25 +60,6 @@ export function buildDevPool(dev: QuerySet, corpus: Corpus, options: { queries: 
   return { queries: { ids, texts, qrels }, passages, querySample: sampleOf(ids.length), passageSample: sampleOf(passages.length) };
 }
 
-const dot = (a: Float32Array, i: number, b: Float32Array, j: number, dim: number) => {
-  let s = 0;
-  for (let x = 0; x < dim; x++) s += a[i * dim + x]! * b[j * dim + x]!;
-  return s;
-};
-
-/** Wang & Isola uniformity over distinct pairs of rows `rows` of `v` (unit vectors: ||x − y||² = 2 − 2·x·y). */
-export function uniformity(v: Float32Array, rows: readonly number[], dim: number): number {
-  let sum = 0;
-  let pairs = 0;
-  for (let a = 0; a < rows.length; a++) {
-    for (let b = a + 1; b < rows.length; b++) {
-      sum += Math.exp(-2 * (2 - 2 * dot(v, rows[a]!, v, rows[b]!, dim)));
-      pairs += 1;
-    }
-  }
-  return pairs === 0 ? 0 : Math.log(sum / pairs);
-}
-
 export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool: DevPool): Promise<DevMetrics> {
   const dim = encoder.dim;
   const started = performance.now();
@@ -117,21 +95,24 @@ export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool
     for (const [pid, grade] of pool.queries.qrels.get(id) ?? []) {
       const row = rowOf.get(corpus.position.get(pid) ?? -1);
       if (grade <= 0 || row === undefined) continue;
-      cosSum += dot(queries, q, items, row, dim);
+      cosSum += rowDot(queries, q, items, row, dim);
       pairs += 1;
     }
   });
-  const positiveCosine = pairs === 0 ? 0 : cosSum / pairs;
+  const { positiveCosine, alignment } = positiveGeometry(cosSum, pairs);
 
-  let gapQueries = 0;
   let gapItems = 0;
+  let gapQueries = 0;
   if (encoder.towers === 'separate') {
-    const sampleQueryTexts = pool.querySample.map((q) => pool.queries.texts[q]!);
     const sampleItemTexts = pool.passageSample.map((r) => corpus.texts[pool.passages[r]!]!);
-    const queriesByItemTower = encoder.encode(sampleQueryTexts, 'item');
-    const itemsByQueryTower = encoder.encode(sampleItemTexts, 'query');
-    gapQueries = pool.querySample.reduce((s, q, i) => s + 1 - dot(queries, q, queriesByItemTower, i, dim), 0) / Math.max(1, pool.querySample.length);
-    gapItems = pool.passageSample.reduce((s, r, i) => s + 1 - dot(items, r, itemsByQueryTower, i, dim), 0) / Math.max(1, pool.passageSample.length);
+    const sampleQueryTexts = pool.querySample.map((q) => pool.queries.texts[q]!);
+    const rowsOf = (v: Float32Array, rows: readonly number[]) => {
+      const out = new Float32Array(rows.length * dim);
+      rows.forEach((row, i) => out.set(v.subarray(row * dim, (row + 1) * dim), i * dim));
+      return out;
+    };
+    gapItems = crossTowerGap(encoder.encode(sampleItemTexts, 'query'), rowsOf(items, pool.passageSample), pool.passageSample.length, dim);
+    gapQueries = crossTowerGap(rowsOf(queries, pool.querySample), encoder.encode(sampleQueryTexts, 'item'), pool.querySample.length, dim);
   }
   return {
     queries: ranking.queries,
@@ -141,12 +122,11 @@ export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool
     'MRR@10': ranking['MRR@10']!,
     'nDCG@10': ranking['nDCG@10']!,
     positiveCosine,
-    alignment: 2 - 2 * positiveCosine,
+    alignment,
     uniformityQueries: uniformity(queries, pool.querySample, dim),
     uniformityItems: uniformity(items, pool.passageSample, dim),
-    crossTowerGap: (gapQueries + gapItems) / 2,
+    crossTowerGap: gapItems,
     crossTowerGapQueries: gapQueries,
-    crossTowerGapItems: gapItems,
     encodePassagesPerSecond: (pool.passages.length + pool.queries.ids.length) / encodeSeconds,
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { BeirIngester, runIngest } from '../../../shards/index.js';
-import { TrainConfigSchema, train, epochBatches, learningRate, uniformity, type TrainConfigInput } from '../../../encoder/training/index.js';
+import { TrainConfigSchema, train, epochBatches, learningRate, type TrainConfigInput } from '../../../encoder/training/index.js';
 import { TEST_INGEST } from '../../support/shards.js';
 
 /*
@@ -152,6 +152,4 @@ test('learning-rate schedules and uniformity', () => {
   assert.equal(learningRate(opt, 9, 14), 0.5);
   assert.equal(learningRate({ ...opt, schedule: 'cosine' }, 9, 14), 0.5);
   assert.equal(learningRate({ ...opt, schedule: 'constant' }, 13, 14), 1);
-  // Two orthogonal unit vectors: ||x − y||² = 2 → log exp(−4) = −4.
-  assert.ok(Math.abs(uniformity(new Float32Array([1, 0, 0, 1]), [0, 1], 2) + 4) < 1e-9);
 });
