@@ -6,6 +6,7 @@
  *
  *   node dist/bench/bm25.js [--repeat N]
  */
+import { readQueriesFile } from '../shards/index.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -44,10 +45,7 @@ async function main(): Promise<void> {
       const d = JSON.parse(l) as { _id: string; title: string; text: string };
       return { id: d._id, title: d.title, text: d.text };
     });
-  const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { _id: string; text: string });
+  const queries = readQueriesFile(join(dir, 'queries.jsonl'));
   const texts = queries.map((q) => q.text);
 
   let t = performance.now();
@@ -76,7 +74,7 @@ async function main(): Promise<void> {
     timeQueries('minisearch 7.2.0', texts, repeat, (q) => mini.search(q).slice(0, 10)),
     timeQueries('wink-bm25-text-search 3.1.2', texts, repeat, (q) => wink.search(q, 10)),
   ];
-  const run = new Map(queries.map((q) => [q._id, ours.search(q.text, 10).map((h) => h.externalId)]));
+  const run = new Map(queries.map((q) => [q.id, ours.search(q.text, 10).map((h) => h.externalId)]));
   const metrics = evaluateRun(run, parseQrels(readFileSync(join(dir, 'qrels.tsv'), 'utf8')), { ndcg: [10], mrr: [10], recall: [10] });
 
   console.log(`SciFact: ${docs.length} documents, ${queries.length} queries × ${repeat}, top 10`);

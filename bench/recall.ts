@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readQueriesFile } from '../shards/index.js';
 import { join } from 'node:path';
 
 /*
@@ -9,10 +9,7 @@ import { join } from 'node:path';
 
 /** The first `limit` dev query texts of a passage set. */
 export function devQueryTexts(passages: string, limit: number): string[] {
-  return readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { text: string; split: string })
+  return readQueriesFile(join(passages, 'queries.jsonl'))
     .filter((q) => q.split === 'dev')
     .slice(0, limit)
     .map((q) => q.text);

@@ -11,6 +11,7 @@
  *   node dist/bench/scale.js [--seconds 3] [--shards 1,2,4,8,16] [--replicas 1,2] [--clients 1,4,16]
  *                            [--indexes flat,ivf,hnsw] [--out out/scale]
  */
+import { readQueriesFile } from '../shards/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +25,6 @@ import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { DEFAULT_HEDGE_POLICY, SearchService } from '../search/index.js';
 import { HashedTfidfEncoder, loadModel } from '../encoder/index.js';
 import { buildScaleReport, runScaleGrid, simulateGrid, writeScaleReport } from '../scale/index.js';
-import { readFileSync } from 'node:fs';
 
 const DIM = 128;
 const INDEXES = {
@@ -72,10 +72,7 @@ async function main(): Promise<void> {
     const encoder = new HashedTfidfEncoder(
       loadModel(join(dir, `embeddings-${first}`, 'model', 'encoder.json'), join(dir, `embeddings-${first}`, 'model', 'idf.f32')),
     );
-    const texts = readFileSync(join(dir, `passages-${first}`, 'queries.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { text: string; split: string })
+    const texts = readQueriesFile(join(dir, `passages-${first}`, 'queries.jsonl'))
       .filter((q) => q.split === 'dev')
       .slice(0, 2000)
       .map((q) => q.text);

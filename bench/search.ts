@@ -9,6 +9,7 @@
  *
  *   node dist/bench/search.js [--seconds T]
  */
+import { readQueriesFile } from '../shards/index.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,10 +82,7 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: [nats.url], name: 'bench-search' });
   const service = await SearchService.open({ nc, storage, indexSet: indexes, logger, deadlineMs: 10_000, limits: { maxQueries: 4096 } });
   try {
-    const queries = readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { text: string; split: string })
+    const queries = readQueriesFile(join(passages, 'queries.jsonl'))
       .filter((q) => q.split === 'dev')
       .map((q) => q.text)
       .slice(0, 2048);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/index.js';
 import { buildBm25FromShards, openBm25Set, searchBm25Set } from '../bm25/index.js';
-import { BeirIngester, runIngest } from '../shards/index.js';
+import { BeirIngester, readQueriesFile, runIngest } from '../shards/index.js';
 import { evaluateRun, parseQrels, writeTrecRun, type RankedList } from '../eval/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { positiveInt } from './parse.js';
@@ -78,18 +78,7 @@ export function bm25Command(globals: () => GlobalOptions): Command {
       async (flags: { index: string; queries: string; k: number; stats: 'corpus' | 'shard'; run?: string; tag: string; qrels?: string; json?: boolean }) => {
         commandContext(globals());
         const set = openBm25Set(flags.index);
-        const queries = readFileSync(flags.queries, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((line, i) => {
-            try {
-              const q = JSON.parse(line) as { _id: unknown; text: unknown };
-              if (typeof q.text !== 'string' || (typeof q._id !== 'string' && typeof q._id !== 'number')) throw new Error('needs "_id" and "text"');
-              return { id: String(q._id), text: q.text };
-            } catch (err) {
-              throw new UsageError(`bad query: ${(err as Error).message}`, { file: flags.queries, line: i + 1 });
-            }
-          });
+        const queries = readQueriesFile(flags.queries);
         const started = performance.now();
         const lists: RankedList[] = queries.map((q) => ({
           queryId: q.id,

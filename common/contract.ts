@@ -1,17 +1,34 @@
 import type { z } from 'zod';
-import { ContractError } from './errors.js';
+import { ContractError, type SciClusterError, type SciClusterErrorOptions } from './errors.js';
+
+export interface ContractOptions {
+  /** Prefixes the message (what the value is). */
+  what?: string;
+  /** The field named when the problem is the value as a whole. @defaultValue 'value' */
+  emptyField?: string;
+  /** The typed error a violation becomes (its class says whose input broke the contract). @defaultValue ContractError */
+  error?: new (message: string, options: SciClusterErrorOptions) => SciClusterError;
+  /** Where the value was read from, carried by the error. */
+  file?: string;
+  line?: number;
+}
 
 /**
  * A value that crossed a boundary, checked against its schema: the data, or
- * a ContractError naming the first offending field (`emptyField` when the
+ * a typed error naming the first offending field (`emptyField` when the
  * problem is the value as a whole). `what` prefixes the message.
  */
-export function parseContract<S extends z.ZodType>(schema: S, value: unknown, options: { what?: string; emptyField?: string } = {}): z.infer<S> {
+export function parseContract<S extends z.ZodType>(schema: S, value: unknown, options: ContractOptions = {}): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.') || (options.emptyField ?? 'value');
-  throw new ContractError(`${options.what ? `${options.what}: ` : ''}${field}: ${issue.message}`, { field });
+  const ErrorClass = options.error ?? ContractError;
+  throw new ErrorClass(`${options.what ? `${options.what}: ` : ''}${field}: ${issue.message}`, {
+    field,
+    ...(options.file !== undefined ? { file: options.file } : {}),
+    ...(options.line !== undefined ? { line: options.line } : {}),
+  });
 }
 
 /** Message bytes as JSON, or undefined when they are not JSON (the schema then says what was expected). */

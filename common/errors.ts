@@ -90,3 +90,13 @@ export function fromErrorWire(wire: ErrorWire, options: ErrorOptions = {}): SciC
     ...(wire.field ? { field: wire.field } : {}),
   });
 }
+
+/**
+ * An error's message with where it was found (`file:line: `) in front, unless the message names the
+ * file already: for the records a person reads (a failed task's error), where the fields do not travel.
+ */
+export function messageWithLocation(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof SciClusterError) || !err.file || message.includes(err.file)) return message;
+  return `${err.file}${err.line ? `:${err.line}` : ''}: ${message}`;
+}

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readQueriesFile } from '../shards/index.js';
 import { join } from 'node:path';
 import { EvalInputError } from './errors.js';
 import { parseQrels, type Qrels } from './metrics.js';
@@ -18,12 +19,6 @@ export function loadJudgedQueries(flags: { queries: string; qrels?: string; spli
   const queriesFile = folder ? join(flags.queries, 'queries.jsonl') : flags.queries;
   const qrelsFile = flags.qrels ?? (folder && flags.split ? join(flags.queries, 'qrels', `${flags.split}.tsv`) : null);
   if (!qrelsFile) throw new EvalInputError('no qrels: give a qrels file, or a shard set folder as the queries with a split');
-  let text: string;
-  try {
-    text = readFileSync(queriesFile, 'utf8');
-  } catch (err) {
-    throw new EvalInputError(`cannot read queries: ${(err as Error).message}`, { file: queriesFile });
-  }
   let qrels: Qrels;
   try {
     qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
@@ -31,21 +26,12 @@ export function loadJudgedQueries(flags: { queries: string; qrels?: string; spli
     throw new EvalInputError(`cannot read qrels: ${(err as Error).message}`, { file: qrelsFile });
   }
   const sample: { ids: string[]; texts: string[] } = { ids: [], texts: [] };
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let row: { _id?: unknown; text?: unknown; split?: unknown };
-    try {
-      row = JSON.parse(line) as typeof row;
-    } catch (err) {
-      throw new EvalInputError(`invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1 });
-    }
-    if (typeof row._id !== 'string' || typeof row.text !== 'string')
-      throw new EvalInputError('a query needs string _id and text', { file: queriesFile, line: i + 1 });
-    if (flags.split && row.split !== undefined && row.split !== flags.split) return;
-    if (!qrels.has(row._id)) return;
-    sample.ids.push(row._id);
-    sample.texts.push(row.text);
-  });
+  for (const query of readQueriesFile(queriesFile)) {
+    if (flags.split && query.split !== null && query.split !== flags.split) continue;
+    if (!qrels.has(query.id)) continue;
+    sample.ids.push(query.id);
+    sample.texts.push(query.text);
+  }
   if (flags.maxQueries && sample.ids.length > flags.maxQueries) {
     sample.ids.length = flags.maxQueries;
     sample.texts.length = flags.maxQueries;

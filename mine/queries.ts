@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseQrels } from '../eval/index.js';
-import { MineInputError } from './errors.js';
+import { readQueriesFile } from '../shards/index.js';
 
 /*
  * The queries of one split as a mine job sees them: the queries of the split's
@@ -20,25 +20,10 @@ export interface QuerySplit {
 export function readQuerySplit(queriesFile: string, qrelsFile: string): QuerySplit {
   const texts = new Map<string, string>();
   const answers = new Map<string, string[]>();
-  readFileSync(queriesFile, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      let row: { _id?: unknown; text?: unknown; answers?: unknown };
-      try {
-        row = JSON.parse(line) as typeof row;
-      } catch (err) {
-        throw new MineInputError(`${queriesFile}:${i + 1}: invalid JSON: ${(err as Error).message}`, { file: queriesFile, line: i + 1, cause: err });
-      }
-      if (typeof row._id === 'string' && typeof row.text === 'string') {
-        texts.set(row._id, row.text);
-        if (Array.isArray(row.answers))
-          answers.set(
-            row._id,
-            row.answers.filter((a): a is string => typeof a === 'string'),
-          );
-      }
-    });
+  for (const q of readQueriesFile(queriesFile)) {
+    texts.set(q.id, q.text);
+    answers.set(q.id, q.answers);
+  }
   const qrels = parseQrels(readFileSync(qrelsFile, 'utf8'));
   const split: QuerySplit = { ids: [], texts: [], positives: [], answers: [] };
   for (const [id, judged] of qrels) {

@@ -25,3 +25,10 @@ export class ShardFormatError extends SciClusterError {
     super('SHARD_FORMAT', message, options, { retryable: false, status: 422 });
   }
 }
+
+/** A queries file (queries.jsonl) that cannot be read, or a line of it that is not a query. */
+export class QueriesFileError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('QUERIES_FORMAT', message, options, { retryable: false, status: 422 });
+  }
+}

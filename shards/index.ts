@@ -12,7 +12,8 @@ export { ShardSetWriter, shardFileName, type ShardLayout } from './shard-set-wri
 export { PASSAGE_FORMAT, passageSchema } from './passage-schema.js';
 export { readLines, type LineEvent } from './line-source.js';
 export { IdFingerprintSet } from './id-fingerprint-set.js';
-export { IngestError, StrictModeError, ShardFormatError } from './errors.js';
+export { IngestError, StrictModeError, ShardFormatError, QueriesFileError } from './errors.js';
+export { readQueriesFile, type QueryRow } from './queries-file.js';
 export type { RejectedRow, RejectReason, RowKind } from './reject-log.js';
 export { verifyShardSet, type VerifyReport } from './verify.js';
 export {

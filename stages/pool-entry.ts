@@ -1,4 +1,4 @@
-import { toErrorWire } from '../common/index.js';
+import { messageWithLocation, toErrorWire } from '../common/index.js';
 import { WIRE_PREFIX } from './thread-errors.js';
 import { cancelOfFlag } from './cancel-flag.js';
 import { stageNamed } from './registry.js';
@@ -15,8 +15,9 @@ export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
   try {
     return await stageNamed(task.stage).run(task, cancel);
   } catch (err) {
-    // Structured clone keeps only name/message/stack: carry code, retryable and status in the message.
-    throw new Error(`${WIRE_PREFIX}${JSON.stringify(toErrorWire(err))}`);
+    // Structured clone keeps only name/message/stack: carry code, retryable and status in the message,
+    // and where the fault is (file and line) in its text, for the task record a person reads.
+    throw new Error(`${WIRE_PREFIX}${JSON.stringify({ ...toErrorWire(err), message: messageWithLocation(err) })}`);
   } finally {
     cancel.dispose();
     task.progress?.close();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { JsMsg, Subscription } from 'nats';
-import { type Logger, CancelledError, noteContained, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
+import { type Logger, CancelledError, messageWithLocation, noteContained, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
   JOB_ID_PATTERN,
@@ -445,7 +445,7 @@ export class Worker {
     const fatal = cannotSucceed || (last && !handedBack);
     const reason = handedBack
       ? `handed back: ${(err as Error).message}`
-      : `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${(err as Error).message}`;
+      : `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${messageWithLocation(err)}`;
     try {
       await retrying(
         'recording a failed task',

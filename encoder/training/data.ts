@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openShardSet, passageText, readShardPassages, type Manifest } from '../../shards/index.js';
+import { openShardSet, passageText, readQueriesFile, readShardPassages, type Manifest } from '../../shards/index.js';
 import { parseQrels, type Qrels } from '../../eval/index.js';
 import { TrainingDataError } from '../errors.js';
 
@@ -72,21 +72,8 @@ function readQueries(dir: string, manifest: Manifest): Map<string, { text: strin
       file: join(dir, 'manifest.json'),
       field: 'queries',
     });
-  const file = join(dir, manifest.queries.path);
   const queries = new Map<string, { text: string; split: string | null }>();
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      let row: { _id?: unknown; text?: unknown; split?: unknown };
-      try {
-        row = JSON.parse(line) as typeof row;
-      } catch (err) {
-        throw new TrainingDataError(`invalid JSON: ${(err as Error).message}`, { file, line: i + 1 });
-      }
-      if (typeof row._id !== 'string' || typeof row.text !== 'string') throw new TrainingDataError('a query needs string _id and text', { file, line: i + 1 });
-      queries.set(row._id, { text: row.text, split: typeof row.split === 'string' ? row.split : null });
-    });
+  for (const q of readQueriesFile(join(dir, manifest.queries.path))) queries.set(q.id, { text: q.text, split: q.split });
   return queries;
 }
 

@@ -260,7 +260,7 @@ test(
     });
     const done = await cluster.waitDone(job.id, 120_000);
     assert.equal(done.state, 'failed');
-    assert.match(done.error ?? '', /MINE_INPUT: .*queries\.jsonl:3: invalid JSON/);
+    assert.match(done.error ?? '', /QUERIES_FORMAT: .*queries\.jsonl:3: invalid JSON/);
     const failed = (await cluster.tasks(job.id)).filter((task) => task.state === 'failed');
     assert.ok(failed.length > 0);
     for (const task of failed) assert.equal(task.deliveries, 1, `${task.stage} ${task.shardId} failed on its first delivery`);

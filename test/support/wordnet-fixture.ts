@@ -1,6 +1,6 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngest, WordnetIngester, wordnetDictDir } from '../../shards/index.js';
+import { readQueriesFile, runIngest, WordnetIngester, wordnetDictDir } from '../../shards/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 
@@ -54,10 +54,7 @@ export function wordnetParts(dir: string, parts: Array<'noun' | 'verb' | 'adj' |
 
 /** The texts of a passage set's queries of one split (queries.jsonl), in file order. */
 export function splitQueryTexts(passages: string, split = 'dev'): string[] {
-  return readFileSync(join(passages, 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { text: string; split?: string })
+  return readQueriesFile(join(passages, 'queries.jsonl'))
     .filter((q) => q.split === split)
     .map((q) => q.text);
 }
