@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/index.js';
+import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import { buildGridReport, GridConfigSchema, gridCells, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -26,12 +26,8 @@ export function loadGridConfig(file: string): GridConfig {
   } catch (err) {
     throw new UsageError(`cannot read the grid: ${(err as Error).message}`, { file });
   }
-  const parsed = GridConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`grid: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file, field: issue.path.join('.') });
-  }
-  return { ...parsed.data, out: resolve(parsed.data.out) };
+  const grid = parseContract(GridConfigSchema, raw, { what: 'grid', emptyField: '(root)', error: UsageError, file });
+  return { ...grid, out: resolve(grid.out) };
 }
 
 const seedsOf = (grid: GridConfig, count: number) => Array.from({ length: count }, (_, i) => grid.seed + i);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/index.js';
+import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
   PipelineConfigSchema,
@@ -41,12 +41,7 @@ export function loadPipelineConfig(file: string, sets: readonly string[] = []): 
     throw new UsageError(`cannot read the pipeline config: ${(err as Error).message}`, { file });
   }
   applySetFlags(raw, sets);
-  const parsed = PipelineConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`pipeline config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file, field: issue.path.join('.') });
-  }
-  return parsed.data;
+  return parseContract(PipelineConfigSchema, raw, { what: 'pipeline config', emptyField: '(root)', error: UsageError, file });
 }
 
 const describe = (step: PipelineStep): string => {

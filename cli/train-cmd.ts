@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../common/index.js';
+import { parseContract, UsageError } from '../common/index.js';
 import { setPath } from '../config/index.js';
 import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
@@ -107,15 +107,12 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
   applySetFlags(raw, flags.set);
   // Model flags without --model refine the default architecture.
   if (typeof raw.model === 'object' && raw.model !== null && !('kind' in raw.model)) (raw.model as Record<string, unknown>).kind = 'fast';
-  const parsed = TrainConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`training config: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
-      field: issue.path.join('.'),
-      ...(flags.trainConfig ? { file: flags.trainConfig } : {}),
-    });
-  }
-  return parsed.data;
+  return parseContract(TrainConfigSchema, raw, {
+    what: 'training config',
+    emptyField: '(root)',
+    error: UsageError,
+    ...(flags.trainConfig ? { file: flags.trainConfig } : {}),
+  });
 }
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));

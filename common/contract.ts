@@ -8,6 +8,8 @@ export interface ContractOptions {
   emptyField?: string;
   /** The typed error a violation becomes (its class says whose input broke the contract). @defaultValue ContractError */
   error?: new (message: string, options: SciClusterErrorOptions) => SciClusterError;
+  /** Put before the field's path (the value is part of a larger one: `train.`, `pipeline.`). */
+  fieldPrefix?: string;
   /** Where the value was read from, carried by the error. */
   file?: string;
   line?: number;
@@ -22,7 +24,7 @@ export function parseContract<S extends z.ZodType>(schema: S, value: unknown, op
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.') || (options.emptyField ?? 'value');
+  const field = `${options.fieldPrefix ?? ''}${issue.path.join('.') || (options.emptyField ?? 'value')}`;
   const ErrorClass = options.error ?? ContractError;
   throw new ErrorClass(`${options.what ? `${options.what}: ` : ''}${field}: ${issue.message}`, {
     field,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ArchitectureSchema, createDualEncoder, type Architecture, type DualEncoderModel } from './model/index.js';
 import { WordPieceTokenizer } from './tokenizer/index.js';
 import { CheckpointError } from './errors.js';
-import { tempPathFor } from '../common/index.js';
+import { parseContract, tempPathFor } from '../common/index.js';
 
 /*
  * A checkpoint is a folder:
@@ -146,12 +146,7 @@ export function readModelCard(dir: string): ModelCard {
   } catch (err) {
     throw new CheckpointError(`cannot read the model card: ${(err as Error).message}`, { file, cause: err });
   }
-  const parsed = ModelCardSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CheckpointError(`invalid model card: ${issue.path.join('.')}: ${issue.message}`, { file, field: issue.path.join('.') });
-  }
-  return parsed.data;
+  return parseContract(ModelCardSchema, raw, { what: 'invalid model card', error: CheckpointError, file });
 }
 
 export interface LoadedCheckpoint {

@@ -1,3 +1,4 @@
+import { parseContract } from '../common/index.js';
 import { checkRelativeName } from '../storage/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,15 +70,15 @@ export async function loadExternalEncoder(tf: typeof Tf, dir: string): Promise<E
     throw new CheckpointError('not a TensorFlow.js model.json (needs modelTopology and weightsManifest)', { file: modelFile });
   }
   const configFile = join(dir, EXTERNAL_CONFIG_FILE);
-  const parsed = ExternalConfigSchema.safeParse(existsSync(configFile) ? readJson(configFile) : {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CheckpointError(`invalid ${EXTERNAL_CONFIG_FILE}: ${issue.path.join('.')}: ${issue.message}`, { file: configFile, field: issue.path.join('.') });
-  }
+  const config = parseContract(ExternalConfigSchema, existsSync(configFile) ? readJson(configFile) : {}, {
+    what: `invalid ${EXTERNAL_CONFIG_FILE}`,
+    error: CheckpointError,
+    file: configFile,
+  });
   const vocabFile = join(dir, 'vocab.txt');
   if (!existsSync(vocabFile))
     throw new CheckpointError('the model folder has no vocab.txt (the WordPiece vocabulary the model was trained with)', { file: vocabFile });
-  const tokenizer = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: parsed.data.lowercase });
+  const tokenizer = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: config.lowercase });
 
   const weightSpecs: Tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
@@ -103,7 +104,7 @@ export async function loadExternalEncoder(tf: typeof Tf, dir: string): Promise<E
   try {
     const handler = tf.io.fromMemory(artifacts);
     const model = isGraph ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
-    return new ExternalTfjsEncoder(tf, model, tokenizer, parsed.data, dir);
+    return new ExternalTfjsEncoder(tf, model, tokenizer, config, dir);
   } catch (err) {
     throw new CheckpointError(`cannot load the ${isGraph ? 'graph' : 'layers'} model: ${(err as Error).message}`, { file: modelFile, cause: err });
   }

@@ -1,3 +1,4 @@
+import { parseContract } from '../common/index.js';
 import { z } from 'zod';
 import { setPath } from '../config/index.js';
 import { PipelineConfigSchema, type PipelineConfig } from '../pipeline/index.js';
@@ -83,17 +84,12 @@ export function gridCells(grid: GridConfig): GridCell[] {
     const name = Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const parsed = PipelineConfigSchema.safeParse({
-      ...raw,
-      out: `${grid.out}/cells/${name}`,
-      sharedOut: `${grid.out}/shared`,
-      corpus: grid.corpus,
-      seed: grid.seed,
-    });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ExperimentError(`cell ${name}: pipeline.${issue.path.join('.')}: ${issue.message}`, { field: `pipeline.${issue.path.join('.')}` });
-    }
-    return { name, labels, values, config: parsed.data };
+    const cell = { ...raw, out: `${grid.out}/cells/${name}`, sharedOut: `${grid.out}/shared`, corpus: grid.corpus, seed: grid.seed };
+    return {
+      name,
+      labels,
+      values,
+      config: parseContract(PipelineConfigSchema, cell, { what: `cell ${name}`, error: ExperimentError, fieldPrefix: 'pipeline.' }),
+    };
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
-import type { Logger } from '../common/index.js';
+import { parseContract, type Logger } from '../common/index.js';
 import { TrainConfigSchema, train, type TrainResult } from '../encoder/index.js';
 import {
   JobSpecSchema,
@@ -324,18 +324,14 @@ async function runTrainStep(
 /** `sci train`'s config for one segment: the shared training config, with this segment's data, steps and schedule. */
 export function trainConfigOf(segment: TrainSegment, plan: PipelinePlan, config: PipelineConfig) {
   const shared = config.train as { data?: Record<string, unknown>; optimizer?: Record<string, unknown> };
-  const parsed = TrainConfigSchema.safeParse({
+  const raw = {
     ...shared,
     data: { ...shared.data, shards: plan.passages, negativesPerQuery: segment.negativesPerQuery, negativesFrom: segment.negativesFrom },
     optimizer: { ...shared.optimizer, totalSteps: plan.totalSteps },
     steps: segment.steps,
     seed: plan.seed,
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new PipelineError(`train.${issue.path.join('.')}: ${issue.message}`, { field: `train.${issue.path.join('.')}` });
-  }
-  return parsed.data;
+  };
+  return parseContract(TrainConfigSchema, raw, { error: PipelineError, fieldPrefix: 'train.' });
 }
 
 async function runEvalStep(

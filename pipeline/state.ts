@@ -1,3 +1,4 @@
+import { parseContract } from '../common/index.js';
 import { z } from 'zod';
 import type { Storage } from '../storage/index.js';
 import { PipelineError } from './errors.js';
@@ -72,12 +73,7 @@ export async function readPipelineState(storage: Storage, key: string): Promise<
   } catch (err) {
     throw new PipelineError(`pipeline state is not JSON: ${(err as Error).message}`, { file: key });
   }
-  const parsed = PipelineStateSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new PipelineError(`pipeline state: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file: key, field: issue.path.join('.') });
-  }
-  return parsed.data;
+  return parseContract(PipelineStateSchema, raw, { what: 'pipeline state', emptyField: '(root)', error: PipelineError, file: key });
 }
 
 export async function writePipelineState(storage: Storage, key: string, state: PipelineState): Promise<void> {

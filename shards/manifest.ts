@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PASSAGE_FORMAT } from './passage-schema.js';
 import { ShardFormatError } from './errors.js';
-import { tempPathFor } from '../common/index.js';
+import { parseContract, tempPathFor } from '../common/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -78,12 +78,7 @@ export function readManifest(pathOrDir: string): { manifest: Manifest; dir: stri
   } catch (err) {
     throw new ShardFormatError(`cannot read manifest: ${(err as Error).message}`, { file: path, cause: err });
   }
-  const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    throw new ShardFormatError(`invalid manifest: ${first.path.join('.')}: ${first.message}`, { file: path, field: first.path.join('.') });
-  }
-  const manifest = parsed.data;
+  const manifest = parseContract(ManifestSchema, raw, { what: 'invalid manifest', error: ShardFormatError, file: path });
   checkAccounting(manifest, path);
   return { manifest, dir: dirname(path), path };
 }
