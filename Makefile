@@ -33,7 +33,13 @@ $(ADDON): $(NPM_STAMP) $(NATIVE_SOURCES)
 
 deps: system $(NPM_STAMP) $(ADDON)
 
-dist/.built: $(NPM_STAMP) $(SOURCES)
+# The gRPC message and service types, generated from proto/sci.proto (the options loadSciProto loads it with).
+GRPC_TYPES := api/grpc-types/sci.ts
+$(GRPC_TYPES): $(NPM_STAMP) proto/sci.proto
+	rm -rf api/grpc-types
+	npm run --silent gen:grpc
+
+dist/.built: $(NPM_STAMP) $(SOURCES) $(GRPC_TYPES)
 	npx tsc -p tsconfig.json
 	@touch $@
 

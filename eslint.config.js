@@ -8,7 +8,7 @@ const message = "import another folder through its index.js: its other files are
 const intoInternals = (depth) => ({ regex: `^(\\.\\./){${depth}}[^./][^/]*/(?!index\\.js$).+`, message });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/node_modules/**', 'faiss/native/build/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '**/node_modules/**', 'faiss/native/build/**', 'coverage/**', 'api/grpc-types/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

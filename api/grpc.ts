@@ -8,6 +8,13 @@ import { ApiError, toApiError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { indexSetId } from '../search/index.js';
 import { encodeOperation, jobControlOperation, jobLogsOperation, jobOperation, publicMessage, searchOperation, type ApiContext } from './handlers.js';
+// Generated from proto/sci.proto at build time (npm run gen:grpc): the messages and handlers as the proto defines them.
+import type { ProtoGrpcType } from './grpc-types/sci.js';
+import type { SearchHandlers } from './grpc-types/sci/v1/Search.js';
+import type { EncodeHandlers } from './grpc-types/sci/v1/Encode.js';
+import type { JobsHandlers } from './grpc-types/sci/v1/Jobs.js';
+import type { HealthHandlers } from './grpc-types/sci/v1/Health.js';
+import type { Job } from './grpc-types/sci/v1/Job.js';
 
 /*
  * The gRPC front (proto/sci.proto): Search, Encode, Jobs (GetJob and a
@@ -31,9 +38,10 @@ const STATUS: Record<number, grpc.status> = {
   504: grpc.status.DEADLINE_EXCEEDED,
 };
 
-export function loadSciProto(): grpc.GrpcObject {
+/** The proto's services and messages; the load options are the ones the types are generated with (package.json's gen:grpc). */
+export function loadSciProto(): ProtoGrpcType['sci']['v1'] {
   const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-  return (grpc.loadPackageDefinition(definition).sci as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  return (grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType).sci.v1;
 }
 
 /** WatchJob streams open at once (each holds a KV watch). */
@@ -49,7 +57,7 @@ function grpcError(err: unknown, logger: Logger, ctx: ApiContext): grpc.ServiceE
   return Object.assign(new Error(message), { code, details: message, metadata }) as grpc.ServiceError;
 }
 
-function jobMessage(job: JobRecord) {
+function jobMessage(job: JobRecord): Job {
   return {
     id: job.id,
     state: job.state,
@@ -83,8 +91,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
   const metrics = options.metrics ?? null;
   let watching = 0;
   const unary =
-    <Req, Res>(body: (request: Req, signal: AbortSignal) => Promise<Res> | Res) =>
-    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+    <Req, Res>(body: (request: Req, signal: AbortSignal) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
       const started = performance.now();
       const route = (call as unknown as { getPath(): string }).getPath();
       // A client that cancels (or whose deadline passes) stops the work it asked for.
@@ -107,21 +115,8 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
           },
         );
     };
-  type SearchMessage = {
-    index: string;
-    queries: string[];
-    vectors: Array<{ values: number[] }>;
-    /** proto3 optional: undefined when the caller did not set it. */
-    k?: number;
-    nprobe: number;
-    efSearch: number;
-    deadlineMs: number;
-    hybrid: { bm25Weight: number; denseWeight: number } | null;
-    fields: string[];
-  };
-  const service = (name: string) => (proto[name] as grpc.ServiceClientConstructor).service;
-  server.addService(service('Search'), {
-    search: unary(async (r: SearchMessage, signal) => {
+  const search: SearchHandlers = {
+    Search: unary(async (r, signal) => {
       const result = await searchOperation(
         ctx,
         {
@@ -140,18 +135,18 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
       );
       return { ...result, results: result.results.map((q) => ({ hits: q.hits })) };
     }),
-  });
-  server.addService(service('Encode'), {
-    encode: unary(async (r: { texts: string[]; view: string }) => {
+  };
+  const encode: EncodeHandlers = {
+    Encode: unary(async (r) => {
       const out = await encodeOperation(ctx, { texts: r.texts, view: r.view || 'query' });
       return { dim: out.dim, view: out.view, vectors: out.vectors.map((values) => ({ values })) };
     }),
-  });
-  server.addService(service('Jobs'), {
-    getJob: unary(async (r: { id: string }) => jobMessage(await jobOperation(ctx, r.id))),
-    cancelJob: unary(async (r: { id: string }) => jobMessage(await jobControlOperation(ctx, 'cancel', r.id))),
-    retryJob: unary(async (r: { id: string }) => jobMessage(await jobControlOperation(ctx, 'retry', r.id))),
-    getJobLogs: unary(async (r: { id: string }) => {
+  };
+  const jobs: JobsHandlers = {
+    GetJob: unary(async (r) => jobMessage(await jobOperation(ctx, r.id))),
+    CancelJob: unary(async (r) => jobMessage(await jobControlOperation(ctx, 'cancel', r.id))),
+    RetryJob: unary(async (r) => jobMessage(await jobControlOperation(ctx, 'retry', r.id))),
+    GetJobLogs: unary(async (r) => {
       const { job, tasks } = await jobLogsOperation(ctx, r.id);
       return {
         job: jobMessage(job),
@@ -166,7 +161,7 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
         })),
       };
     }),
-    watchJob: (call: grpc.ServerWritableStream<{ id: string }, unknown>) => {
+    WatchJob: (call) => {
       void (async () => {
         // Each watch holds a KV watch on the cluster: a bounded number at once.
         if (watching >= MAX_JOB_WATCHES) {
@@ -202,16 +197,20 @@ export async function startGrpcServer(ctx: ApiContext, options: GrpcOptions): Pr
         }
       })();
     },
-  });
-  server.addService(service('Health'), {
-    check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+  };
+  const health: HealthHandlers = {
+    Check: (_call, callback) =>
       callback(null, {
         ok: true,
         indexSet: indexSetId(ctx.search.router.indexSet.key),
         indexes: ctx.search.router.indexSet.names,
         shards: ctx.search.router.shards.length,
       }),
-  });
+  };
+  server.addService(proto.Search.service, search);
+  server.addService(proto.Encode.service, encode);
+  server.addService(proto.Jobs.service, jobs);
+  server.addService(proto.Health.service, health);
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();

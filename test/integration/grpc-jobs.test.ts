@@ -6,6 +6,7 @@ import { connectNats, NatsServerProcess } from '../../messaging/index.js';
 import { createRecord, openClusterState, updateRecord, JobSpecSchema, type JobRecord, JobRecordSchema } from '../../jobs/index.js';
 import { loadSciProto, startGrpcServer } from '../../api/grpc.js';
 import type { SearchService } from '../../search/index.js';
+import type { Job__Output } from '../../api/grpc-types/sci/v1/Job.js';
 
 /*
  * gRPC Jobs: GetJob, and WatchJob streaming every change of a job record in
@@ -24,8 +25,8 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
     { search: noSearch, state },
     { host: '127.0.0.1', port: 0, token: null, maxRequestBytes: 1 << 20, logger: pino({ level: 'silent' }) },
   );
-  const Jobs = loadSciProto().Jobs as grpc.ServiceClientConstructor;
-  const client = new Jobs(server.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  const Jobs = loadSciProto().Jobs;
+  const client = new Jobs(server.address, grpc.credentials.createInsecure());
   t.after(async () => {
     client.close();
     await server.close();
@@ -48,7 +49,7 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
 
   const states: string[] = [];
   const ended = new Promise<void>((resolve, reject) => {
-    const stream = client.watchJob!({ id: job.id }) as grpc.ClientReadableStream<{ state: string; json: string }>;
+    const stream = client.watchJob({ id: job.id });
     stream.on('data', (m) => {
       states.push(m.state);
       if (states.length === 1)
@@ -62,16 +63,10 @@ test('gRPC WatchJob streams a job until it is done; GetJob answers NOT_FOUND for
   await ended;
   assert.deepEqual(states, ['running', 'done']);
 
-  const got = await new Promise<{ id: string; state: string; outputManifest: string }>((resolve, reject) =>
-    client.getJob!({ id: job.id }, (err: grpc.ServiceError | null, res: { id: string; state: string; outputManifest: string }) =>
-      err ? reject(err) : resolve(res),
-    ),
-  );
+  const got = await new Promise<Job__Output>((resolve, reject) => client.getJob({ id: job.id }, (err, res) => (err || !res ? reject(err) : resolve(res))));
   assert.deepEqual([got.id, got.state, got.outputManifest], [job.id, 'done', '/tmp/x/manifest.json']);
   await assert.rejects(
-    new Promise((resolve, reject) =>
-      client.getJob!({ id: 'no-such-job' }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))),
-    ),
+    new Promise((resolve, reject) => client.getJob({ id: 'no-such-job' }, (err, res) => (err ? reject(err) : resolve(res)))),
     (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND,
   );
 });

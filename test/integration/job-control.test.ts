@@ -49,7 +49,7 @@ test('cancel stops a running job within seconds; retry completes only the unfini
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
   const proto = loadSciProto();
-  const JobsClient = proto.Jobs as grpc.ServiceClientConstructor;
+  const JobsClient = proto.Jobs;
   const jobs = new JobsClient(grpcAddress, grpc.credentials.createInsecure());
   t.after(() => jobs.close());
   const rpc = (method: string, id: string) =>

@@ -173,7 +173,7 @@ test('query API: search over REST and gRPC, auth, limits, load, a killed shard p
   assert.equal((await fetch(`${rest}/v1/jobs/unknown-job`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
 
   const proto = loadSciProto();
-  const SearchClient = proto.Search as grpc.ServiceClientConstructor;
+  const SearchClient = proto.Search;
   const client = new SearchClient(grpcAddress, grpc.credentials.createInsecure());
   t.after(() => client.close());
   const grpcSearch = (request: object, token: string | null = TOKEN) =>
