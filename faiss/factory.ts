@@ -53,6 +53,12 @@ function checkPq(m: number, dim: number, fail: (why: string) => Error): void {
   if (m <= 0 || dim % m !== 0) throw fail(`PQ sub-quantizer count ${m} must divide the dimension ${dim}`);
 }
 
+/** A graph index's factory string (`HNSW32`, `HNSW32,Flat`, with or without `IDMap,`): what graph groups rebuild per group. */
+export function isGraphFactory(factory: string): boolean {
+  const spec = factory.replace(/\s+/g, '');
+  return HNSW.test(spec.startsWith('IDMap,') ? spec.slice('IDMap,'.length) : spec);
+}
+
 /** An IVF factory string's coarse and fine layers (`IVF256,Flat`, `IVF256,PQ16`, `IVF256,PQ16x4`), or null for other kinds. */
 export function parseIvfFactory(factory: string): { nlist: number; pq: { m: number; nbits: number } | null } | null {
   const match = IVF.exec(factory.replace(/\s+/g, ''));

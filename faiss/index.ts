@@ -10,7 +10,7 @@ export {
 } from './faiss-index.js';
 export { kmeans, type KmeansOptions } from './kmeans.js';
 export { buildDualViewIvf, trainDualViewIvf, addDualView, assignLists, type DualViewIvfOptions, type DualViewIvf } from './dual-view-ivf.js';
-export { resolveFactory, parseIvfFactory, checkFactoryLimits, FACTORY_LIMITS, type ResolvedFactory } from './factory.js';
+export { resolveFactory, parseIvfFactory, isGraphFactory, checkFactoryLimits, FACTORY_LIMITS, type ResolvedFactory } from './factory.js';
 export { FaissError, FaissInvalidArgumentError, FaissNotTrainedError, fromNative } from './errors.js';
 export type { Metric, IndexKind, NativeIndexInfo, AssignedLists } from './native.js';
 export { exactTopK } from './exact-knn.js';

@@ -1,5 +1,6 @@
 import { isCleanKey } from '../storage/index.js';
 import { z } from 'zod';
+import { parseIvfFactory } from '../faiss/index.js';
 
 /*
  * Jobs and tasks as stored in JetStream KV and carried on the work queue.
@@ -28,7 +29,7 @@ const IndexSpecSchema = z
      */
     dualView: z.boolean().optional(),
   })
-  .refine((spec) => !spec.dualView || /^IVF\d+,(Flat|PQ\d+(x\d+)?(np)?)$/.test(spec.factory.replace(/\s+/g, '')), {
+  .refine((spec) => !spec.dualView || parseIvfFactory(spec.factory) !== null, {
     message: 'a dual-view index must be IVF{n},Flat or IVF{n},PQ{m}',
     path: ['factory'],
   });
@@ -204,9 +205,6 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
-
-/** An HNSW factory string (a graph index: what `graphGroups` rebuilds per group). */
-export const isGraphFactory = (factory: string) => /^(IDMap,)?HNSW\d+/.test(factory);
 
 /** The shards of serving group `group` of `groups`: consecutive runs of the shard ids in order, as even as they come. */
 export function groupShards(shardIds: readonly number[], group: number, groups: number): number[] {

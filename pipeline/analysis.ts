@@ -1,3 +1,4 @@
+import { isGraphFactory } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
 import { crossTowerGap, evaluateRun, loadJudgedQueries, positiveGeometry, rowDot, uniformity, type Qrels } from '../eval/index.js';
@@ -158,7 +159,7 @@ export async function analyseStage(target: AnalysisTarget, options: AnalysisOpti
     const partial = reports.find((r) => r.partialAnswers > 0);
     if (partial)
       throw new PipelineError(`${target.stage} analysis: ${partial.partialAnswers} partial answers from ${partial.index}; not recording lower numbers`);
-    const hnswAtEqualOverlap = reports.filter((r) => /^HNSW/i.test(r.factory)).map((r) => atEqualOverlap(r, options.equalOverlap));
+    const hnswAtEqualOverlap = reports.filter((r) => isGraphFactory(r.factory)).map((r) => atEqualOverlap(r, options.equalOverlap));
     const geometry = await measureGeometry(target, sample, qrels, service, options);
     const tagCounts = options.wordnetDict ? readSynsetTagCounts(options.wordnetDict) : null;
     return {

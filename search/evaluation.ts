@@ -1,3 +1,4 @@
+import { isGraphFactory, parseIvfFactory } from '../faiss/index.js';
 import { evaluateRun, topKOverlap, type Qrels } from '../eval/index.js';
 import { percentile } from './percentile.js';
 import type { SearchService } from './service.js';
@@ -145,10 +146,10 @@ async function latencyPass(
 }
 
 function sweepValues(factory: string): { param: 'efSearch' | 'nprobe'; values: number[] } | null {
-  if (/^HNSW/i.test(factory)) return { param: 'efSearch', values: [8, 16, 32, 64, 128, 256] };
-  const ivf = /^IVF(\d+)/i.exec(factory);
+  if (isGraphFactory(factory)) return { param: 'efSearch', values: [8, 16, 32, 64, 128, 256] };
+  const ivf = parseIvfFactory(factory);
   if (ivf) {
-    const nlist = Number(ivf[1]);
+    const nlist = ivf.nlist;
     const values: number[] = [];
     for (let p = 1; p <= nlist; p *= 2) values.push(p);
     if (values.at(-1) !== nlist) values.push(nlist);

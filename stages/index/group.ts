@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { FaissIndex, setFaissThreads } from '../../faiss/index.js';
-import { FatalTaskError, groupShards, isGraphFactory, JobError, type IndexSpec } from '../../jobs/index.js';
+import { FaissIndex, isGraphFactory, setFaissThreads } from '../../faiss/index.js';
+import { FatalTaskError, groupShards, JobError, type IndexSpec } from '../../jobs/index.js';
 import { readIdColumns, readSetManifest, verifiedFile } from '../../shards/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';

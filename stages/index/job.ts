@@ -1,5 +1,5 @@
-import { chooseServingNprobe, NprobeCurveSchema } from '../../faiss/index.js';
-import { isGraphFactory, JobError, shardSampleRows, type TaskRecord } from '../../jobs/index.js';
+import { chooseServingNprobe, isGraphFactory, NprobeCurveSchema } from '../../faiss/index.js';
+import { JobError, shardSampleRows, type TaskRecord } from '../../jobs/index.js';
 import { INDEX_SET_FORMAT, readSetManifest, TrainedListSchema } from '../../shards/index.js';
 import { readJson, sha256, type Storage } from '../../storage/index.js';
 import { defineJobKind, relativeTo, rowCounts, tasksOfStage, type JobSpecOf } from '../stage.js';
