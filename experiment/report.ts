@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, writeReportFiles, type PlotOptions } from '../report/index.js';
+import { escapeHtml, linePlot, reportPage, writeReportFiles, type PlotOptions } from '../report/index.js';
 import { finalStage, planPipeline, readPipelineState, REPORT_METRICS, type AnalysisResult, type EvalResult } from '../pipeline/index.js';
 import type { Storage } from '../storage/index.js';
 import type { GridCell, GridConfig } from './config.js';
@@ -356,11 +356,9 @@ export function renderGridHtml(report: GridReport): string {
     })
     .join('\n');
   const target = report.rows.find((r) => r.hnsw)?.hnsw?.target;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}.note{color:#555;font-size:13px;max-width:960px}</style></head>
-<body data-plots="0">
-<h1>${escapeHtml(report.title)}</h1>
+  return reportPage(
+    report.title,
+    `<h1>${escapeHtml(report.title)}</h1>
 <p class="note">${escapeHtml(report.description)}</p>
 ${report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
 <p class="note">Seeds ${report.seeds.join(', ')}; every figure is the mean ± sample standard deviation over the seeds counted in its row, measured through scatter-gather over the whole corpus (trec_eval means over the evaluated queries).${target ? ` HNSW distances are read where the efSearch sweep reaches ${target} overlap with the same model's Flat top 10.` : ''} ${escapeHtml(report.createdAt)}.</p>
@@ -371,9 +369,8 @@ ${rows}
 <div class="plots">${report.plots.map((p) => linePlot(p)).join('\n')}</div>
 ${sweepTables ? `<h2>nprobe sweeps</h2>${sweepTables}` : ''}
 ${tailTables ? `<h2>Long tail: queries by their synset's sense-tag count (WordNet index.sense)</h2><p class="note">Indexes at their serving settings. 0 = senses never tagged in SemCor and the other tagged corpora.</p>${tailTables}` : ''}
-${PLOT_READBACK_SCRIPT}
-</body></html>
-`;
+`,
+  );
 }
 
 /** Writes report.json and report.html into `dir` (temp names, then renamed). */

@@ -1,6 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { escapeHtml, linePlot, type Series } from '../report/index.js';
+import { escapeHtml, linePlot, reportPage, writeReportFiles, type Series } from '../report/index.js';
 import type { PipelineConfig } from './config.js';
 import type { EvalResult, PipelineState } from './state.js';
 
@@ -62,11 +60,6 @@ export function summarizeSeeds(states: readonly PipelineState[], config: Pipelin
   return { seeds: states.map((s) => s.seed), rows };
 }
 
-function writeAtomically(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
-
 /** Dev metric against training steps, one series per metric, and each baseline as a flat line across the same steps. */
 export function stagePlots(summary: PipelineSummary, config: PipelineConfig): string {
   const dev = summary.rows.filter((r) => r.split === config.eval.split);
@@ -100,34 +93,27 @@ function table(summary: PipelineSummary): string {
 }
 
 function page(title: string, summary: PipelineSummary, config: PipelineConfig, extra: string): string {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style>
-</head><body>
-<h1>${escapeHtml(title)}</h1>
-<p>Seeds: ${summary.seeds.join(', ')}. Every figure is a mean over the judged queries of the split, searched through scatter-gather over the whole corpus${summary.seeds.length > 1 ? '; ± is the sample standard deviation over seeds' : ''}.</p>
+  return reportPage(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p class="note">Seeds: ${summary.seeds.join(', ')}. Every figure is a mean over the judged queries of the split, searched through scatter-gather over the whole corpus${summary.seeds.length > 1 ? '; ± is the sample standard deviation over seeds' : ''}.</p>
 ${extra}
 ${table(summary)}
-${stagePlots(summary, config)}
-</body></html>
-`;
+<div class="plots">${stagePlots(summary, config)}</div>`,
+  );
 }
 
 /** report.json + report.html of one seed's run, in its folder. */
 export function writePipelineReport(dir: string, state: PipelineState, config: PipelineConfig): { json: string; html: string } {
-  mkdirSync(dir, { recursive: true });
   const summary = summarizeSeeds([state], config);
-  const json = join(dir, 'report.json');
-  const html = join(dir, 'report.html');
-  writeAtomically(
-    json,
-    `${JSON.stringify({ seed: state.seed, best: state.best, results: [...state.results].sort(pipelineOrder(config)), summary }, null, 2)}\n`,
-  );
   const best = state.best
     ? `<p>Best checkpoint by ${escapeHtml(state.best.metric)} on ${escapeHtml(config.eval.split)}: ${escapeHtml(state.best.stage)} (${state.best.value.toFixed(4)}), <code>${escapeHtml(state.best.checkpoint)}</code>.</p>`
     : '';
-  writeAtomically(html, page(`Three-stage training pipeline, seed ${state.seed}`, summary, config, best));
-  return { json, html };
+  return writeReportFiles(
+    dir,
+    { seed: state.seed, best: state.best, results: [...state.results].sort(pipelineOrder(config)), summary },
+    page(`Three-stage training pipeline, seed ${state.seed}`, summary, config, best),
+  );
 }
 
 /** summary.json + summary.html over several seeds' runs, in the pipeline's out folder. */
@@ -136,11 +122,6 @@ export function writeSeedSummary(
   states: readonly PipelineState[],
   config: PipelineConfig,
 ): { json: string; html: string; summary: PipelineSummary } {
-  mkdirSync(dir, { recursive: true });
   const summary = summarizeSeeds(states, config);
-  const json = join(dir, 'summary.json');
-  const html = join(dir, 'summary.html');
-  writeAtomically(json, `${JSON.stringify(summary, null, 2)}\n`);
-  writeAtomically(html, page(`Three-stage training pipeline over ${states.length} seeds`, summary, config, ''));
-  return { json, html, summary };
+  return { ...writeReportFiles(dir, summary, page(`Three-stage training pipeline over ${states.length} seeds`, summary, config, ''), 'summary'), summary };
 }

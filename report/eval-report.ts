@@ -1,5 +1,6 @@
 import type { IndexReport } from '../search/index.js';
-import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT } from './svg-plot.js';
+import { escapeHtml, linePlot } from './svg-plot.js';
+import { reportPage } from './page.js';
 import { writeReportFiles } from './report-files.js';
 
 /*
@@ -73,11 +74,9 @@ export function renderReportHtml(report: EvalReport): string {
   const env = Object.entries(report.environment)
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
     .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sci-cluster evaluation — ${escapeHtml(report.indexSet)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}code{font-size:12px}.note{color:#555;font-size:13px;max-width:900px}</style></head>
-<body data-plots="0">
-<h1>sci-cluster evaluation</h1>
+  return reportPage(
+    `sci-cluster evaluation — ${report.indexSet}`,
+    `<h1>sci-cluster evaluation</h1>
 <p class="note">Index set <code>${escapeHtml(report.indexSet)}</code>, ${report.shards} shards, searched through scatter-gather. ${report.queries.count} queries from <code>${escapeHtml(report.queries.source)}</code>${report.queries.split ? ` (split ${escapeHtml(report.queries.split)})` : ''}, top ${report.k}. ${escapeHtml(report.createdAt)}.</p>
 <p class="note">Every mean is over the queries counted beside it: those in the run with at least one relevant judgment (trec_eval's default); sweeps use the first queries of the sample only. Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries, their vectors encoded beforehand. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
 <table><tr><th>index</th><th>factory</th><th>queries</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
@@ -87,10 +86,8 @@ ${rows}
 ${consistent}
 <h2>Sweeps</h2>
 ${sweeps || '<p>No HNSW or IVF index in this set.</p>'}
-<h2>Environment</h2><table>${env}</table>
-${PLOT_READBACK_SCRIPT}
-</body></html>
-`;
+<h2>Environment</h2><table>${env}</table>`,
+  );
 }
 
 /**

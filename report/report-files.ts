@@ -1,13 +1,17 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Writes `report.json` (the data) and `report.html` (its page) into `dir`, each under a temp name first, then renamed. */
-export function writeReportFiles(dir: string, report: unknown, html: string): { json: string; html: string } {
+/** Writes `text` to `file` under a temp name first, then renames it: a reader never sees half a report. */
+export function writeTextAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Writes the data (`report.json`) and its page (`report.html`) into `dir`, each atomically; `name` changes the base name. */
+export function writeReportFiles(dir: string, report: unknown, html: string, name = 'report'): { json: string; html: string } {
   mkdirSync(dir, { recursive: true });
-  const files = { json: join(dir, 'report.json'), html: join(dir, 'report.html') };
-  writeFileSync(`${files.json}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${files.json}.tmp`, files.json);
-  writeFileSync(`${files.html}.tmp`, html);
-  renameSync(`${files.html}.tmp`, files.html);
+  const files = { json: join(dir, `${name}.json`), html: join(dir, `${name}.html`) };
+  writeTextAtomically(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeTextAtomically(files.html, html);
   return files;
 }

@@ -1,4 +1,4 @@
-import { escapeHtml, linePlot, PLOT_READBACK_SCRIPT, writeReportFiles, type Series } from '../report/index.js';
+import { escapeHtml, linePlot, reportPage, writeReportFiles, type Series } from '../report/index.js';
 import { percentile } from '../search/index.js';
 import type { CellResult } from './cell.js';
 import type { ScaleGridRun, simulateGrid } from './grid.js';
@@ -98,11 +98,9 @@ export function renderScaleReportHtml(report: ScaleReport): string {
   const setup = Object.entries(report.setup)
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
     .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sci-cluster scale harness</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}.note{color:#555;font-size:13px;max-width:900px}</style></head>
-<body data-plots="0">
-<h1>sci-cluster scale harness</h1>
+  return reportPage(
+    'sci-cluster scale harness',
+    `<h1>sci-cluster scale harness</h1>
 <p class="note">Every cell: closed-loop clients sending one query per request for a fixed time on a real nats-server. A request's time is split at its slowest shard: the search itself on the server (work), its wait there for a thread plus (de)coding (queueing), the rest of the router's wait for that shard (network: NATS hops and scheduling), the merge, and the router's own time. Overhead: the request's time over the slowest shard's service time. ${escapeHtml(report.createdAt)}.</p>
 <div class="plots">${report.plots.map((p) => linePlot(p)).join('\n')}</div>
 <h2>Cells</h2>
@@ -120,9 +118,8 @@ ${validationRows}
 ${extrapolationRows}
 </table>
 <h2>Setup</h2><table>${setup}</table>
-${PLOT_READBACK_SCRIPT}
-</body></html>
-`;
+`,
+  );
 }
 
 /** Writes report.json and report.html into `dir` (temp names, then renamed). */
