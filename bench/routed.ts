@@ -24,7 +24,7 @@ import type { ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
 import { devQueryTexts, valueAtRecall } from './recall.js';
-import { runLoad } from './load-generator.js';
+import { runLoad } from '../scale/index.js';
 import { spawnShardServers } from './shard-servers.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';

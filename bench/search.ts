@@ -23,7 +23,7 @@ import { readArrowVectors } from '../vectors/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { percentile } from '../search/percentile.js';
-import { runLoad } from './load-generator.js';
+import { runLoad } from '../scale/index.js';
 import { spawnShardServers } from './shard-servers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
             `${name.padEnd(6)} scatter-gather over the slowest shard's service time: p50 ${p50.toFixed(2)} ms, p99 ${percentile(overheads, 99).toFixed(2)} ms (goal ≤ 1 ms at p50${p50 <= 1 ? ', met' : ', missed'})`,
           );
         }
-        const load = await runLoad(path, { clients: 4, seconds }, (c, i) => search(batch(c * 1000 + i)));
+        const load = await runLoad<unknown>(path, { clients: 4, seconds }, (c, i) => search(batch(c * 1000 + i)));
         if (load.errors > 0) throw new Error(`${path}: ${load.errors} errors (${load.firstError})`);
         timings[path] = { p50: percentile(times, 50), p99: percentile(times, 99), qps: load.qps * 16, ndis: ndis / 500 };
         console.log(

@@ -1,4 +1,5 @@
 import { percentile, type SearchResponse } from '../search/index.js';
+import { runLoad } from './load.js';
 
 /*
  * One cell of the scale grid: closed-loop clients sending single-query
@@ -51,53 +52,42 @@ export async function measureCell(
 ): Promise<CellResult> {
   for (let c = 0; c < config.clients; c++) for (let i = 0; i < (options.warmup ?? 5); i++) await search(c, -1 - i);
   const before = options.hedges?.() ?? { sent: 0, won: 0 };
-  const latencies: number[] = [];
   const overheads: number[] = [];
   const sum: TimeSplit = { workMs: 0, queueingMs: 0, networkMs: 0, mergeMs: 0, routerMs: 0 };
   const samples: CellResult['samples'] = { shardMs: [], routerMs: [], mergeMs: [] };
   let partial = 0;
-  const started = performance.now();
-  const end = started + options.seconds * 1000;
-  await Promise.all(
-    Array.from({ length: config.clients }, async (_, client) => {
-      for (let i = 0; performance.now() < end; i++) {
-        const t0 = performance.now();
-        const response = await search(client, i);
-        const total = performance.now() - t0;
-        latencies.push(total);
-        if (response.partial) partial += 1;
-        const shards = Object.keys(response.shardMs).map(Number);
-        if (shards.length === 0) continue;
-        const slowest = shards.reduce((a, b) => (response.shardMs[b]! > response.shardMs[a]! ? b : a));
-        const waited = response.shardMs[slowest]!;
-        const service = response.serviceMs[slowest]!;
-        const work = Math.min(response.workMs[slowest] ?? service, service);
-        sum.workMs += work;
-        sum.queueingMs += service - work;
-        sum.networkMs += waited - service;
-        sum.mergeMs += response.mergeMs;
-        sum.routerMs += total - waited - response.mergeMs;
-        overheads.push(total - Math.max(...shards.map((s) => response.serviceMs[s]!)));
-        for (const s of shards) samples.shardMs.push(response.shardMs[s]!);
-        samples.routerMs.push(total - waited - response.mergeMs);
-        samples.mergeMs.push(response.mergeMs);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const load = await runLoad('cell', { clients: config.clients, seconds: options.seconds }, search, (response, total) => {
+    if (response.partial) partial += 1;
+    const shards = Object.keys(response.shardMs).map(Number);
+    if (shards.length === 0) return;
+    const slowest = shards.reduce((a, b) => (response.shardMs[b]! > response.shardMs[a]! ? b : a));
+    const waited = response.shardMs[slowest]!;
+    const service = response.serviceMs[slowest]!;
+    const work = Math.min(response.workMs[slowest] ?? service, service);
+    sum.workMs += work;
+    sum.queueingMs += service - work;
+    sum.networkMs += waited - service;
+    sum.mergeMs += response.mergeMs;
+    sum.routerMs += total - waited - response.mergeMs;
+    overheads.push(total - Math.max(...shards.map((s) => response.serviceMs[s]!)));
+    for (const s of shards) samples.shardMs.push(response.shardMs[s]!);
+    samples.routerMs.push(total - waited - response.mergeMs);
+    samples.mergeMs.push(response.mergeMs);
+  });
+  // A cell measures answers: one failed request makes it meaningless.
+  if (load.errors > 0) throw new Error(`${load.errors} of ${load.requests + load.errors} searches failed: ${load.firstError}`);
   const after = options.hedges?.() ?? { sent: 0, won: 0 };
-  latencies.sort((a, b) => a - b);
   overheads.sort((a, b) => a - b);
-  const n = Math.max(1, latencies.length);
+  const n = Math.max(1, load.requests);
   return {
     ...config,
-    requests: latencies.length,
-    seconds,
-    qps: latencies.length / seconds,
-    meanMs: latencies.reduce((a, b) => a + b, 0) / n,
-    p50Ms: percentile(latencies, 50),
-    p95Ms: percentile(latencies, 95),
-    p99Ms: percentile(latencies, 99),
+    requests: load.requests,
+    seconds: load.seconds,
+    qps: load.qps,
+    meanMs: load.meanMs,
+    p50Ms: load.p50Ms,
+    p95Ms: load.p95Ms,
+    p99Ms: load.p99Ms,
     split: {
       workMs: sum.workMs / n,
       queueingMs: sum.queueingMs / n,

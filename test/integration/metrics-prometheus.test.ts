@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { freePort } from '../../messaging/index.js';
-import { runLoad } from '../../bench/load-generator.js';
+import { runLoad } from '../../scale/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { startSci, type RunningSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';

@@ -11,7 +11,7 @@ import { openClusterState } from '../../jobs/index.js';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { loadSciProto } from '../../api/grpc.js';
-import { runLoad, formatLoad } from '../../bench/load-generator.js';
+import { runLoad, formatLoad } from '../../scale/index.js';
 import { runSci, startSci, type RunningSci } from '../support/cli.js';
 import { OpenApiCheck } from '../support/openapi.js';
 import { passageLine } from '../../cli/search-cmd.js';

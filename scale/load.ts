@@ -1,8 +1,10 @@
-import { percentile } from '../search/percentile.js';
+import { percentile } from '../search/index.js';
 
 /**
- * A closed-loop load generator: `clients` loops each calling `call` back to
- * back for `seconds`; latency percentiles over every call, QPS over the run.
+ * The closed-loop load generator (benches, the scale harness's cells, the
+ * API tests): `clients` loops each calling `call` back to back for
+ * `seconds`; latency percentiles over every answered call, QPS over the run.
+ * `onResponse` sees each answer and its time (the scale cell splits it).
  */
 export interface LoadResult {
   label: string;
@@ -11,16 +13,18 @@ export interface LoadResult {
   requests: number;
   errors: number;
   firstError: string | null;
+  meanMs: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
   qps: number;
 }
 
-export async function runLoad(
+export async function runLoad<T>(
   label: string,
   options: { clients: number; seconds: number },
-  call: (client: number, i: number) => Promise<unknown>,
+  call: (client: number, i: number) => Promise<T>,
+  onResponse?: (response: T, ms: number) => void,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -31,13 +35,17 @@ export async function runLoad(
     Array.from({ length: options.clients }, async (_, client) => {
       for (let i = 0; performance.now() < end; i++) {
         const t0 = performance.now();
+        let response: T;
         try {
-          await call(client, i);
-          latencies.push(performance.now() - t0);
+          response = await call(client, i);
         } catch (err) {
           errors += 1;
           firstError ??= (err as Error).message;
+          continue;
         }
+        const ms = performance.now() - t0;
+        latencies.push(ms);
+        onResponse?.(response, ms);
       }
     }),
   );
@@ -50,6 +58,7 @@ export async function runLoad(
     requests: latencies.length,
     errors,
     firstError,
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
