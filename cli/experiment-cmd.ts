@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from '../config/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import { buildGridReport, GridConfigSchema, gridCells, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
@@ -20,13 +19,7 @@ import { interruptOnSignals } from './interrupt.js';
  */
 
 export function loadGridConfig(file: string): GridConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`cannot read the grid: ${(err as Error).message}`, { file });
-  }
-  const grid = parseContract(GridConfigSchema, raw, { what: 'grid', emptyField: '(root)', error: UsageError, file });
+  const grid = parseContract(GridConfigSchema, readYamlFile(file, 'grid'), { what: 'grid', emptyField: '(root)', error: UsageError, file });
   return { ...grid, out: resolve(grid.out) };
 }
 

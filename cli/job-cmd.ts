@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from '../config/index.js';
 import { jsonOrUndefined, UsageError } from '../common/index.js';
 import {
   controlJob,
@@ -160,7 +159,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .option('--json', 'print the job record as JSON')
     .action(async (file: string | undefined, flags: SubmitFlags) => {
       const { config } = commandContext(globals());
-      const spec = file ? (parseYaml(readFileSync(file, 'utf8')) as JobSpecInput) : specFromFlags(flags, (p) => storageKeyOf(config, p));
+      const spec = file ? (readYamlFile(file, 'job spec') as JobSpecInput) : specFromFlags(flags, (p) => storageKeyOf(config, p));
       await withCluster(config, 'sci-job-submit', 'cli', async (cluster) => {
         await reportJob(cluster.state, await submitJob(cluster.nc, spec), flags);
       });

@@ -1,7 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { SERVING_LAYOUTS } from '../search/index.js';
-import { UsageError } from '../common/index.js';
-import { setPath } from '../config/index.js';
+import { applySetAssignments } from '../config/index.js';
 
 /** Commander argument parser for a positive integer flag. */
 export function positiveInt(flag: string): (value: string) => number {
@@ -12,20 +11,9 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
-/** `--set path=value` flags applied to a raw config object: the value as JSON, else as a string. */
+/** `--set path=value` flags applied to a raw config object, in the one override syntax (config/load.ts, as `SCI_*` variables). */
 export function applySetFlags(raw: Record<string, unknown>, assignments: readonly string[]): void {
-  for (const assignment of assignments) {
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set expects path=value, got ${JSON.stringify(assignment)}`);
-    const text = assignment.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text;
-    }
-    setPath(raw, assignment.slice(0, eq).split('.'), value);
-  }
+  applySetAssignments(raw, assignments);
 }
 
 /** `--layout shards|routed|groups`: what serves an index set (its shards, routed IVF partitions, graph groups). */

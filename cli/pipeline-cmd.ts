@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from '../config/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
@@ -34,12 +34,7 @@ import { interruptOnSignals } from './interrupt.js';
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function loadPipelineConfig(file: string, sets: readonly string[] = []): PipelineConfig {
-  let raw: Record<string, unknown>;
-  try {
-    raw = (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null) ?? {};
-  } catch (err) {
-    throw new UsageError(`cannot read the pipeline config: ${(err as Error).message}`, { file });
-  }
+  const raw = readYamlFile(file, 'pipeline config');
   applySetFlags(raw, sets);
   return parseContract(PipelineConfigSchema, raw, { what: 'pipeline config', emptyField: '(root)', error: UsageError, file });
 }

@@ -1,9 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { parseContract, UsageError } from '../common/index.js';
-import { setPath } from '../config/index.js';
+import { readYamlFile, setPath } from '../config/index.js';
 import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -66,14 +64,7 @@ function parseNegativesFrom(value: string): { path: string; weight: number } {
 }
 
 export function trainConfigFrom(flags: TrainFlags): TrainConfig {
-  let raw: Record<string, unknown> = {};
-  if (flags.trainConfig) {
-    try {
-      raw = (parseYaml(readFileSync(flags.trainConfig, 'utf8')) as Record<string, unknown> | null) ?? {};
-    } catch (err) {
-      throw new UsageError(`cannot read the training config: ${(err as Error).message}`, { file: flags.trainConfig });
-    }
-  }
+  const raw = flags.trainConfig ? readYamlFile(flags.trainConfig, 'training config') : {};
   const direct: Array<[string, unknown]> = [
     ['data.shards', flags.shards],
     ['model.kind', flags.model],

@@ -24,28 +24,55 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const file = options.file ?? null;
-  let raw: unknown = {};
-  if (file !== null) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError([`cannot read config file: ${(err as Error).message}`], { file, cause: err });
-    }
-    try {
-      raw = parseYaml(text) ?? {};
-    } catch (err) {
-      throw new ConfigError([`not valid YAML: ${(err as Error).message}`], { file, cause: err });
-    }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['top level must be a mapping'], { file });
-  }
-  const merged = structuredClone(raw) as Record<string, unknown>;
+  const merged = file !== null ? readYamlFile(file, 'config file') : {};
   for (const [path, value] of envOverrides(options.env ?? {})) setPath(merged, path, value);
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(merged, key.split('.'), value);
 
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues), file === null ? {} : { file });
   return result.data;
+}
+
+/**
+ * Every YAML file the CLI reads (the config, a training or pipeline config, an experiment grid, a job
+ * spec): a mapping at the top (empty = {}), or a ConfigError naming the file and what it is.
+ */
+export function readYamlFile(file: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read the ${what}: ${(err as Error).message}`], { file, cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError([`the ${what} is not valid YAML: ${(err as Error).message}`], { file, cause: err });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`the ${what}'s top level must be a mapping`], { file });
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * The one override syntax, for `SCI_SECTION__KEY=value` and `--set path=value` alike: the value is read as
+ * YAML (`5` a number, `true` a boolean, `null`, `[1, 2]`, `{a: 1}`, anything else the string itself).
+ */
+export function overrideValue(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `--set path=value` assignments applied to a raw config object (dotted paths; values as `overrideValue` reads them). */
+export function applySetAssignments(raw: Record<string, unknown>, assignments: readonly string[]): void {
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new ConfigError([`--set expects path=value, got ${JSON.stringify(assignment)}`]);
+    setPath(raw, assignment.slice(0, eq).split('.'), overrideValue(assignment.slice(eq + 1)));
+  }
 }
 
 function envOverrides(env: Record<string, string | undefined>): Array<[string[], unknown]> {
@@ -56,7 +83,7 @@ function envOverrides(env: Record<string, string | undefined>): Array<[string[],
       .slice(ENV_PREFIX.length)
       .split('__')
       .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
-    out.push([path, parseYaml(value)]);
+    out.push([path, overrideValue(value)]);
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, setPath } from '../../../config/index.js';
+import { applySetAssignments, ConfigError, loadConfig, overrideValue, setPath } from '../../../config/index.js';
 import { GridConfigSchema } from '../../../experiment/index.js';
 import { tempDir } from '../../support/paths.js';
 
@@ -66,7 +66,7 @@ test('unreadable and non-YAML files are config errors naming the file', (t) => {
   const dir = tempDir(t);
   assert.throws(
     () => loadConfig({ file: join(dir, 'missing.yaml') }),
-    (err: unknown) => err instanceof ConfigError && /cannot read config file/.test(err.message),
+    (err: unknown) => err instanceof ConfigError && /cannot read the config file/.test(err.message),
   );
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'ingest: [1, 2\n');
@@ -117,4 +117,28 @@ test('a config path into a prototype is refused, not followed (an experiment axi
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.throws(() => loadConfig({ env: {}, overrides: { '__proto__.polluted': true } }), ConfigError);
   assert.equal(GridConfigSchema.shape.axes.safeParse([{ name: 'w', key: '__proto__.x', values: [1] }]).success, false);
+});
+
+test('one override syntax: SCI_* variables and --set assignments read the same values the same way', () => {
+  const values = ['5', '0.25', 'true', 'null', '[1, 2]', '{a: 1}', 'plain text', '"quoted"', ''];
+  for (const value of values) {
+    const viaSet: Record<string, unknown> = {};
+    applySetAssignments(viaSet, [`search.x=${value}`]);
+    assert.deepEqual(viaSet, { search: { x: overrideValue(value) } }, value);
+  }
+  assert.deepEqual(overrideValue('5'), 5);
+  assert.deepEqual(overrideValue('[1, 2]'), [1, 2]);
+  assert.equal(overrideValue('plain text'), 'plain text');
+  // The same value through both doors gives the same config.
+  const fromEnv = loadConfig({ env: { SCI_INGEST__ROWS_PER_SHARD: '1234' } });
+  const raw: Record<string, unknown> = {};
+  applySetAssignments(raw, ['ingest.rowsPerShard=1234']);
+  assert.equal(
+    fromEnv.ingest.rowsPerShard,
+    loadConfig({ overrides: { 'ingest.rowsPerShard': (raw.ingest as { rowsPerShard: unknown }).rowsPerShard } }).ingest.rowsPerShard,
+  );
+  assert.throws(
+    () => applySetAssignments({}, ['no-equals']),
+    (err: unknown) => err instanceof ConfigError && /--set expects path=value/.test(err.message),
+  );
 });
