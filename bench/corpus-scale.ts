@@ -27,7 +27,7 @@ import { readArrowVectors } from '../vectors/index.js';
 import { readSetManifest, PassageLookup } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
-import { percentile } from '../search/percentile.js';
+import { percentile } from '../eval/index.js';
 
 const SCI = join(REPO, 'bin', 'sci.js');
 const K = 10;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NATS_ROLES, type NatsRole } from '../access/index.js';
 import { createSecurityBundle, NatsServerProcess } from '../messaging/index.js';
-import { percentile } from '../search/index.js';
+import { percentile } from '../eval/index.js';
 import { DELAY_PROXY_SCRIPT, type ProxyCounts } from '../test/support/delay-proxy.js';
 import { hostEnv, hostsUnavailable, NamespaceHosts, provisionHost, type Host } from '../test/support/hosts.js';
 import { wordnetParts } from '../test/support/wordnet-fixture.js';

@@ -33,7 +33,7 @@ import { readArrowVectors } from '../vectors/index.js';
 import { readSetManifest } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
-import { percentile } from '../search/percentile.js';
+import { percentile } from '../eval/index.js';
 
 const K = 10;
 const DIM = 128;

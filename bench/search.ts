@@ -22,7 +22,7 @@ import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
-import { percentile } from '../search/percentile.js';
+import { percentile } from '../eval/index.js';
 import { runLoad } from '../scale/index.js';
 import { spawnShardServers } from './shard-servers.js';
 

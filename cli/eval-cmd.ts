@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { UsageError } from '../common/index.js';
-import { loadJudgedQueries, writeTrecRun } from '../eval/index.js';
-import { SearchService, evaluateIndexes } from '../search/index.js';
+import { evaluateIndexes, loadJudgedQueries, writeTrecRun } from '../eval/index.js';
+import { SearchService } from '../search/index.js';
 import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openServing, storageKeyOf } from './cluster-context.js';

@@ -4,3 +4,5 @@ export { writeTrecRun, parseTrecRun, type RankedList } from './trec-run.js';
 export { loadJudgedQueries } from './judged-queries.js';
 export { EvalInputError } from './errors.js';
 export { crossTowerGap, positiveGeometry, rowDot, uniformity } from './geometry.js';
+export { percentile } from './percentile.js';
+export { evaluateIndexes, type QuerySample, type IndexReport, type SweepPoint } from './served-evaluation.js';

@@ -1,8 +1,18 @@
 import { isGraphFactory } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
 import { mixSeed, seededRandom, type Logger } from '../common/index.js';
-import { crossTowerGap, evaluateRun, loadJudgedQueries, positiveGeometry, rowDot, uniformity, type Qrels } from '../eval/index.js';
-import { evaluateIndexes, readEmbeddingIds, type IndexReport, type SearchService } from '../search/index.js';
+import {
+  crossTowerGap,
+  evaluateIndexes,
+  evaluateRun,
+  loadJudgedQueries,
+  positiveGeometry,
+  rowDot,
+  uniformity,
+  type IndexReport,
+  type Qrels,
+} from '../eval/index.js';
+import { readEmbeddingIds, type SearchService } from '../search/index.js';
 import { withServedIndexSet } from './served-index-set.js';
 import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
 import type { NatsConnection } from 'nats';

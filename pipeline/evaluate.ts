@@ -1,7 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from '../common/index.js';
-import { loadJudgedQueries } from '../eval/index.js';
-import { evaluateIndexes } from '../search/index.js';
+import { evaluateIndexes, loadJudgedQueries } from '../eval/index.js';
 import { withServedIndexSet } from './served-index-set.js';
 import type { Storage } from '../storage/index.js';
 import { PipelineError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { IndexReport } from '../search/index.js';
+import type { IndexReport } from '../eval/index.js';
 import { escapeHtml, linePlot } from './svg-plot.js';
 import { reportPage } from './page.js';
 import { writeReportFiles } from './report-files.js';

@@ -1,4 +1,5 @@
-import { percentile, type SearchResponse } from '../search/index.js';
+import { percentile } from '../eval/index.js';
+import type { SearchResponse } from '../search/index.js';
 import { runLoad } from './load.js';
 
 /*

@@ -1,4 +1,5 @@
-import { percentile, type SearchService } from '../search/index.js';
+import { percentile } from '../eval/index.js';
+import type { SearchService } from '../search/index.js';
 import { fitLine, simulateTail, type TailModel, type TailPrediction } from './tail-simulator.js';
 import { measureCell, type CellResult } from './cell.js';
 

@@ -1,4 +1,4 @@
-import { percentile } from '../search/index.js';
+import { percentile } from '../eval/index.js';
 
 /**
  * The closed-loop load generator (benches, the scale harness's cells, the

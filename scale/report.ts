@@ -1,5 +1,5 @@
 import { escapeHtml, linePlot, reportPage, writeReportFiles, type Series } from '../report/index.js';
-import { percentile } from '../search/index.js';
+import { percentile } from '../eval/index.js';
 import type { CellResult } from './cell.js';
 import type { ScaleGridRun, simulateGrid } from './grid.js';
 

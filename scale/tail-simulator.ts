@@ -1,5 +1,5 @@
 import { seededRandom } from '../common/index.js';
-import { percentile } from '../search/index.js';
+import { percentile } from '../eval/index.js';
 
 /*
  * Tail at scale: what a fan-out of N shards costs when each shard's answer

@@ -1,4 +1,4 @@
-import { percentile } from './percentile.js';
+import { percentile } from '../eval/index.js';
 
 /*
  * Hedged requests (The Tail at Scale): when a shard has not answered after

@@ -19,8 +19,6 @@ export {
   type ShardServerInfo,
 } from './protocol.js';
 export type { ShardServerCounters } from './shard-server.js';
-export { evaluateIndexes, type QuerySample, type IndexReport } from './evaluation.js';
 export { readEmbeddingIds } from './embedding-ids.js';
 export { DEFAULT_HEDGE_POLICY, type HedgePolicy, type HedgeCounters } from './hedging.js';
 export { loadRouting, type Routing, type RoutedIndex } from './routing.js';
-export { percentile } from './percentile.js';

@@ -10,7 +10,7 @@ import { TrainConfigSchema, train } from '../../encoder/training/index.js';
 import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
 import { readArrowVectors, readNpy } from '../../vectors/index.js';
 import { addDualView, buildDualViewIvf, FaissIndex, setFaissThreads } from '../../faiss/index.js';
-import type { IndexReport } from '../../search/index.js';
+import type { IndexReport } from '../../eval/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
 import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';

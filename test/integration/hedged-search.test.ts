@@ -5,7 +5,7 @@ import { RequestStrategy } from 'nats';
 import { runJobLocally } from '../../coordinator/index.js';
 import { FsStorage } from '../../storage/index.js';
 import { DEFAULT_HEDGE_POLICY, SearchService, SERVERS_SUBJECT } from '../../search/index.js';
-import { percentile } from '../../search/percentile.js';
+import { percentile } from '../../eval/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
 import { tempDir } from '../support/paths.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateRun, parseQrels, topKOverlap } from '../../../eval/index.js';
-import { percentile } from '../../../search/percentile.js';
+import { percentile } from '../../../eval/index.js';
 
 /*
  * A hand-computed fixture for every figure in the evaluation report: the

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gridCells, GridConfigSchema, meanStd } from '../../../experiment/index.js';
 import { atEqualOverlap } from '../../../pipeline/index.js';
-import type { IndexReport } from '../../../search/index.js';
+import type { IndexReport } from '../../../eval/index.js';
 
 const base = {
   title: 't',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEvalReport, type EvalReport } from '../../../report/eval-report.js';
-import type { IndexReport } from '../../../search/evaluation.js';
+import type { IndexReport } from '../../../eval/index.js';
 import { chromiumDom, chromiumScreenshot } from '../../support/chromium.js';
 import { tempDir } from '../../support/paths.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../../support/plots.js';

@@ -1,8 +1,8 @@
 import { isGraphFactory, parseIvfFactory } from '../faiss/index.js';
-import { evaluateRun, topKOverlap, type Qrels } from '../eval/index.js';
+import type { Hit, SearchService } from '../search/index.js';
+import { topKOverlap } from './ann-recall.js';
+import { evaluateRun, type Qrels } from './metrics.js';
 import { percentile } from './percentile.js';
-import type { SearchService } from './service.js';
-import type { Hit } from './merge.js';
 
 /*
  * Evaluation of an index set through scatter-gather, per index:
