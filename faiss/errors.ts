@@ -23,6 +23,8 @@ export class FaissNotTrainedError extends FaissError {
 }
 
 const PREFIX = /^\[([A-Z_]+)\] ([\s\S]*)$/;
+/** Faiss's own words for a training set smaller than its clusters (k-means asserts): an argument error, read here only. */
+const TOO_FEW_TRAINING_POINTS = /should be at least as large as number of clusters|nx >= k/;
 
 /** The one converter at the native boundary: an addon error becomes a typed error. */
 export function fromNative(err: unknown, context: SciClusterErrorOptions = {}): FaissError | CancelledError {
@@ -32,7 +34,7 @@ export function fromNative(err: unknown, context: SciClusterErrorOptions = {}): 
   const options = { ...context, cause: err };
   if (!match) return new FaissInvalidArgumentError(message, options);
   const [, code, text] = match as unknown as [string, string, string];
-  if (code === 'INVALID_ARGUMENT') return new FaissInvalidArgumentError(text, options);
+  if (code === 'INVALID_ARGUMENT' || TOO_FEW_TRAINING_POINTS.test(text)) return new FaissInvalidArgumentError(text, options);
   if (code === 'NOT_TRAINED') return new FaissNotTrainedError(text, options);
   if (code === 'DEADLINE_EXCEEDED' || code === 'CANCELLED') return new CancelledError(text, { ...options, expired: code === 'DEADLINE_EXCEEDED' });
   return new FaissError(`FAISS_${code.replace(/^FAISS_/, '')}`, text, options);

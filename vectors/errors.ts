@@ -6,3 +6,6 @@ export class VectorFileError extends SciClusterError {
     super('VECTOR_FILE', message, options, { retryable: false, status: 422 });
   }
 }
+
+/** An Arrow vector file without the column asked for (a one-tower set asked for its query view, say): callers may go on without it. */
+export class MissingVectorColumnError extends VectorFileError {}

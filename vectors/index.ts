@@ -1,2 +1,2 @@
 export { readVectors, readIvecs, readNpy, writeNpy, writeFvecs, readArrowVectors, type VectorSet } from './vector-files.js';
-export { VectorFileError } from './errors.js';
+export { VectorFileError, MissingVectorColumnError } from './errors.js';

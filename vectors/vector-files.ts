@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { DataType, FixedSizeList, Precision, tableFromIPC, type Table } from 'apache-arrow';
-import { VectorFileError } from './errors.js';
+import { MissingVectorColumnError, VectorFileError } from './errors.js';
 
 /*
  * Vector files in the field's formats: `.fvecs` / `.ivecs` (TEXMEX: each row
@@ -127,7 +127,7 @@ export function readArrowVectors(path: string, column: string | readonly string[
       ? table.schema.fields.find((f) => f.type instanceof FixedSizeList)
       : names.map((n) => table.schema.fields.find((f) => f.name === n)).find((f) => f !== undefined);
   if (!field)
-    throw new VectorFileError(names ? `no column ${names.map((n) => `"${n}"`).join(' or ')}` : 'no FixedSizeList<Float32> column', {
+    throw new MissingVectorColumnError(names ? `no column ${names.map((n) => `"${n}"`).join(' or ')}` : 'no FixedSizeList<Float32> column', {
       file: path,
       field: names?.[0] ?? 'embedding',
     });

@@ -2,7 +2,7 @@ import { FaissInvalidArgumentError } from '../../faiss/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import { TrainedListSchema } from '../../shards/index.js';
 import { joinKey, readJson, type Storage } from '../../storage/index.js';
-import { readArrowVectors, VectorFileError } from '../../vectors/index.js';
+import { MissingVectorColumnError, readArrowVectors } from '../../vectors/index.js';
 import { shardName, type JobSpecOf } from '../stage.js';
 
 /*
@@ -77,7 +77,7 @@ export function queryViewOf(file: string): Float32Array | null {
   try {
     return readArrowVectors(file, 'embedding_q').data;
   } catch (err) {
-    if (err instanceof VectorFileError && /no column/.test(err.message)) return null;
+    if (err instanceof MissingVectorColumnError) return null;
     throw err;
   }
 }

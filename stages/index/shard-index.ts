@@ -101,7 +101,7 @@ async function runIndex(task: ShardIndexTask, cancel?: TaskCancel): Promise<Pool
       try {
         index = await buildIndex(spec, vectors, queryView, task.trained?.[spec.name], cancel);
       } catch (err) {
-        if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message)) {
+        if (err instanceof FaissInvalidArgumentError) {
           throw new FatalTaskError(
             `shard ${task.shardId}: cannot build ${spec.name} (${spec.factory}) on ${vectors.count} vectors: ${(err as Error).message}`,
             { cause: err },

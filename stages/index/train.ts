@@ -69,7 +69,7 @@ async function runTrain(task: TrainTask, cancel?: TaskCancel): Promise<PoolResul
         await index.save(path);
       }
     } catch (err) {
-      if (err instanceof FaissInvalidArgumentError || /should be at least as large as number of clusters|nx >= k/.test((err as Error).message))
+      if (err instanceof FaissInvalidArgumentError)
         throw new FatalTaskError(`cannot train ${spec.name} (${spec.factory}) on a shared sample of ${rows} rows: ${(err as Error).message}`, { cause: err });
       throw err;
     }
