@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsServerProcess, connectNats } from '../messaging/index.js';
@@ -13,7 +13,7 @@ import {
   type TaskRecord,
   JobRecordSchema,
 } from '../jobs/index.js';
-import { REPO } from './repo.js';
+import { spawnSci } from '../cli/sci-process.js';
 
 /*
  * A private cluster for benchmarks: nats-server on loopback, a coordinator
@@ -34,7 +34,7 @@ export async function startBenchCluster(dir: string, workers: number): Promise<B
   const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
   const children: ChildProcess[] = [];
   const env = { ...process.env, SCI_NATS__SERVERS: JSON.stringify([nats.url]), SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false', SCI_STORAGE__ROOT: '/' };
-  const sci = (args: string[]) => children.push(spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), ...args], { env, stdio: 'ignore' }));
+  const sci = (args: string[]) => children.push(spawnSci(args, { env }));
   const nc = await connectNats({ servers: [nats.url], name: 'bench' });
   const state = await openClusterState(nc, { manage: true });
   sci(['coordinator', 'run']);

@@ -13,7 +13,7 @@
  *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--queries 200] [--dir DIR]
  *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/80GiB   (DPR's size)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,8 +28,8 @@ import { readSetManifest, PassageLookup } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { percentile } from '../eval/index.js';
+import { spawnSci } from '../cli/sci-process.js';
 
-const SCI = join(REPO, 'bin', 'sci.js');
 const K = 10;
 const BYTES_PER_ROW = 3_400;
 
@@ -77,7 +77,7 @@ function duBytes(path: string): number {
 
 /** Runs `sci args…` to its end, its RSS sampled; rejects on a non-zero exit. */
 function runSci(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<void> } {
-  const child = spawn(process.execPath, [SCI, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnSci(args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const done = new Promise<void>((ok, fail) => child.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`sci ${args[0]} exited with ${code}`)))));
   return { child, done };
 }

@@ -11,6 +11,7 @@ import { hostEnv, hostsUnavailable, NamespaceHosts, provisionHost, type Host } f
 import { wordnetParts } from '../test/support/wordnet-fixture.js';
 import { renderHostsMarkdown, type HostsReport, type HostsRun } from './hosts-report.js';
 import { REPO } from './repo.js';
+import { SCI_BIN, shardServerArgs } from '../cli/sci-process.js';
 
 /*
  * The main path across three hosts (network namespaces, no shared disk, the object store only), at
@@ -27,7 +28,7 @@ import { REPO } from './repo.js';
  * --write stores docs/hosts/report.json and prints the README block; --keep keeps the hosts' folders.
  */
 
-const SCI = join(REPO, 'bin', 'sci.js');
+const SCI = SCI_BIN;
 const CLIENT_PORT = 4222;
 const ROUTE_PORT = 6222;
 /** Host i reaches host j's route port through 127.0.0.1:(PROXY_BASE + j). */
@@ -136,8 +137,8 @@ async function runOnce(delayMs: number, queries: number, keep: boolean): Promise
     await sci(['storage', 'get', 'wn/passages/manifest.json', join(a.dir, 'got')]);
     const manifest = JSON.parse(readFileSync(join(a.dir, 'got', 'manifest.json'), 'utf8')) as { shards: Array<{ rows: number }> };
 
-    start(b, 'shard-server', ['serve', 'shards', '--index-set', 'wn/indexes', '--shards', '0,1'], 'shards.log');
-    start(c, 'shard-server', ['serve', 'shards', '--index-set', 'wn/indexes', '--shards', '2,3'], 'shards.log');
+    start(b, 'shard-server', shardServerArgs('wn/indexes', { shards: [0, 1] }), 'shards.log');
+    start(c, 'shard-server', shardServerArgs('wn/indexes', { shards: [2, 3] }), 'shards.log');
     start(a, 'api', ['serve', 'api', '--index-set', 'wn/indexes'], 'api.log', { SCI_API__PORT: '8080', SCI_API__GRPC_PORT: '50051' });
     // A client inside A: waits for whole answers, then times `queries` sequential searches.
     const client = `

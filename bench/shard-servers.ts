@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO } from './repo.js';
+import type { ChildProcess } from 'node:child_process';
+import { shardServerArgs, spawnSci } from '../cli/sci-process.js';
 
 /*
  * `sci serve shards` processes for the benches: one per group of shards
@@ -13,12 +12,7 @@ export function spawnShardServers(
   groups: readonly string[],
   extraArgs: readonly string[] = [],
 ): { children: ChildProcess[]; ready: Promise<void> } {
-  const children = groups.map((shards) =>
-    spawn(process.execPath, [join(REPO, 'bin', 'sci.js'), 'serve', 'shards', '--index-set', indexSet, '--shards', shards, ...extraArgs], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  );
+  const children = groups.map((shards) => spawnSci([...shardServerArgs(indexSet, { shards }), ...extraArgs], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const ready = Promise.all(
     children.map(
       (child) =>

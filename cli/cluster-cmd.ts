@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive, UsageError } from '../common/index.js';
 import {
@@ -21,8 +19,7 @@ import { commandContext, type GlobalOptions } from './context.js';
 import { clusterFilePath, readClusterFile, roleCredentials, roleEnv, withCluster, type LocalClusterFile, type MetricsTarget } from './cluster-context.js';
 import type { Config } from '../config/index.js';
 import { layoutOption, positiveInt } from './parse.js';
-
-const SCI_BIN = fileURLToPath(new URL('../../bin/sci.js', import.meta.url));
+import { shardServerArgs, spawnSci } from './sci-process.js';
 
 /** Whether the pid still names a process, a zombie included (stopping waits until it is reaped, not only until it exits). */
 function pidExists(pid: number): boolean {
@@ -42,7 +39,6 @@ async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
   if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/** Starts `sci <args>` detached with its output in a log file; returns the pid. */
 function metricsTarget(host: string, port: number, role: string, pid: number): MetricsTarget {
   return { targets: [`${host.includes(':') ? `[${host}]` : host}:${port}`], labels: { role, pid: String(pid) } };
 }
@@ -54,11 +50,9 @@ function writeMetricsTargets(config: Config, targets: MetricsTarget[]): void {
   renameSync(`${file}.tmp`, file);
 }
 
-export function spawnSci(args: string[], logFile: string, env: Record<string, string>): number {
-  const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [SCI_BIN, ...args], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env } });
-  child.unref();
-  return child.pid!;
+/** Starts `sci <args>` detached with its output appended to a log file; returns the pid. */
+function startDetached(args: string[], log: string, env: Record<string, string>): number {
+  return spawnSci(args, { log, env, detached: true }).pid!;
 }
 
 /** Bytes a log file holds now: a process started after this writes past it. */
@@ -145,13 +139,13 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         return { port, env: { ...base, ...roleEnv([nats.url], bundle?.dir, role), SCI_METRICS__PORT: String(port) } };
       };
       const coordinatorEnv = await env('coordinator');
-      const coordinatorPid = spawnSci(['coordinator', 'run'], join(logDir, 'coordinator.log'), coordinatorEnv.env);
+      const coordinatorPid = startDetached(['coordinator', 'run'], join(logDir, 'coordinator.log'), coordinatorEnv.env);
       metricsTargets.push(metricsTarget(config.metrics.host, coordinatorEnv.port, 'coordinator', coordinatorPid));
       const workers = flags.workers ?? config.cluster.workers;
       const workerPids: number[] = [];
       for (let i = 0; i < workers; i++) {
         const workerEnv = await env('worker');
-        const pid = spawnSci(
+        const pid = startDetached(
           ['worker', 'run', '--threads', String(flags.threads ?? config.workers.pool.threads)],
           join(logDir, `worker-${i}.log`),
           workerEnv.env,
@@ -249,7 +243,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
         const log = join(record.logDir, `shards-${p}.log`);
         const from = logEnd(log);
         const port = await freePort();
-        const pid = spawnSci(['serve', 'shards', '--index-set', indexSet, '--shards', group.join(','), ...layout], log, {
+        const pid = startDetached(shardServerArgs(indexSet, { shards: group, layout: flags.layout }), log, {
           ...env('shard-server'),
           SCI_METRICS__PORT: String(port),
         });
@@ -260,7 +254,7 @@ export function clusterCommand(globals: () => GlobalOptions): Command {
       if (flags.api) {
         const log = join(record.logDir, 'api.log');
         const from = logEnd(log);
-        started.push({ pid: spawnSci(['serve', 'api', '--index-set', indexSet, ...layout], log, env('api')), log, from, shards: null });
+        started.push({ pid: startDetached(['serve', 'api', '--index-set', indexSet, ...layout], log, env('api')), log, from, shards: null });
       }
       for (const s of started) {
         // Loading a shard verifies and reads every index file: minutes on a loaded machine.

@@ -11,6 +11,7 @@ import { hostEnv, hostsUnavailable, NamespaceHosts, provisionHost, type Host } f
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { assertRouteRefused, REFUSED } from '../support/routes.js';
 import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
+import { SCI_BIN } from '../../cli/sci-process.js';
 
 /*
  * The cluster across three hosts (network namespaces, one switch, no shared
@@ -30,7 +31,7 @@ import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
  * workers' caches deleted in the middle of a job.
  */
 
-const SCI = join(REPO_ROOT, 'bin', 'sci.js');
+const SCI = SCI_BIN;
 // In `make test` where namespaces can be made (root, `ip netns`); on the adverbs of WordNet (3.6k
 // passages) so that it fits the suite's budget. bench/hosts runs the larger path with latency.
 const SKIP = hostsUnavailable() ?? false;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { SCI_BIN } from '../../cli/sci-process.js';
 import { REPO_ROOT } from './paths.js';
 
 export interface CliResult {
@@ -11,7 +11,7 @@ export interface CliResult {
 /** Runs `bin/sci.js` as a user would, in a child process. */
 export function runSci(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], {
+    const child = spawn(process.execPath, [SCI_BIN, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,7 +37,7 @@ export interface RunningSci {
 /** Starts a long-running `sci` command and waits for its first stdout line. */
 export function startSci(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningSci> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], {
+    const child = spawn(process.execPath, [SCI_BIN, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

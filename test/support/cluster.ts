@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
@@ -16,7 +16,7 @@ import {
   type TaskRecord,
   JobRecordSchema,
 } from '../../jobs/index.js';
-import { REPO_ROOT } from './paths.js';
+import { spawnSci } from '../../cli/sci-process.js';
 
 /*
  * A real cluster for integration tests: nats-server process(es) on loopback
@@ -138,10 +138,9 @@ export class TestCluster {
   }
 
   spawnSci(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
-    const log = openSync(join(this.options.dir, `${args[0]}-${this.logCount++}.log`), 'a');
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'sci.js'), ...args], {
-      env: { ...process.env, ...this.env, ...this.roleEnv(roleOfCommand(args)), ...extraEnv },
-      stdio: ['ignore', log, log],
+    const child = spawnSci(args, {
+      env: { ...this.env, ...this.roleEnv(roleOfCommand(args)), ...extraEnv },
+      log: join(this.options.dir, `${args[0]}-${this.logCount++}.log`),
     });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
