@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readYamlFile } from '../config/index.js';
+import { REPORT_METRICS } from '../eval/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
@@ -10,7 +11,6 @@ import {
   readPipelineState,
   runPipeline,
   writeSeedSummary,
-  REPORT_METRICS,
   type PipelineConfig,
   type PipelineHooks,
   type PipelineState,

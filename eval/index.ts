@@ -1,4 +1,4 @@
-export { ndcgAtK, mrrAtK, recallAtK, successAtK, evaluateRun, parseQrels, type Qrels, type MeanMetrics } from './metrics.js';
+export { ndcgAtK, mrrAtK, recallAtK, successAtK, evaluateRun, parseQrels, REPORT_METRICS, type Qrels, type MeanMetrics } from './metrics.js';
 export { annRecallAtK, topKOverlap } from './ann-recall.js';
 export { writeTrecRun, parseTrecRun, type RankedList } from './trec-run.js';
 export { loadJudgedQueries } from './judged-queries.js';

@@ -96,3 +96,6 @@ export function parseQrels(text: string): Qrels {
   }
   return qrels;
 }
+
+/** The ranking metrics every report shows per row (pipeline, experiment grid, `sci pipeline status`). */
+export const REPORT_METRICS = ['Recall@10', 'MRR@10', 'nDCG@10', 'Recall@100'] as const;

@@ -12,5 +12,5 @@ export {
 export { analyseStage, atEqualOverlap, type AnalysisResult, type EqualOverlapPoint } from './analysis.js';
 export { runPipeline, trainConfigOf, type PipelineCluster, type PipelineHooks, type RunPipelineOptions } from './driver.js';
 export { readPipelineState, PipelineStateSchema, PIPELINE_STATE_FORMAT, type PipelineState, type StepRecord, type EvalResult } from './state.js';
-export { writePipelineReport, writeSeedSummary, summarizeSeeds, REPORT_METRICS, type PipelineSummary, type SummaryRow } from './report.js';
+export { writePipelineReport, writeSeedSummary, summarizeSeeds, type PipelineSummary, type SummaryRow } from './report.js';
 export { PipelineError } from './errors.js';

@@ -1,4 +1,5 @@
-import { escapeHtml, linePlot, reportPage, writeReportFiles, type Series } from '../report/index.js';
+import { REPORT_METRICS } from '../eval/index.js';
+import { escapeHtml, renderPipelinePage, writeReportFiles } from '../report/index.js';
 import type { PipelineConfig } from './config.js';
 import type { EvalResult, PipelineState } from './state.js';
 
@@ -8,8 +9,6 @@ import type { EvalResult, PipelineState } from './state.js';
  * the baselines as flat lines); over seeds, summary.json and summary.html
  * with mean ± sample standard deviation per row.
  */
-
-export const REPORT_METRICS = ['Recall@10', 'MRR@10', 'nDCG@10', 'Recall@100'] as const;
 
 export interface SummaryRow {
   stage: string;
@@ -60,49 +59,6 @@ export function summarizeSeeds(states: readonly PipelineState[], config: Pipelin
   return { seeds: states.map((s) => s.seed), rows };
 }
 
-/** Dev metric against training steps, one series per metric, and each baseline as a flat line across the same steps. */
-export function stagePlots(summary: PipelineSummary, config: PipelineConfig): string {
-  const dev = summary.rows.filter((r) => r.split === config.eval.split);
-  const trained = dev.filter((r) => r.trainedSteps !== null);
-  const baselines = dev.filter((r) => r.trainedSteps === null);
-  const steps = trained.map((r) => r.trainedSteps!);
-  return REPORT_METRICS.slice(0, 3)
-    .map((metric) => {
-      const series: Series[] = [{ name: `trained (${metric})`, points: trained.map((r) => [r.trainedSteps!, r.mean[metric]!]) }];
-      for (const b of baselines)
-        if (steps.length > 0) series.push({ name: b.stage, points: [Math.min(...steps), Math.max(...steps)].map((x) => [x, b.mean[metric]!]) });
-      return linePlot({ title: `${metric} on ${config.eval.split} (whole corpus) after each stage`, xLabel: 'training steps', yLabel: metric, series });
-    })
-    .join('\n');
-}
-
-function table(summary: PipelineSummary): string {
-  const head = ['stage', 'split', 'steps', 'queries', ...REPORT_METRICS].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const cell = (r: SummaryRow, m: string) =>
-    r.mean[m] === undefined
-      ? '<td>-</td>'
-      : // Baselines do not depend on the seed: no spread to show.
-        `<td>${r.mean[m]!.toFixed(4)}${r.seeds > 1 && r.trainedSteps !== null ? ` ± ${r.std[m]!.toFixed(4)}` : ''}</td>`;
-  const rows = summary.rows
-    .map(
-      (r) =>
-        `<tr><td>${escapeHtml(r.stage)}</td><td>${escapeHtml(r.split)}</td><td>${r.trainedSteps ?? '-'}</td><td>${r.queries}</td>${REPORT_METRICS.map((m) => cell(r, m)).join('')}</tr>`,
-    )
-    .join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
-}
-
-function page(title: string, summary: PipelineSummary, config: PipelineConfig, extra: string): string {
-  return reportPage(
-    title,
-    `<h1>${escapeHtml(title)}</h1>
-<p class="note">Seeds: ${summary.seeds.join(', ')}. Every figure is a mean over the judged queries of the split, searched through scatter-gather over the whole corpus${summary.seeds.length > 1 ? '; ± is the sample standard deviation over seeds' : ''}.</p>
-${extra}
-${table(summary)}
-<div class="plots">${stagePlots(summary, config)}</div>`,
-  );
-}
-
 /** report.json + report.html of one seed's run, in its folder. */
 export function writePipelineReport(dir: string, state: PipelineState, config: PipelineConfig): { json: string; html: string } {
   const summary = summarizeSeeds([state], config);
@@ -112,7 +68,7 @@ export function writePipelineReport(dir: string, state: PipelineState, config: P
   return writeReportFiles(
     dir,
     { seed: state.seed, best: state.best, results: [...state.results].sort(pipelineOrder(config)), summary },
-    page(`Three-stage training pipeline, seed ${state.seed}`, summary, config, best),
+    renderPipelinePage(`Three-stage training pipeline, seed ${state.seed}`, summary, config.eval.split, best),
   );
 }
 
@@ -123,5 +79,13 @@ export function writeSeedSummary(
   config: PipelineConfig,
 ): { json: string; html: string; summary: PipelineSummary } {
   const summary = summarizeSeeds(states, config);
-  return { ...writeReportFiles(dir, summary, page(`Three-stage training pipeline over ${states.length} seeds`, summary, config, ''), 'summary'), summary };
+  return {
+    ...writeReportFiles(
+      dir,
+      summary,
+      renderPipelinePage(`Three-stage training pipeline over ${states.length} seeds`, summary, config.eval.split, ''),
+      'summary',
+    ),
+    summary,
+  };
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderScaleMarkdown, renderScaleReportHtml, type ScaleReport } from '../../../scale/index.js';
+import type { ScaleReport } from '../../../scale/index.js';
+import { renderScaleMarkdown, renderScaleReportHtml } from '../../../report/index.js';
 import { REPO_ROOT as REPO } from '../../support/paths.js';
 
 /*
