@@ -12,6 +12,13 @@ export class ApiError extends SciClusterError {
   }
 }
 
+/** A request body that breaks its schema (400 BAD_REQUEST), in the shape parseContract builds errors with. */
+export class BadRequestError extends ApiError {
+  constructor(message: string, options: { field?: string } = {}) {
+    super(400, 'BAD_REQUEST', message, options.field);
+  }
+}
+
 /**
  * The API's answer for any error thrown while answering, decided by the
  * error's own `status` and `code`. Errors that are not ours (a bug, a

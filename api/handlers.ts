@@ -4,8 +4,8 @@ import { controlJob, getRecord, JOB_ID_PATTERN, tasksOfJob, JobRecordSchema } fr
 import type { SearchService, SearchResponse } from '../search/index.js';
 import { PROTOCOL_LIMITS } from '../search/index.js';
 import { PASSAGE_FIELDS } from '../shards/index.js';
-import { API_REQUEST_LIMITS, redactPaths } from '../common/index.js';
-import { ApiError } from './errors.js';
+import { API_REQUEST_LIMITS, parseContract, redactPaths } from '../common/index.js';
+import { ApiError, BadRequestError } from './errors.js';
 import { Admission } from './admission.js';
 
 /*
@@ -54,12 +54,7 @@ export const EncodeBodySchema = z.strictObject({
 });
 
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ApiError(400, 'BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`, issue.path.join('.'));
-  }
-  return parsed.data;
+  return parseContract(schema, body, { emptyField: 'body', error: BadRequestError });
 }
 
 export interface SearchResult {

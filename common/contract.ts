@@ -10,6 +10,8 @@ export interface ContractOptions {
   error?: new (message: string, options: SciClusterErrorOptions) => SciClusterError;
   /** Put before the field's path (the value is part of a larger one: `train.`, `pipeline.`). */
   fieldPrefix?: string;
+  /** Name every issue in the message (`; `-separated), not only the first; the field is still the first's. */
+  allIssues?: boolean;
   /** Where the value was read from, carried by the error. */
   file?: string;
   line?: number;
@@ -26,7 +28,10 @@ export function parseContract<S extends z.ZodType>(schema: S, value: unknown, op
   const issue = parsed.error.issues[0]!;
   const field = `${options.fieldPrefix ?? ''}${issue.path.join('.') || (options.emptyField ?? 'value')}`;
   const ErrorClass = options.error ?? ContractError;
-  throw new ErrorClass(`${options.what ? `${options.what}: ` : ''}${field}: ${issue.message}`, {
+  const described = options.allIssues
+    ? parsed.error.issues.map((i) => `${options.fieldPrefix ?? ''}${i.path.join('.') || (options.emptyField ?? 'value')}: ${i.message}`).join('; ')
+    : `${field}: ${issue.message}`;
+  throw new ErrorClass(`${options.what ? `${options.what}: ` : ''}${described}`, {
     field,
     ...(options.file !== undefined ? { file: options.file } : {}),
     ...(options.line !== undefined ? { line: options.line } : {}),

@@ -203,14 +203,8 @@ export class Coordinator {
 
   /** Validates and records a job, then plans its first stage. */
   async submit(raw: unknown): Promise<JobRecord> {
-    const parsed = JobSpecSchema.safeParse(raw);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0]!;
-      throw new JobError(`invalid job: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
-        field: first.path.join('.'),
-      });
-    }
-    const spec = normaliseKeys(parsed.data);
+    // Every problem of the spec at once: a user fixes them in one go.
+    const spec = normaliseKeys(parseContract(JobSpecSchema, raw, { what: 'invalid job', emptyField: '(root)', allIssues: true, error: JobError }));
     // Every key must resolve inside the storage root before anything is planned or written.
     for (const [field, key] of storageKeysOf(spec)) {
       try {

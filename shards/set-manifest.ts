@@ -1,3 +1,4 @@
+import { parseContract } from '../common/index.js';
 import { z } from 'zod';
 import { isRelativeName, joinKey, sha256, type Storage } from '../storage/index.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
@@ -127,14 +128,10 @@ export async function readSetManifest<K extends SetKind>(storage: Storage, key: 
     throw new ShardFormatError(`cannot read the ${kind} manifest: ${(err as Error).message}`, { file, cause: err });
   }
   const format = (raw as { format?: unknown } | null)?.format;
-  const parsed = SCHEMAS[kind].safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.');
-    const what = issue.path[0] === 'format' ? `not a ${kind} set (format ${JSON.stringify(format)})` : `invalid ${kind} manifest: ${field}: ${issue.message}`;
-    throw new ShardFormatError(what, { file, field });
-  }
-  return parsed.data as SetManifestOf<K>;
+  // A set of another kind says so by its format first (not by the first field that happens to differ).
+  const expected = SCHEMAS[kind].shape.format;
+  if (!expected.safeParse(format).success) throw new ShardFormatError(`not a ${kind} set (format ${JSON.stringify(format)})`, { file, field: 'format' });
+  return parseContract(SCHEMAS[kind], raw, { what: `invalid ${kind} manifest`, error: ShardFormatError, file }) as SetManifestOf<K>;
 }
 
 /**
