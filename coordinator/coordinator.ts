@@ -1,5 +1,4 @@
 import { ContractError, SciClusterError, toErrorWire, jsonOrUndefined, noteContained, parseContract, type Logger } from '../common/index.js';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsError, type KvEntry, type Subscription } from 'nats';
 import type { Storage } from '../storage/index.js';
@@ -12,6 +11,8 @@ import {
   JobNotFoundError,
   JobStateError,
   JobSpecSchema,
+  JobSubmissionSchema,
+  newJobId,
   NAMES,
   TaskFailureReportSchema,
   TaskMessageSchema,
@@ -201,10 +202,22 @@ export class Coordinator {
     await Promise.all([...this.jobLocks.values()]);
   }
 
-  /** Validates and records a job, then plans its first stage. */
+  /**
+   * Validates and records a job, then plans its first stage. A submission under an id the client chose
+   * (jobs/client.ts) is idempotent: the same id and spec again answers with the job it made.
+   */
   async submit(raw: unknown): Promise<JobRecord> {
+    const envelope = JobSubmissionSchema.safeParse(raw);
+    const id = envelope.success ? envelope.data.id : newJobId();
     // Every problem of the spec at once: a user fixes them in one go.
-    const spec = normaliseKeys(parseContract(JobSpecSchema, raw, { what: 'invalid job', emptyField: '(root)', allIssues: true, error: JobError }));
+    const spec = normaliseKeys(
+      parseContract(JobSpecSchema, envelope.success ? envelope.data.spec : raw, {
+        what: 'invalid job',
+        emptyField: '(root)',
+        allIssues: true,
+        error: JobError,
+      }),
+    );
     // Every key must resolve inside the storage root before anything is planned or written.
     for (const [field, key] of storageKeysOf(spec)) {
       try {
@@ -213,9 +226,10 @@ export class Coordinator {
         throw new JobError(`invalid job: ${field}: ${(err as Error).message}`, { field, cause: err });
       }
     }
+    const earlier = await this.submittedBefore(id, spec);
+    if (earlier) return earlier;
     await checkSpecAgainstInputs(spec, this.options.storage);
     const now = new Date().toISOString();
-    const id = `job-${now.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     const job: JobRecord = {
       id,
       spec,
@@ -229,12 +243,25 @@ export class Coordinator {
       outputManifest: null,
       error: null,
     };
-    // Retried: right after a host rejoins, the bucket's leader may be in an election (503); the id is fresh, so a retry after a write that did land finds it.
-    await retrying(`creating job ${id}`, () => createRecord(this.options.state.jobs, id, job));
+    // Retried: right after a host rejoins, the bucket's leader may be in an election (503). A write that did land,
+    // or the same submission arriving twice, leaves a record: it is this job's only if it holds this spec.
+    if (!(await retrying(`creating job ${id}`, () => createRecord(this.options.state.jobs, id, job)))) {
+      const existing = await this.submittedBefore(id, spec);
+      if (existing) return existing;
+    }
     this.metrics?.jobsSubmitted.inc({ kind: spec.kind });
     this.options.logger.info({ jobId: id, kind: spec.kind }, 'job submitted');
     await this.withJob(id, () => this.planStage(id));
     return (await getRecord(this.options.state.jobs, id, JobRecordSchema))!.value;
+  }
+
+  /** The job an earlier delivery of this submission made (same id, same spec); an id taken by another spec is refused. */
+  private async submittedBefore(id: string, spec: JobSpec): Promise<JobRecord | null> {
+    const existing = await getRecord(this.options.state.jobs, id, JobRecordSchema);
+    if (!existing) return null;
+    if (JSON.stringify(existing.value.spec) !== JSON.stringify(spec)) throw new JobError(`job id ${id} is taken by another job`, { field: 'id' });
+    this.options.logger.info({ jobId: id }, 'job submitted again: answered with the job it made');
+    return existing.value;
   }
 
   /**

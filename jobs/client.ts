@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { retrying } from '../messaging/index.js';
 import type { ClusterState } from './cluster-state.js';
 import { JobError, JobNotFoundError, JobStateError } from './errors.js';
-import { isJobFinished, type JobRecord, type JobSpecInput, type TaskRecord, JobRecordSchema } from './model.js';
+import { isJobFinished, newJobId, type JobRecord, type JobSpecInput, type TaskRecord, JobRecordSchema } from './model.js';
 import { NAMES } from './names.js';
 import { getRecord } from './records.js';
 
@@ -14,12 +14,13 @@ import { getRecord } from './records.js';
  */
 
 export async function submitJob(nc: NatsConnection, spec: JobSpecInput): Promise<JobRecord> {
-  // "No responders" while a coordinator (re)starts: try again for a while.
-  const reply = await retrying(
-    'submitting the job (is a coordinator running?)',
-    () => nc.request(NAMES.submitSubject, new TextEncoder().encode(JSON.stringify(spec)), { timeout: 30_000 }),
-    { timeoutMs: 20_000 },
-  );
+  // Asked again under the same id while no coordinator answers ("no responders" while one (re)starts)
+  // or an answer does not come (a NATS node in an election right after a host rejoined): a request that
+  // did land is found by its id on the retry, never submitted twice.
+  const submission = new TextEncoder().encode(JSON.stringify({ id: newJobId(), spec }));
+  const reply = await retrying('submitting the job (is a coordinator running?)', () => nc.request(NAMES.submitSubject, submission, { timeout: 20_000 }), {
+    timeoutMs: 90_000,
+  });
   const answer = reply.json<{ ok: boolean; job?: JobRecord; error?: string }>();
   if (!answer.ok) throw new JobError(`job refused: ${answer.error}`);
   return answer.job!;

@@ -224,6 +224,21 @@ export type StageName = (typeof STAGE_NAMES)[number];
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 export const JobIdSchema = z.string().regex(JOB_ID_PATTERN);
 
+/** A new job id: `job-<UTC time to the second>-<8 hex digits>` (sorts by submission time). */
+export function newJobId(now = new Date()): string {
+  return `job-${now
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A submission as the client sends it: the spec with an id the client chose, so that a request that
+ * timed out (and may have landed) is retried under the same id and finds its job instead of making a
+ * second one. A bare spec (no envelope) is still taken, under an id the coordinator picks.
+ */
+export const JobSubmissionSchema = z.strictObject({ id: JobIdSchema, spec: z.unknown() });
+
 export const JOB_STATES = ['planning', 'running', 'done', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
