@@ -111,4 +111,4 @@ bench: build
 	node dist/bench/mine.js
 
 clean:
-	rm -rf dist node_modules .sci
+	rm -rf dist node_modules .sci api/grpc-types
