@@ -1,6 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { SERVING_LAYOUTS } from '../search/index.js';
-import { applySetAssignments } from '../config/index.js';
 
 /** Commander argument parser for a positive integer flag. */
 export function positiveInt(flag: string): (value: string) => number {
@@ -9,11 +8,6 @@ export function positiveInt(flag: string): (value: string) => number {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} expects a positive integer, got ${JSON.stringify(value)}`);
     return n;
   };
-}
-
-/** `--set path=value` flags applied to a raw config object, in the one override syntax (config/load.ts, as `SCI_*` variables). */
-export function applySetFlags(raw: Record<string, unknown>, assignments: readonly string[]): void {
-  applySetAssignments(raw, assignments);
 }
 
 /** `--layout shards|routed|groups`: what serves an index set (its shards, routed IVF partitions, graph groups). */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readYamlFile } from '../config/index.js';
+import { applySetAssignments, readYamlFile } from '../config/index.js';
 import { REPORT_METRICS } from '../eval/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
@@ -20,7 +20,7 @@ import type { Logger } from '../common/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
-import { applySetFlags, positiveInt } from './parse.js';
+import { positiveInt } from './parse.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -35,7 +35,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function loadPipelineConfig(file: string, sets: readonly string[] = []): PipelineConfig {
   const raw = readYamlFile(file, 'pipeline config');
-  applySetFlags(raw, sets);
+  applySetAssignments(raw, sets);
   return parseContract(PipelineConfigSchema, raw, { what: 'pipeline config', emptyField: '(root)', error: UsageError, file });
 }
 

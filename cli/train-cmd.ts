@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { parseContract, UsageError } from '../common/index.js';
-import { readYamlFile, setPath } from '../config/index.js';
+import { applySetAssignments, readYamlFile, setPath } from '../config/index.js';
 import { TrainConfigSchema, train, type TrainConfig, type TrainResult } from '../encoder/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
-import { applySetFlags, positiveInt } from './parse.js';
+import { positiveInt } from './parse.js';
 import { progressReporter } from './progress.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -95,7 +95,7 @@ export function trainConfigFrom(flags: TrainFlags): TrainConfig {
   if (flags.symm === 'off') setPath(raw, ['objective', 'symmAligner'], null);
   else if (flags.symm !== undefined) setPath(raw, ['objective', 'symmAligner'], { variant: flags.symm, lambda: flags.symmLambda ?? 1 });
   else if (flags.symmLambda !== undefined) throw new UsageError('--symm-lambda needs --symm A|B|C');
-  applySetFlags(raw, flags.set);
+  applySetAssignments(raw, flags.set);
   // Model flags without --model refine the default architecture.
   if (typeof raw.model === 'object' && raw.model !== null && !('kind' in raw.model)) (raw.model as Record<string, unknown>).kind = 'fast';
   return parseContract(TrainConfigSchema, raw, {

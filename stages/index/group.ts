@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { FaissIndex, isGraphFactory, setFaissThreads } from '../../faiss/index.js';
 import { FatalTaskError, groupShards, JobError, type IndexSpec } from '../../jobs/index.js';
 import { readIdColumns, readSetManifest, verifiedFile } from '../../shards/index.js';
@@ -6,7 +5,7 @@ import { readArrowVectors } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
 import { indexSetKeys, ITEM_VIEW_COLUMNS } from './keys.js';
-import { writePartitionIds } from './partition-ids.js';
+import { saveServingPart } from './partition-ids.js';
 
 /*
  * One graph per serving group (the index job's `graphGroups`): each HNSW
@@ -48,12 +47,7 @@ async function runGroup(task: GroupTask, cancel?: TaskCancel): Promise<PoolResul
     }
     if (!index) continue;
     if (spec.efSearch) index.setDefaultEfSearch(spec.efSearch);
-    const indexPath = join(task.workDir, `${spec.name}.faiss`);
-    await index.save(indexPath);
-    files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
-    const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
-    writePartitionIds(idsPath, rowIds, externalIds);
-    files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
+    files.push(...(await saveServingPart(task.workDir, spec.name, index, rowIds, externalIds, performance.now() - started)));
     rows = rowIds.length;
   }
   return { rowsIn: rows, rowsWritten: rows, rowsRejected: 0, files };

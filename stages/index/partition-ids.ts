@@ -1,5 +1,8 @@
 import { Field, Int64, makeVector, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { join } from 'node:path';
+import type { FaissIndex } from '../../faiss/index.js';
 import { ShardFileWriter } from '../../shards/index.js';
+import type { PoolResult } from '../stage.js';
 
 /*
  * A serving part's ids file (a routed partition, a graph group): the rows it
@@ -35,4 +38,26 @@ export function writePartitionIds(path: string, rowIds: readonly bigint[], exter
     writer.abort();
     throw err;
   }
+}
+
+/**
+ * A serving part's two files for one index (a routed partition, a graph group): the index and its ids file,
+ * as the pool result lists them (`<name>.faiss`, `<name>.ids.arrow`).
+ */
+export async function saveServingPart(
+  workDir: string,
+  name: string,
+  index: FaissIndex,
+  rowIds: readonly bigint[],
+  externalIds: readonly string[],
+  buildMs: number,
+): Promise<PoolResult['files']> {
+  const indexPath = join(workDir, `${name}.faiss`);
+  await index.save(indexPath);
+  const idsPath = join(workDir, `${name}.ids.arrow`);
+  writePartitionIds(idsPath, rowIds, externalIds);
+  return [
+    { path: indexPath, role: `faiss:${name}`, name: `${name}.faiss`, buildMs },
+    { path: idsPath, role: `ids:${name}`, name: `${name}.ids.arrow` },
+  ];
 }

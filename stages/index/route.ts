@@ -8,7 +8,7 @@ import { readJsonFile } from '../../storage/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
 import { indexSetKeys, quantizerSpec, trainedFiles } from './keys.js';
-import { writePartitionIds } from './partition-ids.js';
+import { saveServingPart } from './partition-ids.js';
 
 /*
  * Routed IVF (the index job's `routed` option), one task per serving
@@ -83,12 +83,7 @@ async function runRoute(task: RouteTask, cancel?: TaskCancel): Promise<PoolResul
       throw new Error(`partition ${task.partition} of ${spec.name} holds ${part.size} rows, placed ${placement.load[task.partition]}`);
     rowsWritten += rows.length;
 
-    const indexPath = join(task.workDir, `${spec.name}.faiss`);
-    await part.save(indexPath);
-    files.push({ path: indexPath, role: `faiss:${spec.name}`, name: `${spec.name}.faiss`, buildMs: performance.now() - started });
-    const idsPath = join(task.workDir, `${spec.name}.ids.arrow`);
-    writePartitionIds(idsPath, rows, externalIds);
-    files.push({ path: idsPath, role: `ids:${spec.name}`, name: `${spec.name}.ids.arrow` });
+    files.push(...(await saveServingPart(task.workDir, spec.name, part, rows, externalIds, performance.now() - started)));
     const placementPath = join(task.workDir, `${spec.name}.placement.json`);
     writeFileSync(placementPath, `${JSON.stringify({ index: spec.name, nlist: placement.owner.length, ...placement })}\n`);
     files.push({ path: placementPath, role: `placement:${spec.name}`, name: `${spec.name}.placement.json` });

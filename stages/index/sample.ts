@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mixSeed, reservoirSample, seededRandom } from '../../common/index.js';
 import { FatalTaskError, JobError, shardSampleRows } from '../../jobs/index.js';
 import { readSetManifest, shardFile } from '../../shards/index.js';
-import { joinKey } from '../../storage/index.js';
+import { joinKey, type Storage } from '../../storage/index.js';
 import { readArrowVectors, writeNpy } from '../../vectors/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import { defineStage, shardName, type PoolResult, type PoolTask } from '../stage.js';
@@ -31,7 +31,7 @@ export const trainsSharedQuantizer = (spec: { sharedQuantizer: unknown; input: s
   spec.sharedQuantizer !== null && spec.input !== null && spec.indexes.length > 0;
 
 /** The shards of the embedding set a shared quantizer is trained on. */
-export async function quantizerShards(storage: Parameters<typeof readSetManifest>[0], input: string | null) {
+export async function quantizerShards(storage: Storage, input: string | null) {
   if (!input) throw new JobError('a shared quantizer is trained on an embedding set: give the job an input', { field: 'input' });
   return (await readSetManifest(storage, input, 'embeddings')).shards;
 }

@@ -90,7 +90,10 @@ export const trainStage = defineStage<'index', TrainTask>({
   job: 'index',
   runsIn: trainsSharedQuantizer,
   // One training task over every shard's sample.
-  shardIds: async (storage, spec) => (await quantizerShards(storage, spec.input), [0]),
+  async shardIds(storage, spec) {
+    await quantizerShards(storage, spec.input); // the embedding set's checks, though training is one task
+    return [0];
+  },
   async prepare({ storage, task, spec: given, work }) {
     const spec = quantizerSpec(given, 'train');
     const embeddings = await readSetManifest(storage, spec.input, 'embeddings');

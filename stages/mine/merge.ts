@@ -56,7 +56,10 @@ export const mergeStage = defineStage<'mine', MergeTask>({
   name: 'merge',
   job: 'mine',
   // One task over every shard's candidates.
-  shardIds: async (storage, spec) => (await minedShards(storage, spec), [0]),
+  async shardIds(storage, spec) {
+    await minedShards(storage, spec); // the set's checks, though the merge is one task
+    return [0];
+  },
   async prepare({ storage, spec, work }) {
     const { queriesFile, qrelsFile, set } = await mineInputs({ storage, spec });
     const candidateFiles = await Promise.all(set.shards.map((s) => storage.localPath(mineKeys.candidates(spec.output, s.id))));

@@ -43,7 +43,10 @@ export const queriesStage = defineStage<'mine', QueriesTask>({
   job: 'mine',
   runsIn: (spec) => spec.source.kind === 'dense',
   // One task: the query encoding is shared by every shard's search.
-  shardIds: async (storage, spec) => (await minedShards(storage, spec), [0]),
+  async shardIds(storage, spec) {
+    await minedShards(storage, spec); // the set's checks, though the encoding is one task
+    return [0];
+  },
   async prepare({ storage, spec, work }) {
     const { queriesFile, qrelsFile, set } = await mineInputs({ storage, spec });
     if (spec.source.kind !== 'dense' || !set.embeddings)
