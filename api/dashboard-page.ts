@@ -109,8 +109,9 @@ function renderWorkers() {
   body.replaceChildren();
   for (const w of workers) body.append(el('tr', { 'data-worker': w.id },
     el('td', {}, w.id.replace(/^worker-/, '')), el('td', {}, w.status),
+    el('td', {}, w.encoder ? w.encoder.engine + (w.encoder.provider ? '/' + w.encoder.provider : '') : w.backend),
     el('td', { class: 'num' }, w.busyThreads + '/' + w.threads), el('td', { class: 'num' }, w.tasksDone), el('td', { class: 'num' }, fmt(w.rowsDone))));
-  if (workers.length === 0) body.append(el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'No live workers')));
+  if (workers.length === 0) body.append(el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'No live workers')));
 }
 async function refreshServed() {
   const res = await fetch('/v1/index-set');
@@ -227,7 +228,7 @@ export function dashboardPage(): string {
 </form>
 <div class="hits" id="hits"></div></section>
 <section><h2>Workers</h2>
-<table id="workers"><thead><tr><th>worker</th><th>status</th><th class="num">busy</th><th class="num">tasks</th><th class="num">rows</th></tr></thead><tbody></tbody></table>
+<table id="workers"><thead><tr><th>worker</th><th>status</th><th>encoder</th><th class="num">busy</th><th class="num">tasks</th><th class="num">rows</th></tr></thead><tbody></tbody></table>
 <h2 style="margin-top:18px">Shard servers</h2>
 <table id="servers"><thead><tr><th>server</th><th>shards</th><th>indexes</th><th class="num">answered</th></tr></thead><tbody></tbody></table>
 <h2 style="margin-top:18px">Reports</h2>

@@ -142,7 +142,7 @@ async function search(ctx: ApiContext, body: z.infer<typeof SearchBodySchema>, s
 export async function encodeOperation(ctx: ApiContext, raw: unknown): Promise<{ dim: number; view: string; vectors: number[][] }> {
   const body = parseBody(EncodeBodySchema, raw);
   return admissionOf(ctx).run('encode', async () => {
-    const flat = await ctx.search.encodeAsync(body.texts, body.view);
+    const flat = await ctx.search.encode(body.texts, body.view);
     const dim = flat.length / body.texts.length;
     return { dim, view: body.view, vectors: body.texts.map((_, i) => Array.from(flat.subarray(i * dim, (i + 1) * dim))) };
   });

@@ -35,6 +35,7 @@ export const JobLogsSchema = z.object({ job: JobSchema, tasks: z.array(TaskSchem
 const HealthSchema = z.object({ ok: z.boolean(), indexSet: z.string(), indexes: z.array(z.string()), shards: z.number().int() });
 export const IndexSetSchema = z.object({
   key: z.string(),
+  queryEncoder: z.object({ name: z.string(), provider: z.string().nullable() }).nullable(),
   indexes: z.array(z.object({ name: z.string(), factory: z.string(), metric: z.string(), nprobe: z.number().int().optional() })),
   shards: z.array(z.object({ id: z.number().int(), rows: z.number().int(), answers: z.number().int(), meanMs: z.number() })),
 });
@@ -141,7 +142,7 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/v1/index-set',
-    summary: 'The served index set: indexes, and per shard its rows and the answers this API had',
+    summary: "The served index set: its query encoder's engine, indexes, and per shard its rows and the answers this API had",
     response: IndexSetSchema,
     errors: [401],
   },

@@ -61,6 +61,8 @@ function servedIndexSet(ctx: ApiContext) {
   const set = ctx.search.router.indexSet;
   return {
     key: set.key,
+    /** What encodes the API's queries (null: no dense indexes, or the hashed baseline). */
+    queryEncoder: ctx.search.encoderEngine,
     indexes: [
       ...set.manifest.indexes.map((i) => ({ name: i.name, factory: i.factory, metric: i.metric, ...(i.nprobe ? { nprobe: i.nprobe } : {}) })),
       ...(set.manifest.bm25 ? [{ name: 'bm25', factory: 'BM25', metric: 'ip' }] : []),

@@ -201,7 +201,7 @@ async function main(): Promise<void> {
           sources.push(row);
           lookup.close();
         }
-        const vectors = service.encode(texts, 'query');
+        const vectors = await service.encode(texts, 'query');
         setFaissThreads(2);
         const exact = FaissIndex.create({ dim: 128, factory: 'Flat', metric: 'ip' });
         for (const shard of (await readSetManifest(storage, embeddings, 'embeddings')).shards) {

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const texts = devQueryTexts(passages, Number(values.queries));
     const nq = texts.length;
     const all = new Float32Array(nq * DIM);
-    for (let from = 0; from < nq; from += 256) all.set(services.routed.encode(texts.slice(from, from + 256), 'query'), from * DIM);
+    for (let from = 0; from < nq; from += 256) all.set(await services.routed.encode(texts.slice(from, from + 256), 'query'), from * DIM);
     const truth = await exactIndex.search(all, K);
     const exact = Array.from({ length: nq }, (_, q) => new Set(Array.from(truth.labels.subarray(q * K, q * K + K), Number)));
     const one = (i: number) => all.subarray((i % nq) * DIM, ((i % nq) + 1) * DIM);

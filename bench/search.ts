@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       .filter((q) => q.split === 'dev')
       .map((q) => q.text)
       .slice(0, 2048);
-    const vectors = service.encode(queries, 'query');
+    const vectors = await service.encode(queries, 'query');
     const one = (i: number) => vectors.subarray((i % queries.length) * 128, ((i % queries.length) + 1) * 128);
     const batch = (i: number) => {
       const from = (i * 16) % (queries.length - 16);

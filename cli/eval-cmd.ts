@@ -69,6 +69,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
           logger: log,
           deadlineMs: flags.deadlineMs ?? 30_000,
           limits: { maxK: Math.max(flags.k, 1000), maxQueries: Math.max(flags.batchSize, 256) },
+          encoderSettings: config.workers.encoder,
         });
         try {
           const names = flags.index ?? service.router.indexSet.names;

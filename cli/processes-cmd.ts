@@ -82,6 +82,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
         storage: cluster.storage,
         logger: logger.child({ component: 'worker' }),
         concurrency: flags.threads ?? config.workers.pool.threads,
+        encoder: config.workers.encoder,
         crashAt: crashAt ?? null,
         failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail',
       });

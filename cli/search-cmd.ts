@@ -47,6 +47,7 @@ export function searchCommand(globals: () => GlobalOptions): Command {
             deadlineMs: flags.deadlineMs ?? config.api.deadlineMs,
             limits: { maxK: config.api.maxK, maxQueries: config.api.maxQueries },
             layout: flags.layout,
+            encoderSettings: config.workers.encoder,
           });
           try {
             const response = await service.search({

@@ -106,6 +106,7 @@ export function serveCommand(globals: () => GlobalOptions): Command {
         layout: flags.layout,
         // The API's event loop answers health checks, SSE and gRPC: a model's forward pass runs on its own thread.
         encodeOnThread: true,
+        encoderSettings: config.workers.encoder,
       });
       const ctx = {
         search,

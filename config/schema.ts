@@ -60,6 +60,17 @@ export const WorkersSchema = z
         threads: positiveInt().default(1),
       })
       .prefault({}),
+    /** How model folders are run for inference (encode tasks, the mine job's queries, the API's query encoder). */
+    encoder: z
+      .strictObject({
+        /** auto: ONNX Runtime where it loads and the folder allows (checkpoints, model.onnx), else tfjs. @defaultValue auto */
+        engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+        /** ONNX Runtime intra-op threads per pool thread: the cores one model may use. @defaultValue 1 */
+        threads: positiveInt().default(1),
+        /** auto: CUDA where an NVIDIA device is present and its provider loads, else CPU. @defaultValue auto */
+        provider: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+      })
+      .prefault({}),
   })
   .prefault({});
 

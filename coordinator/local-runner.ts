@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { JobSpecSchema, type JobRecord, type JobSpecInput, type TaskRecord } from '../jobs/index.js';
 import type { Storage } from '../storage/index.js';
+import type { EncoderSettings } from '../encoder/index.js';
 import { runTask } from '../workers/index.js';
 import { completeStage, POOL_ENTRY, shardsOfStage, stagesOf } from '../stages/index.js';
 
@@ -9,10 +10,14 @@ import { completeStage, POOL_ENTRY, shardsOfStage, stagesOf } from '../stages/in
  * task code, pool and output manifest as the cluster. It is the in-process
  * baseline of bench/cluster and a way to run small jobs on one machine.
  */
-export async function runJobLocally(raw: JobSpecInput, storage: Storage, options: { threads?: number } = {}): Promise<{ job: JobRecord; manifestKey: string }> {
+export async function runJobLocally(
+  raw: JobSpecInput,
+  storage: Storage,
+  options: { threads?: number; encoder?: EncoderSettings } = {},
+): Promise<{ job: JobRecord; manifestKey: string }> {
   const spec = JobSpecSchema.parse(raw);
   const threads = options.threads ?? 1;
-  const pool = new Piscina({ filename: POOL_ENTRY, minThreads: threads, maxThreads: threads });
+  const pool = new Piscina({ filename: POOL_ENTRY, minThreads: threads, maxThreads: threads, workerData: { encoder: options.encoder ?? {} } });
   const now = new Date().toISOString();
   const job: JobRecord = {
     id: `local-${Date.now()}`,

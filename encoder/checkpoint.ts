@@ -155,8 +155,15 @@ export interface LoadedCheckpoint {
   tokenizer: WordPieceTokenizer;
 }
 
-/** Reads a checkpoint folder: the weights are checked against the card's checksum and shapes. */
-export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
+/** A checkpoint's card, tokenizer and float32 weights by name, checked against the card (no model built: ONNX export and inference use these). */
+export interface CheckpointTensors {
+  card: ModelCard;
+  tokenizer: WordPieceTokenizer;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  weightsFile: string;
+}
+
+export function readCheckpointTensors(dir: string): CheckpointTensors {
   const card = readModelCard(dir);
   const weightsFile = join(dir, card.weights.file);
   let bytes: Buffer;
@@ -174,9 +181,15 @@ export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
       file: join(dir, card.tokenizer.vocab),
     });
   }
+  return { card, tokenizer, tensors: unpackTensors(bytes, card.weights.tensors, weightsFile), weightsFile };
+}
+
+/** Reads a checkpoint folder: the weights are checked against the card's checksum and shapes. */
+export function loadCheckpoint(tf: typeof Tf, dir: string): LoadedCheckpoint {
+  const { card, tokenizer, tensors, weightsFile } = readCheckpointTensors(dir);
   const model = createDualEncoder(tf, card.architecture, card.seed);
   try {
-    assignWeights(tf, model, unpackTensors(bytes, card.weights.tensors, weightsFile), weightsFile);
+    assignWeights(tf, model, tensors, weightsFile);
   } catch (err) {
     model.dispose();
     throw err;

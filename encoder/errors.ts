@@ -13,3 +13,10 @@ export class TrainingDataError extends SciClusterError {
     super('TRAINING_DATA', message, options, { retryable: false, status: 422 });
   }
 }
+
+/** The requested inference engine or execution provider cannot run here, or cannot run this model folder. */
+export class EncoderEngineError extends SciClusterError {
+  constructor(message: string, options: SciClusterErrorOptions = {}) {
+    super('ENCODER_ENGINE', message, options, { retryable: false, status: 422 });
+  }
+}

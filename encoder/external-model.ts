@@ -26,6 +26,10 @@ export const ExternalConfigSchema = z.strictObject({
   pooling: z.enum(['mean', 'cls', 'none']).default('mean'),
   maxLength: z.number().int().min(2).max(8192).default(128),
   lowercase: z.boolean().default(true),
+  /** Porter-stem words before WordPiece (sci-cluster's own exports; BERT-family models: false). */
+  stem: z.boolean().default(false),
+  /** L2-normalise the pooled vector (retrieval by inner product then equals cosine). */
+  normalize: z.boolean().default(true),
   queryPrefix: z.string().default(''),
   itemPrefix: z.string().default(''),
   /** Graph-model input names; layers models take their inputs in the order ids, mask, token types. */
@@ -39,6 +43,8 @@ export const ExternalConfigSchema = z.strictObject({
   /** Graph-model output to read (default: the first). */
   output: z.string().nullable().default(null),
   batchSize: z.number().int().positive().default(64),
+  /** ONNX folders: a second graph for the query view (DPR's question encoder, separate towers); null: one tower for both views. */
+  queryModel: z.string().min(1).nullable().default(null),
 });
 export type ExternalConfig = z.infer<typeof ExternalConfigSchema>;
 
@@ -51,12 +57,22 @@ interface ModelJson {
   modelInitializer?: unknown;
 }
 
-function readJson(file: string): unknown {
+export function readJson(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new CheckpointError(`cannot read ${file}: ${(err as Error).message}`, { file, cause: err });
   }
+}
+
+/** The folder's sci-encoder.json (every field defaulted when the file is absent). */
+export function readExternalConfig(dir: string): ExternalConfig {
+  const configFile = join(dir, EXTERNAL_CONFIG_FILE);
+  return parseContract(ExternalConfigSchema, existsSync(configFile) ? readJson(configFile) : {}, {
+    what: `invalid ${EXTERNAL_CONFIG_FILE}`,
+    error: CheckpointError,
+    file: configFile,
+  });
 }
 
 export function isExternalModelDir(dir: string): boolean {
@@ -69,16 +85,11 @@ export async function loadExternalEncoder(tf: typeof Tf, dir: string): Promise<E
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new CheckpointError('not a TensorFlow.js model.json (needs modelTopology and weightsManifest)', { file: modelFile });
   }
-  const configFile = join(dir, EXTERNAL_CONFIG_FILE);
-  const config = parseContract(ExternalConfigSchema, existsSync(configFile) ? readJson(configFile) : {}, {
-    what: `invalid ${EXTERNAL_CONFIG_FILE}`,
-    error: CheckpointError,
-    file: configFile,
-  });
+  const config = readExternalConfig(dir);
   const vocabFile = join(dir, 'vocab.txt');
   if (!existsSync(vocabFile))
     throw new CheckpointError('the model folder has no vocab.txt (the WordPiece vocabulary the model was trained with)', { file: vocabFile });
-  const tokenizer = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: config.lowercase });
+  const tokenizer = WordPieceTokenizer.fromVocabFile(vocabFile, { lowercase: config.lowercase, stem: config.stem });
 
   const weightSpecs: Tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
@@ -122,11 +133,11 @@ export class ExternalTfjsEncoder implements TextEncoder {
     readonly config: ExternalConfig,
     dir: string,
   ) {
-    this.description = { 'sci.encoder': 'external-tfjs', 'sci.encoder.path': dir, 'sci.encoder.pooling': config.pooling };
+    this.description = { 'sci.encoder': 'external-tfjs', 'sci.encoder.path': dir, 'sci.encoder.pooling': config.pooling, 'sci.encoder.engine': 'tfjs' };
     this.dim = this.encodeBatch(['dimension probe'], 'item').length;
   }
 
-  encode(texts: readonly string[], view: View): Float32Array {
+  async encode(texts: readonly string[], view: View): Promise<Float32Array> {
     const out = new Float32Array(texts.length * this.dim);
     for (let from = 0; from < texts.length; from += this.config.batchSize) {
       out.set(this.encodeBatch(texts.slice(from, from + this.config.batchSize), view), from * this.dim);
@@ -177,7 +188,7 @@ export class ExternalTfjsEncoder implements TextEncoder {
         throw new CheckpointError(
           `model output has rank ${output.rank} and pooling is ${this.config.pooling}: expected [batch, dim], or [batch, tokens, dim] with mean or cls pooling`,
         );
-      const normalised = pooled.div(pooled.norm('euclidean', 1, true).maximum(1e-12));
+      const normalised = this.config.normalize ? pooled.div(pooled.norm('euclidean', 1, true).maximum(1e-12)) : pooled;
       return normalised.dataSync() as Float32Array;
     });
   }

@@ -157,5 +157,11 @@ export class HashedTfidfEncoder {
 /** The baseline as a TextEncoder (one tower: both views give the same vector). */
 export function hashedTextEncoder(model: HashedTfidfModel): TextEncoder {
   const encoder = new HashedTfidfEncoder(model);
-  return { dim: model.dim, towers: 'shared', description: { 'sci.encoder': 'hashed-tfidf' }, encode: (texts) => encoder.encode(texts), dispose: () => {} };
+  return {
+    dim: model.dim,
+    towers: 'shared',
+    description: { 'sci.encoder': 'hashed-tfidf' },
+    encode: async (texts) => encoder.encode(texts),
+    dispose: () => {},
+  };
 }

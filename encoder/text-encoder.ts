@@ -2,14 +2,14 @@ import type * as Tf from '@tensorflow/tfjs';
 import type { DualEncoderModel, View } from './model/index.js';
 import type { WordPieceTokenizer } from './tokenizer/index.js';
 
-/** Texts in, L2-normalised vectors out (row-major n × dim), through either view. */
+/** Texts in, L2-normalised vectors out (row-major n × dim), through either view; async because ONNX Runtime's run is. */
 export interface TextEncoder {
   readonly dim: number;
   /** 'separate': f_q and f_i differ; 'shared': both views give the same vector. */
   readonly towers: 'shared' | 'separate';
   /** What produced the vectors, for embedding-file metadata and reports. */
   readonly description: Record<string, string>;
-  encode(texts: readonly string[], view: View): Float32Array;
+  encode(texts: readonly string[], view: View): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -47,7 +47,7 @@ export class ModelTextEncoder implements TextEncoder {
     this.towers = model.architecture.towers;
   }
 
-  encode(texts: readonly string[], view: View): Float32Array {
+  async encode(texts: readonly string[], view: View): Promise<Float32Array> {
     const tf = this.tf;
     const dim = this.dim;
     const out = new Float32Array(texts.length * dim);

@@ -83,11 +83,12 @@ interface Pass {
 }
 
 /** Query vectors of the set's query tower, encoded once for every batched pass (null without dense indexes). */
-function encodeOnce(service: SearchService, queries: QuerySample, batchSize: number): Float32Array | null {
+async function encodeOnce(service: SearchService, queries: QuerySample, batchSize: number): Promise<Float32Array | null> {
   const dim = service.dim;
   if (dim === null) return null;
   const out = new Float32Array(queries.texts.length * dim);
-  for (let from = 0; from < queries.texts.length; from += batchSize) out.set(service.encode(queries.texts.slice(from, from + batchSize), 'query'), from * dim);
+  for (let from = 0; from < queries.texts.length; from += batchSize)
+    out.set(await service.encode(queries.texts.slice(from, from + batchSize), 'query'), from * dim);
   return out;
 }
 
@@ -176,7 +177,7 @@ export async function evaluateIndexes(
   const reports: IndexReport[] = [];
   const runs = new Map<string, Map<string, Array<{ docId: string; score: number }>>>();
   const sweepSample: QuerySample = { ids: queries.ids.slice(0, options.sweepQueries), texts: queries.texts.slice(0, options.sweepQueries) };
-  const vectors = encodeOnce(service, queries, options.batchSize);
+  const vectors = await encodeOnce(service, queries, options.batchSize);
   const sweepVectors = vectors && vectors.subarray(0, sweepSample.ids.length * service.dim!);
   const exact =
     set.names.includes('flat') && options.sweep

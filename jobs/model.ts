@@ -314,6 +314,8 @@ export const WorkerRecordSchema = z.object({
   pid: count,
   threads: count,
   backend: z.string().max(64),
+  /** The inference engine its pool threads encode with (absent from workers older than the ONNX engine). */
+  encoder: z.object({ engine: z.string().max(64), provider: z.string().max(64).nullable(), threads: count }).optional(),
   memoryBytes: count,
   storage: z.string().max(64),
   status: z.string().max(64),

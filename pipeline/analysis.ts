@@ -229,7 +229,7 @@ async function measureGeometry(
   let cosSum = 0;
   let pairs = 0;
   for (let from = 0; from < sample.ids.length; from += 256) {
-    const vectors = service.encode(sample.texts.slice(from, from + 256), 'query');
+    const vectors = await service.encode(sample.texts.slice(from, from + 256), 'query');
     sample.ids.slice(from, from + 256).forEach((id, i) => {
       for (const [doc, grade] of qrels.get(id) ?? []) {
         const d = positives.get(doc);

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toErrorWire } from '../common/index.js';
-import { loadTfBackend, openTextEncoder, type TextEncoder } from '../encoder/index.js';
+import { openTextEncoder, type EncoderSettings, type TextEncoder } from '../encoder/index.js';
 
 /*
  * The worker-thread side of search/encoder-thread.ts: loads the model folder
@@ -13,22 +13,32 @@ interface EncodeMessage {
   view: 'query' | 'item';
 }
 
-const { dir } = workerData as { dir: string };
+const { dir, settings } = workerData as { dir: string; settings: EncoderSettings };
 const port = parentPort!;
 let encoder: TextEncoder;
 try {
-  const { tf, name: backend } = await loadTfBackend('auto');
-  encoder = await openTextEncoder(tf, dir);
-  port.postMessage({ ready: true, dim: encoder.dim, backend });
+  encoder = await openTextEncoder(dir, settings);
+  port.postMessage({
+    ready: true,
+    dim: encoder.dim,
+    engine: encoder.description['sci.encoder.engine'],
+    provider: encoder.description['sci.encoder.provider'] ?? null,
+  });
 } catch (err) {
   port.postMessage({ ready: false, error: toErrorWire(err) });
   process.exit(1);
 }
+// Messages are answered one at a time in arrival order: the next batch waits for this one's run.
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: EncodeMessage) => {
+  queue = queue.then(() => answer(message));
+});
+
+async function answer(message: EncodeMessage): Promise<void> {
   try {
-    const vectors = encoder.encode(message.texts, message.view);
+    const vectors = await encoder.encode(message.texts, message.view);
     port.postMessage({ id: message.id, vectors }, [vectors.buffer as ArrayBuffer]);
   } catch (err) {
     port.postMessage({ id: message.id, error: toErrorWire(err) });
   }
-});
+}

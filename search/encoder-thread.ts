@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { fromErrorWire, type ErrorWire, type Logger } from '../common/index.js';
+import type { EncoderSettings } from '../encoder/index.js';
 import { SearchOverloadedError, SearchUnavailableError } from './errors.js';
 
 /*
@@ -24,6 +25,8 @@ export class EncoderThread {
   private constructor(
     private readonly worker: Worker,
     readonly dim: number,
+    /** The inference engine and execution provider the thread encodes with (e.g. onnxruntime, cpu). */
+    readonly engine: { name: string; provider: string | null },
   ) {
     worker.on('message', (message: { id: number; vectors?: Float32Array; error?: ErrorWire }) => {
       const waiting = this.pending.get(message.id);
@@ -42,9 +45,9 @@ export class EncoderThread {
   }
 
   /** Starts the thread and loads the model folder in it; resolves once it can encode. */
-  static async open(dir: string, logger?: Logger): Promise<EncoderThread> {
-    const worker = new Worker(new URL('./encoder-thread-entry.js', import.meta.url), { workerData: { dir } });
-    const ready = await new Promise<{ ready: boolean; dim?: number; backend?: string; error?: ErrorWire }>((resolve, reject) => {
+  static async open(dir: string, settings: EncoderSettings = {}, logger?: Logger): Promise<EncoderThread> {
+    const worker = new Worker(new URL('./encoder-thread-entry.js', import.meta.url), { workerData: { dir, settings } });
+    const ready = await new Promise<{ ready: boolean; dim?: number; engine?: string; provider?: string | null; error?: ErrorWire }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new SearchUnavailableError(`the encoder thread exited with code ${code} while loading ${dir}`)));
@@ -53,8 +56,9 @@ export class EncoderThread {
       await worker.terminate();
       throw fromErrorWire(ready.error!);
     }
-    logger?.info({ dim: ready.dim, backend: ready.backend, model: dir }, 'query encoder running on its own thread');
-    return new EncoderThread(worker, ready.dim!);
+    const engine = { name: ready.engine ?? 'unknown', provider: ready.provider ?? null };
+    logger?.info({ dim: ready.dim, engine: engine.name, provider: engine.provider, model: dir }, 'query encoder running on its own thread');
+    return new EncoderThread(worker, ready.dim!, engine);
   }
 
   encode(texts: readonly string[], view: 'query' | 'item'): Promise<Float32Array> {

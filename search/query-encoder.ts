@@ -2,7 +2,7 @@ import { readSetManifest } from '../shards/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type TextEncoder } from '../encoder/index.js';
+import { hashedTextEncoder, loadModel, openTextEncoder, type EncoderSettings, type TextEncoder } from '../encoder/index.js';
 import { fetchModelFolder, joinKey, type Storage } from '../storage/index.js';
 import type { Logger } from '../common/index.js';
 import { SearchUnavailableError } from './errors.js';
@@ -16,7 +16,7 @@ export async function openSetEncoder(
   storage: Storage,
   embeddingsKey: string,
   logger?: Logger,
-  options: { onThread?: boolean } = {},
+  options: { onThread?: boolean; settings?: EncoderSettings } = {},
 ): Promise<{ encoder: TextEncoder | null; thread: EncoderThread | null; close: () => void }> {
   const manifest = await readSetManifest(storage, embeddingsKey, 'embeddings');
   const spec = manifest.encoder;
@@ -32,7 +32,7 @@ export async function openSetEncoder(
     const folder = await fetchModelFolder(storage, spec.path, join(dir, 'model'));
     // A model's forward pass would hold the event loop: a serving process runs it on a thread of its own.
     if (options.onThread) {
-      const thread = await EncoderThread.open(folder.dir, logger);
+      const thread = await EncoderThread.open(folder.dir, options.settings, logger);
       return {
         encoder: null,
         thread,
@@ -41,8 +41,7 @@ export async function openSetEncoder(
         },
       };
     }
-    const { tf } = await loadTfBackend('auto', logger);
-    const encoder = await openTextEncoder(tf, folder.dir);
+    const encoder = await openTextEncoder(folder.dir, { ...options.settings, logger });
     return {
       encoder,
       thread: null,

@@ -3,14 +3,14 @@ import { CancelledError, type Logger } from '../common/index.js';
 import type { Registry } from 'prom-client';
 import { SearchMetrics } from './metrics.js';
 import type { HedgePolicy } from './hedging.js';
-import type { TextEncoder } from '../encoder/index.js';
+import type { EncoderSettings, TextEncoder } from '../encoder/index.js';
 import type { Storage } from '../storage/index.js';
 import { openIndexSet } from './index-set.js';
 import { openSetEncoder } from './query-encoder.js';
 import { reciprocalRankFusion } from './merge.js';
 import { SearchRouter, type SearchResponse } from './router.js';
 import { loadRouting } from './routing.js';
-import { SearchRequestError, SearchUnavailableError } from './errors.js';
+import { SearchRequestError } from './errors.js';
 import type { EncoderThread } from './encoder-thread.js';
 import { PROTOCOL_LIMITS, type ServingLayout } from './protocol.js';
 import { PASSAGE_FIELDS, type PassageField } from '../shards/index.js';
@@ -72,8 +72,10 @@ export class SearchService {
     hedge?: HedgePolicy | null;
     /** What serves the set: its shards (default), its routed partitions (routed IVF) or its graph groups. */
     layout?: ServingLayout;
-    /** A model encoder runs on a worker thread (a server: the event loop stays free); `encode` is then unavailable, `encodeAsync` works. @defaultValue false */
+    /** A model encoder runs on a worker thread (a server: the event loop stays free); @defaultValue false */
     encodeOnThread?: boolean;
+    /** Which engine, threads and provider open the query encoder (config workers.encoder). */
+    encoderSettings?: EncoderSettings;
   }): Promise<SearchService> {
     const set = await openIndexSet(options.storage, options.indexSet);
     const layout = options.layout ?? 'shards';
@@ -85,6 +87,7 @@ export class SearchService {
     if (set.manifest.embeddings)
       ({ encoder, thread, close } = await openSetEncoder(options.storage, set.manifest.embeddings, options.logger, {
         onThread: options.encodeOnThread ?? false,
+        settings: options.encoderSettings,
       }));
     return new SearchService(
       router,
@@ -96,19 +99,19 @@ export class SearchService {
     );
   }
 
+  /** The query encoder's inference engine and execution provider (null: no dense set, or the hashed baseline). */
+  get encoderEngine(): { name: string; provider: string | null } | null {
+    if (this.thread) return this.thread.engine;
+    const engine = this.encoder?.description['sci.encoder.engine'];
+    return engine ? { name: engine, provider: this.encoder!.description['sci.encoder.provider'] ?? null } : null;
+  }
+
   get dim(): number | null {
     return this.encoder?.dim ?? this.thread?.dim ?? null;
   }
 
-  /** Encodes in this thread (tests, benches, evaluation); a service whose model runs on a thread has only `encodeAsync`. */
-  encode(texts: readonly string[], view: 'query' | 'item'): Float32Array {
-    this.checkEncode(texts);
-    if (!this.encoder) throw new SearchUnavailableError('this service encodes on its encoder thread: use encodeAsync');
-    return this.encoder.encode(texts, view);
-  }
-
   /** Encodes on the model's thread where there is one, else inline. */
-  async encodeAsync(texts: readonly string[], view: 'query' | 'item'): Promise<Float32Array> {
+  async encode(texts: readonly string[], view: 'query' | 'item'): Promise<Float32Array> {
     this.checkEncode(texts);
     return this.thread ? this.thread.encode(texts, view) : this.encoder!.encode(texts, view);
   }
@@ -181,7 +184,7 @@ export class SearchService {
     if (dim === null) throw new SearchRequestError(`index set has no dense index "${req.index}"`, { field: 'index' });
     if (req.hybrid && !req.queries) throw new SearchRequestError('hybrid search takes query texts', { field: 'queries' });
     const encodeStarted = performance.now();
-    const vectors = req.vectors ?? (await this.encodeAsync(req.queries!, 'query'));
+    const vectors = req.vectors ?? (await this.encode(req.queries!, 'query'));
     timing.encodeMs = performance.now() - encodeStarted;
     const deadline = { ...(req.deadlineMs ? { deadlineMs: req.deadlineMs } : {}), ...(req.signal ? { signal: req.signal } : {}) };
     const denseSearch = this.router.dense(vectors, dim, {

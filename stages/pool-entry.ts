@@ -1,4 +1,6 @@
+import { workerData } from 'node:worker_threads';
 import { messageWithLocation, toErrorWire } from '../common/index.js';
+import { setEncoderSettings } from './encode/encode.js';
 import { WIRE_PREFIX } from './thread-errors.js';
 import { cancelOfFlag } from './cancel-flag.js';
 import { stageNamed } from './registry.js';
@@ -10,6 +12,9 @@ import type { PoolResult, PoolTask } from './stage.js';
  * form (code, retryable, status) in the message; the worker rebuilds the
  * typed error from it (fromWorkerThread).
  */
+// The worker's inference settings (config workers.encoder), handed to every pool thread as it starts.
+setEncoderSettings((workerData as { encoder?: Parameters<typeof setEncoderSettings>[0] } | null)?.encoder ?? {});
+
 export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
   const cancel = cancelOfFlag(task.cancel);
   try {

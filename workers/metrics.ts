@@ -7,7 +7,10 @@ export class WorkerMetrics {
   readonly taskSeconds: Histogram<'stage' | 'outcome'>;
   readonly rows: Counter<'stage'>;
 
-  constructor(registry: Registry, pool: { threads: number; busy: () => number; utilization: () => number }) {
+  constructor(
+    registry: Registry,
+    pool: { encoder: { engine: string; provider: string | null; threads: number }; threads: number; busy: () => number; utilization: () => number },
+  ) {
     this.tasks = new Counter({
       name: 'sci_worker_tasks_total',
       help: 'Tasks this worker ended, by stage and outcome (done, failed, retried, handed_back, cancelled)',
@@ -27,6 +30,12 @@ export class WorkerMetrics {
       labelNames: ['stage'],
       registers: [registry],
     });
+    new Gauge({
+      name: 'sci_worker_encoder_info',
+      help: 'Always 1: the inference engine, execution provider and intra-op threads this worker encodes with',
+      labelNames: ['engine', 'provider', 'threads'],
+      registers: [registry],
+    }).set({ engine: pool.encoder.engine, provider: pool.encoder.provider ?? 'none', threads: String(pool.encoder.threads) }, 1);
     new Gauge({ name: 'sci_worker_pool_threads', help: 'Pool threads (tasks run at once)', registers: [registry] }).set(pool.threads);
     new Gauge({
       name: 'sci_worker_busy_threads',

@@ -22,6 +22,7 @@ import {
 } from '../jobs/index.js';
 import { runTask } from './task-runner.js';
 import { POOL_ENTRY } from '../stages/index.js';
+import { plannedEngine, type EncoderSettings } from '../encoder/index.js';
 import { WorkerMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
 import { retrying, withTimeout } from '../messaging/index.js';
@@ -55,6 +56,8 @@ export interface WorkerOptions {
   failRecordUpdates?: boolean;
   /** Where its Prometheus series go (workers/metrics.ts); none when absent. */
   metrics?: Registry;
+  /** Inference engine settings of its pool threads (config workers.encoder). @defaultValue auto engine, 1 thread */
+  encoder?: EncoderSettings;
 }
 
 const PULL_EXPIRES_MS = 2000;
@@ -76,6 +79,8 @@ export class Worker {
   private rowsDone = 0;
   private readonly startedAt = Date.now();
   private readonly metrics: WorkerMetrics | null;
+  /** The engine its pool threads open checkpoints on (announced; each thread logs what it really opened). */
+  private readonly encoder: ReturnType<typeof plannedEngine>;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
@@ -84,9 +89,16 @@ export class Worker {
       minThreads: this.concurrency,
       maxThreads: this.concurrency,
       idleTimeout: 60_000,
+      workerData: { encoder: options.encoder ?? {} },
     });
+    this.encoder = plannedEngine(options.encoder);
     this.metrics = options.metrics
-      ? new WorkerMetrics(options.metrics, { threads: this.concurrency, busy: () => this.taskAborts.size, utilization: () => this.pool.utilization })
+      ? new WorkerMetrics(options.metrics, {
+          encoder: this.encoder,
+          threads: this.concurrency,
+          busy: () => this.taskAborts.size,
+          utilization: () => this.pool.utilization,
+        })
       : null;
   }
 
@@ -111,7 +123,7 @@ export class Worker {
     this.announceTimer = setInterval(() => void this.announce().catch(() => undefined), 5000);
     this.status = 'running';
     for (let i = 0; i < this.concurrency; i++) this.loops.push(this.pullLoop());
-    this.options.logger.info({ worker: this.id, concurrency: this.concurrency, storage: this.options.storage.kind }, 'worker running');
+    this.options.logger.info({ worker: this.id, concurrency: this.concurrency, storage: this.options.storage.kind, encoder: this.encoder }, 'worker running');
   }
 
   /**
@@ -172,7 +184,8 @@ export class Worker {
       host: hostname(),
       pid: process.pid,
       threads: this.concurrency,
-      backend: 'cpu',
+      backend: this.encoder.provider ? `${this.encoder.engine}/${this.encoder.provider}` : this.encoder.engine,
+      encoder: this.encoder,
       memoryBytes: totalmem(),
       storage: this.options.storage.kind,
       status: this.status,

@@ -63,11 +63,11 @@ export function buildDevPool(dev: QuerySet, corpus: Corpus, options: { queries: 
 export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool: DevPool): Promise<DevMetrics> {
   const dim = encoder.dim;
   const started = performance.now();
-  const items = encoder.encode(
+  const items = await encoder.encode(
     pool.passages.map((p) => corpus.texts[p]!),
     'item',
   );
-  const queries = encoder.encode(pool.queries.texts, 'query');
+  const queries = await encoder.encode(pool.queries.texts, 'query');
   const encodeSeconds = (performance.now() - started) / 1000;
 
   const index = FaissIndex.create({ dim, factory: 'Flat', metric: 'ip' });
@@ -111,8 +111,8 @@ export async function evaluateEncoder(encoder: TextEncoder, corpus: Corpus, pool
       rows.forEach((row, i) => out.set(v.subarray(row * dim, (row + 1) * dim), i * dim));
       return out;
     };
-    gapItems = crossTowerGap(encoder.encode(sampleItemTexts, 'query'), rowsOf(items, pool.passageSample), pool.passageSample.length, dim);
-    gapQueries = crossTowerGap(rowsOf(queries, pool.querySample), encoder.encode(sampleQueryTexts, 'item'), pool.querySample.length, dim);
+    gapItems = crossTowerGap(await encoder.encode(sampleItemTexts, 'query'), rowsOf(items, pool.passageSample), pool.passageSample.length, dim);
+    gapQueries = crossTowerGap(rowsOf(queries, pool.querySample), await encoder.encode(sampleQueryTexts, 'item'), pool.querySample.length, dim);
   }
   return {
     queries: ranking.queries,

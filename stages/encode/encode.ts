@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EmbeddingShardWriter, hashedTextEncoder, loadModel, loadTfBackend, openTextEncoder, type TextEncoder } from '../../encoder/index.js';
+import { EmbeddingShardWriter, hashedTextEncoder, loadModel, openTextEncoder, type EncoderSettings, type TextEncoder } from '../../encoder/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import { readSetManifest, shardFile } from '../../shards/index.js';
 import { fetchModelFolder, joinKey, StorageError, type Storage } from '../../storage/index.js';
@@ -30,6 +30,12 @@ export interface EncodeTask extends PoolTask {
 
 let cached: { key: string; encoder: Promise<TextEncoder> } | null = null;
 
+/** This pool thread's engine settings (config workers.encoder), set once by the worker through piscina's workerData. */
+let encoderSettings: EncoderSettings = {};
+export function setEncoderSettings(settings: EncoderSettings): void {
+  encoderSettings = settings;
+}
+
 export async function encoderFor(spec: EncoderFiles): Promise<TextEncoder> {
   if (spec.kind === 'hashed-tfidf') return hashedTextEncoder(loadModel(spec.modelConfig, spec.modelIdf));
   if (cached?.key !== spec.cacheKey) {
@@ -37,8 +43,7 @@ export async function encoderFor(spec: EncoderFiles): Promise<TextEncoder> {
     cached = {
       key: spec.cacheKey,
       encoder: (async () => {
-        const { tf } = await loadTfBackend('auto');
-        return openTextEncoder(tf, spec.dir, { batchSize: spec.batchSize });
+        return openTextEncoder(spec.dir, { ...encoderSettings, batchSize: spec.batchSize });
       })(),
     };
     cached.encoder.catch(() => (cached = null));
@@ -58,14 +63,14 @@ async function runEncode(task: EncodeTask, cancel?: TaskCancel): Promise<PoolRes
   let rowIds: number[] = [];
   let externalIds: string[] = [];
   let texts: string[] = [];
-  const flush = () => {
+  const flush = async () => {
     // Between batches: a cancelled task stops here, and its partial file is removed below.
     cancel?.throwIfCancelled();
     if (rowIds.length === 0) return;
     writer.write(
       rowIds,
       externalIds,
-      encoder.towers === 'separate' ? [encoder.encode(texts, 'query'), encoder.encode(texts, 'item')] : [encoder.encode(texts, 'item')],
+      encoder.towers === 'separate' ? [await encoder.encode(texts, 'query'), await encoder.encode(texts, 'item')] : [await encoder.encode(texts, 'item')],
     );
     rows += rowIds.length;
     task.progress?.postMessage({ rows, total: 0 });
@@ -78,9 +83,9 @@ async function runEncode(task: EncodeTask, cancel?: TaskCancel): Promise<PoolRes
       rowIds.push(p.rowId);
       externalIds.push(p.externalId);
       texts.push(passageText(p));
-      if (rowIds.length >= task.batchRows) flush();
+      if (rowIds.length >= task.batchRows) await flush();
     }
-    flush();
+    await flush();
     writer.commit();
   } catch (err) {
     writer.abort();

@@ -31,7 +31,7 @@ async function runQueries(task: QueriesTask, cancel?: TaskCancel): Promise<PoolR
   for (let start = 0; start < split.ids.length; start += QUERY_ENCODE_BATCH) {
     cancel?.throwIfCancelled();
     const texts = split.texts.slice(start, start + QUERY_ENCODE_BATCH);
-    vectors.set(encoder.encode(texts, 'query'), start * encoder.dim);
+    vectors.set(await encoder.encode(texts, 'query'), start * encoder.dim);
     task.progress?.postMessage({ rows: start + texts.length, total: split.ids.length });
   }
   writeNpy(task.outFile, vectors, encoder.dim);

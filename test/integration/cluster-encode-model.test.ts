@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { loadTfBackend, openTextEncoder } from '../../encoder/index.js';
+import { openTextEncoder } from '../../encoder/index.js';
 import { TrainConfigSchema, train } from '../../encoder/training/index.js';
 import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
 import { readArrowVectors, readNpy } from '../../vectors/index.js';
@@ -72,8 +72,7 @@ test(
     const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
     assert.equal(manifest.rowsWritten, passageManifest.rowsWritten);
 
-    const { tf } = await loadTfBackend();
-    const local = await openTextEncoder(tf, trained.bestCheckpoint);
+    const local = await openTextEncoder(trained.bestCheckpoint, { engine: 'tfjs' });
     let compared = 0;
     let worst = 0;
     for (const [i, shard] of passageManifest.shards.entries()) {
@@ -98,7 +97,7 @@ test(
         ['query', q],
         ['item', item],
       ] as const) {
-        const expected = local.encode(texts, view);
+        const expected = await local.encode(texts, view);
         rows.forEach((row, j) => {
           for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
         });

@@ -89,7 +89,7 @@ test('graph groups: one HNSW graph per group of shards, served and searched like
   const k = 10;
   let distances = { grouped: 0, perShard: 0 };
   for (let from = 0; from < queries.length; from += 256) {
-    const batch = grouped.encode(queries.slice(from, from + 256), 'query');
+    const batch = await grouped.encode(queries.slice(from, from + 256), 'query');
     const served = await grouped.search({ index: 'hnsw', vectors: batch, k });
     assert.equal(served.partial, false);
     assert.deepEqual(Object.keys(served.shardMs).map(Number).sort(), [0, 1], 'both groups answer');

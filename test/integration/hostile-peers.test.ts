@@ -36,7 +36,7 @@ test(
     const { passages, embeddings, indexes } = await flatIndexSet(dir, 2, { bm25: true });
     const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxK: 10_000 });
     const queries = splitQueryTexts(passages).slice(0, 32);
-    const vectors = service.encode(queries, 'query');
+    const vectors = await service.encode(queries, 'query');
     const global = FaissIndex.create({ dim: 16, factory: 'Flat', metric: 'ip' });
     const manifest = JSON.parse(readFileSync(join(embeddings!, 'manifest.json'), 'utf8')) as { shards: Array<{ path: string }> };
     for (const shard of manifest.shards) {
@@ -82,7 +82,7 @@ test(
     const storage = new FsStorage('/');
     const { passages, indexes } = await flatIndexSet(dir, 2);
     const service = await search.serve(storage, indexes, 2, { deadlineMs: 30_000, maxInFlight: 1 });
-    const vectors = service.encode(splitQueryTexts(passages).slice(0, 64), 'query');
+    const vectors = await service.encode(splitQueryTexts(passages).slice(0, 64), 'query');
     const outcomes = await Promise.all(
       Array.from({ length: 24 }, () =>
         service.search({ index: 'flat', vectors, k: 100 }).then(

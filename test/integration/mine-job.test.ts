@@ -104,7 +104,7 @@ for (const shards of [8]) {
         for await (const p of readShardPassages(setDir, manifest.shards[s]!)) externalOf.set(p.rowId, p.externalId);
       }
       const { encoder, close } = await openSetEncoder(storage, embeddings!);
-      const queries = encoder!.encode(split.texts, 'query');
+      const queries = await encoder!.encode(split.texts, 'query');
       close();
       const extra = Math.max(...split.positives.map((p) => p.size));
       const exact = await global.search(queries, K + extra);

@@ -47,7 +47,7 @@ for (const shards of [4, 8]) {
     let tiesReordered = 0;
     for (let from = 0; from < queries.length; from += 256) {
       const batch = queries.slice(from, from + 256);
-      const vectors = service.encode(batch, 'query');
+      const vectors = await service.encode(batch, 'query');
       const routed = await service.search({ index: 'flat', vectors, k });
       assert.equal(routed.partial, false);
       const expected = await global.search(vectors, k);

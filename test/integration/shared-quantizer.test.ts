@@ -76,7 +76,7 @@ for (const shards of [4, 8]) {
     for (const index of INDEXES) {
       let tiesReordered = 0;
       for (let from = 0; from < queries.length; from += 256) {
-        const batch = service.encode(queries.slice(from, from + 256), 'query');
+        const batch = await service.encode(queries.slice(from, from + 256), 'query');
         const routed = await service.search({ index: index.name, vectors: batch, k, nprobe: NPROBE });
         assert.equal(routed.partial, false);
         const expected = await globals.get(index.name)!.search(batch, k, { nprobe: NPROBE });
@@ -94,7 +94,7 @@ for (const shards of [4, 8]) {
       const own = join(dir, 'own-quantizers');
       await runJobLocally({ kind: 'index', input: embeddings!, output: own, indexes: INDEXES.slice(0, 1) }, storage, { threads: 2 });
       const ownService = await search.serve(storage, own, shards, { deadlineMs: 30_000 });
-      const batch = ownService.encode(queries.slice(0, 256), 'query');
+      const batch = await ownService.encode(queries.slice(0, 256), 'query');
       const routed = await ownService.search({ index: 'ivf', vectors: batch, k, nprobe: NPROBE });
       const expected = await globals.get('ivf')!.search(batch, k, { nprobe: NPROBE });
       const differing = routed.hits.filter((hits, q) => hits.map((h) => h.rowId).join() !== referenceOf(expected, q, k).ids.join()).length;
@@ -140,7 +140,7 @@ async function checkRouted(
     assert.ok(Math.max(...placement.load) <= 1.34 * (totalRows / ROUTED_PARTITIONS), 'balanced by list size');
     let tiesReordered = 0;
     for (let from = 0; from < queries.length; from += 256) {
-      const batch = sharded.encode(queries.slice(from, from + 256), 'query');
+      const batch = await sharded.encode(queries.slice(from, from + 256), 'query');
       const [viaPartitions, viaShards] = await Promise.all([
         routed.search({ index, vectors: batch, k, nprobe: NPROBE }),
         sharded.search({ index, vectors: batch, k, nprobe: NPROBE }),
@@ -160,7 +160,7 @@ async function checkRouted(
     const quantizer = globals.get(index)!;
     let asked = 0;
     for (const text of queries.slice(0, 50)) {
-      const vector = sharded.encode([text], 'query');
+      const vector = await sharded.encode([text], 'query');
       const { lists } = await quantizer.assign(vector, NPROBE);
       const owners = new Set(Array.from(lists, (l) => placement.owner[Number(l)]!));
       const response = await routed.search({ index, vectors: vector, k, nprobe: NPROBE });
@@ -168,8 +168,8 @@ async function checkRouted(
       asked += owners.size;
     }
     // nprobe past the list count means every list: clamped before the router assigns (256 × 65,536 entries would be 134 MB per partition).
-    const everyList = await routed.search({ index, vectors: sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 65_536 });
-    const exhaustive = await sharded.search({ index, vectors: sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 64 });
+    const everyList = await routed.search({ index, vectors: await sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 65_536 });
+    const exhaustive = await sharded.search({ index, vectors: await sharded.encode(queries.slice(0, 256), 'query'), k, nprobe: 64 });
     assert.equal(everyList.partial, false);
     assert.equal(everyList.counters.ndis, exhaustive.counters.ndis, 'nprobe 65536 scans the 64 lists there are');
     // Hits read their text from the data shard holding the row, through the partition that found them.

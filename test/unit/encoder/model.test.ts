@@ -25,12 +25,12 @@ test('transformer: unit-length output, padding does not change a vector, towers 
   const { tf } = await loadTfBackend();
   const model = createDualEncoder(tf, tiny('transformer'), 7);
   const encoder = new ModelTextEncoder(tf, model, tokenizer, descriptionOf, 4);
-  const alone = encoder.encode(['the cat sat'], 'query');
+  const alone = await encoder.encode(['the cat sat'], 'query');
   // Same text in a batch with a longer one: padded to 7 tokens instead of 5.
-  const padded = encoder.encode(['the cat sat', 'a big red ball ran far'], 'query').subarray(0, 6);
+  const padded = (await encoder.encode(['the cat sat', 'a big red ball ran far'], 'query')).subarray(0, 6);
   for (let i = 0; i < 6; i++) assert.ok(Math.abs(alone[i]! - padded[i]!) < 1e-5, `dimension ${i}: ${alone[i]} vs ${padded[i]}`);
   assert.ok(Math.abs(Math.hypot(...alone) - 1) < 1e-5);
-  const item = encoder.encode(['the cat sat'], 'item');
+  const item = await encoder.encode(['the cat sat'], 'item');
   assert.deepEqual([...item], [...alone], 'an untrained pair of towers maps a text to the same vector');
   assert.throws(
     () => model.encode(tf.zeros([1, 13], 'int32') as Tf.Tensor2D, tf.ones([1, 13], 'int32') as Tf.Tensor2D, 'query'),
@@ -117,8 +117,8 @@ test('checkpoint: save and load give identical encodings; a damaged checkpoint i
     });
     const texts = ['the cat sat on the mat', 'dogs ran far'];
     const before = new ModelTextEncoder(tf, model, tokenizer, descriptionOf);
-    const loaded = await openTextEncoder(tf, path);
-    for (const view of ['query', 'item'] as const) assert.deepEqual([...loaded.encode(texts, view)], [...before.encode(texts, view)]);
+    const loaded = await openTextEncoder(path, { engine: 'tfjs' });
+    for (const view of ['query', 'item'] as const) assert.deepEqual([...(await loaded.encode(texts, view))], [...(await before.encode(texts, view))]);
     assert.equal(loaded.towers, 'separate');
     const card = readModelCard(path);
     assert.equal(card.architecture.kind, kind);
@@ -144,7 +144,7 @@ test('checkpoint: save and load give identical encodings; a damaged checkpoint i
     () => readModelCard(join(dir, 'transformer')),
     (err: unknown) => err instanceof CheckpointError && /architecture.heads: width must be a multiple of heads/.test(err.message),
   );
-  await assert.rejects(openTextEncoder(tf, join(dir, 'nothing-here')), /neither a sci-cluster checkpoint/);
+  await assert.rejects(openTextEncoder(join(dir, 'nothing-here'), { engine: 'tfjs' }), /neither a sci-cluster checkpoint/);
 });
 
 /** Writes a tfjs LayersModel in the converter's folder format (model.json + one weight shard). */
@@ -179,11 +179,11 @@ test('an external TensorFlow.js layers model loads from a local folder and encod
   await saveLayersModel(tf, model, dir);
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n'));
   writeFileSync(join(dir, 'sci-encoder.json'), JSON.stringify({ pooling: 'mean', maxLength: 16, queryPrefix: 'a ' }));
-  const encoder = await openTextEncoder(tf, dir);
+  const encoder = await openTextEncoder(dir, { engine: 'tfjs' });
   assert.equal(encoder.dim, 5);
   assert.equal(encoder.towers, 'shared');
   const texts = ['the cat sat', 'big red balls'];
-  const got = encoder.encode(texts, 'item');
+  const got = await encoder.encode(texts, 'item');
   // By hand: run the model on each text alone, mean over its tokens, normalise.
   texts.forEach((text, row) => {
     const e = tokenizer.encode(text, 16);
@@ -193,14 +193,13 @@ test('an external TensorFlow.js layers model loads from a local folder and encod
     mean.forEach((v, j) => assert.ok(Math.abs(got[row * 5 + j]! - v / norm) < 1e-5, `text ${row} dim ${j}`));
   });
   // The query prefix makes the query view differ.
-  assert.notDeepEqual([...encoder.encode(['the cat'], 'query')], [...encoder.encode(['the cat'], 'item')]);
+  assert.notDeepEqual([...(await encoder.encode(['the cat'], 'query'))], [...(await encoder.encode(['the cat'], 'item'))]);
   encoder.dispose();
   rmSync(join(dir, 'vocab.txt'));
-  await assert.rejects(openTextEncoder(tf, dir), (err: unknown) => err instanceof CheckpointError && /no vocab.txt/.test(err.message));
+  await assert.rejects(openTextEncoder(dir, { engine: 'tfjs' }), (err: unknown) => err instanceof CheckpointError && /no vocab.txt/.test(err.message));
 });
 
 test('an external TensorFlow.js graph model (converter format) loads and pools its token outputs', async (t) => {
-  const { tf } = await loadTfBackend();
   const dir = mkdtempSync(join(tmpdir(), 'sci-graph-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // A graph of one lookup: out = GatherV2(emb, input_ids, axis 0) → [batch, tokens, 4].
@@ -238,13 +237,13 @@ test('an external TensorFlow.js graph model (converter format) loads and pools i
   writeFileSync(join(dir, 'group1-shard1of1.bin'), Buffer.concat([Buffer.from(emb.buffer), Buffer.from(new Int32Array([0]).buffer)]));
   writeFileSync(join(dir, 'model.json'), JSON.stringify(modelJson));
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n'));
-  const encoder = await openTextEncoder(tf, dir);
+  const encoder = await openTextEncoder(dir, { engine: 'tfjs' });
   assert.equal(encoder.dim, 4);
   const text = 'the big cat';
   const e = tokenizer.encode(text, 128);
   const mean = [0, 1, 2, 3].map((j) => Array.from(e.ids.subarray(0, e.length)).reduce((s, id) => s + emb[id * 4 + j]!, 0) / e.length);
   const norm = Math.hypot(...mean);
-  const got = encoder.encode([text], 'query');
+  const got = await encoder.encode([text], 'query');
   mean.forEach((v, j) => assert.ok(Math.abs(got[j]! - v / norm) < 1e-5, `dim ${j}: ${got[j]} vs ${v / norm}`));
   encoder.dispose();
 });
