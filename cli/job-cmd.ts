@@ -128,7 +128,10 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .addOption(new Option('--format <format>', 'export: parquet (passages or embeddings) or npy (embeddings, with an ids file)').choices(['parquet', 'npy']))
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
-    .option('--model <dir>', 'encode: a trained checkpoint (sci train) or TensorFlow.js model folder instead of the baseline')
+    .option(
+      '--model <dir>',
+      'encode: a trained checkpoint (sci train), an ONNX export (model.onnx: sci model export, optimum) or a TensorFlow.js model folder instead of the baseline',
+    )
     .option(
       '--index <name=factory:metric[:dual-view]>',
       'index: a Faiss index per shard, e.g. hnsw=HNSW32,Flat:ip; ci=IVF256,Flat:ip:dual-view is SCI consistent indexing over a two-tower set (repeatable)',

@@ -10,6 +10,7 @@ import { bm25Command } from './bm25-cmd.js';
 import { clusterCommand } from './cluster-cmd.js';
 import { jobCommand } from './job-cmd.js';
 import { coordinatorCommand, workerCommand } from './processes-cmd.js';
+import { modelCommand } from './model-cmd.js';
 import { trainCommand } from './train-cmd.js';
 import { serveCommand } from './serve-cmd.js';
 import { evalCommand } from './eval-cmd.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   program.addCommand(coordinatorCommand(globals));
   program.addCommand(workerCommand(globals));
   program.addCommand(trainCommand(globals));
+  program.addCommand(modelCommand());
   program.addCommand(serveCommand(globals));
   program.addCommand(negativesCommand(globals));
   program.addCommand(pipelineCommand(globals));

@@ -126,7 +126,7 @@ function summary(result: TrainResult): string {
     if (result.test.baseline) lines.push(['hashed TF-IDF baseline'.padEnd(28), ...columns.map((c) => fmt(result.test!.baseline![c]).padStart(15))].join(''));
     lines.push([`trained (step ${result.bestStep})`.padEnd(28), ...columns.map((c) => fmt(result.test!.best[c]).padStart(15))].join(''));
   }
-  lines.push(`best checkpoint: ${result.bestCheckpoint}`);
+  lines.push(`best checkpoint: ${result.bestCheckpoint} (ONNX export: ${result.onnxExport})`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -156,7 +156,7 @@ export function trainCommand(globals: () => GlobalOptions): Command {
     .option('--seed <n>', 'seed of weights, batches and negatives', (v) => Number(v))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--vocab <file>', 'BERT vocab.txt (default: learn a WordPiece vocabulary)')
-    .option('--init-from <dir>', 'start from this checkpoint')
+    .option('--init-from <dir>', 'start from this checkpoint, or from its ONNX export (sci model export; the architecture comes with it)')
     .option('--set <path=value>', 'any config value, e.g. --set objective.symmAligner.variant=\\"C\\" (repeatable)', collect, [])
     .option('--resume', 'continue from <out>/last if it exists')
     .option('--baseline', 'also evaluate the hashed TF-IDF baseline encoder on the same dev pool')

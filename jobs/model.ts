@@ -50,7 +50,7 @@ const HashedEncoderSpecSchema = z.strictObject({
   seed: z.number().int().default(1),
 });
 
-/** A trained encoder: a sci-cluster checkpoint (model-card.json) or an external TensorFlow.js model folder (model.json). */
+/** A trained encoder: a sci-cluster checkpoint (model-card.json), an ONNX export (model.onnx) or an external TensorFlow.js model folder (model.json). */
 const ModelEncoderSpecSchema = z.strictObject({
   kind: z.literal('model'),
   /** Storage key of the model folder. */

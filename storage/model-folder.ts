@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { joinKey, type Storage } from './storage.js';
@@ -36,8 +37,26 @@ export async function fetchModelFolder(storage: Storage, key: string, localDir: 
     ];
     if (await storage.exists(joinKey(key, 'sci-encoder.json'))) files.push('sci-encoder.json');
     cacheKey = `${key}:${createHash('sha256').update(text).digest('hex')}`;
+  } else if (await storage.exists(joinKey(key, 'model.onnx'))) {
+    // An ONNX export (optimum's, or `sci model export`): the graph(s), the tokenizer and the optional run settings.
+    files = ['model.onnx'];
+    for (const optional of ['model.onnx_data', 'sci-encoder.json', 'vocab.txt', 'tokenizer.json', 'export-card.json'])
+      if (await storage.exists(joinKey(key, optional))) files.push(optional);
+    const hash = createHash('sha256');
+    if (files.includes('sci-encoder.json')) {
+      const config = JSON.parse(await storage.readText(joinKey(key, 'sci-encoder.json'))) as { queryModel?: unknown };
+      if (typeof config.queryModel === 'string') files.push(checkRelativeName(config.queryModel, `${key}/sci-encoder.json queryModel`));
+    }
+    // The weights' identity: every file's bytes (a pool thread keeps a loaded model while tasks name the same hash).
+    for (const file of files) {
+      hash.update(file);
+      for await (const chunk of createReadStream(await storage.localPath(joinKey(key, file)))) hash.update(chunk as Buffer);
+    }
+    cacheKey = `onnx:${hash.digest('hex')}`;
   } else {
-    throw new StorageError(`no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint) or model.json (a TensorFlow.js model)`);
+    throw new StorageError(
+      `no encoder model at ${key}: expected model-card.json (a sci-cluster checkpoint), model.onnx (an ONNX export) or model.json (a TensorFlow.js model)`,
+    );
   }
   await linkFiles(
     storage,

@@ -10,6 +10,7 @@ export {
   type SessionOptions,
 } from './runtime.js';
 export { OnnxTextEncoder, type OnnxRunConfig, type OnnxModels } from './onnx-encoder.js';
+export { readExportedWeights, type ExportedWeights } from './import-weights.js';
 export { isOnnxModelDir, openOnnxFolder, folderTokenizer, ONNX_MODEL_FILE } from './model-folder.js';
 export {
   exportCheckpoint,

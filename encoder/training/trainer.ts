@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
 import { type Logger, mixSeed, seededRandom } from '../../common/index.js';
 import { loadTfBackend, type TfBackend } from '../backend.js';
-import { loadCheckpoint, packTensors, saveCheckpoint, unpackTensors } from '../checkpoint.js';
+import { assignWeights, loadCheckpoint, packTensors, saveCheckpoint, unpackTensors } from '../checkpoint.js';
+import { exportCheckpoint, isOnnxModelDir, readExportedWeights } from '../onnx/index.js';
 import { trainingLoss } from '../losses/composite.js';
 import { createDualEncoder, type Architecture, type DualEncoderModel } from '../model/index.js';
 import { VocabBuilder, WordPieceTokenizer } from '../tokenizer/index.js';
@@ -57,6 +58,8 @@ export interface TrainOptions {
 export interface TrainResult {
   outDir: string;
   bestCheckpoint: string;
+  /** The best checkpoint exported to ONNX (out/onnx). */
+  onnxExport: string;
   lastCheckpoint: string;
   metric: string;
   bestStep: number;
@@ -138,6 +141,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (state.step >= config.steps)
       throw new CheckpointError(`nothing to train: ${fromDir} is at step ${state.step} and steps is ${config.steps}`, { field: 'steps' });
     logger.info({ step: state.step, from: fromDir }, resuming ? 'resuming training' : 'continuing training with its optimizer state');
+  } else if (config.initFrom && isOnnxModelDir(config.initFrom)) {
+    // Our own ONNX export: the towers are rebuilt from its graphs' initializers (anything else is refused there).
+    const exported = readExportedWeights(config.initFrom);
+    model = createDualEncoder(tf, exported.architecture, config.seed);
+    assignWeights(tf, model, exported.tensors, exported.file);
+    tokenizer = exported.tokenizer;
+    logger.info({ from: config.initFrom, architecture: exported.architecture.kind }, 'starting from an ONNX export');
   } else if (config.initFrom) {
     const loaded = loadCheckpoint(tf, config.initFrom);
     model = loaded.model;
@@ -268,9 +278,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     appendFileSync(logFile, `${JSON.stringify({ type: 'test', split: config.eval.testSplit, step: bestStep, best: bestOnTest, baseline: baselineOnTest })}\n`);
     logger.info({ split: config.eval.testSplit, ...pick(bestOnTest, config.eval.metric) }, 'best checkpoint on the held-out split');
   }
+  // The best checkpoint as ONNX graphs beside it: encode jobs and the API load either folder.
+  const onnxDir = join(outDir, 'onnx');
+  exportCheckpoint(bestDir, onnxDir);
+  logger.info({ from: bestDir, to: onnxDir }, 'best checkpoint exported to ONNX');
   const result: TrainResult = {
     outDir,
     bestCheckpoint: bestDir,
+    onnxExport: onnxDir,
     lastCheckpoint: lastDir,
     metric: config.eval.metric,
     bestStep,
