@@ -32,10 +32,13 @@ export async function checkSpecAgainstInputs(spec: JobSpec, storage: Storage): P
   if (spec.kind === 'index' && spec.input) await checkIndexFactories(spec, spec.input, storage);
 }
 
-/** A model folder the workers can load: a checkpoint's model card or a TensorFlow.js model.json. */
+/** A model folder the workers can load: a checkpoint's model card, an ONNX export's model.onnx or a TensorFlow.js model.json. */
 async function checkModelFolder(path: string, storage: Storage): Promise<void> {
-  for (const file of ['model-card.json', 'model.json']) if (await storage.exists(joinKey(path, file))) return;
-  throw new JobError(`encoder.path ${path} is no model folder (neither model-card.json nor model.json in it)`, { field: 'encoder.path', file: path });
+  for (const file of ['model-card.json', 'model.onnx', 'model.json']) if (await storage.exists(joinKey(path, file))) return;
+  throw new JobError(`encoder.path ${path} is no model folder (none of model-card.json, model.onnx, model.json in it)`, {
+    field: 'encoder.path',
+    file: path,
+  });
 }
 
 function checkOutputPlace(spec: JobSpec): void {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,11 +9,12 @@ import { openTextEncoder } from '../../encoder/index.js';
 import { TrainConfigSchema, train } from '../../encoder/training/index.js';
 import { readManifest, readShardPassages, passageText, sha256File } from '../../shards/index.js';
 import { readArrowVectors, readNpy } from '../../vectors/index.js';
-import { addDualView, buildDualViewIvf, FaissIndex, setFaissThreads } from '../../faiss/index.js';
+import { addDualView, buildDualViewIvf, FaissIndex, setFaissThreads, type SearchResult } from '../../faiss/index.js';
 import type { IndexReport } from '../../eval/index.js';
 import type { JobRecord } from '../../jobs/index.js';
 import { runSci } from '../support/cli.js';
-import { wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
+import { splitQueryTexts, wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 /*
  * A trained two-tower checkpoint encodes WordNet's verbs and adverbs through the local cluster:
@@ -72,25 +73,24 @@ test(
     const { manifest: passageManifest, dir: passageDir } = readManifest(passages);
     assert.equal(manifest.rowsWritten, passageManifest.rowsWritten);
 
+    // The workers encoded on ONNX Runtime (the default engine); this process encodes the same checkpoint on tfjs.
+    assert.equal((manifest.encoder.written as Record<string, string>)['encoder.engine'], 'onnxruntime');
     const local = await openTextEncoder(trained.bestCheckpoint, { engine: 'tfjs' });
     let compared = 0;
     let worst = 0;
+    const jobItems: Float32Array[] = [];
+    const localItems: Float32Array[] = [];
     for (const [i, shard] of passageManifest.shards.entries()) {
       const file = join(embeddings, manifest.shards[i]!.path);
       assert.equal(await sha256File(file), manifest.shards[i]!.sha256);
       const q = readArrowVectors(file, 'embedding_q');
       const item = readArrowVectors(file, 'embedding_i');
       assert.equal(q.count, shard.rows);
-      // Every 5th passage of the shard, encoded here in one batch.
-      const rows: number[] = [];
       const texts: string[] = [];
       let r = 0;
       for await (const p of readShardPassages(passageDir, shard)) {
-        if (r % 5 === 0) {
-          assert.equal(Number(q.ids![r]), p.rowId);
-          rows.push(r);
-          texts.push(passageText(p));
-        }
+        assert.equal(Number(q.ids![r]), p.rowId);
+        texts.push(passageText(p));
         r += 1;
       }
       for (const [view, vectors] of [
@@ -98,15 +98,67 @@ test(
         ['item', item],
       ] as const) {
         const expected = await local.encode(texts, view);
-        rows.forEach((row, j) => {
-          for (let x = 0; x < 32; x++) worst = Math.max(worst, Math.abs(vectors.data[row * 32 + x]! - expected[j * 32 + x]!));
-        });
-        compared += rows.length;
+        for (let x = 0; x < expected.length; x++) worst = Math.max(worst, Math.abs(vectors.data[x]! - expected[x]!));
+        compared += texts.length;
+        if (view === 'item') {
+          jobItems.push(vectors.data);
+          localItems.push(expected);
+        }
       }
     }
+    assert.equal(compared, 2 * manifest.rowsWritten);
+    assert.ok(worst <= 1e-5, `largest difference between the job (ONNX Runtime) and tfjs: ${worst}`);
+    // And the same Flat top-10 for the dev queries (ties within 1e-5 at the cut aside).
+    const devQueries = await local.encode(splitQueryTexts(passages, 'dev'), 'query');
+    const [onJob, onLocal] = (await Promise.all(
+      [jobItems, localItems].map(async (parts) => {
+        const flatIndex = FaissIndex.create({ dim: 32, factory: 'Flat', metric: 'ip' });
+        const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+        let offset = 0;
+        for (const p of parts) {
+          all.set(p, offset);
+          offset += p.length;
+        }
+        await flatIndex.add(all);
+        return flatIndex.search(devQueries, 11);
+      }),
+    )) as [SearchResult, SearchResult];
+    const devCount = devQueries.length / 32;
+    assert.ok(devCount > 100, `${devCount} dev queries`);
+    for (let qi = 0; qi < devCount; qi++) {
+      const at = (r: { labels: BigInt64Array }) => new Set(Array.from(r.labels.subarray(qi * 11, qi * 11 + 10), Number));
+      const gap = onLocal.distances[qi * 11 + 9]! - onLocal.distances[qi * 11 + 10]!;
+      if (gap > 1e-5) assert.deepEqual(at(onJob), at(onLocal), `dev query ${qi}: the same Flat top-10`);
+    }
     local.dispose();
-    assert.ok(compared > 6_000, `compared ${compared} vectors`);
-    assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+
+    // An exported Hugging Face-style folder (the PyTorch fixture: model.onnx, tokenizer.json, sci-encoder.json) through the cluster.
+    const hfModel = join(dir, 'hf-model');
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'onnx-bert'), hfModel, { recursive: true });
+    writeFileSync(join(hfModel, 'sci-encoder.json'), JSON.stringify({ pooling: 'mean', maxLength: 64, queryPrefix: 'query: ', itemPrefix: 'passage: ' }));
+    const hfEmbeddings = join(dir, 'hf-embeddings');
+    const hfJob = await runSci(['job', 'submit', '--kind', 'encode', '--input', passages, '--output', hfEmbeddings, '--model', hfModel, '--wait', '--json'], {
+      env,
+      timeoutMs: 300_000,
+    });
+    assert.equal(hfJob.code, 0, hfJob.stderr);
+    const hfManifest = JSON.parse(readFileSync(join(hfEmbeddings, 'manifest.json'), 'utf8')) as typeof manifest;
+    assert.equal(hfManifest.dim, 64);
+    assert.deepEqual(hfManifest.views, ['embedding'], 'one tower: one view');
+    assert.equal(hfManifest.rowsWritten, passageManifest.rowsWritten);
+    const written = hfManifest.encoder.written as Record<string, string>;
+    assert.equal(written['encoder.engine'], 'onnxruntime', 'the manifest names the engine');
+    assert.equal(written['encoder.provider'], 'cpu');
+    const hfLocal = await openTextEncoder(hfModel);
+    const firstShard = passageManifest.shards[0]!;
+    const firstTexts: string[] = [];
+    for await (const p of readShardPassages(passageDir, firstShard)) if (firstTexts.length < 300) firstTexts.push(passageText(p));
+    const expectedHf = await hfLocal.encode(firstTexts, 'item');
+    const gotHf = readArrowVectors(join(hfEmbeddings, hfManifest.shards[0]!.path), 'embedding').data.subarray(0, expectedHf.length);
+    let worstHf = 0;
+    for (let x = 0; x < expectedHf.length; x++) worstHf = Math.max(worstHf, Math.abs(gotHf[x]! - expectedHf[x]!));
+    assert.ok(worstHf <= 1e-5, `HF folder: largest difference ${worstHf}`);
+    hfLocal.dispose();
 
     const indexes = join(dir, 'indexes');
     const index = await runSci(
