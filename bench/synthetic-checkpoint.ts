@@ -1,0 +1,27 @@
+import { loadTfBackend } from '../encoder/backend.js';
+import { saveCheckpoint } from '../encoder/checkpoint.js';
+import { createDualEncoder, type Architecture } from '../encoder/model/index.js';
+import { SPECIAL_TOKENS, WordPieceTokenizer } from '../encoder/tokenizer/index.js';
+
+/**
+ * A checkpoint of `architecture` with seeded random weights (step 0), for benches that measure
+ * compute, not quality. Without a tokenizer the vocabulary is synthetic pieces of the model's size.
+ */
+export async function saveSyntheticCheckpoint(dir: string, architecture: Architecture, tokenizer?: WordPieceTokenizer): Promise<void> {
+  const { tf, name, package: pkg, threads } = await loadTfBackend('wasm');
+  const vocabulary =
+    tokenizer ?? new WordPieceTokenizer([...SPECIAL_TOKENS, ...Array.from({ length: architecture.vocabSize - SPECIAL_TOKENS.length }, (_, i) => `piece${i}`)]);
+  const model = createDualEncoder(tf, architecture, 1);
+  saveCheckpoint(dir, {
+    architecture,
+    seed: 1,
+    model,
+    tokenizer: vocabulary,
+    lowercase: true,
+    backend: { name, package: pkg, threads },
+    training: null,
+    step: 0,
+    devMetrics: null,
+  });
+  model.dispose();
+}
