@@ -33,6 +33,7 @@ import { readArrowVectors } from '../vectors/index.js';
 import { saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
 import { renderEncoderMarkdown, type EncoderReport, type EngineRow } from './encoder-report.js';
 import { SYSTEM_PYTHON } from './python-faiss.js';
+import { REPO } from './repo.js';
 import { createDualEncoder, type Architecture } from '../encoder/model/index.js';
 import { trainingLoss } from '../encoder/losses/composite.js';
 import { AdamW } from '../encoder/training/adamw.js';
@@ -319,7 +320,7 @@ function torchAvailable(): string | null {
 }
 
 function torchPhase(checkpoint: string, idsFile: string, threads: number, seconds: number): EnginePhaseResult {
-  const script = join(REPO, 'bench', 'encoder_torch.py');
+  const script = join(REPO, 'bench', 'python', 'encoder_torch.py');
   const out = execFileSync(SYSTEM_PYTHON, [script, checkpoint, idsFile, String(ENGINE_BATCH), String(ENGINE_TOKENS), String(threads), String(seconds)], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
@@ -417,8 +418,6 @@ async function demoPart(work: string): Promise<EncoderReport['demoJob']> {
   const maxDiff = vectors.tfjs!.reduce((m, v, i) => Math.max(m, Math.abs(v - vectors.onnx![i]!)), 0);
   return { passages: result.onnx!.rows, tfjsSeconds: result.tfjs!.seconds, onnxSeconds: result.onnx!.seconds, poolThreads: 2, maxDiff };
 }
-
-const REPO = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -6,7 +6,7 @@ checkpoint's weights.bin, run under torch.inference_mode on the bench's token
 ids with the given threads. Prints one JSON line: passages/s and the first
 rows' vectors (the bench compares them with ONNX Runtime's: same weights).
 
-    /usr/bin/python3 bench/encoder_torch.py CHECKPOINT IDS_FILE BATCH LENGTH THREADS SECONDS
+    /usr/bin/python3 bench/python/encoder_torch.py CHECKPOINT IDS_FILE BATCH LENGTH THREADS SECONDS
 """
 
 import json
