@@ -146,11 +146,15 @@ test('cluster up, encode + index WordNet through two workers, every shard done a
   assert.equal(clusterStatus.code, 0, clusterStatus.stderr);
   const live = JSON.parse(clusterStatus.stdout) as {
     coordinator: { ok: boolean } | null;
-    workers: Array<{ threads: number; tasksDone: number; backend: string }>;
+    workers: Array<{ threads: number; tasksDone: number; backend: string; encoder?: { engine: string; provider: string | null; threads: number } }>;
   };
   assert.equal(live.coordinator?.ok, true);
   assert.equal(live.workers.length, 2, clusterStatus.stdout);
-  assert.ok(live.workers.every((w) => w.threads === 1 && w.backend === 'cpu'));
+  // Each worker announces the inference engine its pool threads encode with (ONNX Runtime on the CPU here).
+  assert.ok(
+    live.workers.every((w) => w.threads === 1 && w.backend === 'onnxruntime/cpu' && w.encoder?.engine === 'onnxruntime' && w.encoder.threads === 1),
+    clusterStatus.stdout,
+  );
   const list = await runSci(['job', 'list', '--json'], { env });
   assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2, list.stdout);
 
