@@ -63,7 +63,8 @@ for (const overlay of ['cpu', 'gpu']) {
     assert.equal(worker.spec.replicas, values.spec.replicas);
     assert.deepEqual(container.args, wanted.args);
     assert.deepEqual(container.resources, wanted.resources);
-    assert.equal(container.image, 'sci-cluster:latest');
+    // The GPU overlay runs the image with ONNX Runtime's CUDA provider (deploy/Dockerfile.gpu, a superset of the CPU one).
+    assert.equal(container.image, overlay === 'gpu' ? 'sci-cluster:gpu' : 'sci-cluster:latest');
     assert.ok(
       container.env.some((e: K8sObject) => e.name === 'SCI_NATS__NKEY_SEED_FILE'),
       'the base container is patched, not replaced',
