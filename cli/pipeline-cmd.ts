@@ -140,7 +140,7 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
           const state = await runPipeline({
             config,
             seed,
-            cluster,
+            cluster: { ...cluster, encoderSettings: sciConfig.workers.encoder },
             logger: log,
             wordnetSplit: sciConfig.wordnet,
             signal: interrupt.signal,

@@ -35,14 +35,19 @@ export interface OpenEncoderOptions {
 /** The engine settings a process passes down to where encoders are opened (config workers.encoder). */
 export type EncoderSettings = Pick<OpenEncoderOptions, 'engine' | 'threads' | 'provider'>;
 
-/** The engine a checkpoint would run on with these settings, for a process to announce before it opens one. */
+/**
+ * The engine a checkpoint will run on with these settings, for a process to announce before it opens
+ * one. The provider is the one it will try first; a CUDA provider that fails to start falls back to
+ * the CPU, which the opening thread logs and every embedding file records.
+ */
 export function plannedEngine(settings: EncoderSettings = {}): { engine: 'onnxruntime' | 'tfjs'; provider: string | null; threads: number } {
   const threads = settings.threads ?? 1;
   if (settings.engine === 'tfjs') return { engine: 'tfjs', provider: null, threads: 1 };
   try {
     loadOnnxRuntime();
   } catch {
-    return { engine: 'tfjs', provider: null, threads: 1 };
+    // engine onnx without the runtime: tasks fail saying why; the announcement must not claim tfjs.
+    return settings.engine === 'onnx' ? { engine: 'onnxruntime', provider: 'unavailable', threads } : { engine: 'tfjs', provider: null, threads: 1 };
   }
   const provider = settings.provider === 'cpu' || settings.provider === 'cuda' ? settings.provider : hasNvidiaDevice() ? 'cuda' : 'cpu';
   return { engine: 'onnxruntime', provider, threads };

@@ -17,6 +17,7 @@ import { withServedIndexSet } from './served-index-set.js';
 import { readSetManifest, readSynsetTagCounts, shardFile } from '../shards/index.js';
 import type { NatsConnection } from 'nats';
 import type { Storage } from '../storage/index.js';
+import type { EncoderSettings } from '../encoder/index.js';
 import { PipelineError } from './errors.js';
 import type { AnalysisTarget } from './plan.js';
 
@@ -114,6 +115,7 @@ export function longTailSlice(
 export interface AnalysisOptions {
   nc: NatsConnection;
   storage: Storage;
+  encoderSettings?: EncoderSettings | undefined;
   passages: string;
   maxQueries: number;
   sweepQueries: number;
@@ -150,7 +152,8 @@ const BIN_WIDTH = 0.05;
 
 export async function analyseStage(target: AnalysisTarget, options: AnalysisOptions): Promise<AnalysisResult> {
   const { nc, storage, logger } = options;
-  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: 1000 }, async (service) => {
+  const { encoderSettings } = options;
+  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: 1000, encoderSettings }, async (service) => {
     const { sample, qrels } = loadJudgedQueries({
       queries: options.passages,
       split: target.split,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { parseContract, type Logger } from '../common/index.js';
-import { TrainConfigSchema, train, type TrainResult } from '../encoder/index.js';
+import { TrainConfigSchema, train, type EncoderSettings, type TrainResult } from '../encoder/index.js';
 import {
   JobSpecSchema,
   getRecord,
@@ -50,6 +50,8 @@ export interface PipelineCluster {
   nc: NatsConnection;
   state: ClusterState;
   storage: Storage;
+  /** How this process opens query encoders for its evaluations (config workers.encoder). */
+  encoderSettings?: EncoderSettings;
 }
 
 export interface PipelineHooks {
@@ -351,6 +353,7 @@ async function runEvalStep(
   const result = await evaluateTarget(step.target, {
     nc,
     storage,
+    encoderSettings: options.cluster.encoderSettings,
     passages: plan.passages,
     k: config.eval.k,
     maxQueries: config.eval.maxQueries,
@@ -373,6 +376,7 @@ async function runAnalysisStep(
   const result = await analyseStage(step.target, {
     nc,
     storage,
+    encoderSettings: options.cluster.encoderSettings,
     passages: plan.passages,
     maxQueries: analysis.maxQueries,
     sweepQueries: analysis.sweepQueries,

@@ -3,6 +3,7 @@ import type { Logger } from '../common/index.js';
 import { evaluateIndexes, loadJudgedQueries } from '../eval/index.js';
 import { withServedIndexSet } from './served-index-set.js';
 import type { Storage } from '../storage/index.js';
+import type { EncoderSettings } from '../encoder/index.js';
 import { PipelineError } from './errors.js';
 import type { EvalTarget } from './plan.js';
 import type { EvalResult } from './state.js';
@@ -18,6 +19,7 @@ import type { EvalResult } from './state.js';
 export interface EvaluateOptions {
   nc: NatsConnection;
   storage: Storage;
+  encoderSettings?: EncoderSettings | undefined;
   passages: string;
   k: number;
   /** 0 = every judged query of the split. */
@@ -28,7 +30,8 @@ export interface EvaluateOptions {
 
 export async function evaluateTarget(target: EvalTarget, options: EvaluateOptions): Promise<EvalResult> {
   const { nc, storage, logger } = options;
-  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: Math.max(options.k, 1000) }, async (service) => {
+  const { encoderSettings } = options;
+  return withServedIndexSet({ nc, storage, indexSet: target.indexSet, logger, maxK: Math.max(options.k, 1000), encoderSettings }, async (service) => {
     const { sample, qrels } = loadJudgedQueries({
       queries: options.passages,
       split: target.split,

@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from '../common/index.js';
 import { SearchService, ShardServer } from '../search/index.js';
 import type { Storage } from '../storage/index.js';
+import type { EncoderSettings } from '../encoder/index.js';
 
 export interface ServeOptions {
   nc: NatsConnection;
@@ -10,6 +11,8 @@ export interface ServeOptions {
   logger: Logger;
   /** Largest k a search may ask for. */
   maxK: number;
+  /** How the query encoder is opened (config workers.encoder); defaults when absent. */
+  encoderSettings?: EncoderSettings | undefined;
 }
 
 /**
@@ -21,7 +24,15 @@ export async function withServedIndexSet<T>(options: ServeOptions, use: (service
   const server = new ShardServer({ nc, storage, indexSet, logger: logger.child({ component: 'shard-server' }) });
   await server.start();
   try {
-    const service = await SearchService.open({ nc, storage, indexSet, logger, deadlineMs: 60_000, limits: { maxK: options.maxK, maxQueries: 256 } });
+    const service = await SearchService.open({
+      nc,
+      storage,
+      indexSet,
+      logger,
+      deadlineMs: 60_000,
+      limits: { maxK: options.maxK, maxQueries: 256 },
+      ...(options.encoderSettings ? { encoderSettings: options.encoderSettings } : {}),
+    });
     try {
       return await use(service);
     } finally {

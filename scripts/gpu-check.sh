@@ -28,9 +28,14 @@ if [ ! -f "$ORT_BIN/libonnxruntime_providers_cuda.so" ]; then
     exit 1
   fi
 fi
-# The provider needs CUDA 12's runtime, cuBLAS and cuDNN 9 on the library path.
+# The provider needs CUDA 12's runtime, cuBLAS and cuDNN 9: in the linker cache or on LD_LIBRARY_PATH.
+known_libs="$(ldconfig -p 2>/dev/null || true)"
 for lib in libcudart.so.12 libcublas.so.12 libcudnn.so.9; do
-  ldconfig -p | grep -q "$lib" || echo "gpu-check: warning: $lib is not on the library path (install CUDA 12 and cuDNN 9 runtime libraries)" >&2
+  found=no
+  case "$known_libs" in *"$lib"*) found=yes ;; esac
+  IFS=: read -r -a lib_dirs <<< "${LD_LIBRARY_PATH:-}"
+  for d in "${lib_dirs[@]}"; do [ -n "$d" ] && [ -e "$d/$lib" ] && found=yes; done
+  [ "$found" = yes ] || echo "gpu-check: warning: $lib is not on the library path (install CUDA 12 and cuDNN 9 runtime libraries)" >&2
 done
 
 timeout 1200 node dist/bench/gpu-check.js --passages "$PASSAGES"

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { toErrorWire } from '../common/index.js';
+import { createRootLogger, toErrorWire } from '../common/index.js';
 import { openTextEncoder, type EncoderSettings, type TextEncoder } from '../encoder/index.js';
 
 /*
@@ -13,11 +13,11 @@ interface EncodeMessage {
   view: 'query' | 'item';
 }
 
-const { dir, settings } = workerData as { dir: string; settings: EncoderSettings };
+const { dir, settings, logLevel } = workerData as { dir: string; settings: EncoderSettings; logLevel: string };
 const port = parentPort!;
 let encoder: TextEncoder;
 try {
-  encoder = await openTextEncoder(dir, settings);
+  encoder = await openTextEncoder(dir, { ...settings, logger: createRootLogger({ level: logLevel, pretty: false }).child({ component: 'query-encoder' }) });
   port.postMessage({
     ready: true,
     dim: encoder.dim,

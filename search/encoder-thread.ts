@@ -46,7 +46,7 @@ export class EncoderThread {
 
   /** Starts the thread and loads the model folder in it; resolves once it can encode. */
   static async open(dir: string, settings: EncoderSettings = {}, logger?: Logger): Promise<EncoderThread> {
-    const worker = new Worker(new URL('./encoder-thread-entry.js', import.meta.url), { workerData: { dir, settings } });
+    const worker = new Worker(new URL('./encoder-thread-entry.js', import.meta.url), { workerData: { dir, settings, logLevel: logger?.level ?? 'info' } });
     const ready = await new Promise<{ ready: boolean; dim?: number; engine?: string; provider?: string | null; error?: ErrorWire }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

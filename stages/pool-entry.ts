@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { messageWithLocation, toErrorWire } from '../common/index.js';
+import { createRootLogger, messageWithLocation, toErrorWire } from '../common/index.js';
 import { setEncoderSettings } from './encode/encode.js';
 import { WIRE_PREFIX } from './thread-errors.js';
 import { cancelOfFlag } from './cancel-flag.js';
@@ -12,8 +12,10 @@ import type { PoolResult, PoolTask } from './stage.js';
  * form (code, retryable, status) in the message; the worker rebuilds the
  * typed error from it (fromWorkerThread).
  */
-// The worker's inference settings (config workers.encoder), handed to every pool thread as it starts.
-setEncoderSettings((workerData as { encoder?: Parameters<typeof setEncoderSettings>[0] } | null)?.encoder ?? {});
+// The worker's inference settings (config workers.encoder) and log level, handed to every pool thread as it starts:
+// the thread logs which engine and provider each model really opened on (a CUDA fallback says why).
+const threadData = workerData as { encoder?: Parameters<typeof setEncoderSettings>[0]; logLevel?: string } | null;
+setEncoderSettings(threadData?.encoder ?? {}, createRootLogger({ level: threadData?.logLevel ?? 'info', pretty: false }).child({ component: 'pool-thread' }));
 
 export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
   const cancel = cancelOfFlag(task.cancel);

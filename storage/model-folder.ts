@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { joinKey, type Storage } from './storage.js';
 import { StorageError } from './errors.js';
@@ -42,15 +41,26 @@ export async function fetchModelFolder(storage: Storage, key: string, localDir: 
     files = ['model.onnx'];
     for (const optional of ['model.onnx_data', 'sci-encoder.json', 'vocab.txt', 'tokenizer.json', 'export-card.json'])
       if (await storage.exists(joinKey(key, optional))) files.push(optional);
-    const hash = createHash('sha256');
     if (files.includes('sci-encoder.json')) {
-      const config = JSON.parse(await storage.readText(joinKey(key, 'sci-encoder.json'))) as { queryModel?: unknown };
-      if (typeof config.queryModel === 'string') files.push(checkRelativeName(config.queryModel, `${key}/sci-encoder.json queryModel`));
+      const configKey = joinKey(key, 'sci-encoder.json');
+      let config: { queryModel?: unknown };
+      try {
+        config = JSON.parse(await storage.readText(configKey)) as { queryModel?: unknown };
+      } catch (err) {
+        throw new StorageError(`${configKey} is not valid JSON: ${(err as Error).message}`, { file: configKey, cause: err });
+      }
+      if (typeof config.queryModel === 'string') {
+        const queryModel = checkRelativeName(config.queryModel, `${key}/sci-encoder.json queryModel`);
+        files.push(queryModel);
+        if (await storage.exists(joinKey(key, `${queryModel}_data`))) files.push(`${queryModel}_data`);
+      }
     }
-    // The weights' identity: every file's bytes (a pool thread keeps a loaded model while tasks name the same hash).
+    // Which files, how large, when written: a pool thread keeps a loaded model while tasks name the same key
+    // (hashing the bytes would read gigabytes of a large model for every task).
+    const hash = createHash('sha256').update(key);
     for (const file of files) {
-      hash.update(file);
-      for await (const chunk of createReadStream(await storage.localPath(joinKey(key, file)))) hash.update(chunk as Buffer);
+      const facts = await stat(await storage.localPath(joinKey(key, file)));
+      hash.update(`${file}:${facts.size}:${facts.mtimeMs}`);
     }
     cacheKey = `onnx:${hash.digest('hex')}`;
   } else {

@@ -89,7 +89,7 @@ export class Worker {
       minThreads: this.concurrency,
       maxThreads: this.concurrency,
       idleTimeout: 60_000,
-      workerData: { encoder: options.encoder ?? {} },
+      workerData: { encoder: options.encoder ?? {}, logLevel: options.logger.level },
     });
     this.encoder = plannedEngine(options.encoder);
     this.metrics = options.metrics

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { ArchitectureSchema, type Architecture } from '../model/index.js';
 import { CheckpointError } from '../errors.js';
-import { readExternalConfig } from '../external-model.js';
+import { EXTERNAL_CONFIG_FILE, readExternalConfig } from '../external-model.js';
+import { checkRelativeName } from '../../storage/index.js';
 import type { WordPieceTokenizer } from '../tokenizer/index.js';
 import { folderTokenizer, ONNX_MODEL_FILE } from './model-folder.js';
 
@@ -28,7 +29,9 @@ export interface ExportedWeights {
 
 export function readExportedWeights(dir: string): ExportedWeights {
   const config = readExternalConfig(dir);
-  const files = [ONNX_MODEL_FILE, ...(config.queryModel ? [config.queryModel] : [])].map((f) => join(dir, f));
+  const files = [ONNX_MODEL_FILE, ...(config.queryModel ? [checkRelativeName(config.queryModel, `${EXTERNAL_CONFIG_FILE} queryModel`)] : [])].map((f) =>
+    join(dir, f),
+  );
   let architecture: Architecture | null = null;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const file of files) {
@@ -45,8 +48,14 @@ export function readExportedWeights(dir: string): ExportedWeights {
         'this ONNX graph is not a sci-cluster export (no sci.architecture metadata): sci train can start only from our own towers, so encode with it instead',
         { file },
       );
-    const parsed = ArchitectureSchema.safeParse(JSON.parse(declared));
-    if (!parsed.success) throw new CheckpointError(`sci.architecture metadata is invalid: ${parsed.error.message}`, { file });
+    let declaredJson: unknown;
+    try {
+      declaredJson = JSON.parse(declared);
+    } catch (err) {
+      throw new CheckpointError(`sci.architecture metadata is not JSON: ${(err as Error).message}`, { file, field: 'sci.architecture', cause: err });
+    }
+    const parsed = ArchitectureSchema.safeParse(declaredJson);
+    if (!parsed.success) throw new CheckpointError(`sci.architecture metadata is invalid: ${parsed.error.message}`, { file, field: 'sci.architecture' });
     architecture = parsed.data;
     for (const init of model.graph?.initializer ?? []) {
       const name = init.name ?? '';
@@ -55,7 +64,10 @@ export function readExportedWeights(dir: string): ExportedWeights {
       if (isWeight && !tensors.has(name)) tensors.set(name, floats(init));
     }
   }
-  return { architecture: architecture!, tokenizer: folderTokenizer(dir, config), tensors, file: files[0]! };
+  const tokenizer = folderTokenizer(dir, config);
+  if (tokenizer.size !== architecture!.vocabSize)
+    throw new CheckpointError(`the vocabulary has ${tokenizer.size} pieces, the model expects ${architecture!.vocabSize}`, { file: dir, field: 'vocabSize' });
+  return { architecture: architecture!, tokenizer, tensors, file: files[0]! };
 }
 
 function floats(init: OnnxNamespace.ITensorProto): { shape: number[]; data: Float32Array } {

@@ -62,11 +62,27 @@ export class OnnxTextEncoder implements TextEncoder {
     options: SessionOptions = {},
   ): Promise<OnnxTextEncoder> {
     const item = await openSession(models.item, options);
-    const query = models.query ? await openSession(models.query, { ...options, provider: item.provider }) : null;
-    for (const opened of query ? [item, query] : [item]) checkSignature(opened.session, config);
-    const encoder = new OnnxTextEncoder(item, query, tokenizer, config, description, options.threads ?? 1);
-    encoder.dim = (await encoder.encodeBatch(['dimension probe'], 'item')).length;
-    return encoder;
+    let query: OpenedSession | null = null;
+    try {
+      query = models.query ? await openSession(models.query, { ...options, provider: item.provider }) : null;
+      const named = (model: string | Uint8Array) => (typeof model === 'string' ? model : undefined);
+      checkSignature(item.session, config, named(models.item));
+      if (query) checkSignature(query.session, config, named(models.query!));
+      const encoder = new OnnxTextEncoder(item, query, tokenizer, config, description, options.threads ?? 1);
+      encoder.dim = (await encoder.encodeBatch(['dimension probe'], 'item')).length;
+      if (query) {
+        const queryDim = (await encoder.encodeBatch(['dimension probe'], 'query')).length;
+        if (queryDim !== encoder.dim)
+          throw new EncoderEngineError(`the query graph gives ${queryDim}-d vectors, the item graph ${encoder.dim}-d: both views must share one space`, {
+            file: named(models.query!),
+          });
+      }
+      return encoder;
+    } catch (err) {
+      // A folder that cannot run must not hold native (or GPU) memory: a pool thread retries the next task.
+      await Promise.allSettled([item.session.release(), query?.session.release()]);
+      throw err;
+    }
   }
 
   /** The execution provider the sessions run on. */
@@ -98,6 +114,12 @@ export class OnnxTextEncoder implements TextEncoder {
     const outputName = this.config.output ?? session.outputNames[0]!;
     const results = await session.run(feeds, [outputName]);
     const output = results[outputName]!;
+    if (output.type !== 'float32') {
+      for (const tensor of Object.values(results)) tensor.dispose();
+      throw new EncoderEngineError(`the model's output ${outputName} is ${output.type}: only float32 outputs are read (export the model in float32)`, {
+        field: 'output',
+      });
+    }
     try {
       return this.poolAndNormalize(output.data as Float32Array, output.dims, mask, n, length);
     } finally {
@@ -147,8 +169,8 @@ export class OnnxTextEncoder implements TextEncoder {
   }
 
   dispose(): void {
-    void this.item.session.release();
-    void this.query?.session.release();
+    // Release failures leave nothing to do but not crash the process (an unhandled rejection would).
+    void Promise.allSettled([this.item.session.release(), this.query?.session.release()]);
   }
 }
 
@@ -159,21 +181,20 @@ function toInt64(values: Int32Array): BigInt64Array {
 }
 
 /** Every graph input must be one we can feed, and the output must exist: said once at load, not per batch. */
-function checkSignature(session: Ort.InferenceSession, config: OnnxRunConfig): void {
+function checkSignature(session: Ort.InferenceSession, config: OnnxRunConfig, file: string | undefined): void {
   const known = [config.inputs.ids, config.inputs.mask, config.inputs.typeIds].filter((n): n is string => n !== null);
   for (const name of session.inputNames) {
     if (!known.includes(name))
       throw new EncoderEngineError(
         `the ONNX graph takes an input ${name}, which is none of the configured inputs (${known.join(', ')}); set inputs in sci-encoder.json`,
-        {
-          field: 'inputs',
-        },
+        { file, field: 'inputs' },
       );
   }
   if (!session.inputNames.includes(config.inputs.ids))
     throw new EncoderEngineError(`the ONNX graph has no token-id input ${config.inputs.ids} (its inputs: ${session.inputNames.join(', ')})`, {
+      file,
       field: 'inputs.ids',
     });
   if (config.output !== null && !session.outputNames.includes(config.output))
-    throw new EncoderEngineError(`the ONNX graph has no output ${config.output} (its outputs: ${session.outputNames.join(', ')})`, { field: 'output' });
+    throw new EncoderEngineError(`the ONNX graph has no output ${config.output} (its outputs: ${session.outputNames.join(', ')})`, { file, field: 'output' });
 }

@@ -57,13 +57,22 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
   const ort = loadOnnxRuntime();
   const preference = options.provider ?? 'auto';
   const threads = options.threads ?? 1;
-  const create = (provider: ExecutionProvider) =>
-    ort.InferenceSession.create(model as Uint8Array, {
-      executionProviders: [provider],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+  const create = async (provider: ExecutionProvider) => {
+    try {
+      return await ort.InferenceSession.create(model as Uint8Array, {
+        executionProviders: [provider],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      // A graph ONNX Runtime cannot load (corrupt, unsupported ops, a missing provider) does not load on a retry either.
+      throw new EncoderEngineError(`ONNX Runtime cannot load the model on the ${provider} provider: ${(err as Error).message.split('\n')[0]}`, {
+        file: typeof model === 'string' ? model : undefined,
+        cause: err,
+      });
+    }
+  };
   const wantsCuda = preference === 'cuda' || (preference === 'auto' && hasNvidiaDevice());
   if (wantsCuda) {
     try {

@@ -8,6 +8,8 @@ import { stemmer } from 'stemmer';
 export interface BasicTokenizerOptions {
   /** Uncased models: lowercase and strip accents. @defaultValue true */
   lowercase?: boolean;
+  /** Strip accents (NFD, drop combining marks); HF's BertNormalizer strip_accents. @defaultValue the value of `lowercase` */
+  stripAccents?: boolean;
 }
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped from text.
@@ -41,7 +43,9 @@ export function basicTokenize(text: string, options: BasicTokenizerOptions = {})
     spaced += isCjk(code) ? ` ${ch} ` : ch;
   }
   clean = spaced;
-  if (options.lowercase ?? true) clean = clean.toLowerCase().normalize('NFD').replace(MARKS, '');
+  const lowercase = options.lowercase ?? true;
+  if (lowercase) clean = clean.toLowerCase();
+  if (options.stripAccents ?? lowercase) clean = clean.normalize('NFD').replace(MARKS, '');
   const tokens: string[] = [];
   for (const word of clean.split(' ')) {
     if (word === '') continue;

@@ -18,6 +18,7 @@ interface TokenizerJson {
 interface Normalizer {
   type?: string;
   lowercase?: boolean;
+  strip_accents?: boolean | null;
   normalizers?: Normalizer[];
 }
 
@@ -51,17 +52,26 @@ export function wordPieceFromTokenizerJson(file: string): WordPieceTokenizer {
     tokens[id] = token;
   }
   try {
-    return new WordPieceTokenizer(tokens, { lowercase: lowercases(json.normalizer ?? null), maxCharsPerWord: model.max_input_chars_per_word ?? 100 });
+    return new WordPieceTokenizer(tokens, { ...normalization(json.normalizer ?? null), maxCharsPerWord: model.max_input_chars_per_word ?? 100 });
   } catch (err) {
     throw new TokenizerError((err as Error).message, { file, cause: err });
   }
 }
 
-/** Whether the normalizer lowercases (BertNormalizer's `lowercase`, default true; or a Lowercase step in a Sequence). */
-function lowercases(normalizer: Normalizer | null): boolean {
-  if (!normalizer) return false;
-  if (normalizer.type === 'BertNormalizer') return normalizer.lowercase ?? true;
-  if (normalizer.type === 'Lowercase') return true;
-  if (normalizer.type === 'Sequence') return (normalizer.normalizers ?? []).some(lowercases);
-  return false;
+/**
+ * Lowercasing and accent stripping as the normalizer does them: BertNormalizer's `lowercase` (default
+ * true) and `strip_accents` (null: follows lowercase), or Lowercase / StripAccents steps of a Sequence.
+ */
+function normalization(normalizer: Normalizer | null): { lowercase: boolean; stripAccents: boolean } {
+  if (!normalizer) return { lowercase: false, stripAccents: false };
+  if (normalizer.type === 'BertNormalizer') {
+    const lowercase = normalizer.lowercase ?? true;
+    return { lowercase, stripAccents: normalizer.strip_accents ?? lowercase };
+  }
+  const steps = normalizer.type === 'Sequence' ? (normalizer.normalizers ?? []) : [normalizer];
+  const nested = steps.filter((n) => n.type === 'BertNormalizer' || n.type === 'Sequence').map(normalization);
+  return {
+    lowercase: steps.some((n) => n.type === 'Lowercase') || nested.some((n) => n.lowercase),
+    stripAccents: steps.some((n) => n.type === 'StripAccents') || nested.some((n) => n.stripAccents),
+  };
 }

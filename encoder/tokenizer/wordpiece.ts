@@ -12,6 +12,8 @@ import { TokenizerError } from './errors.js';
 
 export interface WordPieceOptions {
   lowercase?: boolean;
+  /** @defaultValue the value of `lowercase` (BERT's uncased models strip accents, cased ones keep them) */
+  stripAccents?: boolean;
   /** Porter-stem every word before splitting it (inflections share pieces, as in the BM25 analyzer). @defaultValue false */
   stem?: boolean;
   /** Words longer than this become [UNK]. @defaultValue 100 */
@@ -37,6 +39,7 @@ export class WordPieceTokenizer {
   readonly cls: number;
   readonly sep: number;
   private readonly lowercase: boolean;
+  private readonly stripAccents: boolean;
   readonly stem: boolean;
   private readonly maxCharsPerWord: number;
   private readonly cache = new Map<string, number[]>();
@@ -58,6 +61,7 @@ export class WordPieceTokenizer {
     this.cls = special('[CLS]');
     this.sep = special('[SEP]');
     this.lowercase = options.lowercase ?? true;
+    this.stripAccents = options.stripAccents ?? this.lowercase;
     this.stem = options.stem ?? false;
     this.maxCharsPerWord = options.maxCharsPerWord ?? 100;
   }
@@ -89,7 +93,7 @@ export class WordPieceTokenizer {
 
   pieceIds(text: string): number[] {
     const out: number[] = [];
-    for (const word of basicTokenize(text, { lowercase: this.lowercase })) out.push(...this.wordPieces(word));
+    for (const word of basicTokenize(text, { lowercase: this.lowercase, stripAccents: this.stripAccents })) out.push(...this.wordPieces(word));
     return out;
   }
 

@@ -145,7 +145,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // Our own ONNX export: the towers are rebuilt from its graphs' initializers (anything else is refused there).
     const exported = readExportedWeights(config.initFrom);
     model = createDualEncoder(tf, exported.architecture, config.seed);
-    assignWeights(tf, model, exported.tensors, exported.file);
+    try {
+      assignWeights(tf, model, exported.tensors, exported.file);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
     tokenizer = exported.tokenizer;
     logger.info({ from: config.initFrom, architecture: exported.architecture.kind }, 'starting from an ONNX export');
   } else if (config.initFrom) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { EmbeddingShardWriter, hashedTextEncoder, loadModel, openTextEncoder, type EncoderSettings, type TextEncoder } from '../../encoder/index.js';
+import type { Logger } from '../../common/index.js';
 import { FatalTaskError } from '../../jobs/index.js';
 import { readSetManifest, shardFile } from '../../shards/index.js';
 import { fetchModelFolder, joinKey, StorageError, type Storage } from '../../storage/index.js';
@@ -30,10 +31,12 @@ export interface EncodeTask extends PoolTask {
 
 let cached: { key: string; encoder: Promise<TextEncoder> } | null = null;
 
-/** This pool thread's engine settings (config workers.encoder), set once by the worker through piscina's workerData. */
+/** This pool thread's engine settings (config workers.encoder) and where it logs what it opened, set once from piscina's workerData. */
 let encoderSettings: EncoderSettings = {};
-export function setEncoderSettings(settings: EncoderSettings): void {
+let encoderLogger: Logger | undefined;
+export function setEncoderSettings(settings: EncoderSettings, logger?: Logger): void {
   encoderSettings = settings;
+  encoderLogger = logger;
 }
 
 export async function encoderFor(spec: EncoderFiles): Promise<TextEncoder> {
@@ -43,7 +46,7 @@ export async function encoderFor(spec: EncoderFiles): Promise<TextEncoder> {
     cached = {
       key: spec.cacheKey,
       encoder: (async () => {
-        return openTextEncoder(spec.dir, { ...encoderSettings, batchSize: spec.batchSize });
+        return openTextEncoder(spec.dir, { ...encoderSettings, batchSize: spec.batchSize, ...(encoderLogger ? { logger: encoderLogger } : {}) });
       })(),
     };
     cached.encoder.catch(() => (cached = null));

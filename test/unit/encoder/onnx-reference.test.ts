@@ -115,3 +115,20 @@ test('a folder that cannot be run says why: tfjs engine, unknown input, other to
   const unpooled = await openTextEncoder(fixtureWith(dir, { pooling: 'none', normalize: false })).catch((err: unknown) => err);
   assert.ok(unpooled instanceof EncoderEngineError && /pooling is none/.test(unpooled.message), String(unpooled));
 });
+
+test('tokenizer.json normalisation as Hugging Face does it: lowercase and strip_accents apart, Sequence steps', (t) => {
+  const dir = tempDir(t, 'sci-tokenizer-json-');
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'café', 'cafe', 'Café', 'Cafe'];
+  const pieces = (normalizer: unknown) => {
+    const file = join(dir, 'tokenizer.json');
+    writeFileSync(file, JSON.stringify({ normalizer, model: { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((v, i) => [v, i])) } }));
+    return wordPieceFromTokenizerJson(file).tokenize('Café');
+  };
+  assert.deepEqual(pieces({ type: 'BertNormalizer', lowercase: true, strip_accents: null }), ['cafe'], 'uncased BERT strips accents');
+  assert.deepEqual(pieces({ type: 'BertNormalizer', lowercase: true, strip_accents: false }), ['café']);
+  assert.deepEqual(pieces({ type: 'BertNormalizer', lowercase: false, strip_accents: true }), ['Cafe']);
+  assert.deepEqual(pieces({ type: 'BertNormalizer', lowercase: false }), ['Café'], 'cased BERT keeps case and accents');
+  assert.deepEqual(pieces({ type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }] }), ['café']);
+  assert.deepEqual(pieces({ type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }, { type: 'StripAccents' }] }), ['cafe']);
+  assert.deepEqual(pieces(null), ['Café']);
+});
