@@ -6,12 +6,11 @@
  * against in-process (goal ≤ 5%) and the 2-worker speed-up (goal ≥ 1.8×).
  * Process start-up is not timed: the cluster is up before each measurement.
  *
- *   node dist/bench/cluster.js [--shards 8]
+ *   node dist/bench/cluster.js [--shards 8] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
@@ -51,8 +50,9 @@ async function runCluster(passages: string, dir: string, workers: number): Promi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { shards: { type: 'string', default: '8' } } });
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-cluster-'));
+  const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false }, shards: { type: 'string', default: '8' } } });
+  const scratch = benchScratch('sci-bench-cluster-', values.keep === true);
+  const dir = scratch.dir;
   try {
     const passages = join(dir, 'passages');
     const { manifest } = await ingestWordnet(passages, Number(values.shards));
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

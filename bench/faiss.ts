@@ -8,12 +8,11 @@
  * generated 128-d vectors (default 1M; clustered, so ANN indexes behave as
  * on real embeddings; ground truth from the Flat index).
  *
- *   node dist/bench/faiss.js [--size 1000000] [--queries 1000] [--threads 2] [--repeat 5] [--hnsw-size 200000]
+ *   node dist/bench/faiss.js [--size 1000000] [--queries 1000] [--threads 2] [--repeat 5] [--hnsw-size 200000] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import { FaissIndex, setFaissThreads, type Metric, type SearchParams } from '../faiss/index.js';
 import { readIvecs, readVectors, writeNpy } from '../vectors/index.js';
 import { annRecallAtK } from '../eval/index.js';
@@ -108,6 +107,7 @@ async function runCase(
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      keep: { type: 'boolean', default: false },
       size: { type: 'string', default: '1000000' },
       queries: { type: 'string', default: '1000' },
       threads: { type: 'string', default: '2' },
@@ -119,7 +119,8 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const repeat = Number(values.repeat);
   setFaissThreads(threads);
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-faiss-'));
+  const scratch = benchScratch('sci-bench-faiss-', values.keep === true);
+  const dir = scratch.dir;
   const rows: Row[] = [];
   try {
     const sift = join(SHARED_DATA, 'siftsmall');
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
       rows.push(await runCase(`generated-${size}`, dir, base, dim, queries, qNpy, null, c, threads, repeat));
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
   console.log(`threads ${threads}, best of ${repeat}; ratio = our QPS / python faiss QPS on the same index file`);
   console.log('data               index          params           n        build s   ours QPS   python QPS  ratio  identical  recall@10');

@@ -9,12 +9,11 @@
  * query summed over the graphs; then distances at equal recall against the
  * global graph (goal for the served layout, 2 groups on 2 servers: ≤ 1.5×).
  *
- *   node dist/bench/graph-groups.js [--queries 1000]
+ *   node dist/bench/graph-groups.js [--queries 1000] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import { ingestWordnet } from './wordnet.js';
 import { devQueryTexts, mergedRecall, valueAtRecall } from './recall.js';
 import { runJobLocally } from '../coordinator/index.js';
@@ -40,8 +39,9 @@ interface Point {
 const distancesAt = (points: Point[], target: number) => valueAtRecall(points, target, 'distances');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { queries: { type: 'string', default: '1000' } } });
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-graphs-'));
+  const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false }, queries: { type: 'string', default: '1000' } } });
+  const scratch = benchScratch('sci-bench-graphs-', values.keep === true);
+  const dir = scratch.dir;
   try {
     const storage = new FsStorage('/');
     console.log(`bench/graph-groups: WordNet in ${SHARDS} shards, baseline encoder 128-d, HNSW32 (ip), ${values.queries} dev queries …`);
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     );
     console.log(JSON.stringify({ bench: 'graph-groups', shards: SHARDS, queries: nq, sweeps: Object.fromEntries(sweeps), table }));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

@@ -7,12 +7,11 @@
  * 2-worker speed-up and the merge's share. Encoding and indexing are set-up,
  * not timed; process start-up is not timed either.
  *
- *   node dist/bench/mine.js [--shards 8] [--k 200]
+ *   node dist/bench/mine.js [--shards 8] [--k 200] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
@@ -27,9 +26,12 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { shards: { type: 'string', default: '8' }, k: { type: 'string', default: '200' } } });
+  const { values } = parseArgs({
+    options: { keep: { type: 'boolean', default: false }, shards: { type: 'string', default: '8' }, k: { type: 'string', default: '200' } },
+  });
   const k = Number(values.k);
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-mine-'));
+  const scratch = benchScratch('sci-bench-mine-', values.keep === true);
+  const dir = scratch.dir;
   const storage = new FsStorage('/');
   try {
     const passages = join(dir, 'passages');
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     }
     console.log(JSON.stringify({ bench: 'mine', queries, k, shards: manifest.shards.length, results }));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

@@ -14,12 +14,12 @@
  * batches of 16) at the smallest nprobe reaching Recall@10 0.9, routed
  * against in-process (goal ≥ 0.8×).
  *
- *   node dist/bench/routed.js [--seconds 5] [--queries 1000]
+ *   node dist/bench/routed.js [--seconds 5] [--queries 1000] [--keep]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import type { ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
@@ -62,9 +62,12 @@ async function startServers(nats: string, root: string, indexSet: string, groups
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, queries: { type: 'string', default: '1000' } } });
+  const { values } = parseArgs({
+    options: { keep: { type: 'boolean', default: false }, seconds: { type: 'string', default: '5' }, queries: { type: 'string', default: '1000' } },
+  });
   const seconds = Number(values.seconds);
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-routed-'));
+  const scratch = benchScratch('sci-bench-routed-', values.keep === true);
+  const dir = scratch.dir;
   const storage = new FsStorage('/');
   const logger = pino({ level: 'silent' });
   const servers: ChildProcess[] = [];
@@ -236,7 +239,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers) s.kill('SIGTERM');
     await nats?.stop({ clean: true });
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

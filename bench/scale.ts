@@ -8,14 +8,14 @@
  * tail-at-scale simulator against every one-client cell and out to 1,024
  * shards. Writes report.json and report.html (plots) to --out.
  *
- *   node dist/bench/scale.js [--seconds 3] [--shards 1,2,4,8,16] [--replicas 1,2] [--clients 1,4,16]
+ *   node dist/bench/scale.js [--seconds 3] [--shards 1,2,4,8,16] [--replicas 1,2] [--clients 1,4,16] [--keep]
  *                            [--indexes flat,ivf,hnsw] [--out out/scale]
  */
 import { readQueriesFile } from '../shards/index.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
 import { spawnShardServers, stopProcesses } from './shard-servers.js';
@@ -37,6 +37,7 @@ const list = (text: string) => text.split(',').map((x) => Number(x.trim()));
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      keep: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '3' },
       shards: { type: 'string', default: '1,2,4,8,16' },
       replicas: { type: 'string', default: '1,2' },
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
     },
   });
   const names = values.indexes.split(',') as Array<keyof typeof INDEXES>;
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-scale-'));
+  const scratch = benchScratch('sci-bench-scale-', values.keep === true);
+  const dir = scratch.dir;
   const storage = new FsStorage('/');
   const logger = pino({ level: 'silent' });
   let nats: NatsServerProcess | null = null;
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     console.log(`report: ${written.html} (${written.json})`);
   } finally {
     await nats?.stop({ clean: true });
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

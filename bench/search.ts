@@ -7,13 +7,13 @@
  *   QPS:     4 concurrent clients sending batches of 16 queries for T seconds.
  * Goals (issue 6): added p50 ≤ 2 ms, QPS ratio ≥ 0.8.
  *
- *   node dist/bench/search.js [--seconds T]
+ *   node dist/bench/search.js [--seconds T] [--keep]
  */
 import { readQueriesFile } from '../shards/index.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import pino from 'pino';
 import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
@@ -26,9 +26,10 @@ import { percentile } from '../eval/index.js';
 import { runLoad } from '../scale/index.js';
 import { spawnShardServers } from './shard-servers.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false }, seconds: { type: 'string', default: '5' } } });
 const seconds = Number(values.seconds);
-const dir = mkdtempSync(join(tmpdir(), 'sci-bench-search-'));
+const scratch = benchScratch('sci-bench-search-', values.keep === true);
+const dir = scratch.dir;
 const storage = new FsStorage('/');
 const logger = pino({ level: 'silent' });
 
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     await nc.close();
     for (const s of servers) s.kill('SIGTERM');
     await nats.stop({ clean: true });
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 

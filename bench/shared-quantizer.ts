@@ -7,12 +7,11 @@
  * Flat) and distances computed per query summed over the shards; then, at
  * equal recall, the nprobe and distances each layout needs.
  *
- *   node dist/bench/shared-quantizer.js [--shards 8] [--nlist 256] [--queries 1000]
+ *   node dist/bench/shared-quantizer.js [--shards 8] [--nlist 256] [--queries 1000] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchScratch } from './scratch.js';
 import { ingestWordnet } from './wordnet.js';
 import { devQueryTexts, mergedRecall, valueAtRecall } from './recall.js';
 import { runJobLocally } from '../coordinator/index.js';
@@ -45,12 +44,18 @@ const distancesAt = (points: Point[], target: number) => valueAtRecall(points, t
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { shards: { type: 'string', default: '8' }, nlist: { type: 'string', default: '256' }, queries: { type: 'string', default: '1000' } },
+    options: {
+      keep: { type: 'boolean', default: false },
+      shards: { type: 'string', default: '8' },
+      nlist: { type: 'string', default: '256' },
+      queries: { type: 'string', default: '1000' },
+    },
   });
   const shards = Number(values.shards);
   const nlist = Number(values.nlist);
   setFaissThreads(2);
-  const dir = mkdtempSync(join(tmpdir(), 'sci-bench-sq-'));
+  const scratch = benchScratch('sci-bench-sq-', values.keep === true);
+  const dir = scratch.dir;
   try {
     const storage = new FsStorage('/');
     console.log(`bench/shared-quantizer: WordNet in ${shards} shards, baseline encoder 128-d, IVF${nlist},Flat ip, ${values.queries} dev queries …`);
@@ -105,7 +110,7 @@ async function main(): Promise<void> {
     );
     console.log(JSON.stringify({ bench: 'shared-quantizer', shards, nlist, queries: nq, own, shared, equalRecall, ownSeconds, sharedSeconds }));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.done();
   }
 }
 
