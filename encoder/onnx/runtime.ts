@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { Logger } from '../../common/index.js';
 import { EncoderEngineError } from '../errors.js';
@@ -31,6 +32,12 @@ export interface OpenedSession {
 
 const require = createRequire(import.meta.url);
 let runtime: typeof Ort | null = null;
+
+// ONNX Runtime's Linux build carries a telemetry library that leaves /tmp/mat-debug-<pid>.log behind
+// for every process that opens a session. Off unless the user chose otherwise. The native library reads
+// the process environment, which only the main thread's process.env writes through to, so this runs as
+// the module loads in a process's main thread, before its pool threads start.
+if (isMainThread) process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 /** onnxruntime-node, or a typed error saying why it cannot load (the caller may fall back to tfjs). */
 export function loadOnnxRuntime(): typeof Ort {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CheckpointError, EncoderEngineError, openTextEncoder } from '../../../encoder/index.js';
@@ -76,6 +76,8 @@ test('ONNX Runtime on the exported BERT matches PyTorch within 1e-4, mean and CL
       const encoder = await openTextEncoder(fixtureWith(dir, { pooling, batchSize: 64 }, { vocabOnly }));
       assert.equal(encoder.description['sci.encoder.engine'], 'onnxruntime');
       assert.equal(encoder.description['sci.encoder.provider'], 'cpu');
+      // ONNX Runtime's telemetry is off (encoder/onnx/runtime.ts): it leaves no /tmp/mat-debug-<pid>.log behind.
+      assert.equal(existsSync(`/tmp/mat-debug-${process.pid}.log`), false);
       assert.equal(encoder.dim, 64);
       for (const kind of ['passages', 'queries'] as const) {
         const got = await encoder.encode(reference.texts[kind], kind === 'queries' ? 'query' : 'item');
