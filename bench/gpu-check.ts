@@ -8,16 +8,15 @@
  *
  *   node dist/bench/gpu-check.js [--passages 100000] [--batch 256]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCheckpointTensors } from '../encoder/checkpoint.js';
-import type { Architecture } from '../encoder/model/index.js';
 import { checkpointGraphs, exportedRunConfig, OnnxTextEncoder } from '../encoder/onnx/index.js';
 import { VocabBuilder, WordPieceTokenizer } from '../encoder/tokenizer/index.js';
-import { wordnetDictDir } from '../shards/index.js';
-import { saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
+import { miniLmShape, saveSyntheticCheckpoint } from './synthetic-checkpoint.js';
+import { wordnetGlosses } from './wordnet.js';
 
 const { values } = parseArgs({
   options: { passages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '256' }, sample: { type: 'string', default: '2048' } },
@@ -25,27 +24,13 @@ const { values } = parseArgs({
 const wanted = Number(values.passages);
 
 // WordNet glosses (117k synsets), repeated where more passages are asked for.
-const glosses: string[] = [];
-for (const pos of ['noun', 'verb', 'adj', 'adv'])
-  for (const line of readFileSync(join(wordnetDictDir(), `data.${pos}`), 'utf8').split('\n'))
-    if (line.includes('| ')) glosses.push(line.split('| ')[1]!.trim());
+const glosses = wordnetGlosses();
 const passages = Array.from({ length: wanted }, (_, i) => glosses[i % glosses.length]!);
 
 const builder = new VocabBuilder({ stem: false });
 for (const text of glosses) builder.addText(text);
 const tokenizer = new WordPieceTokenizer(builder.build({ size: 30_522 }));
-const architecture: Architecture = {
-  kind: 'transformer',
-  vocabSize: tokenizer.size,
-  width: 384,
-  layers: 6,
-  heads: 12,
-  ffnWidth: 1536,
-  dim: 384,
-  towers: 'shared',
-  maxLength: 128,
-  pooling: 'mean',
-};
+const architecture = miniLmShape(tokenizer.size);
 const dir = mkdtempSync(join(tmpdir(), 'sci-gpu-check-'));
 try {
   await saveSyntheticCheckpoint(dir, architecture, tokenizer);

@@ -3,6 +3,11 @@ import { saveCheckpoint } from '../encoder/checkpoint.js';
 import { createDualEncoder, type Architecture } from '../encoder/model/index.js';
 import { SPECIAL_TOKENS, WordPieceTokenizer } from '../encoder/tokenizer/index.js';
 
+/** A MiniLM-shaped tower (6 layers × 384, 12 heads, FFN 1,536) in our transformer architecture, 128 tokens. */
+export function miniLmShape(vocabSize: number): Architecture {
+  return { kind: 'transformer', vocabSize, width: 384, layers: 6, heads: 12, ffnWidth: 1536, dim: 384, towers: 'shared', maxLength: 128, pooling: 'mean' };
+}
+
 /**
  * A checkpoint of `architecture` with seeded random weights (step 0), for benches that measure
  * compute, not quality. Without a tokenizer the vocabulary is synthetic pieces of the model's size.

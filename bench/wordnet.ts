@@ -1,4 +1,6 @@
-import { runIngest, WordnetIngester, type IngestResult } from '../shards/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runIngest, WordnetIngester, wordnetDictDir, type IngestResult } from '../shards/index.js';
 
 /** The built-in WordNet corpus as Arrow passage shards (the benches' common input). */
 export function ingestWordnet(outDir: string, shards: number): Promise<IngestResult> {
@@ -13,4 +15,13 @@ export function ingestWordnet(outDir: string, shards: number): Promise<IngestRes
     excerptChars: 100,
     strict: false,
   });
+}
+
+/** Every synset's gloss text (definition and examples as written) of the built-in WordNet, in file order: the benches' raw texts. */
+export function wordnetGlosses(): string[] {
+  const glosses: string[] = [];
+  for (const pos of ['noun', 'verb', 'adj', 'adv'])
+    for (const line of readFileSync(join(wordnetDictDir(), `data.${pos}`), 'utf8').split('\n'))
+      if (line.includes('| ')) glosses.push(line.split('| ')[1]!.trim());
+  return glosses;
 }

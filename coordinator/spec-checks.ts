@@ -3,7 +3,7 @@ import { checkFactoryLimits } from '../faiss/index.js';
 import { JobError, type JobSpec } from '../jobs/index.js';
 import { readSetManifest } from '../shards/index.js';
 import { jobKindOf } from '../stages/index.js';
-import { joinKey, type Storage } from '../storage/index.js';
+import { joinKey, MODEL_FOLDER_MARKERS, type Storage } from '../storage/index.js';
 
 /*
  * What a job spec asks, checked against what it reads before anything is
@@ -34,8 +34,8 @@ export async function checkSpecAgainstInputs(spec: JobSpec, storage: Storage): P
 
 /** A model folder the workers can load: a checkpoint's model card, an ONNX export's model.onnx or a TensorFlow.js model.json. */
 async function checkModelFolder(path: string, storage: Storage): Promise<void> {
-  for (const file of ['model-card.json', 'model.onnx', 'model.json']) if (await storage.exists(joinKey(path, file))) return;
-  throw new JobError(`encoder.path ${path} is no model folder (none of model-card.json, model.onnx, model.json in it)`, {
+  for (const file of MODEL_FOLDER_MARKERS) if (await storage.exists(joinKey(path, file))) return;
+  throw new JobError(`encoder.path ${path} is no model folder (none of ${MODEL_FOLDER_MARKERS.join(', ')} in it)`, {
     field: 'encoder.path',
     file: path,
   });

@@ -10,6 +10,9 @@ import { checkRelativeName } from './keys.js';
  * fetched files: the object store caches each file on its own). Returns the
  * folder and a key that changes whenever the weights do.
  */
+/** The file that makes a folder a model folder: a checkpoint's card, an ONNX export's graph, a TensorFlow.js model. */
+export const MODEL_FOLDER_MARKERS = ['model-card.json', 'model.onnx', 'model.json'] as const;
+
 export async function fetchModelFolder(storage: Storage, key: string, localDir: string): Promise<{ dir: string; cacheKey: string }> {
   let files: string[];
   let cacheKey: string;

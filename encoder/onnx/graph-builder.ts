@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { onnx as OnnxNamespace } from 'onnx-proto';
+import { onnx, type OnnxNamespace } from './proto.js';
 
 /*
  * A small ONNX graph writer: named initializers, nodes in order, typed graph
@@ -7,9 +6,6 @@ import type { onnx as OnnxNamespace } from 'onnx-proto';
  * (no Python, no onnx package). Only what our towers need: float32 and int64
  * tensors, int / ints / float attributes.
  */
-
-// onnx-proto is CommonJS with a namespace export; createRequire keeps its runtime object typed.
-const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace };
 
 /** The opset our exports use: LayerNormalization (17) and ReduceSum with axes as an input (13). */
 export const EXPORT_OPSET = 17;

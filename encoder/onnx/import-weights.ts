@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { onnx as OnnxNamespace } from 'onnx-proto';
+import { onnx, type OnnxNamespace } from './proto.js';
 import { ArchitectureSchema, type Architecture } from '../model/index.js';
 import { CheckpointError } from '../errors.js';
 import { EXTERNAL_CONFIG_FILE, readExternalConfig } from '../external-model.js';
@@ -16,8 +15,6 @@ import { folderTokenizer, ONNX_MODEL_FILE } from './model-folder.js';
  * weight, so the towers can be rebuilt exactly. Any other graph (a BERT
  * exported by optimum) is a different architecture and is refused.
  */
-
-const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace };
 
 export interface ExportedWeights {
   architecture: Architecture;
