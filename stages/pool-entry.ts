@@ -15,7 +15,8 @@ import type { PoolResult, PoolTask } from './stage.js';
 // The worker's inference settings (config workers.encoder) and log level, handed to every pool thread as it starts:
 // the thread logs which engine and provider each model really opened on (a CUDA fallback says why).
 const threadData = workerData as { encoder?: Parameters<typeof setEncoderSettings>[0]; logLevel?: string } | null;
-setEncoderSettings(threadData?.encoder ?? {}, createRootLogger({ level: threadData?.logLevel ?? 'info', pretty: false }).child({ component: 'pool-thread' }));
+// A worker passes its log level; the in-process runner (benches, tests) passes none and its threads say only warnings.
+setEncoderSettings(threadData?.encoder ?? {}, createRootLogger({ level: threadData?.logLevel ?? 'warn', pretty: false }).child({ component: 'pool-thread' }));
 
 export default async function runPoolTask(task: PoolTask): Promise<PoolResult> {
   const cancel = cancelOfFlag(task.cancel);
