@@ -7,7 +7,9 @@ import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
   PipelineConfigSchema,
+  pipelineRecord,
   planPipeline,
+  renderPipelineMarkdown,
   readPipelineState,
   runPipeline,
   writeSeedSummary,
@@ -20,7 +22,8 @@ import type { Logger } from '../common/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
-import { positiveInt } from './parse.js';
+import { intList, positiveInt } from './parse.js';
+import { recordCommit, writeResultRecord } from '../results/index.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -78,6 +81,14 @@ function lastLoggedStep(logFile: string): number | string {
     }
   }
   return '?';
+}
+
+/** The command that reproduces a run of these seeds (consecutive seeds as --seed/--seeds, others as one command per seed). */
+export function pipelineRunCommand(file: string, seeds: readonly number[], sets: readonly string[]): string {
+  const setArgs = sets.map((s) => ` --set ${s}`).join('');
+  const consecutive = seeds.every((s, i) => i === 0 || s === seeds[i - 1]! + 1);
+  if (consecutive) return `sci pipeline run ${file} --seed ${seeds[0]}${seeds.length > 1 ? ` --seeds ${seeds.length}` : ''}${setArgs}`;
+  return seeds.map((seed) => `sci pipeline run ${file} --seed ${seed}${setArgs}`).join(' && ');
 }
 
 export interface PipelineProgress {
@@ -151,14 +162,59 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
           process.stdout.write(formatResults(state));
           process.stdout.write(`report: ${join(state.out, 'report.html')}\n`);
         }
+        const out = planPipeline(config).out;
         if (states.length > 1) {
-          const { html } = writeSeedSummary(planPipeline(config).out, states, config);
+          const { html } = writeSeedSummary(out, states, config);
           process.stdout.write(`summary over ${states.length} seeds: ${html}\n`);
         }
+        // The result record of the seeds this command ran (sci pipeline record combines seeds run separately).
+        const record = pipelineRecord({
+          file,
+          config,
+          states,
+          command: pipelineRunCommand(
+            file,
+            states.map((s) => s.seed),
+            flags.set,
+          ),
+          encoder: sciConfig.workers.encoder,
+        });
+        const recordFile = join(out, states.length > 1 ? `record-seeds-${states[0]!.seed}-${states.at(-1)!.seed}.json` : `seed-${states[0]!.seed}/record.json`);
+        writeResultRecord(recordFile, record);
+        process.stdout.write(`result record: ${recordFile}\n`);
       } finally {
         (progress as PipelineProgress | null)?.stop();
         interrupt.release();
         await closeBounded(cluster);
+      }
+    });
+  pipeline
+    .command('record')
+    .description(
+      'The result record of finished seeds (each seed may have run on its own): every evaluation, step times, the summary over seeds, the commit and resolved config; prints the README table',
+    )
+    .argument('<file>', 'pipeline config, e.g. config/pipelines/wordnet.yaml')
+    .requiredOption('--seeds <list>', 'the seeds, e.g. 1-3 or 1,2,3', intList('--seeds'))
+    .option('--set <path=value>', 'the same overrides the runs were given', collect, [])
+    .option('--write <file>', 'write the record there (e.g. docs/results/pipeline-wordnet.json); refused unless every seed ran at one clean commit')
+    .option('--allow-dirty', 'with --write: accept a record made from a tree with uncommitted changes (it says so)')
+    .action(async (file: string, flags: { seeds: number[]; set: string[]; write?: string; allowDirty?: boolean }) => {
+      const { config: sciConfig } = commandContext(globals());
+      const config = loadPipelineConfig(file, flags.set);
+      const storage = new FsStorage('/');
+      const states: PipelineState[] = [];
+      for (const seed of flags.seeds) {
+        const plan = planPipeline(config, seed);
+        const state = existsSync(plan.stateFile) ? await readPipelineState(storage, plan.stateFile) : null;
+        if (!state) throw new UsageError(`seed ${seed} has not run (no ${plan.stateFile})`, { file: plan.stateFile });
+        states.push(state);
+      }
+      const record = pipelineRecord({ file, config, states, command: pipelineRunCommand(file, flags.seeds, flags.set), encoder: sciConfig.workers.encoder });
+      process.stdout.write(`${renderPipelineMarkdown(record)}\n`);
+      if (flags.write) {
+        recordCommit(record, { allowDirty: flags.allowDirty ?? false });
+        writeResultRecord(flags.write, record);
+        process.stdout.write(`wrote ${flags.write}\n`);
       }
     });
   pipeline

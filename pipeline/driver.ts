@@ -26,6 +26,8 @@ import { analyseStage } from './analysis.js';
 import { DriverLease } from './lease.js';
 import { fingerprintOf, planPipeline, type PipelinePlan, type PipelineStep, type TrainSegment } from './plan.js';
 import { writePipelineReport } from './report.js';
+import { resolvedPipelineConfig } from './record.js';
+import { captureProvenance, configFingerprint, sameCode } from '../results/index.js';
 import {
   EvalResultSchema,
   PIPELINE_STATE_FORMAT,
@@ -126,6 +128,7 @@ async function runSteps(plan: PipelinePlan, options: RunPipelineOptions): Promis
     state.finishedAt = null;
     logger.info({ from: options.redoFrom, steps: forgotten.size }, 'redoing steps');
   }
+  noteDriver(state, config, cluster.encoderSettings, logger);
   await save();
   logger.info({ seed: plan.seed, state: plan.stateFile, steps: plan.steps.length }, 'pipeline');
 
@@ -203,6 +206,22 @@ async function runSteps(plan: PipelinePlan, options: RunPipelineOptions): Promis
   return state;
 }
 
+/**
+ * Records which code and resolved config this driver runs, where it differs from the last driver's
+ * (the result record refuses a seed whose parts ran different configs, and lists every commit).
+ */
+function noteDriver(state: PipelineState, config: PipelineConfig, encoder: EncoderSettings | undefined, logger: Logger): void {
+  const run = { provenance: captureProvenance(), configFingerprint: configFingerprint(resolvedPipelineConfig(config, encoder)) };
+  const last = state.drivers.at(-1);
+  if (last && sameCode(last.provenance, run.provenance) && last.configFingerprint === run.configFingerprint) return;
+  if (last && state.steps.some((s) => s.state === 'done'))
+    logger.warn(
+      { before: { commit: last.provenance.commit, config: last.configFingerprint }, now: { commit: run.provenance.commit, config: run.configFingerprint } },
+      'this seed continues under other code or another resolved config: its record will list both (a record refuses mixed configs)',
+    );
+  state.drivers.push(run);
+}
+
 function freshState(plan: PipelinePlan): PipelineState {
   const now = new Date().toISOString();
   return {
@@ -216,6 +235,7 @@ function freshState(plan: PipelinePlan): PipelineState {
     steps: [],
     results: [],
     best: null,
+    drivers: [],
   };
 }
 

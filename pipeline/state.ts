@@ -1,5 +1,6 @@
 import { parseContract } from '../common/index.js';
 import { z } from 'zod';
+import { ProvenanceSchema } from '../results/index.js';
 import type { Storage } from '../storage/index.js';
 import { PipelineError } from './errors.js';
 
@@ -50,6 +51,10 @@ export const EvalResultSchema = z.strictObject({
 });
 export type EvalResult = z.infer<typeof EvalResultSchema>;
 
+/** One driver's start on this seed: the code it ran and the resolved config's fingerprint (pipeline/record.ts). */
+export const DriverRunSchema = z.strictObject({ provenance: ProvenanceSchema, configFingerprint: z.string() });
+export type DriverRun = z.infer<typeof DriverRunSchema>;
+
 export const PipelineStateSchema = z.strictObject({
   format: z.literal(PIPELINE_STATE_FORMAT),
   seed: z.number().int(),
@@ -62,6 +67,8 @@ export const PipelineStateSchema = z.strictObject({
   results: z.array(EvalResultSchema),
   /** The trained checkpoint with the best dev metric over the whole corpus. */
   best: z.strictObject({ stage: z.string(), checkpoint: z.string(), indexSet: z.string(), metric: z.string(), value: z.number() }).nullable(),
+  /** Every driver start that ran a different code or resolved config than the one before it (empty in states older than records). */
+  drivers: z.array(DriverRunSchema).default([]),
 });
 export type PipelineState = z.infer<typeof PipelineStateSchema>;
 

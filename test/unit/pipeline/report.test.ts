@@ -39,6 +39,7 @@ function state(seed: number, results: EvalResult[]): PipelineState {
     steps: [],
     results,
     best: null,
+    drivers: [],
   };
 }
 

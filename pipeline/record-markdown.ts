@@ -1,0 +1,140 @@
+import { REPORT_METRICS } from '../eval/index.js';
+import type { PipelineRecord } from './record.js';
+
+/*
+ * The README's pipeline tables, rendered from a result record (a test
+ * compares the README's block with this function's output for the committed
+ * record, so every figure there is the record's).
+ */
+
+type Row = PipelineRecord['body']['summary']['rows'][number];
+
+/** A person's name for a pipeline row. */
+export function pipelineRowLabel(stage: string): string {
+  if (stage === 'bm25') return 'BM25';
+  if (stage === 'hashed') return 'hashed TF-IDF (256-d)';
+  if (stage === 'stage1') return 'stage 1 (in-batch)';
+  if (stage === 'stage2') return 'stage 2 (+ BM25 negatives)';
+  const round = /^stage3\.r(\d+)$/.exec(stage);
+  if (round) return round[1] === '1' ? 'stage 3, round 1 (+ dense negatives)' : `stage 3, round ${round[1]}`;
+  return stage;
+}
+
+const fixed4 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4));
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** The rows in pipeline order (baselines, then stages by steps), one per stage, with each split's summary row. */
+function stagesOf(record: PipelineRecord): Array<{ stage: string; steps: number | null; bySplit: Map<string, Row> }> {
+  const out: Array<{ stage: string; steps: number | null; bySplit: Map<string, Row> }> = [];
+  for (const row of record.body.summary.rows) {
+    let entry = out.find((e) => e.stage === row.stage);
+    if (!entry) out.push((entry = { stage: row.stage, steps: row.trainedSteps, bySplit: new Map() }));
+    entry.bySplit.set(row.split, row);
+  }
+  return out;
+}
+
+function splitsOf(record: PipelineRecord): string[] {
+  const splits = [...new Set(record.body.summary.rows.map((r) => r.split))];
+  const selection = record.body.selectionSplit;
+  return splits.sort((a, b) => (a === selection ? -1 : b === selection ? 1 : a.localeCompare(b)));
+}
+
+/** Markdown: which code and seeds, then stage × (split, metric) as mean ± sample std; the best mean of each column in bold. */
+export function renderPipelineMarkdown(record: PipelineRecord): string {
+  const code = record.provenance.map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`).join(', ');
+  const stages = stagesOf(record);
+  const splits = splitsOf(record);
+  const columns = splits.flatMap((split) => REPORT_METRICS.map((metric) => ({ split, metric })));
+  const best = columns.map(({ split, metric }) => Math.max(...stages.map((s) => s.bySplit.get(split)?.mean[metric] ?? -Infinity)));
+  const firstRun = record.body.runs[0]!;
+  const queries = splits.map((split) => `${split} ${thousands(firstRun.results.find((r) => r.split === split)?.queries ?? 0)}`).join(', ');
+  const passages = thousands(firstRun.results[0]?.passages ?? 0);
+  const lines = [
+    `Record \`docs/results/pipeline-${record.name}.json\`: commit ${code}, seeds ${record.seeds.join(', ')}, resolved config \`${record.configFingerprint}\`, made by \`${record.command}\`. ` +
+      `Every figure is a mean over the split's judged queries (${queries}) searched over all ${passages} passages through scatter-gather; ` +
+      `trained rows are mean ± sample std over the seeds; BM25 and the hashed baseline are seed-independent.`,
+    '',
+    `| row | steps | ${columns.map((c) => `${c.split} ${c.metric}`).join(' | ')} |`,
+    `|---|---|${columns.map(() => '---').join('|')}|`,
+  ];
+  for (const stage of stages) {
+    const cells = columns.map(({ split, metric }, i) => {
+      const row = stage.bySplit.get(split);
+      const mean = row?.mean[metric];
+      if (row === undefined || mean === undefined) return '-';
+      const text = row.trainedSteps !== null && row.seeds > 1 ? `${fixed4(mean)} ± ${fixed4(row.std[metric])}` : fixed4(mean);
+      return mean === best[i] ? `**${text}**` : text;
+    });
+    lines.push(`| ${pipelineRowLabel(stage.stage)} | ${stage.steps === null ? '-' : thousands(stage.steps)} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', renderPipelineTimes(record));
+  return lines.join('\n');
+}
+
+/** Seconds per kind of step, per seed (work shared by seeds is counted in the seed that did it). */
+export function pipelineTimes(record: PipelineRecord): Array<{ seed: number; train: number; jobs: number; evals: number; total: number }> {
+  return record.body.runs.map((run) => {
+    const sum = (kind: RegExp) => run.steps.filter((s) => !s.reused && kind.test(s.id)).reduce((a, s) => a + s.seconds, 0);
+    const train = sum(/\.train$/);
+    const evals = sum(/\.(eval|analysis)(\.|$)/);
+    const total = sum(/./);
+    return { seed: run.seed, train, jobs: total - train - evals, evals, total };
+  });
+}
+
+function renderPipelineTimes(record: PipelineRecord): string {
+  const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+  const parts = pipelineTimes(record).map(
+    (t) => `seed ${t.seed} ${minutes(t.total)} (training ${Math.round(t.train)} s, jobs ${Math.round(t.jobs)} s, evaluations ${Math.round(t.evals)} s)`,
+  );
+  const machine = record.provenance[0]!;
+  return `Step times on ${machine.cores} cores (${machine.cpu}): ${parts.join('; ')}.`;
+}
+
+/** Whether each seed of `check` falls inside mean ± 3·std of `reference`, per trained row and metric. */
+export function seedCheck(
+  reference: PipelineRecord,
+  check: PipelineRecord,
+): Array<{ stage: string; split: string; metric: string; mean: number; std: number; seed: number; value: number; inside: boolean }> {
+  const out = [];
+  for (const row of reference.body.summary.rows) {
+    if (row.trainedSteps === null) continue;
+    for (const metric of REPORT_METRICS) {
+      const mean = row.mean[metric];
+      const std = row.std[metric];
+      if (mean === undefined || std === undefined) continue;
+      for (const run of check.body.runs) {
+        const value = run.results.find((r) => r.stage === row.stage && r.split === row.split)?.metrics[metric];
+        if (value === undefined) continue;
+        out.push({ stage: row.stage, split: row.split, metric, mean, std, seed: run.seed, value, inside: Math.abs(value - mean) <= 3 * std });
+      }
+    }
+  }
+  return out;
+}
+
+/** Markdown of seedCheck: a row per (stage, split, metric), the check seeds' values with their distance in stds. */
+export function renderSeedCheck(reference: PipelineRecord, check: PipelineRecord): string {
+  const rows = seedCheck(reference, check);
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  const lines = [
+    `| row | split | metric | seeds ${reference.seeds.join(', ')} mean ± std | ${seeds.map((s) => `seed ${s} (Δ/std)`).join(' | ')} |`,
+    `|---|---|---|---|${seeds.map(() => '---').join('|')}|`,
+  ];
+  const keys = [...new Set(rows.map((r) => `${r.stage}\u0000${r.split}\u0000${r.metric}`))];
+  for (const key of keys) {
+    const [stage, split, metric] = key.split('\u0000') as [string, string, string];
+    const group = rows.filter((r) => r.stage === stage && r.split === split && r.metric === metric);
+    const { mean, std } = group[0]!;
+    const cells = seeds.map((seed) => {
+      const r = group.find((g) => g.seed === seed);
+      if (!r) return '-';
+      // Rounded before the sign is chosen, so a float's -0.04 reads +0.0.
+      const z = std > 0 ? Math.round(((r.value - mean) / std) * 10) / 10 + 0 : Number.NaN;
+      return `${fixed4(r.value)} (${Number.isFinite(z) ? `${z >= 0 ? '+' : ''}${z.toFixed(1)}` : 'n/a'})${r.inside ? '' : ' **outside**'}`;
+    });
+    lines.push(`| ${pipelineRowLabel(stage)} | ${split} | ${metric} | ${fixed4(mean)} ± ${fixed4(std)} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
