@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { readYamlFile } from '../config/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
-import { buildGridReport, GridConfigSchema, gridCells, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
+import { buildGridReport, GridConfigSchema, gridCells, gridRecord, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
+import { recordCommit, writeResultRecord } from '../results/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
@@ -61,9 +62,13 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
             return progress.hooks;
           },
         });
-        const report = await buildGridReport(grid, cells, seeds, new FsStorage('/'));
+        const storage = new FsStorage('/');
+        const report = await buildGridReport(grid, cells, seeds, storage);
         const { html } = writeGridReport(grid.out, report);
-        process.stdout.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; report: ${html}\n`);
+        const command = `sci experiment run ${file}${flags.seeds > 1 ? ` --seeds ${flags.seeds}` : ''}`;
+        const record = await gridRecord({ file, grid, cells, seeds, report, storage, command, encoder: sciConfig.workers.encoder });
+        writeResultRecord(join(grid.out, 'record.json'), record);
+        process.stdout.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min; report: ${html}; result record: ${join(grid.out, 'record.json')}\n`);
       } finally {
         (progress as PipelineProgress | null)?.stop();
         interrupt.release();
@@ -75,12 +80,28 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
     .description('Write <out>/report.html and report.json from the cells and seeds finished so far (no cluster needed)')
     .argument('<file>', 'grid')
     .option('--seeds <n>', 'seeds per cell', positiveInt('--seeds'), 1)
-    .action(async (file: string, flags: { seeds: number }) => {
+    .option(
+      '--write <file>',
+      'also write its result record there (e.g. docs/results/experiment-sci.json); refused unless every cell-seed ran at one clean commit',
+    )
+    .option('--allow-dirty', 'with --write: accept a record made from a tree with uncommitted changes (it says so)')
+    .action(async (file: string, flags: { seeds: number; write?: string; allowDirty?: boolean }) => {
+      const { config: sciConfig } = commandContext(globals());
       const grid = loadGridConfig(file);
-      const report = await buildGridReport(grid, gridCells(grid), seedsOf(grid, flags.seeds), new FsStorage('/'));
+      const cells = gridCells(grid);
+      const seeds = seedsOf(grid, flags.seeds);
+      const storage = new FsStorage('/');
+      const report = await buildGridReport(grid, cells, seeds, storage);
       const { html } = writeGridReport(grid.out, report);
       const done = report.rows.filter((r) => r.seeds.length > 0).length;
       process.stdout.write(`${done}/${report.rows.length} rows measured; report: ${html} (${join(grid.out, 'report.json')})\n`);
+      if (flags.write) {
+        const command = `sci experiment run ${file}${flags.seeds > 1 ? ` --seeds ${flags.seeds}` : ''}`;
+        const record = await gridRecord({ file, grid, cells, seeds, report, storage, command, encoder: sciConfig.workers.encoder });
+        recordCommit(record, { allowDirty: flags.allowDirty ?? false });
+        writeResultRecord(flags.write, record);
+        process.stdout.write(`wrote ${flags.write}\n`);
+      }
     });
   return experiment;
 }

@@ -2,3 +2,4 @@ export { GridConfigSchema, gridCells, type GridConfig, type GridCell } from './c
 export { runGrid, type RunGridOptions } from './run.js';
 export { buildGridReport, writeGridReport, meanStd, type GridReport, type GridRow, type MeanStd } from './report.js';
 export { ExperimentError } from './errors.js';
+export { gridRecord, readGridRecord, type GridRecord } from './record.js';

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gridCells, gridRecord, GridConfigSchema, type GridReport } from '../../../experiment/index.js';
+import { planPipeline, resolvedPipelineConfig, type PipelineState } from '../../../pipeline/index.js';
+import { captureProvenance, configFingerprint, recordCommit } from '../../../results/index.js';
+import { FsStorage } from '../../../storage/index.js';
+import { tempDir } from '../../support/paths.js';
+
+/* A grid's record: each cell's resolved config fingerprint, the code of every cell-seed that ran, refused where a cell-seed ran another config. */
+
+test("a grid record names each cell's resolved config and the code that ran it; a cell-seed run under another config is refused", async (t) => {
+  const out = tempDir(t);
+  const grid = GridConfigSchema.parse({
+    title: 't',
+    out,
+    corpus: { passages: join(out, 'p') },
+    pipeline: { stages: { inBatch: { steps: 10 }, bm25: null } },
+    axes: [{ name: 'w', key: 'train.objective.distanceWeight', values: [0, 0.6] }],
+  });
+  const cells = gridCells(grid);
+  const code = { ...captureProvenance(), commit: 'e'.repeat(40), dirty: false };
+  const writeState = (cellIndex: number, configFingerprint: string) => {
+    const plan = planPipeline(cells[cellIndex]!.config, 1);
+    const state: PipelineState = {
+      format: 'sci-cluster/pipeline-state@1',
+      seed: 1,
+      out: plan.seedDir,
+      createdAt: '',
+      updatedAt: '',
+      finishedAt: '',
+      totalSteps: 10,
+      steps: [],
+      results: [],
+      best: null,
+      drivers: [{ provenance: code, configFingerprint }],
+    };
+    mkdirSync(dirname(plan.stateFile), { recursive: true });
+    writeFileSync(plan.stateFile, JSON.stringify(state));
+  };
+  const fingerprints = cells.map((cell) => configFingerprint(resolvedPipelineConfig(cell.config)));
+  assert.notEqual(fingerprints[0], fingerprints[1], 'the axis value is part of the resolved config');
+  writeState(0, fingerprints[0]!);
+  writeState(1, fingerprints[0]!);
+  const report = { rows: [], seeds: [1] } as unknown as GridReport;
+  const options = { file: 'config/experiments/toy.yaml', grid, cells, seeds: [1], report, storage: new FsStorage('/'), command: 'sci experiment run toy.yaml' };
+  await assert.rejects(gridRecord(options), /cell w=0\.6 seed 1 was run with resolved config/);
+
+  writeState(1, fingerprints[1]!);
+  const record = await gridRecord(options);
+  assert.equal(record.kind, 'experiment');
+  assert.equal(record.name, 'toy');
+  const { out: _out, seed: _seed, ...measured } = grid;
+  assert.deepEqual(record.config, { grid: measured, cells: { 'w=0': fingerprints[0], 'w=0.6': fingerprints[1] } });
+  assert.equal(recordCommit(record), 'e'.repeat(40));
+});
