@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestCluster } from '../support/cluster.js';
 import { tempDir } from '../support/paths.js';
-import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { wordnetFixture, wordnetParts, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
 
 /*
  * Failures that must end a job with the reason, and a graceful worker stop.
@@ -12,7 +12,7 @@ import { wordnetFixture } from '../support/wordnet-fixture.js';
 
 test('a fatal task error terminates the task and fails the job with the reason', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t);
-  const { embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16 });
+  const { embeddings } = await wordnetFixture(dir, 2, { embeddings: true, dim: 16, input: wordnetParts(dir, ['adv']) });
   const cluster = await TestCluster.start({ dir, workers: 1 });
   t.after(() => cluster.stop());
   // A dual-view index of a one-tower embedding set (the shard's file has no query view): no retry can fix that.
@@ -35,7 +35,8 @@ test('a fatal task error terminates the task and fails the job with the reason',
 
 test('a task over its delivery limit fails the job with that reason', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t);
-  const { passages } = await wordnetFixture(dir, 1);
+  // The workers crash before reading a row: the smallest real corpus will do.
+  const { passages } = await wordnetFixture(dir, 1, { input: wordnetParts(dir, ['adv']) });
   const cluster = await TestCluster.start({ dir, workers: 0, maxDeliver: 2, ackWaitMs: 1500 });
   t.after(() => cluster.stop());
   const exitOf = (child: ReturnType<typeof cluster.startWorker>) => new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
@@ -56,7 +57,8 @@ test('a task over its delivery limit fails the job with that reason', { timeout:
 
 test('SIGTERM drains a worker: its running task finishes and is acked, then it exits 0', { timeout: 180_000 }, async (t) => {
   const dir = tempDir(t);
-  const { passages, embeddings } = await wordnetFixture(dir, 6, { embeddings: true, dim: 64 });
+  // Verbs and adverbs: a task runs for seconds (long enough to be stopped in), the job's rest not for a minute.
+  const { passages, embeddings } = await wordnetFixture(dir, 6, { embeddings: true, dim: 64, input: wordnetVerbsAndAdverbs(dir) });
   const cluster = await TestCluster.start({ dir, workers: 1 });
   t.after(() => cluster.stop());
   const worker = cluster.workers[0]!;
