@@ -96,6 +96,11 @@ export const PipelineConfigSchema = z.strictObject({
       maxQueries: z.number().int().nonnegative().default(0),
       /** Reference rows measured the same way. */
       baselines: z.strictObject({ bm25: z.boolean().default(true), hashed: z.boolean().default(true) }).prefault({}),
+      /**
+       * A `hybrid` row: the final stage's ranking fused with BM25's by reciprocal rank (what `sci search
+       * --hybrid` serves), from the two rows' top-k; needs the BM25 baseline. @defaultValue true
+       */
+      hybrid: z.boolean().default(true),
     })
     .prefault({}),
   /** How long one cluster job may take before the driver gives up on it. @defaultValue 1 hour */

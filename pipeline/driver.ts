@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { parseContract, type Logger } from '../common/index.js';
 import { TrainConfigSchema, train, type EncoderSettings, type TrainResult } from '../encoder/index.js';
@@ -24,7 +24,8 @@ import { PipelineError } from './errors.js';
 import { evaluateTarget } from './evaluate.js';
 import { analyseStage } from './analysis.js';
 import { DriverLease } from './lease.js';
-import { fingerprintOf, planPipeline, type PipelinePlan, type PipelineStep, type TrainSegment } from './plan.js';
+import { HYBRID_STAGE, fingerprintOf, planPipeline, runFileOf, type PipelinePlan, type PipelineStep, type TrainSegment } from './plan.js';
+import { evaluateFused } from './fuse.js';
 import { writePipelineReport } from './report.js';
 import { resolvedPipelineConfig } from './record.js';
 import { captureProvenance, configFingerprint, sameCode } from '../results/index.js';
@@ -244,7 +245,8 @@ function bestOf(results: readonly EvalResult[], config: PipelineConfig): Pipelin
   const metric = config.eval.metric;
   let best: PipelineState['best'] = null;
   for (const r of results) {
-    if (r.split !== config.eval.split || r.checkpoint === null) continue;
+    // The fused row is not a checkpoint of its own (its checkpoint is the final stage's).
+    if (r.split !== config.eval.split || r.checkpoint === null || r.stage === HYBRID_STAGE) continue;
     const value = r.metrics[metric] ?? Number.NEGATIVE_INFINITY;
     if (!best || value > best.value) best = { stage: r.stage, checkpoint: r.checkpoint, indexSet: r.indexSet, metric, value };
   }
@@ -365,10 +367,25 @@ async function runEvalStep(
 ): Promise<EvalResult> {
   const { storage, nc } = options.cluster;
   const file = step.target.resultFile;
-  // Baseline rows are shared by every seed: measured once.
+  // Baseline rows are shared by every seed: measured once (again where a fused row needs their ranking kept).
   if (await storage.exists(file)) {
     const kept = EvalResultSchema.safeParse(JSON.parse(await storage.readText(file)));
-    if (kept.success && kept.data.fingerprint === fingerprint && kept.data.checkpoint === null) return kept.data;
+    const runKept = !step.target.saveRun || (await storage.exists(runFileOf(dirname(file), step.target.split)));
+    if (kept.success && kept.data.fingerprint === fingerprint && kept.data.checkpoint === null && runKept) return kept.data;
+  }
+  if (step.target.fuse) {
+    const finalRows = await storage
+      .readText(join(step.target.indexSet, 'manifest.json'))
+      .then((text) => (JSON.parse(text) as { shards: Array<{ rows: number }> }).shards.reduce((sum, s) => sum + s.rows, 0));
+    const fused = evaluateFused(step.target, {
+      passages: plan.passages,
+      k: config.eval.k,
+      maxQueries: config.eval.maxQueries,
+      fingerprint,
+      passageCount: finalRows,
+    });
+    await storage.writeText(file, `${JSON.stringify(fused, null, 2)}\n`);
+    return fused;
   }
   const result = await evaluateTarget(step.target, {
     nc,

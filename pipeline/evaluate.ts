@@ -5,7 +5,9 @@ import { withServedIndexSet } from './served-index-set.js';
 import type { Storage } from '../storage/index.js';
 import type { EncoderSettings } from '../encoder/index.js';
 import { PipelineError } from './errors.js';
-import type { EvalTarget } from './plan.js';
+import { runFileOf, type EvalTarget } from './plan.js';
+import type { RunFile } from './fuse.js';
+import { dirname } from 'node:path';
 import type { EvalResult } from './state.js';
 
 /*
@@ -37,7 +39,7 @@ export async function evaluateTarget(target: EvalTarget, options: EvaluateOption
       split: target.split,
       ...(options.maxQueries > 0 ? { maxQueries: options.maxQueries } : {}),
     });
-    const { reports } = await evaluateIndexes(service, [target.index], sample, qrels, {
+    const { reports, runs } = await evaluateIndexes(service, [target.index], sample, qrels, {
       k: options.k,
       batchSize: 128,
       latencyQueries: 100,
@@ -50,6 +52,12 @@ export async function evaluateTarget(target: EvalTarget, options: EvaluateOption
       throw new PipelineError(
         `${target.stage} ${target.split}: ${report.partialAnswers} partial answers (a shard did not answer); not recording lower numbers`,
       );
+    if (target.saveRun) {
+      // The ranking a fused row reads (pipeline/fuse.ts): document ids only, best first.
+      const ranked = runs.get(target.index)!;
+      const kept: RunFile = { split: target.split, k: options.k, queries: Object.fromEntries([...ranked].map(([id, hits]) => [id, hits.map((h) => h.docId)])) };
+      await storage.writeText(runFileOf(dirname(target.resultFile), target.split), JSON.stringify(kept));
+    }
     return {
       stage: target.stage,
       split: target.split,

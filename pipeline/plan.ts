@@ -37,6 +37,18 @@ export interface EvalTarget {
   checkpoint: string | null;
   trainedSteps: number | null;
   resultFile: string;
+  /** Keep the evaluated ranking (run-<split>.json beside the result): a fused row reads it. */
+  saveRun?: boolean;
+  /** A fused row: the rankings of these rows (their folders' run-<split>.json), by reciprocal rank with these weights; nothing is searched. */
+  fuse?: Array<{ runDir: string; weight: number }>;
+}
+
+/** The row that fuses the final stage with BM25 (eval.hybrid). */
+export const HYBRID_STAGE = 'hybrid';
+
+/** The file a row's ranking is kept in, for a split. */
+export function runFileOf(dir: string, split: string): string {
+  return join(dir, `run-${split}.json`);
 }
 
 export type PipelineStep =
@@ -116,8 +128,17 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
   // BM25 over the corpus: stage 2's source and a reference row.
   const bm25Indexes = join(shared, 'bm25', 'indexes');
   steps.push({ id: 'bm25.index', kind: 'job', shared: true, spec: { kind: 'index', input: null, output: bm25Indexes, indexes: [], bm25: { passages } } });
+  if (config.eval.hybrid && !config.eval.baselines.bm25)
+    throw new PipelineError('eval.hybrid fuses the final stage with the BM25 row: it needs eval.baselines.bm25 (or set eval.hybrid: false)', {
+      field: 'eval.hybrid',
+    });
   if (config.eval.baselines.bm25)
-    evals.push(evalStep({ stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null }, join(shared, 'bm25')));
+    evals.push(
+      evalStep(
+        { stage: 'bm25', indexSet: bm25Indexes, index: 'bm25', checkpoint: null, trainedSteps: null, ...(config.eval.hybrid ? { saveRun: true } : {}) },
+        join(shared, 'bm25'),
+      ),
+    );
   if (config.eval.baselines.hashed) {
     const dir = join(shared, 'hashed');
     steps.push({
@@ -242,6 +263,29 @@ export function planPipeline(config: PipelineConfig, seed: number = config.seed)
       negativesPerQuery: dense.negativesPerQuery,
     });
     previous = { outDir: join(seedDir, stage, 'train'), steps: trained };
+  }
+
+  // The final stage fused with BM25: measured from the two rows' rankings, on each split after them.
+  if (config.eval.hybrid) {
+    const finalRow = evals.findLast((e) => e.checkpoint !== null)!;
+    finalRow.saveRun = true;
+    const finalDir = finalRow.resultFile.slice(0, finalRow.resultFile.lastIndexOf('/'));
+    evals.push(
+      evalStep(
+        {
+          stage: HYBRID_STAGE,
+          indexSet: finalRow.indexSet,
+          index: 'flat+bm25',
+          checkpoint: finalRow.checkpoint,
+          trainedSteps: finalRow.trainedSteps,
+          fuse: [
+            { runDir: finalDir, weight: 1 },
+            { runDir: join(shared, 'bm25'), weight: 1 },
+          ],
+        },
+        join(seedDir, HYBRID_STAGE),
+      ),
+    );
   }
 
   // The held-out split, once, at the end: every row measured the same way.

@@ -13,6 +13,7 @@ type Row = PipelineRecord['body']['summary']['rows'][number];
 export function pipelineRowLabel(stage: string): string {
   if (stage === 'bm25') return 'BM25';
   if (stage === 'hashed') return 'hashed TF-IDF (256-d)';
+  if (stage === 'hybrid') return 'hybrid: final stage + BM25 (RRF)';
   if (stage === 'stage1') return 'stage 1 (in-batch)';
   if (stage === 'stage2') return 'stage 2 (+ BM25 negatives)';
   const round = /^stage3\.r(\d+)$/.exec(stage);

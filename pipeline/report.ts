@@ -1,6 +1,7 @@
 import { REPORT_METRICS } from '../eval/index.js';
 import { escapeHtml, renderPipelinePage, writeReportFiles } from '../report/index.js';
 import type { PipelineConfig } from './config.js';
+import { HYBRID_STAGE } from './plan.js';
 import type { EvalResult, PipelineState } from './state.js';
 
 /*
@@ -27,10 +28,15 @@ export interface PipelineSummary {
 
 type Row = Pick<EvalResult, 'stage' | 'split' | 'trainedSteps'>;
 
-/** Pipeline order: the dev split before the test split; baselines, then stages by training steps. */
+/** Pipeline order: the dev split before the test split; baselines, then stages by training steps, then the fused row. */
 function pipelineOrder(config: PipelineConfig): (a: Row, b: Row) => number {
   const splitRank = (s: string) => (s === config.eval.split ? 0 : 1);
-  return (a, b) => splitRank(a.split) - splitRank(b.split) || (a.trainedSteps ?? -1) - (b.trainedSteps ?? -1) || a.stage.localeCompare(b.stage);
+  const fusedLast = (stage: string) => (stage === HYBRID_STAGE ? 1 : 0);
+  return (a, b) =>
+    splitRank(a.split) - splitRank(b.split) ||
+    fusedLast(a.stage) - fusedLast(b.stage) ||
+    (a.trainedSteps ?? -1) - (b.trainedSteps ?? -1) ||
+    a.stage.localeCompare(b.stage);
 }
 
 /** Mean and sample standard deviation (n − 1) of every metric per (stage, split), over the seeds' states. */

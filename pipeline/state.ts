@@ -45,7 +45,8 @@ export const EvalResultSchema = z.strictObject({
   queries: z.number().int(),
   passages: z.number().int(),
   metrics: MetricsSchema,
-  latency: z.strictObject({ p50Ms: z.number(), p99Ms: z.number() }),
+  /** Null for a fused row: nothing was searched for it. */
+  latency: z.strictObject({ p50Ms: z.number(), p99Ms: z.number() }).nullable(),
   fingerprint: z.string(),
   measuredAt: z.string(),
 });

@@ -12,8 +12,10 @@ import { escapeHtml, linePlot, type Series } from './svg-plot.js';
 /** Dev metric against training steps, one series per metric, and each baseline as a flat line across the same steps. */
 function stagePlots(summary: PipelineSummary, split: string): string {
   const dev = summary.rows.filter((r) => r.split === split);
-  const trained = dev.filter((r) => r.trainedSteps !== null);
-  const baselines = dev.filter((r) => r.trainedSteps === null);
+  // The fused row ('hybrid', the final stage with BM25) is drawn as a flat line, like the baselines: it is not another checkpoint.
+  const isFused = (r: SummaryRow) => r.stage === 'hybrid';
+  const trained = dev.filter((r) => r.trainedSteps !== null && !isFused(r));
+  const baselines = dev.filter((r) => r.trainedSteps === null || isFused(r));
   const steps = trained.map((r) => r.trainedSteps!);
   return REPORT_METRICS.slice(0, 3)
     .map((metric) => {

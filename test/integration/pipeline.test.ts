@@ -134,7 +134,7 @@ test(
 
     // Every row evaluated over the whole corpus, the dev split after each stage and the test split at the end.
     const passages = JSON.parse(readFileSync(join(plan.passages, 'manifest.json'), 'utf8')) as { rowsWritten: number };
-    const expected = ['bm25', 'hashed', 'stage1', 'stage2', 'stage3.r1'];
+    const expected = ['bm25', 'hashed', 'stage1', 'stage2', 'stage3.r1', 'hybrid'];
     for (const split of ['dev', 'test']) {
       assert.deepEqual(
         state.results
@@ -150,9 +150,25 @@ test(
         for (const m of ['Recall@10', 'MRR@10', 'nDCG@10']) assert.ok(r.metrics[m]! >= 0 && r.metrics[m]! <= 1, `${r.stage} ${m}`);
       }
     }
-    assert.ok(state.best && expected.slice(2).includes(state.best.stage), 'the best checkpoint is a trained stage');
-    const bestValue = Math.max(...state.results.filter((r) => r.split === 'dev' && r.checkpoint).map((r) => r.metrics['Recall@10']!));
+    assert.ok(state.best && ['stage1', 'stage2', 'stage3.r1'].includes(state.best.stage), 'the best checkpoint is a trained stage');
+    const bestValue = Math.max(...state.results.filter((r) => r.split === 'dev' && r.checkpoint && r.stage !== 'hybrid').map((r) => r.metrics['Recall@10']!));
     assert.equal(state.best.value, bestValue);
+    // The fused row: the final stage's and BM25's kept rankings of the same queries, fused; nothing searched for it.
+    for (const split of ['dev', 'test']) {
+      const hybrid = state.results.find((r) => r.stage === 'hybrid' && r.split === split)!;
+      const final = state.results.find((r) => r.stage === 'stage3.r1' && r.split === split)!;
+      assert.equal(hybrid.queries, final.queries);
+      assert.equal(hybrid.checkpoint, final.checkpoint);
+      assert.equal(hybrid.latency, null);
+      for (const dir of [join(plan.seedDir, 'stage3.r1'), join(plan.out, 'bm25')]) {
+        const kept = JSON.parse(readFileSync(join(dir, `run-${split}.json`), 'utf8')) as { queries: Record<string, string[]> };
+        assert.equal(Object.keys(kept.queries).length, final.queries, `${dir} ${split}: a ranking per query`);
+      }
+    }
+    // The run wrote its result record: this checkout's commit, the resolved config's fingerprint.
+    const record = JSON.parse(readFileSync(join(plan.seedDir, 'record.json'), 'utf8')) as { provenance: Array<{ commit: string }>; seeds: number[] };
+    assert.deepEqual(record.seeds, [plan.seed]);
+    assert.match(record.provenance[0]!.commit, /^[0-9a-f]{40}$/);
 
     // Provenance of stage 3's negatives, and no judged positive among them.
     const split = readQuerySplit(join(plan.passages, 'queries.jsonl'), join(plan.passages, 'qrels', 'train.tsv'));

@@ -52,14 +52,32 @@ test('the plan: stage 1, BM25 mining and stage 2, then each round mines from the
       'stage3.r2.encode',
       'stage3.r2.index',
       'stage3.r2.eval',
+      'hybrid.eval',
       'bm25.eval.test',
       'hashed.eval.test',
       'stage1.eval.test',
       'stage2.eval.test',
       'stage3.r1.eval.test',
       'stage3.r2.eval.test',
+      'hybrid.eval.test',
     ],
   );
+  // The fused row reads the rankings the final stage and BM25 keep, on each split.
+  const kept = plan.steps.flatMap((s) => (s.kind === 'eval' && s.target.saveRun ? [s.id] : []));
+  assert.deepEqual(kept, ['bm25.eval', 'stage3.r2.eval', 'bm25.eval.test', 'stage3.r2.eval.test']);
+  const hybrid = byId(plan.steps, 'hybrid.eval.test');
+  if (hybrid.kind !== 'eval') throw new Error('not an eval step');
+  assert.deepEqual(hybrid.target.fuse, [
+    { runDir: '/data/run/seed-7/stage3.r2', weight: 1 },
+    { runDir: '/data/run/bm25', weight: 1 },
+  ]);
+  assert.equal(hybrid.target.checkpoint, '/data/run/seed-7/stage3.r2/train/last');
+  assert.equal(hybrid.target.trainedSteps, 230);
+  assert.throws(
+    () => planPipeline(PipelineConfigSchema.parse({ ...config, eval: { baselines: { bm25: false } } })),
+    (err: Error & { field?: string }) => err.field === 'eval.hybrid' && /needs eval\.baselines\.bm25/.test(err.message),
+  );
+  assert.ok(!planPipeline(PipelineConfigSchema.parse({ ...config, eval: { hybrid: false } })).steps.some((s) => s.id.startsWith('hybrid')));
   // Every job step is a valid job spec.
   for (const step of plan.steps) if (step.kind === 'job') JobSpecSchema.parse(step.spec);
 
