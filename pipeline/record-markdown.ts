@@ -1,5 +1,6 @@
 import { REPORT_METRICS } from '../eval/index.js';
 import type { PipelineRecord } from './record.js';
+import { ResultRecordError } from '../results/index.js';
 
 /*
  * The README's pipeline tables, rendered from a result record (a test
@@ -115,18 +116,28 @@ export function seedCheck(
   return out;
 }
 
-/** Markdown of seedCheck: a row per (stage, split, metric), the check seeds' values with their distance in stds. */
-export function renderSeedCheck(reference: PipelineRecord, check: PipelineRecord): string {
+/**
+ * Markdown of seedCheck: one line saying how many of the check seeds' values fall inside mean ± 3·std, then a
+ * table of the final trained stage (every split and metric) and of every value outside, in stds from the mean.
+ */
+export function renderSeedCheck(reference: PipelineRecord, check: PipelineRecord, finalStage: string): string {
+  if (check.configFingerprint !== reference.configFingerprint)
+    throw new ResultRecordError(`a seed check compares runs of one config: ${check.configFingerprint} is not ${reference.configFingerprint}`);
   const rows = seedCheck(reference, check);
   const seeds = [...new Set(rows.map((r) => r.seed))];
+  const inside = rows.filter((r) => r.inside).length;
   const lines = [
-    `| row | split | metric | seeds ${reference.seeds.join(', ')} mean ± std | ${seeds.map((s) => `seed ${s} (Δ/std)`).join(' | ')} |`,
+    `Seeds ${seeds.join(' and ')} against seeds ${reference.seeds.join(', ')} (\`${check.provenance.map((p) => p.commit?.slice(0, 10) ?? 'unknown').join(', ')}\`, the same resolved config \`${check.configFingerprint}\`): ` +
+      `${inside} of ${rows.length} values (every trained row, split and metric) inside mean ± 3 std.`,
+    '',
+    `| row | split | metric | seeds ${reference.seeds.join(', ')} mean ± std | ${seeds.map((s) => `seed ${s} (Δ in std)`).join(' | ')} |`,
     `|---|---|---|---|${seeds.map(() => '---').join('|')}|`,
   ];
   const keys = [...new Set(rows.map((r) => `${r.stage}\u0000${r.split}\u0000${r.metric}`))];
   for (const key of keys) {
     const [stage, split, metric] = key.split('\u0000') as [string, string, string];
     const group = rows.filter((r) => r.stage === stage && r.split === split && r.metric === metric);
+    if (stage !== finalStage && group.every((r) => r.inside)) continue;
     const { mean, std } = group[0]!;
     const cells = seeds.map((seed) => {
       const r = group.find((g) => g.seed === seed);
@@ -136,6 +147,28 @@ export function renderSeedCheck(reference: PipelineRecord, check: PipelineRecord
       return `${fixed4(r.value)} (${Number.isFinite(z) ? `${z >= 0 ? '+' : ''}${z.toFixed(1)}` : 'n/a'})${r.inside ? '' : ' **outside**'}`;
     });
     lines.push(`| ${pipelineRowLabel(stage)} | ${split} | ${metric} | ${fixed4(mean)} ± ${fixed4(std)} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Two or more single-config records side by side (e.g. an A/B of one setting): per stage, each record's mean of each metric. */
+export function renderRecordComparison(
+  records: ReadonlyArray<{ label: string; record: PipelineRecord }>,
+  metrics: readonly string[],
+  splits: readonly string[],
+): string {
+  const stages = stagesOf(records[0]!.record);
+  const columns = splits.flatMap((split) => metrics.flatMap((metric) => records.map(({ label, record }) => ({ split, metric, label, record }))));
+  const lines = [`| row | ${columns.map((c) => `${c.split} ${c.metric}, ${c.label}`).join(' | ')} |`, `|---|${columns.map(() => '---').join('|')}|`];
+  for (const stage of stages) {
+    const cells = columns.map(({ split, metric, record }) =>
+      fixed4(
+        stagesOf(record)
+          .find((s) => s.stage === stage.stage)
+          ?.bySplit.get(split)?.mean[metric],
+      ),
+    );
+    lines.push(`| ${pipelineRowLabel(stage.stage)} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }

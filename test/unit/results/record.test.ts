@@ -10,6 +10,7 @@ import {
   planPipeline,
   readPipelineRecord,
   renderPipelineMarkdown,
+  renderRecordComparison,
   renderSeedCheck,
   resolvedPipelineConfig,
   type EvalResult,
@@ -176,9 +177,21 @@ test("the README table is the record's: mean ± std per trained row, the best of
   assert.match(markdown, /seed 1 \d+\.\d min \(training 200 s/);
 
   const check = pipelineRecord({ file: 'toy.yaml', config, states: [finishedState(4, [0.41, 0.7])], command: '' });
-  const table = renderSeedCheck(record, check);
-  assert.match(table, /\| stage 1 \(in-batch\) \| dev \| Recall@10 \| 0\.4100 ± 0\.0141 \| 0\.4100 \(\+0\.0\) \|/);
+  const table = renderSeedCheck(record, check, 'stage1');
+  assert.match(table, /^Seeds 4 against seeds 1, 2 .*: 6 of 12 values \(every trained row, split and metric\) inside mean ± 3 std\.$/m);
+  assert.match(table, /\| stage 1 \(in-batch\) \| dev \| Recall@10 \| 0\.4100 ± 0\.0141 \| 0\.4100 \(\+0\.0\) \|/, 'the final stage is shown whole');
   assert.match(table, /\| stage 2 \(\+ BM25 negatives\) \| dev \| Recall@10 \| 0\.5200 ± 0\.0283 \| 0\.7000 \(\+6\.4\) \*\*outside\*\* \|/);
+  assert.doesNotMatch(table, /\| stage 2 \(\+ BM25 negatives\) \| dev \| Recall@100 \|/, 'other rows only where outside');
+  const comparison = renderRecordComparison(
+    [
+      { label: 'A', record },
+      { label: 'B', record: check },
+    ],
+    ['Recall@10'],
+    ['dev'],
+  );
+  assert.match(comparison, /\| stage 2 \(\+ BM25 negatives\) \| 0\.5200 \| 0\.7000 \|/);
+  assert.throws(() => renderSeedCheck(record, { ...check, configFingerprint: 'other' }, 'stage1'), /compares runs of one config/);
 });
 
 test('--seeds lists: 1,2,3 and 1-3 and mixes; bad ones named', () => {
