@@ -10,6 +10,7 @@ import {
   DprJsonIngester,
   ParquetIngester,
   runIngest,
+  STDIN_INPUT,
   TsvIngester,
   WordnetIngester,
   wordnetDictDir,
@@ -41,7 +42,7 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
     .addOption(new Option('--format <format>', 'input format').choices(['tsv', 'beir', 'dpr', 'parquet', 'wordnet']).makeOptionMandatory())
     .option(
       '--input <path>',
-      'psgs_w100.tsv file (tsv), BEIR folder (beir), DPR retriever JSON (dpr), Parquet file or Hugging Face datasets folder (parquet); .gz files are read as they are; not needed for wordnet',
+      'psgs_w100.tsv file or - for standard input (tsv), BEIR folder (beir), DPR retriever JSON (dpr), Parquet file or Hugging Face datasets folder (parquet); .gz files are read as they are; not needed for wordnet',
     )
     .requiredOption('--out <dir>', 'output folder for shards, manifest.json, queries and judgments (a key prefix when storage.kind is nats-object-store)')
     .option('--shards <n>', 'split into exactly N shards of equal size', positiveInt('--shards'))
@@ -55,6 +56,10 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
     .action(async (flags: IngestFlags) => {
       if (flags.shards !== undefined && flags.rowsPerShard !== undefined) throw new UsageError('give either --shards or --rows-per-shard, not both');
       if (flags.format !== 'wordnet' && !flags.input) throw new UsageError(`--input is required for --format ${flags.format}`);
+      if (flags.input === STDIN_INPUT && flags.format !== 'tsv')
+        throw new UsageError(`--input - (standard input) reads --format tsv only; ${flags.format} input is a folder or a file read as a whole`, {
+          field: '--input',
+        });
       const overrides: Record<string, unknown> = {};
       if (flags.strict) overrides['ingest.strict'] = true;
       if (flags.batchRows) overrides['ingest.batchRows'] = flags.batchRows;
@@ -85,7 +90,11 @@ export function ingestCommand(globals: () => GlobalOptions): Command {
           strict: config.ingest.strict,
           logger: log,
           onProgress: (p) =>
-            progress.update(Math.round(p.bytesDone / 1e6), Math.max(1, Math.round(p.bytesTotal / 1e6)), { rows: p.rowsWritten, rejected: p.rowsRejected }),
+            // Standard input's size is unknown (total 0): the bar counts what was read.
+            progress.update(Math.round(p.bytesDone / 1e6), Math.max(1, Math.round((p.bytesTotal || p.bytesDone) / 1e6)), {
+              rows: p.rowsWritten,
+              rejected: p.rowsRejected,
+            }),
         });
         progress.stop();
         let manifestPath = localManifest;

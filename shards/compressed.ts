@@ -30,8 +30,15 @@ export interface CorpusFile {
   close(): void;
 }
 
-/** Opens a corpus file for streaming, decompressing gzip on the way. */
+/** The input name that means standard input (`sci ingest --input -`): read as a stream, plain text only, size unknown. */
+export const STDIN_INPUT = '-';
+
+/** Opens a corpus file for streaming, decompressing gzip on the way; `-` is standard input. */
 export function openCorpusFile(path: string, options: { highWaterMark?: number } = {}): CorpusFile {
+  if (path === STDIN_INPUT) {
+    const stdin = process.stdin;
+    return { stream: stdin, gzip: false, bytesRead: () => stdin.bytesRead ?? 0, close: () => stdin.destroy() };
+  }
   const file = createReadStream(path, options.highWaterMark ? { highWaterMark: options.highWaterMark } : {});
   const gzip = isGzip(path);
   const stream = gzip ? file.pipe(createGunzip({ chunkSize: options.highWaterMark ?? 64 * 1024 })) : file;
@@ -58,6 +65,7 @@ export function namingGzipFile(path: string, err: unknown): unknown {
  * four bytes; a larger file is counted in whole multiples of 2^32 above its compressed size.
  */
 export function contentBytes(path: string): number {
+  if (path === STDIN_INPUT) return 0; // a stream's size is unknown until it ends
   const size = statSync(path).size;
   if (size < 18 || !isGzip(path)) return size;
   const fd = openSync(path, 'r');

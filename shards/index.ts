@@ -37,4 +37,5 @@ export {
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';
 export { ArrowRowReader, readIdColumns } from './arrow-row-reader.js';
 export { PassageLookup, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';
-export { writeSyntheticCorpus, type SyntheticCorpusOptions } from './synthetic-corpus.js';
+export { writeSyntheticCorpus, streamSyntheticCorpus, type SyntheticCorpusOptions } from './synthetic-corpus.js';
+export { STDIN_INPUT } from './compressed.js';

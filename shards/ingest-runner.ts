@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { contentBytes } from './compressed.js';
+import { STDIN_INPUT, contentBytes } from './compressed.js';
 import { join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { IdFingerprintSet } from './id-fingerprint-set.js';
@@ -50,6 +50,8 @@ export interface IngestResult {
   manifestPath: string;
 }
 
+const pathOrStdin = (path: string) => (path === STDIN_INPUT ? STDIN_INPUT : resolve(path));
+
 export async function runIngest(options: RunIngestOptions): Promise<IngestResult> {
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
@@ -64,7 +66,8 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
     for await (const events of options.ingester.events({
       maxLineBytes: options.maxLineBytes,
       excerptChars: options.excerptChars,
-      onBytes: (n) => (bytesDone = Math.min(bytesTotal, bytesDone + n)),
+      // Capped at the total where it is known (a gzip's size is an estimate); standard input's is not.
+      onBytes: (n) => (bytesDone = bytesTotal > 0 ? Math.min(bytesTotal, bytesDone + n) : bytesDone + n),
       ...(options.signal ? { signal: options.signal } : {}),
     })) {
       for (const event of events) {
@@ -88,7 +91,8 @@ export async function runIngest(options: RunIngestOptions): Promise<IngestResult
   const manifest: Manifest = {
     format: PASSAGE_FORMAT,
     createdAt: new Date().toISOString(),
-    source: { format: options.format, input: resolve(options.input), files: files.map((f) => resolve(f)) },
+    // Standard input stays '-': there is no path to resolve.
+    source: { format: options.format, input: pathOrStdin(options.input), files: files.map(pathOrStdin) },
     idPolicy: ID_POLICY,
     rowsIn: shards.rowsWritten + passagesRejected,
     rowsWritten: shards.rowsWritten,

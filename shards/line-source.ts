@@ -1,4 +1,5 @@
-import { namingGzipFile, openCorpusFile } from './compressed.js';
+import { STDIN_INPUT, namingGzipFile, openCorpusFile } from './compressed.js';
+import { IngestError } from './errors.js';
 
 /*
  * Streaming, byte-level line reader for corpus files of any size.
@@ -81,9 +82,13 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
   };
 
   const file = openCorpusFile(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
+  let first = true;
   try {
     for await (const chunk of chunksOf(file.stream, file.gzip ? path : null)) {
       options.signal?.throwIfAborted();
+      if (first && path === STDIN_INPUT && chunk[0] === 0x1f && chunk[1] === 0x8b)
+        throw new IngestError('standard input is gzip-compressed: decompress it on the way (zcat FILE.gz | sci ingest … --input -)', { file: path });
+      first = false;
       const out: LineEvent[] = [];
       let start = 0;
       for (;;) {

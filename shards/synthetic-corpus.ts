@@ -11,8 +11,8 @@ import { wordnetDictDir } from './ingest/wordnet.js';
  * Words are WordNet's lemmas (about 147,000, from the npm package the
  * product ships) drawn with Zipf frequencies (s = 1.07, English's), ranks
  * given by a seeded shuffle. Seeded: the same rows give the same file.
- * Written in blocks to a temp name and renamed: memory does not grow with
- * the rows.
+ * Written in blocks to a temp name and renamed (or to standard output, for a
+ * pipe into ingest): memory does not grow with the rows.
  */
 
 export interface SyntheticCorpusOptions {
@@ -60,53 +60,75 @@ function zipfTable(vocabulary: number, random: () => number): Uint32Array {
   return table;
 }
 
+/** Writes every byte to `fd`, waiting out a full pipe (EAGAIN) rather than failing: a reader on the other end sets the pace. */
 function writeAll(fd: number, text: string): number {
   const buffer = Buffer.from(text);
-  for (let at = 0; at < buffer.length;) at += writeSync(fd, buffer, at);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let at = 0; at < buffer.length;) {
+    try {
+      at += writeSync(fd, buffer, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
   return buffer.length;
 }
 
-/** Writes `options.rows` passages to `path` (a psgs_w100-shaped TSV with its header); returns the bytes written. */
-export function writeSyntheticCorpus(path: string, options: SyntheticCorpusOptions): number {
+/** The corpus's text in blocks of about BLOCK_BYTES, handed to `write` in order; returns the bytes written. */
+function generateSyntheticCorpus(options: SyntheticCorpusOptions, write: (block: string) => number): number {
   if (!Number.isInteger(options.rows) || options.rows < 0) throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
   const random = seededRandom(options.seed ?? 1);
   const words = wordnetVocabulary();
   const table = zipfTable(words.length, random);
   const word = () => words[table[Math.floor(random() * table.length)]!]!;
   const perPassage = options.wordsPerPassage ?? 100;
+  let bytes = 0;
+  let block = 'id\ttext\ttitle\n';
+  let title = '';
+  let left = 0;
+  for (let id = 1; id <= options.rows; id++) {
+    if (left === 0) {
+      const n = 1 + Math.floor(random() * 3);
+      title = Array.from({ length: n }, () => {
+        const w = word();
+        return w[0]!.toUpperCase() + w.slice(1);
+      }).join(' ');
+      // 1 + geometric(p): mean 1 + (1 − p) / p = MEAN_ARTICLE_PASSAGES.
+      left = 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / MEAN_ARTICLE_PASSAGES));
+    }
+    left -= 1;
+    const text = new Array<string>(perPassage);
+    for (let w = 0; w < perPassage; w++) text[w] = word();
+    block += `${id}\t${text.join(' ')}\t${title}\n`;
+    if (block.length >= BLOCK_BYTES) {
+      bytes += write(block);
+      block = '';
+    }
+  }
+  return bytes + write(block);
+}
+
+/** Writes `options.rows` passages to `path` (a psgs_w100-shaped TSV with its header) through a temp name; returns the bytes written. */
+export function writeSyntheticCorpus(path: string, options: SyntheticCorpusOptions): number {
   const temp = tempPathFor(path);
   const fd = openSync(temp, 'w');
-  let bytes = 0;
   try {
-    let block = 'id\ttext\ttitle\n';
-    let title = '';
-    let left = 0;
-    for (let id = 1; id <= options.rows; id++) {
-      if (left === 0) {
-        const n = 1 + Math.floor(random() * 3);
-        title = Array.from({ length: n }, () => {
-          const w = word();
-          return w[0]!.toUpperCase() + w.slice(1);
-        }).join(' ');
-        // 1 + geometric(p): mean 1 + (1 − p) / p = MEAN_ARTICLE_PASSAGES.
-        left = 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / MEAN_ARTICLE_PASSAGES));
-      }
-      left -= 1;
-      const text = new Array<string>(perPassage);
-      for (let w = 0; w < perPassage; w++) text[w] = word();
-      block += `${id}\t${text.join(' ')}\t${title}\n`;
-      if (block.length >= BLOCK_BYTES) {
-        bytes += writeAll(fd, block);
-        block = '';
-      }
-    }
-    bytes += writeAll(fd, block);
+    const bytes = generateSyntheticCorpus(options, (block) => writeAll(fd, block));
     closeSync(fd);
     renameSync(temp, path);
+    return bytes;
   } catch (err) {
     closeSync(fd);
     rmSync(temp, { force: true });
     throw err;
   }
-  return bytes;
+}
+
+/**
+ * The same passages written to an open descriptor (standard output: `sci generate passages --out -`), so a
+ * pipe into `sci ingest --input -` puts no copy of the corpus on disk.
+ */
+export function streamSyntheticCorpus(fd: number, options: SyntheticCorpusOptions): number {
+  return generateSyntheticCorpus(options, (block) => writeAll(fd, block));
 }

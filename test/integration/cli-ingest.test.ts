@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256File, type Manifest } from '../../shards/index.js';
 import type { Command, CommanderError } from 'commander';
 import { buildProgram } from '../../cli/main.js';
 import { runSci } from '../support/cli.js';
-import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
+import { SCI_BIN } from '../../cli/sci-process.js';
+import { needsSharedData, REPO_ROOT, SHARED_DATA, tempDir } from '../support/paths.js';
 
 test('sci ingest --format beir on SciFact: 5183 rows in four checksummed shards', { skip: needsSharedData('scifact') }, async (t) => {
   const out = join(tempDir(t), 'out');
@@ -148,4 +150,40 @@ test('every command has --help', async () => {
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stdout, /Usage: sci/);
   }
+});
+
+test('sci generate passages --out - | sci ingest --format tsv --input -: the same shards as from the file, no copy on disk; gzip and other formats refused on stdin', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'psgs.tsv');
+  const generated = await runSci(['generate', 'passages', '--rows', '3000', '--seed', '3', '--out', file]);
+  assert.equal(generated.code, 0, generated.stderr);
+  const fromFile = await runSci(['ingest', '--format', 'tsv', '--input', file, '--out', join(dir, 'from-file'), '--shards', '3', '--json']);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  const sh = (command: string) => spawnSync('bash', ['-o', 'pipefail', '-c', command], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+  const piped = sh(
+    `node ${SCI_BIN} generate passages --rows 3000 --seed 3 --out - | node ${SCI_BIN} ingest --format tsv --input - --out ${join(dir, 'piped')} --shards 3 --json`,
+  );
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stderr, /3000 passages, [\d.]+ MiB, in [\d.]+ s: standard output/);
+  const a = JSON.parse(fromFile.stdout) as Manifest;
+  const b = JSON.parse(piped.stdout) as Manifest;
+  assert.equal(b.rowsWritten, 3000);
+  assert.deepEqual(b.source, { ...a.source, input: '-', files: ['-'] }, 'standard input is named as such');
+  assert.deepEqual(
+    b.shards.map((s) => [s.rows, s.sha256]),
+    a.shards.map((s) => [s.rows, s.sha256]),
+    'the same Arrow shards, byte for byte',
+  );
+  assert.deepEqual(
+    readdirSync(join(dir, 'piped')).filter((f) => f.endsWith('.tsv')),
+    [],
+    'no corpus copy on disk',
+  );
+
+  const gz = sh(`gzip -c ${file} | node ${SCI_BIN} ingest --format tsv --input - --out ${join(dir, 'gz')}`);
+  assert.equal(gz.status, 1);
+  assert.match(gz.stderr, /standard input is gzip-compressed: decompress it on the way/);
+  const beir = await runSci(['ingest', '--format', 'beir', '--input', '-', '--out', join(dir, 'beir')]);
+  assert.equal(beir.code, 2);
+  assert.match(beir.stderr, /--input - \(standard input\) reads --format tsv only/);
 });
