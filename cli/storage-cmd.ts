@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { downloadPrefix, findLeftovers, FsStorage, keyUnder, removeLeftovers, uploadPath, type Storage } from '../storage/index.js';
+import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT } from '../shards/index.js';
 import { openServing } from './cluster-context.js';
 import { commandContext, type GlobalOptions } from './context.js';
 
@@ -85,17 +86,23 @@ export function storageCommand(globals: () => GlobalOptions): Command {
     });
   storage
     .command('gc')
-    .description('Remove files written aside and never renamed into place (*.tmp-*, *.old-*) and work folders (.work-*) of tasks that died')
+    .description(
+      'Remove files written aside and never renamed into place (*.tmp-*, *.old-*), work folders (.work-*) of tasks that died, and the intermediate folders of finished jobs (mine candidates, stats and query vectors; shared-quantizer samples)',
+    )
     .option('--older-than-hours <h>', 'only leftovers not touched for this long (a running task writes its own as it goes)', (v) => Number(v), 24)
     .option('--dry-run', 'list what would go, remove nothing')
+    .option('--keep-intermediates', "keep finished jobs' intermediate folders (only temp files and dead work folders go)")
     .option('--json', 'print JSON')
-    .action((flags: { olderThanHours: number; dryRun?: boolean; json?: boolean }) => {
+    .action((flags: { olderThanHours: number; dryRun?: boolean; json?: boolean; keepIntermediates?: boolean }) => {
       const { config } = commandContext(globals());
       if (!(flags.olderThanHours >= 0))
         throw new UsageError(`--older-than-hours expects hours ≥ 0, got ${flags.olderThanHours}`, { field: '--older-than-hours' });
       if (config.storage.kind !== 'fs') throw new UsageError('sci storage gc sweeps fs storage (storage.kind fs); the object store keeps no temp files');
       const root = resolve(config.storage.root);
-      const leftovers = findLeftovers(root, { olderThanMs: flags.olderThanHours * 3600_000 });
+      const leftovers = findLeftovers(root, {
+        olderThanMs: flags.olderThanHours * 3600_000,
+        intermediates: flags.keepIntermediates ? [] : FINISHED_JOB_INTERMEDIATES,
+      });
       const bytes = flags.dryRun ? leftovers.reduce((sum, l) => sum + l.bytes, 0) : removeLeftovers(leftovers);
       if (flags.json) process.stdout.write(`${JSON.stringify({ root, removed: !flags.dryRun, bytes, leftovers })}\n`);
       else {
@@ -105,3 +112,9 @@ export function storageCommand(globals: () => GlobalOptions): Command {
     });
   return storage;
 }
+
+/** What a finished job leaves that only its own stages read: a mine job's per-shard files, an index job's quantizer samples. */
+const FINISHED_JOB_INTERMEDIATES = [
+  { format: NEGATIVES_SET_FORMAT, folders: ['candidates', 'stats', 'queries'] },
+  { format: INDEX_SET_FORMAT, folders: ['sample'] },
+];

@@ -40,3 +40,40 @@ test('sweep: old temp files and work folders go, young ones and everything else 
   assert.equal(existsSync(join(root, 'set', '.work-12-abc')), false);
   assert.ok(existsSync(youngTemp) && existsSync(join(root, 'set', 'manifest.json')) && existsSync(join(outside, 'x.tmp-1')));
 });
+
+test("sweep: a finished job's intermediate folders go (mine candidates, stats, queries; quantizer samples); an unfinished job's, and any folder its manifest names, stay", (t) => {
+  const root = tempDir(t);
+  const kinds = [
+    { format: 'sci-cluster/negatives-set@1', folders: ['candidates', 'stats', 'queries'] },
+    { format: 'sci-cluster/indexes@1', folders: ['sample'] },
+  ];
+  const file = (path: string, bytes: number) => {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, Buffer.alloc(bytes));
+  };
+  // A finished mine job: its manifest names negatives.arrow only.
+  file(join(root, 'mined', 'candidates', 'shard-00000.arrow'), 300);
+  file(join(root, 'mined', 'stats', 'shard-00000.json'), 20);
+  file(join(root, 'mined', 'negatives.arrow'), 100);
+  writeFileSync(join(root, 'mined', 'manifest.json'), JSON.stringify({ format: 'sci-cluster/negatives-set@1', file: { path: 'negatives.arrow' } }));
+  // A mine job still running: no manifest yet.
+  file(join(root, 'running', 'candidates', 'shard-00000.arrow'), 300);
+  // A finished index job with a shared quantizer: samples go, the trained quantizer it serves from stays.
+  file(join(root, 'indexes', 'sample', 'item.npy'), 50);
+  file(join(root, 'indexes', 'trained', 'ivf.faiss'), 70);
+  writeFileSync(join(root, 'indexes', 'manifest.json'), JSON.stringify({ format: 'sci-cluster/indexes@1', trained: [{ path: 'trained/ivf.faiss' }] }));
+  // A set whose manifest names a file inside a folder of that name: kept.
+  file(join(root, 'odd', 'sample', 'part.npy'), 5);
+  writeFileSync(join(root, 'odd', 'manifest.json'), JSON.stringify({ format: 'sci-cluster/indexes@1', shards: [{ files: [{ path: 'sample/part.npy' }] }] }));
+
+  assert.deepEqual(findLeftovers(root, { olderThanMs: 0 }), [], 'only when asked');
+  const found = findLeftovers(root, { olderThanMs: 0, intermediates: kinds });
+  assert.deepEqual(found.map((l) => [l.path, l.kind, l.bytes]).sort(), [
+    [join(root, 'indexes', 'sample'), 'job intermediate', 50],
+    [join(root, 'mined', 'candidates'), 'job intermediate', 300],
+    [join(root, 'mined', 'stats'), 'job intermediate', 20],
+  ]);
+  assert.equal(removeLeftovers(found), 370);
+  for (const kept of ['mined/negatives.arrow', 'running/candidates/shard-00000.arrow', 'indexes/trained/ivf.faiss', 'odd/sample/part.npy'])
+    assert.ok(existsSync(join(root, kept)), kept);
+});
