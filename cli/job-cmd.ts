@@ -37,6 +37,7 @@ interface SubmitFlags {
   input?: string;
   output?: string;
   dim?: number;
+  dtype?: 'f32' | 'f16';
   model?: string;
   index?: string[];
   bm25?: string;
@@ -97,7 +98,7 @@ function specFromFlags(flags: SubmitFlags, keyOf: (path: string) => string): Job
     const encoder = flags.model
       ? { kind: 'model' as const, path: abs(flags.model) }
       : { kind: 'hashed-tfidf' as const, ...(flags.dim ? { dim: flags.dim } : {}) };
-    return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder };
+    return { kind: 'encode', input: abs(flags.input), output: abs(flags.output), encoder, ...(flags.dtype ? { dtype: flags.dtype } : {}) };
   }
   const indexes = (flags.index ?? []).map((spec) => {
     const [, name, factory, metric, dualView] = INDEX_FLAG.exec(spec)!;
@@ -128,6 +129,7 @@ export function jobCommand(globals: () => GlobalOptions): Command {
     .addOption(new Option('--format <format>', 'export: parquet (passages or embeddings) or npy (embeddings, with an ids file)').choices(['parquet', 'npy']))
     .option('--output <dir>', 'output folder')
     .option('--dim <d>', 'encode: embedding dimension of the baseline encoder', positiveInt('--dim'))
+    .addOption(new Option('--dtype <dtype>', 'encode: stored value type, f32 or f16 (half the bytes; the index build widens them)').choices(['f32', 'f16']))
     .option(
       '--model <dir>',
       'encode: a trained checkpoint (sci train), an ONNX export (model.onnx: sci model export, optimum) or a TensorFlow.js model folder instead of the baseline',

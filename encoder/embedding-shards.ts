@@ -1,23 +1,29 @@
 import { readFileSync } from 'node:fs';
-import { Field, FixedSizeList, Float32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8 } from 'apache-arrow';
+import { Field, FixedSizeList, Float16, Float32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8 } from 'apache-arrow';
+import { toHalf } from '../vectors/index.js';
 import { EMBEDDING_SET_FORMAT, ShardFileWriter } from '../shards/index.js';
 
 /*
  * Embedding shards: one Arrow IPC file per passage shard with the passage's
  * global rowId, its externalId and one FixedSizeList<Float32>[dim] column
  * per view (`embedding` for a one-tower encoder; `embedding_q` and
- * `embedding_i` for two towers).
+ * `embedding_i` for two towers). With dtype f16 the columns are
+ * FixedSizeList<Float16>: half the bytes; readers widen them to float32.
  */
+
+/** How embedding values are stored. */
+export type EmbeddingDtype = 'f32' | 'f16';
+const valueType = (dtype: EmbeddingDtype) => (dtype === 'f16' ? new Float16() : new Float32());
 
 /** The embedding set's format, owned by the set's contract (shards/set-manifest.ts). */
 export const EMBEDDING_FORMAT = EMBEDDING_SET_FORMAT;
 
-export function embeddingSchema(dim: number, views: readonly string[], metadata: Record<string, string> = {}): Schema {
+export function embeddingSchema(dim: number, views: readonly string[], metadata: Record<string, string> = {}, dtype: EmbeddingDtype = 'f32'): Schema {
   return new Schema(
     [
       new Field('rowId', new Int64(), false),
       new Field('externalId', new Utf8(), false),
-      ...views.map((v) => new Field(v, new FixedSizeList(dim, new Field('item', new Float32(), false)), false)),
+      ...views.map((v) => new Field(v, new FixedSizeList(dim, new Field('item', valueType(dtype), false)), false)),
     ],
     new Map(Object.entries({ 'sci.format': EMBEDDING_FORMAT, 'sci.dim': String(dim), ...metadata })),
   );
@@ -33,8 +39,9 @@ export class EmbeddingShardWriter {
     readonly dim: number,
     readonly views: readonly string[],
     metadata: Record<string, string> = {},
+    readonly dtype: EmbeddingDtype = 'f32',
   ) {
-    this.schema = embeddingSchema(dim, views, metadata);
+    this.schema = embeddingSchema(dim, views, metadata, dtype);
     this.file = new ShardFileWriter(path, this.schema);
   }
 
@@ -53,10 +60,13 @@ export class EmbeddingShardWriter {
     const external = makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes });
     const columns = vectors.map((data) =>
       makeData({
-        type: new FixedSizeList(this.dim, new Field('item', new Float32(), false)),
+        type: new FixedSizeList(this.dim, new Field('item', valueType(this.dtype), false)),
         length: n,
         nullCount: 0,
-        child: makeData({ type: new Float32(), length: n * this.dim, nullCount: 0, data }),
+        child:
+          this.dtype === 'f16'
+            ? makeData({ type: new Float16(), length: n * this.dim, nullCount: 0, data: toHalf(data) })
+            : makeData({ type: new Float32(), length: n * this.dim, nullCount: 0, data }),
       }),
     );
     this.file.write(

@@ -112,6 +112,8 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
     /** Storage key of the output folder. */
     output: storageKey,
     encoder: EncoderSpecSchema.prefault({ kind: 'hashed-tfidf' }),
+    /** How embeddings are stored: float32, or float16 (half the bytes; readers widen it back). @defaultValue 'f32' */
+    dtype: z.enum(['f32', 'f16']).default('f32'),
   }),
   z.strictObject({
     kind: z.literal('index'),

@@ -42,6 +42,8 @@ export const EmbeddingSetManifestSchema = z.looseObject({
   encoder: EncoderDescriptionSchema,
   dim: count,
   views: z.array(z.string()),
+  /** Stored value type (sets written before it are float32). */
+  dtype: z.enum(['f32', 'f16']).default('f32'),
   shards: z.array(z.strictObject({ id: count, path: fileName, rows: count, sha256: sha, bytes: count, firstRowId: count })),
 });
 export type EmbeddingSetManifest = z.infer<typeof EmbeddingSetManifestSchema>;

@@ -2,12 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { DataType, FixedSizeList, Precision, tableFromIPC, type Table } from 'apache-arrow';
 import { MissingVectorColumnError, VectorFileError } from './errors.js';
+import { fromHalf } from './half.js';
 
 /*
  * Vector files in the field's formats: `.fvecs` / `.ivecs` (TEXMEX: each row
  * is an int32 dimension followed by that many float32 / int32 values),
  * `.npy` (NumPy 2-D float32 or float64, C order), and our Arrow embedding
- * shards (a FixedSizeList<Float32> column plus an optional int64 `rowId`).
+ * shards (a FixedSizeList<Float32> or <Float16> column plus an optional int64 `rowId`).
  */
 
 export interface VectorSet {
@@ -132,17 +133,20 @@ export function readArrowVectors(path: string, column: string | readonly string[
       field: names?.[0] ?? 'embedding',
     });
   const item = field.type instanceof FixedSizeList ? field.type.children[0]?.type : undefined;
-  if (!(field.type instanceof FixedSizeList) || !DataType.isFloat(item) || item.precision !== Precision.SINGLE) {
-    throw new VectorFileError(`column "${field.name}" is not FixedSizeList<Float32>`, { file: path, field: field.name });
+  if (!(field.type instanceof FixedSizeList) || !DataType.isFloat(item) || (item.precision !== Precision.SINGLE && item.precision !== Precision.HALF)) {
+    throw new VectorFileError(`column "${field.name}" is not FixedSizeList<Float32> or FixedSizeList<Float16>`, { file: path, field: field.name });
   }
+  // Half-precision columns (an encode job's dtype f16) are widened to float32 here, where every reader gets its vectors.
+  const half = item.precision === Precision.HALF;
   const dim = (field.type as FixedSizeList).listSize;
   const count = table.numRows;
   const data = new Float32Array(count * dim);
   let offset = 0;
   for (const chunk of table.getChild(field.name)!.data) {
-    const values = chunk.children[0]!.values as Float32Array;
     const start = chunk.offset * dim;
-    data.set(values.subarray(start, start + chunk.length * dim), offset);
+    const values = chunk.children[0]!.values as Float32Array | Uint16Array;
+    const slice = values.subarray(start, start + chunk.length * dim);
+    data.set(half ? fromHalf(slice as Uint16Array) : (slice as Float32Array), offset);
     offset += chunk.length * dim;
   }
   const idColumn = table.getChild('rowId');

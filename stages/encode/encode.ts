@@ -27,6 +27,8 @@ export interface EncodeTask extends PoolTask {
   encoder: EncoderFiles;
   outFile: string;
   batchRows: number;
+  /** Stored value type (the job spec's dtype). */
+  dtype: 'f32' | 'f16';
 }
 
 let cached: { key: string; encoder: Promise<TextEncoder> } | null = null;
@@ -61,7 +63,7 @@ export async function encoderFor(spec: EncoderFiles): Promise<TextEncoder> {
 async function runEncode(task: EncodeTask, cancel?: TaskCancel): Promise<PoolResult> {
   const encoder = await encoderFor(task.encoder);
   const views = encoder.towers === 'separate' ? ['embedding_q', 'embedding_i'] : ['embedding'];
-  const writer = new EmbeddingShardWriter(task.outFile, encoder.dim, views, encoder.description);
+  const writer = new EmbeddingShardWriter(task.outFile, encoder.dim, views, encoder.description, task.dtype ?? 'f32');
   let rows = 0;
   let rowIds: number[] = [];
   let externalIds: string[] = [];
@@ -118,6 +120,7 @@ export const encodeStage = defineStage<'encode', EncodeTask>({
         encoder,
         outFile: join(work, `embeddings-${shardName(task.shardId)}.arrow`),
         batchRows: 512,
+        dtype: spec.dtype,
       },
       publishUnder: spec.output,
     };

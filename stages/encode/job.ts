@@ -34,6 +34,7 @@ export const encodeJob = defineJobKind<'encode'>({
       encoder: spec.encoder.kind === 'hashed-tfidf' ? { ...spec.encoder, model: fitKeys.config(spec.output) } : { ...spec.encoder, written: layout.metadata },
       dim: layout.dim,
       views: layout.views,
+      dtype: spec.dtype,
       shards: tasks.map((t) => {
         const file = t.outputs.find((o) => o.role === 'embeddings')!;
         return {

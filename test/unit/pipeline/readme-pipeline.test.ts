@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPipelineConfig } from '../../../cli/pipeline-cmd.js';
+import {
+  finalStage,
+  readPipelineRecord,
+  renderPipelineMarkdown,
+  renderRecordComparison,
+  renderSeedCheck,
+  resolvedPipelineConfig,
+  summarizeSeeds,
+  type PipelineState,
+} from '../../../pipeline/index.js';
+import { configFingerprint, recordCommit } from '../../../results/index.js';
+import { REPO_ROOT as REPO } from '../../support/paths.js';
+
+/*
+ * The README's pipeline figures are the committed result records': each block between its markers is
+ * what the renderer makes of the record, the record's summary is its own runs' mean ± std, it ran at one
+ * clean commit, and its resolved config is today's config/pipelines/wordnet.yaml with today's defaults
+ * (a changed default fails here, instead of leaving a table HEAD does not reproduce).
+ */
+
+const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+const block = (name: string) => {
+  const found = new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(readme);
+  assert.ok(found, `the README has the ${name} block`);
+  return found[1];
+};
+const record = (file: string) => readPipelineRecord(join(REPO, 'docs', 'results', file));
+const configFile = join(REPO, 'config', 'pipelines', 'wordnet.yaml');
+
+test("the README's pipeline table is docs/results/pipeline-wordnet.json, a record of today's config at one clean commit", () => {
+  const wordnet = record('pipeline-wordnet.json');
+  assert.deepEqual(wordnet.seeds, [1, 2, 3]);
+  assert.match(recordCommit(wordnet), /^[0-9a-f]{40}$/);
+  const config = loadPipelineConfig(configFile);
+  assert.equal(wordnet.configFingerprint, configFingerprint(resolvedPipelineConfig(config)), 'the record ran the config HEAD ships (defaults included)');
+  const states = wordnet.body.runs.map((run) => ({ seed: run.seed, results: run.results }) as unknown as PipelineState);
+  assert.deepEqual(wordnet.body.summary, summarizeSeeds(states, config), "the summary is the runs' mean ± std");
+  assert.equal(block('pipeline-record:wordnet'), renderPipelineMarkdown(wordnet));
+});
+
+test('seeds 4 and 5 are checked against seeds 1–3 in the README, from their own record of the same config', () => {
+  const reference = record('pipeline-wordnet.json');
+  const check = record('pipeline-wordnet-seeds-4-5.json');
+  assert.deepEqual(check.seeds, [4, 5]);
+  recordCommit(check);
+  assert.equal(block('pipeline-record:seed-check'), renderSeedCheck(reference, check, finalStage(loadPipelineConfig(configFile))));
+});
+
+test('the tokenizer A/B in the README is its two records (seed 1, WordPiece over Porter stems against over words)', () => {
+  const stems = record('tokenizer-ab-stems.json');
+  const words = record('tokenizer-ab-words.json');
+  for (const r of [stems, words]) recordCommit(r);
+  const stem = (r: typeof stems) => (r.config as { train: { tokenizer: { stem: boolean } } }).train.tokenizer.stem;
+  assert.equal(stem(stems), true);
+  assert.equal(stem(words), false);
+  assert.equal(
+    block('pipeline-record:tokenizer-ab'),
+    renderRecordComparison(
+      [
+        { label: 'stems', record: stems },
+        { label: 'words', record: words },
+      ],
+      ['Recall@10', 'MRR@10'],
+      ['dev', 'test'],
+    ),
+  );
+});
