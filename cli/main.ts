@@ -19,6 +19,7 @@ import { searchCommand } from './search-cmd.js';
 import { negativesCommand } from './negatives-cmd.js';
 import { pipelineCommand } from './pipeline-cmd.js';
 import { experimentCommand } from './experiment-cmd.js';
+import { resultsCommand } from './results-cmd.js';
 import { generateCommand } from './generate-cmd.js';
 import { storageCommand } from './storage-cmd.js';
 import type { GlobalOptions } from './context.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   program.addCommand(negativesCommand(globals));
   program.addCommand(pipelineCommand(globals));
   program.addCommand(experimentCommand(globals));
+  program.addCommand(resultsCommand());
   program.addCommand(evalCommand(globals));
   program.addCommand(searchCommand(globals));
   program.addCommand(storageCommand(globals));

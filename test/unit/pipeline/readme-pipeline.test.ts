@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPipelineConfig } from '../../../cli/pipeline-cmd.js';
+import { readmeBlock, recordBlocks } from '../../../cli/results-cmd.js';
 import {
   finalStage,
   readPipelineRecord,
@@ -25,9 +26,9 @@ import { REPO_ROOT as REPO } from '../../support/paths.js';
 
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
 const block = (name: string) => {
-  const found = new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(readme);
-  assert.ok(found, `the README has the ${name} block`);
-  return found[1];
+  const found = readmeBlock(readme, name);
+  assert.ok(found !== null, `the README has the ${name} block`);
+  return found;
 };
 const record = (file: string) => readPipelineRecord(join(REPO, 'docs', 'results', file));
 const configFile = join(REPO, 'config', 'pipelines', 'wordnet.yaml');
@@ -69,4 +70,8 @@ test('the tokenizer A/B in the README is its two records (seed 1, WordPiece over
       ['dev', 'test'],
     ),
   );
+});
+
+test('sci results readme renders exactly these blocks: every record block in the README is current', () => {
+  for (const b of recordBlocks(REPO)) assert.equal(block(b.name), b.markdown, `${b.name}: run sci results readme`);
 });
