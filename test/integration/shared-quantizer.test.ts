@@ -7,7 +7,7 @@ import { FsStorage } from '../../storage/index.js';
 import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { readSetManifest } from '../../shards/index.js';
-import { splitQueryTexts, wordnetFixture } from '../support/wordnet-fixture.js';
+import { splitQueryTexts, wordnetFixture, wordnetVerbsAndAdverbs } from '../support/wordnet-fixture.js';
 import { LoopbackSearch } from '../support/served-set.js';
 import type { SearchService } from '../../search/index.js';
 import { tempDir } from '../support/paths.js';
@@ -34,7 +34,8 @@ for (const shards of [4, 8]) {
     const dir = tempDir(t, 'sci-shared-q-');
     const search = await LoopbackSearch.start(t, 'shared-quantizer-test');
     const storage = new FsStorage('/');
-    const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64 });
+    // Verbs and adverbs (a sixth of WordNet, ~20k passages): every dev query of the slice is compared.
+    const { passages, embeddings } = await wordnetFixture(dir, shards, { embeddings: true, dim: 64, input: wordnetVerbsAndAdverbs(dir) });
     const indexes = join(dir, 'indexes');
     const { job } = await runJobLocally(
       {
