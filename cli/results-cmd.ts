@@ -46,7 +46,7 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
           { label: 'stems', record: stems },
           { label: 'words', record: words },
         ],
-        ['Recall@10', 'MRR@10'],
+        ['Recall@10', 'MRR@10', 'Recall@100'],
         ['dev', 'test'],
       ),
     },

@@ -66,7 +66,7 @@ test('the tokenizer A/B in the README is its two records (seed 1, WordPiece over
         { label: 'stems', record: stems },
         { label: 'words', record: words },
       ],
-      ['Recall@10', 'MRR@10'],
+      ['Recall@10', 'MRR@10', 'Recall@100'],
       ['dev', 'test'],
     ),
   );
