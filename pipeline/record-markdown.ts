@@ -53,7 +53,7 @@ export function renderPipelineMarkdown(record: PipelineRecord): string {
   const queries = splits.map((split) => `${split} ${thousands(firstRun.results.find((r) => r.split === split)?.queries ?? 0)}`).join(', ');
   const passages = thousands(firstRun.results[0]?.passages ?? 0);
   const lines = [
-    `Record \`docs/results/pipeline-${record.name}.json\`: commit ${code}, seeds ${record.seeds.join(', ')}, resolved config \`${record.configFingerprint}\`, made by \`${record.command}\`. ` +
+    `Pipeline \`${record.name}\` at commit ${code}, seeds ${record.seeds.join(', ')}, resolved config \`${record.configFingerprint}\`, made by \`${record.command}\`. ` +
       `Every figure is a mean over the split's judged queries (${queries}) searched over all ${passages} passages through scatter-gather; ` +
       `trained rows are mean ± sample std over the seeds; BM25 and the hashed baseline are seed-independent.`,
     '',
