@@ -5,4 +5,4 @@ export { loadJudgedQueries } from './judged-queries.js';
 export { EvalInputError } from './errors.js';
 export { crossTowerGap, positiveGeometry, rowDot, uniformity } from './geometry.js';
 export { percentile } from './percentile.js';
-export { evaluateIndexes, type QuerySample, type IndexReport, type SweepPoint } from './served-evaluation.js';
+export { evaluateIndexes, reportDepths, type QuerySample, type IndexReport, type SweepPoint } from './served-evaluation.js';

@@ -166,6 +166,16 @@ const overlap = (a: readonly Hit[], b: readonly Hit[], k: number) =>
     k,
   );
 
+/** The metrics and depths every evaluation reports for a run searched to depth k (a fused row uses the same). */
+export function reportDepths(k: number) {
+  return {
+    ndcg: [10],
+    mrr: [10],
+    recall: [10, 100, k].filter((v, i, a) => a.indexOf(v) === i && v <= k),
+    success: [10, 100].filter((v) => v <= k),
+  };
+}
+
 export async function evaluateIndexes(
   service: SearchService,
   indexes: readonly string[],
@@ -187,12 +197,7 @@ export async function evaluateIndexes(
     options.onProgress?.(`${index}: quality`);
     const pass = await batchedPass(service, index, queries, vectors, options.k, options.batchSize, {}, options.deadlineMs);
     runs.set(index, new Map([...pass.run.keys()].map((id, i) => [id, pass.hits[i]!.map((h) => ({ docId: h.externalId, score: h.score }))])));
-    const metrics = evaluateRun(pass.run, qrels, {
-      ndcg: [10],
-      mrr: [10],
-      recall: [10, 100, options.k].filter((v, i, a) => a.indexOf(v) === i && v <= options.k),
-      success: [10, 100].filter((v) => v <= options.k),
-    });
+    const metrics = evaluateRun(pass.run, qrels, reportDepths(options.k));
     options.onProgress?.(`${index}: latency`);
     const latency = await latencyPass(service, index, queries, options.latencyQueries, 10, {}, options.deadlineMs);
     const spec = set.manifest.indexes.find((i) => i.name === index);

@@ -1,17 +1,8 @@
 import { existsSync } from 'node:fs';
-import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import type { EncoderSettings } from '../encoder/index.js';
 import { planPipeline, readPipelineState, resolvedPipelineConfig } from '../pipeline/index.js';
-import {
-  RESULT_RECORD_FORMAT,
-  ResultRecordError,
-  configFingerprint,
-  distinctCode,
-  readResultRecord,
-  type Provenance,
-  type ResultRecord,
-} from '../results/index.js';
+import { ResultRecordError, configFingerprint, readResultRecord, resultRecord, type Provenance, type ResultRecord } from '../results/index.js';
 import type { Storage } from '../storage/index.js';
 import type { GridCell, GridConfig } from './config.js';
 import type { GridReport } from './report.js';
@@ -63,19 +54,16 @@ export async function gridRecord(options: GridRecordOptions): Promise<GridRecord
   }
   if (provenance.length === 0) throw new ResultRecordError(`no cell of ${options.file} has run since records began: nothing to record`);
   const { out: _out, seed: _seed, ...measured } = grid;
-  return {
-    format: RESULT_RECORD_FORMAT,
+  return resultRecord({
     kind: 'experiment',
-    name: basename(options.file, extname(options.file)),
+    file: options.file,
     command: options.command,
-    createdAt: new Date().toISOString(),
-    provenance: distinctCode(provenance),
+    provenance,
     config: { grid: measured, cells: cellFingerprints },
-    configFingerprint: configFingerprint({ grid: measured, cells: cellFingerprints }),
-    seeds: [...seeds],
-    wallSeconds: Math.round(wallSeconds * 10) / 10,
+    seeds,
+    wallSeconds,
     body: options.report,
-  };
+  });
 }
 
 export function readGridRecord(file: string): GridRecord {

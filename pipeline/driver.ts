@@ -17,7 +17,7 @@ import {
   JobRecordSchema,
 } from '../jobs/index.js';
 import { openMinedNegativesFor } from '../mine/index.js';
-import { runIngest, WordnetIngester, wordnetDictDir, type WordnetSplit } from '../shards/index.js';
+import { readSetManifest, runIngest, WordnetIngester, wordnetDictDir, type WordnetSplit } from '../shards/index.js';
 import type { Storage } from '../storage/index.js';
 import type { PipelineConfig } from './config.js';
 import { PipelineError } from './errors.js';
@@ -374,9 +374,7 @@ async function runEvalStep(
     if (kept.success && kept.data.fingerprint === fingerprint && kept.data.checkpoint === null && runKept) return kept.data;
   }
   if (step.target.fuse) {
-    const finalRows = await storage
-      .readText(join(step.target.indexSet, 'manifest.json'))
-      .then((text) => (JSON.parse(text) as { shards: Array<{ rows: number }> }).shards.reduce((sum, s) => sum + s.rows, 0));
+    const finalRows = (await readSetManifest(storage, step.target.indexSet, 'indexes')).shards.reduce((sum, s) => sum + s.rows, 0);
     const fused = evaluateFused(step.target, {
       passages: plan.passages,
       k: config.eval.k,

@@ -8,7 +8,7 @@ import { PipelineError } from './errors.js';
 import { runFileOf, type EvalTarget } from './plan.js';
 import type { RunFile } from './fuse.js';
 import { dirname } from 'node:path';
-import type { EvalResult } from './state.js';
+import { evalResultOf, type EvalResult } from './state.js';
 
 /*
  * A pipeline evaluation: the stage's index set served by shard servers in
@@ -58,19 +58,12 @@ export async function evaluateTarget(target: EvalTarget, options: EvaluateOption
       const kept: RunFile = { split: target.split, k: options.k, queries: Object.fromEntries([...ranked].map(([id, hits]) => [id, hits.map((h) => h.docId)])) };
       await storage.writeText(runFileOf(dirname(target.resultFile), target.split), JSON.stringify(kept));
     }
-    return {
-      stage: target.stage,
-      split: target.split,
-      index: target.index,
-      indexSet: target.indexSet,
-      checkpoint: target.checkpoint,
-      trainedSteps: target.trainedSteps,
+    return evalResultOf(target, {
       queries: sample.ids.length,
       passages: service.router.indexSet.manifest.shards.reduce((sum, s) => sum + s.rows, 0),
       metrics: report.metrics,
       latency: { p50Ms: report.latency.p50Ms, p99Ms: report.latency.p99Ms },
       fingerprint: options.fingerprint,
-      measuredAt: new Date().toISOString(),
-    };
+    });
   });
 }

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { evaluateRun, loadJudgedQueries } from '../eval/index.js';
+import { evaluateRun, loadJudgedQueries, reportDepths } from '../eval/index.js';
 import { parseContract } from '../common/index.js';
 import { PipelineError } from './errors.js';
 import { runFileOf, type EvalTarget } from './plan.js';
-import type { EvalResult } from './state.js';
+import { evalResultOf, type EvalResult } from './state.js';
 
 /*
  * A fused row (eval.hybrid): the rankings two evaluated rows kept, combined
@@ -40,21 +40,14 @@ export function fuseRankings(rankings: ReadonlyArray<{ docIds: readonly string[]
     .map(([id]) => id);
 }
 
-/** The same metrics a served evaluation reports (eval/served-evaluation.ts), at depth k. */
-export function metricKs(k: number) {
-  return {
-    ndcg: [10],
-    mrr: [10],
-    recall: [10, 100, k].filter((v, i, a) => a.indexOf(v) === i && v <= k),
-    success: [10, 100].filter((v) => v <= k),
-  };
-}
-
 export function evaluateFused(
   target: EvalTarget,
   options: { passages: string; k: number; maxQueries: number; fingerprint: string; passageCount: number },
 ): EvalResult {
-  const parts = target.fuse!.map((f) => ({ run: readRunFile(runFileOf(f.runDir, target.split)), weight: f.weight, file: runFileOf(f.runDir, target.split) }));
+  const parts = target.fuse!.map((f) => {
+    const file = runFileOf(f.runDir, target.split);
+    return { run: readRunFile(file), weight: f.weight, file };
+  });
   const { sample, qrels } = loadJudgedQueries({
     queries: options.passages,
     split: target.split,
@@ -69,18 +62,11 @@ export function evaluateFused(
     });
     run.set(id, fuseRankings(rankings, options.k));
   }
-  return {
-    stage: target.stage,
-    split: target.split,
-    index: target.index,
-    indexSet: target.indexSet,
-    checkpoint: target.checkpoint,
-    trainedSteps: target.trainedSteps,
+  return evalResultOf(target, {
     queries: sample.ids.length,
     passages: options.passageCount,
-    metrics: evaluateRun(run, qrels, metricKs(options.k)),
+    metrics: evaluateRun(run, qrels, reportDepths(options.k)),
     latency: null,
     fingerprint: options.fingerprint,
-    measuredAt: new Date().toISOString(),
-  };
+  });
 }

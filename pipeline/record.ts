@@ -1,8 +1,7 @@
-import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { parseContract } from '../common/index.js';
 import { TrainConfigSchema, type EncoderSettings } from '../encoder/index.js';
-import { RESULT_RECORD_FORMAT, ResultRecordError, configFingerprint, distinctCode, readResultRecord, type ResultRecord } from '../results/index.js';
+import { ResultRecordError, configFingerprint, readResultRecord, resultRecord, type ResultRecord } from '../results/index.js';
 import type { PipelineConfig } from './config.js';
 import { PipelineError } from './errors.js';
 import { fingerprintOf, planPipeline } from './plan.js';
@@ -114,19 +113,16 @@ export function pipelineRecord(options: PipelineRecordOptions): PipelineRecord {
   }));
   // Work shared by seeds (ingest, BM25, the baseline) is timed in the seed that did it; the others mark it reused.
   const wallSeconds = runs.reduce((sum, run) => sum + run.steps.reduce((s, step) => s + (step.reused ? 0 : step.seconds), 0), 0);
-  return {
-    format: RESULT_RECORD_FORMAT,
+  return resultRecord({
     kind: 'pipeline',
-    name: basename(options.file, extname(options.file)),
+    file: options.file,
     command: options.command,
-    createdAt: new Date().toISOString(),
-    provenance: distinctCode(provenance),
+    provenance,
     config: resolved,
-    configFingerprint: fingerprint,
     seeds: states.map((s) => s.seed),
-    wallSeconds: Math.round(wallSeconds * 10) / 10,
+    wallSeconds,
     body: { selectionSplit: config.eval.split, runs, summary },
-  };
+  });
 }
 
 export function readPipelineRecord(file: string): PipelineRecord {

@@ -56,6 +56,15 @@ export type EvalResult = z.infer<typeof EvalResultSchema>;
 export const DriverRunSchema = z.strictObject({ provenance: ProvenanceSchema, configFingerprint: z.string() });
 export type DriverRun = z.infer<typeof DriverRunSchema>;
 
+/** A row's result: what its target names, and what was measured. */
+export function evalResultOf(
+  target: Pick<EvalResult, 'stage' | 'split' | 'index' | 'indexSet' | 'checkpoint' | 'trainedSteps'>,
+  measured: Pick<EvalResult, 'queries' | 'passages' | 'metrics' | 'latency' | 'fingerprint'>,
+): EvalResult {
+  const { stage, split, index, indexSet, checkpoint, trainedSteps } = target;
+  return { stage, split, index, indexSet, checkpoint, trainedSteps, ...measured, measuredAt: new Date().toISOString() };
+}
+
 export const PipelineStateSchema = z.strictObject({
   format: z.literal(PIPELINE_STATE_FORMAT),
   seed: z.number().int(),

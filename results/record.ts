@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { z } from 'zod';
 import { parseContract, tempPathFor } from '../common/index.js';
 import { ResultRecordError } from './errors.js';
+import { configFingerprint } from './fingerprint.js';
 import { ProvenanceSchema, sameCode, type Provenance } from './provenance.js';
 
 /*
@@ -55,6 +56,36 @@ export function recordCommit(record: Pick<ResultRecord, 'provenance' | 'name'>, 
   if (only.dirty && !options.allowDirty)
     throw new ResultRecordError(`record ${record.name} ran on a dirty tree at ${only.commit.slice(0, 10)}: commit first and rerun, or allow it explicitly`);
   return only.commit;
+}
+
+/**
+ * A record's envelope around a kind's body: named after the file it describes, its provenance one entry per
+ * distinct code, the config's fingerprint computed here, wall seconds to a tenth.
+ */
+export function resultRecord<B>(parts: {
+  kind: ResultRecord['kind'];
+  /** The pipeline or grid file (its base name names the record). */
+  file: string;
+  command: string;
+  provenance: readonly Provenance[];
+  config: unknown;
+  seeds: readonly number[];
+  wallSeconds: number;
+  body: B;
+}): ResultRecord & { body: B } {
+  return {
+    format: RESULT_RECORD_FORMAT,
+    kind: parts.kind,
+    name: basename(parts.file, extname(parts.file)),
+    command: parts.command,
+    createdAt: new Date().toISOString(),
+    provenance: distinctCode(parts.provenance),
+    config: parts.config,
+    configFingerprint: configFingerprint(parts.config),
+    seeds: [...parts.seeds],
+    wallSeconds: Math.round(parts.wallSeconds * 10) / 10,
+    body: parts.body,
+  };
 }
 
 /** Writes a record through a temp name (a reader never sees half of one). */
