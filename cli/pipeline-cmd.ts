@@ -23,7 +23,7 @@ import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
 import { intList, positiveInt } from './parse.js';
-import { recordCommit, writeResultRecord } from '../results/index.js';
+import { recordCommit, ResultRecordError, writeResultRecord } from '../results/index.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -168,20 +168,29 @@ export function pipelineCommand(globals: () => GlobalOptions): Command {
           process.stdout.write(`summary over ${states.length} seeds: ${html}\n`);
         }
         // The result record of the seeds this command ran (sci pipeline record combines seeds run separately).
-        const record = pipelineRecord({
-          file,
-          config,
-          states,
-          command: pipelineRunCommand(
+        // A finished run whose parts cannot be recorded as one (a config changed on the way) still succeeds: the log says why.
+        try {
+          const record = pipelineRecord({
             file,
-            states.map((s) => s.seed),
-            flags.set,
-          ),
-          encoder: sciConfig.workers.encoder,
-        });
-        const recordFile = join(out, states.length > 1 ? `record-seeds-${states[0]!.seed}-${states.at(-1)!.seed}.json` : `seed-${states[0]!.seed}/record.json`);
-        writeResultRecord(recordFile, record);
-        process.stdout.write(`result record: ${recordFile}\n`);
+            config,
+            states,
+            command: pipelineRunCommand(
+              file,
+              states.map((s) => s.seed),
+              flags.set,
+            ),
+            encoder: sciConfig.workers.encoder,
+          });
+          const recordFile = join(
+            out,
+            states.length > 1 ? `record-seeds-${states[0]!.seed}-${states.at(-1)!.seed}.json` : `seed-${states[0]!.seed}/record.json`,
+          );
+          writeResultRecord(recordFile, record);
+          process.stdout.write(`result record: ${recordFile}\n`);
+        } catch (err) {
+          if (!(err instanceof ResultRecordError)) throw err;
+          log.warn({ err: err.message }, 'no result record for this run');
+        }
       } finally {
         (progress as PipelineProgress | null)?.stop();
         interrupt.release();
