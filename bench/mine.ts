@@ -4,7 +4,8 @@
  * BM25 per shard), with dense Flat and with BM25. In one run: in-process (one
  * pool thread), then the cluster with 1 and 2 worker processes (one thread
  * each). Prints queries/s, the cluster's overhead against in-process, the
- * 2-worker speed-up and the merge's share. Encoding and indexing are set-up,
+ * 2-worker speed-up and the merge's share (its parts, one per shard, and the
+ * concat that joins them). Encoding and indexing are set-up,
  * not timed; process start-up is not timed either.
  *
  *   node dist/bench/mine.js [--shards 8] [--k 200] [--keep]
@@ -15,14 +16,24 @@ import { benchScratch } from './scratch.js';
 import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
-import type { JobSpecInput } from '../jobs/index.js';
+import type { JobSpecInput, TaskRecord } from '../jobs/index.js';
 import { startBenchCluster, taskSeconds } from './cluster-harness.js';
 
 type Source = { kind: 'dense'; index: string } | { kind: 'bm25' };
 
 interface Run {
   seconds: number;
+  /** From the first merge part's start to the concat's end (null in-process, where tasks are not recorded). */
   mergeSeconds: number | null;
+  mergeParts: number | null;
+  concatSeconds: number | null;
+}
+
+/** The wall span of a set of tasks: first start to last finish. */
+function spanSeconds(tasks: readonly TaskRecord[]): number | null {
+  const starts = tasks.flatMap((t) => (t.startedAt ? [Date.parse(t.startedAt)] : []));
+  const ends = tasks.flatMap((t) => (t.finishedAt ? [Date.parse(t.finishedAt)] : []));
+  return starts.length > 0 && ends.length > 0 ? (Math.max(...ends) - Math.min(...starts)) / 1000 : null;
 }
 
 async function main(): Promise<void> {
@@ -56,7 +67,7 @@ async function main(): Promise<void> {
     for (const [name, source] of sources) {
       const started = performance.now();
       await runJobLocally(spec(source, join(dir, `local-${source.kind}`)), storage, { threads: 1 });
-      const local = { seconds: (performance.now() - started) / 1000, mergeSeconds: null };
+      const local: Run = { seconds: (performance.now() - started) / 1000, mergeSeconds: null, mergeParts: null, concatSeconds: null };
       console.error(`${name}, in-process: ${local.seconds.toFixed(1)} s`);
       const byWorkers: Run[] = [];
       for (const workers of [1, 2]) {
@@ -65,8 +76,14 @@ async function main(): Promise<void> {
           const t0 = performance.now();
           const { tasks } = await cluster.run(spec(source, join(dir, `c${workers}-${source.kind}`, 'out')));
           const seconds = (performance.now() - t0) / 1000;
-          const merge = tasks.find((t) => t.stage === 'merge');
-          byWorkers.push({ seconds, mergeSeconds: merge ? taskSeconds(merge) : null });
+          const merge = tasks.filter((t) => t.stage === 'merge');
+          const concat = tasks.find((t) => t.stage === 'concat');
+          byWorkers.push({
+            seconds,
+            mergeSeconds: spanSeconds([...merge, ...(concat ? [concat] : [])]),
+            mergeParts: merge.length,
+            concatSeconds: concat ? taskSeconds(concat) : null,
+          });
           console.error(`${name}, cluster ${workers} worker(s): ${seconds.toFixed(1)} s`);
         } finally {
           await cluster.stop();
@@ -86,7 +103,7 @@ async function main(): Promise<void> {
         `  cluster, 2 workers    ${r.two.seconds.toFixed(2)} s  ${qps(r.two.seconds)}  speed-up ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker`,
       );
       console.log(
-        `  merge (one task)      ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run`,
+        `  merge (${r.two.mergeParts} parts + concat)  ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run; concat ${r.two.concatSeconds?.toFixed(2) ?? '-'} s`,
       );
     }
     console.log(JSON.stringify({ bench: 'mine', queries, k, shards: manifest.shards.length, results }));

@@ -115,6 +115,6 @@ export function storageCommand(globals: () => GlobalOptions): Command {
 
 /** What a finished job leaves that only its own stages read: a mine job's per-shard files, an index job's quantizer samples. */
 const FINISHED_JOB_INTERMEDIATES = [
-  { format: NEGATIVES_SET_FORMAT, folders: ['candidates', 'stats', 'queries'] },
+  { format: NEGATIVES_SET_FORMAT, folders: ['candidates', 'stats', 'queries', 'merged'] },
   { format: INDEX_SET_FORMAT, folders: ['sample'] },
 ];

@@ -219,7 +219,7 @@ export function shardSampleRows(sampleRows: number, shardRows: number, totalRows
   return totalRows === 0 ? 0 : Math.min(shardRows, Math.round((sampleRows * shardRows) / totalRows));
 }
 
-export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'group', 'stats', 'queries', 'mine', 'merge', 'export'] as const;
+export const STAGE_NAMES = ['fit', 'encode', 'sample', 'train', 'index', 'route', 'group', 'stats', 'queries', 'mine', 'merge', 'concat', 'export'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** A job id as the coordinator makes them (`job-<time>-<uuid>`) and every boundary accepts them. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import {
+  AsyncRecordBatchFileReader,
   Field,
   Float32,
   Int32,
@@ -142,23 +143,50 @@ function decode(batch: Batch, shard: number): ReadBatch {
 }
 
 export interface OpenCandidates extends CandidatesHeader {
-  /** Record batches in order; each holds whole queries. */
+  /** Record batches in order from the one asked for; each holds whole queries. */
   batches: AsyncIterator<ReadBatch>;
   close(): Promise<void>;
 }
 
-/** Opens a candidates file for streaming (the file is read a record batch at a time, not loaded whole). */
-export async function openCandidates(path: string): Promise<OpenCandidates> {
+/** The first query of record batch `index` (its query column only is looked at). */
+async function firstQueryOf(reader: AsyncRecordBatchFileReader, index: number, path: string): Promise<number> {
+  const batch = await reader.readRecordBatch(index);
+  if (!batch || batch.numRows === 0) throw new MineInputError(`${path}: record batch ${index} is empty`, { file: path });
+  return batch.getChild('query')!.get(0) as number;
+}
+
+/** The record batch that starts at query `from` (binary search over the footer's batches: a few batches read, not the file). */
+async function batchStartingAt(reader: AsyncRecordBatchFileReader, from: number, queries: number, path: string): Promise<number> {
+  let lo = 0;
+  let hi = reader.numRecordBatches;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((await firstQueryOf(reader, mid, path)) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  const starts = lo < reader.numRecordBatches ? (await firstQueryOf(reader, lo, path)) === from : from === queries;
+  if (!starts) throw new MineInputError(`${path}: no record batch starts at query ${from} (a merge part must begin where a batch of queries does)`, { file: path });
+  return lo;
+}
+
+/**
+ * Opens a candidates file for streaming from the batch that starts at query `from` (0: the
+ * whole file): record batches are read one at a time through the file's footer, so a merge
+ * part reads its own range of every shard's file and nothing before it.
+ */
+export async function openCandidates(path: string, from = 0): Promise<OpenCandidates> {
   const handle = await open(path);
   try {
     const reader = await RecordBatchReader.from(handle);
     await reader.open();
+    if (!(reader instanceof AsyncRecordBatchFileReader)) throw new MineInputError(`${path} is an Arrow stream, not a file with a footer (${CANDIDATES_FORMAT})`, { file: path });
     const header = headerOf(reader.schema, path);
-    const iterator = reader[Symbol.asyncIterator]();
+    let next = await batchStartingAt(reader, from, header.queries, path);
     const batches: AsyncIterator<ReadBatch> = {
       async next() {
-        const r = await iterator.next();
-        return r.done ? { done: true, value: undefined } : { done: false, value: decode(r.value, header.shard) };
+        if (next >= reader.numRecordBatches) return { done: true, value: undefined };
+        const batch = await reader.readRecordBatch(next++);
+        return { done: false, value: decode(batch!, header.shard) };
       },
     };
     return { ...header, batches, close: () => handle.close() };

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { FILTER_RULES, selectNegatives, type FilterRule, type NegativeFilter } from './select.js';
 import type { OpenCandidates } from './candidates-file.js';
+import { QUERY_BATCH } from './candidates.js';
 import type { NegativeRow, NegativesWriter } from './negatives-file.js';
-import { MineInputError } from './errors.js';
+import { MineInputError, MineInvariantError } from './errors.js';
 
 /*
  * The merge stage: every shard's candidates → per query the global top-K,
@@ -38,7 +39,31 @@ export const MineAccountSchema = z.strictObject({
 });
 export type MineAccount = z.infer<typeof MineAccountSchema>;
 
-/** Reads every shard's candidates in lockstep, a batch of queries at a time (memory: shards × batch × K). */
+/** Queries [from, to) of the split: what one merge part covers. */
+export interface QueryRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * Part `part` of `parts` of a split of `queries` queries: whole batches of QUERY_BATCH queries
+ * (the candidates files' record batches), spread evenly; a part may be empty where the split
+ * has fewer batches than parts.
+ */
+export function mergePartRange(part: number, parts: number, queries: number): QueryRange {
+  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) throw new MineInvariantError(`merge part ${part} of ${parts}`);
+  const batches = Math.ceil(queries / QUERY_BATCH);
+  const at = (p: number) => Math.min(queries, Math.floor((p * batches) / parts) * QUERY_BATCH);
+  return { from: at(part), to: at(part + 1) };
+}
+
+/**
+ * Reads every shard's candidates in lockstep, a batch of queries at a time (memory: shards ×
+ * batch × K), for the queries of `range` (the shards' files opened at `range.from`). The
+ * negatives writer flushes at the end of every batch of queries, so the file's record batches
+ * depend on the queries alone: the parts of a split merge, concatenated, are the single merge's
+ * file byte for byte.
+ */
 export async function mergeCandidates(
   shards: readonly OpenCandidates[],
   queries: MineQueries,
@@ -46,8 +71,10 @@ export async function mergeCandidates(
   filter: NegativeFilter,
   provenance: Provenance,
   out: NegativesWriter,
+  range: QueryRange = { from: 0, to: queries.ids.length },
 ): Promise<MineAccount> {
   const nq = queries.ids.length;
+  if (range.from < 0 || range.from > range.to || range.to > nq) throw new MineInvariantError(`query range [${range.from}, ${range.to}) outside the split's ${nq} queries`);
   for (const s of shards) if (s.queries !== nq) throw new MineInputError(`shard ${s.shard} has candidates for ${s.queries} queries, expected ${nq}`);
   const higherIsBetter = shards[0]?.higherIsBetter ?? true;
   const removed = Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>;
@@ -57,7 +84,7 @@ export async function mergeCandidates(
   let positivesInTopK = 0;
   let queriesWithPositiveInTopK = 0;
   const none = (reason: string) => (noneReasons[reason] = (noneReasons[reason] ?? 0) + 1);
-  for (let done = 0; done < nq;) {
+  for (let done = range.from; done < range.to;) {
     const batches = await Promise.all(shards.map((s) => s.batches.next()));
     const parts = batches.map((b, i) => {
       if (b.done || b.value.start !== done) throw new MineInputError(`shard ${shards[i]!.shard}: candidate batches do not line up at query ${done}`);
@@ -65,6 +92,7 @@ export async function mergeCandidates(
     });
     const size = parts[0]!.lists.length;
     if (parts.some((p) => p.lists.length !== size)) throw new MineInputError(`candidate batches of different sizes at query ${done}`);
+    if (done + size > range.to) throw new MineInputError(`the candidate batch at query ${done} runs past the range's end ${range.to}`);
     for (let i = 0; i < size; i++) {
       const q = done + i;
       // No (query, positive) pair to train on: its negatives would never be used.
@@ -102,8 +130,36 @@ export async function mergeCandidates(
       out.add(batch);
       rows += batch.length;
     }
+    out.endBatch();
     done += size;
   }
-  const withNone = nq - withNegatives;
-  return { queriesIn: nq, withNegatives, withNone, noneReasons, rows, removed, positivesInTopK, queriesWithPositiveInTopK };
+  const queriesIn = range.to - range.from;
+  const withNone = queriesIn - withNegatives;
+  return { queriesIn, withNegatives, withNone, noneReasons, rows, removed, positivesInTopK, queriesWithPositiveInTopK };
+}
+
+/** The accounts of a split merge's parts, in query order, as the single merge would have counted them. */
+export function sumAccounts(parts: readonly MineAccount[]): MineAccount {
+  const total: MineAccount = {
+    queriesIn: 0,
+    withNegatives: 0,
+    withNone: 0,
+    noneReasons: {},
+    rows: 0,
+    removed: Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>,
+    positivesInTopK: 0,
+    queriesWithPositiveInTopK: 0,
+  };
+  for (const part of parts) {
+    total.queriesIn += part.queriesIn;
+    total.withNegatives += part.withNegatives;
+    total.withNone += part.withNone;
+    total.rows += part.rows;
+    total.positivesInTopK += part.positivesInTopK;
+    total.queriesWithPositiveInTopK += part.queriesWithPositiveInTopK;
+    // Reasons in order of first occurrence over the queries, as one pass would have met them.
+    for (const [reason, n] of Object.entries(part.noneReasons)) total.noneReasons[reason] = (total.noneReasons[reason] ?? 0) + n;
+    for (const rule of FILTER_RULES) total.removed[rule] += part.removed[rule] ?? 0;
+  }
+  return total;
 }

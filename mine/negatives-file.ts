@@ -15,6 +15,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
+import { MineInputError } from './errors.js';
 
 /*
  * A negatives file: one Arrow row per (query, negative passage) with its
@@ -114,6 +115,11 @@ export class NegativesWriter {
     if (this.pending.length >= BATCH_ROWS) this.flush();
   }
 
+  /** The end of a batch of queries: what is pending becomes a record batch (boundaries that depend on the queries alone). */
+  endBatch(): void {
+    this.flush();
+  }
+
   commit(): CommittedFile {
     this.flush();
     return this.file.commit();
@@ -187,4 +193,25 @@ export function readNegativesFile(path: string): NegativeRow[] {
     }
   }
   return rows;
+}
+
+/**
+ * Negatives files of consecutive query ranges as one file: their record batches copied in order
+ * (nothing decoded), so the parts of a split merge give the single merge's file byte for byte.
+ */
+export function concatNegativesFiles(parts: readonly string[], out: string): CommittedFile {
+  const file = new ShardFileWriter(out, negativesSchema);
+  try {
+    for (const part of parts) {
+      const reader = RecordBatchReader.from(readFileSync(part));
+      reader.open();
+      if (reader.schema.metadata.get('sci.format') !== NEGATIVES_FORMAT) throw new MineInputError(`${part} is not a negatives file (${NEGATIVES_FORMAT})`, { file: part });
+      // An empty part reads back as one empty placeholder batch; the single merge writes none.
+      for (const batch of reader) if (batch.numRows > 0) file.write(new RecordBatch(negativesSchema, batch.data));
+    }
+    return file.commit();
+  } catch (err) {
+    file.abort();
+    throw err;
+  }
 }

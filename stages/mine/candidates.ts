@@ -14,7 +14,7 @@ import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
 import { bm25Dir, localMineFile, mineFolders, mineInputs, minedShards, mineKeys, queryTermsOf, ShardStatsSchema } from './inputs.js';
 
 /*
- * mine job, stage 2 of 3, per shard: this shard's top-K per query, dense
+ * mine job, stage 2 of 4, per shard: this shard's top-K per query, dense
  * with the query tower (the queries stage's vectors) or BM25 with the
  * corpus-wide statistics summed from every shard's stats; candidates that
  * contain one of a query's answers are marked (DPR's has_answer).

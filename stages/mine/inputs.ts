@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnglishAnalyzer } from '../../bm25/index.js';
+import { QUERY_BATCH } from '../../mine/index.js';
 import { FatalTaskError, JobError } from '../../jobs/index.js';
 import { readSetManifest, verifiedFile } from '../../shards/index.js';
 import { joinKey, linkFiles, sha256, type Storage } from '../../storage/index.js';
@@ -18,6 +19,8 @@ const mineFiles = {
   stats: (shardId: number) => `shard-${shardName(shardId)}.json`,
   candidates: (shardId: number) => `shard-${shardName(shardId)}.arrow`,
   queries: 'query-vectors.npy',
+  mergedPart: (part: number) => `part-${shardName(part)}.arrow`,
+  mergedAccount: (part: number) => `part-${shardName(part)}.json`,
 };
 
 /** The folders each stage publishes into, under the job's output. */
@@ -25,6 +28,7 @@ export const mineFolders = {
   stats: (output: string) => joinKey(output, 'stats'),
   candidates: (output: string) => joinKey(output, 'candidates'),
   queries: (output: string) => joinKey(output, 'queries'),
+  merged: (output: string) => joinKey(output, 'merged'),
 };
 
 /** Deterministic keys of a mine job's intermediate files. */
@@ -32,11 +36,14 @@ export const mineKeys = {
   stats: (output: string, shardId: number) => joinKey(mineFolders.stats(output), mineFiles.stats(shardId)),
   candidates: (output: string, shardId: number) => joinKey(mineFolders.candidates(output), mineFiles.candidates(shardId)),
   queries: (output: string) => joinKey(mineFolders.queries(output), mineFiles.queries),
+  mergedPart: (output: string, part: number) => joinKey(mineFolders.merged(output), mineFiles.mergedPart(part)),
+  mergedAccount: (output: string, part: number) => joinKey(mineFolders.merged(output), mineFiles.mergedAccount(part)),
 };
 
 /** Their names in a task's work folder (what the pool writes and the runner publishes). */
 export const localMineFile = (work: string, file: 'stats' | 'candidates', shardId: number) => join(work, mineFiles[file](shardId));
 export const localQueryVectors = (work: string) => join(work, mineFiles.queries);
+export const localMergedPart = (work: string, part: number) => ({ negatives: join(work, mineFiles.mergedPart(part)), account: join(work, mineFiles.mergedAccount(part)) });
 
 /** A shard's BM25 statistics of the query terms (the stats stage's file, read back by the merge of every shard's). */
 export const ShardStatsSchema = z.strictObject({
@@ -102,4 +109,16 @@ export async function minedShards(storage: Storage, spec: MineSpec): Promise<num
     if (!set.embeddings) throw new JobError(`index set ${spec.input} names no embedding set, so no query encoder`, { field: 'input' });
   }
   return set.shards.map((s) => s.id);
+}
+
+/**
+ * How many parts the merge is split into: one per shard (so the merge scales out with the
+ * per-shard stages), but no more than the split has batches of queries (an empty part would
+ * only cost a task). From the manifests, so every planner and the concat task agree.
+ */
+export async function mergeParts(storage: Storage, spec: MineSpec): Promise<number> {
+  const shards = (await minedShards(storage, spec)).length;
+  const passages = await readSetManifest(storage, spec.queries.passages, 'passages');
+  const queries = passages.queries?.splits[spec.queries.split] ?? 0;
+  return Math.max(1, Math.min(shards, Math.ceil(queries / QUERY_BATCH)));
 }

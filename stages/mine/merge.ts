@@ -1,19 +1,23 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { mergeCandidates, NegativesWriter, openCandidates, readQuerySplit, type OpenCandidates } from '../../mine/index.js';
+import { mergeCandidates, mergePartRange, NegativesWriter, openCandidates, readQuerySplit, type OpenCandidates } from '../../mine/index.js';
 import type { NegativeFilter } from '../../jobs/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
-import { mineInputs, minedShards, mineKeys } from './inputs.js';
+import { localMergedPart, mergeParts, mineFolders, mineInputs, mineKeys } from './inputs.js';
 
 /*
- * mine job, its last stage (one task): every shard's candidates merged into
- * the global top-K per query and filtered into the negatives file, with an
- * account of what each rule removed.
+ * mine job, stage 3 of 4, one task per part: the queries of one range (whole
+ * batches of queries), every shard's candidates for them merged into the
+ * global top-K per query and filtered into a part of the negatives file, with
+ * an account of what each rule removed. Split by query range so the merge
+ * scales out with the workers instead of being the run's serial half; the
+ * concat stage joins the parts.
  */
 
 export interface MergeTask extends PoolTask {
   stage: 'merge';
+  part: number;
+  parts: number;
   candidateFiles: string[];
   queriesFile: string;
   qrelsFile: string;
@@ -26,12 +30,13 @@ export interface MergeTask extends PoolTask {
 
 async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResult> {
   const split = readQuerySplit(task.queriesFile, task.qrelsFile);
+  const range = mergePartRange(task.part, task.parts, split.ids.length);
   const shards: OpenCandidates[] = [];
   const writer = new NegativesWriter(task.outFile);
   try {
-    for (const f of task.candidateFiles) shards.push(await openCandidates(f));
+    for (const f of task.candidateFiles) shards.push(await openCandidates(f, range.from));
     cancel?.throwIfCancelled();
-    const account = await mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer);
+    const account = await mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer, range);
     cancel?.throwIfCancelled();
     writer.commit();
     writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
@@ -40,8 +45,8 @@ async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResul
       rowsWritten: account.withNegatives,
       rowsRejected: account.withNone,
       files: [
-        { path: task.outFile, role: 'negatives', name: '' },
-        { path: task.accountFile, role: 'account', name: '' },
+        { path: task.outFile, role: 'negatives-part', name: '' },
+        { path: task.accountFile, role: 'account-part', name: '' },
       ],
     };
   } catch (err) {
@@ -55,28 +60,30 @@ async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResul
 export const mergeStage = defineStage<'mine', MergeTask>({
   name: 'merge',
   job: 'mine',
-  // One task over every shard's candidates.
+  // One task per part (its id the part's number).
   async shardIds(storage, spec) {
-    await minedShards(storage, spec); // the set's checks, though the merge is one task
-    return [0];
+    return Array.from({ length: await mergeParts(storage, spec) }, (_, part) => part);
   },
-  async prepare({ storage, spec, work }) {
+  async prepare({ storage, task, spec, work }) {
     const { queriesFile, qrelsFile, set } = await mineInputs({ storage, spec });
     const candidateFiles = await Promise.all(set.shards.map((s) => storage.localPath(mineKeys.candidates(spec.output, s.id))));
     const source = spec.source.kind === 'bm25' ? 'bm25' : `dense:${spec.source.index}`;
+    const out = localMergedPart(work, task.shardId);
     return {
       poolTask: {
         stage: 'merge',
+        part: task.shardId,
+        parts: await mergeParts(storage, spec),
         candidateFiles,
         queriesFile,
         qrelsFile,
         k: spec.k,
         filter: spec.filter,
         provenance: { stage: spec.stage, source, checkpoint: spec.checkpoint?.id ?? null, step: spec.checkpoint?.step ?? null },
-        outFile: join(work, 'negatives.arrow'),
-        accountFile: join(work, 'account.json'),
+        outFile: out.negatives,
+        accountFile: out.account,
       },
-      publishUnder: spec.output,
+      publishUnder: mineFolders.merged(spec.output),
     };
   },
   run: runMerge,

@@ -8,7 +8,7 @@ import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
 import { localQueryVectors, mineFolders, mineInputs, minedShards } from './inputs.js';
 
 /*
- * mine job with a dense index as its source, stage 1 of 3 (one task): the
+ * mine job with a dense index as its source, stage 1 of 4 (one task): the
  * split's queries encoded once by the query tower of the encoder that made
  * the index set's embeddings, for every shard's search.
  */

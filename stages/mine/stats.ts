@@ -7,7 +7,7 @@ import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
 import { bm25Dir, localMineFile, mineFolders, mineInputs, minedShards, queryTermsOf, type ShardStatsSchema } from './inputs.js';
 
 /*
- * mine job with BM25 as its source, stage 1 of 3: per shard, the document
+ * mine job with BM25 as its source, stage 1 of 4: per shard, the document
  * frequencies of every query term, so that each shard's search scores with
  * the corpus-wide statistics (what one global BM25 index would hold).
  */

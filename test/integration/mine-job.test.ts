@@ -8,7 +8,17 @@ import { FaissIndex } from '../../faiss/index.js';
 import { readArrowVectors } from '../../vectors/index.js';
 import { Bm25Builder, EnglishAnalyzer } from '../../bm25/index.js';
 import { DprJsonIngester, readManifest, readShardPassages, passageText, runIngest } from '../../shards/index.js';
-import { hasAnswer, readCandidates, readNegativesFile, readQuerySplit, type NegativeRow } from '../../mine/index.js';
+import {
+  hasAnswer,
+  mergeCandidates,
+  NegativeFilterSchema,
+  NegativesWriter,
+  openCandidates,
+  readCandidates,
+  readNegativesFile,
+  readQuerySplit,
+  type NegativeRow,
+} from '../../mine/index.js';
 import { openSetEncoder } from '../../search/query-encoder.js';
 import { TestCluster } from '../support/cluster.js';
 import { needsSharedData, SHARED_DATA, tempDir } from '../support/paths.js';
@@ -21,7 +31,8 @@ import { wordnetFixture, wordnetParts, wordnetVerbsAndAdverbs } from '../support
  * negatives equal one global index's top-K minus the judged positives,
  * within score ties: dense per-shard Flat against one global Flat, and BM25
  * with the stats stage's corpus-wide statistics against one global BM25
- * index built over the whole corpus.
+ * index built over the whole corpus. The merge runs as one part per shard
+ * (by query range); the parts joined equal one merge's file byte for byte.
  */
 
 const K = 10;
@@ -77,8 +88,8 @@ for (const shards of [8]) {
       };
       const denseJob = await submit({ kind: 'dense', index: 'flat' }, join(dir, 'neg-dense'));
       const bm25Job = await submit({ kind: 'bm25' }, join(dir, 'neg-bm25'));
-      assert.deepEqual(denseJob.stages, ['queries', 'mine', 'merge']);
-      assert.deepEqual(bm25Job.stages, ['stats', 'mine', 'merge']);
+      assert.deepEqual(denseJob.stages, ['queries', 'mine', 'merge', 'concat']);
+      assert.deepEqual(bm25Job.stages, ['stats', 'mine', 'merge', 'concat']);
 
       // The training split as the job read it.
       const { manifest, dir: setDir } = readManifest(passages);
@@ -141,6 +152,33 @@ for (const shards of [8]) {
         const { account } = manifestOf(name);
         assert.equal(account.queriesIn, split.ids.length);
         assert.equal(account.withNegatives + account.withNone, account.queriesIn);
+      }
+
+      // The merge ran as one part per shard on two workers; joined, the parts are one merge's file byte for byte.
+      for (const [name, job, source] of [
+        ['neg-dense', denseJob, 'dense:flat'],
+        ['neg-bm25', bm25Job, 'bm25'],
+      ] as const) {
+        const mergeTasks = (await cluster.tasks(job.id)).filter((task) => task.stage === 'merge');
+        assert.equal(mergeTasks.length, shards, `${name}: one merge part per shard`);
+        const jobManifest = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as { stage: string; filter: unknown; account: unknown };
+        const candidates = await Promise.all(
+          manifest.shards.map((s) => openCandidates(join(dir, name, 'candidates', `shard-${String(s.id).padStart(5, '0')}.arrow`))),
+        );
+        const single = join(dir, `${name}-single.arrow`);
+        const writer = new NegativesWriter(single);
+        const account = await mergeCandidates(
+          candidates,
+          split,
+          K,
+          NegativeFilterSchema.parse(jobManifest.filter),
+          { stage: jobManifest.stage, source, checkpoint: null, step: null },
+          writer,
+        );
+        writer.commit();
+        await Promise.all(candidates.map((c) => c.close()));
+        assert.ok(readFileSync(single).equals(readFileSync(join(dir, name, 'negatives.arrow'))), `${name}: the parts joined = one merge, byte for byte`);
+        assert.deepEqual(jobManifest.account, account, `${name}: the parts' accounts summed = one merge's account`);
       }
       t.diagnostic(`${split.ids.length} training queries; tied scores ordered differently: dense ${denseTies}, bm25 ${bm25Ties}`);
     },

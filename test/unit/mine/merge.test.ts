@@ -61,7 +61,7 @@ test('per-shard Flat candidates merged equal one global Flat top-K, positives re
     writer.commit();
     files.push(file);
   }
-  const shards = await Promise.all(files.map(openCandidates));
+  const shards = await Promise.all(files.map((f) => openCandidates(f)));
   const out = join(dir, 'negatives.arrow');
   const writer = new NegativesWriter(out);
   const provenance = { stage: 'dense-round-1', source: 'dense:flat', checkpoint: 'model/step-100', step: 100 };
