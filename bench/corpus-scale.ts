@@ -2,16 +2,23 @@
  * bench/corpus-scale: the whole path at corpus scale on this machine, per
  * stage: wall time, peak RSS of every process taking part, bytes on disk.
  * A psgs_w100-shaped corpus (sci generate passages: 100-word passages,
- * WordNet words at Zipf frequencies), ingested into Arrow shards, encoded
- * through the cluster (coordinator + workers, real nats-server; the baseline
- * encoder), indexed (IVF1024,PQ16 on a shared quantizer, BM25 per shard),
- * served by two shard-server processes, and a bounded evaluation: IVF-PQ's
- * Recall@10 against exact search of every vector, and p50 latencies, over
- * --queries passages' own texts as queries. Run at 1M and 4M rows, the
- * per-row cost of each stage shows how it grows with size.
+ * WordNet words at Zipf frequencies) streamed into `sci ingest --input -`
+ * (no TSV on disk) as Arrow shards, encoded through the cluster (coordinator
+ * + workers, real nats-server; the baseline encoder; float16 embeddings by
+ * default), indexed (IVF1024,PQ16 on a shared quantizer, BM25 per shard; the
+ * quantizer's sample swept after), served by two shard-server processes, and
+ * a bounded evaluation: IVF-PQ's Recall@10 against exact search of every
+ * vector, and p50 latencies, over --queries passages' own texts as queries.
+ * Run at 1M and 4M rows, the per-row cost of each stage shows how it grows
+ * with size; the end says how many bytes a passage took on disk.
  *
- *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--queries 200] [--dir DIR]
- *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/80GiB   (DPR's size)
+ * A run survives its own restart (corpus-scale-state.ts): run the same
+ * command again and finished stages are skipped, a job submitted before is
+ * followed by its id, time and memory add up over attempts. --fresh starts
+ * over; the run's folder is deleted at the end unless --keep.
+ *
+ *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--queries 200] [--dtype f16|f32] [--dir DIR] [--keep] [--fresh]
+ *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/60GiB   (DPR's size)
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
@@ -20,31 +27,28 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { REPO } from './repo.js';
 import { startBenchCluster } from './cluster-harness.js';
+import { loadRunState, saveRunState, stopLeftovers, type CorpusScaleParams, type StageResult } from './corpus-scale-state.js';
 import { spawnShardServers } from './shard-servers.js';
-import { FsStorage } from '../storage/index.js';
+import { FsStorage, findLeftovers, removeLeftovers } from '../storage/index.js';
+import type { JobSpecInput } from '../jobs/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
-import { readSetManifest, PassageLookup } from '../shards/index.js';
+import { INDEX_SET_FORMAT, readSetManifest, PassageLookup } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { percentile } from '../eval/index.js';
 import { spawnSci } from '../cli/sci-process.js';
 
 const K = 10;
-const BYTES_PER_ROW = 3_400;
+/** Bytes on disk a passage needs over the run (Arrow passages, float16 embeddings, indexes), with room to spare. */
+const BYTES_PER_ROW = 2_200;
 
-interface StageResult {
-  stage: string;
-  seconds: number;
-  /** Peak RSS (MiB) per process role during the stage. */
-  peakRssMiB: Record<string, number>;
-  /** Bytes of the stage's output on disk. */
-  bytes: number;
-}
-
-/** Samples VmRSS of the given processes every 200 ms; the peak per role. */
-function rssSampler(roles: () => Record<string, number[]>): { stop: () => Record<string, number> } {
-  const peaks: Record<string, number> = {};
+/** Samples VmRSS of the given processes every 200 ms; the peak per role, from `start` on. */
+function rssSampler(
+  roles: () => Record<string, number[]>,
+  start: Record<string, number> = {},
+): { peaks: Record<string, number>; stop: () => Record<string, number> } {
+  const peaks: Record<string, number> = { ...start };
   const sample = () => {
     for (const [role, pids] of Object.entries(roles())) {
       for (const pid of pids) {
@@ -60,6 +64,7 @@ function rssSampler(roles: () => Record<string, number[]>): { stop: () => Record
   sample();
   const timer = setInterval(sample, 200);
   return {
+    peaks,
     stop: () => {
       clearInterval(timer);
       sample();
@@ -75,11 +80,9 @@ function duBytes(path: string): number {
   return readdirSync(path).reduce((n, name) => n + duBytes(join(path, name)), 0);
 }
 
-/** Runs `sci args…` to its end, its RSS sampled; rejects on a non-zero exit. */
-function runSci(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<void> } {
-  const child = spawnSci(args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const done = new Promise<void>((ok, fail) => child.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`sci ${args[0]} exited with ${code}`)))));
-  return { child, done };
+/** A child's exit as a promise; rejects on a non-zero exit, naming what it was. */
+function exited(child: ChildProcess, what: string): Promise<void> {
+  return new Promise<void>((ok, fail) => child.once('exit', (code, signal) => (code === 0 ? ok() : fail(new Error(`${what} exited with ${code ?? signal}`)))));
 }
 
 async function main(): Promise<void> {
@@ -89,80 +92,156 @@ async function main(): Promise<void> {
       shards: { type: 'string', default: '16' },
       workers: { type: 'string', default: '2' },
       queries: { type: 'string', default: '200' },
+      dtype: { type: 'string', default: 'f16' },
       dir: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
     },
   });
-  const rows = Number(values.rows);
-  const dir = resolve(values.dir ?? join(REPO, 'out', `corpus-${rows}`));
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  // Measured at 1M and 4M: ~3.3 KB a passage over every stage's output (the TSV, Arrow passages, embeddings, indexes).
-  const { bavail, bsize } = statfsSync(dir);
-  const needed = rows * BYTES_PER_ROW;
-  if (bavail * bsize < needed)
-    throw new Error(
-      `${rows} passages need about ${(needed / 2 ** 30).toFixed(0)} GiB in ${dir}; it has ${((bavail * bsize) / 2 ** 30).toFixed(0)} GiB free (give --dir on a bigger disk)`,
-    );
-  const env = { ...process.env, SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false', SCI_STORAGE__ROOT: '/' };
-  const stages: StageResult[] = [];
-  const timed = async (stage: string, output: string, roles: () => Record<string, number[]>, work: () => Promise<void>) => {
-    const sampler = rssSampler(roles);
-    const started = performance.now();
-    await work();
-    const result = { stage, seconds: (performance.now() - started) / 1000, peakRssMiB: sampler.stop(), bytes: duBytes(output) };
-    stages.push(result);
-    console.log(
-      `${stage.padEnd(9)} ${result.seconds.toFixed(1).padStart(8)} s  ${(result.bytes / 2 ** 20).toFixed(0).padStart(7)} MiB on disk  peak RSS ${Object.entries(
-        result.peakRssMiB,
-      )
-        .map(([r, m]) => `${r} ${m.toFixed(0)} MiB`)
-        .join(', ')}`,
-    );
+  if (values.dtype !== 'f16' && values.dtype !== 'f32') throw new Error(`--dtype is f16 or f32, not ${values.dtype}`);
+  const params: CorpusScaleParams = {
+    rows: Number(values.rows),
+    shards: Number(values.shards),
+    workers: Number(values.workers),
+    dtype: values.dtype,
+    queries: Number(values.queries),
   };
-  console.log(`bench/corpus-scale: ${rows} passages, ${values.shards} shards, ${values.workers} workers, in ${dir}`);
-  const tsv = join(dir, 'psgs.tsv');
-  let one = runSci(['generate', 'passages', '--rows', String(rows), '--out', tsv], env);
-  await timed(
-    'generate',
-    tsv,
-    () => ({ generator: [one.child.pid!] }),
-    () => one.done,
-  );
+  const rows = params.rows;
+  const dir = resolve(values.dir ?? join(REPO, 'out', `corpus-${rows}`));
+  if (values.fresh) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const { state, resumed } = loadRunState(dir, params);
+  const save = () => saveRunState(dir, state);
+  if (resumed) {
+    const stopped = stopLeftovers(state.pids);
+    console.log(
+      `bench/corpus-scale: continuing the run in ${dir} (done: ${state.done.map((d) => d.stage).join(', ') || 'nothing'}${state.running ? `; ${state.running.stage} was running` : ''}${stopped.length > 0 ? `; stopped ${stopped.length} processes the earlier run left` : ''})`,
+    );
+    state.pids = [];
+  } else {
+    const { bavail, bsize } = statfsSync(dir);
+    const needed = rows * BYTES_PER_ROW;
+    if (bavail * bsize < needed)
+      throw new Error(
+        `${rows} passages need about ${(needed / 2 ** 30).toFixed(0)} GiB in ${dir}; it has ${((bavail * bsize) / 2 ** 30).toFixed(0)} GiB free (give --dir on a bigger disk)`,
+      );
+  }
+  save();
+  const track = (...pids: Array<number | undefined | null>) => {
+    for (const pid of pids) if (pid) state.pids.push(pid);
+    save();
+  };
+  const env = { ...process.env, SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false', SCI_STORAGE__ROOT: '/' };
+  const print = (r: StageResult, note = '') =>
+    console.log(
+      `${r.stage.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} s  ${(r.bytes / 2 ** 20).toFixed(0).padStart(7)} MiB on disk  peak RSS ${Object.entries(
+        r.peakRssMiB,
+      )
+        .map(([role, m]) => `${role} ${m.toFixed(0)} MiB`)
+        .join(', ')}${r.attempts > 1 ? `  (${r.attempts} attempts)` : ''}${note}`,
+    );
+  /** Runs a stage unless an earlier run finished it; its time and memory are saved every 5 s, so a restart adds on. */
+  const timed = async (
+    stage: string,
+    output: string,
+    roles: () => Record<string, number[]>,
+    work: () => Promise<void>,
+    options: { resumable?: boolean } = {},
+  ) => {
+    const finished = state.done.find((d) => d.stage === stage);
+    if (finished && options.resumable !== false) {
+      print(finished, '  (finished by an earlier run)');
+      return;
+    }
+    const earlier = state.running?.stage === stage ? state.running : null;
+    const attempts = (earlier?.attempts ?? 0) + 1;
+    const sampler = rssSampler(roles, earlier?.peakRssMiB ?? {});
+    const started = performance.now();
+    const elapsed = () => (earlier?.seconds ?? 0) + (performance.now() - started) / 1000;
+    state.running = { stage, seconds: elapsed(), attempts, peakRssMiB: sampler.peaks };
+    save();
+    const heartbeat = setInterval(() => {
+      state.running = { stage, seconds: elapsed(), attempts, peakRssMiB: sampler.peaks };
+      save();
+    }, 5_000);
+    try {
+      await work();
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const result: StageResult = { stage, seconds: elapsed(), attempts, peakRssMiB: sampler.stop(), bytes: duBytes(output) };
+    state.done = [...state.done.filter((d) => d.stage !== stage), result];
+    state.running = null;
+    save();
+    print(result);
+  };
+  console.log(`bench/corpus-scale: ${rows} passages, ${params.shards} shards, ${params.workers} workers, ${params.dtype} embeddings, in ${dir}`);
+
+  // Generated and ingested in one stream: the TSV never reaches the disk.
   const passages = join(dir, 'passages');
-  one = runSci(['ingest', '--format', 'tsv', '--input', tsv, '--out', passages, '--shards', values.shards], env);
+  const streaming: ChildProcess[] = [];
   await timed(
     'ingest',
     passages,
-    () => ({ ingest: [one.child.pid!] }),
-    () => one.done,
+    () => ({ generator: streaming[0]?.pid ? [streaming[0].pid] : [], ingest: streaming[1]?.pid ? [streaming[1].pid] : [] }),
+    async () => {
+      rmSync(passages, { recursive: true, force: true });
+      const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--out', '-'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', passages, '--shards', String(params.shards)], {
+        env,
+        stdio: ['pipe', 'ignore', 'inherit'],
+      });
+      streaming.push(generator, ingest);
+      track(generator.pid, ingest.pid);
+      generator.stdout!.pipe(ingest.stdin!);
+      await Promise.all([exited(generator, 'sci generate passages'), exited(ingest, 'sci ingest')]);
+    },
   );
 
-  const cluster = await startBenchCluster(dir, Number(values.workers));
-  const clusterRoles = () => ({ coordinator: [cluster.pids.coordinator], worker: cluster.pids.workers });
   const embeddings = join(dir, 'embeddings');
   const indexes = join(dir, 'indexes');
-  try {
-    await timed('encode', embeddings, clusterRoles, async () => {
-      await cluster.run({ kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: 128 } });
-    });
-    await timed('index', indexes, clusterRoles, async () => {
-      await cluster.run({
-        kind: 'index',
-        input: embeddings,
-        output: indexes,
-        indexes: [{ name: 'ivfpq', factory: 'IVF1024,PQ16', metric: 'ip', nprobe: 16 }],
-        sharedQuantizer: {},
-        bm25: { passages },
+  const building = ['encode', 'index'].some((s) => !state.done.some((d) => d.stage === s));
+  if (building) {
+    const cluster = await startBenchCluster(dir, params.workers, { keepStore: true });
+    track(cluster.pids.coordinator, ...cluster.pids.workers, cluster.pids.nats);
+    const clusterRoles = () => ({ coordinator: [cluster.pids.coordinator], worker: cluster.pids.workers });
+    /** A stage's job: the one an earlier run submitted (the coordinator resumes it), else a new one. */
+    const job = async (stage: string, spec: JobSpecInput) => {
+      let id = state.jobs[stage];
+      if (id === undefined) {
+        id = await cluster.submit(spec);
+        state.jobs[stage] = id;
+        save();
+      } else console.log(`${stage}: following ${id}, submitted by an earlier run`);
+      await cluster.follow(id);
+    };
+    try {
+      await timed('encode', embeddings, clusterRoles, () =>
+        job('encode', { kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: 128 }, dtype: params.dtype }),
+      );
+      await timed('index', indexes, clusterRoles, async () => {
+        await job('index', {
+          kind: 'index',
+          input: embeddings,
+          output: indexes,
+          indexes: [{ name: 'ivfpq', factory: 'IVF1024,PQ16', metric: 'ip', nprobe: 16 }],
+          sharedQuantizer: {},
+          bm25: { passages },
+        });
+        // The shared quantizer's training sample is read by the index job only.
+        const swept = findLeftovers(indexes, { olderThanMs: 0, intermediates: [{ format: INDEX_SET_FORMAT, folders: ['sample'] }] });
+        const freed = removeLeftovers(swept.filter((l) => l.kind === 'job intermediate'));
+        console.log(`index: removed the shared quantizer's sample (${(freed / 2 ** 20).toFixed(0)} MiB)`);
       });
-    });
-  } finally {
-    await cluster.stop();
+    } finally {
+      await cluster.stop();
+    }
   }
 
   // Serving: two shard-server processes, half the shards each, on a fresh nats-server.
   const nats = await NatsServerProcess.start();
   const serveEnv = { ...env, SCI_NATS__SERVERS: JSON.stringify([nats.url]) };
-  const shardIds = Array.from({ length: Number(values.shards) }, (_, i) => i);
+  const shardIds = Array.from({ length: params.shards }, (_, i) => i);
   const servers: ChildProcess[] = [];
   await timed(
     'serve',
@@ -175,8 +254,10 @@ async function main(): Promise<void> {
         [0, 1].map((half) => shardIds.filter((s) => s % 2 === half).join(',')),
       );
       servers.push(...started.children);
+      track(nats.pid, ...started.children.map((c) => c.pid));
       await started.ready;
     },
+    { resumable: false },
   );
   const nc = await connectNats({ servers: [nats.url], name: 'bench-corpus' });
   const storage = new FsStorage('/');
@@ -190,7 +271,7 @@ async function main(): Promise<void> {
       async () => {
         // Queries: the first words of passages spread over the corpus; exact search over every vector is the reference.
         const manifest = await readSetManifest(storage, passages, 'passages');
-        const nq = Number(values.queries);
+        const nq = params.queries;
         const texts: string[] = [];
         const sources: number[] = [];
         for (let q = 0; q < nq; q++) {
@@ -242,6 +323,7 @@ async function main(): Promise<void> {
           `eval: ${nq} queries (a passage's first 12 words); its passage in the top 10: exact ${success.exact}, IVF1024,PQ16 (nprobe 16) ${success.ivfpq}, BM25 ${success.bm25}; IVF-PQ Recall@10 against exact ${evaluation.ivfpqRecallAt10!.toFixed(3)}; p50 IVF-PQ ${evaluation.ivfpqP50Ms!.toFixed(2)} ms, BM25 ${evaluation.bm25P50Ms!.toFixed(2)} ms`,
         );
       },
+      { resumable: false },
     );
   } finally {
     service.close();
@@ -249,7 +331,16 @@ async function main(): Promise<void> {
     for (const s of servers) s.kill('SIGTERM');
     await nats.stop({ clean: true });
   }
-  console.log(JSON.stringify({ bench: 'corpus-scale', rows, shards: Number(values.shards), workers: Number(values.workers), stages, evaluation }));
+  // What the corpus occupies at the end: passages, embeddings, indexes (the TSV was never written).
+  const disk = { passages: duBytes(passages), embeddings: duBytes(embeddings), indexes: duBytes(indexes) };
+  const total = disk.passages + disk.embeddings + disk.indexes;
+  const kb = (bytes: number) => (bytes / rows / 1000).toFixed(2);
+  console.log(
+    `on disk: ${kb(total)} KB a passage (passages ${kb(disk.passages)}, ${params.dtype} embeddings ${kb(disk.embeddings)}, indexes ${kb(disk.indexes)}), ${(total / 2 ** 30).toFixed(2)} GiB in all`,
+  );
+  console.log(JSON.stringify({ bench: 'corpus-scale', ...params, stages: state.done, evaluation, disk: { ...disk, bytesPerPassage: total / rows } }));
+  if (values.keep) console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 await main();

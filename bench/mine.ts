@@ -5,11 +5,15 @@
  * pool thread), then the cluster with 1 and 2 worker processes (one thread
  * each). Prints queries/s, the cluster's overhead against in-process, the
  * 2-worker speed-up and the merge's share (its parts, one per shard, and the
- * concat that joins them). Encoding and indexing are set-up,
+ * concat that joins them), and the cores the mining processes kept busy (CPU
+ * time over wall time: a 1-worker run that already uses more than one core,
+ * for garbage collection and publishing, caps what a second worker can add on
+ * a 2-core machine). --source dense or bm25 runs one. Encoding and indexing are set-up,
  * not timed; process start-up is not timed either.
  *
- *   node dist/bench/mine.js [--shards 8] [--k 200] [--keep]
+ *   node dist/bench/mine.js [--shards 8] [--k 200] [--source dense,bm25] [--keep]
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchScratch } from './scratch.js';
@@ -27,6 +31,15 @@ interface Run {
   mergeSeconds: number | null;
   mergeParts: number | null;
   concatSeconds: number | null;
+  /** CPU seconds the mining processes used (in-process: this process; cluster: the workers), and over the wall time: cores used. */
+  cpuSeconds: number;
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The wall span of a set of tasks: first start to last finish. */
@@ -38,8 +51,14 @@ function spanSeconds(tasks: readonly TaskRecord[]): number | null {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { keep: { type: 'boolean', default: false }, shards: { type: 'string', default: '8' }, k: { type: 'string', default: '200' } },
+    options: {
+      keep: { type: 'boolean', default: false },
+      shards: { type: 'string', default: '8' },
+      k: { type: 'string', default: '200' },
+      source: { type: 'string', default: 'dense,bm25' },
+    },
   });
+  const wanted = new Set(values.source.split(','));
   const k = Number(values.k);
   const scratch = benchScratch('sci-bench-mine-', values.keep === true);
   const dir = scratch.dir;
@@ -59,23 +78,35 @@ async function main(): Promise<void> {
     );
     console.error(`WordNet: ${manifest.rowsWritten} passages in ${manifest.shards.length} shards, ${queries} training queries, top-${k}`);
     const spec = (source: Source, output: string): JobSpecInput => ({ kind: 'mine', input: indexes, output, queries: { passages, split: 'train' }, source, k });
-    const sources: Array<[string, Source]> = [
-      ['dense Flat', { kind: 'dense', index: 'flat' }],
-      ['BM25', { kind: 'bm25' }],
-    ];
+    const sources = (
+      [
+        ['dense Flat', { kind: 'dense', index: 'flat' }],
+        ['BM25', { kind: 'bm25' }],
+      ] satisfies Array<[string, Source]>
+    ).filter(([, source]) => wanted.has(source.kind));
     const results: Record<string, { local: Run; one: Run; two: Run }> = {};
     for (const [name, source] of sources) {
       const started = performance.now();
+      const cpu = process.cpuUsage();
       await runJobLocally(spec(source, join(dir, `local-${source.kind}`)), storage, { threads: 1 });
-      const local: Run = { seconds: (performance.now() - started) / 1000, mergeSeconds: null, mergeParts: null, concatSeconds: null };
-      console.error(`${name}, in-process: ${local.seconds.toFixed(1)} s`);
+      const used = process.cpuUsage(cpu);
+      const local: Run = {
+        seconds: (performance.now() - started) / 1000,
+        mergeSeconds: null,
+        mergeParts: null,
+        concatSeconds: null,
+        cpuSeconds: (used.user + used.system) / 1e6,
+      };
+      console.error(`${name}, in-process: ${local.seconds.toFixed(1)} s, ${(local.cpuSeconds / local.seconds).toFixed(2)} cores`);
       const byWorkers: Run[] = [];
       for (const workers of [1, 2]) {
         const cluster = await startBenchCluster(join(dir, `c${workers}-${source.kind}`), workers);
         try {
+          const cpuBefore = cluster.pids.workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
           const t0 = performance.now();
           const { tasks } = await cluster.run(spec(source, join(dir, `c${workers}-${source.kind}`, 'out')));
           const seconds = (performance.now() - t0) / 1000;
+          const cpuSeconds = cluster.pids.workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - cpuBefore;
           const merge = tasks.filter((t) => t.stage === 'merge');
           const concat = tasks.find((t) => t.stage === 'concat');
           byWorkers.push({
@@ -83,8 +114,16 @@ async function main(): Promise<void> {
             mergeSeconds: spanSeconds([...merge, ...(concat ? [concat] : [])]),
             mergeParts: merge.length,
             concatSeconds: concat ? taskSeconds(concat) : null,
+            cpuSeconds,
           });
-          console.error(`${name}, cluster ${workers} worker(s): ${seconds.toFixed(1)} s`);
+          // Where the time went: each stage's span (first start to last finish) and its tasks' summed time.
+          const stages = [...new Set(tasks.map((t) => t.stage))].map((stage) => {
+            const own = tasks.filter((t) => t.stage === stage);
+            return `${stage} ${spanSeconds(own)?.toFixed(1) ?? '-'} s (${own.length} tasks, ${own.reduce((sum, t) => sum + taskSeconds(t), 0).toFixed(1)} task-s)`;
+          });
+          console.error(
+            `${name}, cluster ${workers} worker(s): ${seconds.toFixed(1)} s, workers ${(cpuSeconds / seconds).toFixed(2)} cores; ${stages.join(', ')}`,
+          );
         } finally {
           await cluster.stop();
         }
@@ -94,13 +133,14 @@ async function main(): Promise<void> {
     console.log(`mining ${queries} WordNet training queries, top-${k}, ${manifest.shards.length} shards (one thread per process)`);
     for (const [name, r] of Object.entries(results)) {
       const qps = (s: number) => `${Math.round(queries / s).toLocaleString('en-US')} q/s`;
+      const cores = (run: Run) => `${(run.cpuSeconds / run.seconds).toFixed(2)} cores`;
       console.log(`${name}`);
-      console.log(`  in-process            ${r.local.seconds.toFixed(2)} s  ${qps(r.local.seconds)}`);
+      console.log(`  in-process            ${r.local.seconds.toFixed(2)} s  ${qps(r.local.seconds)}  ${cores(r.local)}`);
       console.log(
-        `  cluster, 1 worker     ${r.one.seconds.toFixed(2)} s  ${qps(r.one.seconds)}  overhead ${(((r.one.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`,
+        `  cluster, 1 worker     ${r.one.seconds.toFixed(2)} s  ${qps(r.one.seconds)}  ${cores(r.one)}  overhead ${(((r.one.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`,
       );
       console.log(
-        `  cluster, 2 workers    ${r.two.seconds.toFixed(2)} s  ${qps(r.two.seconds)}  speed-up ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker`,
+        `  cluster, 2 workers    ${r.two.seconds.toFixed(2)} s  ${qps(r.two.seconds)}  ${cores(r.two)}  speed-up ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker`,
       );
       console.log(
         `  merge (${r.two.mergeParts} parts + concat)  ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run; concat ${r.two.concatSeconds?.toFixed(2) ?? '-'} s`,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { UsageError } from '../common/index.js';
-import { evaluateIndexes, loadJudgedQueries, writeTrecRun } from '../eval/index.js';
+import { evaluateHybrid, evaluateIndexes, loadJudgedQueries, writeTrecRun } from '../eval/index.js';
 import { SearchService } from '../search/index.js';
 import { writeEvalReport, type EvalReport } from '../report/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -30,6 +30,7 @@ interface EvalFlags {
   batchSize: number;
   deadlineMs?: number;
   run?: string;
+  hybrid?: string;
   json?: boolean;
 }
 
@@ -52,6 +53,7 @@ export function evalCommand(globals: () => GlobalOptions): Command {
     .option('--batch-size <n>', 'queries per request in the quality pass', positiveInt('--batch-size'), 64)
     .option('--deadline-ms <ms>', 'scatter-gather deadline', positiveInt('--deadline-ms'))
     .option('--run <file>', 'also write TREC runs (FILE for one index, FILE.<index> for several)')
+    .option('--hybrid <dense>', 'also report this dense index and BM25 fused by reciprocal rank, as `sci search --hybrid` fuses them (a row "hybrid")')
     .option('--json', 'print report.json')
     .action(async (flags: EvalFlags) => {
       const { config, logger } = commandContext(globals());
@@ -76,6 +78,11 @@ export function evalCommand(globals: () => GlobalOptions): Command {
           for (const name of names)
             if (!service.router.indexSet.names.includes(name))
               throw new UsageError(`index set has no index "${name}" (it has: ${service.router.indexSet.names.join(', ')})`);
+          if (flags.hybrid !== undefined) {
+            for (const needed of [flags.hybrid, 'bm25'])
+              if (!names.includes(needed)) throw new UsageError(`--hybrid ${flags.hybrid} needs ${needed} among the indexes evaluated (${names.join(', ')})`);
+            if (flags.hybrid === 'bm25') throw new UsageError('--hybrid names the dense index to fuse with BM25, not bm25 itself');
+          }
           const { reports, runs } = await evaluateIndexes(service, names, sample, qrels, {
             k: flags.k,
             batchSize: flags.batchSize,
@@ -98,7 +105,13 @@ export function evalCommand(globals: () => GlobalOptions): Command {
               storage: cluster.storage.kind,
             },
             indexes: reports,
+            hybrid: null,
           };
+          if (flags.hybrid !== undefined) {
+            const hybrid = evaluateHybrid(runs, flags.hybrid, 'bm25', qrels, flags.k);
+            report.hybrid = hybrid.report;
+            runs.set('hybrid', new Map([...hybrid.run].map(([id, hits]) => [id, hits.map((h) => ({ docId: h.externalId, score: h.score, rowId: h.rowId }))])));
+          }
           const paths = writeEvalReport(flags.out, report);
           if (flags.run) {
             for (const [name, run] of runs)
@@ -113,9 +126,15 @@ export function evalCommand(globals: () => GlobalOptions): Command {
             process.stdout.write(
               `${'index'.padEnd(8)} ${'Recall@10'.padStart(9)} ${'Success@10'.padStart(10)} ${'MRR@10'.padStart(7)} ${'nDCG@10'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'QPS'.padStart(6)} ${'dist/q'.padStart(8)}\n`,
             );
+            const quality = (m: Record<string, number | undefined>) =>
+              `${m['Recall@10']!.toFixed(4).padStart(9)} ${m['Success@10']!.toFixed(4).padStart(10)} ${m['MRR@10']!.toFixed(4).padStart(7)} ${m['nDCG@10']!.toFixed(4).padStart(7)}`;
             for (const r of reports)
               process.stdout.write(
-                `${r.index.padEnd(8)} ${r.metrics['Recall@10']!.toFixed(4).padStart(9)} ${r.metrics['Success@10']!.toFixed(4).padStart(10)} ${r.metrics['MRR@10']!.toFixed(4).padStart(7)} ${r.metrics['nDCG@10']!.toFixed(4).padStart(7)} ${r.latency.p50Ms.toFixed(2).padStart(7)} ${r.latency.p99Ms.toFixed(2).padStart(7)} ${r.latency.qps.toFixed(0).padStart(6)} ${r.perQuery.ndis.toFixed(0).padStart(8)}\n`,
+                `${r.index.padEnd(8)} ${quality(r.metrics)} ${r.latency.p50Ms.toFixed(2).padStart(7)} ${r.latency.p99Ms.toFixed(2).padStart(7)} ${r.latency.qps.toFixed(0).padStart(6)} ${r.perQuery.ndis.toFixed(0).padStart(8)}\n`,
+              );
+            if (report.hybrid)
+              process.stdout.write(
+                `${'hybrid'.padEnd(8)} ${quality(report.hybrid.metrics)}   (${report.hybrid.dense} + ${report.hybrid.lexical}, reciprocal rank fusion)\n`,
               );
             process.stdout.write(`report: ${paths.html}\n`);
           }

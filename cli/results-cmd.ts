@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../common/index.js';
-import { finalStage, readPipelineRecord, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck } from '../pipeline/index.js';
+import { finalStage, pipelineHeadline, readPipelineRecord, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck } from '../pipeline/index.js';
 import { loadPipelineConfig } from './pipeline-cmd.js';
 
 /*
@@ -11,7 +11,7 @@ import { loadPipelineConfig } from './pipeline-cmd.js';
  * the result records under docs/results/ (each between its
  * `<!-- name:start -->` and `<!-- name:end -->` markers). --check says which
  * block differs from its record instead of writing; the suite runs the same
- * comparison.
+ * comparison. `sci results headline`: the pipeline's result in one line.
  */
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,6 +53,12 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
   ];
 }
 
+/** The headline of the committed WordNet pipeline record (`sci results headline`, the demo's last line). */
+export function wordnetHeadline(repo: string = REPO): string {
+  const config = loadPipelineConfig(join(repo, 'config', 'pipelines', 'wordnet.yaml'));
+  return pipelineHeadline(readPipelineRecord(join(repo, 'docs', 'results', 'pipeline-wordnet.json')), finalStage(config), 'docs/results/pipeline-wordnet.json');
+}
+
 const pattern = (name: string) => new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
 
 /** The text between a block's markers, or null where the README has no such block. */
@@ -86,6 +92,12 @@ export function resultsCommand(): Command {
       }
       writeFileSync(flags.readme, readme);
       process.stdout.write(stale.length === 0 ? 'every record block was current\n' : `rewrote: ${stale.join('; ')}\n`);
+    });
+  results
+    .command('headline')
+    .description("One line with the WordNet pipeline's measured result and the command that gives it, from its record (the demo prints it last)")
+    .action(() => {
+      process.stdout.write(`${wordnetHeadline()}\n`);
     });
   return results;
 }

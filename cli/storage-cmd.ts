@@ -87,7 +87,7 @@ export function storageCommand(globals: () => GlobalOptions): Command {
   storage
     .command('gc')
     .description(
-      'Remove files written aside and never renamed into place (*.tmp-*, *.old-*), work folders (.work-*) of tasks that died, and the intermediate folders of finished jobs (mine candidates, stats and query vectors; shared-quantizer samples)',
+      'Remove files written aside and never renamed into place (*.tmp-*, *.old-*), work folders (.work-*) of tasks that died, and the intermediate folders of finished jobs (mine candidates, stats, query vectors and merge parts; shared-quantizer samples)',
     )
     .option('--older-than-hours <h>', 'only leftovers not touched for this long (a running task writes its own as it goes)', (v) => Number(v), 24)
     .option('--dry-run', 'list what would go, remove nothing')

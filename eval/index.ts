@@ -6,3 +6,4 @@ export { EvalInputError } from './errors.js';
 export { crossTowerGap, positiveGeometry, rowDot, uniformity } from './geometry.js';
 export { percentile } from './percentile.js';
 export { evaluateIndexes, reportDepths, type QuerySample, type IndexReport, type SweepPoint } from './served-evaluation.js';
+export { evaluateHybrid, fuseKeptRuns, type HybridReport, type KeptRun } from './hybrid.js';

@@ -182,10 +182,10 @@ export async function evaluateIndexes(
   queries: QuerySample,
   qrels: Qrels,
   options: EvaluationOptions,
-): Promise<{ reports: IndexReport[]; runs: Map<string, Map<string, Array<{ docId: string; score: number }>>> }> {
+): Promise<{ reports: IndexReport[]; runs: Map<string, Map<string, Array<{ docId: string; score: number; rowId: number }>>> }> {
   const set = service.router.indexSet;
   const reports: IndexReport[] = [];
-  const runs = new Map<string, Map<string, Array<{ docId: string; score: number }>>>();
+  const runs = new Map<string, Map<string, Array<{ docId: string; score: number; rowId: number }>>>();
   const sweepSample: QuerySample = { ids: queries.ids.slice(0, options.sweepQueries), texts: queries.texts.slice(0, options.sweepQueries) };
   const vectors = await encodeOnce(service, queries, options.batchSize);
   const sweepVectors = vectors && vectors.subarray(0, sweepSample.ids.length * service.dim!);
@@ -196,7 +196,7 @@ export async function evaluateIndexes(
   for (const index of indexes) {
     options.onProgress?.(`${index}: quality`);
     const pass = await batchedPass(service, index, queries, vectors, options.k, options.batchSize, {}, options.deadlineMs);
-    runs.set(index, new Map([...pass.run.keys()].map((id, i) => [id, pass.hits[i]!.map((h) => ({ docId: h.externalId, score: h.score }))])));
+    runs.set(index, new Map([...pass.run.keys()].map((id, i) => [id, pass.hits[i]!.map((h) => ({ docId: h.externalId, score: h.score, rowId: h.rowId }))])));
     const metrics = evaluateRun(pass.run, qrels, reportDepths(options.k));
     options.onProgress?.(`${index}: latency`);
     const latency = await latencyPass(service, index, queries, options.latencyQueries, 10, {}, options.deadlineMs);

@@ -12,12 +12,12 @@ import {
   Schema,
   Table,
   Utf8,
-  vectorFromArray,
   type RecordBatch as Batch,
 } from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
 import type { Candidate, CandidateBatch, ShardCandidates } from './candidates.js';
 import { MineInputError, MineInvariantError } from './errors.js';
+import { utf8Column } from './utf8-column.js';
 
 /*
  * What one mine task hands to the merge: its shard's top-K per query as an
@@ -68,31 +68,43 @@ export class CandidatesWriter {
   add(batch: CandidateBatch, positiveScores: Float32Array): void {
     if (batch.start !== this.next) throw new MineInvariantError(`candidate batches out of order: got ${batch.start}, expected ${this.next}`);
     this.next = batch.start + batch.lists.length;
-    const query: number[] = [];
-    const rowId: bigint[] = [];
-    const externalId: string[] = [];
-    const score: number[] = [];
-    const positive: number[] = [];
-    const answer: number[] = [];
+    // Columns filled in place (a query with no candidate still gets one row, row −1): typed arrays and one
+    // cached Utf8 column, not per-cell builders — this stage writes every shard's top-K of every query.
+    const rows = batch.lists.reduce((n, list) => n + Math.max(1, list.length), 0);
+    const query = new Int32Array(rows);
+    const rowId = new BigInt64Array(rows);
+    const externalId = new Array<string>(rows);
+    const score = new Float32Array(rows);
+    const positive = new Float32Array(rows).fill(Number.NaN);
+    const answer = new Int32Array(rows);
+    let at = 0;
     batch.lists.forEach((list, i) => {
       const q = batch.start + i;
-      const rows: Candidate[] = list.length > 0 ? list : [{ rowId: -1, externalId: '', score: Number.NaN, shard: this.header.shard }];
-      rows.forEach((h, j) => {
-        query.push(q);
-        rowId.push(BigInt(h.rowId));
-        externalId.push(h.externalId);
-        score.push(h.score);
-        positive.push(j === 0 ? positiveScores[q]! : Number.NaN);
-        answer.push(h.hasAnswer ? 1 : 0);
-      });
+      positive[at] = positiveScores[q]!;
+      if (list.length === 0) {
+        query[at] = q;
+        rowId[at] = -1n;
+        externalId[at] = '';
+        score[at] = Number.NaN;
+        at += 1;
+        return;
+      }
+      for (const h of list) {
+        query[at] = q;
+        rowId[at] = BigInt(h.rowId);
+        externalId[at] = h.externalId;
+        score[at] = h.score;
+        answer[at] = h.hasAnswer ? 1 : 0;
+        at += 1;
+      }
     });
     const table = new Table({
-      query: makeVector(Int32Array.from(query)),
-      rowId: makeVector(BigInt64Array.from(rowId)),
-      externalId: vectorFromArray(externalId, new Utf8()),
-      score: makeVector(Float32Array.from(score)),
-      positiveScore: makeVector(Float32Array.from(positive)),
-      hasAnswer: makeVector(Int32Array.from(answer)),
+      query: makeVector(query),
+      rowId: makeVector(rowId),
+      externalId: utf8Column(externalId),
+      score: makeVector(score),
+      positiveScore: makeVector(positive),
+      hasAnswer: makeVector(answer),
     });
     for (const b of table.batches) this.file.write(new RecordBatch(this.schema, b.data));
   }
@@ -165,7 +177,8 @@ async function batchStartingAt(reader: AsyncRecordBatchFileReader, from: number,
     else hi = mid;
   }
   const starts = lo < reader.numRecordBatches ? (await firstQueryOf(reader, lo, path)) === from : from === queries;
-  if (!starts) throw new MineInputError(`${path}: no record batch starts at query ${from} (a merge part must begin where a batch of queries does)`, { file: path });
+  if (!starts)
+    throw new MineInputError(`${path}: no record batch starts at query ${from} (a merge part must begin where a batch of queries does)`, { file: path });
   return lo;
 }
 
@@ -179,7 +192,8 @@ export async function openCandidates(path: string, from = 0): Promise<OpenCandid
   try {
     const reader = await RecordBatchReader.from(handle);
     await reader.open();
-    if (!(reader instanceof AsyncRecordBatchFileReader)) throw new MineInputError(`${path} is an Arrow stream, not a file with a footer (${CANDIDATES_FORMAT})`, { file: path });
+    if (!(reader instanceof AsyncRecordBatchFileReader))
+      throw new MineInputError(`${path} is an Arrow stream, not a file with a footer (${CANDIDATES_FORMAT})`, { file: path });
     const header = headerOf(reader.schema, path);
     let next = await batchStartingAt(reader, from, header.queries, path);
     const batches: AsyncIterator<ReadBatch> = {

@@ -9,7 +9,16 @@ export {
 } from './select.js';
 export { denseCandidates, bm25Candidates, denseScore, QUERY_BATCH, type ShardCandidates, type Candidate, type CandidateBatch } from './candidates.js';
 export { CandidatesWriter, openCandidates, readCandidates, CANDIDATES_FORMAT, type OpenCandidates, type ReadBatch } from './candidates-file.js';
-export { mergeCandidates, mergePartRange, sumAccounts, MineAccountSchema, type MineAccount, type MineQueries, type Provenance, type QueryRange } from './merge.js';
+export {
+  mergeCandidates,
+  mergePartRange,
+  sumAccounts,
+  MineAccountSchema,
+  type MineAccount,
+  type MineQueries,
+  type Provenance,
+  type QueryRange,
+} from './merge.js';
 export { NegativesWriter, concatNegativesFiles, readNegativesFile, negativesSchema, NEGATIVES_FORMAT, type NegativeRow } from './negatives-file.js';
 export { readQuerySplit, type QuerySplit } from './queries.js';
 export { summarizeNegatives, RANK_BUCKETS, type NegativesReport } from './inspect.js';

@@ -51,7 +51,8 @@ export interface QueryRange {
  * has fewer batches than parts.
  */
 export function mergePartRange(part: number, parts: number, queries: number): QueryRange {
-  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) throw new MineInvariantError(`merge part ${part} of ${parts}`);
+  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts)
+    throw new MineInvariantError(`merge part ${part} of ${parts}`);
   const batches = Math.ceil(queries / QUERY_BATCH);
   const at = (p: number) => Math.min(queries, Math.floor((p * batches) / parts) * QUERY_BATCH);
   return { from: at(part), to: at(part + 1) };
@@ -74,7 +75,8 @@ export async function mergeCandidates(
   range: QueryRange = { from: 0, to: queries.ids.length },
 ): Promise<MineAccount> {
   const nq = queries.ids.length;
-  if (range.from < 0 || range.from > range.to || range.to > nq) throw new MineInvariantError(`query range [${range.from}, ${range.to}) outside the split's ${nq} queries`);
+  if (range.from < 0 || range.from > range.to || range.to > nq)
+    throw new MineInvariantError(`query range [${range.from}, ${range.to}) outside the split's ${nq} queries`);
   for (const s of shards) if (s.queries !== nq) throw new MineInputError(`shard ${s.shard} has candidates for ${s.queries} queries, expected ${nq}`);
   const higherIsBetter = shards[0]?.higherIsBetter ?? true;
   const removed = Object.fromEntries(FILTER_RULES.map((r) => [r, 0])) as Record<FilterRule, number>;

@@ -1,21 +1,8 @@
 import { readFileSync } from 'node:fs';
-import {
-  Field,
-  Float32,
-  Int32,
-  Int64,
-  makeData,
-  makeVector,
-  RecordBatch,
-  RecordBatchReader,
-  Schema,
-  Table,
-  Utf8,
-  vectorFromArray,
-  type Vector,
-} from 'apache-arrow';
+import { Field, Float32, Int32, Int64, makeVector, RecordBatch, RecordBatchReader, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { ShardFileWriter, type CommittedFile } from '../shards/index.js';
 import { MineInputError } from './errors.js';
+import { utf8Column } from './utf8-column.js';
 
 /*
  * A negatives file: one Arrow row per (query, negative passage) with its
@@ -62,41 +49,6 @@ export const negativesSchema = new Schema(
 );
 
 const BATCH_ROWS = 65_536;
-
-const utf8 = new TextEncoder();
-
-/**
- * A Utf8 column built straight from offsets and bytes. Values repeat a lot here (a query id for
- * each of its negatives, one stage and source per file), so each distinct value is encoded once.
- */
-function utf8Column(values: readonly (string | null)[]): Vector<Utf8> {
-  const cache = new Map<string, Uint8Array>();
-  const parts: Uint8Array[] = [];
-  const offsets = new Int32Array(values.length + 1);
-  const valid = new Uint8Array(Math.ceil(values.length / 8));
-  let bytes = 0;
-  let nulls = 0;
-  values.forEach((v, i) => {
-    if (v === null) nulls += 1;
-    else {
-      valid[i >> 3]! |= 1 << (i & 7);
-      let encoded = cache.get(v);
-      if (!encoded) cache.set(v, (encoded = utf8.encode(v)));
-      parts.push(encoded);
-      bytes += encoded.length;
-    }
-    offsets[i + 1] = bytes;
-  });
-  const data = new Uint8Array(bytes);
-  let at = 0;
-  for (const part of parts) {
-    data.set(part, at);
-    at += part.length;
-  }
-  return makeVector(
-    makeData({ type: new Utf8(), length: values.length, nullCount: nulls, valueOffsets: offsets, data, ...(nulls > 0 ? { nullBitmap: valid } : {}) }),
-  );
-}
 
 export class NegativesWriter {
   private readonly file: ShardFileWriter;
@@ -205,7 +157,8 @@ export function concatNegativesFiles(parts: readonly string[], out: string): Com
     for (const part of parts) {
       const reader = RecordBatchReader.from(readFileSync(part));
       reader.open();
-      if (reader.schema.metadata.get('sci.format') !== NEGATIVES_FORMAT) throw new MineInputError(`${part} is not a negatives file (${NEGATIVES_FORMAT})`, { file: part });
+      if (reader.schema.metadata.get('sci.format') !== NEGATIVES_FORMAT)
+        throw new MineInputError(`${part} is not a negatives file (${NEGATIVES_FORMAT})`, { file: part });
       // An empty part reads back as one empty placeholder batch; the single merge writes none.
       for (const batch of reader) if (batch.numRows > 0) file.write(new RecordBatch(negativesSchema, batch.data));
     }

@@ -172,3 +172,27 @@ export function renderRecordComparison(
   }
   return lines.join('\n');
 }
+
+/**
+ * One line for a first screen (the demo's last lines): the pipeline's final trained row, BM25 and the
+ * hybrid row on the selection split, each a mean over the record's seeds, with the command and the record.
+ */
+export function pipelineHeadline(record: PipelineRecord, finalStage: string, recordPath: string): string {
+  const split = record.body.selectionSplit;
+  const row = (stage: string) => {
+    const found = record.body.summary.rows.find((r) => r.stage === stage && r.split === split);
+    if (!found) throw new ResultRecordError(`record ${recordPath} has no ${stage} row on ${split}`, { file: recordPath });
+    return found;
+  };
+  const final = row(finalStage);
+  const bm25 = row('bm25');
+  const hybrid = record.body.summary.rows.find((r) => r.stage === 'hybrid' && r.split === split);
+  const metrics = ['Recall@10', 'MRR@10', 'Recall@100'];
+  const commit = record.provenance.map((p) => p.commit?.slice(0, 7) ?? 'unknown').join(', ');
+  return (
+    `Trained further by the three-stage pipeline (\`sci cluster up && sci pipeline run config/pipelines/${record.name}.yaml\`), the dense model reaches ` +
+    `${split} ${metrics.map((m) => `${m} ${fixed4(final.mean[m])} ± ${fixed4(final.std[m])}`).join(', ')} (BM25: ${metrics.map((m) => fixed4(bm25.mean[m])).join(', ')})` +
+    (hybrid ? `; fused with BM25, Recall@10 ${fixed4(hybrid.mean['Recall@10'])} and Recall@100 ${fixed4(hybrid.mean['Recall@100'])}` : '') +
+    ` (seeds ${record.seeds.join(', ')} at ${commit}: ${recordPath}).`
+  );
+}

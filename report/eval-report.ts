@@ -1,4 +1,4 @@
-import type { IndexReport } from '../eval/index.js';
+import type { HybridReport, IndexReport } from '../eval/index.js';
 import { escapeHtml, linePlot } from './svg-plot.js';
 import { reportPage } from './page.js';
 import { writeReportFiles } from './report-files.js';
@@ -20,6 +20,8 @@ export interface EvalReport {
   shards: number;
   environment: Record<string, string | number>;
   indexes: IndexReport[];
+  /** A dense index and BM25 fused by reciprocal rank (`sci eval --hybrid`); null when not asked for. */
+  hybrid?: HybridReport | null;
 }
 
 const f = (x: number | undefined | null, digits = 4) => (x === undefined || x === null || Number.isNaN(x) ? '–' : x.toFixed(digits));
@@ -31,6 +33,10 @@ export function renderReportHtml(report: EvalReport): string {
         `<tr><td>${escapeHtml(r.index)}</td><td><code>${escapeHtml(r.factory)}</code>${r.dualView ? ' dual-view' : ''}${r.servingNprobe ? ` (nprobe ${r.servingNprobe})` : ''}</td><td>${r.metrics.queries ?? '–'}</td><td>${f(r.metrics['Recall@10'])}</td><td>${f(r.metrics['Success@10'])}</td><td>${f(r.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(r.metrics['MRR@10'])}</td><td>${f(r.metrics['nDCG@10'])}</td><td>${f(r.latency.p50Ms, 2)}</td><td>${f(r.latency.p95Ms, 2)}</td><td>${f(r.latency.p99Ms, 2)}</td><td>${f(r.latency.qps, 0)}</td><td>${f(r.batchedQps, 0)}</td><td>${f(r.perQuery.ndis, 0)}</td><td>${r.build ? f(r.build.wallSeconds, 2) : '–'}</td><td>${r.build ? (r.build.bytes / 2 ** 20).toFixed(1) : '–'}</td><td>${r.partialAnswers}</td></tr>`,
     )
     .join('\n');
+  const h = report.hybrid;
+  const hybridRow = h
+    ? `\n<tr class="hybrid"><td>${h.name}</td><td>RRF(${escapeHtml(h.dense)}, ${escapeHtml(h.lexical)}), c = ${h.c}</td><td>${h.metrics.queries ?? '–'}</td><td>${f(h.metrics['Recall@10'])}</td><td>${f(h.metrics['Success@10'])}</td><td>${f(h.metrics[`Recall@${Math.min(100, report.k)}`])}</td><td>${f(h.metrics['MRR@10'])}</td><td>${f(h.metrics['nDCG@10'])}</td><td colspan="9">the two rows' rankings fused, as <code>sci search --hybrid</code> fuses them: latency and work are theirs together</td></tr>`
+    : '';
   const sweepSeries = (param: 'nprobe' | 'efSearch') =>
     report.indexes
       .filter((r) => r.sweep.some((p) => p.param === param))
@@ -80,7 +86,7 @@ export function renderReportHtml(report: EvalReport): string {
 <p class="note">Index set <code>${escapeHtml(report.indexSet)}</code>, ${report.shards} shards, searched through scatter-gather. ${report.queries.count} queries from <code>${escapeHtml(report.queries.source)}</code>${report.queries.split ? ` (split ${escapeHtml(report.queries.split)})` : ''}, top ${report.k}. ${escapeHtml(report.createdAt)}.</p>
 <p class="note">Every mean is over the queries counted beside it: those in the run with at least one relevant judgment (trec_eval's default); sweeps use the first queries of the sample only. Recall@k is the fraction of a query's relevant passages found in the top k; Success@k is 1 when any relevant passage is in the top k (DPR's "top-k accuracy"). Latency: one query per request, one client, sequential. Batched QPS: requests of many queries, their vectors encoded beforehand. Distances: Faiss distance computations per query, summed over shards. Build: slowest shard (wall time with one worker per shard); size: index files over all shards.</p>
 <table><tr><th>index</th><th>factory</th><th>queries</th><th>Recall@10</th><th>Success@10</th><th>Recall@${Math.min(100, report.k)}</th><th>MRR@10</th><th>nDCG@10</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>QPS (1 client)</th><th>QPS (batched)</th><th>distances / query</th><th>build s</th><th>MiB</th><th>partial answers</th></tr>
-${rows}
+${rows}${hybridRow}
 </table>
 <div class="plots">${plots.join('\n')}</div>
 ${consistent}

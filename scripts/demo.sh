@@ -8,9 +8,11 @@
 # by an encode job with the best checkpoint, Flat, IVF, IVF-PQ, HNSW, PQ, LSH
 # and BM25 built on every shard by an index job (IVF served at the nprobe it
 # picks: 0.9 overlap with exact search on a held-out sample), two shard
-# server processes and the API, the dev queries evaluated through
-# scatter-gather into report.html/json, and one ad-hoc query (each hit with
-# its passage, read from the Arrow shard by row id).
+# server processes and the API, one ad-hoc query (each hit with its passage,
+# read from the Arrow shard by row id), and the dev queries evaluated through
+# scatter-gather into report.html/json (with the trained model's Flat row fused
+# with BM25: the hybrid row); last, one line on what the three-stage pipeline
+# measured, from its result record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="$(realpath -m "${SCI_DEMO_OUT:-.sci/demo}")"
@@ -59,11 +61,14 @@ echo "== 6. shard servers (2 processes, 2 shards each) and the query API"
 # Any free ports for the API unless configured (the summary prints them).
 SCI_API__REPORTS="${SCI_API__REPORTS:-$OUT}" SCI_API__PORT="${SCI_API__PORT:-0}" SCI_API__GRPC_PORT="${SCI_API__GRPC_PORT:-0}" sci cluster serve --index-set "$OUT/indexes" --processes 2 --api
 echo
-echo "== 7. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
-sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 \
+echo "== 7. an ad-hoc query through the same shard servers"
+sci search --index-set "$OUT/indexes" --index hnsw --k 5 "the dog barked all night"
+echo
+echo "== 8. evaluate the dev queries through scatter-gather (quality, latency, distance counts, sweeps)"
+echo "   flat: the model trained in step 3, exact search over the whole corpus; hybrid: flat and BM25 fused by reciprocal rank"
+sci eval --index-set "$OUT/indexes" --queries "$OUT/passages" --split dev --out "$OUT/report" --k 100 --hybrid flat \
   --latency-queries "$LATENCY_QUERIES" --sweep-queries "$SWEEP_QUERIES" --run "$OUT/report/run.trec" "${EVAL_LIMIT[@]}"
 echo
-echo "== 8. an ad-hoc query through the same shard servers"
-sci search --index-set "$OUT/indexes" --index hnsw --k 5 "the dog barked all night"
+sci results headline
 echo
 echo "Done in $(( $(date +%s) - started )) s. Report: $OUT/report/report.html (and report.json)"

@@ -43,7 +43,10 @@ export const mineKeys = {
 /** Their names in a task's work folder (what the pool writes and the runner publishes). */
 export const localMineFile = (work: string, file: 'stats' | 'candidates', shardId: number) => join(work, mineFiles[file](shardId));
 export const localQueryVectors = (work: string) => join(work, mineFiles.queries);
-export const localMergedPart = (work: string, part: number) => ({ negatives: join(work, mineFiles.mergedPart(part)), account: join(work, mineFiles.mergedAccount(part)) });
+export const localMergedPart = (work: string, part: number) => ({
+  negatives: join(work, mineFiles.mergedPart(part)),
+  account: join(work, mineFiles.mergedAccount(part)),
+});
 
 /** A shard's BM25 statistics of the query terms (the stats stage's file, read back by the merge of every shard's). */
 export const ShardStatsSchema = z.strictObject({

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../../shards/index.js';
 import { passageLine } from '../../cli/search-cmd.js';
+import { wordnetHeadline } from '../../cli/results-cmd.js';
 import { allPassages } from '../support/shards.js';
 import { REPO_ROOT, tempDir } from '../support/paths.js';
 import { chromiumDom } from '../support/chromium.js';
@@ -39,7 +40,7 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   assert.match(result.stdout, /job-\S+: done → \S+embeddings\/manifest\.json/);
   assert.match(result.stdout, /serving \S+indexes: pid \d+ shards 0,2; pid \d+ shards 1,3; API http:\/\/127\.0\.0\.1:\d+/);
   for (const index of ['flat', 'ivf', 'ivfpq', 'hnsw', 'pq', 'lsh', 'bm25']) assert.match(result.stdout, new RegExp(`^${index}\\s+0\\.\\d{4}`, 'm'));
-  assert.match(result.stdout, /== 8\. an ad-hoc query[^\n]*\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]/);
+  assert.match(result.stdout, /== 7\. an ad-hoc query[^\n]*\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]/);
   // The ad-hoc query's hits print their passage, read from the Arrow shard row the hit names.
   const adHoc = /\nthe dog barked all night\n\s+1\. \d{8}-[nvasr]\s+\S+\s+\(row (\d+), shard \d+\)\n\s+([^\n]+)\n/.exec(result.stdout);
   assert.ok(adHoc, 'the first hit is followed by its passage');
@@ -47,13 +48,24 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
   const firstRow = (await allPassages(join(out, 'passages'), passageManifest)).find((p) => p.rowId === Number(adHoc[1]))!;
   assert.equal(adHoc[2], passageLine(firstRow.title, firstRow.text));
   assert.match(result.stdout, /Report: \S+report\.html/);
+  // The last screen: the evaluation table with the hybrid row (report.json's figures), then the pipeline's measured line.
+  const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as {
+    indexes: Array<{ index: string; partialAnswers: number; sweep: unknown[]; metrics: Record<string, number> }>;
+    hybrid: { dense: string; lexical: string; metrics: Record<string, number> } | null;
+  };
+  assert.deepEqual([report.hybrid?.dense, report.hybrid?.lexical], ['flat', 'bm25']);
+  const hybridLine = /^hybrid\s+(0\.\d{4})\s+(0\.\d{4})\s+(0\.\d{4})\s+(0\.\d{4})\s+\(flat \+ bm25, reciprocal rank fusion\)$/m.exec(result.stdout);
+  assert.ok(hybridLine, 'the hybrid row is printed');
+  assert.deepEqual(
+    hybridLine.slice(1).map(Number),
+    ['Recall@10', 'Success@10', 'MRR@10', 'nDCG@10'].map((m) => Number(report.hybrid!.metrics[m]!.toFixed(4))),
+  );
+  const tail = result.stdout.trimEnd().split('\n').slice(-3);
+  assert.equal(tail[0], wordnetHeadline(), "the pipeline's line, from its record, just before the end");
   const { manifest } = readManifest(join(out, 'passages'));
   assert.equal(manifest.shards.length, 4);
   const embeddings = JSON.parse(readFileSync(join(out, 'embeddings', 'manifest.json'), 'utf8')) as { views: string[]; encoder: { kind: string } };
   assert.equal(embeddings.encoder.kind, 'model', 'encoded with the trained checkpoint');
-  const report = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as {
-    indexes: Array<{ index: string; partialAnswers: number; sweep: unknown[]; metrics: Record<string, number> }>;
-  };
   assert.equal(report.indexes.length, 7);
   assert.ok(report.indexes.every((r) => r.partialAnswers === 0));
   assert.ok(report.indexes.find((r) => r.index === 'hnsw')!.sweep.length > 0);

@@ -119,13 +119,20 @@ test('a part that does not begin where a batch of queries does is refused, namin
   const dir = tempDir(t);
   const x = clusteredVectors(200, DIM, 4, 3, true);
   const index = FaissIndex.create({ dim: DIM, factory: 'Flat', metric: 'ip' });
-  await index.add(x, BigInt64Array.from({ length: 200 }, (_, i) => BigInt(i)));
+  await index.add(
+    x,
+    BigInt64Array.from({ length: 200 }, (_, i) => BigInt(i)),
+  );
   const nq = QUERY_BATCH + 10;
   const file = join(dir, 'candidates.arrow');
   const writer = new CandidatesWriter(file, { shard: 0, higherIsBetter: true, queries: nq });
-  for await (const batch of denseCandidates(index, clusteredVectors(nq, DIM, 4, 4, true), DIM, 3, 0, String)) writer.add(batch, new Float32Array(nq).fill(Number.NaN));
+  for await (const batch of denseCandidates(index, clusteredVectors(nq, DIM, 4, 4, true), DIM, 3, 0, String))
+    writer.add(batch, new Float32Array(nq).fill(Number.NaN));
   writer.commit();
-  await assert.rejects(openCandidates(file, 5), (err: unknown) => err instanceof MineInputError && /candidates\.arrow: no record batch starts at query 5/.test(err.message));
+  await assert.rejects(
+    openCandidates(file, 5),
+    (err: unknown) => err instanceof MineInputError && /candidates\.arrow: no record batch starts at query 5/.test(err.message),
+  );
   const tail = await openCandidates(file, QUERY_BATCH);
   const first = await tail.batches.next();
   assert.equal(first.done, false);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPipelineConfig } from '../../../cli/pipeline-cmd.js';
-import { readmeBlock, recordBlocks } from '../../../cli/results-cmd.js';
+import { readmeBlock, recordBlocks, wordnetHeadline } from '../../../cli/results-cmd.js';
 import {
   finalStage,
   readPipelineRecord,
@@ -74,4 +74,36 @@ test('the tokenizer A/B in the README is its two records (seed 1, WordPiece over
 
 test('sci results readme renders exactly these blocks: every record block in the README is current', () => {
   for (const b of recordBlocks(REPO)) assert.equal(block(b.name), b.markdown, `${b.name}: run sci results readme`);
+});
+
+test("the demo's last line (sci results headline) quotes the record: final stage, BM25 and hybrid on dev", () => {
+  const wordnet = record('pipeline-wordnet.json');
+  const final = finalStage(loadPipelineConfig(configFile));
+  const line = wordnetHeadline(REPO);
+  const mean = (stage: string, metric: string) => wordnet.body.summary.rows.find((r) => r.stage === stage && r.split === 'dev')!.mean[metric]!;
+  const std = (stage: string, metric: string) => wordnet.body.summary.rows.find((r) => r.stage === stage && r.split === 'dev')!.std[metric]!;
+  const quoted =
+    /dev Recall@10 (\S+) ± (\S+), MRR@10 (\S+) ± (\S+), Recall@100 (\S+) ± (\S+) \(BM25: (\S+), (\S+), (\S+)\); fused with BM25, Recall@10 (\S+) and Recall@100 (\S+) \(seeds 1, 2, 3 at ([0-9a-f]{7}): docs\/results\/pipeline-wordnet\.json\)\.$/.exec(
+      line,
+    );
+  assert.ok(quoted, line);
+  const expected = [
+    mean(final, 'Recall@10'),
+    std(final, 'Recall@10'),
+    mean(final, 'MRR@10'),
+    std(final, 'MRR@10'),
+    mean(final, 'Recall@100'),
+    std(final, 'Recall@100'),
+    mean('bm25', 'Recall@10'),
+    mean('bm25', 'MRR@10'),
+    mean('bm25', 'Recall@100'),
+    mean('hybrid', 'Recall@10'),
+    mean('hybrid', 'Recall@100'),
+  ];
+  assert.deepEqual(
+    quoted.slice(1, 12).map(Number),
+    expected.map((v) => Number(v.toFixed(4))),
+  );
+  assert.equal(quoted[12], recordCommit(wordnet).slice(0, 7));
+  assert.match(line, /`sci cluster up && sci pipeline run config\/pipelines\/wordnet\.yaml`/);
 });

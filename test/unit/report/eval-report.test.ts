@@ -77,6 +77,14 @@ test('report.html is self-contained and headless Chromium draws every point of i
         true,
       ),
     ],
+    hybrid: {
+      name: 'hybrid',
+      dense: 'flat',
+      lexical: 'bm25',
+      weights: { dense: 1, lexical: 1 },
+      c: 60,
+      metrics: { queries: 100, 'Recall@10': 0.6123, 'Success@10': 0.6123, 'Recall@100': 0.8456, 'MRR@10': 0.3789, 'nDCG@10': 0.4321 },
+    },
   };
   const { html, json } = writeEvalReport(dir, report);
   assert.deepEqual(JSON.parse(readFileSync(json, 'utf8')), report);
@@ -87,6 +95,20 @@ test('report.html is self-contained and headless Chromium draws every point of i
   assert.match(text, /ivf \(item view\) vs ci \(dual view\)/);
   assert.match(text, /<tr><td>1<\/td><td>0\.3000<\/td><td>0\.3500<\/td><td>\+0\.0500<\/td>/);
   assert.match(text, /IVF64,Flat<\/code> dual-view \(nprobe 16\)/);
+  // The hybrid row, last in the summary table, with report.json's figures.
+  const h = report.hybrid!.metrics;
+  const row = [
+    h.queries,
+    h['Recall@10']!.toFixed(4),
+    h['Success@10']!.toFixed(4),
+    h['Recall@100']!.toFixed(4),
+    h['MRR@10']!.toFixed(4),
+    h['nDCG@10']!.toFixed(4),
+  ];
+  assert.match(
+    text,
+    new RegExp(`<tr class="hybrid"><td>hybrid</td><td>RRF\\(flat, bm25\\), c = 60</td>${row.map((v) => `<td>${String(v).replace('.', '\\.')}</td>`).join('')}`),
+  );
   const dom = chromiumDom(html);
   if (dom === null) {
     t.skip('chromium is not installed (scripts/ensure-system.sh installs it); the HTML was not rendered');

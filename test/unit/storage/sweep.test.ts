@@ -44,7 +44,7 @@ test('sweep: old temp files and work folders go, young ones and everything else 
 test("sweep: a finished job's intermediate folders go (mine candidates, stats, queries; quantizer samples); an unfinished job's, and any folder its manifest names, stay", (t) => {
   const root = tempDir(t);
   const kinds = [
-    { format: 'sci-cluster/negatives-set@1', folders: ['candidates', 'stats', 'queries'] },
+    { format: 'sci-cluster/negatives-set@1', folders: ['candidates', 'stats', 'queries', 'merged'] },
     { format: 'sci-cluster/indexes@1', folders: ['sample'] },
   ];
   const file = (path: string, bytes: number) => {
