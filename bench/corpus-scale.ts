@@ -187,7 +187,9 @@ async function main(): Promise<void> {
     async () => {
       rmSync(passages, { recursive: true, force: true });
       const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--out', '-'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-      const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', passages, '--shards', String(params.shards)], {
+      // Rows per shard rather than a shard count: shards are cut as the stream goes, with no spool file of the whole corpus.
+      const rowsPerShard = String(Math.ceil(rows / params.shards));
+      const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', passages, '--rows-per-shard', rowsPerShard], {
         env,
         stdio: ['pipe', 'ignore', 'inherit'],
       });

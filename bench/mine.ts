@@ -2,18 +2,22 @@
  * bench/mine: hard negatives for every WordNet training query (38,959), top-200
  * against the whole corpus (8 shards, hashed baseline encoder 128-d, Flat and
  * BM25 per shard), with dense Flat and with BM25. In one run: in-process (one
- * pool thread), then the cluster with 1 and 2 worker processes (one thread
- * each). Prints queries/s, the cluster's overhead against in-process, the
- * 2-worker speed-up and the merge's share (its parts, one per shard, and the
- * concat that joins them), and the cores the mining processes kept busy (CPU
- * time over wall time: a 1-worker run that already uses more than one core,
- * for garbage collection and publishing, caps what a second worker can add on
- * a 2-core machine). --source dense or bm25 runs one. Encoding and indexing are set-up,
+ * pool thread) and the cluster with 1 worker, both pinned to one core
+ * (taskset), then the cluster with 1 and with 2 worker processes (one pool
+ * thread each) on every core. Prints queries/s, the cluster's overhead
+ * against in-process, the 2-worker speed-up over 1 worker on one core (the
+ * scale-out: a core per worker) and over 1 worker on every core (on a 2-core
+ * machine that one worker already keeps more than one core busy with garbage
+ * collection and publishing, which caps what a second can add), the cores
+ * the workers kept busy, and the merge's share (its parts, one per shard, and
+ * the concat that joins them). --source dense or bm25 runs one. Encoding and indexing are set-up,
  * not timed; process start-up is not timed either.
  *
  *   node dist/bench/mine.js [--shards 8] [--k 200] [--source dense,bm25] [--keep]
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchScratch } from './scratch.js';
@@ -33,6 +37,11 @@ interface Run {
   concatSeconds: number | null;
   /** CPU seconds the mining processes used (in-process: this process; cluster: the workers), and over the wall time: cores used. */
   cpuSeconds: number;
+}
+
+/** Pins processes, every thread they have (and so every thread they start), to a CPU list (`taskset -a`). */
+function pin(pids: readonly number[], cpus: string): void {
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
@@ -84,12 +93,16 @@ async function main(): Promise<void> {
         ['BM25', { kind: 'bm25' }],
       ] satisfies Array<[string, Source]>
     ).filter(([, source]) => wanted.has(source.kind));
-    const results: Record<string, { local: Run; one: Run; two: Run }> = {};
+    const results: Record<string, { local: Run; oneCore: Run; one: Run; two: Run }> = {};
+    const allCores = `0-${availableParallelism() - 1}`;
     for (const [name, source] of sources) {
+      // In-process, on one core (the same as the 1-worker cluster on one core).
+      pin([process.pid], '0');
       const started = performance.now();
       const cpu = process.cpuUsage();
       await runJobLocally(spec(source, join(dir, `local-${source.kind}`)), storage, { threads: 1 });
       const used = process.cpuUsage(cpu);
+      pin([process.pid], allCores);
       const local: Run = {
         seconds: (performance.now() - started) / 1000,
         mergeSeconds: null,
@@ -97,19 +110,26 @@ async function main(): Promise<void> {
         concatSeconds: null,
         cpuSeconds: (used.user + used.system) / 1e6,
       };
-      console.error(`${name}, in-process: ${local.seconds.toFixed(1)} s, ${(local.cpuSeconds / local.seconds).toFixed(2)} cores`);
-      const byWorkers: Run[] = [];
-      for (const workers of [1, 2]) {
-        const cluster = await startBenchCluster(join(dir, `c${workers}-${source.kind}`), workers);
+      console.error(`${name}, in-process on one core: ${local.seconds.toFixed(1)} s`);
+      const runs: Run[] = [];
+      for (const [label, workers, cores] of [
+        ['1 worker, one core', 1, '0'],
+        ['1 worker', 1, null],
+        ['2 workers', 2, null],
+      ] as const) {
+        const clusterDir = join(dir, `c${runs.length}-${source.kind}`);
+        const cluster = await startBenchCluster(clusterDir, workers);
         try {
+          // One core: every process of the cluster (and every thread it has or starts) on CPU 0.
+          if (cores !== null) pin([cluster.pids.nats, cluster.pids.coordinator, ...cluster.pids.workers], cores);
           const cpuBefore = cluster.pids.workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
           const t0 = performance.now();
-          const { tasks } = await cluster.run(spec(source, join(dir, `c${workers}-${source.kind}`, 'out')));
+          const { tasks } = await cluster.run(spec(source, join(clusterDir, 'out')));
           const seconds = (performance.now() - t0) / 1000;
           const cpuSeconds = cluster.pids.workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - cpuBefore;
           const merge = tasks.filter((t) => t.stage === 'merge');
           const concat = tasks.find((t) => t.stage === 'concat');
-          byWorkers.push({
+          runs.push({
             seconds,
             mergeSeconds: spanSeconds([...merge, ...(concat ? [concat] : [])]),
             mergeParts: merge.length,
@@ -121,29 +141,32 @@ async function main(): Promise<void> {
             const own = tasks.filter((t) => t.stage === stage);
             return `${stage} ${spanSeconds(own)?.toFixed(1) ?? '-'} s (${own.length} tasks, ${own.reduce((sum, t) => sum + taskSeconds(t), 0).toFixed(1)} task-s)`;
           });
-          console.error(
-            `${name}, cluster ${workers} worker(s): ${seconds.toFixed(1)} s, workers ${(cpuSeconds / seconds).toFixed(2)} cores; ${stages.join(', ')}`,
-          );
+          console.error(`${name}, cluster, ${label}: ${seconds.toFixed(1)} s, workers ${(cpuSeconds / seconds).toFixed(2)} cores; ${stages.join(', ')}`);
         } finally {
           await cluster.stop();
         }
       }
-      results[name] = { local, one: byWorkers[0]!, two: byWorkers[1]! };
+      results[name] = { local, oneCore: runs[0]!, one: runs[1]!, two: runs[2]! };
     }
-    console.log(`mining ${queries} WordNet training queries, top-${k}, ${manifest.shards.length} shards (one thread per process)`);
+    console.log(
+      `mining ${queries} WordNet training queries, top-${k}, ${manifest.shards.length} shards (one pool thread per process), ${availableParallelism()} cores`,
+    );
     for (const [name, r] of Object.entries(results)) {
       const qps = (s: number) => `${Math.round(queries / s).toLocaleString('en-US')} q/s`;
-      const cores = (run: Run) => `${(run.cpuSeconds / run.seconds).toFixed(2)} cores`;
+      const cores = (run: Run) => `${(run.cpuSeconds / run.seconds).toFixed(2)} cores busy`;
+      const line = (label: string, run: Run, note: string) =>
+        console.log(`  ${label.padEnd(30)} ${run.seconds.toFixed(2).padStart(7)} s  ${qps(run.seconds).padStart(9)}  ${cores(run)}  ${note}`);
       console.log(`${name}`);
-      console.log(`  in-process            ${r.local.seconds.toFixed(2)} s  ${qps(r.local.seconds)}  ${cores(r.local)}`);
-      console.log(
-        `  cluster, 1 worker     ${r.one.seconds.toFixed(2)} s  ${qps(r.one.seconds)}  ${cores(r.one)}  overhead ${(((r.one.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`,
+      line('in-process, one core', r.local, '');
+      line('cluster, 1 worker, one core', r.oneCore, `overhead ${(((r.oneCore.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`);
+      line('cluster, 1 worker', r.one, `(its pool thread, GC and publishing spread over ${availableParallelism()} cores)`);
+      line(
+        'cluster, 2 workers',
+        r.two,
+        `speed-up ${(r.oneCore.seconds / r.two.seconds).toFixed(2)}× over 1 worker on one core, ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker on ${availableParallelism()}`,
       );
       console.log(
-        `  cluster, 2 workers    ${r.two.seconds.toFixed(2)} s  ${qps(r.two.seconds)}  ${cores(r.two)}  speed-up ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker`,
-      );
-      console.log(
-        `  merge (${r.two.mergeParts} parts + concat)  ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run; concat ${r.two.concatSeconds?.toFixed(2) ?? '-'} s`,
+        `  merge (${r.two.mergeParts} parts + concat)       ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run; concat ${r.two.concatSeconds?.toFixed(2) ?? '-'} s`,
       );
     }
     console.log(JSON.stringify({ bench: 'mine', queries, k, shards: manifest.shards.length, results }));
