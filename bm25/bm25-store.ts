@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyzer.js';
 import { Bm25Index } from './bm25-index.js';
 import { Bm25IndexError } from './errors.js';
+import { packPostings, unpackPostings } from './postings-codec.js';
 import { tempPathFor } from '../common/index.js';
 
 /*
@@ -12,15 +13,17 @@ import { tempPathFor } from '../common/index.js';
  *   meta.json          format, analyzer, parameters, counts, array layout, checksum
  *   terms.txt          the sorted dictionary, one term per line
  *   external-ids.jsonl one JSON string per document
- *   arrays.bin         offsets u32 | docs u32 | tfs u16 | norms u8 | rowIds f64, each 8-byte aligned
- * Arrays are views straight into the loaded file. Written to a temp folder and renamed.
+ *   arrays.bin         offsets u32 | docs | tfs | norms u8 | rowIds f64, each 8-byte aligned;
+ *                      docs and tfs packed as varints (postings-codec.ts: per-term document gaps)
+ * Written to a temp folder and renamed. Format 1 (docs u32, tfs u16 as they are) still loads.
  */
 
-export const BM25_FORMAT = 'sci-cluster/bm25@1';
+export const BM25_FORMAT = 'sci-cluster/bm25@2';
+const BM25_FORMAT_PLAIN = 'sci-cluster/bm25@1';
 
 const LayoutSchema = z.strictObject({ offset: z.number().int().nonnegative(), length: z.number().int().nonnegative() });
 const MetaSchema = z.strictObject({
-  format: z.literal(BM25_FORMAT),
+  format: z.enum([BM25_FORMAT, BM25_FORMAT_PLAIN]),
   analyzer: z.string(),
   params: z.strictObject({ k1: z.number(), b: z.number() }),
   docCount: z.number().int().nonnegative(),
@@ -34,10 +37,12 @@ type Meta = z.infer<typeof MetaSchema>;
 
 export function saveBm25(index: Bm25Index, dir: string): void {
   const p = index.parts;
-  const arrays = [p.offsets, p.docs, p.tfs, p.norms, p.rowIds] as const;
+  const packed = packPostings(p.offsets, p.docs, p.tfs);
+  const arrays = [p.offsets, packed.docs, packed.tfs, p.norms, p.rowIds] as const;
   const names = ['offsets', 'docs', 'tfs', 'norms', 'rowIds'] as const;
   let size = 0;
   const layout = {} as Meta['layout'];
+  // Lengths in elements (bytes for the packed streams).
   arrays.forEach((array, i) => {
     layout[names[i]!] = { offset: size, length: array.length };
     size += Math.ceil(array.byteLength / 8) * 8;
@@ -92,12 +97,17 @@ export function loadBm25(dir: string, options: { verify?: boolean } = {}): Bm25I
     .map((l) => JSON.parse(l) as string);
   if (terms.length !== meta.termCount || externalIds.length !== meta.docCount)
     throw new Bm25IndexError(`index files disagree with meta.json (${terms.length} terms, ${externalIds.length} ids)`, { file: dir });
+  const offsets = view(Uint32Array, meta.layout.offsets);
+  const postings =
+    meta.format === BM25_FORMAT_PLAIN
+      ? { docs: view(Uint32Array, meta.layout.docs), tfs: view(Uint16Array, meta.layout.tfs) }
+      : unpackPostings(offsets, { docs: view(Uint8Array, meta.layout.docs), tfs: view(Uint8Array, meta.layout.tfs) }, meta.postings, join(dir, 'arrays.bin'));
   return new Bm25Index({
     params: meta.params,
     terms,
-    offsets: view(Uint32Array, meta.layout.offsets),
-    docs: view(Uint32Array, meta.layout.docs),
-    tfs: view(Uint16Array, meta.layout.tfs),
+    offsets,
+    docs: postings.docs,
+    tfs: postings.tfs,
     norms: view(Uint8Array, meta.layout.norms),
     rowIds: view(Float64Array, meta.layout.rowIds),
     externalIds,

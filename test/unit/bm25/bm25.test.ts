@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BM25_FORMAT,
   Bm25ArgumentError,
   Bm25Builder,
   Bm25IndexError,
@@ -133,4 +135,64 @@ test('save / load round trip; a broken folder is a typed error', (t) => {
   assert.throws(() => loadBm25(join(dir, 'idx'), { verify: true }), Bm25IndexError);
   assert.throws(() => loadBm25(join(dir, 'missing')), Bm25IndexError);
   assert.throws(() => new Bm25Builder({ k1: -1, b: 0.4 }), Bm25ArgumentError);
+});
+
+test('packed postings: the loaded arrays equal the built ones, in about half the bytes; a format-1 folder still loads', (t) => {
+  const dir = tempDir(t);
+  // Real text, enough documents for gaps past one byte (rare terms) and frequencies above one.
+  const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
+  const words = ['fox', 'dog', 'cat', 'bird', 'tree', 'river', 'stone', 'cloud', 'night', 'light'];
+  for (let d = 0; d < 3000; d++) {
+    const text = Array.from({ length: 12 }, (_, i) => words[(d * 7 + i * i * 3 + (d % 13)) % words.length]).join(' ') + (d % 997 === 0 ? ' aardvark' : '');
+    builder.add(10_000 + d, `p${d}`, text);
+  }
+  const index = builder.build();
+  saveBm25(index, join(dir, 'packed'));
+  const loaded = loadBm25(join(dir, 'packed'), { verify: true });
+  assert.deepEqual(loaded.parts.docs, index.parts.docs);
+  assert.deepEqual(loaded.parts.tfs, index.parts.tfs);
+  assert.deepEqual(loaded.parts.offsets, index.parts.offsets);
+  assert.ok(
+    index.parts.tfs.some((tf) => tf > 1),
+    'some frequencies above one',
+  );
+  const meta = JSON.parse(readFileSync(join(dir, 'packed', 'meta.json'), 'utf8')) as { format: string; layout: Record<string, { length: number }> };
+  assert.equal(meta.format, BM25_FORMAT);
+  const packedBytes = meta.layout.docs!.length + meta.layout.tfs!.length;
+  assert.ok(packedBytes < 0.5 * 6 * index.parts.docs.length, `${packedBytes} bytes for ${index.parts.docs.length} postings`);
+  for (const query of ['fox night', 'aardvark', 'stone cloud river']) assert.deepEqual(loaded.search(query, 10), index.search(query, 10));
+
+  // Format 1, as indexes built before were written: plain u32 documents and u16 frequencies.
+  const p = index.parts;
+  const plain = [p.offsets, p.docs, p.tfs, p.norms, p.rowIds] as const;
+  const names = ['offsets', 'docs', 'tfs', 'norms', 'rowIds'] as const;
+  let size = 0;
+  const layout: Record<string, { offset: number; length: number }> = {};
+  plain.forEach((array, i) => {
+    layout[names[i]!] = { offset: size, length: array.length };
+    size += Math.ceil(array.byteLength / 8) * 8;
+  });
+  const bin = Buffer.alloc(size);
+  plain.forEach((array, i) => Buffer.from(array.buffer, array.byteOffset, array.byteLength).copy(bin, layout[names[i]!]!.offset));
+  const old = join(dir, 'format-1');
+  cpSync(join(dir, 'packed'), old, { recursive: true });
+  writeFileSync(join(old, 'arrays.bin'), bin);
+  const oldMeta = JSON.parse(readFileSync(join(old, 'meta.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(
+    join(old, 'meta.json'),
+    JSON.stringify({ ...oldMeta, format: 'sci-cluster/bm25@1', layout, arraysSha256: createHash('sha256').update(bin).digest('hex') }),
+  );
+  const fromOld = loadBm25(old, { verify: true });
+  assert.deepEqual(fromOld.parts.docs, index.parts.docs);
+  assert.deepEqual(fromOld.search('fox night', 10), index.search('fox night', 10));
+  // A packed stream cut short is named, not read as garbage.
+  const cut = join(dir, 'cut');
+  cpSync(join(dir, 'packed'), cut, { recursive: true });
+  const cutMeta = JSON.parse(readFileSync(join(cut, 'meta.json'), 'utf8')) as { layout: Record<string, { length: number }> };
+  cutMeta.layout.docs!.length -= 3;
+  writeFileSync(join(cut, 'meta.json'), JSON.stringify(cutMeta));
+  assert.throws(
+    () => loadBm25(cut),
+    (err: unknown) => err instanceof Bm25IndexError && /packed postings/.test(err.message),
+  );
 });
