@@ -9,16 +9,20 @@ import { Bm25IndexError } from './errors.js';
  * In memory the index keeps its plain arrays; they are decoded at load.
  */
 
-function varintBytes(values: Iterable<number>): Uint8Array {
-  const out: number[] = [];
+/** Each value as a varint; sized first, so nothing but the output is allocated. */
+function varintBytes(values: Uint32Array | Uint16Array): Uint8Array {
+  let size = 0;
+  for (const v of values) size += v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+  const out = new Uint8Array(size);
+  let at = 0;
   for (let v of values) {
     while (v >= 0x80) {
-      out.push((v & 0x7f) | 0x80);
+      out[at++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    out.push(v);
+    out[at++] = v;
   }
-  return Uint8Array.from(out);
+  return out;
 }
 
 /** Per term, its documents as gaps (the first from 0), then every frequency: two byte streams. */
