@@ -15,4 +15,12 @@ export { readPipelineState, PipelineStateSchema, PIPELINE_STATE_FORMAT, type Pip
 export { writePipelineReport, writeSeedSummary, summarizeSeeds, type PipelineSummary, type SummaryRow } from './report.js';
 export { PipelineError } from './errors.js';
 export { pipelineRecord, readPipelineRecord, resolvedPipelineConfig, PipelineRecordBodySchema, type PipelineRecord } from './record.js';
-export { pipelineHeadline, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck, seedCheck, pipelineTimes, pipelineRowLabel } from './record-markdown.js';
+export {
+  pipelineHeadline,
+  renderPipelineMarkdown,
+  renderRecordComparison,
+  renderSeedCheck,
+  seedCheck,
+  pipelineTimes,
+  pipelineRowLabel,
+} from './record-markdown.js';
