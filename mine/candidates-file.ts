@@ -119,7 +119,7 @@ export class CandidatesWriter {
   }
 }
 
-export interface ReadBatch extends CandidateBatch {
+interface ReadBatch extends CandidateBatch {
   /** Best judged-positive score per query of the batch (NaN where none). */
   positiveScores: Float32Array;
 }
@@ -154,9 +154,68 @@ function decode(batch: Batch, shard: number): ReadBatch {
   return { start: first, lists, positiveScores };
 }
 
+/**
+ * One record batch as columns, what the merge reads: nothing per candidate is made into an
+ * object, and a passage id is decoded only when asked for (the merge asks for the global
+ * top-K's, an eighth of the candidates over 8 shards).
+ */
+export interface ColumnBatch {
+  shard: number;
+  /** First query of the batch, and how many. */
+  start: number;
+  queries: number;
+  /** Rows of query start + i: [begin[i], end[i]), best first (empty where the shard had no candidate). */
+  begin: Int32Array;
+  end: Int32Array;
+  rowIds: Float64Array;
+  scores: Float32Array;
+  hasAnswer: Int32Array;
+  /** Best judged-positive score per query of the batch (NaN where none). */
+  positiveScores: Float32Array;
+  externalId(row: number): string;
+}
+
+function decodeColumns(batch: Batch, shard: number): ColumnBatch {
+  const n = batch.numRows;
+  const query = batch.getChild('query')!.toArray() as Int32Array;
+  // Int64 row ids through two 32-bit views: exact below 2^53, and no BigInt per row.
+  const raw = batch.getChild('rowId')!.toArray() as BigInt64Array;
+  const low = new Uint32Array(raw.buffer, raw.byteOffset, 2 * n);
+  const high = new Int32Array(raw.buffer, raw.byteOffset, 2 * n);
+  const rowIds = new Float64Array(n);
+  for (let i = 0; i < n; i++) rowIds[i] = high[2 * i + 1]! * 4294967296 + low[2 * i]!;
+  const positive = batch.getChild('positiveScore')!.toArray() as Float32Array;
+  const ids = batch.getChild('externalId')!;
+  const first = query[0]!;
+  const queries = query[n - 1]! - first + 1;
+  const begin = new Int32Array(queries);
+  const end = new Int32Array(queries);
+  const positiveScores = new Float32Array(queries).fill(Number.NaN);
+  for (let i = 0; i < n; i++) {
+    const q = query[i]! - first;
+    if (i === 0 || query[i - 1] !== query[i]) begin[q] = i;
+    // A query with no candidate has one row with row id −1: an empty range.
+    if (rowIds[i]! >= 0) end[q] = i + 1;
+    else end[q] = begin[q]!;
+    if (!Number.isNaN(positive[i]!)) positiveScores[q] = positive[i]!;
+  }
+  return {
+    shard,
+    start: first,
+    queries,
+    begin,
+    end,
+    rowIds,
+    scores: batch.getChild('score')!.toArray() as Float32Array,
+    hasAnswer: batch.getChild('hasAnswer')!.toArray() as Int32Array,
+    positiveScores,
+    externalId: (row) => ids.get(row) as string,
+  };
+}
+
 export interface OpenCandidates extends CandidatesHeader {
   /** Record batches in order from the one asked for; each holds whole queries. */
-  batches: AsyncIterator<ReadBatch>;
+  batches: AsyncIterator<ColumnBatch>;
   close(): Promise<void>;
 }
 
@@ -196,11 +255,11 @@ export async function openCandidates(path: string, from = 0): Promise<OpenCandid
       throw new MineInputError(`${path} is an Arrow stream, not a file with a footer (${CANDIDATES_FORMAT})`, { file: path });
     const header = headerOf(reader.schema, path);
     let next = await batchStartingAt(reader, from, header.queries, path);
-    const batches: AsyncIterator<ReadBatch> = {
+    const batches: AsyncIterator<ColumnBatch> = {
       async next() {
         if (next >= reader.numRecordBatches) return { done: true, value: undefined };
         const batch = await reader.readRecordBatch(next++);
-        return { done: false, value: decode(batch!, header.shard) };
+        return { done: false, value: decodeColumns(batch!, header.shard) };
       },
     };
     return { ...header, batches, close: () => handle.close() };

@@ -1,6 +1,7 @@
 export {
   NegativeFilterSchema,
   selectNegatives,
+  filterRanked,
   FILTER_RULES,
   type NegativeFilter,
   type FilterRule,
@@ -8,7 +9,7 @@ export {
   type QuerySelection,
 } from './select.js';
 export { denseCandidates, bm25Candidates, denseScore, QUERY_BATCH, type ShardCandidates, type Candidate, type CandidateBatch } from './candidates.js';
-export { CandidatesWriter, openCandidates, readCandidates, CANDIDATES_FORMAT, type OpenCandidates, type ReadBatch } from './candidates-file.js';
+export { CandidatesWriter, openCandidates, readCandidates, CANDIDATES_FORMAT, type OpenCandidates, type ColumnBatch } from './candidates-file.js';
 export {
   mergeCandidates,
   mergePartRange,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { FILTER_RULES, selectNegatives, type FilterRule, type NegativeFilter } from './select.js';
-import type { OpenCandidates } from './candidates-file.js';
-import { QUERY_BATCH } from './candidates.js';
+import { FILTER_RULES, filterRanked, type FilterRule, type NegativeFilter } from './select.js';
+import type { ColumnBatch, OpenCandidates } from './candidates-file.js';
+import { QUERY_BATCH, type Candidate } from './candidates.js';
 import type { NegativeRow, NegativesWriter } from './negatives-file.js';
 import { MineInputError, MineInvariantError } from './errors.js';
 
@@ -38,6 +38,62 @@ export const MineAccountSchema = z.strictObject({
   queriesWithPositiveInTopK: z.number().int().nonnegative(),
 });
 export type MineAccount = z.infer<typeof MineAccountSchema>;
+
+/**
+ * Query i of a batch: the global top-k over every shard's ranked rows, by the router's merge
+ * (search/merge.ts mergeTopK: a heap over the shards' heads, the better score first, ties to the
+ * smaller row id) on the columns; only the k winners become objects, their passage ids decoded.
+ */
+function mergeColumns(parts: readonly ColumnBatch[], i: number, k: number, higherIsBetter: boolean): Candidate[] {
+  const position = parts.map((p) => p.begin[i]!);
+  const better = (a: number, b: number) => {
+    const sa = parts[a]!.scores[position[a]!]!;
+    const sb = parts[b]!.scores[position[b]!]!;
+    if (sa !== sb) return higherIsBetter ? sa > sb : sa < sb;
+    return parts[a]!.rowIds[position[a]!]! < parts[b]!.rowIds[position[b]!]!;
+  };
+  const heap: number[] = [];
+  const up = (at: number) => {
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!better(heap[at]!, heap[parent]!)) break;
+      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+      at = parent;
+    }
+  };
+  const down = (at: number) => {
+    for (;;) {
+      const l = 2 * at + 1;
+      const r = l + 1;
+      let best = at;
+      if (l < heap.length && better(heap[l]!, heap[best]!)) best = l;
+      if (r < heap.length && better(heap[r]!, heap[best]!)) best = r;
+      if (best === at) return;
+      [heap[at], heap[best]] = [heap[best]!, heap[at]!];
+      at = best;
+    }
+  };
+  parts.forEach((p, s) => {
+    if (p.begin[i]! < p.end[i]!) {
+      heap.push(s);
+      up(heap.length - 1);
+    }
+  });
+  const out: Candidate[] = [];
+  while (out.length < k && heap.length > 0) {
+    const s = heap[0]!;
+    const p = parts[s]!;
+    const row = position[s]!;
+    out.push({ rowId: p.rowIds[row]!, externalId: p.externalId(row), score: p.scores[row]!, shard: p.shard, hasAnswer: p.hasAnswer[row] === 1 });
+    position[s] = row + 1;
+    if (row + 1 >= p.end[i]!) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    if (heap.length > 0) down(0);
+  }
+  return out;
+}
 
 /** Queries [from, to) of the split: what one merge part covers. */
 export interface QueryRange {
@@ -92,8 +148,8 @@ export async function mergeCandidates(
       if (b.done || b.value.start !== done) throw new MineInputError(`shard ${shards[i]!.shard}: candidate batches do not line up at query ${done}`);
       return b.value;
     });
-    const size = parts[0]!.lists.length;
-    if (parts.some((p) => p.lists.length !== size)) throw new MineInputError(`candidate batches of different sizes at query ${done}`);
+    const size = parts[0]!.queries;
+    if (parts.some((p) => p.queries !== size)) throw new MineInputError(`candidate batches of different sizes at query ${done}`);
     if (done + size > range.to) throw new MineInputError(`the candidate batch at query ${done} runs past the range's end ${range.to}`);
     for (let i = 0; i < size; i++) {
       const q = done + i;
@@ -107,13 +163,13 @@ export async function mergeCandidates(
         const score = p.positiveScores[i]!;
         if (!Number.isNaN(score) && (positiveScore === null || (higherIsBetter ? score > positiveScore : score < positiveScore))) positiveScore = score;
       }
-      const lists = parts.map((p) => p.lists[i]!);
-      const selection = selectNegatives(q, lists, k, higherIsBetter, queries.positives[q]!, positiveScore, filter);
+      const merged = mergeColumns(parts, i, k, higherIsBetter);
+      const selection = filterRanked(q, merged, higherIsBetter, queries.positives[q]!, positiveScore, filter);
       for (const rule of FILTER_RULES) removed[rule] += selection.removed[rule];
       positivesInTopK += selection.positivesInTopK;
       if (selection.positivesInTopK > 0) queriesWithPositiveInTopK += 1;
       if (selection.negatives.length === 0) {
-        if (lists.every((l) => l.length === 0)) none('no candidates (the source matched nothing)');
+        if (merged.length === 0) none('no candidates (the source matched nothing)');
         else none('every candidate was filtered out');
         continue;
       }

@@ -54,9 +54,21 @@ export function selectNegatives(
   positiveScore: number | null,
   filter: NegativeFilter,
 ): QuerySelection {
-  const removed: Record<FilterRule, number> = { positive: 0, answer: 0, skipTop: 0, window: 0, nearPositive: 0, sample: 0 };
   // mergeTopK passes the hit objects through, so the has-answer mark survives the merge.
-  const ranked = (mergeTopK(lists, k, higherIsBetter) as Candidate[]).map((hit, i) => ({ ...hit, rank: i + 1 }));
+  return filterRanked(queryIndex, mergeTopK(lists, k, higherIsBetter) as Candidate[], higherIsBetter, positives, positiveScore, filter);
+}
+
+/** The rules on a global top-K already merged (best first): what selectNegatives does after its merge. */
+export function filterRanked(
+  queryIndex: number,
+  merged: readonly Candidate[],
+  higherIsBetter: boolean,
+  positives: ReadonlySet<string>,
+  positiveScore: number | null,
+  filter: NegativeFilter,
+): QuerySelection {
+  const removed: Record<FilterRule, number> = { positive: 0, answer: 0, skipTop: 0, window: 0, nearPositive: 0, sample: 0 };
+  const ranked = merged.map((hit, i) => ({ ...hit, rank: i + 1 }));
   let kept: SelectedNegative[] = [];
   for (const hit of ranked) {
     if (positives.has(hit.externalId)) removed.positive += 1;
