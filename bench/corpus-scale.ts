@@ -8,7 +8,7 @@
  * default), indexed (IVF1024,PQ16 on a shared quantizer, BM25 per shard; the
  * quantizer's sample swept after), served by two shard-server processes, and
  * a bounded evaluation: IVF-PQ's Recall@10 against exact search of every
- * vector, and p50 latencies, over --queries passages' own texts as queries.
+ * vector (one embedding shard at a time, merged), and p50 latencies, over --queries passages' own texts as queries.
  * Run at 1M and 4M rows, the per-row cost of each stage shows how it grows
  * with size; the end says how many bytes a passage took on disk.
  *
@@ -35,7 +35,7 @@ import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
 import { INDEX_SET_FORMAT, readSetManifest, PassageLookup } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
-import { SearchService } from '../search/index.js';
+import { mergeTopK, SearchService, type Hit } from '../search/index.js';
 import { percentile } from '../eval/index.js';
 import { spawnSci } from '../cli/sci-process.js';
 
@@ -286,12 +286,32 @@ async function main(): Promise<void> {
         }
         const vectors = await service.encode(texts, 'query');
         setFaissThreads(2);
-        const exact = FaissIndex.create({ dim: 128, factory: 'Flat', metric: 'ip' });
+        // Exact search one embedding shard at a time, merged as the router merges (one shard's vectors
+        // in memory, not the corpus's: 21M × 128 floats would be 10.7 GB in this process).
+        const perShard: Hit[][][] = [];
         for (const shard of (await readSetManifest(storage, embeddings, 'embeddings')).shards) {
           const v = readArrowVectors(join(embeddings, shard.path), 'embedding');
+          const exact = FaissIndex.create({ dim: v.dim, factory: 'Flat', metric: 'ip' });
           await exact.add(v.data, v.ids);
+          const found = await exact.search(vectors, K);
+          perShard.push(
+            Array.from({ length: nq }, (_, q) =>
+              Array.from(found.labels.subarray(q * K, (q + 1) * K), (label, j) => ({
+                rowId: Number(label),
+                externalId: '',
+                score: found.distances[q * K + j]!,
+                shard: shard.id,
+              })).filter((h) => h.rowId >= 0),
+            ),
+          );
         }
-        const truth = await exact.search(vectors, K);
+        const truth = Array.from({ length: nq }, (_, q) =>
+          mergeTopK(
+            perShard.map((lists) => lists[q]!),
+            K,
+            true,
+          ).map((h) => h.rowId),
+        );
         // A generated corpus has no judgments: a query's relevant passage is the one it was cut from.
         let found = 0;
         const success = { exact: 0, ivfpq: 0, bm25: 0 };
@@ -301,7 +321,7 @@ async function main(): Promise<void> {
           let t0 = performance.now();
           const r = await service.search({ index: 'ivfpq', vectors: vectors.subarray(q * 128, (q + 1) * 128), k: K });
           dense.push(performance.now() - t0);
-          const want = new Set(Array.from(truth.labels.subarray(q * K, (q + 1) * K), Number));
+          const want = new Set(truth[q]);
           found += r.hits[0]!.filter((h) => want.has(h.rowId)).length;
           t0 = performance.now();
           const lexicalHits = (await service.search({ index: 'bm25', queries: [texts[q]!], k: K })).hits[0]!;
