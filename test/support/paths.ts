@@ -16,7 +16,17 @@ export function needsSharedData(name: string): string | false {
 /** A fresh temp folder removed when the test (context) ends. */
 export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'sci-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    // node:test runs after hooks in the order they were added, so this one runs before the hooks that stop
+    // the processes the test started (nats-server, workers), which may still be writing here. A throw here
+    // (ENOTEMPTY from that race) would skip those hooks and leave the processes, and the test file, running:
+    // retry, and leave what remains to the OS rather than throw.
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch (err) {
+      process.stderr.write(`left ${dir}: ${(err as Error).message}\n`);
+    }
+  });
   return dir;
 }
 
