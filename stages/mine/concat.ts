@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { concatNegativesFiles, MineAccountSchema, sumAccounts } from '../../mine/index.js';
 import { readJsonFile } from '../../storage/index.js';
 import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
-import { mergeParts, mineKeys } from './inputs.js';
+import { mergeParts, mineKeys, writeAccountResult } from './inputs.js';
 
 /*
  * mine job, its last stage (one task): the merge parts joined in query order
@@ -23,16 +22,7 @@ export interface ConcatTask extends PoolTask {
 function runConcat(task: ConcatTask): Promise<PoolResult> {
   const account = sumAccounts(task.accountFiles.map((f) => readJsonFile(f, MineAccountSchema)));
   concatNegativesFiles(task.partFiles, task.outFile);
-  writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
-  return Promise.resolve({
-    rowsIn: account.queriesIn,
-    rowsWritten: account.withNegatives,
-    rowsRejected: account.withNone,
-    files: [
-      { path: task.outFile, role: 'negatives', name: '' },
-      { path: task.accountFile, role: 'account', name: '' },
-    ],
-  });
+  return Promise.resolve(writeAccountResult(account, { negatives: task.outFile, account: task.accountFile }, false));
 }
 
 export const concatStage = defineStage<'mine', ConcatTask>({

@@ -1,11 +1,12 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnglishAnalyzer } from '../../bm25/index.js';
-import { QUERY_BATCH } from '../../mine/index.js';
+import { QUERY_BATCH, type MineAccount } from '../../mine/index.js';
 import { FatalTaskError, JobError } from '../../jobs/index.js';
 import { readSetManifest, verifiedFile } from '../../shards/index.js';
 import { joinKey, linkFiles, sha256, type Storage } from '../../storage/index.js';
-import { shardName, type JobSpecOf, type StageContext } from '../stage.js';
+import { shardName, type JobSpecOf, type PoolResult, type StageContext } from '../stage.js';
 
 /*
  * What the stages of a mine job share: where each stage's intermediate files
@@ -124,4 +125,18 @@ export async function mergeParts(storage: Storage, spec: MineSpec): Promise<numb
   const passages = await readSetManifest(storage, spec.queries.passages, 'passages');
   const queries = passages.queries?.splits[spec.queries.split] ?? 0;
   return Math.max(1, Math.min(shards, Math.ceil(queries / QUERY_BATCH)));
+}
+
+/** Writes a merge's account beside its negatives and reports both: queries in = with negatives + with none. */
+export function writeAccountResult(account: MineAccount, files: { negatives: string; account: string }, part: boolean): PoolResult {
+  writeFileSync(files.account, `${JSON.stringify(account, null, 2)}\n`);
+  return {
+    rowsIn: account.queriesIn,
+    rowsWritten: account.withNegatives,
+    rowsRejected: account.withNone,
+    files: [
+      { path: files.negatives, role: part ? 'negatives-part' : 'negatives', name: '' },
+      { path: files.account, role: part ? 'account-part' : 'account', name: '' },
+    ],
+  };
 }

@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { mergeCandidates, mergePartRange, NegativesWriter, openCandidates, readQuerySplit, type OpenCandidates } from '../../mine/index.js';
 import type { NegativeFilter } from '../../jobs/index.js';
 import type { TaskCancel } from '../cancel-flag.js';
 import { defineStage, type PoolResult, type PoolTask } from '../stage.js';
-import { localMergedPart, mergeParts, mineFolders, mineInputs, mineKeys } from './inputs.js';
+import { localMergedPart, mergeParts, mineFolders, mineInputs, mineKeys, writeAccountResult } from './inputs.js';
 
 /*
  * mine job, stage 3 of 4, one task per part: the queries of one range (whole
@@ -39,16 +38,7 @@ async function runMerge(task: MergeTask, cancel?: TaskCancel): Promise<PoolResul
     const account = await mergeCandidates(shards, { ids: split.ids, positives: split.positives }, task.k, task.filter, task.provenance, writer, range);
     cancel?.throwIfCancelled();
     writer.commit();
-    writeFileSync(task.accountFile, `${JSON.stringify(account, null, 2)}\n`);
-    return {
-      rowsIn: account.queriesIn,
-      rowsWritten: account.withNegatives,
-      rowsRejected: account.withNone,
-      files: [
-        { path: task.outFile, role: 'negatives-part', name: '' },
-        { path: task.accountFile, role: 'account-part', name: '' },
-      ],
-    };
+    return writeAccountResult(account, { negatives: task.outFile, account: task.accountFile }, true);
   } catch (err) {
     writer.abort();
     throw err;
