@@ -11,19 +11,27 @@ import { z } from 'zod';
  * started (a restarted run stops any that outlived the run before it).
  */
 
-export const CORPUS_SCALE_STATE = 'sci-cluster/corpus-scale-state@1';
+export const CORPUS_SCALE_STATE = 'sci-cluster/corpus-scale-state@2';
 const FILE = 'bench-state.json';
 
-const ParamsSchema = z.strictObject({
+export const ParamsSchema = z.strictObject({
   rows: z.number().int().positive(),
   shards: z.number().int().positive(),
   workers: z.number().int().positive(),
   dtype: z.enum(['f32', 'f16']),
+  /** The generated corpus: articles around WordNet synsets, or unstructured Zipf words. */
+  kind: z.enum(['synsets', 'zipf']),
+  /** The encoder: one trained on the corpus's own training queries, or the hashed TF-IDF baseline. */
+  encoder: z.enum(['trained', 'hashed']),
+  trainSteps: z.number().int().positive(),
+  /** Dev (and test) queries evaluated through scatter-gather. */
   queries: z.number().int().positive(),
+  /** Training queries, all of them mined by the dense mine job. */
+  mineQueries: z.number().int().positive(),
 });
 export type CorpusScaleParams = z.infer<typeof ParamsSchema>;
 
-const StageResultSchema = z.strictObject({
+export const StageResultSchema = z.strictObject({
   stage: z.string(),
   /** Wall time over every attempt (an interrupted attempt counts up to its last saved moment). */
   seconds: z.number().nonnegative(),
@@ -32,6 +40,9 @@ const StageResultSchema = z.strictObject({
   peakRssMiB: z.record(z.string(), z.number().nonnegative()),
   /** Bytes of the stage's output on disk. */
   bytes: z.number().int().nonnegative(),
+  /** What the stage went through, for its rate (passages, queries, steps). */
+  items: z.number().int().nonnegative(),
+  unit: z.string(),
 });
 export type StageResult = z.infer<typeof StageResultSchema>;
 

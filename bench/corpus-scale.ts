@@ -1,47 +1,56 @@
 /*
  * bench/corpus-scale: the whole path at corpus scale on this machine, per
- * stage: wall time, peak RSS of every process taking part, bytes on disk.
- * A psgs_w100-shaped corpus (sci generate passages: 100-word passages,
- * WordNet words at Zipf frequencies) streamed into `sci ingest --input -`
- * (no TSV on disk) as Arrow shards, encoded through the cluster (coordinator
- * + workers, real nats-server; the baseline encoder; float16 embeddings by
- * default), indexed (IVF1024,PQ16 on a shared quantizer, BM25 per shard; the
- * quantizer's sample swept after), served by two shard-server processes, and
- * a bounded evaluation: IVF-PQ's Recall@10 against exact search of every
- * vector (one embedding shard at a time, merged), and p50 latencies, over --queries passages' own texts as queries.
- * Run at 1M and 4M rows, the per-row cost of each stage shows how it grows
- * with size; the end says how many bytes a passage took on disk.
+ * stage: wall time, peak RSS of every process taking part, bytes on disk,
+ * rate. A psgs_w100-shaped corpus (sci generate passages: 100-word passages
+ * in articles around WordNet synsets, or --kind zipf for unstructured Zipf
+ * words) streamed into `sci ingest --input -` (no TSV on disk) as Arrow
+ * shards; queries cut from passages and paraphrased through synonyms (sci
+ * generate queries: train for training and mining, dev for the evaluation);
+ * an encoder trained on the training queries (or --encoder hashed, the
+ * baseline); the corpus encoded through the cluster (coordinator + workers,
+ * real nats-server; float16 embeddings by default), indexed (IVF1024,PQ16 on
+ * a shared quantizer, BM25 per shard; the quantizer's sample swept after),
+ * a dense mine job over every training query (IVF-PQ, top 100), then served
+ * by two shard-server processes and evaluated through scatter-gather
+ * (corpus-scale-eval.ts: the source passage in the top 10, IVF-PQ's
+ * Recall@10 against exact search, p50/p99 latency with 1 and 8 clients).
+ * Run at 1M and 21M rows, the per-row cost of each stage shows how it grows
+ * with size; the end says how many bytes a passage took on disk. --record
+ * FILE writes the run as a result record (docs/scale/corpus-*.json, whose
+ * README table is generated from it).
  *
  * A run survives its own restart (corpus-scale-state.ts): run the same
  * command again and finished stages are skipped, a job submitted before is
  * followed by its id, time and memory add up over attempts. --fresh starts
  * over; the run's folder is deleted at the end unless --keep.
  *
- *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--queries 200] [--dtype f16|f32] [--dir DIR] [--keep] [--fresh]
- *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/60GiB   (DPR's size)
+ *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--kind synsets|zipf] [--encoder trained|hashed]
+ *       [--train-steps 1500] [--queries 1000] [--mine-queries 10000] [--clients 1,8] [--dtype f16|f32] [--dir DIR] [--record FILE] [--keep] [--fresh]
+ *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/40GiB   (DPR's size)
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { REPO } from './repo.js';
 import { startBenchCluster } from './cluster-harness.js';
 import { loadRunState, saveRunState, stopLeftovers, type CorpusScaleParams, type StageResult } from './corpus-scale-state.js';
+import { evaluateCorpus, type CorpusEvaluation } from './corpus-scale-eval.js';
 import { spawnShardServers } from './shard-servers.js';
 import { FsStorage, findLeftovers, removeLeftovers } from '../storage/index.js';
 import type { JobSpecInput } from '../jobs/index.js';
-import { FaissIndex, setFaissThreads } from '../faiss/index.js';
-import { readArrowVectors } from '../vectors/index.js';
-import { INDEX_SET_FORMAT, readSetManifest, PassageLookup } from '../shards/index.js';
+import { FINISHED_JOB_INTERMEDIATES } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
-import { mergeTopK, SearchService, type Hit } from '../search/index.js';
-import { percentile } from '../eval/index.js';
+import { SearchService } from '../search/index.js';
+import { captureProvenance } from '../results/index.js';
 import { spawnSci } from '../cli/sci-process.js';
+import { CORPUS_SCALE_RECORD, writeCorpusScaleReadme, type CorpusScaleRecord } from './corpus-scale-record.js';
 
-const K = 10;
 /** Bytes on disk a passage needs over the run (Arrow passages, float16 embeddings, indexes), with room to spare. */
 const BYTES_PER_ROW = 2_200;
+/** The trained encoder: 128-d (16-byte PQ codes of 128 floats, float16 embeddings of 256 bytes), the whole 100-word passage read. */
+const TRAIN_FLAGS = ['--dim', '128', '--set', 'model.maxLength=160', '--set', 'tokenizer.size=30000', '--pool-size', '20000'];
 
 /** Samples VmRSS of the given processes every 200 ms; the peak per role, from `start` on. */
 function rssSampler(
@@ -85,27 +94,47 @@ function exited(child: ChildProcess, what: string): Promise<void> {
   return new Promise<void>((ok, fail) => child.once('exit', (code, signal) => (code === 0 ? ok() : fail(new Error(`${what} exited with ${code ?? signal}`)))));
 }
 
+/** A positive integer flag, or an error naming it. */
+function count(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} is a positive integer, not ${value}`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '1000000' },
       shards: { type: 'string', default: '16' },
       workers: { type: 'string', default: '2' },
-      queries: { type: 'string', default: '200' },
+      kind: { type: 'string', default: 'synsets' },
+      encoder: { type: 'string', default: 'trained' },
+      'train-steps': { type: 'string', default: '1500' },
+      queries: { type: 'string', default: '1000' },
+      'mine-queries': { type: 'string', default: '10000' },
+      clients: { type: 'string', default: '1,8' },
       dtype: { type: 'string', default: 'f16' },
       dir: { type: 'string' },
+      record: { type: 'string' },
       keep: { type: 'boolean', default: false },
       fresh: { type: 'boolean', default: false },
     },
   });
   if (values.dtype !== 'f16' && values.dtype !== 'f32') throw new Error(`--dtype is f16 or f32, not ${values.dtype}`);
+  if (values.kind !== 'synsets' && values.kind !== 'zipf') throw new Error(`--kind is synsets or zipf, not ${values.kind}`);
+  if (values.encoder !== 'trained' && values.encoder !== 'hashed') throw new Error(`--encoder is trained or hashed, not ${values.encoder}`);
   const params: CorpusScaleParams = {
-    rows: Number(values.rows),
-    shards: Number(values.shards),
-    workers: Number(values.workers),
+    rows: count('rows', values.rows),
+    shards: count('shards', values.shards),
+    workers: count('workers', values.workers),
     dtype: values.dtype,
-    queries: Number(values.queries),
+    kind: values.kind,
+    encoder: values.encoder,
+    trainSteps: count('train-steps', values['train-steps']),
+    queries: count('queries', values.queries),
+    mineQueries: count('mine-queries', values['mine-queries']),
   };
+  const clients = values.clients.split(',').map((c) => count('clients', c));
   const rows = params.rows;
   const dir = resolve(values.dir ?? join(REPO, 'out', `corpus-${rows}`));
   if (values.fresh) rmSync(dir, { recursive: true, force: true });
@@ -134,7 +163,7 @@ async function main(): Promise<void> {
   const env = { ...process.env, SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false', SCI_STORAGE__ROOT: '/' };
   const print = (r: StageResult, note = '') =>
     console.log(
-      `${r.stage.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} s  ${(r.bytes / 2 ** 20).toFixed(0).padStart(7)} MiB on disk  peak RSS ${Object.entries(
+      `${r.stage.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} s  ${(r.items / r.seconds).toFixed(0).padStart(7)} ${r.unit}/s  ${(r.bytes / 2 ** 20).toFixed(0).padStart(7)} MiB on disk  peak RSS ${Object.entries(
         r.peakRssMiB,
       )
         .map(([role, m]) => `${role} ${m.toFixed(0)} MiB`)
@@ -143,7 +172,7 @@ async function main(): Promise<void> {
   /** Runs a stage unless an earlier run finished it; its time and memory are saved every 5 s, so a restart adds on. */
   const timed = async (
     stage: string,
-    output: string,
+    output: { path: string; items: number; unit: string },
     roles: () => Record<string, number[]>,
     work: () => Promise<void>,
     options: { resumable?: boolean } = {},
@@ -169,24 +198,44 @@ async function main(): Promise<void> {
     } finally {
       clearInterval(heartbeat);
     }
-    const result: StageResult = { stage, seconds: elapsed(), attempts, peakRssMiB: sampler.stop(), bytes: duBytes(output) };
+    const result: StageResult = {
+      stage,
+      seconds: elapsed(),
+      attempts,
+      peakRssMiB: sampler.stop(),
+      bytes: duBytes(output.path),
+      items: output.items,
+      unit: output.unit,
+    };
     state.done = [...state.done.filter((d) => d.stage !== stage), result];
     state.running = null;
     save();
     print(result);
   };
-  console.log(`bench/corpus-scale: ${rows} passages, ${params.shards} shards, ${params.workers} workers, ${params.dtype} embeddings, in ${dir}`);
+  /** A `sci` command as a stage's child process, tracked so a restarted run can stop it. */
+  const sci = async (args: string[], what: string, children: ChildProcess[]) => {
+    const child = spawnSci(args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    track(child.pid);
+    await exited(child, what);
+  };
+  console.log(
+    `bench/corpus-scale: ${rows} ${params.kind} passages, ${params.shards} shards, ${params.workers} workers, ${params.encoder} encoder, ${params.dtype} embeddings, in ${dir}`,
+  );
 
   // Generated and ingested in one stream: the TSV never reaches the disk.
   const passages = join(dir, 'passages');
   const streaming: ChildProcess[] = [];
   await timed(
     'ingest',
-    passages,
+    { path: passages, items: rows, unit: 'passages' },
     () => ({ generator: streaming[0]?.pid ? [streaming[0].pid] : [], ingest: streaming[1]?.pid ? [streaming[1].pid] : [] }),
     async () => {
       rmSync(passages, { recursive: true, force: true });
-      const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--out', '-'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--kind', params.kind, '--out', '-'], {
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       // Rows per shard rather than a shard count: shards are cut as the stream goes, with no spool file of the whole corpus.
       const rowsPerShard = String(Math.ceil(rows / params.shards));
       const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', passages, '--rows-per-shard', rowsPerShard], {
@@ -200,9 +249,38 @@ async function main(): Promise<void> {
     },
   );
 
+  // Queries cut from passages: train (the encoder's training pairs, and what the mine job mines), dev (the evaluation), test (held out).
+  const queryFiles = join(passages, 'queries.jsonl');
+  const generating: ChildProcess[] = [];
+  const totalQueries = params.mineQueries + 2 * params.queries;
+  await timed(
+    'queries',
+    { path: queryFiles, items: totalQueries, unit: 'queries' },
+    () => ({ generator: generating.map((c) => c.pid!) }),
+    async () => {
+      const splits = `train=${params.mineQueries},dev=${params.queries},test=${params.queries}`;
+      await sci(['generate', 'queries', '--passages', passages, '--splits', splits], 'sci generate queries', generating);
+    },
+  );
+
+  const model = join(dir, 'model');
+  const training: ChildProcess[] = [];
+  if (params.encoder === 'trained')
+    await timed(
+      'train',
+      { path: model, items: params.trainSteps, unit: 'steps' },
+      () => ({ trainer: training.map((c) => c.pid!) }),
+      async () => {
+        rmSync(model, { recursive: true, force: true });
+        const steps = String(params.trainSteps);
+        await sci(['train', '--shards', passages, '--out', model, '--steps', steps, '--eval-every', steps, ...TRAIN_FLAGS], 'sci train', training);
+      },
+    );
+
   const embeddings = join(dir, 'embeddings');
   const indexes = join(dir, 'indexes');
-  const building = ['encode', 'index'].some((s) => !state.done.some((d) => d.stage === s));
+  const mined = join(dir, 'mined');
+  const building = ['encode', 'index', 'mine'].some((s) => !state.done.some((d) => d.stage === s));
   if (building) {
     const cluster = await startBenchCluster(dir, params.workers, { keepStore: true });
     track(cluster.pids.coordinator, ...cluster.pids.workers, cluster.pids.nats);
@@ -218,10 +296,11 @@ async function main(): Promise<void> {
       await cluster.follow(id);
     };
     try {
-      await timed('encode', embeddings, clusterRoles, () =>
-        job('encode', { kind: 'encode', input: passages, output: embeddings, encoder: { kind: 'hashed-tfidf', dim: 128 }, dtype: params.dtype }),
+      const encoder = params.encoder === 'trained' ? { kind: 'model' as const, path: join(model, 'best') } : { kind: 'hashed-tfidf' as const, dim: 128 };
+      await timed('encode', { path: embeddings, items: rows, unit: 'passages' }, clusterRoles, () =>
+        job('encode', { kind: 'encode', input: passages, output: embeddings, encoder, dtype: params.dtype }),
       );
-      await timed('index', indexes, clusterRoles, async () => {
+      await timed('index', { path: indexes, items: rows, unit: 'passages' }, clusterRoles, async () => {
         await job('index', {
           kind: 'index',
           input: embeddings,
@@ -231,9 +310,23 @@ async function main(): Promise<void> {
           bm25: { passages },
         });
         // The shared quantizer's training sample is read by the index job only.
-        const swept = findLeftovers(indexes, { olderThanMs: 0, intermediates: [{ format: INDEX_SET_FORMAT, folders: ['sample'] }] });
+        const swept = findLeftovers(indexes, { olderThanMs: 0, intermediates: FINISHED_JOB_INTERMEDIATES });
         const freed = removeLeftovers(swept.filter((l) => l.kind === 'job intermediate'));
         console.log(`index: removed the shared quantizer's sample (${(freed / 2 ** 20).toFixed(0)} MiB)`);
+      });
+      // Hard negatives for every training query from IVF-PQ's top 100, as the three-stage pipeline mines them.
+      await timed('mine', { path: mined, items: params.mineQueries, unit: 'queries' }, clusterRoles, async () => {
+        await job('mine', {
+          kind: 'mine',
+          input: indexes,
+          output: mined,
+          queries: { passages, split: 'train' },
+          source: { kind: 'dense', index: 'ivfpq' },
+          k: 100,
+        });
+        const swept = findLeftovers(mined, { olderThanMs: 0, intermediates: FINISHED_JOB_INTERMEDIATES });
+        const freed = removeLeftovers(swept.filter((l) => l.kind === 'job intermediate'));
+        console.log(`mine: removed the candidates and parts (${(freed / 2 ** 20).toFixed(0)} MiB)`);
       });
     } finally {
       await cluster.stop();
@@ -247,7 +340,7 @@ async function main(): Promise<void> {
   const servers: ChildProcess[] = [];
   await timed(
     'serve',
-    indexes,
+    { path: indexes, items: rows, unit: 'passages' },
     () => ({ 'shard-server': servers.map((s) => s.pid!) }),
     async () => {
       const started = spawnShardServers(
@@ -264,86 +357,24 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: [nats.url], name: 'bench-corpus' });
   const storage = new FsStorage('/');
   const service = await SearchService.open({ nc, storage, indexSet: indexes, logger: pino({ level: 'silent' }), deadlineMs: 60_000 });
-  let evaluation: Record<string, number> = {};
+  let evaluation: CorpusEvaluation | null = null;
   try {
     await timed(
       'eval',
-      indexes,
+      { path: indexes, items: params.queries, unit: 'queries' },
       () => ({ 'shard-server': servers.map((s) => s.pid!), bench: [process.pid] }),
       async () => {
-        // Queries: the first words of passages spread over the corpus; exact search over every vector is the reference.
-        const manifest = await readSetManifest(storage, passages, 'passages');
-        const nq = params.queries;
-        const texts: string[] = [];
-        const sources: number[] = [];
-        for (let q = 0; q < nq; q++) {
-          const shard = manifest.shards[q % manifest.shards.length]!;
-          const lookup = PassageLookup.open(join(passages, shard.path), shard.firstRowId);
-          const row = shard.firstRowId + ((q * 7919) % shard.rows);
-          texts.push((lookup.read([row], ['text'])[0]!.text ?? '').split(' ').slice(0, 12).join(' '));
-          sources.push(row);
-          lookup.close();
-        }
-        const vectors = await service.encode(texts, 'query');
-        setFaissThreads(2);
-        // Exact search one embedding shard at a time, merged as the router merges (one shard's vectors
-        // in memory, not the corpus's: 21M × 128 floats would be 10.7 GB in this process).
-        const perShard: Hit[][][] = [];
-        for (const shard of (await readSetManifest(storage, embeddings, 'embeddings')).shards) {
-          const v = readArrowVectors(join(embeddings, shard.path), 'embedding');
-          const exact = FaissIndex.create({ dim: v.dim, factory: 'Flat', metric: 'ip' });
-          await exact.add(v.data, v.ids);
-          const found = await exact.search(vectors, K);
-          perShard.push(
-            Array.from({ length: nq }, (_, q) =>
-              Array.from(found.labels.subarray(q * K, (q + 1) * K), (label, j) => ({
-                rowId: Number(label),
-                externalId: '',
-                score: found.distances[q * K + j]!,
-                shard: shard.id,
-              })).filter((h) => h.rowId >= 0),
-            ),
-          );
-        }
-        const truth = Array.from({ length: nq }, (_, q) =>
-          mergeTopK(
-            perShard.map((lists) => lists[q]!),
-            K,
-            true,
-          ).map((h) => h.rowId),
-        );
-        // A generated corpus has no judgments: a query's relevant passage is the one it was cut from.
-        let found = 0;
-        const success = { exact: 0, ivfpq: 0, bm25: 0 };
-        const dense: number[] = [];
-        const lexical: number[] = [];
-        for (let q = 0; q < nq; q++) {
-          let t0 = performance.now();
-          const r = await service.search({ index: 'ivfpq', vectors: vectors.subarray(q * 128, (q + 1) * 128), k: K });
-          dense.push(performance.now() - t0);
-          const want = new Set(truth[q]);
-          found += r.hits[0]!.filter((h) => want.has(h.rowId)).length;
-          t0 = performance.now();
-          const lexicalHits = (await service.search({ index: 'bm25', queries: [texts[q]!], k: K })).hits[0]!;
-          lexical.push(performance.now() - t0);
-          if (want.has(sources[q]!)) success.exact += 1;
-          if (r.hits[0]!.some((h) => h.rowId === sources[q])) success.ivfpq += 1;
-          if (lexicalHits.some((h) => h.rowId === sources[q])) success.bm25 += 1;
-        }
-        dense.sort((a, b) => a - b);
-        lexical.sort((a, b) => a - b);
-        evaluation = {
-          queries: nq,
-          ivfpqRecallAt10: found / (nq * K),
-          sourceSuccessAt10Exact: success.exact / nq,
-          sourceSuccessAt10Ivfpq: success.ivfpq / nq,
-          sourceSuccessAt10Bm25: success.bm25 / nq,
-          ivfpqP50Ms: percentile(dense, 50),
-          bm25P50Ms: percentile(lexical, 50),
-        };
+        evaluation = await evaluateCorpus({ service, storage, passages, embeddings, split: 'dev', clients });
+        const e: CorpusEvaluation = evaluation;
+        const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
         console.log(
-          `eval: ${nq} queries (a passage's first 12 words); its passage in the top 10: exact ${success.exact}, IVF1024,PQ16 (nprobe 16) ${success.ivfpq}, BM25 ${success.bm25}; IVF-PQ Recall@10 against exact ${evaluation.ivfpqRecallAt10!.toFixed(3)}; p50 IVF-PQ ${evaluation.ivfpqP50Ms!.toFixed(2)} ms, BM25 ${evaluation.bm25P50Ms!.toFixed(2)} ms`,
+          `eval: ${e.queries} dev queries; the source passage in the top 10: exact ${pct(e.successAt10.exact)}, IVF1024,PQ16 (nprobe 16) ${pct(e.successAt10.ivfpq)}, BM25 ${pct(e.successAt10.bm25)}; IVF-PQ Recall@10 against exact ${e.ivfpqRecallAt10.toFixed(3)}`,
         );
+        for (const index of ['ivfpq', 'bm25'] as const)
+          for (const run of e.latency[index])
+            console.log(
+              `      ${index} with ${run.clients} client${run.clients > 1 ? 's' : ''}: p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, ${run.qps.toFixed(0)} queries/s`,
+            );
       },
       { resumable: false },
     );
@@ -353,14 +384,35 @@ async function main(): Promise<void> {
     for (const s of servers) s.kill('SIGTERM');
     await nats.stop({ clean: true });
   }
-  // What the corpus occupies at the end: passages, embeddings, indexes (the TSV was never written).
-  const disk = { passages: duBytes(passages), embeddings: duBytes(embeddings), indexes: duBytes(indexes) };
-  const total = disk.passages + disk.embeddings + disk.indexes;
+  // What the corpus occupies at the end: passages (with the queries), embeddings, indexes (the TSV was never written), the model, the negatives.
+  const disk = { passages: duBytes(passages), embeddings: duBytes(embeddings), indexes: duBytes(indexes), model: duBytes(model), negatives: duBytes(mined) };
+  const total = Object.values(disk).reduce((n, b) => n + b, 0);
   const kb = (bytes: number) => (bytes / rows / 1000).toFixed(2);
   console.log(
-    `on disk: ${kb(total)} KB a passage (passages ${kb(disk.passages)}, ${params.dtype} embeddings ${kb(disk.embeddings)}, indexes ${kb(disk.indexes)}), ${(total / 2 ** 30).toFixed(2)} GiB in all`,
+    `on disk: ${kb(total)} KB a passage (passages ${kb(disk.passages)}, ${params.dtype} embeddings ${kb(disk.embeddings)}, indexes ${kb(disk.indexes)}, model ${kb(disk.model)}, negatives ${kb(disk.negatives)}), ${(total / 2 ** 30).toFixed(2)} GiB in all`,
   );
-  console.log(JSON.stringify({ bench: 'corpus-scale', ...params, stages: state.done, evaluation, disk: { ...disk, bytesPerPassage: total / rows } }));
+  const record: CorpusScaleRecord = {
+    format: CORPUS_SCALE_RECORD,
+    command: `node dist/bench/corpus-scale.js ${process.argv.slice(2).join(' ')}`.trim(),
+    provenance: captureProvenance(),
+    params,
+    clients,
+    stages: state.done,
+    evaluation: evaluation!,
+    disk: { ...disk, bytesPerPassage: total / rows },
+  };
+  console.log(JSON.stringify(record));
+  if (values.record) {
+    const file = resolve(values.record);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+    console.log(`record: ${file}`);
+    if (dirname(file) === join(REPO, 'docs', 'scale')) {
+      writeCorpusScaleReadme(join(REPO, 'README.md'), dirname(file));
+      console.log('README: the corpus-scale tables regenerated from docs/scale/corpus-*.json');
+    }
+  }
   if (values.keep) console.log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
 import { downloadPrefix, findLeftovers, FsStorage, keyUnder, removeLeftovers, uploadPath, type Storage } from '../storage/index.js';
-import { INDEX_SET_FORMAT, NEGATIVES_SET_FORMAT } from '../shards/index.js';
+import { FINISHED_JOB_INTERMEDIATES } from '../shards/index.js';
 import { openServing } from './cluster-context.js';
 import { commandContext, type GlobalOptions } from './context.js';
 
@@ -112,9 +112,3 @@ export function storageCommand(globals: () => GlobalOptions): Command {
     });
   return storage;
 }
-
-/** What a finished job leaves that only its own stages read: a mine job's per-shard files, an index job's quantizer samples. */
-const FINISHED_JOB_INTERMEDIATES = [
-  { format: NEGATIVES_SET_FORMAT, folders: ['candidates', 'stats', 'queries', 'merged'] },
-  { format: INDEX_SET_FORMAT, folders: ['sample'] },
-];

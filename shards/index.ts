@@ -23,6 +23,7 @@ export {
   EMBEDDING_SET_FORMAT,
   INDEX_SET_FORMAT,
   NEGATIVES_SET_FORMAT,
+  FINISHED_JOB_INTERMEDIATES,
   NegativesSetManifestSchema,
   type NegativesSetManifest,
   EmbeddingSetManifestSchema,
@@ -37,5 +38,7 @@ export {
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';
 export { ArrowRowReader, readIdColumns } from './arrow-row-reader.js';
 export { PassageLookup, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';
-export { writeSyntheticCorpus, streamSyntheticCorpus, type SyntheticCorpusOptions } from './synthetic-corpus.js';
+export { writeSyntheticCorpus, streamSyntheticCorpus, SYNTHETIC_KINDS, type SyntheticCorpusOptions, type SyntheticKind } from './synthetic-corpus.js';
+export { paraphrasedQuery, writeSyntheticQueries, type SyntheticQueriesOptions, type SyntheticQueriesResult } from './synthetic-queries.js';
+export { loadSynsetGraph, neighbourhood, textWords, type SynsetGraph, type SynsetNode } from './synset-graph.js';
 export { STDIN_INPUT } from './compressed.js';

@@ -47,6 +47,14 @@ export class PassageLookup {
     return out;
   }
 
+  /** The rows' external ids (the source's own passage ids, which judgments name). */
+  externalIds(rowIds: readonly number[]): string[] {
+    return this.reader.utf8At(
+      'externalId',
+      rowIds.map((id) => id - this.firstRowId),
+    );
+  }
+
   close(): void {
     this.reader.close();
   }

@@ -1,6 +1,6 @@
 import { parseContract } from '../common/index.js';
 import { z } from 'zod';
-import { isRelativeName, joinKey, sha256, type Storage } from '../storage/index.js';
+import { isRelativeName, joinKey, sha256, type JobIntermediates, type Storage } from '../storage/index.js';
 import { ManifestSchema, type Manifest } from './manifest.js';
 import { ShardFormatError } from './errors.js';
 
@@ -89,6 +89,12 @@ export type IndexSetManifestRead = z.infer<typeof IndexSetManifestSchema>;
 
 /** The `format` of a mine job's output: one negatives file with its account. */
 export const NEGATIVES_SET_FORMAT = 'sci-cluster/negatives-set@1';
+
+/** What a finished job leaves that only its own stages read: a mine job's per-shard files and merge parts, an index job's quantizer samples. */
+export const FINISHED_JOB_INTERMEDIATES: readonly JobIntermediates[] = [
+  { format: NEGATIVES_SET_FORMAT, folders: ['candidates', 'stats', 'queries', 'merged'] },
+  { format: INDEX_SET_FORMAT, folders: ['sample'] },
+];
 
 export const NegativesSetManifestSchema = z.looseObject({
   format: z.literal(NEGATIVES_SET_FORMAT),

@@ -2,24 +2,49 @@ import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from
 import { join } from 'node:path';
 import { seededRandom, tempPathFor } from '../common/index.js';
 import { wordnetDictDir } from './ingest/wordnet.js';
+import { loadSynsetGraph, neighbourhood, type SynsetGraph } from './synset-graph.js';
 
 /*
  * A corpus shaped like DPR's psgs_w100.tsv, for scale runs on machines with
  * no network: `id<TAB>text<TAB>title`, every passage 100 words (the DPR
  * split), passages of one article sharing its title (articles of 1 + a
  * geometric number of passages, mean 6.6: 21M passages / 3.2M articles).
- * Words are WordNet's lemmas (about 147,000, from the npm package the
- * product ships) drawn with Zipf frequencies (s = 1.07, English's), ranks
- * given by a seeded shuffle. Seeded: the same rows give the same file.
- * Written in blocks to a temp name and renamed (or to standard output, for a
- * pipe into ingest): memory does not grow with the rows.
+ * Words come from WordNet (the npm package the product ships), in one of two
+ * kinds:
+ *
+ * - `synsets` (the default): an article is about one synset (its topic) and
+ *   draws on the topic's neighbourhood (pointers, two hops: hypernyms,
+ *   hyponyms, parts, similar words...). Each passage picks three facets from
+ *   that neighbourhood and mixes runs of their glosses (real definitions and
+ *   usage examples), their lemmas and background words, so passages of an
+ *   article share topic words, articles on nearby synsets share vocabulary,
+ *   and no two passages are alike. Queries are cut from passages and
+ *   paraphrased through synonyms (synthetic-queries.ts).
+ * - `zipf`: every word a WordNet lemma drawn at Zipf frequencies, no
+ *   structure at all (what the corpus was before: it measures time and
+ *   memory, nothing about ANN quality).
+ *
+ * Background words in both: WordNet's lemmas (about 147,000) at Zipf
+ * frequencies (s = 1.07, English's), ranks given by a seeded shuffle.
+ * Seeded: the same kind, seed and rows give the same file. Written in blocks
+ * to a temp name and renamed (or to standard output, for a pipe into
+ * ingest): memory does not grow with the rows.
  */
+
+export const SYNTHETIC_KINDS = ['synsets', 'zipf'] as const;
+export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 
 export interface SyntheticCorpusOptions {
   rows: number;
   seed?: number;
   wordsPerPassage?: number;
+  /** `synsets` (default): articles around WordNet synsets; `zipf`: unstructured Zipf words. */
+  kind?: SyntheticKind;
 }
+
+/** Per segment of a structured passage: a run of a facet's gloss, else one of its lemmas, else background words. */
+const GLOSS_RUN = 0.35;
+const LEMMA = 0.15;
 
 const ZIPF_S = 1.07;
 const MEAN_ARTICLE_PASSAGES = 6.6;
@@ -60,6 +85,58 @@ function zipfTable(vocabulary: number, random: () => number): Uint32Array {
   return table;
 }
 
+interface Article {
+  title: string;
+  /** The next passage's words. */
+  passage: () => string[];
+}
+
+const capitalized = (text: string) => text.replace(/(^|\s)([a-z])/g, (_, space: string, c: string) => space + c.toUpperCase());
+
+/** Unstructured articles: a title of 1–3 Zipf words, passages of Zipf words. */
+function zipfArticles(random: () => number, word: () => string, perPassage: number): () => Article {
+  return () => ({
+    title: Array.from({ length: 1 + Math.floor(random() * 3) }, () => capitalized(word())).join(' '),
+    passage: () => Array.from({ length: perPassage }, word),
+  });
+}
+
+/** Articles around synsets: see the file's comment. */
+function synsetArticles(graph: SynsetGraph, random: () => number, word: () => string, perPassage: number): () => Article {
+  const { synsets } = graph;
+  const topics = synsets.flatMap((s, i) => (s.neighbours.length > 0 && s.lemmas.length > 0 && s.gloss.length > 0 ? [i] : []));
+  const pick = <T>(items: ArrayLike<T>): T => items[Math.floor(random() * items.length)]!;
+  return () => {
+    const topic = pick(topics);
+    const hood = neighbourhood(graph, topic, random);
+    // Disambiguated as Wikipedia does: "Mercury (planet)"; the qualifier is a neighbour's lemma.
+    const qualifier = synsets[hood[1]!]?.lemmas[0];
+    const title = capitalized(synsets[topic]!.lemmas[0]!) + (qualifier ? ` (${qualifier})` : '');
+    return {
+      title,
+      passage: () => {
+        const facets = [random() < 0.5 ? topic : pick(hood), pick(hood), pick(hood)].map((s) => synsets[s]!);
+        const out: string[] = [];
+        while (out.length < perPassage) {
+          const r = random();
+          const facet = pick(facets);
+          if (r < GLOSS_RUN && facet.gloss.length > 0) {
+            const length = 3 + Math.floor(random() * 6);
+            const start = Math.floor(random() * Math.max(1, facet.gloss.length - length + 1));
+            out.push(...facet.gloss.slice(start, start + length));
+          } else if (r < GLOSS_RUN + LEMMA && facet.lemmas.length > 0) {
+            out.push(...pick(facet.lemmas).split(' '));
+          } else {
+            for (let n = 1 + Math.floor(random() * 4); n > 0; n--) out.push(word());
+          }
+        }
+        out.length = perPassage;
+        return out;
+      },
+    };
+  };
+}
+
 /** Writes every byte to `fd`, waiting out a full pipe (EAGAIN) rather than failing: a reader on the other end sets the pace. */
 function writeAll(fd: number, text: string): number {
   const buffer = Buffer.from(text);
@@ -83,24 +160,20 @@ function generateSyntheticCorpus(options: SyntheticCorpusOptions, write: (block:
   const table = zipfTable(words.length, random);
   const word = () => words[table[Math.floor(random() * table.length)]!]!;
   const perPassage = options.wordsPerPassage ?? 100;
+  const articles =
+    (options.kind ?? 'synsets') === 'synsets' ? synsetArticles(loadSynsetGraph(), random, word, perPassage) : zipfArticles(random, word, perPassage);
   let bytes = 0;
   let block = 'id\ttext\ttitle\n';
-  let title = '';
+  let article: Article | null = null;
   let left = 0;
   for (let id = 1; id <= options.rows; id++) {
     if (left === 0) {
-      const n = 1 + Math.floor(random() * 3);
-      title = Array.from({ length: n }, () => {
-        const w = word();
-        return w[0]!.toUpperCase() + w.slice(1);
-      }).join(' ');
+      article = articles();
       // 1 + geometric(p): mean 1 + (1 − p) / p = MEAN_ARTICLE_PASSAGES.
       left = 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / MEAN_ARTICLE_PASSAGES));
     }
     left -= 1;
-    const text = new Array<string>(perPassage);
-    for (let w = 0; w < perPassage; w++) text[w] = word();
-    block += `${id}\t${text.join(' ')}\t${title}\n`;
+    block += `${id}\t${article!.passage().join(' ')}\t${article!.title}\n`;
     if (block.length >= BLOCK_BYTES) {
       bytes += write(block);
       block = '';

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openShardSet, passageText, readQueriesFile, readShardPassages, type Manifest } from '../../shards/index.js';
 import { parseQrels, type Qrels } from '../../eval/index.js';
+import { seededRandom } from '../../common/index.js';
 import { TrainingDataError } from '../errors.js';
 
 /*
@@ -51,13 +52,27 @@ export interface TrainingData {
   sourceNegatives: NegativeSource;
 }
 
-export async function loadCorpus(shardSet: string): Promise<{ manifest: Manifest; dir: string; corpus: Corpus }> {
+/** The passages a corpus sample keeps: `named` ones always, others each with the same seeded chance, so about `size` in all. */
+export interface CorpusSample {
+  size: number;
+  named: ReadonlySet<string>;
+  seed: number;
+}
+
+export async function loadCorpus(shardSet: string, sample?: CorpusSample): Promise<{ manifest: Manifest; dir: string; corpus: Corpus }> {
   const { manifest, dir } = openShardSet(shardSet);
   const externalIds: string[] = [];
   const texts: string[] = [];
   const position = new Map<string, number>();
+  const total = manifest.shards.reduce((n, s) => n + s.rows, 0);
+  const sampling = sample !== undefined && sample.size < total;
+  const chance = sampling ? Math.max(0, sample.size - sample.named.size) / Math.max(1, total - sample.named.size) : 1;
+  const random = seededRandom(sample?.seed ?? 1);
   for (const shard of manifest.shards) {
     for await (const p of readShardPassages(dir, shard)) {
+      // One draw per passage whether or not it is named, so the sample does not depend on which are.
+      const drawn = random() < chance;
+      if (sampling && !drawn && !sample.named.has(p.externalId)) continue;
       position.set(p.externalId, texts.length);
       externalIds.push(p.externalId);
       texts.push(passageText(p));
@@ -82,8 +97,28 @@ function splitFile(dir: string, manifest: Manifest, kind: 'qrels' | 'negatives',
   return entry ? join(dir, entry.path) : null;
 }
 
-export async function loadTrainingData(shardSet: string, options: { trainSplit: string; devSplit: string }): Promise<TrainingData> {
-  const { manifest, dir, corpus } = await loadCorpus(shardSet);
+/** Every passage a judgment (any split) or a source negative names: a corpus sample keeps them all. */
+function namedPassages(shardSet: string): Set<string> {
+  const { manifest, dir } = openShardSet(shardSet);
+  const named = new Set<string>();
+  const files = [...Object.values(manifest.qrels?.splits ?? {}), ...Object.values(manifest.negatives?.splits ?? {})];
+  for (const entry of files) {
+    const file = join(dir, entry.path);
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [queryId, passageId] = line.split('\t');
+      if (passageId && queryId !== 'query-id') named.add(passageId);
+    }
+  }
+  return named;
+}
+
+export async function loadTrainingData(
+  shardSet: string,
+  options: { trainSplit: string; devSplit: string; corpusSample?: number; seed?: number },
+): Promise<TrainingData> {
+  const sample = options.corpusSample === undefined ? undefined : { size: options.corpusSample, named: namedPassages(shardSet), seed: options.seed ?? 1 };
+  const { manifest, dir, corpus } = await loadCorpus(shardSet, sample);
   const queries = readQueries(dir, manifest);
   const qrelsOf = (split: string): Qrels => {
     const file = splitFile(dir, manifest, 'qrels', split);

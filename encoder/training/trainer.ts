@@ -119,7 +119,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const bestDir = join(outDir, 'best');
   const logFile = join(outDir, 'train-log.jsonl');
 
-  const data = await loadTrainingData(config.data.shards, { trainSplit: config.data.trainSplit, devSplit: config.data.devSplit });
+  const data = await loadTrainingData(config.data.shards, {
+    trainSplit: config.data.trainSplit,
+    devSplit: config.data.devSplit,
+    corpusSample: config.data.corpusSample,
+    seed: config.seed,
+  });
   logger.info(
     { passages: data.corpus.texts.length, trainPairs: data.pairs.length, devQueries: data.dev.ids.length, sourceNegatives: data.sourceNegatives.name },
     'training data loaded',

@@ -11,7 +11,17 @@ import { tempDir } from '../../support/paths.js';
  * name, and only processes that are ours are stopped.
  */
 
-const params: CorpusScaleParams = { rows: 1000, shards: 2, workers: 2, dtype: 'f16', queries: 10 };
+const params: CorpusScaleParams = {
+  rows: 1000,
+  shards: 2,
+  workers: 2,
+  dtype: 'f16',
+  kind: 'synsets',
+  encoder: 'trained',
+  trainSteps: 10,
+  queries: 10,
+  mineQueries: 20,
+};
 
 test('a saved run is continued with its finished stages and jobs; other parameters are refused, naming them', (t) => {
   const dir = tempDir(t);
@@ -19,7 +29,7 @@ test('a saved run is continued with its finished stages and jobs; other paramete
   assert.equal(fresh.resumed, false);
   assert.equal(existsSync(statePath(dir)), false, 'nothing is written before the run saves');
   const state = fresh.state;
-  state.done.push({ stage: 'ingest', seconds: 12.5, attempts: 1, peakRssMiB: { ingest: 270 }, bytes: 1_000_000 });
+  state.done.push({ stage: 'ingest', seconds: 12.5, attempts: 1, peakRssMiB: { ingest: 270 }, bytes: 1_000_000, items: 1000, unit: 'passages' });
   state.running = { stage: 'encode', seconds: 40, attempts: 1, peakRssMiB: { worker: 450 } };
   state.jobs.encode = 'job-abc';
   saveRunState(dir, state);
