@@ -117,8 +117,12 @@ export async function evaluateCorpus(options: {
     options.passages,
     sample.ids.map((id) => [...qrels.get(id)!.keys()][0]!),
   );
-  const vectors = await service.encode(sample.texts, 'query');
-  const dim = vectors.length / nq;
+  // Encoded as the API would be asked: at most 256 texts a request.
+  const parts: Float32Array[] = [];
+  for (let from = 0; from < nq; from += 256) parts.push(await service.encode(sample.texts.slice(from, from + 256), 'query'));
+  const dim = parts[0]!.length / Math.min(256, nq);
+  const vectors = new Float32Array(nq * dim);
+  parts.forEach((part, i) => vectors.set(part, i * 256 * dim));
   const truth = await exactTopK(storage, options.embeddings, vectors, nq);
   const dense = (q: number) => service.search({ index: 'ivfpq', vectors: vectors.subarray(q * dim, (q + 1) * dim), k: K });
   const lexical = (q: number) => service.search({ index: 'bm25', queries: [sample.texts[q]!], k: K });
