@@ -24,8 +24,9 @@ import { loadSynsetGraph, neighbourhood, type SynsetGraph } from './synset-graph
  *   structure at all (what the corpus was before: it measures time and
  *   memory, nothing about ANN quality).
  *
- * Background words in both: WordNet's lemmas (about 147,000) at Zipf
- * frequencies (s = 1.07, English's), ranks given by a seeded shuffle.
+ * Background words: WordNet's lemmas (about 147,000) at Zipf frequencies
+ * (s = 1.07, English's), ranks given by a seeded shuffle; in `synsets` only
+ * the commonest 1,000 ranks (running text's common words).
  * Seeded: the same kind, seed and rows give the same file. Written in blocks
  * to a temp name and renamed (or to standard output, for a pipe into
  * ingest): memory does not grow with the rows.
@@ -42,6 +43,13 @@ export interface SyntheticCorpusOptions {
   kind?: SyntheticKind;
 }
 
+/**
+ * Background words of a structured passage: the commonest 1,000 ranks only, as running text's function
+ * and common words. Rare words come from the topic (glosses, lemmas), so a passage's identity is its
+ * facets, not random rare words that only exact term matching can use (with the whole vocabulary as
+ * background, 1M passages: BM25 found the source of 92.9% of the queries, a trained dense encoder 35.0%).
+ */
+const COMMON_WORDS = 1_000;
 /** Per segment of a structured passage: a run of a facet's gloss, else one of its lemmas, else background words. */
 const GLOSS_RUN = 0.35;
 const LEMMA = 0.15;
@@ -65,21 +73,21 @@ function wordnetVocabulary(): string[] {
   return [...words].sort();
 }
 
-/** Word index by uniform draw: a table over the Zipf CDF (ranks shuffled by the seed). */
-function zipfTable(vocabulary: number, random: () => number): Uint32Array {
+/** Word index by uniform draw: a table over the Zipf CDF of the first `ranks` ranks (ranks shuffled by the seed). */
+function zipfTable(vocabulary: number, random: () => number, ranks = vocabulary): Uint32Array {
   const rankToWord = Uint32Array.from({ length: vocabulary }, (_, i) => i);
   for (let i = vocabulary - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [rankToWord[i], rankToWord[j]] = [rankToWord[j]!, rankToWord[i]!];
   }
   let total = 0;
-  for (let r = 1; r <= vocabulary; r++) total += r ** -ZIPF_S;
+  for (let r = 1; r <= ranks; r++) total += r ** -ZIPF_S;
   const table = new Uint32Array(1 << TABLE_BITS);
   let rank = 0;
   let cumulative = 1 / total;
   for (let t = 0; t < table.length; t++) {
     const u = (t + 0.5) / table.length;
-    while (cumulative < u && rank < vocabulary - 1) cumulative += (++rank + 1) ** -ZIPF_S / total;
+    while (cumulative < u && rank < ranks - 1) cumulative += (++rank + 1) ** -ZIPF_S / total;
     table[t] = rankToWord[rank]!;
   }
   return table;
@@ -157,7 +165,8 @@ function generateSyntheticCorpus(options: SyntheticCorpusOptions, write: (block:
   if (!Number.isInteger(options.rows) || options.rows < 0) throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
   const random = seededRandom(options.seed ?? 1);
   const words = wordnetVocabulary();
-  const table = zipfTable(words.length, random);
+  const kind = options.kind ?? 'synsets';
+  const table = zipfTable(words.length, random, kind === 'synsets' ? COMMON_WORDS : words.length);
   const word = () => words[table[Math.floor(random() * table.length)]!]!;
   const perPassage = options.wordsPerPassage ?? 100;
   const articles =

@@ -93,6 +93,9 @@ test('the synsets corpus: passages of an article share topic words drawn from Wo
   const glossWords = new Set(graph.synsets.flatMap((s) => [...s.gloss, ...s.lemmas.flatMap((l) => l.split(' '))]));
   const fromGlosses = passages.reduce((n, p) => n + [...p.words].filter((w) => glossWords.has(w)).length, 0) / passages.reduce((n, p) => n + p.words.size, 0);
   assert.ok(fromGlosses > 0.6, `${fromGlosses} of distinct passage words are gloss or lemma words`);
+  // Background words are the commonest 1,000 ranks only: rare words come from the topic.
+  const background = new Set(passages.flatMap((p) => [...p.words].filter((w) => !glossWords.has(w))));
+  assert.ok(background.size <= 1000, `${background.size} distinct background words`);
   assert.match(passages[0]!.title, /^[A-Z][^(]*( \(.+\))?$/);
   assert.deepEqual(textWords("A dog's (Canis familiaris) well-being; 3 times"), ['a', "dog's", 'canis', 'familiaris', 'well-being', 'times']);
 });
