@@ -21,6 +21,8 @@ export const CorpusScaleRecordSchema = z.strictObject({
   /** The command that made it. */
   command: z.string(),
   provenance: ProvenanceSchema,
+  /** The code of every attempt of the run, in order (one entry: the whole run at one commit). */
+  code: z.array(z.string()).min(1),
   params: ParamsSchema,
   clients: z.array(z.number().int().positive()),
   stages: z.array(StageResultSchema),
@@ -99,7 +101,7 @@ export function renderCorpusScaleMarkdown(given: readonly CorpusScaleRecord[]): 
     const kb = (bytes: number) => (bytes / r.params.rows / 1000).toFixed(2);
     const d = r.disk;
     lines.push(
-      `- ${size(r.params.rows)}: **${(d.bytesPerPassage / 1000).toFixed(2)} KB a passage** on disk (passages and queries ${kb(d.passages)}, ${r.params.dtype} embeddings ${kb(d.embeddings)}, indexes ${kb(d.indexes)}, model ${kb(d.model)}, negatives ${kb(d.negatives)}); \`${r.command}\` at ${r.provenance.commit?.slice(0, 7) ?? 'unknown commit'}${r.provenance.dirty ? ' (dirty tree)' : ''}, ${r.provenance.cores} cores, ${r.provenance.memoryGiB} GiB.`,
+      `- ${size(r.params.rows)}: **${(d.bytesPerPassage / 1000).toFixed(2)} KB a passage** on disk (passages and queries ${kb(d.passages)}, ${r.params.dtype} embeddings ${kb(d.embeddings)}, indexes ${kb(d.indexes)}, model ${kb(d.model)}, negatives ${kb(d.negatives)}); \`${r.command}\` at ${r.code.join(' then ')}, ${r.provenance.cores} cores, ${r.provenance.memoryGiB} GiB.`,
     );
   }
   return lines.join('\n');

@@ -57,6 +57,8 @@ const RunStateSchema = z.strictObject({
   jobs: z.record(z.string(), z.string()),
   /** Processes this run started that may outlive it (cluster, shard servers, the generator and ingest). */
   pids: z.array(z.number().int().positive()),
+  /** The code of every attempt (`git describe --always --dirty`), in order: a run continued after a change of code says so. */
+  code: z.array(z.string()),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -65,7 +67,7 @@ export const statePath = (dir: string) => join(dir, FILE);
 /** The state of a run in `dir`: a fresh one where there is none; an error where it was made with other parameters. */
 export function loadRunState(dir: string, params: CorpusScaleParams): { state: RunState; resumed: boolean } {
   const path = statePath(dir);
-  if (!existsSync(path)) return { state: { format: CORPUS_SCALE_STATE, params, done: [], running: null, jobs: {}, pids: [] }, resumed: false };
+  if (!existsSync(path)) return { state: { format: CORPUS_SCALE_STATE, params, done: [], running: null, jobs: {}, pids: [], code: [] }, resumed: false };
   const state = RunStateSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
   const differs = (Object.keys(params) as Array<keyof CorpusScaleParams>).filter((k) => state.params[k] !== params[k]);
   if (differs.length > 0)

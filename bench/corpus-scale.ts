@@ -160,6 +160,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const { state, resumed } = loadRunState(dir, params);
   const save = () => saveRunState(dir, state);
+  const code = captureProvenance().describe ?? 'unknown';
+  if (state.code.length > 0 && state.code[state.code.length - 1] !== code)
+    console.log(`bench/corpus-scale: the earlier attempts ran ${state.code.join(', ')}; this one runs ${code} (the record names every one)`);
+  if (state.code[state.code.length - 1] !== code) state.code.push(code);
   if (resumed) {
     const stopped = stopLeftovers(state.pids);
     console.log(
@@ -414,6 +418,7 @@ async function main(): Promise<void> {
     format: CORPUS_SCALE_RECORD,
     command: `node dist/bench/corpus-scale.js ${process.argv.slice(2).join(' ')}`.trim(),
     provenance: captureProvenance(),
+    code: state.code,
     params,
     clients,
     stages: state.done,

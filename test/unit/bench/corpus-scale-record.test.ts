@@ -22,7 +22,8 @@ test('the README corpus-scale tables are generated from docs/scale/corpus-*.json
       r.stages.map((s) => s.stage),
       ['ingest', 'queries', ...(r.params.encoder === 'trained' ? ['train'] : []), 'encode', 'index', 'mine', 'serve', 'eval'],
     );
-    assert.ok(r.provenance.commit, `${r.command}: no commit`);
+    assert.ok(r.provenance.commit && !r.provenance.dirty, `${r.command}: no clean commit`);
+    assert.deepEqual(r.code, [r.provenance.describe], 'the whole run at the commit it names');
     const { bytesPerPassage, ...parts } = r.disk;
     assert.ok(Math.abs(Object.values(parts).reduce((n, b) => n + b, 0) / r.params.rows - bytesPerPassage) < 1e-6);
     assert.equal(r.evaluation.queries, r.params.queries);
@@ -57,6 +58,7 @@ test('the corpus-scale table: per-row cost of the largest run against the smalle
       memoryGiB: 24,
       recordedAt: '2026-12-05T00:00:00Z',
     },
+    code: ['aaaaaaa'],
     params: { rows, shards: 16, workers: 2, dtype: 'f16', kind: 'synsets', encoder: 'hashed', trainSteps: 1, queries: 10, mineQueries: 20 },
     clients: [1, 8],
     stages: [stage('encode', encodeSeconds, rows), stage('mine', 5, 20, 'queries')],
@@ -75,5 +77,9 @@ test('the corpus-scale table: per-row cost of the largest run against the smalle
   assert.match(lines[2]!, /^\| encode \| 100\.0 \| 10,000 passages\/s \| 2,310\.0 \| 9,091 passages\/s \| 1\.10 \| worker 100 → 2,310 \| 1 → 1 \|$/);
   assert.match(lines[3]!, /^\| mine \| 5\.0 \| 4 queries\/s \| 5\.0 \| 4 queries\/s \| – \|/);
   assert.ok(md.includes('| 21M synsets, 16 shards | 10 | 90.0% / 50.0% / 95.0% | 0.400 | 1 client: 3.0 / 9.0, 300 | 1 client: 5.0 / 20.0, 200 |'));
-  assert.ok(md.includes('- 1M: **1.50 KB a passage** on disk (passages and queries 1.00, f16 embeddings 0.30, indexes 0.20, model 0.00, negatives 0.00)'));
+  assert.ok(
+    md.includes(
+      '- 1M: **1.50 KB a passage** on disk (passages and queries 1.00, f16 embeddings 0.30, indexes 0.20, model 0.00, negatives 0.00); `node dist/bench/corpus-scale.js --rows 1000000` at aaaaaaa, 2 cores, 24 GiB.',
+    ),
+  );
 });

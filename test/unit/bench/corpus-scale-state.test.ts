@@ -32,11 +32,13 @@ test('a saved run is continued with its finished stages and jobs; other paramete
   state.done.push({ stage: 'ingest', seconds: 12.5, attempts: 1, peakRssMiB: { ingest: 270 }, bytes: 1_000_000, items: 1000, unit: 'passages' });
   state.running = { stage: 'encode', seconds: 40, attempts: 1, peakRssMiB: { worker: 450 } };
   state.jobs.encode = 'job-abc';
+  state.code.push('abc1234');
   saveRunState(dir, state);
   const again = loadRunState(dir, params);
   assert.equal(again.resumed, true);
   assert.deepEqual(again.state, JSON.parse(readFileSync(statePath(dir), 'utf8')));
   assert.equal(again.state.jobs.encode, 'job-abc');
+  assert.deepEqual(again.state.code, ['abc1234']);
   assert.throws(
     () => loadRunState(dir, { ...params, rows: 2000, dtype: 'f32' }),
     /is a run with rows 1000, dtype f16; asked for rows 2000, dtype f32 .*--fresh/,
