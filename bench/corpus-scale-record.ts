@@ -71,7 +71,8 @@ export function renderCorpusScaleMarkdown(given: readonly CorpusScaleRecord[]): 
   lines.push(`| --- | ${sizes.map(() => '---: | ---:').join(' | ')} | ${[...ratio.map(() => '---:'), '---', '---'].join(' | ')} |`);
   for (const stage of first.stages.map((s) => s.stage)) {
     const runs = records.map((r) => r.stages.find((s) => s.stage === stage));
-    const cells = runs.map((s) => (s ? `${num(s.seconds)} | ${num(s.items / s.seconds, 0)} ${s.unit}/s` : '– | –'));
+    const rate = (items: number, seconds: number) => num(items / seconds, items / seconds < 10 ? 1 : 0);
+    const cells = runs.map((s) => (s ? `${num(s.seconds)} | ${rate(s.items, s.seconds)} ${s.unit}/s` : '– | –'));
     const a = runs[0];
     const b = runs[runs.length - 1];
     const perRow =

@@ -11,7 +11,7 @@
  * real nats-server; float16 embeddings by default), indexed (IVF1024,PQ16 on
  * a shared quantizer, BM25 per shard; the quantizer's sample swept after),
  * a dense mine job over every training query (IVF-PQ, top 100), then served
- * by two shard-server processes and evaluated through scatter-gather
+ * by --servers shard-server processes (2) and evaluated through scatter-gather
  * (corpus-scale-eval.ts: the source passage in the top 10, IVF-PQ's
  * Recall@10 against exact search, p50/p99 latency with 1 and 8 clients).
  * Run at 1M and 21M rows, the per-row cost of each stage shows how it grows
@@ -25,8 +25,8 @@
  * over; the run's folder is deleted at the end unless --keep.
  *
  *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--kind synsets|zipf] [--encoder trained|hashed]
- *       [--train-steps 1000] [--queries 1000] [--mine-queries 10000] [--clients 1,8] [--dtype f16|f32] [--dir DIR] [--record FILE] [--keep] [--fresh]
- *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --dir /a/disk/with/40GiB   (DPR's size)
+ *       [--train-steps 1000] [--queries 1000] [--mine-queries 10000] [--clients 1,8] [--servers 2] [--dtype f16|f32] [--dir DIR] [--record FILE] [--keep] [--fresh]
+ *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --servers 10 --dir /a/disk/with/40GiB   (DPR's size)
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       queries: { type: 'string', default: '1000' },
       'mine-queries': { type: 'string', default: '10000' },
       clients: { type: 'string', default: '1,8' },
+      servers: { type: 'string', default: '2' },
       dtype: { type: 'string', default: 'f16' },
       dir: { type: 'string' },
       record: { type: 'string' },
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     mineQueries: count('mine-queries', values['mine-queries']),
   };
   const clients = values.clients.split(',').map((c) => count('clients', c));
+  const serverCount = Math.min(count('servers', values.servers), params.shards);
   const rows = params.rows;
   const dir = resolve(values.dir ?? join(REPO, 'out', `corpus-${rows}`));
   if (values.fresh) rmSync(dir, { recursive: true, force: true });
@@ -356,7 +358,7 @@ async function main(): Promise<void> {
     }
   }
 
-  // Serving: two shard-server processes, half the shards each, on a fresh nats-server.
+  // Serving: --servers shard-server processes (2 by default), the shards dealt round-robin, on a fresh nats-server.
   const nats = await NatsServerProcess.start();
   const serveEnv = { ...env, SCI_NATS__SERVERS: JSON.stringify([nats.url]) };
   const shardIds = Array.from({ length: params.shards }, (_, i) => i);
@@ -369,7 +371,7 @@ async function main(): Promise<void> {
       const started = spawnShardServers(
         serveEnv,
         indexes,
-        [0, 1].map((half) => shardIds.filter((s) => s % 2 === half).join(',')),
+        Array.from({ length: serverCount }, (_, k) => shardIds.filter((s) => s % serverCount === k).join(',')),
       );
       servers.push(...started.children);
       track(nats.pid, ...started.children.map((c) => c.pid));

@@ -75,7 +75,7 @@ test('the corpus-scale table: per-row cost of the largest run against the smalle
   assert.match(lines[0]!, /^\| stage \| 1M: s \| 1M: rate \| 21M: s \| 21M: rate \| per row, 21M \/ 1M \|/);
   // 2310 s / 21M against 100 s / 1M: 1.10 per row; mine goes through queries, not passages: no ratio.
   assert.match(lines[2]!, /^\| encode \| 100\.0 \| 10,000 passages\/s \| 2,310\.0 \| 9,091 passages\/s \| 1\.10 \| worker 100 → 2,310 \| 1 → 1 \|$/);
-  assert.match(lines[3]!, /^\| mine \| 5\.0 \| 4 queries\/s \| 5\.0 \| 4 queries\/s \| – \|/);
+  assert.match(lines[3]!, /^\| mine \| 5\.0 \| 4\.0 queries\/s \| 5\.0 \| 4\.0 queries\/s \| – \|/);
   assert.ok(md.includes('| 21M synsets, 16 shards | 10 | 90.0% / 50.0% / 95.0% | 0.400 | 1 client: 3.0 / 9.0, 300 | 1 client: 5.0 / 20.0, 200 |'));
   assert.ok(
     md.includes(
