@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256File, type Manifest } from '../../shards/index.js';
+import { readManifest, sha256File, type Manifest } from '../../shards/index.js';
 import type { Command, CommanderError } from 'commander';
 import { buildProgram } from '../../cli/main.js';
 import { runSci } from '../support/cli.js';
@@ -152,7 +152,7 @@ test('every command has --help', async () => {
   }
 });
 
-test('sci generate passages --out - | sci ingest --format tsv --input -: the same shards as from the file, no copy on disk; gzip and other formats refused on stdin', async (t) => {
+test('sci generate passages --out - | sci ingest --format tsv --input -: the same shards as from the file, no copy on disk; gzip and other formats refused on stdin; sci generate queries writes judged queries into the set', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'psgs.tsv');
   const generated = await runSci(['generate', 'passages', '--rows', '3000', '--seed', '3', '--out', file]);
@@ -164,7 +164,7 @@ test('sci generate passages --out - | sci ingest --format tsv --input -: the sam
     `node ${SCI_BIN} generate passages --rows 3000 --seed 3 --out - | node ${SCI_BIN} ingest --format tsv --input - --out ${join(dir, 'piped')} --shards 3 --json`,
   );
   assert.equal(piped.status, 0, piped.stderr);
-  assert.match(piped.stderr, /3000 passages, [\d.]+ MiB, in [\d.]+ s: standard output/);
+  assert.match(piped.stderr, /3000 synsets passages, [\d.]+ MiB, in [\d.]+ s: standard output/);
   const a = JSON.parse(fromFile.stdout) as Manifest;
   const b = JSON.parse(piped.stdout) as Manifest;
   assert.equal(b.rowsWritten, 3000);
@@ -186,4 +186,18 @@ test('sci generate passages --out - | sci ingest --format tsv --input -: the sam
   const beir = await runSci(['ingest', '--format', 'beir', '--input', '-', '--out', join(dir, 'beir')]);
   assert.equal(beir.code, 2);
   assert.match(beir.stderr, /--input - \(standard input\) reads --format tsv only/);
+
+  // Queries with known answers, written into the piped set; bad splits are a usage error.
+  const queries = await runSci(['generate', 'queries', '--passages', join(dir, 'piped'), '--splits', 'train=40,dev=10,test=10', '--seed', '2']);
+  assert.equal(queries.code, 0, queries.stderr);
+  assert.match(queries.stdout, /^60 queries \(train 40, dev 10, test 10\), [\d.]+ words a query swapped for a synonym, \d+ hard negatives/);
+  const withQueries = readManifest(join(dir, 'piped')).manifest;
+  assert.deepEqual(withQueries.queries?.splits, { train: 40, dev: 10, test: 10 });
+  assert.equal(withQueries.shards.length, 3);
+  const badSplits = await runSci(['generate', 'queries', '--passages', join(dir, 'from-file'), '--splits', 'train=0']);
+  assert.equal(badSplits.code, 2);
+  assert.match(badSplits.stderr, /--splits: expected name=count/);
+  const again = await runSci(['generate', 'queries', '--passages', join(dir, 'piped')]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already has queries, judgments or negatives/);
 });
