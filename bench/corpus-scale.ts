@@ -40,7 +40,7 @@ import { evaluateCorpus, type CorpusEvaluation } from './corpus-scale-eval.js';
 import { spawnShardServers } from './shard-servers.js';
 import { FsStorage, findLeftovers, removeLeftovers } from '../storage/index.js';
 import type { JobSpecInput } from '../jobs/index.js';
-import { FINISHED_JOB_INTERMEDIATES } from '../shards/index.js';
+import { FINISHED_JOB_INTERMEDIATES, readManifest } from '../shards/index.js';
 import { connectNats, NatsServerProcess } from '../messaging/index.js';
 import { SearchService } from '../search/index.js';
 import { captureProvenance } from '../results/index.js';
@@ -283,6 +283,11 @@ async function main(): Promise<void> {
     { path: queryFiles, items: totalQueries, unit: 'queries' },
     () => ({ generator: generating.map((c) => c.pid!) }),
     async () => {
+      // A run killed after the manifest was rewritten has its queries (the same ones: seeded); generating again would be refused.
+      if (readManifest(passages).manifest.queries !== null) {
+        console.log('queries: written by an earlier run');
+        return;
+      }
       const splits = `train=${params.mineQueries},dev=${params.queries},test=${params.queries}`;
       await sci(['generate', 'queries', '--passages', passages, '--splits', splits], 'sci generate queries', generating);
     },
