@@ -116,10 +116,12 @@ export async function writeSyntheticQueries(dir: string, options: SyntheticQueri
 
   const { synonyms } = loadSynsetGraph();
   mkdirSync(join(dir, 'qrels'), { recursive: true });
-  mkdirSync(join(dir, 'negatives'), { recursive: true });
   const queries = new HashedTextWriter(join(dir, 'queries.jsonl'));
   const qrels = new Map<string, HashedTextWriter>();
-  const negatives = new HashedTextWriter(join(dir, 'negatives', `${negativesSplit}.tsv`), 'query-id\tcorpus-id\tkind');
+  // Negatives only where the split that gets them is asked for.
+  const withNegatives = negativesSplit in options.splits;
+  if (withNegatives) mkdirSync(join(dir, 'negatives'), { recursive: true });
+  const negatives = withNegatives ? new HashedTextWriter(join(dir, 'negatives', `${negativesSplit}.tsv`), 'query-id\tcorpus-id\tkind') : null;
   const splitCounts: Record<string, number> = {};
   let replaced = 0;
   try {
@@ -137,12 +139,12 @@ export async function writeSyntheticQueries(dir: string, options: SyntheticQueri
       if (split !== negativesSplit) continue;
       for (let d = -NEIGHBOURS; d <= NEIGHBOURS; d++) {
         const other = d === 0 ? undefined : passages.get(row + d);
-        if (other && other.title === source.title) await negatives.writeRow(`${id}\t${other.externalId}\tarticle`);
+        if (other && other.title === source.title) await negatives!.writeRow(`${id}\t${other.externalId}\tarticle`);
       }
     }
   } catch (err) {
     await queries.abort();
-    await negatives.abort();
+    await negatives?.abort();
     for (const writer of qrels.values()) await writer.abort();
     throw err;
   }
@@ -152,12 +154,14 @@ export async function writeSyntheticQueries(dir: string, options: SyntheticQueri
     const file = await writer.commit();
     qrelSplits[split] = { path: join('qrels', `${split}.tsv`), rows: file.rows, sha256: file.sha256 };
   }
-  const negativesFile = await negatives.commit();
+  const negativesFile = negatives ? await negatives.commit() : null;
   writeManifest(dir, {
     ...manifest,
     queries: { path: 'queries.jsonl', sha256: done.sha256, rowsIn: wanted, rowsWritten: wanted, rowsRejected: 0, splits: splitCounts },
     qrels: { rowsIn: wanted, rowsWritten: wanted, rowsRejected: 0, splits: qrelSplits },
-    negatives: { splits: { [negativesSplit]: { path: join('negatives', `${negativesSplit}.tsv`), rows: negativesFile.rows, sha256: negativesFile.sha256 } } },
+    negatives: negativesFile
+      ? { splits: { [negativesSplit]: { path: join('negatives', `${negativesSplit}.tsv`), rows: negativesFile.rows, sha256: negativesFile.sha256 } } }
+      : null,
   });
-  return { queries: wanted, splits: splitCounts, meanReplaced: replaced / wanted, negatives: negativesFile.rows };
+  return { queries: wanted, splits: splitCounts, meanReplaced: replaced / wanted, negatives: negativesFile?.rows ?? 0 };
 }

@@ -110,5 +110,18 @@ test('sci generate queries: queries cut from distinct passages, judged relevant 
   assert.equal(readFileSync(join(again, 'queries.jsonl'), 'utf8'), readFileSync(join(out, 'queries.jsonl'), 'utf8'));
 
   await assert.rejects(writeSyntheticQueries(out, { splits: { dev: 5 } }), /already has queries, judgments or negatives/);
+  // No training split: no negatives file, none in the manifest.
+  const devOnly = join(dir, 'dev-only');
+  await runIngest({
+    ingester: new TsvIngester(tsv),
+    format: 'tsv',
+    input: tsv,
+    outDir: devOnly,
+    layout: { shardCount: 1 },
+    ...TEST_INGEST,
+    maxLineBytes: 1 << 16,
+  });
+  assert.equal((await writeSyntheticQueries(devOnly, { splits: { dev: 20 } })).negatives, 0);
+  assert.equal(readManifest(devOnly).manifest.negatives, null);
   await assert.rejects(writeSyntheticQueries(join(dir, 'none'), { splits: { dev: 5 } }), /cannot read manifest/);
 });
