@@ -26,7 +26,7 @@
  *
  *   node dist/bench/corpus-scale.js --rows 1000000 [--shards 16] [--workers 2] [--kind synsets|zipf] [--encoder trained|hashed]
  *       [--train-steps 1000] [--queries 1000] [--mine-queries 10000] [--clients 1,8] [--servers 2] [--dtype f16|f32] [--dir DIR] [--record FILE] [--keep] [--fresh]
- *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --servers 10 --dir /a/disk/with/40GiB   (DPR's size)
+ *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --servers 8 --dir /a/disk/with/40GiB   (DPR's size)
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
