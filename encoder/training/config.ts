@@ -29,7 +29,7 @@ export const TrainConfigSchema = z.strictObject({
     negativesFrom: z.array(z.strictObject({ path: z.string().min(1), weight: z.number().positive().default(1) })).default([]),
     /**
      * Passages held in memory for a corpus larger than that (DPR's 21M): every passage that a judgment or a
-     * source negative names, plus a seeded uniform sample of the rest up to this many. The vocabulary, the
+     * source negative names, plus a seeded uniform sample of the rest, about this many in all. The vocabulary, the
      * IDF, random negatives and the dev pool come from them; mined negatives outside them are dropped
      * (counted). Absent: the whole corpus. (Optional, not defaulted: a config without it resolves as before.)
      */
