@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { readArrowVectors } from '../vectors/index.js';
-import { PassageLookup, readSetManifest } from '../shards/index.js';
+import { readPassageRows, readSetManifest } from '../shards/index.js';
 import type { FsStorage } from '../storage/index.js';
 import { mergeTopK, type Hit, type SearchService } from '../search/index.js';
 import { loadJudgedQueries, percentile } from '../eval/index.js';
@@ -57,18 +57,9 @@ async function latencyRun(queries: number, clients: number, send: (q: number) =>
 async function sourceRows(storage: FsStorage, passages: string, sources: string[]): Promise<number[]> {
   const rows = sources.map((id) => Number(id) - 1);
   const manifest = await readSetManifest(storage, passages, 'passages');
-  for (const shard of manifest.shards) {
-    const mine = rows.filter((r) => r >= shard.firstRowId && r < shard.firstRowId + shard.rows);
-    if (mine.length === 0) continue;
-    const lookup = PassageLookup.open(join(passages, shard.path), shard.firstRowId);
-    try {
-      lookup.externalIds(mine).forEach((id, i) => {
-        if (id !== String(mine[i]! + 1)) throw new Error(`row ${mine[i]} of ${shard.path} has id ${id}: not a generated corpus (ids 1..N in order)`);
-      });
-    } finally {
-      lookup.close();
-    }
-  }
+  for (const [row, passage] of readPassageRows(passages, manifest.shards, rows, []))
+    if (passage.externalId !== String(row + 1))
+      throw new Error(`row ${row} of ${passages} has id ${passage.externalId}: not a generated corpus (ids 1..N in order)`);
   return rows;
 }
 

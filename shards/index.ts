@@ -37,7 +37,7 @@ export {
 } from './set-manifest.js';
 export { ShardFileWriter, type CommittedFile } from './shard-file-writer.js';
 export { ArrowRowReader, readIdColumns } from './arrow-row-reader.js';
-export { PassageLookup, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';
+export { PassageLookup, readPassageRows, PASSAGE_FIELDS, type PassageField, type PassageFields } from './passage-lookup.js';
 export { writeSyntheticCorpus, streamSyntheticCorpus, SYNTHETIC_KINDS, type SyntheticCorpusOptions, type SyntheticKind } from './synthetic-corpus.js';
 export { paraphrasedQuery, writeSyntheticQueries, type SyntheticQueriesOptions, type SyntheticQueriesResult } from './synthetic-queries.js';
 export { loadSynsetGraph, neighbourhood, textWords, type SynsetGraph, type SynsetNode } from './synset-graph.js';

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { ArrowRowReader } from './arrow-row-reader.js';
 import { ShardFormatError } from './errors.js';
 import { PASSAGE_FORMAT } from './passage-schema.js';
+import type { ShardEntry } from './manifest.js';
 
 /** Passage columns a search hit can carry. */
 export const PASSAGE_FIELDS = ['title', 'text'] as const;
@@ -58,4 +60,31 @@ export class PassageLookup {
   close(): void {
     this.reader.close();
   }
+}
+
+/**
+ * The given global rows of a passage set in `dir` (its manifest's `shards`): each row's `fields` and
+ * external id, read shard by shard with one lookup open at a time (row ids checked, as `read` does).
+ */
+export function readPassageRows(
+  dir: string,
+  shards: readonly ShardEntry[],
+  rows: Iterable<number>,
+  fields: readonly PassageField[],
+): Map<number, PassageFields & { externalId: string }> {
+  const sorted = [...new Set(rows)].sort((a, b) => a - b);
+  const out = new Map<number, PassageFields & { externalId: string }>();
+  for (const shard of shards) {
+    const mine = sorted.filter((r) => r >= shard.firstRowId && r < shard.firstRowId + shard.rows);
+    if (mine.length === 0) continue;
+    const lookup = PassageLookup.open(join(dir, shard.path), shard.firstRowId);
+    try {
+      const read = lookup.read(mine, fields);
+      const ids = lookup.externalIds(mine);
+      mine.forEach((row, i) => out.set(row, { ...read[i]!, externalId: ids[i]! }));
+    } finally {
+      lookup.close();
+    }
+  }
+  return out;
 }

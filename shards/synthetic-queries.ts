@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { seededRandom } from '../common/index.js';
 import { HashedTextWriter } from './hashed-text-writer.js';
 import { readManifest, writeManifest, type Manifest } from './manifest.js';
-import { PassageLookup } from './passage-lookup.js';
+import { readPassageRows } from './passage-lookup.js';
 import { ShardFormatError } from './errors.js';
 import { loadSynsetGraph } from './synset-graph.js';
 
@@ -99,20 +99,7 @@ export async function writeSyntheticQueries(dir: string, options: SyntheticQueri
     if (splitOf[i] !== negativesSplit) return;
     for (let d = -NEIGHBOURS; d <= NEIGHBOURS; d++) if (row + d >= 0 && row + d < total) wantedRows.add(row + d);
   });
-  const passages = new Map<number, { text: string; title: string; externalId: string }>();
-  const byShard = [...wantedRows].sort((a, b) => a - b);
-  for (const shard of manifest.shards) {
-    const mine = byShard.filter((r) => r >= shard.firstRowId && r < shard.firstRowId + shard.rows);
-    if (mine.length === 0) continue;
-    const lookup = PassageLookup.open(join(dir, shard.path), shard.firstRowId);
-    try {
-      const fields = lookup.read(mine, ['text', 'title']);
-      const ids = lookup.externalIds(mine);
-      mine.forEach((row, i) => passages.set(row, { text: fields[i]!.text ?? '', title: fields[i]!.title ?? '', externalId: ids[i]! }));
-    } finally {
-      lookup.close();
-    }
-  }
+  const passages = readPassageRows(dir, manifest.shards, wantedRows, ['text', 'title']);
 
   const { synonyms } = loadSynsetGraph();
   mkdirSync(join(dir, 'qrels'), { recursive: true });
@@ -128,7 +115,7 @@ export async function writeSyntheticQueries(dir: string, options: SyntheticQueri
     for (const [i, row] of drawn.entries()) {
       const split = splitOf[i]!;
       const source = passages.get(row)!;
-      const query = paraphrasedQuery(source.text, synonyms, random, options);
+      const query = paraphrasedQuery(source.text ?? '', synonyms, random, options);
       replaced += query.replaced;
       const id = `q${i + 1}`;
       await queries.writeRow(JSON.stringify({ _id: id, text: query.text, split }));

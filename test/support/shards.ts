@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readShardPassages, type Manifest, type Passage, type RejectedRow } from '../../shards/index.js';
+import { readShardPassages, runIngest, TsvIngester, type Manifest, type Passage, type RejectedRow } from '../../shards/index.js';
 
 /** Every passage of a shard set, in shard order. */
 export async function allPassages(dir: string, manifest: Manifest): Promise<Passage[]> {
@@ -19,3 +19,8 @@ export function rejectedRows(dir: string, manifest: Manifest): RejectedRow[] {
 
 /** Default ingest knobs for tests. */
 export const TEST_INGEST = { batchRows: 3, maxLineBytes: 4096, excerptChars: 40, strict: false } as const;
+
+/** A generated psgs_w100-shaped TSV (sci generate passages) ingested into `shardCount` shards with the test knobs; its 100-word lines need longer lines than TEST_INGEST allows. */
+export function ingestGeneratedTsv(tsv: string, outDir: string, shardCount: number): ReturnType<typeof runIngest> {
+  return runIngest({ ingester: new TsvIngester(tsv), format: 'tsv', input: tsv, outDir, layout: { shardCount }, ...TEST_INGEST, maxLineBytes: 1 << 16 });
+}

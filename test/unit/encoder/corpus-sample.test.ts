@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runIngest, TsvIngester, writeSyntheticCorpus, writeSyntheticQueries } from '../../../shards/index.js';
+import { writeSyntheticCorpus, writeSyntheticQueries } from '../../../shards/index.js';
 import { loadTrainingData } from '../../../encoder/training/index.js';
 import { loadJudgedQueries } from '../../../eval/index.js';
 import { tempDir } from '../../support/paths.js';
-import { TEST_INGEST } from '../../support/shards.js';
+import { ingestGeneratedTsv } from '../../support/shards.js';
 
 test('a training corpus sample: every judged passage and source negative kept, a seeded uniform share of the rest, the whole corpus without it', async (t) => {
   const dir = tempDir(t);
   const tsv = join(dir, 'psgs.tsv');
   writeSyntheticCorpus(tsv, { rows: 6000, seed: 2 });
   const set = join(dir, 'passages');
-  await runIngest({ ingester: new TsvIngester(tsv), format: 'tsv', input: tsv, outDir: set, layout: { shardCount: 3 }, ...TEST_INGEST, maxLineBytes: 1 << 16 });
+  await ingestGeneratedTsv(tsv, set, 3);
   await writeSyntheticQueries(set, { splits: { train: 400, dev: 100, test: 100 }, seed: 3 });
 
   const whole = await loadTrainingData(set, { trainSplit: 'train', devSplit: 'dev' });

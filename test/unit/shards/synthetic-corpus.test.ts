@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSynsetGraph, runIngest, textWords, TsvIngester, writeSyntheticCorpus } from '../../../shards/index.js';
+import { loadSynsetGraph, textWords, writeSyntheticCorpus } from '../../../shards/index.js';
 import { tempDir } from '../../support/paths.js';
-import { TEST_INGEST } from '../../support/shards.js';
+import { ingestGeneratedTsv } from '../../support/shards.js';
 
 test('the zipf corpus: psgs_w100-shaped, 100 words a passage, Zipf words, articles of passages, seeded, ingestable', async (t) => {
   const dir = tempDir(t);
@@ -39,15 +39,7 @@ test('the zipf corpus: psgs_w100-shaped, 100 words a passage, Zipf words, articl
   const articles = titles.filter((title, i) => i === 0 || title !== titles[i - 1]).length;
   assert.ok(rows / articles > 4.5 && rows / articles < 9, `${(rows / articles).toFixed(2)} passages an article`);
 
-  const { manifest } = await runIngest({
-    ingester: new TsvIngester(join(dir, 'psgs-0.tsv')),
-    format: 'tsv',
-    input: join(dir, 'psgs-0.tsv'),
-    outDir: join(dir, 'shards'),
-    layout: { shardCount: 3 },
-    ...TEST_INGEST,
-    maxLineBytes: 1 << 16,
-  });
+  const { manifest } = await ingestGeneratedTsv(join(dir, 'psgs-0.tsv'), join(dir, 'shards'), 3);
   assert.deepEqual([manifest.rowsIn, manifest.rowsWritten, manifest.rowsRejected], [rows, rows, 0]);
   assert.throws(() => writeSyntheticCorpus(join(dir, 'x.tsv'), { rows: -1 }), /rows must be a non-negative integer/);
 });

@@ -2,20 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  loadSynsetGraph,
-  paraphrasedQuery,
-  readManifest,
-  readQueriesFile,
-  runIngest,
-  TsvIngester,
-  writeSyntheticCorpus,
-  writeSyntheticQueries,
-} from '../../../shards/index.js';
+import { loadSynsetGraph, paraphrasedQuery, readManifest, readQueriesFile, writeSyntheticCorpus, writeSyntheticQueries } from '../../../shards/index.js';
 import { seededRandom } from '../../../common/index.js';
 import { loadJudgedQueries } from '../../../eval/index.js';
 import { tempDir } from '../../support/paths.js';
-import { TEST_INGEST } from '../../support/shards.js';
+import { ingestGeneratedTsv } from '../../support/shards.js';
 
 const { synonyms } = loadSynsetGraph();
 
@@ -44,7 +35,7 @@ test('sci generate queries: queries cut from distinct passages, judged relevant 
   const tsv = join(dir, 'psgs.tsv');
   writeSyntheticCorpus(tsv, { rows: 3000, seed: 5 });
   const out = join(dir, 'passages');
-  await runIngest({ ingester: new TsvIngester(tsv), format: 'tsv', input: tsv, outDir: out, layout: { shardCount: 3 }, ...TEST_INGEST, maxLineBytes: 1 << 16 });
+  await ingestGeneratedTsv(tsv, out, 3);
   const result = await writeSyntheticQueries(out, { splits: { train: 300, dev: 50, test: 50 }, seed: 7 });
   assert.deepEqual(result.splits, { train: 300, dev: 50, test: 50 });
   assert.ok(result.meanReplaced > 1 && result.meanReplaced < 8, `${result.meanReplaced} words swapped a query`);
@@ -97,30 +88,14 @@ test('sci generate queries: queries cut from distinct passages, judged relevant 
   assert.equal(queries.length, 400);
   // Seeded: the same seed cuts the same queries.
   const again = join(dir, 'again');
-  await runIngest({
-    ingester: new TsvIngester(tsv),
-    format: 'tsv',
-    input: tsv,
-    outDir: again,
-    layout: { shardCount: 2 },
-    ...TEST_INGEST,
-    maxLineBytes: 1 << 16,
-  });
+  await ingestGeneratedTsv(tsv, again, 2);
   await writeSyntheticQueries(again, { splits: { train: 300, dev: 50, test: 50 }, seed: 7 });
   assert.equal(readFileSync(join(again, 'queries.jsonl'), 'utf8'), readFileSync(join(out, 'queries.jsonl'), 'utf8'));
 
   await assert.rejects(writeSyntheticQueries(out, { splits: { dev: 5 } }), /already has queries, judgments or negatives/);
   // No training split: no negatives file, none in the manifest.
   const devOnly = join(dir, 'dev-only');
-  await runIngest({
-    ingester: new TsvIngester(tsv),
-    format: 'tsv',
-    input: tsv,
-    outDir: devOnly,
-    layout: { shardCount: 1 },
-    ...TEST_INGEST,
-    maxLineBytes: 1 << 16,
-  });
+  await ingestGeneratedTsv(tsv, devOnly, 1);
   assert.equal((await writeSyntheticQueries(devOnly, { splits: { dev: 20 } })).negatives, 0);
   assert.equal(readManifest(devOnly).manifest.negatives, null);
   await assert.rejects(writeSyntheticQueries(join(dir, 'none'), { splits: { dev: 5 } }), /cannot read manifest/);
