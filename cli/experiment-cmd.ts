@@ -3,12 +3,23 @@ import { join, resolve } from 'node:path';
 import { readYamlFile } from '../config/index.js';
 import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
-import { buildGridReport, GridConfigSchema, gridCells, gridRecord, runGrid, writeGridReport, type GridConfig } from '../experiment/index.js';
+import {
+  buildGridReport,
+  ciTestRecord,
+  GridConfigSchema,
+  gridCells,
+  gridRecord,
+  runCiTest,
+  runGrid,
+  writeGridReport,
+  type GridConfig,
+} from '../experiment/index.js';
+import { renderCiTestHtml, writeReportFiles } from '../report/index.js';
 import { recordCommit, writeResultRecord } from '../results/index.js';
 import { commandContext, type GlobalOptions } from './context.js';
 import { openCluster } from './cluster-context.js';
 import { closeBounded } from './processes-cmd.js';
-import { positiveInt } from './parse.js';
+import { intList, positiveInt } from './parse.js';
 import { pipelineProgress, type PipelineProgress } from './pipeline-cmd.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -16,7 +27,9 @@ import { interruptOnSignals } from './interrupt.js';
  * `sci experiment run GRID.yaml [--seeds 3]`: every cell of a grid (an
  * axis-combination of one base pipeline) run on the cluster, resumably, and
  * one report over all cells and seeds. `sci experiment report` rewrites the
- * report from what is finished, without a cluster.
+ * report from what is finished, without a cluster. `sci experiment ci-test`
+ * measures consistent indexing on the finished checkpoints, paired per query
+ * (experiment/ci-test.ts), in this process.
  */
 
 export function loadGridConfig(file: string): GridConfig {
@@ -103,5 +116,77 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
         process.stdout.write(`wrote ${flags.write}\n`);
       }
     });
+  experiment
+    .command('ci-test')
+    .description(
+      "A paired test of SCI's consistent indexing on the grid's finished checkpoints: per checkpoint, every judged query through three IVF-Flat layouts with one global quantizer each (item view, CI, CI with training queries); writes <out>/ci-test/report.html and report.json (no cluster needed)",
+    )
+    .argument('<file>', 'grid whose cells have separate towers, e.g. config/experiments/sci.yaml')
+    .option('--seeds <n>', 'seeds per cell', positiveInt('--seeds'), 1)
+    .option('--nlist <n>', 'lists of every layout', positiveInt('--nlist'), 1024)
+    .option(
+      '--nprobe <list>',
+      'nprobe values; the equal-work points scan as many items as these many average lists',
+      intList('--nprobe'),
+      [1, 2, 4, 8, 16, 32, 64],
+    )
+    .option('--split <name>', "the judged queries (default: the cells' eval split)")
+    .option('--max-queries <n>', 'at most this many judged queries (default: all)', positiveInt('--max-queries'))
+    .option(
+      '--write <file>',
+      'also write its result record there (e.g. docs/results/experiment-sci-ci-test.json); refused unless every checkpoint and this analysis ran at one clean commit',
+    )
+    .option('--allow-dirty', 'with --write: accept a record made from a tree with uncommitted changes (it says so)')
+    .action(
+      async (
+        file: string,
+        flags: { seeds: number; nlist: number; nprobe: number[]; split?: string; maxQueries?: number; write?: string; allowDirty?: boolean },
+      ) => {
+        const { config: sciConfig, logger } = commandContext(globals());
+        const grid = loadGridConfig(file);
+        const cells = gridCells(grid);
+        const seeds = seedsOf(grid, flags.seeds);
+        const storage = new FsStorage('/');
+        const out = join(grid.out, 'ci-test');
+        const started = Date.now();
+        const report = await runCiTest({
+          grid,
+          cells,
+          seeds,
+          storage,
+          logger: logger.child({ component: 'ci-test' }),
+          nlist: flags.nlist,
+          nprobes: flags.nprobe,
+          ...(flags.split ? { split: flags.split } : {}),
+          ...(flags.maxQueries ? { maxQueries: flags.maxQueries } : {}),
+          encoder: sciConfig.workers.encoder,
+          queriesDir: join(out, 'queries'),
+        });
+        const analysisSeconds = (Date.now() - started) / 1000;
+        const { html, json } = writeReportFiles(out, report, renderCiTestHtml(report));
+        process.stdout.write(
+          `${report.checkpoints.length} checkpoint(s) measured${report.missing.length > 0 ? `, ${report.missing.length} not finished (skipped)` : ''} in ${analysisSeconds.toFixed(0)} s; report: ${html} (${json})\n`,
+        );
+        if (flags.write) {
+          const settings = { nlist: report.nlist, nprobes: report.nprobes, split: report.split, maxQueries: flags.maxQueries ?? 0 };
+          const command = `sci experiment ci-test ${file}${flags.seeds > 1 ? ` --seeds ${flags.seeds}` : ''}`;
+          const record = await ciTestRecord({
+            file,
+            grid,
+            cells,
+            seeds,
+            report,
+            storage,
+            command,
+            encoder: sciConfig.workers.encoder,
+            settings,
+            analysisSeconds,
+          });
+          recordCommit(record, { allowDirty: flags.allowDirty ?? false });
+          writeResultRecord(flags.write, record);
+          process.stdout.write(`wrote ${flags.write}\n`);
+        }
+      },
+    );
   return experiment;
 }

@@ -29,4 +29,4 @@ export {
 } from './onnx/index.js';
 export { CheckpointError, TrainingDataError, EncoderEngineError } from './errors.js';
 export { TrainConfigSchema, train, type TrainConfig, type TrainResult } from './training/index.js';
-export { type TrainingData, type Corpus, type NegativeSource } from './training/index.js';
+export { loadTrainingData, type TrainingData, type Corpus, type NegativeSource } from './training/index.js';

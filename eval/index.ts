@@ -7,3 +7,4 @@ export { crossTowerGap, positiveGeometry, rowDot, uniformity } from './geometry.
 export { percentile } from './percentile.js';
 export { evaluateIndexes, reportDepths, type QuerySample, type IndexReport, type SweepPoint } from './served-evaluation.js';
 export { evaluateHybrid, fuseKeptRuns, type HybridReport, type KeptRun } from './hybrid.js';
+export { signTest, pairedBootstrap, pearson, spearman, type SignTest, type BootstrapInterval } from './paired.js';

@@ -2,4 +2,16 @@ export { GridConfigSchema, gridCells, type GridConfig, type GridCell } from './c
 export { runGrid, type RunGridOptions } from './run.js';
 export { buildGridReport, writeGridReport, meanStd, type GridReport, type GridRow, type MeanStd } from './report.js';
 export { ExperimentError } from './errors.js';
-export { gridRecord, readGridRecord, type GridRecord } from './record.js';
+export { gridRecord, gridProvenance, readGridRecord, type GridRecord } from './record.js';
+export {
+  runCiTest,
+  CI_METHODS,
+  CI_PAIRS,
+  METHOD_DESCRIPTIONS,
+  type CiTestReport,
+  type CiTestOptions,
+  type CheckpointResult,
+  type VariantResult,
+} from './ci-test.js';
+export { ivfLayout, walkIvf, type IvfLayout, type ProbePoint, type WalkResult } from './ivf-walk.js';
+export { ciTestRecord, readCiTestRecord, type CiTestRecord, type CiTestSettings } from './ci-test-record.js';

@@ -29,8 +29,11 @@ export interface GridRecordOptions {
   encoder?: EncoderSettings;
 }
 
-export async function gridRecord(options: GridRecordOptions): Promise<GridRecord> {
-  const { grid, cells, seeds, storage } = options;
+/** Each cell's resolved config fingerprint, the code of every finished cell-seed and their wall time; refuses cell-seeds run under another config. */
+export async function gridProvenance(
+  options: Pick<GridRecordOptions, 'file' | 'cells' | 'seeds' | 'storage' | 'encoder'>,
+): Promise<{ cellFingerprints: Record<string, string>; provenance: Provenance[]; wallSeconds: number }> {
+  const { cells, seeds, storage } = options;
   const cellFingerprints: Record<string, string> = {};
   const provenance: Provenance[] = [];
   let wallSeconds = 0;
@@ -53,14 +56,19 @@ export async function gridRecord(options: GridRecordOptions): Promise<GridRecord
     }
   }
   if (provenance.length === 0) throw new ResultRecordError(`no cell of ${options.file} has run since records began: nothing to record`);
-  const { out: _out, seed: _seed, ...measured } = grid;
+  return { cellFingerprints, provenance, wallSeconds };
+}
+
+export async function gridRecord(options: GridRecordOptions): Promise<GridRecord> {
+  const { cellFingerprints, provenance, wallSeconds } = await gridProvenance(options);
+  const { out: _out, seed: _seed, ...measured } = options.grid;
   return resultRecord({
     kind: 'experiment',
     file: options.file,
     command: options.command,
     provenance,
     config: { grid: measured, cells: cellFingerprints },
-    seeds,
+    seeds: options.seeds,
     wallSeconds,
     body: options.report,
   });

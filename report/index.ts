@@ -5,3 +5,4 @@ export { reportPage, REPORT_STYLE } from './page.js';
 export { renderPipelinePage } from './pipeline-page.js';
 export { renderScaleReportHtml, renderScaleMarkdown } from './scale-page.js';
 export { renderGridHtml, seriesName } from './grid-page.js';
+export { renderCiTestHtml, renderCiTestMarkdown } from './ci-test-page.js';

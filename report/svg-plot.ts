@@ -17,6 +17,8 @@ export interface PlotOptions {
   yLabel: string;
   series: Series[];
   logX?: boolean;
+  /** Points without the line through them (a scatter). */
+  markersOnly?: boolean;
   width?: number;
   height?: number;
 }
@@ -76,7 +78,7 @@ export function linePlot(options: PlotOptions): string {
   options.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const points = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (points.length > 1)
+    if (points.length > 1 && !options.markersOnly)
       parts.push(
         `<polyline class="series" fill="none" stroke="${colour}" stroke-width="2" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
       );

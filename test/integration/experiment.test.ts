@@ -4,7 +4,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { planPipeline } from '../../pipeline/index.js';
-import { gridCells, GridConfigSchema, type GridReport } from '../../experiment/index.js';
+import { CI_METHODS, CI_PAIRS, gridCells, GridConfigSchema, readCiTestRecord, type CiTestReport, type GridReport } from '../../experiment/index.js';
+import { renderCiTestMarkdown } from '../../report/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { runSci } from '../support/cli.js';
 import { tempDir } from '../support/paths.js';
@@ -19,7 +20,10 @@ import { assertPlotted, plottedPoints, type PlottedPoint } from '../support/plot
  * dual-view IVF) and analysed through scatter-gather. The report has the CI
  * row beside the IVF at every nprobe, headless Chromium draws every plot's
  * points where report.json puts them, and running the grid again runs
- * nothing (every cell finished).
+ * nothing (every cell finished). Then `sci experiment ci-test` on the two
+ * checkpoints: every layout probed whole is exact search, so the three
+ * layouts agree there query by query; the record names the code; the page
+ * draws report.json.
  */
 
 test(
@@ -118,5 +122,85 @@ test(
       gridCells(grid).map((c) => statSync(join(planPipeline(c.config, 1).seedDir, 'stage1', 'train', 'result.json')).mtimeMs),
       trained,
     );
+
+    // The paired CI test on both checkpoints: one global IVF16 quantizer per layout, every judged dev query.
+    const recordFile = join(dir, 'ci-test-record.json');
+    const ciRun = await runSci(['experiment', 'ci-test', file, '--nlist', '16', '--nprobe', '1,2,4,16', '--write', recordFile, '--allow-dirty'], {
+      env,
+      timeoutMs: 240_000,
+    });
+    assert.equal(ciRun.code, 0, `${ciRun.stdout}\n${ciRun.stderr}`);
+    assert.match(ciRun.stdout, /2 checkpoint\(s\) measured/);
+    const ci = JSON.parse(readFileSync(join(dir, 'grid', 'ci-test', 'report.json'), 'utf8')) as CiTestReport;
+    assert.deepEqual(
+      ci.checkpoints.map((c) => [c.cell, c.seed]),
+      [
+        ['aligner=off', 1],
+        ['aligner=A', 1],
+      ],
+    );
+    assert.deepEqual(
+      ci.budgets,
+      [1, 2, 4, 16].map((lists) => Math.round((lists * ci.corpus) / 16)),
+    );
+    for (const c of ci.checkpoints) {
+      assert.ok(c.queries > 100, `${c.queries} judged dev queries`);
+      assert.ok(c.crossTowerGap > 0, 'separate towers');
+      for (const method of CI_METHODS) {
+        const whole = c.methods[method].atNprobe.at(-1)!;
+        assert.equal(whole.probed, 1, `${method}: every positive's list probed at nprobe = nlist`);
+        assert.equal(whole.scanned, ci.corpus);
+        assert.ok(whole.overlap > 0.999, `${method}: every list probed is the exact search (overlap ${whole.overlap})`);
+        assert.equal(c.truncated[method], 0);
+      }
+      for (const pair of CI_PAIRS) {
+        // Probed whole, the layouts return the same top 10 for every query: no difference, all ties.
+        const whole = c.pairs[pair].atNprobe.at(-1)!;
+        assert.deepEqual([whole.recall.mean, whole.recall.wins, whole.recall.losses, whole.recall.ties], [0, 0, 0, c.queries]);
+      }
+      // Fewer lists probed, fewer positives found: the sweep rises to the end.
+      const item = c.methods.item.atNprobe;
+      assert.ok(item[0]!.recall <= item.at(-1)!.recall && item[0]!.scanned < item.at(-1)!.scanned);
+    }
+    const record = readCiTestRecord(recordFile);
+    assert.equal(record.name, 'grid-ci-test');
+    assert.equal(record.seeds.join(), '1');
+    assert.deepEqual(
+      record.body.variants.map((v) => v.cell),
+      ['aligner=off', 'aligner=A'],
+    );
+    assert.match(renderCiTestMarkdown(record.body), /^\| SymmAligner \| seeds \| Δcos/);
+    const ciDom = chromiumDom(join(dir, 'grid', 'ci-test', 'report.html'));
+    if (ciDom !== null) {
+      const at = ci.nprobes.indexOf(ci.headline.at) >= 0 ? ci.nprobes.indexOf(ci.headline.at) : 0;
+      const expected: PlottedPoint[] = ci.variants.flatMap((v) => [
+        ...v.pairs.ci.atNprobe.map((p) => ({ plot: 'Recall@10: CI − IVF at equal nprobe', series: `${v.labels.aligner}`, x: p.at, y: p.recall.mean })),
+        ...v.pairs.ci.atBudget.map((p, i) => ({
+          plot: 'Recall@10: CI − IVF at equal items scanned',
+          series: `${v.labels.aligner}`,
+          x: ci.budgets[i]!,
+          y: p.recall.mean,
+        })),
+        ...v.pairs.ci.atNprobe.map((p) => ({ plot: "Positive's list probed: CI − IVF", series: `${v.labels.aligner}`, x: p.at, y: p.probed.mean })),
+        ...v.pairs['ci+q'].atNprobe.map((p) => ({
+          plot: 'Recall@10: CI with training queries − IVF',
+          series: `${v.labels.aligner}`,
+          x: p.at,
+          y: p.recall.mean,
+        })),
+      ]);
+      const scatter = `CI − IVF Recall@10 at nprobe ${ci.nprobes[at]} against Δcos`;
+      expected.push(...ci.checkpoints.map((c) => ({ plot: scatter, series: `${c.labels.aligner}`, x: c.deltaCos, y: c.pairs.ci.atNprobe[at]!.recall.mean })));
+      assertPlotted(
+        plottedPoints(ciDom),
+        expected,
+        new Set([
+          'Recall@10: CI − IVF at equal nprobe',
+          'Recall@10: CI − IVF at equal items scanned',
+          "Positive's list probed: CI − IVF",
+          'Recall@10: CI with training queries − IVF',
+        ]),
+      );
+    } else t.diagnostic('chromium is not installed: the CI test plots were not checked');
   },
 );
