@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { FaissIndex, assignLists, exactTopK, kmeans } from '../faiss/index.js';
 import { loadTrainingData, openTextEncoder, type EncoderSettings } from '../encoder/index.js';
-import { pairedBootstrap, pearson, rowDot, signTest, spearman, type SignTest } from '../eval/index.js';
+import { crossTowerGap, pairedBootstrap, pearson, positiveGeometry, rowDot, signTest, spearman, type SignTest } from '../eval/index.js';
 import { finalStage, planPipeline, readPipelineState } from '../pipeline/index.js';
 import { writeTextAtomically } from '../report/index.js';
 import type { Logger } from '../common/index.js';
@@ -234,7 +234,7 @@ async function measureCheckpoint(
   const budgets = grids.budgetLists.map((lists) => Math.round((lists * n) / nlist));
   logger.info({ cell: target.cell.name, seed: target.seed, passages: n, queries: nq }, 'CI test: encoded; building the three layouts');
 
-  // Geometry: Δcos over judged pairs, the stored view's positive cosine, the cross-tower gap over every passage.
+  // Geometry: Δcos over judged pairs and the stored view's positive cosine (the cross-tower gap over every passage below).
   let deltaSum = 0;
   let cosSum = 0;
   let pairs = 0;
@@ -246,8 +246,6 @@ async function measureCheckpoint(
       pairs += 1;
     }
   });
-  let gap = 0;
-  for (let r = 0; r < n; r++) gap += 1 - rowDot(views.query, r, views.item, r, dim);
 
   const layouts = await buildLayouts(views.item, views.query, views.train, dim, nlist);
   const exact = await exactTopK(
@@ -321,8 +319,8 @@ async function measureCheckpoint(
     checkpoint: target.checkpoint,
     queries: nq,
     deltaCos: pairs === 0 ? 0 : deltaSum / pairs,
-    positiveCosine: pairs === 0 ? 0 : cosSum / pairs,
-    crossTowerGap: n === 0 ? 0 : gap / n,
+    positiveCosine: positiveGeometry(cosSum, pairs).positiveCosine,
+    crossTowerGap: crossTowerGap(views.query, views.item, n, dim),
     imbalance: Object.fromEntries(CI_METHODS.map((m) => [m, imbalanceOf(layouts[m].layout)])) as Record<CiMethod, number>,
     truncated: Object.fromEntries(CI_METHODS.map((m) => [m, outcomes[m].truncated])) as Record<CiMethod, number>,
     methods: Object.fromEntries(
