@@ -4,9 +4,15 @@
  * title + text), every query searched for the top 10, repeated. Prints QPS
  * of each and the ratio of ours to the fastest library, plus our nDCG@10.
  *
- *   node dist/bench/bm25.js [--repeat N]
+ * Then one shard of the corpus-scale run (`--shard-rows`, 62,500 generated
+ * synset passages, as each of the 21M run's 336 shards) with 1,000 of its
+ * paraphrased 12-word queries: MaxScore pruning against scoring every
+ * posting, at the top 10 and the top 100, the two checked equal.
+ *
+ *   node dist/bench/bm25.js [--repeat N] [--shard-rows N] [--keep]
  */
-import { readQueriesFile } from '../shards/index.js';
+import { seededRandom } from '../common/index.js';
+import { loadSynsetGraph, paraphrasedQuery, readQueriesFile, writeSyntheticCorpus } from '../shards/index.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -15,6 +21,7 @@ import MiniSearch from 'minisearch';
 import { Bm25Builder } from '../bm25/index.js';
 import { evaluateRun, parseQrels } from '../eval/index.js';
 import { SHARED_DATA } from './repo.js';
+import { benchScratch } from './scratch.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,8 +42,11 @@ function timeQueries(label: string, queries: string[], repeat: number, search: (
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeat: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    options: { repeat: { type: 'string', default: '5' }, 'shard-rows': { type: 'string', default: '62500' }, keep: { type: 'boolean', default: false } },
+  });
   const repeat = Number(values.repeat);
+  const pruning = pruningOnOneShard(Number(values['shard-rows']), values.keep);
   const dir = join(SHARED_DATA, 'scifact');
   const docs: Doc[] = readFileSync(join(dir, 'corpus.jsonl'), 'utf8')
     .trim()
@@ -83,7 +93,57 @@ async function main(): Promise<void> {
   const fastest = Math.max(...results.slice(1).map((r) => r.qps));
   console.log(`ours / fastest JS library: ${(results[0]!.qps / fastest).toFixed(1)}x`);
   console.log(`our nDCG@10 on the ${metrics.queries} dev queries: ${metrics['nDCG@10']!.toFixed(4)} (published Lucene BM25 flat, all 300 queries: 0.679)`);
-  console.log(JSON.stringify({ bench: 'bm25', results, ratioToFastest: results[0]!.qps / fastest, ndcg10: metrics['nDCG@10'] }));
+  console.log(`one generated shard: ${pruning.docs.toLocaleString('en-US')} synset passages, ${pruning.queries} paraphrased 12-word queries`);
+  for (const p of pruning.points)
+    console.log(
+      `top ${String(p.k).padEnd(4)} every posting ${p.exhaustiveMs.toFixed(2)} ms, MaxScore ${p.prunedMs.toFixed(2)} ms a query: ${(p.exhaustiveMs / p.prunedMs).toFixed(1)}x (results identical)`,
+    );
+  console.log(JSON.stringify({ bench: 'bm25', results, ratioToFastest: results[0]!.qps / fastest, ndcg10: metrics['nDCG@10'], pruning }));
+}
+
+interface PruningPoint {
+  k: number;
+  exhaustiveMs: number;
+  prunedMs: number;
+}
+
+/** MaxScore against every posting on one generated shard, each timed over the same queries after a warm-up; refuses to report if any result differs. */
+function pruningOnOneShard(rows: number, keep: boolean): { docs: number; queries: number; points: PruningPoint[] } {
+  const scratch = benchScratch('sci-bench-bm25-', keep);
+  try {
+    const tsv = join(scratch.dir, 'passages.tsv');
+    writeSyntheticCorpus(tsv, { rows, kind: 'synsets', seed: 1 });
+    const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
+    const texts: string[] = [];
+    readFileSync(tsv, 'utf8')
+      .split('\n')
+      .slice(1)
+      .forEach((line) => {
+        if (line === '') return;
+        const [id, text, title] = line.split('\t') as [string, string, string];
+        builder.add(texts.length, id, `${title} ${text}`);
+        texts.push(text);
+      });
+    const index = builder.build();
+    const { synonyms } = loadSynsetGraph();
+    const random = seededRandom(7);
+    const queries = Array.from({ length: 1000 }, () => index.analyze(paraphrasedQuery(texts[Math.floor(random() * texts.length)]!, synonyms, random).text));
+    const time = (search: (terms: string[]) => unknown): number => {
+      for (const terms of queries.slice(0, 50)) search(terms);
+      const started = performance.now();
+      for (const terms of queries) search(terms);
+      return (performance.now() - started) / queries.length;
+    };
+    const points = [10, 100].map((k) => {
+      for (const terms of queries)
+        if (JSON.stringify(index.searchTerms(terms, k)) !== JSON.stringify(index.searchTermsExhaustive(terms, k)))
+          throw new Error(`MaxScore and exhaustive search differ at top ${k} for ${terms.join(' ')}`);
+      return { k, exhaustiveMs: time((terms) => index.searchTermsExhaustive(terms, k)), prunedMs: time((terms) => index.searchTerms(terms, k)) };
+    });
+    return { docs: index.docCount, queries: queries.length, points };
+  } finally {
+    scratch.done();
+  }
 }
 
 interface WinkEngine {

@@ -1,14 +1,16 @@
 import { EnglishAnalyzer } from './analyzer.js';
 import { NORM_LENGTHS } from './lucene-norms.js';
 import { Bm25ArgumentError } from './errors.js';
+import { maxScoreTopK, type MaxScoreCounters, type QueryTermPostings } from './max-score.js';
+import { TopKHeap } from './top-k.js';
 
 /*
  * One shard's BM25 index, scored as Lucene's BM25Similarity (Lucene 8+: no
  * (k1 + 1) factor, document lengths decoded from one-byte norms, avgdl =
  * sumTotalTermFreq / docCount, idf = ln(1 + (N - df + 0.5) / (df + 0.5))),
  * with query terms weighted by their count in the query (Anserini's
- * bag-of-words query). Term-at-a-time accumulation into a dense score array,
- * then a bounded heap; ties go to the lower document number, as in Lucene.
+ * bag-of-words query). Searched document at a time with MaxScore pruning
+ * (max-score.ts); ties go to the lower document number, as in Lucene.
  *
  * Scores are comparable across shards when every shard searches with the
  * same corpus-wide statistics (`CorpusStats`): then a shard's scores equal
@@ -58,6 +60,7 @@ export class Bm25Index {
   private readonly analyzer = new EnglishAnalyzer();
   private readonly scores: Float64Array;
   private readonly seen: Uint8Array;
+  private bounds: { maxTf: Uint16Array; minNorm: Uint8Array } | null = null;
 
   constructor(parts: Bm25Parts) {
     this.parts = parts;
@@ -94,29 +97,29 @@ export class Bm25Index {
     return this.searchTerms(this.analyzer.analyze(query), k, stats);
   }
 
-  searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats()): Bm25Hit[] {
-    if (!Number.isInteger(k) || k <= 0) throw new Bm25ArgumentError(`k must be a positive integer, got ${k}`);
-    if (stats.docCount <= 0) return [];
-    const { k1, b } = this.params;
-    const avgdl = stats.sumTotalTermFreq / stats.docCount;
-    // Lucene's per-norm cache: k1 * (1 - b + b * dl / avgdl) for each norm byte.
-    const cache = new Float64Array(256);
-    for (let i = 0; i < 256; i++) cache[i] = k1 * (1 - b + (b * NORM_LENGTHS[i]!) / avgdl);
+  /** Top-k documents for analyzed query terms; `counters` (optional) learns how many candidates pruning left. */
+  searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats(), counters?: MaxScoreCounters): Bm25Hit[] {
+    const query = this.prepare(queryTerms, k, stats);
+    if (!query) return [];
+    const top = maxScoreTopK(query.terms, this.parts, query.normCache, k, counters);
+    return top.map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
+  }
 
-    const weights = new Map<string, number>();
-    for (const term of queryTerms) weights.set(term, (weights.get(term) ?? 0) + 1);
-    const { offsets, docs, tfs, norms } = this.parts;
+  /**
+   * The same top k by scoring every posting of every query term (term at a
+   * time into a dense score array): the reference the pruned search is tested
+   * against, and bench/bm25's baseline for it.
+   */
+  searchTermsExhaustive(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats()): Bm25Hit[] {
+    const query = this.prepare(queryTerms, k, stats);
+    if (!query) return [];
+    const { docs, tfs, norms } = this.parts;
+    const cache = query.normCache;
     const scores = this.scores;
     const seen = this.seen;
     const touched: number[] = [];
-    for (const [term, boost] of weights) {
-      const t = this.termIndex.get(term);
-      if (t === undefined) continue;
-      const df = stats.df(term);
-      if (df <= 0) continue;
-      const idf = Math.log(1 + (stats.docCount - df + 0.5) / (df + 0.5));
-      const weight = boost * idf;
-      for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
+    for (const { start, end, weight } of query.terms) {
+      for (let p = start; p < end; p++) {
         const doc = docs[p]!;
         const freq = tfs[p]!;
         if (seen[doc] === 0) {
@@ -126,54 +129,64 @@ export class Bm25Index {
         scores[doc]! += (weight * freq) / (freq + cache[norms[doc]!]!);
       }
     }
-    const top = topK(touched, scores, k);
+    const heap = new TopKHeap(k);
+    for (const doc of touched) heap.offer(doc, scores[doc]!);
     for (const doc of touched) {
       scores[doc] = 0;
       seen[doc] = 0;
     }
-    return top.map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
+    return heap.sorted().map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
   }
-}
 
-/** Bounded min-heap over (score, -doc): keeps the k best, ties to the lower doc. */
-function topK(candidates: readonly number[], scores: Float64Array, k: number): Array<{ doc: number; score: number }> {
-  const heapDocs = new Int32Array(Math.min(k, candidates.length));
-  const heapScores = new Float64Array(heapDocs.length);
-  let size = 0;
-  // "a worse than b": lower score, or equal score and higher doc.
-  const worse = (sa: number, da: number, sb: number, db: number) => sa < sb || (sa === sb && da > db);
-  const siftDown = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < size && worse(heapScores[l]!, heapDocs[l]!, heapScores[m]!, heapDocs[m]!)) m = l;
-      if (r < size && worse(heapScores[r]!, heapDocs[r]!, heapScores[m]!, heapDocs[m]!)) m = r;
-      if (m === i) return;
-      [heapScores[i], heapScores[m]] = [heapScores[m]!, heapScores[i]!];
-      [heapDocs[i], heapDocs[m]] = [heapDocs[m]!, heapDocs[i]!];
-      i = m;
+  /** The query's terms found in this shard, in query order, with their weights and score bounds; null when nothing can match. */
+  private prepare(queryTerms: readonly string[], k: number, stats: CorpusStats): { terms: QueryTermPostings[]; normCache: Float64Array } | null {
+    if (!Number.isInteger(k) || k <= 0) throw new Bm25ArgumentError(`k must be a positive integer, got ${k}`);
+    if (stats.docCount <= 0) return null;
+    const { k1, b } = this.params;
+    const avgdl = stats.sumTotalTermFreq / stats.docCount;
+    // Lucene's per-norm cache: k1 * (1 - b + b * dl / avgdl) for each norm byte.
+    const normCache = new Float64Array(256);
+    for (let i = 0; i < 256; i++) normCache[i] = k1 * (1 - b + (b * NORM_LENGTHS[i]!) / avgdl);
+
+    const boosts = new Map<string, number>();
+    for (const term of queryTerms) boosts.set(term, (boosts.get(term) ?? 0) + 1);
+    const { offsets } = this.parts;
+    const { maxTf, minNorm } = this.termBounds();
+    const terms: QueryTermPostings[] = [];
+    for (const [term, boost] of boosts) {
+      const t = this.termIndex.get(term);
+      if (t === undefined) continue;
+      const df = stats.df(term);
+      if (df <= 0) continue;
+      const idf = Math.log(1 + (stats.docCount - df + 0.5) / (df + 0.5));
+      const weight = boost * idf;
+      // tf / (tf + cache[norm]) grows with tf and shrinks with the length, so the term's largest
+      // frequency over its shortest document bounds every posting's share.
+      const bound = (weight * maxTf[t]!) / (maxTf[t]! + normCache[minNorm[t]!]!);
+      terms.push({ start: offsets[t]!, end: offsets[t + 1]!, weight, bound });
     }
-  };
-  for (const doc of candidates) {
-    const score = scores[doc]!;
-    if (size < heapDocs.length) {
-      let i = size++;
-      heapScores[i] = score;
-      heapDocs[i] = doc;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (!worse(heapScores[i]!, heapDocs[i]!, heapScores[parent]!, heapDocs[parent]!)) break;
-        [heapScores[i], heapScores[parent]] = [heapScores[parent]!, heapScores[i]!];
-        [heapDocs[i], heapDocs[parent]] = [heapDocs[parent]!, heapDocs[i]!];
-        i = parent;
-      }
-    } else if (worse(heapScores[0]!, heapDocs[0]!, score, doc)) {
-      heapScores[0] = score;
-      heapDocs[0] = doc;
-      siftDown(0);
-    }
+    return { terms, normCache };
   }
-  const out = Array.from({ length: size }, (_, i) => ({ doc: heapDocs[i]!, score: heapScores[i]! }));
-  return out.sort((a, b) => b.score - a.score || a.doc - b.doc);
+
+  /** Per term, its largest frequency and its shortest document's norm (computed once, on first search). */
+  private termBounds(): { maxTf: Uint16Array; minNorm: Uint8Array } {
+    if (this.bounds) return this.bounds;
+    const { offsets, docs, tfs, norms } = this.parts;
+    const terms = offsets.length - 1;
+    const maxTf = new Uint16Array(terms);
+    const minNorm = new Uint8Array(terms);
+    for (let t = 0; t < terms; t++) {
+      let tf = 0;
+      let norm = 255;
+      for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
+        if (tfs[p]! > tf) tf = tfs[p]!;
+        const n = norms[docs[p]!]!;
+        if (n < norm) norm = n;
+      }
+      maxTf[t] = tf;
+      minNorm[t] = norm;
+    }
+    this.bounds = { maxTf, minNorm };
+    return this.bounds;
+  }
 }
