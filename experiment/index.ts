@@ -3,6 +3,7 @@ export { runGrid, type RunGridOptions } from './run.js';
 export { buildGridReport, writeGridReport, meanStd, type GridReport, type GridRow, type MeanStd } from './report.js';
 export { ExperimentError } from './errors.js';
 export { gridRecord, gridProvenance, readGridRecord, type GridRecord } from './record.js';
+export { renderGridMarkdown } from './grid-markdown.js';
 export {
   runCiTest,
   CI_METHODS,
