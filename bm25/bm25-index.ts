@@ -101,6 +101,9 @@ export class Bm25Index {
   searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats(), counters?: MaxScoreCounters): Bm25Hit[] {
     const query = this.prepare(queryTerms, k, stats);
     if (!query) return [];
+    // Bounds hold for positive weights only; statistics with a df above the document count give a
+    // negative idf, and such a query is scored exhaustively.
+    if (!query.terms.every((t) => t.weight > 0)) return this.searchTermsExhaustive(queryTerms, k, stats);
     const top = maxScoreTopK(query.terms, this.parts, query.normCache, k, counters);
     return top.map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
   }

@@ -83,3 +83,19 @@ test('MaxScore skips documents that hold only common terms once the top k is set
   // the common ones met before that stay candidates, not all 5,000 documents.
   assert.ok(counters.candidates < 2100, `${counters.candidates} candidates`);
 });
+
+test('statistics that give a negative idf (df above the document count) still get the exhaustive answer', () => {
+  const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
+  // With a negative weight the best document is the one with the smallest share (tf 1 in a long
+  // document), which a bound from the largest share would prune after the first document.
+  ['apple apple apple filler filler filler', 'apple filler filler filler filler filler filler filler', 'apple', 'pear pie'].forEach((text, i) =>
+    builder.add(i, `d${i}`, text),
+  );
+  const index = builder.build();
+  const odd: CorpusStats = { docCount: 4, sumTotalTermFreq: 17, df: (term) => (term === 'appl' ? 9 : 1) };
+  for (const query of ['apple', 'apple pear']) {
+    const terms = index.analyze(query);
+    for (const k of [1, 2, 4]) assert.deepEqual(index.searchTerms(terms, k, odd), index.searchTermsExhaustive(terms, k, odd), `${query}, k ${k}`);
+  }
+  assert.equal(index.searchTerms(index.analyze('apple'), 1, odd)[0]!.externalId, 'd1');
+});
