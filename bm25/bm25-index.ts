@@ -60,7 +60,9 @@ export class Bm25Index {
   private readonly analyzer = new EnglishAnalyzer();
   private readonly scores: Float64Array;
   private readonly seen: Uint8Array;
-  private bounds: { maxTf: Uint16Array; minNorm: Uint8Array } | null = null;
+  /** Per term, its largest frequency and its shortest document's norm: MaxScore's bounds (one pass at load). */
+  private readonly maxTf: Uint16Array;
+  private readonly minNorm: Uint8Array;
 
   constructor(parts: Bm25Parts) {
     this.parts = parts;
@@ -68,6 +70,7 @@ export class Bm25Index {
     this.termIndex = new Map(parts.terms.map((t, i) => [t, i]));
     this.scores = new Float64Array(parts.norms.length);
     this.seen = new Uint8Array(parts.norms.length);
+    [this.maxTf, this.minNorm] = termBounds(parts);
   }
 
   get docCount(): number {
@@ -101,9 +104,10 @@ export class Bm25Index {
   searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats(), counters?: MaxScoreCounters): Bm25Hit[] {
     const query = this.prepare(queryTerms, k, stats);
     if (!query) return [];
-    // Bounds hold for positive weights only; statistics with a df above the document count give a
-    // negative idf, and such a query is scored exhaustively.
-    if (!query.terms.every((t) => t.weight > 0)) return this.searchTermsExhaustive(queryTerms, k, stats);
+    // The bounds hold for positive weights and monotone shares only: statistics with a df above the
+    // document count (a negative idf) or parameters outside k1 ≥ 0, 0 ≤ b ≤ 1 (a hand-made index)
+    // are scored exhaustively.
+    if (!query.terms.every((t) => t.weight > 0) || !sharesAreMonotone(query.normCache)) return this.searchTermsExhaustive(queryTerms, k, stats);
     const top = maxScoreTopK(query.terms, this.parts, query.normCache, k, counters);
     return top.map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
   }
@@ -154,7 +158,7 @@ export class Bm25Index {
     const boosts = new Map<string, number>();
     for (const term of queryTerms) boosts.set(term, (boosts.get(term) ?? 0) + 1);
     const { offsets } = this.parts;
-    const { maxTf, minNorm } = this.termBounds();
+    const { maxTf, minNorm } = this;
     const terms: QueryTermPostings[] = [];
     for (const [term, boost] of boosts) {
       const t = this.termIndex.get(term);
@@ -170,26 +174,30 @@ export class Bm25Index {
     }
     return { terms, normCache };
   }
+}
 
-  /** Per term, its largest frequency and its shortest document's norm (computed once, on first search). */
-  private termBounds(): { maxTf: Uint16Array; minNorm: Uint8Array } {
-    if (this.bounds) return this.bounds;
-    const { offsets, docs, tfs, norms } = this.parts;
-    const terms = offsets.length - 1;
-    const maxTf = new Uint16Array(terms);
-    const minNorm = new Uint8Array(terms);
-    for (let t = 0; t < terms; t++) {
-      let tf = 0;
-      let norm = 255;
-      for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
-        if (tfs[p]! > tf) tf = tfs[p]!;
-        const n = norms[docs[p]!]!;
-        if (n < norm) norm = n;
-      }
-      maxTf[t] = tf;
-      minNorm[t] = norm;
+/** Per term, its largest frequency and the norm byte of its shortest document. */
+function termBounds(parts: Bm25Parts): [Uint16Array, Uint8Array] {
+  const { offsets, docs, tfs, norms } = parts;
+  const terms = offsets.length - 1;
+  const maxTf = new Uint16Array(terms);
+  const minNorm = new Uint8Array(terms);
+  for (let t = 0; t < terms; t++) {
+    let tf = 0;
+    let norm = 255;
+    for (let p = offsets[t]!, end = offsets[t + 1]!; p < end; p++) {
+      if (tfs[p]! > tf) tf = tfs[p]!;
+      const n = norms[docs[p]!]!;
+      if (n < norm) norm = n;
     }
-    this.bounds = { maxTf, minNorm };
-    return this.bounds;
+    maxTf[t] = tf;
+    minNorm[t] = norm;
   }
+  return [maxTf, minNorm];
+}
+
+/** Whether a share tf / (tf + cache[norm]) can only grow with tf and shrink with the norm: what the bounds assume (k1 ≥ 0, 0 ≤ b ≤ 1). */
+function sharesAreMonotone(normCache: Float64Array): boolean {
+  for (let i = 0; i < normCache.length; i++) if (!(normCache[i]! >= 0) || (i > 0 && normCache[i]! < normCache[i - 1]!)) return false;
+  return true;
 }

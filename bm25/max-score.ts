@@ -17,7 +17,9 @@ import { TopKHeap, type ScoredDoc } from './top-k.js';
  * is summed over the same terms in the query's term order (floating-point
  * addition is not associative), ties go to the lower document, and pruning
  * only ever drops a document whose best possible score is strictly below the
- * k-th (bounds carry a relative margin far above rounding error).
+ * k-th (bounds and the sums compared carry a relative margin of 1e-9, far
+ * above the few ulps by which sums in different orders differ; weights must be
+ * positive, which the caller checks).
  */
 
 export interface QueryTermPostings {
@@ -36,7 +38,7 @@ export interface PostingArrays {
   norms: Uint8Array;
 }
 
-/** Room left on every bound so a bound rounded down can never prune a document that would be kept. */
+/** Room left on every bound and compared sum, so rounding can never prune a document that would be kept. */
 const BOUND_MARGIN = 1 + 1e-9;
 
 /** What a search did: documents considered as candidates (from the essential terms' postings). */
@@ -97,7 +99,9 @@ export function maxScoreTopK(
     }
     let possible = true;
     for (let i = firstEssential - 1; i >= 0; i--) {
-      if (partial + boundSums[i]! < threshold) {
+      // The margin on the whole sum: `partial` is summed in bound order, a kept score in query order,
+      // and the two may differ in their last bits.
+      if ((partial + boundSums[i]!) * BOUND_MARGIN < threshold) {
         possible = false;
         break;
       }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Bm25Builder, TopKHeap, type CorpusStats } from '../../../bm25/index.js';
+import { Bm25Builder, Bm25Index, maxScoreTopK, TopKHeap, type Bm25Params, type CorpusStats, type QueryTermPostings } from '../../../bm25/index.js';
 
 /*
  * MaxScore pruning must return exactly what scoring every posting returns:
@@ -40,12 +40,15 @@ test('MaxScore returns the exhaustive top k bit for bit (local and corpus-wide s
       fc.integer({ min: 0, max: 3 }),
       fc.array(queryWords, { minLength: 1, maxLength: 6 }),
       fc.integer({ min: 1, max: 25 }),
-      (texts, repeats, queries, k) => {
+      // Pyserini's and Lucene's defaults, k1 = 0 (every share 1), and b = 2, which only a hand-made
+      // index has (its shares are not monotone, so the search must not prune).
+      fc.constantFrom<Bm25Params>({ k1: 0.9, b: 0.4 }, { k1: 1.2, b: 0.75 }, { k1: 0, b: 0.4 }, { k1: 0.9, b: 2 }),
+      (texts, repeats, queries, k, params) => {
         const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
         // Each text repeated `repeats` extra times: equal scores that only the doc number orders.
         const all = texts.flatMap((t) => [t, ...Array<string>(repeats).fill(t)]);
         all.forEach((text, i) => builder.add(i, `d${i}`, text));
-        const index = builder.build();
+        const index = new Bm25Index({ ...builder.build().parts, params });
         // Statistics of a larger corpus the shard is part of (other idf and avgdl than the shard's own).
         const corpus: CorpusStats = {
           docCount: index.docCount * 3 + 7,
@@ -57,7 +60,7 @@ test('MaxScore returns the exhaustive top k bit for bit (local and corpus-wide s
           for (const stats of [index.localStats(), corpus]) {
             const pruned = index.searchTerms(terms, k, stats);
             const exhaustive = index.searchTermsExhaustive(terms, k, stats);
-            assert.deepEqual(pruned, exhaustive, `query ${words.join(' ')}, k ${k}`);
+            assert.deepEqual(pruned, exhaustive, `query ${words.join(' ')}, k ${k}, k1 ${params.k1}, b ${params.b}`);
           }
         }
       },
@@ -98,4 +101,36 @@ test('statistics that give a negative idf (df above the document count) still ge
     for (const k of [1, 2, 4]) assert.deepEqual(index.searchTerms(terms, k, odd), index.searchTermsExhaustive(terms, k, odd), `${query}, k ${k}`);
   }
   assert.equal(index.searchTerms(index.analyze('apple'), 1, odd)[0]!.externalId, 'd1');
+});
+
+test('a sum rounded in bound order cannot prune a document whose query-order sum wins by an ulp', () => {
+  // Every share is 1 (tf 1, k1 = 0), so a term adds its weight. Six tiny terms add 0.3 ulp of 1 each:
+  // in query order before A they reach 1 + 2 ulp, while A + each one rounds back to 1.
+  const tiny = 0.6 * 2 ** -53;
+  const weights = [tiny, tiny, tiny, tiny, tiny, tiny, 1, 1 + 2 ** -52, 1e-30];
+  const docsOf = [[1], [1], [1], [1], [1], [1], [1], [0], [2]];
+  const docs = Uint32Array.from(docsOf.flat());
+  let at = 0;
+  const terms: QueryTermPostings[] = weights.map((weight, i) => {
+    const start = at;
+    at += docsOf[i]!.length;
+    return { start, end: at, weight, bound: weight };
+  });
+  const postings = { docs, tfs: new Uint16Array(docs.length).fill(1), norms: new Uint8Array(3) };
+  const top = maxScoreTopK(terms, postings, new Float64Array(256), 1);
+  let expected = 0;
+  for (let i = 0; i < 7; i++) expected += weights[i]!;
+  assert.equal(expected, 1 + 2 ** -51);
+  assert.deepEqual(top, [{ doc: 1, score: expected }]);
+});
+
+test('parameters outside k1 ≥ 0, 0 ≤ b ≤ 1 (a hand-made index) are searched without pruning', () => {
+  // With b = 2 a document shorter than half the average has a negative length factor, a share no
+  // longer grows with tf, and the bound from the largest tf would prune d3, the best document.
+  const builder = new Bm25Builder({ k1: 0.9, b: 0.4 });
+  ['ax bx cx cx', 'ax cx cx bx cx cx', 'bx ax bx ax bx', 'cx', 'cx bx bx bx'].forEach((text, i) => builder.add(i, `d${i}`, text));
+  const index = new Bm25Index({ ...builder.build().parts, params: { k1: 0.9, b: 2 } });
+  const hits = index.searchTerms(['cx', 'ax'], 1);
+  assert.deepEqual(hits, index.searchTermsExhaustive(['cx', 'ax'], 1));
+  assert.equal(hits[0]!.externalId, 'd3');
 });
