@@ -59,10 +59,18 @@ export interface PairedMetric extends SignTest {
 }
 export type PairedPoint = { at: number } & Record<PairMetric, PairedMetric>;
 
+/**
+ * A variant's difference over its seeds. Every seed measures the same queries, so the unit is the
+ * query: its difference averaged over the seeds. The interval resamples queries (one draw applied to
+ * every seed, since a query hard for one seed is mostly hard for all), the sign test counts queries
+ * by their mean difference, and the per-seed means show how much the training seed moves it.
+ */
 export interface BootstrapMetric extends PairedMetric {
-  /** 95% paired-bootstrap interval of the mean, queries resampled within each seed. */
+  /** 95% bootstrap interval of the mean over queries (each query's difference averaged over the seeds). */
   low: number;
   high: number;
+  /** The mean difference of each seed, in the variant's seed order. */
+  seedMeans: number[];
 }
 export type VariantPoint = { at: number } & Record<PairMetric, BootstrapMetric>;
 
@@ -124,6 +132,8 @@ export interface CiTestReport {
   correlations: CorrelationResult[];
   /** Cell-seeds with no finished final stage (skipped). */
   missing: Array<{ cell: string; seed: number }>;
+  /** Judged queries left out: no positive, or a positive outside the corpus. */
+  skippedQueries: number;
   createdAt: string;
 }
 
@@ -150,6 +160,8 @@ export interface CiTestOptions {
 }
 
 const K = 10;
+/** The training queries' split (sci train's, which the grids' pipelines train on). */
+const TRAIN_SPLIT = 'train';
 const HEADLINE = { grid: 'nprobe' as const, at: 8 };
 
 /** The final stage's checkpoint of a finished cell-seed, or null. */
@@ -256,8 +268,9 @@ async function measureCheckpoint(
     K,
     'ip',
   );
-  // Enough lists in probe order for every nprobe and budget, even where the nearest lists are small.
-  const depth = Math.min(nlist, 4 * Math.max(...grids.nprobes, ...grids.budgetLists));
+  // Every list in probe order: an equal-work point keeps probing past small or empty lists (centroids
+  // trained with queries can attract a query to a near-empty list) until its budget is spent.
+  const depth = nlist;
   const outcomes = {} as Record<CiMethod, { atNprobe: ProbePoint[][]; atBudget: ProbePoint[][]; truncated: number }>;
   for (const method of CI_METHODS) {
     const { centroids, layout } = layouts[method];
@@ -365,9 +378,14 @@ function variantPoint(at: number, perSeed: ReadonlyArray<Record<PairMetric, Floa
   const out = { at } as VariantPoint;
   PAIR_METRICS.forEach((metric, m) => {
     const groups = perSeed.map((d) => d[metric]);
-    const all = Float32Array.from(groups.flatMap((g) => Array.from(g)));
-    const interval = pairedBootstrap(groups, { resamples, seed: seed * 31 + m });
-    out[metric] = { mean: interval.mean, low: interval.low, high: interval.high, ...signTest(all) };
+    const queries = groups[0]!.length;
+    if (groups.some((g) => g.length !== queries))
+      throw new ExperimentError(`the seeds measured different numbers of queries: ${groups.map((g) => g.length).join(', ')}`);
+    const perQuery = new Float64Array(queries);
+    for (const g of groups) for (let q = 0; q < queries; q++) perQuery[q]! += g[q]! / groups.length;
+    const interval = pairedBootstrap([perQuery], { resamples, seed: seed * 31 + m });
+    const seedMeans = groups.map((g) => g.reduce((a, b) => a + b, 0) / Math.max(1, g.length));
+    out[metric] = { mean: interval.mean, low: interval.low, high: interval.high, seedMeans, ...signTest(perQuery) };
   });
   return out;
 }
@@ -381,19 +399,30 @@ export async function runCiTest(options: CiTestOptions): Promise<CiTestReport> {
     throw new ExperimentError(`nprobe values must be integers in 1..${nlist}: ${nprobes.join(',')}`);
   const split = options.split ?? cells[0]!.config.eval.split;
   const resamples = options.resamples ?? 2000;
+  // ci+q trains its centroids on the training queries: judging on them would measure on training data.
+  if (split === TRAIN_SPLIT) throw new ExperimentError(`the judged split must not be the training split (${TRAIN_SPLIT}): ci+q's centroids are trained on it`);
 
-  const data = await loadTrainingData(grid.corpus.passages, { trainSplit: 'train', devSplit: split });
+  const data = await loadTrainingData(grid.corpus.passages, { trainSplit: TRAIN_SPLIT, devSplit: split });
   const judged = data.querySet(split);
   const queryIds: string[] = [];
   const queryTexts: string[] = [];
   const positives: number[][] = [];
+  let skippedQueries = 0;
   judged.ids.forEach((id, q) => {
     const rows = [...(judged.qrels.get(id) ?? [])].filter(([, grade]) => grade > 0).map(([doc]) => data.corpus.position.get(doc));
-    if (rows.length === 0 || rows.some((r) => r === undefined)) return;
+    if (rows.length === 0 || rows.some((r) => r === undefined)) {
+      skippedQueries += 1;
+      return;
+    }
     queryIds.push(id);
     queryTexts.push(judged.texts[q]!);
     positives.push(rows as number[]);
   });
+  if (skippedQueries > 0)
+    logger.warn(
+      { split, skippedQueries },
+      'CI test: judged queries with no positive or a positive outside the corpus are left out (the same for every layout)',
+    );
   if (options.maxQueries && queryIds.length > options.maxQueries) {
     queryIds.length = queryTexts.length = positives.length = options.maxQueries;
   }
@@ -485,6 +514,7 @@ export async function runCiTest(options: CiTestOptions): Promise<CiTestReport> {
     variants,
     correlations,
     missing,
+    skippedQueries,
     createdAt: new Date().toISOString(),
   };
 }

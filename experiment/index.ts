@@ -13,6 +13,8 @@ export {
   type CiTestOptions,
   type CheckpointResult,
   type VariantResult,
+  type BootstrapMetric,
+  type CiMethod,
 } from './ci-test.js';
 export { ivfLayout, walkIvf, type IvfLayout, type ProbePoint, type WalkResult } from './ivf-walk.js';
 export { ciTestRecord, readCiTestRecord, type CiTestRecord, type CiTestSettings } from './ci-test-record.js';

@@ -1,4 +1,4 @@
-import type { CiTestReport, VariantResult } from '../experiment/index.js';
+import { CI_METHODS, type BootstrapMetric, type CiMethod, type CiTestReport, type VariantResult } from '../experiment/index.js';
 import { reportPage } from './page.js';
 import { escapeHtml, linePlot, type Series } from './svg-plot.js';
 
@@ -15,11 +15,24 @@ const interval = (m: { mean: number; low: number; high: number }) => `${signed(m
 const pValue = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3));
 const variantName = (v: VariantResult) => Object.values(v.labels).join(' · ') || v.cell;
 
-/** Where an interval lies against zero. */
-function verdict(m: { low: number; high: number }): 'higher' | 'lower' | 'no difference shown' {
-  if (m.low > 0) return 'higher';
-  if (m.high < 0) return 'lower';
+const perSeed = (m: BootstrapMetric) => m.seedMeans.map((x) => signed(x)).join(' / ');
+
+/**
+ * Where a variant's difference lies against zero: its interval over queries must exclude zero and
+ * every seed's mean lie on the same side (the interval alone does not see how much the training seed
+ * moves the difference).
+ */
+function verdict(m: BootstrapMetric): 'higher' | 'lower' | 'no difference shown' {
+  if (m.low > 0 && m.seedMeans.every((x) => x > 0)) return 'higher';
+  if (m.high < 0 && m.seedMeans.every((x) => x < 0)) return 'lower';
   return 'no difference shown';
+}
+
+/** Mean items scanned by each layout at the headline equal-work point, over the checkpoints. */
+function scannedAtBudget(report: CiTestReport, i: number): string {
+  if (report.checkpoints.length === 0) return '';
+  const mean = (method: CiMethod) => report.checkpoints.reduce((sum, c) => sum + c.methods[method].atBudget[i]!.scanned, 0) / report.checkpoints.length;
+  return CI_METHODS.map((m) => `${m} ${Math.round(mean(m)).toLocaleString('en-US')}`).join(', ');
 }
 
 function headlineIndex(report: CiTestReport): number {
@@ -32,29 +45,36 @@ export function renderCiTestMarkdown(report: CiTestReport): string {
   const at = report.nprobes[i]!;
   const lines: string[] = [];
   lines.push(
-    `| SymmAligner | seeds | Δcos | cross-tower gap | positive's list probed, CI − IVF (nprobe ${at}) | Recall@10, CI − IVF (nprobe ${at}) | sign test: wins / losses, p | Recall@10, CI − IVF (${report.budgets[i]!.toLocaleString('en-US')} items scanned) | Recall@10, CI+Q − IVF (nprobe ${at}) |`,
+    `| SymmAligner | seeds | Δcos | cross-tower gap | positive's list probed, CI − IVF (nprobe ${at}) | Recall@10, CI − IVF (nprobe ${at}) | per seed | sign test: wins / losses, p | Recall@10, CI − IVF (${report.budgets[i]!.toLocaleString('en-US')} items scanned) | Recall@10, CI+Q − IVF (nprobe ${at}) |`,
   );
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const v of report.variants) {
     const ci = v.pairs.ci.atNprobe[i]!;
     const budget = v.pairs.ci.atBudget[i]!;
     const withQueries = v.pairs['ci+q'].atNprobe[i]!;
     lines.push(
-      `| ${variantName(v)} | ${v.seeds.join(', ')} | ${signed(v.deltaCos.mean, 3)} ± ${v.deltaCos.std.toFixed(3)} | ${v.crossTowerGap.mean.toFixed(3)} | ${interval(ci.probed)} | ${interval(ci.recall)} | ${ci.recall.wins} / ${ci.recall.losses}, ${pValue(ci.recall.p)} | ${interval(budget.recall)} | ${interval(withQueries.recall)} |`,
+      `| ${variantName(v)} | ${v.seeds.join(', ')} | ${signed(v.deltaCos.mean, 3)} ± ${v.deltaCos.std.toFixed(3)} | ${v.crossTowerGap.mean.toFixed(3)} | ${interval(ci.probed)} | ${interval(ci.recall)} | ${perSeed(ci.recall)} | ${ci.recall.wins} / ${ci.recall.losses}, ${pValue(ci.recall.p)} | ${interval(budget.recall)} | ${interval(withQueries.recall)} |`,
     );
   }
   lines.push('');
   const correlation = report.correlations.find((c) => c.pair === 'ci' && c.grid === report.headline.grid && c.at === at);
   const queries = report.variants[0]?.queries ?? 0;
   lines.push(
-    `Mean per-query differences over ${queries.toLocaleString('en-US')} ${report.split} queries × the seeds listed, with 95% paired-bootstrap intervals (queries resampled within each seed) and the sign test over every query-seed pair; one global IVF${report.nlist} quantizer per layout over ${report.corpus.toLocaleString('en-US')} passages, lists storing f_i(I).`,
+    `Mean per-query differences (method − item view) over ${queries.toLocaleString('en-US')} ${report.split} queries, each query's difference averaged over the seeds listed: 95% bootstrap intervals over queries, the sign test over queries, and each seed's own mean; one global IVF${report.nlist} quantizer per layout over ${report.corpus.toLocaleString('en-US')} passages, lists storing f_i(I).`,
   );
+  const scanned = scannedAtBudget(report, i);
+  if (scanned)
+    lines.push(
+      `Equal work: each layout probes lists in order while the items scanned stay within ${report.budgets[i]!.toLocaleString('en-US')} (its first list always), on average ${scanned} items at that point.`,
+    );
   if (correlation)
     lines.push(
       `CI's Recall@10 gain at nprobe ${at} against Δcos over the ${correlation.n} checkpoints: Pearson r = ${correlation.pearson.toFixed(2)}, Spearman ρ = ${correlation.spearman.toFixed(2)}.`,
     );
   const verdicts = report.variants.map((v) => `${variantName(v)}: ${verdict(v.pairs.ci.atNprobe[i]!.recall)}`);
-  lines.push(`CI's Recall@10 against IVF's at nprobe ${at}, by its interval: ${verdicts.join('; ')}.`);
+  lines.push(
+    `CI's Recall@10 against IVF's at nprobe ${at} (higher or lower where the interval and every seed's mean lie on one side of zero): ${verdicts.join('; ')}.`,
+  );
   return lines.join('\n');
 }
 
@@ -98,7 +118,7 @@ export function renderCiTestHtml(report: CiTestReport): string {
 <p class="note">Per checkpoint, every judged ${escapeHtml(report.split)} query walks three IVF${report.nlist},Flat layouts of the ${report.corpus.toLocaleString('en-US')} passages:
 ${Object.entries(report.methods)
   .map(([k, d]) => `<b>${escapeHtml(k)}</b> (${escapeHtml(d)})`)
-  .join('; ')}. Differences are per query, method − item view; intervals are 95% paired bootstraps with queries resampled within each seed.</p>
+  .join('; ')}. Differences are per query, method − item view, averaged over each variant's seeds; intervals are 95% bootstraps over queries.</p>
 ${renderCiTestMarkdownTable(report)}
 ${plot('Recall@10: CI − IVF at equal nprobe', 'Recall@10 difference', 'atNprobe', 'ci', 'recall')}
 ${plot('Recall@10: CI − IVF at equal items scanned', 'Recall@10 difference', 'atBudget', 'ci', 'recall')}
@@ -119,9 +139,9 @@ function renderCiTestMarkdownTable(report: CiTestReport): string {
   const cells = report.variants
     .map((v) => {
       const ci = v.pairs.ci.atNprobe[i]!;
-      return `<tr><td>${escapeHtml(variantName(v))}</td><td>${v.seeds.join(', ')}</td><td>${signed(v.deltaCos.mean, 3)}</td><td>${interval(ci.probed)}</td><td>${interval(ci.recall)}</td><td>${ci.recall.wins} / ${ci.recall.losses}, p ${pValue(ci.recall.p)}</td><td>${interval(v.pairs.ci.atBudget[i]!.recall)}</td><td>${interval(v.pairs['ci+q'].atNprobe[i]!.recall)}</td></tr>`;
+      return `<tr><td>${escapeHtml(variantName(v))}</td><td>${v.seeds.join(', ')}</td><td>${signed(v.deltaCos.mean, 3)}</td><td>${interval(ci.probed)}</td><td>${interval(ci.recall)}</td><td>${perSeed(ci.recall)}</td><td>${ci.recall.wins} / ${ci.recall.losses}, p ${pValue(ci.recall.p)}</td><td>${interval(v.pairs.ci.atBudget[i]!.recall)}</td><td>${interval(v.pairs['ci+q'].atNprobe[i]!.recall)}</td></tr>`;
     })
     .join('\n');
-  return `<table><tr><th>variant</th><th>seeds</th><th>Δcos</th><th>probed, CI − IVF</th><th>R@10, CI − IVF</th><th>sign test</th><th>R@10 at ${report.budgets[i]} scanned</th><th>R@10, CI+Q − IVF</th></tr>
+  return `<table><tr><th>variant</th><th>seeds</th><th>Δcos</th><th>probed, CI − IVF</th><th>R@10, CI − IVF</th><th>per seed</th><th>sign test</th><th>R@10 at ${report.budgets[i]} scanned</th><th>R@10, CI+Q − IVF</th></tr>
 ${cells}</table>`;
 }
