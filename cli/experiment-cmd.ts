@@ -5,6 +5,7 @@ import { parseContract, UsageError } from '../common/index.js';
 import { FsStorage } from '../storage/index.js';
 import {
   buildGridReport,
+  ciTestCommits,
   ciTestRecord,
   GridConfigSchema,
   gridCells,
@@ -134,7 +135,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
     .option('--max-queries <n>', 'at most this many judged queries (default: all)', positiveInt('--max-queries'))
     .option(
       '--write <file>',
-      'also write its result record there (e.g. docs/results/experiment-sci-ci-test.json); refused unless every checkpoint and this analysis ran at one clean commit',
+      'also write its result record there (e.g. docs/results/experiment-sci-ci-test.json); refused unless every checkpoint was trained at one clean commit and this analysis runs at a clean commit',
     )
     .option('--allow-dirty', 'with --write: accept a record made from a tree with uncommitted changes (it says so)')
     .action(
@@ -182,7 +183,7 @@ export function experimentCommand(globals: () => GlobalOptions): Command {
             settings,
             analysisSeconds,
           });
-          recordCommit(record, { allowDirty: flags.allowDirty ?? false });
+          ciTestCommits(record, { allowDirty: flags.allowDirty ?? false });
           writeResultRecord(flags.write, record);
           process.stdout.write(`wrote ${flags.write}\n`);
         }

@@ -3,6 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../common/index.js';
+import { readCiTestRecord, readGridRecord, renderGridMarkdown, type CiTestRecord } from '../experiment/index.js';
+import { renderCiTestMarkdown } from '../report/index.js';
 import { finalStage, pipelineHeadline, readPipelineRecord, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck } from '../pipeline/index.js';
 import { loadPipelineConfig } from './pipeline-cmd.js';
 
@@ -31,6 +33,8 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
   const stems = readPipelineRecord(results('tokenizer-ab-stems.json'));
   const words = readPipelineRecord(results('tokenizer-ab-words.json'));
   const config = loadPipelineConfig(join(repo, 'config', 'pipelines', 'wordnet.yaml'));
+  const sciGrid = readGridRecord(results('experiment-sci.json'));
+  const sciCiTest = readCiTestRecord(results('experiment-sci-ci-test.json'));
   return [
     { name: 'pipeline-record:wordnet', sources: ['docs/results/pipeline-wordnet.json'], markdown: renderPipelineMarkdown(wordnet) },
     {
@@ -50,7 +54,20 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
         ['dev', 'test'],
       ),
     },
+    { name: 'experiment-record:sci', sources: ['docs/results/experiment-sci.json'], markdown: renderGridMarkdown(sciGrid, { nprobes: [1, 8, 64] }) },
+    { name: 'experiment-record:sci-ci-test', sources: ['docs/results/experiment-sci-ci-test.json'], markdown: ciTestBlock(sciCiTest) },
   ];
+}
+
+/** The CI test's README block: which code trained the checkpoints and which ran the analysis, then its table. */
+function ciTestBlock(record: CiTestRecord): string {
+  const commits = (provenance: CiTestRecord['provenance']) =>
+    [...new Set(provenance.map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`))].join(', ');
+  return [
+    `CI test \`${record.name}\`: checkpoints trained at ${commits(record.body.code.training)}, analysis at ${commits([record.body.code.analysis])}, seeds ${record.seeds.join(', ')}, made by \`${record.command}\`.`,
+    '',
+    renderCiTestMarkdown(record.body),
+  ].join('\n');
 }
 
 /** The headline of the committed WordNet pipeline record (`sci results headline`, the demo's last line). */

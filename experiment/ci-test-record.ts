@@ -1,6 +1,15 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
-import { captureProvenance, ResultRecordError, readResultRecord, resultRecord, type ResultRecord } from '../results/index.js';
+import {
+  captureProvenance,
+  distinctCode,
+  recordCommit,
+  ResultRecordError,
+  readResultRecord,
+  resultRecord,
+  type Provenance,
+  type ResultRecord,
+} from '../results/index.js';
 import type { CiTestReport } from './ci-test.js';
 import { gridProvenance, type GridRecordOptions } from './record.js';
 
@@ -19,7 +28,12 @@ export const CiTestBodySchema = z.looseObject({
   variants: z.array(z.unknown()),
   correlations: z.array(z.unknown()),
 });
-export type CiTestRecord = ResultRecord & { body: CiTestReport };
+/** Which code trained the checkpoints and which ran the analysis (the envelope's provenance is their union). */
+export interface CiTestCode {
+  training: Provenance[];
+  analysis: Provenance;
+}
+export type CiTestRecord = ResultRecord & { body: CiTestReport & { code: CiTestCode } };
 
 export interface CiTestSettings {
   nlist: number;
@@ -29,21 +43,41 @@ export interface CiTestSettings {
 }
 
 export async function ciTestRecord(
-  options: Omit<GridRecordOptions, 'report'> & { report: CiTestReport; settings: CiTestSettings; analysisSeconds: number },
+  options: Omit<GridRecordOptions, 'report'> & {
+    report: CiTestReport;
+    settings: CiTestSettings;
+    analysisSeconds: number;
+    /** The code that ran the analysis. @defaultValue this process's */
+    analysis?: Provenance;
+  },
 ): Promise<CiTestRecord> {
   const { cellFingerprints, provenance, wallSeconds } = await gridProvenance(options);
+  const analysis = options.analysis ?? captureProvenance();
   const { out: _out, seed: _seed, ...measured } = options.grid;
   return resultRecord({
     kind: 'experiment',
     // Named after the grid with a suffix: the grid's own record keeps the grid's name.
     file: join(dirname(options.file), `${basename(options.file, extname(options.file))}-ci-test`),
     command: options.command,
-    provenance: [...provenance, captureProvenance()],
+    provenance: [...provenance, analysis],
     config: { grid: measured, cells: cellFingerprints, ciTest: options.settings },
     seeds: options.seeds,
     wallSeconds: wallSeconds + options.analysisSeconds,
-    body: options.report,
+    body: { ...options.report, code: { training: distinctCode(provenance), analysis } },
   });
+}
+
+/**
+ * The commits a CI-test record stands for: every checkpoint trained at one commit, and the analysis
+ * at one (the same or a later one: a fix to the analysis need not retrain the grid), each clean unless
+ * allowed. Refused otherwise, naming why.
+ */
+export function ciTestCommits(record: CiTestRecord, options: { allowDirty?: boolean } = {}): { training: string; analysis: string } {
+  const { training, analysis } = record.body.code;
+  return {
+    training: recordCommit({ name: `${record.name} (checkpoints)`, provenance: training }, options),
+    analysis: recordCommit({ name: `${record.name} (analysis)`, provenance: [analysis] }, options),
+  };
 }
 
 export function readCiTestRecord(file: string): CiTestRecord {

@@ -17,4 +17,4 @@ export {
   type CiMethod,
 } from './ci-test.js';
 export { ivfLayout, walkIvf, type IvfLayout, type ProbePoint, type WalkResult } from './ivf-walk.js';
-export { ciTestRecord, readCiTestRecord, type CiTestRecord, type CiTestSettings } from './ci-test-record.js';
+export { ciTestRecord, ciTestCommits, readCiTestRecord, type CiTestRecord, type CiTestSettings, type CiTestCode } from './ci-test-record.js';

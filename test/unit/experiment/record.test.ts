@@ -55,3 +55,15 @@ test("a grid record names each cell's resolved config and the code that ran it; 
   assert.deepEqual(record.config, { grid: measured, cells: { 'w=0': fingerprints[0], 'w=0.6': fingerprints[1] } });
   assert.equal(recordCommit(record), 'e'.repeat(40));
 });
+
+test('a CI-test record stands for one training commit and one analysis commit, each clean', async () => {
+  const { ciTestCommits } = await import('../../../experiment/index.js');
+  const at = (commit: string, dirty = false) => ({ ...captureProvenance(), commit: commit.repeat(40), dirty });
+  const record = (training: ReturnType<typeof at>[], analysis: ReturnType<typeof at>) =>
+    ({ name: 'sci-ci-test', provenance: [...training, analysis], body: { code: { training, analysis } } }) as unknown as Parameters<typeof ciTestCommits>[0];
+  assert.deepEqual(ciTestCommits(record([at('a')], at('b'))), { training: 'a'.repeat(40), analysis: 'b'.repeat(40) });
+  assert.deepEqual(ciTestCommits(record([at('a')], at('a'))), { training: 'a'.repeat(40), analysis: 'a'.repeat(40) });
+  assert.throws(() => ciTestCommits(record([at('a'), at('b')], at('b'))), /sci-ci-test \(checkpoints\) mixes code from 2 commits/);
+  assert.throws(() => ciTestCommits(record([at('a')], at('b', true))), /sci-ci-test \(analysis\) ran on a dirty tree/);
+  assert.deepEqual(ciTestCommits(record([at('a')], at('b', true)), { allowDirty: true }).analysis, 'b'.repeat(40));
+});
