@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../common/index.js';
+import { codeLabel } from '../results/index.js';
 import { readCiTestRecord, readGridRecord, renderGridMarkdown, type CiTestRecord } from '../experiment/index.js';
 import { renderCiTestMarkdown } from '../report/index.js';
 import { finalStage, pipelineHeadline, readPipelineRecord, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck } from '../pipeline/index.js';
@@ -61,10 +62,8 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
 
 /** The CI test's README block: which code trained the checkpoints and which ran the analysis, then its table. */
 function ciTestBlock(record: CiTestRecord): string {
-  const commits = (provenance: CiTestRecord['provenance']) =>
-    [...new Set(provenance.map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`))].join(', ');
   return [
-    `CI test \`${record.name}\`: checkpoints trained at ${commits(record.body.code.training)}, analysis at ${commits([record.body.code.analysis])}, seeds ${record.seeds.join(', ')}, made by \`${record.command}\`.`,
+    `CI test \`${record.name}\`: checkpoints trained at ${codeLabel(record.body.code.training)}, analysis at ${codeLabel([record.body.code.analysis])}, seeds ${record.seeds.join(', ')}, made by \`${record.command}\`.`,
     '',
     renderCiTestMarkdown(record.body),
   ].join('\n');

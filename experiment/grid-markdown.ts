@@ -1,3 +1,4 @@
+import { codeLabel } from '../results/index.js';
 import type { GridRecord } from './record.js';
 import type { GridRow, MeanStd, SweepSummary } from './report.js';
 
@@ -34,7 +35,7 @@ export function renderGridMarkdown(record: GridRecord, options: { nprobes?: read
   const report = record.body;
   const rows = report.rows.filter((r) => r.seeds.length > 0);
   const severalRows = new Set(report.rows.map((r) => r.row)).size > 1;
-  const code = [...new Set(record.provenance.map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`))].join(', ');
+  const code = codeLabel(record.provenance);
   const axisNames = report.axes.map((a) => a.name).join(' × ');
   const columns: Column[] = [
     { header: 'seeds', value: (r) => r.seeds.join(', '), baseline: () => '' },

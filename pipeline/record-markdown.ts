@@ -1,6 +1,6 @@
 import { REPORT_METRICS } from '../eval/index.js';
 import type { PipelineRecord } from './record.js';
-import { ResultRecordError } from '../results/index.js';
+import { codeLabel, ResultRecordError } from '../results/index.js';
 
 /*
  * The README's pipeline tables, rendered from a result record (a test
@@ -44,7 +44,7 @@ function splitsOf(record: PipelineRecord): string[] {
 
 /** Markdown: which code and seeds, then stage × (split, metric) as mean ± sample std; the best mean of each column in bold. */
 export function renderPipelineMarkdown(record: PipelineRecord): string {
-  const code = record.provenance.map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`).join(', ');
+  const code = codeLabel(record.provenance);
   const stages = stagesOf(record);
   const splits = splitsOf(record);
   const columns = splits.flatMap((split) => REPORT_METRICS.map((metric) => ({ split, metric })));

@@ -3,6 +3,7 @@ export { canonicalJson, configFingerprint } from './fingerprint.js';
 export {
   RESULT_RECORD_FORMAT,
   ResultRecordSchema,
+  codeLabel,
   distinctCode,
   readResultRecord,
   recordCommit,

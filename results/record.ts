@@ -44,6 +44,13 @@ export function distinctCode(provenance: readonly Provenance[]): Provenance[] {
   return out;
 }
 
+/** The distinct code of a provenance list for a person: each commit's first 10 digits in backticks, "(dirty tree)" where it was. */
+export function codeLabel(provenance: readonly Provenance[]): string {
+  return distinctCode(provenance)
+    .map((p) => `\`${p.commit?.slice(0, 10) ?? 'unknown'}\`${p.dirty ? ' (dirty tree)' : ''}`)
+    .join(', ');
+}
+
 /** The one commit a record ran at, or an error naming why it has none: mixed commits, a dirty tree, no git checkout. */
 export function recordCommit(record: Pick<ResultRecord, 'provenance' | 'name'>, options: { allowDirty?: boolean } = {}): string {
   const codes = distinctCode(record.provenance);
