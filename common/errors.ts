@@ -58,6 +58,18 @@ export class CancelledError extends SciClusterError {
   }
 }
 
+/**
+ * Whether `err` is a cancellation: a CancelledError here, or one that crossed a boundary and was
+ * wrapped on the way (a pool thread's comes back as a task error with a CANCELLED cause). The whole
+ * cause chain is read: one wrapper more must not turn a stop into a task failure.
+ */
+export function isCancellation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof CancelledError || (e instanceof SciClusterError && e.code === 'CANCELLED')) return true;
+  }
+  return false;
+}
+
 /** A value crossed a boundary (NATS message, manifest, model card, request) without matching its contract. */
 export class ContractError extends SciClusterError {
   constructor(message: string, options: SciClusterErrorOptions = {}) {

@@ -31,9 +31,10 @@ export async function runTask(
     const channel = new MessageChannel();
     channel.port1.on('message', (m: ProgressMessage) => options.onProgress?.(m));
     let result: PoolResult;
+    // Cancelled while it was being prepared: the CancelledError as it is (the catch below would make it a thread failure).
+    options.signal?.throwIfAborted();
     try {
       // Not piscina's own signal: that kills the thread, even under a native call. The thread stops itself between batches.
-      options.signal?.throwIfAborted();
       result = (await pool.run(
         { ...poolTask, progress: channel.port2, cancel: cancelFlagFor(options.signal) },
         { transferList: [channel.port2] },

@@ -3,7 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { JsMsg, Subscription } from 'nats';
-import { type Logger, CancelledError, messageWithLocation, noteContained, SciClusterError, jsonOrUndefined, parseContract } from '../common/index.js';
+import {
+  type Logger,
+  CancelledError,
+  isCancellation,
+  messageWithLocation,
+  noteContained,
+  SciClusterError,
+  jsonOrUndefined,
+  parseContract,
+} from '../common/index.js';
 import type { Storage } from '../storage/index.js';
 import {
   JOB_ID_PATTERN,
@@ -456,8 +465,9 @@ export class Worker {
     const handedBack = isCancellation(err) && this.status === 'draining';
     const cannotSucceed = !handedBack && (err instanceof SciClusterError ? !err.retryable : false);
     const fatal = cannotSucceed || (last && !handedBack);
+    // One reason however the stop reached the task (before its thread took it, or between batches in it).
     const reason = handedBack
-      ? `handed back: ${(err as Error).message}`
+      ? 'handed back: cancelled because its worker is stopping'
       : `${fatal && !cannotSucceed ? `failed on delivery ${msg.info.deliveryCount} of ${maxDeliver}: ` : ''}${messageWithLocation(err)}`;
     try {
       await retrying(
@@ -493,12 +503,6 @@ class JobCancelledError extends CancelledError {
   constructor(jobId: string) {
     super(`job ${jobId} was cancelled`);
   }
-}
-
-/** A cancellation, here or in a pool thread (which crosses back as a task error with the CANCELLED code as its cause). */
-function isCancellation(err: unknown): boolean {
-  const codeOf = (e: unknown) => (e instanceof SciClusterError ? e.code : null);
-  return err instanceof CancelledError || codeOf(err) === 'CANCELLED' || codeOf((err as Error | undefined)?.cause) === 'CANCELLED';
 }
 
 /** How long cancelled tasks get to reach their next batch boundary after a stop's grace. */

@@ -164,6 +164,26 @@ test(
         await sleep(500);
       }
     };
+    // A host back after a fault has come back when its NATS node holds a current replica of every
+    // stream again: the next phase's fault must not land on a cluster still catching up.
+    const streamsCaughtUp = async (host: string, since: number) => {
+      let last = '';
+      for (const deadline = Date.now() + 90_000; ;) {
+        last = await placement();
+        try {
+          const { streams } = JSON.parse(last) as { streams: Array<{ stream: string; replicas: number; peers: string[]; leader?: string }> };
+          const lagging = streams.filter((s) => !s.leader || s.peers.length !== s.replicas - 1 || s.peers.some((p) => /\((behind|offline)\)/.test(p)));
+          if (streams.length > 0 && lagging.length === 0) {
+            t.diagnostic(`every stream current on all ${streams[0]!.replicas} nodes ${((Date.now() - since) / 1000).toFixed(1)} s after ${host} came back`);
+            return;
+          }
+        } catch {
+          // Not JSON: the placement script could not ask (an election); asked again.
+        }
+        if (Date.now() > deadline) throw new Error(`the streams did not catch up after ${host} came back: ${last}\n${natsLogs()}`);
+        await sleep(1000);
+      }
+    };
     const storedManifest = async (key: string): Promise<SetManifest> => {
       const out = join(a.dir, 'got', key.replace(/\//g, '_'));
       await sci(['storage', 'get', `${key}/manifest.json`, out]);
@@ -315,12 +335,15 @@ test(
         if (Date.now() > deadline) throw new Error(`B's worker (pid ${bWorker}) did not come back after its link did`);
         await sleep(1000);
       }
+      await streamsCaughtUp('B', upAt);
     });
     await t.test('the NATS node on C killed in the middle of a job: the R3 streams carry it to the end', async () => {
       const killed = await submit(['--kind', 'encode', '--input', 'wn/passages', '--output', 'wn/embeddings-killed', '--dim', '40']);
       await nats[2]!.kill();
       await exactlyOnce(await waitDone(killed.id), rows);
+      const relaunchedAt = Date.now();
       await nats[2]!.launch();
+      await streamsCaughtUp('C', relaunchedAt);
     });
     await t.test("host C's shard server cut off while searches run: partial answers name its shards; whole answers after it heals", async () => {
       await search('flat');
@@ -342,14 +365,25 @@ test(
       const caches = [b, c].map((h) => join(h.dir, 'cache'));
       // A mine job (the longest of the main path): its stages read the passages and the index files, so
       // whenever in the job the caches go, what is left of it has to fetch them from the object store.
+      // Deleted before the submission as well: a job quicker than the poll below still starts without them.
+      const clear = () => {
+        for (const cache of caches) rmSync(cache, { recursive: true, force: true });
+      };
+      clear();
       const again = await submit(mineArgs('wn/mined-again'));
       for (const deadline = Date.now() + 60_000; ;) {
         const { job } = JSON.parse(await sci(['job', 'status', again.id, '--json'])) as { job: JobRecordOut };
-        if (job.state === 'running') break;
-        if (Date.now() > deadline || job.state === 'done') throw new Error(`job ${again.id} was not seen running (${job.state})`);
+        if (job.state === 'running') {
+          clear();
+          break;
+        }
+        if (job.state === 'done') {
+          t.diagnostic(`job ${again.id} ended before a poll saw it running: its caches went before it started`);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`job ${again.id} was not seen running (${job.state})`);
         await sleep(100);
       }
-      for (const cache of caches) rmSync(cache, { recursive: true, force: true });
       const job = await waitDone(again.id);
       assert.equal(job.state, 'done', job.error ?? '');
       assert.deepEqual(digests(await storedManifest('wn/mined-again')), digests(await storedManifest('wn/mined')), 'the same negatives as before');

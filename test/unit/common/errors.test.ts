@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CancelledError, fromErrorWire, SciClusterError, toErrorWire, UsageError } from '../../../common/errors.js';
+import { CancelledError, fromErrorWire, isCancellation, SciClusterError, toErrorWire, UsageError } from '../../../common/errors.js';
 import { toApiError } from '../../../api/errors.js';
 import { fromWorkerThread, WIRE_PREFIX } from '../../../stages/thread-errors.js';
 import { FatalTaskError, RetryableTaskError } from '../../../jobs/index.js';
@@ -44,4 +44,18 @@ test('errors cross the worker-thread boundary by their wire form, fatal when not
   assert.equal(fatal.field, 'shards.0.path');
   const back = fromErrorWire({ code: 'X', message: 'm', retryable: true, status: 503 });
   assert.deepEqual([back.code, back.retryable, back.status], ['X', true, 503]);
+});
+
+test('a cancellation is recognised wherever it sits in the cause chain, and nothing else is one', () => {
+  const stop = new CancelledError('the worker is stopping');
+  assert.ok(isCancellation(stop));
+  // A pool thread's cancel comes back as a fatal task error with a CANCELLED cause.
+  assert.ok(isCancellation(fromWorkerThread(new Error(`${WIRE_PREFIX}${JSON.stringify(toErrorWire(stop))}`))));
+  // One wrapper more (a main-thread CancelledError passed through fromWorkerThread) is still a stop, not a failure.
+  assert.ok(isCancellation(fromWorkerThread(stop)));
+  assert.ok(isCancellation(new Error('outer', { cause: new Error('middle', { cause: stop }) })));
+  assert.equal(isCancellation(new StorageError('EIO')), false);
+  assert.equal(isCancellation(fromWorkerThread(new Error('worker thread exited'))), false);
+  assert.equal(isCancellation('cancelled'), false);
+  assert.equal(isCancellation(undefined), false);
 });
