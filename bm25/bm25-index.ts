@@ -1,7 +1,7 @@
 import { EnglishAnalyzer } from './analyzer.js';
 import { NORM_LENGTHS } from './lucene-norms.js';
 import { Bm25ArgumentError } from './errors.js';
-import { maxScoreTopK, type MaxScoreCounters, type QueryTermPostings } from './max-score.js';
+import { maxScoreTopK, type MaxScoreOptions, type QueryTermPostings } from './max-score.js';
 import { TopKHeap } from './top-k.js';
 
 /*
@@ -100,15 +100,15 @@ export class Bm25Index {
     return this.searchTerms(this.analyzer.analyze(query), k, stats);
   }
 
-  /** Top-k documents for analyzed query terms; `counters` (optional) learns how many candidates pruning left. */
-  searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats(), counters?: MaxScoreCounters): Bm25Hit[] {
+  /** Top-k documents for analyzed query terms; `pruning.counters` (optional) learns how many candidates pruning left. */
+  searchTerms(queryTerms: readonly string[], k: number, stats: CorpusStats = this.localStats(), pruning: MaxScoreOptions = {}): Bm25Hit[] {
     const query = this.prepare(queryTerms, k, stats);
     if (!query) return [];
     // The bounds hold for positive weights and monotone shares only: statistics with a df above the
     // document count (a negative idf) or parameters outside k1 ≥ 0, 0 ≤ b ≤ 1 (a hand-made index)
     // are scored exhaustively.
     if (!query.terms.every((t) => t.weight > 0) || !sharesAreMonotone(query.normCache)) return this.searchTermsExhaustive(queryTerms, k, stats);
-    const top = maxScoreTopK(query.terms, this.parts, query.normCache, k, counters);
+    const top = maxScoreTopK(query.terms, this.parts, query.normCache, k, pruning);
     return top.map(({ doc, score }) => ({ doc, score, rowId: this.parts.rowIds[doc]!, externalId: this.parts.externalIds[doc]! }));
   }
 

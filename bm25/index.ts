@@ -6,5 +6,5 @@ export { mergeCorpusStats } from './corpus-stats.js';
 export { buildBm25FromShards, openBm25Set, searchBm25Set, type Bm25Set } from './bm25-set.js';
 export { lengthToNorm, normToLength } from './lucene-norms.js';
 export { Bm25IndexError, Bm25ArgumentError } from './errors.js';
-export { maxScoreTopK, type QueryTermPostings, type MaxScoreCounters } from './max-score.js';
+export { maxScoreTopK, MAX_SCORE_WINDOW, type QueryTermPostings, type MaxScoreCounters, type MaxScoreOptions } from './max-score.js';
 export { TopKHeap, type ScoredDoc } from './top-k.js';

@@ -1,8 +1,8 @@
 import { TopKHeap, type ScoredDoc } from './top-k.js';
 
 /*
- * Exact top-k BM25 by MaxScore (Turtle & Flood 1995; Lucene's MaxScoreBulkScorer
- * and PISA's maxscore work the same way), document at a time.
+ * Exact top-k BM25 by MaxScore (Turtle & Flood 1995), scored window by window
+ * as Lucene's MaxScoreBulkScorer does.
  *
  * Every query term has an upper bound on what it can add to a document's
  * score. Terms are ordered by bound; once the k-th best score so far exceeds
@@ -12,6 +12,16 @@ import { TopKHeap, type ScoredDoc } from './top-k.js';
  * only looked up (a galloping search in their sorted documents) for a
  * candidate that could still reach the top k. On a corpus whose queries mix
  * common and rare words this skips most postings of the common ones.
+ *
+ * Why windows: document at a time, every candidate costs a pass over every
+ * essential cursor (which is next, which hold it), and on short postings
+ * (SciFact: most documents touched by one or two of a query's many terms)
+ * that made the pruned search slower than scoring every posting. Instead the
+ * essential terms' postings inside a window of document numbers are scored
+ * term at a time into a small array, as the exhaustive search does, and only
+ * a candidate whose partial score plus the non-essential bounds reaches the
+ * k-th score is looked at again. The split into essential terms is fixed for
+ * a window and moves at the next one.
  *
  * The result is the exhaustive search's, bit for bit: a kept document's score
  * is summed over the same terms in the query's term order (floating-point
@@ -41,10 +51,24 @@ export interface PostingArrays {
 /** Room left on every bound and compared sum, so rounding can never prune a document that would be kept. */
 const BOUND_MARGIN = 1 + 1e-9;
 
+/** Documents a window spans: Lucene's inner window (small enough for its arrays to stay in the L1/L2 cache). */
+export const MAX_SCORE_WINDOW = 4096;
+
 /** What a search did: documents considered as candidates (from the essential terms' postings). */
 export interface MaxScoreCounters {
   candidates: number;
 }
+
+export interface MaxScoreOptions {
+  counters?: MaxScoreCounters;
+  /** Documents a window spans (tests use tiny ones to cross many window edges). */
+  windowSize?: number;
+}
+
+// One search runs at a time on a thread (the search is synchronous): the window's arrays are shared.
+let windowScores = new Float64Array(MAX_SCORE_WINDOW);
+let windowSeen = new Uint8Array(MAX_SCORE_WINDOW);
+let windowTouched = new Int32Array(MAX_SCORE_WINDOW);
 
 /** The top k documents of the query whose terms (in query order) are `terms`; `normCache` is k1·(1 − b + b·dl/avgdl) per norm byte. */
 export function maxScoreTopK(
@@ -52,8 +76,19 @@ export function maxScoreTopK(
   postings: PostingArrays,
   normCache: Float64Array,
   k: number,
-  counters?: MaxScoreCounters,
+  options: MaxScoreOptions = {},
 ): ScoredDoc[] {
+  const { counters } = options;
+  const windowSize = options.windowSize ?? MAX_SCORE_WINDOW;
+  if (!Number.isInteger(windowSize) || windowSize < 1) throw new RangeError(`windowSize must be a positive integer, got ${windowSize}`);
+  if (windowScores.length < windowSize) {
+    windowScores = new Float64Array(windowSize);
+    windowSeen = new Uint8Array(windowSize);
+    windowTouched = new Int32Array(windowSize);
+  }
+  const scores = windowScores;
+  const seen = windowSeen;
+  const touched = windowTouched;
   const { docs, tfs, norms } = postings;
   const n = terms.length;
   // Cursor i follows the i-th term by ascending bound; `queryOrder[i]` is its place in the query.
@@ -69,60 +104,81 @@ export function maxScoreTopK(
     weights[i] = term.weight;
     boundSums[i] = (i > 0 ? boundSums[i - 1]! : 0) + term.bound * BOUND_MARGIN;
   }
-  const contribution = new Float64Array(n); // by query order, for the current candidate
-  const matched = new Uint8Array(n);
+  // A second cursor per term, in query order, for the exact sum of a document that may be kept.
+  const exactAt = new Float64Array(n);
+  for (let q = 0; q < n; q++) exactAt[q] = terms[q]!.start;
   const heap = new TopKHeap(k);
   let threshold = -Infinity;
   let firstEssential = 0;
 
-  const score = (cursor: number, doc: number, p: number): number => {
-    const freq = tfs[p]!;
-    return (weights[cursor]! * freq) / (freq + normCache[norms[doc]!]!);
-  };
-
   for (;;) {
-    let doc = Infinity;
-    for (let i = firstEssential; i < n; i++) if (at[i]! < ends[i]!) doc = Math.min(doc, docs[at[i]!]!);
-    if (doc === Infinity) break;
-    if (counters) counters.candidates++;
+    // The window starts at the next document an essential term holds.
+    let from = Infinity;
+    for (let i = firstEssential; i < n; i++) if (at[i]! < ends[i]!) from = Math.min(from, docs[at[i]!]!);
+    if (from === Infinity) break;
+    const to = from + windowSize;
+    const essential = firstEssential;
 
-    let partial = 0;
-    for (let i = firstEssential; i < n; i++) {
-      const p = at[i]!;
-      if (p < ends[i]! && docs[p] === doc) {
-        const c = score(i, doc, p);
-        contribution[queryOrder[i]!] = c;
-        matched[queryOrder[i]!] = 1;
-        partial += c;
-        at[i] = p + 1;
+    // The essential terms' postings in [from, to), term at a time, in bound order.
+    let count = 0;
+    for (let i = essential; i < n; i++) {
+      const weight = weights[i]!;
+      let p = at[i]!;
+      for (const end = ends[i]!; p < end; p++) {
+        const doc = docs[p]!;
+        if (doc >= to) break;
+        const slot = doc - from;
+        if (seen[slot] === 0) {
+          seen[slot] = 1;
+          touched[count++] = slot;
+        }
+        const freq = tfs[p]!;
+        scores[slot]! += (weight * freq) / (freq + normCache[norms[doc]!]!);
       }
+      at[i] = p;
     }
-    let possible = true;
-    for (let i = firstEssential - 1; i >= 0; i--) {
+    if (counters) counters.candidates += count;
+    // The candidates in document order: read off the flags where they are dense (a typed-array sort
+    // of thousands of slots cost more than scoring them), sorted where they are few.
+    if (count * 8 >= windowSize) {
+      for (let slot = 0, c = 0; c < count; slot++) if (seen[slot] === 1) touched[c++] = slot;
+    } else touched.subarray(0, count).sort();
+
+    for (let c = 0; c < count; c++) {
+      const slot = touched[c]!;
+      const doc = from + slot;
+      let partial = scores[slot]!;
+      scores[slot] = 0;
+      seen[slot] = 0;
       // The margin on the whole sum: `partial` is summed in bound order, a kept score in query order,
       // and the two may differ in their last bits.
-      if ((partial + boundSums[i]!) * BOUND_MARGIN < threshold) {
-        possible = false;
-        break;
+      let possible = true;
+      for (let i = essential - 1; i >= 0; i--) {
+        if ((partial + boundSums[i]!) * BOUND_MARGIN < threshold) {
+          possible = false;
+          break;
+        }
+        const p = advance(docs, at[i]!, ends[i]!, doc);
+        at[i] = p;
+        if (p < ends[i]! && docs[p] === doc) {
+          const freq = tfs[p]!;
+          partial += (weights[i]! * freq) / (freq + normCache[norms[doc]!]!);
+        }
       }
-      const p = advance(docs, at[i]!, ends[i]!, doc);
-      at[i] = p;
-      if (p < ends[i]! && docs[p] === doc) {
-        const c = score(i, doc, p);
-        contribution[queryOrder[i]!] = c;
-        matched[queryOrder[i]!] = 1;
-        partial += c;
-      }
-    }
-    if (possible) {
+      if (!possible || partial * BOUND_MARGIN < threshold) continue;
       let total = 0;
-      for (let q = 0; q < n; q++) if (matched[q] === 1) total += contribution[q]!;
-      if (heap.offer(doc, total) && heap.full && heap.threshold > threshold) {
-        threshold = heap.threshold;
-        while (firstEssential < n && boundSums[firstEssential]! < threshold) firstEssential++;
+      for (let q = 0; q < n; q++) {
+        const p = advance(docs, exactAt[q]!, terms[q]!.end, doc);
+        exactAt[q] = p;
+        if (p < terms[q]!.end && docs[p] === doc) {
+          const freq = tfs[p]!;
+          total += (terms[q]!.weight * freq) / (freq + normCache[norms[doc]!]!);
+        }
       }
+      if (heap.offer(doc, total) && heap.full && heap.threshold > threshold) threshold = heap.threshold;
     }
-    matched.fill(0);
+    // The next window's essential terms: those whose bounds alone could still reach the k-th score.
+    while (firstEssential < n && boundSums[firstEssential]! < threshold) firstEssential++;
   }
   return heap.sorted();
 }

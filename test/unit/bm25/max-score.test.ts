@@ -58,9 +58,12 @@ test('MaxScore returns the exhaustive top k bit for bit (local and corpus-wide s
         for (const words of queries) {
           const terms = index.analyze(words.join(' '));
           for (const stats of [index.localStats(), corpus]) {
-            const pruned = index.searchTerms(terms, k, stats);
             const exhaustive = index.searchTermsExhaustive(terms, k, stats);
-            assert.deepEqual(pruned, exhaustive, `query ${words.join(' ')}, k ${k}, k1 ${params.k1}, b ${params.b}`);
+            // Windows of one document, of a few (many window edges in a small corpus) and the default.
+            for (const windowSize of [1, 7, 64, undefined]) {
+              const pruned = index.searchTerms(terms, k, stats, windowSize ? { windowSize } : {});
+              assert.deepEqual(pruned, exhaustive, `query ${words.join(' ')}, k ${k}, k1 ${params.k1}, b ${params.b}, window ${windowSize}`);
+            }
           }
         }
       },
@@ -76,7 +79,7 @@ test('MaxScore skips documents that hold only common terms once the top k is set
   const index = builder.build();
   const terms = index.analyze('common rare');
   const counters = { candidates: 0 };
-  const hits = index.searchTerms(terms, 5, index.localStats(), counters);
+  const hits = index.searchTerms(terms, 5, index.localStats(), { counters, windowSize: 64 });
   assert.deepEqual(
     hits.map((h) => h.externalId),
     ['d0', 'd500', 'd1000', 'd1500', 'd2000'],
