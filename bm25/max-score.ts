@@ -65,10 +65,13 @@ export interface MaxScoreOptions {
   windowSize?: number;
 }
 
-// One search runs at a time on a thread (the search is synchronous): the window's arrays are shared.
-let windowScores = new Float64Array(MAX_SCORE_WINDOW);
-let windowSeen = new Uint8Array(MAX_SCORE_WINDOW);
-let windowTouched = new Int32Array(MAX_SCORE_WINDOW);
+// One search runs at a time on a thread (the search is synchronous and calls nothing outside this
+// module while a window is open): the window's arrays are shared, and every call leaves them zero.
+let scratch = windowArrays(MAX_SCORE_WINDOW);
+
+function windowArrays(size: number): { scores: Float64Array; seen: Uint8Array; touched: Int32Array } {
+  return { scores: new Float64Array(size), seen: new Uint8Array(size), touched: new Int32Array(size) };
+}
 
 /** The top k documents of the query whose terms (in query order) are `terms`; `normCache` is k1·(1 − b + b·dl/avgdl) per norm byte. */
 export function maxScoreTopK(
@@ -78,17 +81,10 @@ export function maxScoreTopK(
   k: number,
   options: MaxScoreOptions = {},
 ): ScoredDoc[] {
-  const { counters } = options;
   const windowSize = options.windowSize ?? MAX_SCORE_WINDOW;
   if (!Number.isInteger(windowSize) || windowSize < 1) throw new RangeError(`windowSize must be a positive integer, got ${windowSize}`);
-  if (windowScores.length < windowSize) {
-    windowScores = new Float64Array(windowSize);
-    windowSeen = new Uint8Array(windowSize);
-    windowTouched = new Int32Array(windowSize);
-  }
-  const scores = windowScores;
-  const seen = windowSeen;
-  const touched = windowTouched;
+  if (scratch.scores.length < windowSize) scratch = windowArrays(windowSize);
+  const { scores, seen, touched } = scratch;
   const { docs, tfs, norms } = postings;
   const n = terms.length;
   // Cursor i follows the i-th term by ascending bound; `queryOrder[i]` is its place in the query.
@@ -106,10 +102,21 @@ export function maxScoreTopK(
   }
   // A second cursor per term, in query order, for the exact sum of a document that may be kept.
   const exactAt = new Float64Array(n);
-  for (let q = 0; q < n; q++) exactAt[q] = terms[q]!.start;
+  const exactEnds = new Float64Array(n);
+  const exactWeights = new Float64Array(n);
+  for (let q = 0; q < n; q++) {
+    exactAt[q] = terms[q]!.start;
+    exactEnds[q] = terms[q]!.end;
+    exactWeights[q] = terms[q]!.weight;
+  }
+  // The cursor of the term at each query position, and the current window's essential cursors in query order.
+  const cursorOfTerm = new Int32Array(n);
+  for (let i = 0; i < n; i++) cursorOfTerm[queryOrder[i]!] = i;
+  const essentialCursors = new Int32Array(n);
   const heap = new TopKHeap(k);
   let threshold = -Infinity;
   let firstEssential = 0;
+  let candidates = 0;
 
   for (;;) {
     // The window starts at the next document an essential term holds.
@@ -118,10 +125,17 @@ export function maxScoreTopK(
     if (from === Infinity) break;
     const to = from + windowSize;
     const essential = firstEssential;
+    let essentialCount = 0;
+    for (let q = 0; q < n; q++) {
+      const i = cursorOfTerm[q]!;
+      if (i >= essential) essentialCursors[essentialCount++] = i;
+    }
 
-    // The essential terms' postings in [from, to), term at a time, in bound order.
+    // The essential terms' postings in [from, to), term at a time in query order: with no
+    // non-essential term that sum is already the exact score.
     let count = 0;
-    for (let i = essential; i < n; i++) {
+    for (let e = 0; e < essentialCount; e++) {
+      const i = essentialCursors[e]!;
       const weight = weights[i]!;
       let p = at[i]!;
       for (const end = ends[i]!; p < end; p++) {
@@ -137,7 +151,7 @@ export function maxScoreTopK(
       }
       at[i] = p;
     }
-    if (counters) counters.candidates += count;
+    candidates += count;
     // The candidates in document order: read off the flags where they are dense (a typed-array sort
     // of thousands of slots cost more than scoring them), sorted where they are few.
     if (count * 8 >= windowSize) {
@@ -147,11 +161,12 @@ export function maxScoreTopK(
     for (let c = 0; c < count; c++) {
       const slot = touched[c]!;
       const doc = from + slot;
-      let partial = scores[slot]!;
+      const essentialSum = scores[slot]!;
       scores[slot] = 0;
       seen[slot] = 0;
-      // The margin on the whole sum: `partial` is summed in bound order, a kept score in query order,
+      // The margin on the whole sum: `partial` adds the terms in another order than the kept score,
       // and the two may differ in their last bits.
+      let partial = essentialSum;
       let possible = true;
       for (let i = essential - 1; i >= 0; i--) {
         if ((partial + boundSums[i]!) * BOUND_MARGIN < threshold) {
@@ -166,13 +181,16 @@ export function maxScoreTopK(
         }
       }
       if (!possible || partial * BOUND_MARGIN < threshold) continue;
-      let total = 0;
-      for (let q = 0; q < n; q++) {
-        const p = advance(docs, exactAt[q]!, terms[q]!.end, doc);
-        exactAt[q] = p;
-        if (p < terms[q]!.end && docs[p] === doc) {
-          const freq = tfs[p]!;
-          total += (terms[q]!.weight * freq) / (freq + normCache[norms[doc]!]!);
+      let total = essentialSum;
+      if (essential > 0) {
+        total = 0;
+        for (let q = 0; q < n; q++) {
+          const p = advance(docs, exactAt[q]!, exactEnds[q]!, doc);
+          exactAt[q] = p;
+          if (p < exactEnds[q]! && docs[p] === doc) {
+            const freq = tfs[p]!;
+            total += (exactWeights[q]! * freq) / (freq + normCache[norms[doc]!]!);
+          }
         }
       }
       if (heap.offer(doc, total) && heap.full && heap.threshold > threshold) threshold = heap.threshold;
@@ -180,6 +198,7 @@ export function maxScoreTopK(
     // The next window's essential terms: those whose bounds alone could still reach the k-th score.
     while (firstEssential < n && boundSums[firstEssential]! < threshold) firstEssential++;
   }
+  if (options.counters) options.counters.candidates += candidates;
   return heap.sorted();
 }
 

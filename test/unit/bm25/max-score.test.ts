@@ -88,6 +88,13 @@ test('MaxScore skips documents that hold only common terms once the top k is set
   // Once five rare documents are kept, "common" alone cannot reach them: only the rare postings and
   // the common ones met before that stay candidates, not all 5,000 documents.
   assert.ok(counters.candidates < 2100, `${counters.candidates} candidates`);
+  // The default window (4,096 documents) takes the dense path (candidates read off the flags) and
+  // crosses one window edge; a window larger than the default grows the shared arrays, and a small one
+  // after it still finds them clean.
+  for (const pruning of [{}, { windowSize: 5000 }, { windowSize: 3 }, { windowSize: 100_000 }, {}])
+    assert.deepEqual(index.searchTerms(terms, 5, index.localStats(), pruning), hits, JSON.stringify(pruning));
+  for (const k of [1, 7, 50, 6000]) assert.deepEqual(index.searchTerms(terms, k), index.searchTermsExhaustive(terms, k), `k ${k}`);
+  assert.throws(() => index.searchTerms(terms, 5, index.localStats(), { windowSize: 0 }), /windowSize must be a positive integer/);
 });
 
 test('statistics that give a negative idf (df above the document count) still get the exhaustive answer', () => {
@@ -120,11 +127,14 @@ test('a sum rounded in bound order cannot prune a document whose query-order sum
     return { start, end: at, weight, bound: weight };
   });
   const postings = { docs, tfs: new Uint16Array(docs.length).fill(1), norms: new Uint8Array(3) };
-  const top = maxScoreTopK(terms, postings, new Float64Array(256), 1);
   let expected = 0;
   for (let i = 0; i < 7; i++) expected += weights[i]!;
   assert.equal(expected, 1 + 2 ** -51);
-  assert.deepEqual(top, [{ doc: 1, score: expected }]);
+  // One window per document, and all three in one.
+  for (const windowSize of [1, 2, undefined]) {
+    const top = maxScoreTopK(terms, postings, new Float64Array(256), 1, windowSize ? { windowSize } : {});
+    assert.deepEqual(top, [{ doc: 1, score: expected }], `window ${windowSize}`);
+  }
 });
 
 test('parameters outside k1 ≥ 0, 0 ≤ b ≤ 1 (a hand-made index) are searched without pruning', () => {
