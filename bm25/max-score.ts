@@ -152,11 +152,14 @@ export function maxScoreTopK(
       at[i] = p;
     }
     candidates += count;
-    // The candidates in document order: read off the flags where they are dense (a typed-array sort
-    // of thousands of slots cost more than scoring them), sorted where they are few.
-    if (count * 8 >= windowSize) {
-      for (let slot = 0, c = 0; c < count; slot++) if (seen[slot] === 1) touched[c++] = slot;
-    } else touched.subarray(0, count).sort();
+    // With non-essential terms the candidates go in document order (their cursors only move forward):
+    // read off the flags where they are dense (a typed-array sort of thousands of slots cost more than
+    // scoring them), sorted where they are few. Without, any order will do (the heap breaks ties by doc).
+    if (essential > 0) {
+      if (count * 8 >= windowSize) {
+        for (let slot = 0, c = 0; c < count; slot++) if (seen[slot] === 1) touched[c++] = slot;
+      } else touched.subarray(0, count).sort();
+    }
 
     for (let c = 0; c < count; c++) {
       const slot = touched[c]!;
