@@ -6,7 +6,15 @@ import { UsageError } from '../common/index.js';
 import { codeLabel } from '../results/index.js';
 import { readCiTestRecord, readGridRecord, renderGridMarkdown, type CiTestRecord } from '../experiment/index.js';
 import { renderCiTestMarkdown } from '../report/index.js';
-import { finalStage, pipelineHeadline, readPipelineRecord, renderPipelineMarkdown, renderRecordComparison, renderSeedCheck } from '../pipeline/index.js';
+import {
+  finalStage,
+  pipelineHeadline,
+  readPipelineRecord,
+  renderLeverTable,
+  renderPipelineMarkdown,
+  renderRecordComparison,
+  renderSeedCheck,
+} from '../pipeline/index.js';
 import { loadPipelineConfig } from './pipeline-cmd.js';
 
 /*
@@ -34,6 +42,7 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
   const stems = readPipelineRecord(results('tokenizer-ab-stems.json'));
   const words = readPipelineRecord(results('tokenizer-ab-words.json'));
   const config = loadPipelineConfig(join(repo, 'config', 'pipelines', 'wordnet.yaml'));
+  const levers = LEVER_RECORDS.map((lever) => ({ ...lever, record: readPipelineRecord(results(lever.file)) }));
   const sciGrid = readGridRecord(results('experiment-sci.json'));
   const sciCiTest = readCiTestRecord(results('experiment-sci-ci-test.json'));
   return [
@@ -55,10 +64,37 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
         ['dev', 'test'],
       ),
     },
+    {
+      name: 'pipeline-record:levers',
+      sources: ['docs/results/pipeline-wordnet.json', ...LEVER_RECORDS.map((lever) => `docs/results/${lever.file}`)],
+      markdown: renderLeverTable(
+        [
+          { label: 'shipped: words, 256-d, batch 128, temperature 0.05', record: wordnet, seed: 1 },
+          ...levers.map(({ label, record }) => ({ label, record, seed: 1 })),
+        ],
+        [
+          { stage: 'stage1', metric: 'Recall@100' },
+          { stage: 'stage3.r2', metric: 'Recall@10' },
+          { stage: 'stage3.r2', metric: 'MRR@10' },
+          { stage: 'stage3.r2', metric: 'Recall@100' },
+          { stage: 'hybrid', metric: 'Recall@100' },
+        ],
+        'dev',
+      ),
+    },
     { name: 'experiment-record:sci', sources: ['docs/results/experiment-sci.json'], markdown: renderGridMarkdown(sciGrid, { nprobes: [1, 8, 64] }) },
     { name: 'experiment-record:sci-ci-test', sources: ['docs/results/experiment-sci-ci-test.json'], markdown: ciTestBlock(sciCiTest) },
   ];
 }
+
+/** Seed-1 runs of the pipeline with one lever moved from the shipped config (README, "Dense against BM25 at Recall@100"). */
+const LEVER_RECORDS = [
+  { label: 'Porter stems', file: 'tokenizer-ab-stems.json' },
+  { label: 'temperature 0.1', file: 'levers-temperature-0.1.json' },
+  { label: 'batch 256', file: 'levers-batch-256.json' },
+  { label: '384-d', file: 'levers-384d.json' },
+  { label: 'Porter stems, 384-d', file: 'levers-stems-384d.json' },
+];
 
 /** The CI test's README block: which code trained the checkpoints and which ran the analysis, then its table. */
 function ciTestBlock(record: CiTestRecord): string {

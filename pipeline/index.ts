@@ -19,6 +19,8 @@ export {
   pipelineHeadline,
   renderPipelineMarkdown,
   renderRecordComparison,
+  renderLeverTable,
+  type LeverRun,
   renderSeedCheck,
   seedCheck,
   pipelineTimes,

@@ -196,3 +196,33 @@ export function pipelineHeadline(record: PipelineRecord, finalStage: string, rec
     ` (seeds ${record.seeds.join(', ')} at ${commit}: ${recordPath}).`
   );
 }
+
+/** One configuration's run in a lever table: which record, which of its seeds, and how a person names it. */
+export interface LeverRun {
+  label: string;
+  record: PipelineRecord;
+  seed: number;
+}
+
+/**
+ * Markdown: one row per configuration (a seed of each record, so runs of one seed compare like for
+ * like), one column per (stage, metric) on `split`, each row with the commit that ran it; the best
+ * value of each column in bold.
+ */
+export function renderLeverTable(runs: readonly LeverRun[], columns: ReadonlyArray<{ stage: string; metric: string }>, split: string): string {
+  const values = runs.map(({ record, seed, label }) => {
+    const run = record.body.runs.find((r) => r.seed === seed);
+    if (!run) throw new ResultRecordError(`the record of "${label}" has no seed ${seed}`);
+    return columns.map(({ stage, metric }) => run.results.find((r) => r.stage === stage && r.split === split)?.metrics[metric]);
+  });
+  const best = columns.map((_, c) => Math.max(...values.map((row) => row[c] ?? -Infinity)));
+  const lines = [
+    `| configuration (seed) | code | ${columns.map((c) => `${split} ${c.metric}, ${pipelineRowLabel(c.stage)}`).join(' | ')} |`,
+    `|---|---|${columns.map(() => '---').join('|')}|`,
+  ];
+  runs.forEach(({ label, record, seed }, r) => {
+    const cells = values[r]!.map((v, c) => (v !== undefined && v === best[c] ? `**${fixed4(v)}**` : fixed4(v)));
+    lines.push(`| ${label} (${seed}) | ${codeLabel(record.provenance)} | ${cells.join(' | ')} |`);
+  });
+  return lines.join('\n');
+}

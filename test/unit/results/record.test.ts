@@ -11,6 +11,7 @@ import {
   readPipelineRecord,
   renderPipelineMarkdown,
   renderRecordComparison,
+  renderLeverTable,
   renderSeedCheck,
   resolvedPipelineConfig,
   type EvalResult,
@@ -192,6 +193,24 @@ test("the README table is the record's: mean ± std per trained row, the best of
   );
   assert.match(comparison, /\| stage 2 \(\+ BM25 negatives\) \| 0\.5200 \| 0\.7000 \|/);
   assert.throws(() => renderSeedCheck(record, { ...check, configFingerprint: 'other' }, 'stage1'), /compares runs of one config/);
+
+  // A lever table: one seed of each record, a row per configuration, the best of each column in bold.
+  const levers = renderLeverTable(
+    [
+      { label: 'shipped', record, seed: 2 },
+      { label: 'lever', record: check, seed: 4 },
+    ],
+    [
+      { stage: 'stage1', metric: 'Recall@10' },
+      { stage: 'stage2', metric: 'Recall@10' },
+      { stage: 'stage3.r1', metric: 'Recall@10' },
+    ],
+    'dev',
+  );
+  assert.match(levers, /^\| configuration \(seed\) \| code \| dev Recall@10, stage 1 \(in-batch\) \| dev Recall@10, stage 2 \(\+ BM25 negatives\) \|/);
+  assert.match(levers, /\| shipped \(2\) \| `aaaaaaaaaa` \| \*\*0\.4200\*\* \| 0\.5400 \| - \|/, 'seed 2 of the record, not its mean; a stage it lacks is -');
+  assert.match(levers, /\| lever \(4\) \| `aaaaaaaaaa` \| 0\.4100 \| \*\*0\.7000\*\* \| - \|/);
+  assert.throws(() => renderLeverTable([{ label: 'shipped', record, seed: 9 }], [{ stage: 'stage1', metric: 'Recall@10' }], 'dev'), /"shipped" has no seed 9/);
 });
 
 test('--seeds lists: 1,2,3 and 1-3 and mixes; bad ones named', () => {
