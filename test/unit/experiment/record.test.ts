@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gridCells, gridRecord, GridConfigSchema, type GridReport } from '../../../experiment/index.js';
+import { ciTestCommits, gridCells, gridRecord, GridConfigSchema, type GridReport } from '../../../experiment/index.js';
 import { planPipeline, resolvedPipelineConfig, type PipelineState } from '../../../pipeline/index.js';
 import { captureProvenance, configFingerprint, recordCommit } from '../../../results/index.js';
 import { FsStorage } from '../../../storage/index.js';
@@ -56,8 +56,7 @@ test("a grid record names each cell's resolved config and the code that ran it; 
   assert.equal(recordCommit(record), 'e'.repeat(40));
 });
 
-test('a CI-test record stands for one training commit and one analysis commit, each clean', async () => {
-  const { ciTestCommits } = await import('../../../experiment/index.js');
+test('a CI-test record stands for one training commit and one analysis commit, each clean', () => {
   const at = (commit: string, dirty = false) => ({ ...captureProvenance(), commit: commit.repeat(40), dirty });
   const record = (training: ReturnType<typeof at>[], analysis: ReturnType<typeof at>) =>
     ({ name: 'sci-ci-test', provenance: [...training, analysis], body: { code: { training, analysis } } }) as unknown as Parameters<typeof ciTestCommits>[0];
