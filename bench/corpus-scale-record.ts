@@ -6,11 +6,12 @@
  * `<!-- corpus-scale:end -->` is renderCorpusScaleMarkdown of the committed
  * records, and a test holds it to them.
  */
-import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ProvenanceSchema } from '../results/index.js';
 import { StageResultSchema, ParamsSchema } from './corpus-scale-state.js';
+import { replaceReadmeBlock } from './record-file.js';
 
 export const CORPUS_SCALE_RECORD = 'sci-cluster/corpus-scale-record@1';
 
@@ -110,12 +111,5 @@ export function renderCorpusScaleMarkdown(given: readonly CorpusScaleRecord[]): 
 
 /** Rewrites the README's corpus-scale block from the records in `recordsDir`. */
 export function writeCorpusScaleReadme(readmePath: string, recordsDir: string): void {
-  const readme = readFileSync(readmePath, 'utf8');
-  if (!CORPUS_SCALE_BLOCK.test(readme)) throw new Error(`${readmePath} has no <!-- corpus-scale:start --> … <!-- corpus-scale:end --> block`);
-  const next = readme.replace(
-    CORPUS_SCALE_BLOCK,
-    (_, open: string, __: string, close: string) => open + renderCorpusScaleMarkdown(readCorpusScaleRecords(recordsDir)) + close,
-  );
-  writeFileSync(`${readmePath}.tmp`, next);
-  renameSync(`${readmePath}.tmp`, readmePath);
+  replaceReadmeBlock(readmePath, CORPUS_SCALE_BLOCK, 'corpus-scale', renderCorpusScaleMarkdown(readCorpusScaleRecords(recordsDir)));
 }

@@ -29,7 +29,7 @@
  *   node dist/bench/corpus-scale.js --rows 21000000 --shards 336 --servers 8 --dir /a/disk/with/40GiB   (DPR's size)
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -38,6 +38,8 @@ import { startBenchCluster } from './cluster-harness.js';
 import { loadRunState, saveRunState, stopLeftovers, type CorpusScaleParams, type StageResult } from './corpus-scale-state.js';
 import { evaluateCorpus, type CorpusEvaluation } from './corpus-scale-eval.js';
 import { spawnShardServers } from './shard-servers.js';
+import { duBytes, exited, processSampler } from './proc.js';
+import { writeRecordFile } from './record-file.js';
 import { FsStorage, findLeftovers, removeLeftovers } from '../storage/index.js';
 import type { JobSpecInput } from '../jobs/index.js';
 import { FINISHED_JOB_INTERMEDIATES, readManifest } from '../shards/index.js';
@@ -70,48 +72,6 @@ const TRAIN_FLAGS = [
   '20000',
   '--baseline',
 ];
-
-/** Samples VmRSS of the given processes every 200 ms; the peak per role, from `start` on. */
-function rssSampler(
-  roles: () => Record<string, number[]>,
-  start: Record<string, number> = {},
-): { peaks: Record<string, number>; stop: () => Record<string, number> } {
-  const peaks: Record<string, number> = { ...start };
-  const sample = () => {
-    for (const [role, pids] of Object.entries(roles())) {
-      for (const pid of pids) {
-        try {
-          const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-          peaks[role] = Math.max(peaks[role] ?? 0, kb / 1024);
-        } catch {
-          // The process ended between samples.
-        }
-      }
-    }
-  };
-  sample();
-  const timer = setInterval(sample, 200);
-  return {
-    peaks,
-    stop: () => {
-      clearInterval(timer);
-      sample();
-      return peaks;
-    },
-  };
-}
-
-function duBytes(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.size;
-  return readdirSync(path).reduce((n, name) => n + duBytes(join(path, name)), 0);
-}
-
-/** A child's exit as a promise; rejects on a non-zero exit, naming what it was. */
-function exited(child: ChildProcess, what: string): Promise<void> {
-  return new Promise<void>((ok, fail) => child.once('exit', (code, signal) => (code === 0 ? ok() : fail(new Error(`${what} exited with ${code ?? signal}`)))));
-}
 
 /** A positive integer flag, or an error naming it. */
 function count(name: string, value: string): number {
@@ -209,7 +169,7 @@ async function main(): Promise<void> {
     }
     const earlier = state.running?.stage === stage ? state.running : null;
     const attempts = (earlier?.attempts ?? 0) + 1;
-    const sampler = rssSampler(roles, earlier?.peakRssMiB ?? {});
+    const sampler = processSampler(roles, earlier?.peakRssMiB ?? {});
     const started = performance.now();
     const elapsed = () => (earlier?.seconds ?? 0) + (performance.now() - started) / 1000;
     state.running = { stage, seconds: elapsed(), attempts, peakRssMiB: sampler.peaks };
@@ -435,9 +395,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(record));
   if (values.record) {
     const file = resolve(values.record);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
+    writeRecordFile(file, record);
     console.log(`record: ${file}`);
     if (dirname(file) === join(REPO, 'docs', 'scale')) {
       writeCorpusScaleReadme(join(REPO, 'README.md'), dirname(file));

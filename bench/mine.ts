@@ -16,11 +16,11 @@
  *   node dist/bench/mine.js [--shards 8] [--k 200] [--source dense,bm25] [--keep]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchScratch } from './scratch.js';
+import { processCpuSeconds } from './proc.js';
 import { ingestWordnet } from './wordnet.js';
 import { runJobLocally } from '../coordinator/index.js';
 import { FsStorage } from '../storage/index.js';
@@ -42,13 +42,6 @@ interface Run {
 /** Pins processes, every thread they have (and so every thread they start), to a CPU list (`taskset -a`). */
 function pin(pids: readonly number[], cpus: string): void {
   for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-}
-
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The wall span of a set of tasks: first start to last finish. */

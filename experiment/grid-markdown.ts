@@ -30,8 +30,11 @@ interface Column {
   baseline?: (b: GridRecord['body']['baselines'][number]) => string;
 }
 
-/** The README block of a grid record. `nprobes`: the sweep points shown (those the sweeps have). */
-export function renderGridMarkdown(record: GridRecord, options: { nprobes?: readonly number[] } = {}): string {
+/**
+ * The README block of a grid record. `nprobes`: the sweep points shown (those the sweeps have);
+ * `uniformity`: a column for the rows' uniformity, beside cos(q, d⁺) (the trade the thesis grid reads).
+ */
+export function renderGridMarkdown(record: GridRecord, options: { nprobes?: readonly number[]; uniformity?: boolean } = {}): string {
   const report = record.body;
   const rows = report.rows.filter((r) => r.seeds.length > 0);
   const severalRows = new Set(report.rows.map((r) => r.row)).size > 1;
@@ -49,6 +52,7 @@ export function renderGridMarkdown(record: GridRecord, options: { nprobes?: read
   ];
   if (rows.some((r) => r.geometry)) {
     columns.push({ header: 'cos(q, d⁺)', value: (r) => three(r.geometry?.positiveCosine) });
+    if (options.uniformity) columns.push({ header: 'uniformity', value: (r) => three(r.geometry?.uniformity) });
     if (rows.some((r) => (r.geometry?.crossTowerGap.mean ?? 0) > 0))
       columns.push({ header: 'cross-tower gap', value: (r) => three(r.geometry?.crossTowerGap) });
   }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORPUS_SCALE_BLOCK, readCorpusScaleRecords, renderCorpusScaleMarkdown, type CorpusScaleRecord } from '../../../bench/corpus-scale-record.js';
 import { REPO_ROOT as REPO } from '../../support/paths.js';
+import { fixtureProvenance } from '../../support/provenance.js';
 
 /*
  * The README's corpus-scale tables are the committed records' (docs/scale/corpus-*.json):
@@ -47,17 +48,7 @@ test('the corpus-scale table: per-row cost of the largest run against the smalle
   const record = (rows: number, encodeSeconds: number): CorpusScaleRecord => ({
     format: 'sci-cluster/corpus-scale-record@1',
     command: `node dist/bench/corpus-scale.js --rows ${rows}`,
-    provenance: {
-      commit: 'a'.repeat(40),
-      dirty: false,
-      describe: 'aaaaaaa',
-      node: 'v20',
-      platform: 'linux',
-      cpu: 'x',
-      cores: 2,
-      memoryGiB: 24,
-      recordedAt: '2026-12-05T00:00:00Z',
-    },
+    provenance: fixtureProvenance(),
     code: ['aaaaaaa'],
     params: { rows, shards: 16, workers: 2, dtype: 'f16', kind: 'synsets', encoder: 'hashed', trainSteps: 1, queries: 10, mineQueries: 20 },
     clients: [1, 8],

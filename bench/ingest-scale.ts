@@ -1,0 +1,160 @@
+/*
+ * bench/ingest-scale: `sci generate passages | sci ingest --input -` (the
+ * corpus-scale bench's ingest stage, the same commands) at several sizes, one
+ * after the other on this machine, so the per-row cost of the largest against
+ * the smallest measures the code and not two machines (the 1M and 21M
+ * corpus-scale records ran on different machines). Every size starts alike:
+ * the previous size's set deleted and, as root, the page cache emptied. Per
+ * size: wall time, CPU seconds and peak RSS of the generator and of the
+ * ingest (which of the two bounds the stream), bytes written.
+ *
+ *   node dist/bench/ingest-scale.js [--rows 1000000,21000000] [--rows-per-shard 62500] [--kind synsets|zipf] [--dir DIR] [--record FILE] [--keep]
+ *
+ * --record docs/scale/ingest-scale.json also regenerates the README block
+ * from it. Each size's set is deleted once measured unless --keep.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO } from './repo.js';
+import { duBytes, exited, processSampler } from './proc.js';
+import { captureProvenance } from '../results/index.js';
+import { spawnSci } from '../cli/sci-process.js';
+import { readManifest } from '../shards/index.js';
+import {
+  INGEST_SCALE_BLOCK,
+  INGEST_SCALE_RECORD,
+  perRowRatio,
+  renderIngestScaleMarkdown,
+  type IngestScaleRecord,
+  type IngestScaleRun,
+} from './ingest-scale-record.js';
+import { replaceReadmeBlock, writeRecordFile } from './record-file.js';
+
+/** Bytes a passage takes as Arrow (0.85 KB measured at 1M and 21M), with room to spare. */
+const BYTES_PER_ROW = 1_000;
+const DROP_CACHES = '/proc/sys/vm/drop_caches';
+
+/** Writes dirty pages out and empties the page cache where this process may (root); says whether it did. */
+function dropPageCache(): boolean {
+  execFileSync('sync');
+  try {
+    writeFileSync(DROP_CACHES, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out: string): Promise<IngestScaleRun> {
+  rmSync(out, { recursive: true, force: true });
+  const pageCacheDropped = dropPageCache();
+  const env = { SCI_LOG__LEVEL: 'warn', SCI_LOG__PRETTY: 'false' };
+  const children: ChildProcess[] = [];
+  const sampler = processSampler(() => ({ generator: children[0]?.pid ? [children[0].pid] : [], ingest: children[1]?.pid ? [children[1].pid] : [] }));
+  const started = performance.now();
+  const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--kind', kind, '--out', '-'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', out, '--rows-per-shard', String(rowsPerShard)], {
+    env,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  children.push(generator, ingest);
+  generator.stdout!.pipe(ingest.stdin!);
+  const shards = Math.ceil(rows / rowsPerShard);
+  const progress = setInterval(() => {
+    const written = readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.arrow')).length;
+    console.log(`  ${size(rows)}: ${((performance.now() - started) / 1000).toFixed(0)} s, ${written} of ${shards} shards`);
+  }, 30_000);
+  try {
+    await Promise.all([exited(generator, 'sci generate passages'), exited(ingest, 'sci ingest')]);
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const peaks = sampler.stop();
+  const { manifest } = readManifest(out);
+  return {
+    rows,
+    shards: manifest.shards.length,
+    seconds,
+    cpuSeconds: { generator: sampler.cpuSeconds.generator ?? 0, ingest: sampler.cpuSeconds.ingest ?? 0 },
+    peakRssMiB: { generator: peaks.generator ?? 0, ingest: peaks.ingest ?? 0 },
+    bytes: duBytes(out),
+    pageCacheDropped,
+  };
+}
+
+const size = (rows: number) => (rows >= 1e6 && rows % 1e5 === 0 ? `${rows / 1e6}M` : rows.toLocaleString('en-US'));
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes positive integers, not ${value}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000,21000000' },
+      'rows-per-shard': { type: 'string', default: '62500' },
+      kind: { type: 'string', default: 'synsets' },
+      dir: { type: 'string' },
+      record: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  if (values.kind !== 'synsets' && values.kind !== 'zipf') throw new Error(`--kind is synsets or zipf, not ${values.kind}`);
+  const sizes = values.rows.split(',').map((r) => positive('rows', r));
+  const rowsPerShard = positive('rows-per-shard', values['rows-per-shard']);
+  const dir = resolve(values.dir ?? join(REPO, 'out', 'ingest-scale'));
+  mkdirSync(dir, { recursive: true });
+  const largest = Math.max(...sizes);
+  const { bavail, bsize } = statfsSync(dir);
+  if (bavail * bsize < largest * BYTES_PER_ROW)
+    throw new Error(
+      `${largest} passages need about ${Math.ceil((largest * BYTES_PER_ROW) / 2 ** 30)} GiB in ${dir}; it has ${Math.floor((bavail * bsize) / 2 ** 30)} GiB free (give --dir)`,
+    );
+  console.log(`bench/ingest-scale: ${sizes.map(size).join(', ')} ${values.kind} passages, ${rowsPerShard} a shard, in ${dir}`);
+
+  const runs: IngestScaleRun[] = [];
+  try {
+    for (const rows of sizes) {
+      const out = join(dir, `passages-${rows}`);
+      const run = await ingestOnce(rows, rowsPerShard, values.kind, out);
+      runs.push(run);
+      console.log(
+        `${size(rows).padStart(5)}  ${run.seconds.toFixed(1).padStart(7)} s  ${(rows / run.seconds).toFixed(0).padStart(7)} passages/s  per row ×${perRowRatio(run, runs[0]!).toFixed(2)}  ` +
+          `CPU generator ${run.cpuSeconds.generator.toFixed(1)} s, ingest ${run.cpuSeconds.ingest.toFixed(1)} s  peak RSS ${run.peakRssMiB.generator.toFixed(0)} / ${run.peakRssMiB.ingest.toFixed(0)} MiB  ` +
+          `${(run.bytes / 2 ** 20).toFixed(0)} MiB${run.pageCacheDropped ? '' : '  (page cache not emptied: not root)'}`,
+      );
+      if (!values.keep) rmSync(out, { recursive: true, force: true });
+    }
+  } finally {
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+
+  const record: IngestScaleRecord = {
+    format: INGEST_SCALE_RECORD,
+    command: `node dist/bench/ingest-scale.js --rows ${sizes.join(',')} --rows-per-shard ${rowsPerShard} --kind ${values.kind}`,
+    provenance: captureProvenance(),
+    kind: values.kind,
+    rowsPerShard,
+    runs,
+  };
+  console.log(JSON.stringify(record));
+  if (values.record) {
+    const file = resolve(values.record);
+    writeRecordFile(file, record);
+    console.log(`record: ${file}`);
+    if (file === join(REPO, 'docs', 'scale', 'ingest-scale.json')) {
+      replaceReadmeBlock(join(REPO, 'README.md'), INGEST_SCALE_BLOCK, 'ingest-scale', renderIngestScaleMarkdown(record));
+      console.log('README: the ingest-scale block regenerated from docs/scale/ingest-scale.json');
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
