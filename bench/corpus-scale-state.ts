@@ -26,8 +26,13 @@ export const ParamsSchema = z.strictObject({
   trainSteps: z.number().int().positive(),
   /** Dev (and test) queries evaluated through scatter-gather. */
   queries: z.number().int().positive(),
-  /** Training queries, all of them mined by the dense mine job. */
+  /** Queries the dense mine job mines: the mine split (before trainQueries existed, the train split the encoder trained on). */
   mineQueries: z.number().int().positive(),
+  /**
+   * The encoder's training queries, the train split. Absent from runs made before it existed, whose encoder
+   * trained on the mined split's 10,000 queries (12.8 epochs in 1,000 steps of 128: it learned them by heart).
+   */
+  trainQueries: z.number().int().positive().optional(),
 });
 export type CorpusScaleParams = z.infer<typeof ParamsSchema>;
 
