@@ -14,7 +14,7 @@
  * from it. Each size's set is deleted once measured unless --keep.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from './repo.js';
@@ -63,7 +63,8 @@ async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out:
   generator.stdout!.pipe(ingest.stdin!);
   const shards = Math.ceil(rows / rowsPerShard);
   const progress = setInterval(() => {
-    const written = readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.arrow')).length;
+    // The ingest makes the folder once its first rows arrive.
+    const written = existsSync(out) ? readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.arrow')).length : 0;
     console.log(`  ${size(rows)}: ${((performance.now() - started) / 1000).toFixed(0)} s, ${written} of ${shards} shards`);
   }, 30_000);
   try {
@@ -74,6 +75,9 @@ async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out:
   const seconds = (performance.now() - started) / 1000;
   const peaks = sampler.stop();
   const { manifest } = readManifest(out);
+  // Every generated row is written or rejected with a reason; a generated corpus has nothing to reject.
+  if (manifest.rowsWritten !== rows)
+    throw new Error(`${out}: ${manifest.rowsWritten} of ${rows} generated passages written, ${manifest.rowsRejected} rejected (see ${manifest.rejectedPath})`);
   return {
     rows,
     shards: manifest.shards.length,
