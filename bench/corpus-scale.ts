@@ -127,7 +127,10 @@ async function main(): Promise<void> {
   params.trainQueries = values['train-queries'] === undefined ? Math.min(DEFAULT_TRAIN_QUERIES, queryRoom) : count('train-queries', values['train-queries']);
   if (params.trainQueries < 1 || params.trainQueries > queryRoom)
     throw new Error(
-      `--train-queries ${params.trainQueries}: ${params.rows} passages give at most ${Math.floor(params.rows / 2)} queries (one per two passages), ${params.mineQueries + 2 * params.queries} of them mine, dev and test queries`,
+      `${params.rows} passages give at most ${Math.floor(params.rows / 2)} queries (one per two passages): ${params.mineQueries + 2 * params.queries} mine, dev and test queries ` +
+        (values['train-queries'] === undefined
+          ? 'leave none to train on (lower --mine-queries or --queries, or raise --rows)'
+          : `leave ${Math.max(0, queryRoom)} for --train-queries ${params.trainQueries}`),
     );
   const clients = values.clients.split(',').map((c) => count('clients', c));
   const serverCount = Math.min(count('servers', values.servers), params.shards);

@@ -55,12 +55,12 @@ async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out:
   const sampler = processSampler(() => ({ generator: children[0]?.pid ? [children[0].pid] : [], ingest: children[1]?.pid ? [children[1].pid] : [] }));
   const started = performance.now();
   const generator = spawnSci(['generate', 'passages', '--rows', String(rows), '--kind', kind, '--out', '-'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Child to child, as a shell's `|`: the bench does not relay the stream (its own CPU would go unmeasured).
   const ingest = spawnSci(['ingest', '--format', 'tsv', '--input', '-', '--out', out, '--rows-per-shard', String(rowsPerShard)], {
     env,
-    stdio: ['pipe', 'ignore', 'inherit'],
+    stdio: [generator.stdout!, 'ignore', 'inherit'],
   });
   children.push(generator, ingest);
-  generator.stdout!.pipe(ingest.stdin!);
   const shards = Math.ceil(rows / rowsPerShard);
   const progress = setInterval(() => {
     // The ingest makes the folder once its first rows arrive.
@@ -68,12 +68,18 @@ async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out:
     console.log(`  ${size(rows)}: ${((performance.now() - started) / 1000).toFixed(0)} s, ${written} of ${shards} shards`);
   }, 30_000);
   try {
-    await Promise.all([exited(generator, 'sci generate passages'), exited(ingest, 'sci ingest')]);
+    const ends = [exited(generator, 'sci generate passages'), exited(ingest, 'sci ingest')];
+    // The first to fail stops the other, so neither is left writing; then both have ended.
+    for (const end of ends) end.catch(() => children.forEach((c) => c.kill('SIGTERM')));
+    const settled = await Promise.allSettled(ends);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   } finally {
     clearInterval(progress);
+    sampler.stop();
   }
   const seconds = (performance.now() - started) / 1000;
-  const peaks = sampler.stop();
+  const peaks = sampler.peaks;
   const { manifest } = readManifest(out);
   // Every generated row is written or rejected with a reason; a generated corpus has nothing to reject.
   if (manifest.rowsWritten !== rows)
@@ -109,39 +115,46 @@ async function main(): Promise<void> {
     },
   });
   if (values.kind !== 'synsets' && values.kind !== 'zipf') throw new Error(`--kind is synsets or zipf, not ${values.kind}`);
-  const sizes = values.rows.split(',').map((r) => positive('rows', r));
+  // Smallest first: every size's per-row cost is read against the smallest's.
+  const sizes = values.rows
+    .split(',')
+    .map((r) => positive('rows', r))
+    .sort((a, b) => a - b);
   const rowsPerShard = positive('rows-per-shard', values['rows-per-shard']);
   const dir = resolve(values.dir ?? join(REPO, 'out', 'ingest-scale'));
+  const madeDir = !existsSync(dir);
   mkdirSync(dir, { recursive: true });
-  const largest = Math.max(...sizes);
+  // One size on disk at a time, unless --keep keeps them all.
+  const needed = (values.keep ? sizes.reduce((n, r) => n + r, 0) : sizes[sizes.length - 1]!) * BYTES_PER_ROW;
   const { bavail, bsize } = statfsSync(dir);
-  if (bavail * bsize < largest * BYTES_PER_ROW)
+  if (bavail * bsize < needed)
     throw new Error(
-      `${largest} passages need about ${Math.ceil((largest * BYTES_PER_ROW) / 2 ** 30)} GiB in ${dir}; it has ${Math.floor((bavail * bsize) / 2 ** 30)} GiB free (give --dir)`,
+      `these sizes need about ${Math.ceil(needed / 2 ** 30)} GiB in ${dir}; it has ${Math.floor((bavail * bsize) / 2 ** 30)} GiB free (give --dir)`,
     );
+  // The code that runs, named before the run (a checkout during a long run would otherwise be recorded).
+  const provenance = captureProvenance();
   console.log(`bench/ingest-scale: ${sizes.map(size).join(', ')} ${values.kind} passages, ${rowsPerShard} a shard, in ${dir}`);
 
   const runs: IngestScaleRun[] = [];
-  try {
-    for (const rows of sizes) {
-      const out = join(dir, `passages-${rows}`);
-      const run = await ingestOnce(rows, rowsPerShard, values.kind, out);
-      runs.push(run);
-      console.log(
-        `${size(rows).padStart(5)}  ${run.seconds.toFixed(1).padStart(7)} s  ${(rows / run.seconds).toFixed(0).padStart(7)} passages/s  per row ×${perRowRatio(run, runs[0]!).toFixed(2)}  ` +
-          `CPU generator ${run.cpuSeconds.generator.toFixed(1)} s, ingest ${run.cpuSeconds.ingest.toFixed(1)} s  peak RSS ${run.peakRssMiB.generator.toFixed(0)} / ${run.peakRssMiB.ingest.toFixed(0)} MiB  ` +
-          `${(run.bytes / 2 ** 20).toFixed(0)} MiB${run.pageCacheDropped ? '' : '  (page cache not emptied: not root)'}`,
-      );
-      if (!values.keep) rmSync(out, { recursive: true, force: true });
-    }
-  } finally {
-    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  for (const rows of sizes) {
+    const out = join(dir, `passages-${rows}`);
+    // A size that fails keeps its set (and its reject log) for looking at.
+    const run = await ingestOnce(rows, rowsPerShard, values.kind, out);
+    runs.push(run);
+    console.log(
+      `${size(rows).padStart(5)}  ${run.seconds.toFixed(1).padStart(7)} s  ${(rows / run.seconds).toFixed(0).padStart(7)} passages/s  per row ×${perRowRatio(run, runs[0]!).toFixed(2)}  ` +
+        `CPU generator ${run.cpuSeconds.generator.toFixed(1)} s, ingest ${run.cpuSeconds.ingest.toFixed(1)} s  peak RSS ${run.peakRssMiB.generator.toFixed(0)} / ${run.peakRssMiB.ingest.toFixed(0)} MiB  ` +
+        `${(run.bytes / 2 ** 20).toFixed(0)} MiB${run.pageCacheDropped ? '' : '  (page cache not emptied: not root)'}`,
+    );
+    if (!values.keep) rmSync(out, { recursive: true, force: true });
   }
+  if (values.keep) console.log(`kept ${dir}`);
+  else if (madeDir) rmSync(dir, { recursive: true, force: true });
 
   const record: IngestScaleRecord = {
     format: INGEST_SCALE_RECORD,
     command: `node dist/bench/ingest-scale.js --rows ${sizes.join(',')} --rows-per-shard ${rowsPerShard} --kind ${values.kind}`,
-    provenance: captureProvenance(),
+    provenance,
     kind: values.kind,
     rowsPerShard,
     runs,

@@ -20,7 +20,9 @@ export function runPhase<T>(script: string, args: string[]): T {
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
 export function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name's closing parenthesis (the name itself may hold one).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
