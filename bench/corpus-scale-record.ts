@@ -54,8 +54,10 @@ export function readCorpusScaleRecords(dir: string): CorpusScaleRecord[] {
     .sort((a, b) => a.params.rows - b.params.rows);
 }
 
-const size = (rows: number) => (rows >= 1e6 && rows % 1e5 === 0 ? `${rows / 1e6}M` : rows.toLocaleString('en-US'));
-const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/** A corpus size as tables name it: 1M, 21M, else the count. */
+export const size = (rows: number) => (rows >= 1e6 && rows % 1e5 === 0 ? `${rows / 1e6}M` : rows.toLocaleString('en-US'));
+/** A figure with `digits` decimals and thousands separators. */
+export const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const mib = (bytes: number) => num(bytes / 2 ** 20, 0);
 

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ProvenanceSchema } from '../results/index.js';
+import { num, size } from './corpus-scale-record.js';
 
 export const INGEST_SCALE_RECORD = 'sci-cluster/ingest-scale-record@1';
 
@@ -43,9 +44,6 @@ export const INGEST_SCALE_BLOCK = /(<!-- ingest-scale:start -->\n)([\s\S]*?)(\n<
 export function readIngestScaleRecord(path: string): IngestScaleRecord {
   return IngestScaleRecordSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
-
-const size = (rows: number) => (rows >= 1e6 && rows % 1e5 === 0 ? `${rows / 1e6}M` : rows.toLocaleString('en-US'));
-const num = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Per-row cost of a run against the first (smallest) run of its record. */
 export function perRowRatio(run: IngestScaleRun, first: IngestScaleRun): number {

@@ -31,6 +31,7 @@ import {
   type IngestScaleRun,
 } from './ingest-scale-record.js';
 import { replaceReadmeBlock, writeRecordFile } from './record-file.js';
+import { size } from './corpus-scale-record.js';
 
 /** Bytes a passage takes as Arrow (0.85 KB measured at 1M and 21M), with room to spare. */
 const BYTES_PER_ROW = 1_000;
@@ -94,8 +95,6 @@ async function ingestOnce(rows: number, rowsPerShard: number, kind: string, out:
     pageCacheDropped,
   };
 }
-
-const size = (rows: number) => (rows >= 1e6 && rows % 1e5 === 0 ? `${rows / 1e6}M` : rows.toLocaleString('en-US'));
 
 function positive(name: string, value: string): number {
   const n = Number(value);
