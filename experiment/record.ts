@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { EncoderSettings } from '../encoder/index.js';
-import { planPipeline, readPipelineState, resolvedPipelineConfig } from '../pipeline/index.js';
-import { ResultRecordError, configFingerprint, readResultRecord, resultRecord, type Provenance, type ResultRecord } from '../results/index.js';
+import { acceptedFingerprints, planPipeline, readPipelineState } from '../pipeline/index.js';
+import { ResultRecordError, readResultRecord, resultRecord, type Provenance, type ResultRecord } from '../results/index.js';
 import type { Storage } from '../storage/index.js';
 import type { GridCell, GridConfig } from './config.js';
 import type { GridReport } from './report.js';
@@ -38,14 +38,14 @@ export async function gridProvenance(
   const provenance: Provenance[] = [];
   let wallSeconds = 0;
   for (const cell of cells) {
-    const fingerprint = configFingerprint(resolvedPipelineConfig(cell.config, options.encoder));
+    const { today: fingerprint, earlier } = acceptedFingerprints(cell.config, options.encoder);
     cellFingerprints[cell.name] = fingerprint;
     for (const seed of seeds) {
       const plan = planPipeline(cell.config, seed);
       const state = existsSync(plan.stateFile) ? await readPipelineState(storage, plan.stateFile) : null;
       if (!state) continue;
       for (const run of state.drivers) {
-        if (run.configFingerprint !== fingerprint)
+        if (run.configFingerprint !== fingerprint && !earlier.includes(run.configFingerprint))
           throw new ResultRecordError(
             `cell ${cell.name} seed ${seed} was run with resolved config ${run.configFingerprint}, not its config today (${fingerprint}): rerun it with --redo-from`,
             { file: plan.stateFile },

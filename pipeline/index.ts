@@ -14,7 +14,7 @@ export { runPipeline, trainConfigOf, type PipelineCluster, type PipelineHooks, t
 export { readPipelineState, PipelineStateSchema, PIPELINE_STATE_FORMAT, type PipelineState, type StepRecord, type EvalResult } from './state.js';
 export { writePipelineReport, writeSeedSummary, summarizeSeeds, type PipelineSummary, type SummaryRow } from './report.js';
 export { PipelineError } from './errors.js';
-export { pipelineRecord, readPipelineRecord, resolvedPipelineConfig, PipelineRecordBodySchema, type PipelineRecord } from './record.js';
+export { acceptedFingerprints, pipelineRecord, readPipelineRecord, resolvedPipelineConfig, PipelineRecordBodySchema, type PipelineRecord } from './record.js';
 export {
   pipelineHeadline,
   renderPipelineMarkdown,

@@ -1,3 +1,4 @@
+import { relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseContract } from '../common/index.js';
 import { TrainConfigSchema, type EncoderSettings } from '../encoder/index.js';
@@ -17,8 +18,26 @@ import { EvalResultSchema, type PipelineState } from './state.js';
  * even where the YAML file did not change.
  */
 
-/** The configuration a pipeline run actually used: its file's sections, `train` resolved through sci train's schema, the query encoder's engine. */
+/**
+ * The configuration a pipeline run actually used: its file's sections, `train` resolved through sci train's
+ * schema, the query encoder's engine. Where outputs go is not part of it: `out` is left out and a grid cell's
+ * `sharedOut` is kept relative to `out` (where the grid's shared stages live beside its cells), so the same
+ * config checked out in another folder has the same fingerprint.
+ */
 export function resolvedPipelineConfig(config: PipelineConfig, encoder: EncoderSettings = {}): Record<string, unknown> {
+  return resolved(config, encoder, config.sharedOut === null ? null : relative(resolve(config.out), resolve(config.sharedOut)));
+}
+
+/**
+ * The fingerprints a run of this config may have been recorded under: today's, and the one runs before
+ * 2026-12-06 recorded, when a grid cell's `sharedOut` entered it as an absolute path (the grid's folder).
+ * The same config, so their results are accepted; records are written with today's.
+ */
+export function acceptedFingerprints(config: PipelineConfig, encoder: EncoderSettings = {}): { today: string; earlier: string[] } {
+  return { today: configFingerprint(resolvedPipelineConfig(config, encoder)), earlier: [configFingerprint(resolved(config, encoder, config.sharedOut))] };
+}
+
+function resolved(config: PipelineConfig, encoder: EncoderSettings, sharedOut: string | null): Record<string, unknown> {
   // Seed and out folder are not part of what is measured: seeds are listed beside it, outputs can live anywhere.
   const { seed: _seed, out: _out, ...measured } = config;
   const train = parseContract(
@@ -31,7 +50,12 @@ export function resolvedPipelineConfig(config: PipelineConfig, encoder: EncoderS
   );
   // Per-segment fields (steps, seed, negatives, schedule length) come from the stages, not from here.
   const { steps: _steps, seed: _trainSeed, ...shared } = train;
-  return { ...measured, train: shared, encoder: { engine: encoder.engine ?? 'auto', threads: encoder.threads ?? 1, provider: encoder.provider ?? 'auto' } };
+  return {
+    ...measured,
+    sharedOut,
+    train: shared,
+    encoder: { engine: encoder.engine ?? 'auto', threads: encoder.threads ?? 1, provider: encoder.provider ?? 'auto' },
+  };
 }
 
 const MetricRecord = z.record(z.string(), z.number());
@@ -83,8 +107,7 @@ export interface PipelineRecordOptions {
 export function pipelineRecord(options: PipelineRecordOptions): PipelineRecord {
   const { config, states } = options;
   if (states.length === 0) throw new ResultRecordError('a pipeline record needs at least one finished seed');
-  const resolved = resolvedPipelineConfig(config, options.encoder);
-  const fingerprint = configFingerprint(resolved);
+  const { today: fingerprint, earlier } = acceptedFingerprints(config, options.encoder);
   const provenance = [];
   for (const state of states) {
     if (!state.finishedAt) throw new ResultRecordError(`seed ${state.seed} has not finished (${state.out}): run it to the end first`);
@@ -96,7 +119,7 @@ export function pipelineRecord(options: PipelineRecordOptions): PipelineRecord {
     }
     if (state.drivers.length === 0) throw new ResultRecordError(`seed ${state.seed} predates result records: its code and config are unknown; rerun it`);
     for (const run of state.drivers) {
-      if (run.configFingerprint !== fingerprint)
+      if (run.configFingerprint !== fingerprint && !earlier.includes(run.configFingerprint))
         throw new ResultRecordError(
           `seed ${state.seed} was run (${run.provenance.recordedAt}) with resolved config ${run.configFingerprint}, not this one (${fingerprint}): a default or an override differs`,
         );
@@ -118,7 +141,7 @@ export function pipelineRecord(options: PipelineRecordOptions): PipelineRecord {
     file: options.file,
     command: options.command,
     provenance,
-    config: resolved,
+    config: resolvedPipelineConfig(config, options.encoder),
     seeds: states.map((s) => s.seed),
     wallSeconds,
     body: { selectionSplit: config.eval.split, runs, summary },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ciTestCommits, gridCells, gridRecord, GridConfigSchema, type GridReport } from '../../../experiment/index.js';
-import { planPipeline, resolvedPipelineConfig, type PipelineState } from '../../../pipeline/index.js';
+import { acceptedFingerprints, planPipeline, resolvedPipelineConfig, type PipelineState } from '../../../pipeline/index.js';
 import { captureProvenance, configFingerprint, recordCommit } from '../../../results/index.js';
 import { FsStorage } from '../../../storage/index.js';
 import { tempDir } from '../../support/paths.js';
@@ -54,6 +54,54 @@ test("a grid record names each cell's resolved config and the code that ran it; 
   const { out: _out, seed: _seed, ...measured } = grid;
   assert.deepEqual(record.config, { grid: measured, cells: { 'w=0': fingerprints[0], 'w=0.6': fingerprints[1] } });
   assert.equal(recordCommit(record), 'e'.repeat(40));
+});
+
+test("a grid cell's fingerprint does not depend on the grid's folder; runs recorded when it did are accepted, the record carrying today's", async (t) => {
+  const gridAt = (out: string) =>
+    GridConfigSchema.parse({
+      title: 't',
+      out,
+      corpus: { passages: 'data/p' },
+      pipeline: { stages: { inBatch: { steps: 10 }, bm25: null } },
+      axes: [{ name: 'w', key: 'train.objective.distanceWeight', values: [0.6] }],
+    });
+  const here = tempDir(t);
+  const [cell] = gridCells(gridAt(here));
+  const [elsewhere] = gridCells(gridAt('/elsewhere/grid'));
+  assert.equal(configFingerprint(resolvedPipelineConfig(cell!.config)), configFingerprint(resolvedPipelineConfig(elsewhere!.config)));
+  assert.equal(resolvedPipelineConfig(cell!.config).sharedOut, join('..', '..', 'shared'), "the shared stages' place relative to the cell");
+  const { today, earlier } = acceptedFingerprints(cell!.config);
+  assert.equal(today, configFingerprint(resolvedPipelineConfig(cell!.config)));
+  assert.notDeepEqual(earlier, acceptedFingerprints(elsewhere!.config).earlier, 'the earlier fingerprint named the folder');
+
+  const plan = planPipeline(cell!.config, 1);
+  const code = { ...captureProvenance(), commit: 'e'.repeat(40), dirty: false };
+  const state = {
+    format: 'sci-cluster/pipeline-state@1',
+    seed: 1,
+    out: plan.seedDir,
+    createdAt: '',
+    updatedAt: '',
+    finishedAt: '',
+    totalSteps: 10,
+    steps: [],
+    results: [],
+    best: null,
+  };
+  mkdirSync(dirname(plan.stateFile), { recursive: true });
+  writeFileSync(plan.stateFile, JSON.stringify({ ...state, drivers: [{ provenance: code, configFingerprint: earlier[0] }] }));
+  const grid = gridAt(here);
+  const report = { rows: [], seeds: [1] } as unknown as GridReport;
+  const record = await gridRecord({
+    file: 'toy.yaml',
+    grid,
+    cells: gridCells(grid),
+    seeds: [1],
+    report,
+    storage: new FsStorage('/'),
+    command: 'sci experiment run toy.yaml',
+  });
+  assert.deepEqual((record.config as { cells: Record<string, string> }).cells, { 'w=0.6': today });
 });
 
 test('a CI-test record stands for one training commit and one analysis commit, each clean', () => {
