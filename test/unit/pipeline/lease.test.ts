@@ -56,26 +56,48 @@ test('drivers taking over the same stale lease at once: exactly one holds it', (
   const dir = tempDir(t);
   const file = join(dir, 'pipeline.lock');
   writeFileSync(file, JSON.stringify({ pid: 1, host: 'gone-host', startedAt: '2020-01-01T00:00:00Z', heartbeatAt: '2020-01-01T00:00:00Z', token: 'old' }));
-  // Six processes race (each its own pid): each says whether it got the lease; a holder keeps it and beats once more.
+  // Six processes race (each its own pid). Each loads the module and says "ready"; when all are ready they are
+  // told "go" at once, say whether they got the lease, and stay until every answer is in (a holder that exited
+  // early would leave a dead pid, which the next comer rightly takes over: on a loaded machine the spawns spread
+  // out by seconds). Then a holder beats once more.
   const script = `
     const { DriverLease } = await import(${JSON.stringify(new URL('../../../pipeline/lease.js', import.meta.url).href)});
-    let got = false;
-    try { const lease = DriverLease.acquire(${JSON.stringify(file)}); got = true; await new Promise((r) => setTimeout(r, 1500)); lease.beat(true); }
+    const lines = (await import('node:readline')).createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+    console.log('ready');
+    await lines.next();
+    let lease = null;
+    try { lease = DriverLease.acquire(${JSON.stringify(file)}); }
     catch (err) { if (!/another driver|took it at the same time/.test(err.message)) throw err; }
-    console.log(got ? 'held' : 'refused');`;
-  const runs = Array.from({ length: 6 }, () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  return Promise.all(
-    runs.map(
-      (child) =>
-        new Promise<string>((resolve) => {
-          let out = '';
-          child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-          child.on('exit', (code) => resolve(code === 0 ? out.trim() : `exit ${code}`));
-        }),
-    ),
-  ).then((answers) => {
-    assert.equal(answers.filter((a) => a === 'held').length, 1, answers.join(', '));
-    assert.equal(answers.filter((a) => a === 'refused').length, 5, answers.join(', '));
-    assert.deepEqual(readdirSync(dir), ['pipeline.lock'], 'no temp or aside files left');
+    console.log(lease ? 'held' : 'refused');
+    await lines.next();
+    lease?.beat(true);`;
+  const runs = Array.from({ length: 6 }, () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const said = runs.map((child) => {
+    const lines: string[] = [];
+    const waiters: Array<() => void> = [];
+    child.stdout!.on('data', (d: Buffer) => {
+      lines.push(...d.toString().split('\n').filter(Boolean));
+      waiters.splice(0).forEach((w) => w());
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const line = (n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => (lines.length > n ? resolve(lines[n]!) : waiters.push(check));
+        void exited.then((code) => (lines.length > n ? resolve(lines[n]!) : reject(new Error(`a racer exited ${code} before line ${n + 1}`))));
+        check();
+      });
+    return { line, exited };
   });
+  t.after(() => runs.forEach((child) => child.kill()));
+  const tell = (text: string) => runs.forEach((child) => child.stdin!.write(text));
+  return Promise.all(said.map((s) => s.line(0)))
+    .then(() => tell('go\n'))
+    .then(() => Promise.all(said.map((s) => s.line(1))))
+    .then(async (answers) => {
+      runs.forEach((child) => child.stdin!.end()); // the end of its input lets each racer's readline, and so the racer, finish
+      assert.deepEqual(await Promise.all(said.map((s) => s.exited)), [0, 0, 0, 0, 0, 0]);
+      assert.equal(answers.filter((a) => a === 'held').length, 1, answers.join(', '));
+      assert.equal(answers.filter((a) => a === 'refused').length, 5, answers.join(', '));
+      assert.deepEqual(readdirSync(dir), ['pipeline.lock'], 'no temp or aside files left');
+    });
 });
