@@ -45,6 +45,7 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
   const levers = LEVER_RECORDS.map((lever) => ({ ...lever, record: readPipelineRecord(results(lever.file)) }));
   const sciGrid = readGridRecord(results('experiment-sci.json'));
   const sciCiTest = readCiTestRecord(results('experiment-sci-ci-test.json'));
+  const thesisGrid = readGridRecord(results('experiment-thesis.json'));
   return [
     { name: 'pipeline-record:wordnet', sources: ['docs/results/pipeline-wordnet.json'], markdown: renderPipelineMarkdown(wordnet) },
     {
@@ -84,6 +85,11 @@ export function recordBlocks(repo: string = REPO): ReadmeBlock[] {
     },
     { name: 'experiment-record:sci', sources: ['docs/results/experiment-sci.json'], markdown: renderGridMarkdown(sciGrid, { nprobes: [1, 8, 64] }) },
     { name: 'experiment-record:sci-ci-test', sources: ['docs/results/experiment-sci-ci-test.json'], markdown: ciTestBlock(sciCiTest) },
+    {
+      name: 'experiment-record:thesis',
+      sources: ['docs/results/experiment-thesis.json'],
+      markdown: renderGridMarkdown(thesisGrid, { uniformity: true }),
+    },
   ];
 }
 

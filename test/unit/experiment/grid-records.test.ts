@@ -15,7 +15,10 @@ import { REPO_ROOT as REPO } from '../../support/paths.js';
  * today's defaults, so HEAD reproduces the table with the record's command.
  */
 
-const GRIDS = [{ yaml: 'sci.yaml', record: 'experiment-sci.json' }];
+const GRIDS = [
+  { yaml: 'sci.yaml', record: 'experiment-sci.json' },
+  { yaml: 'thesis.yaml', record: 'experiment-thesis.json' },
+];
 
 for (const { yaml, record: file } of GRIDS) {
   test(`docs/results/${file}: every cell of config/experiments/${yaml} as it resolves today, every seed, one clean commit`, () => {
