@@ -1,9 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderIngestScaleMarkdown, type IngestScaleRecord } from '../../../bench/ingest-scale-record.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INGEST_SCALE_BLOCK, readIngestScaleRecord, renderIngestScaleMarkdown, type IngestScaleRecord } from '../../../bench/ingest-scale-record.js';
+import { REPO_ROOT as REPO } from '../../support/paths.js';
 import { fixtureProvenance } from '../../support/provenance.js';
 
-/* bench/ingest-scale's README table: the per-row ratio and each process's busy share computed from the record's runs. */
+/*
+ * bench/ingest-scale's README table is the committed record's (docs/scale/ingest-scale.json): the block is what
+ * renderIngestScaleMarkdown makes of it, with the per-row ratio and each process's busy share computed from its runs.
+ */
+
+test('the README ingest-scale block is generated from docs/scale/ingest-scale.json, a run at a clean commit that wrote every shard', () => {
+  const file = join(REPO, 'docs', 'scale', 'ingest-scale.json');
+  assert.ok(existsSync(file), 'the ingest-scale record is committed');
+  const record = readIngestScaleRecord(file);
+  const block = INGEST_SCALE_BLOCK.exec(readFileSync(join(REPO, 'README.md'), 'utf8'));
+  assert.ok(block, 'the README has the ingest-scale block');
+  assert.equal(block[2], renderIngestScaleMarkdown(record));
+  assert.ok(record.provenance.commit && !record.provenance.dirty, 'recorded at a clean commit');
+  for (const run of record.runs) assert.equal(run.shards, Math.ceil(run.rows / record.rowsPerShard), `${run.rows} rows: every shard written`);
+});
 
 test('the ingest-scale table: per-row cost against the smallest size, each process busy as a share of the wall time', () => {
   const run = (rows: number, seconds: number) => ({
