@@ -13,9 +13,17 @@
  * the concat that joins them). --source dense or bm25 runs one. Encoding and indexing are set-up,
  * not timed; process start-up is not timed either.
  *
+ * The machine's own ceiling for 2 workers: two copies of the in-process job at
+ * once, one per core, in two processes. Two cores of a VM need not give two
+ * cores' work (shared caches, memory bandwidth, host siblings); if two
+ * independent copies each take 1.3× as long, no split of the job can give
+ * 2 workers more than 2 / 1.3 ≈ 1.54×. The speed-up is printed against it.
+ *
  *   node dist/bench/mine.js [--shards 8] [--k 200] [--source dense,bm25] [--keep]
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,15 +59,37 @@ function spanSeconds(tasks: readonly TaskRecord[]): number | null {
   return starts.length > 0 && ends.length > 0 ? (Math.max(...ends) - Math.min(...starts)) / 1000 : null;
 }
 
+/** Child mode (`--local-job FILE`): runs the job in FILE in this process on one pool thread and prints its wall seconds. */
+async function runLocalJob(file: string): Promise<void> {
+  const started = performance.now();
+  await runJobLocally(JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput, new FsStorage('/'), { threads: 1 });
+  console.log(((performance.now() - started) / 1000).toFixed(3));
+}
+
+/** Two copies of an in-process job at once, each process pinned to its own core: their wall seconds (start-up included, about 0.3 s). */
+async function twoCopiesAtOnce(jobs: readonly [JobSpecInput, JobSpecInput], dir: string): Promise<number[]> {
+  const script = new URL(import.meta.url).pathname;
+  return Promise.all(
+    jobs.map(async (job, core) => {
+      const file = join(dir, `copy-${core}.json`);
+      writeFileSync(file, JSON.stringify(job));
+      const { stdout } = await promisify(execFile)('taskset', ['-a', '-c', String(core), process.execPath, script, '--local-job', file]);
+      return Number(stdout.trim().split('\n').at(-1));
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      'local-job': { type: 'string' },
       keep: { type: 'boolean', default: false },
       shards: { type: 'string', default: '8' },
       k: { type: 'string', default: '200' },
       source: { type: 'string', default: 'dense,bm25' },
     },
   });
+  if (values['local-job']) return runLocalJob(values['local-job']);
   const wanted = new Set(values.source.split(','));
   const k = Number(values.k);
   const scratch = benchScratch('sci-bench-mine-', values.keep === true);
@@ -86,7 +116,7 @@ async function main(): Promise<void> {
         ['BM25', { kind: 'bm25' }],
       ] satisfies Array<[string, Source]>
     ).filter(([, source]) => wanted.has(source.kind));
-    const results: Record<string, { local: Run; oneCore: Run; one: Run; two: Run }> = {};
+    const results: Record<string, { local: Run; oneCore: Run; one: Run; two: Run; copiesSeconds: number[] }> = {};
     const allCores = `0-${availableParallelism() - 1}`;
     for (const [name, source] of sources) {
       // In-process, on one core (the same as the 1-worker cluster on one core).
@@ -104,6 +134,8 @@ async function main(): Promise<void> {
         cpuSeconds: (used.user + used.system) / 1e6,
       };
       console.error(`${name}, in-process on one core: ${local.seconds.toFixed(1)} s`);
+      const copiesSeconds = await twoCopiesAtOnce([spec(source, join(dir, `copy0-${source.kind}`)), spec(source, join(dir, `copy1-${source.kind}`))], dir);
+      console.error(`${name}, two in-process copies at once, one per core: ${copiesSeconds.map((c) => c.toFixed(1)).join(' s, ')} s`);
       const runs: Run[] = [];
       for (const [label, workers, cores] of [
         ['1 worker, one core', 1, '0'],
@@ -139,7 +171,7 @@ async function main(): Promise<void> {
           await cluster.stop();
         }
       }
-      results[name] = { local, oneCore: runs[0]!, one: runs[1]!, two: runs[2]! };
+      results[name] = { local, oneCore: runs[0]!, one: runs[1]!, two: runs[2]!, copiesSeconds };
     }
     console.log(
       `mining ${queries} WordNet training queries, top-${k}, ${manifest.shards.length} shards (one pool thread per process), ${availableParallelism()} cores`,
@@ -151,12 +183,18 @@ async function main(): Promise<void> {
         console.log(`  ${label.padEnd(30)} ${run.seconds.toFixed(2).padStart(7)} s  ${qps(run.seconds).padStart(9)}  ${cores(run)}  ${note}`);
       console.log(`${name}`);
       line('in-process, one core', r.local, '');
+      const ceiling = (2 * r.local.seconds) / Math.max(...r.copiesSeconds);
+      console.log(
+        `  ${'2 in-process copies at once'.padEnd(30)} ${Math.max(...r.copiesSeconds)
+          .toFixed(2)
+          .padStart(7)} s  each, one per core: this machine's ceiling for 2 workers ${ceiling.toFixed(2)}×`,
+      );
       line('cluster, 1 worker, one core', r.oneCore, `overhead ${(((r.oneCore.seconds - r.local.seconds) / r.local.seconds) * 100).toFixed(1)}%`);
       line('cluster, 1 worker', r.one, `(its pool thread, GC and publishing spread over ${availableParallelism()} cores)`);
       line(
         'cluster, 2 workers',
         r.two,
-        `speed-up ${(r.oneCore.seconds / r.two.seconds).toFixed(2)}× over 1 worker on one core, ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker on ${availableParallelism()}`,
+        `speed-up ${(r.oneCore.seconds / r.two.seconds).toFixed(2)}× over 1 worker on one core (${((100 * r.oneCore.seconds) / r.two.seconds / ceiling).toFixed(0)}% of the ceiling), ${(r.one.seconds / r.two.seconds).toFixed(2)}× over 1 worker on ${availableParallelism()}`,
       );
       console.log(
         `  merge (${r.two.mergeParts} parts + concat)       ${r.two.mergeSeconds?.toFixed(2) ?? '-'} s  ${r.two.mergeSeconds ? ((100 * r.two.mergeSeconds) / r.two.seconds).toFixed(1) : '-'}% of the 2-worker run; concat ${r.two.concatSeconds?.toFixed(2) ?? '-'} s`,
