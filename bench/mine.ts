@@ -26,10 +26,9 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { benchScratch } from './scratch.js';
 import { processCpuSeconds } from './proc.js';
 import { ingestWordnet } from './wordnet.js';
@@ -69,7 +68,7 @@ async function runLocalJob(file: string): Promise<void> {
   console.log(((performance.now() - started) / 1000).toFixed(3));
 }
 
-/** Two copies of an in-process job at once, each process pinned to its own core: their wall seconds (start-up included, about 0.3 s). */
+/** Two copies of an in-process job at once, each process pinned to its own core: their wall seconds (process start-up included). */
 async function twoCopiesAtOnce(jobs: readonly [JobSpecInput, JobSpecInput], dir: string): Promise<number[]> {
   const script = new URL(import.meta.url).pathname;
   return Promise.all(
