@@ -2,13 +2,35 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ciTestCommits, gridCells, gridRecord, GridConfigSchema, type GridReport } from '../../../experiment/index.js';
+import { ciTestCommits, gridCells, gridRecord, GridConfigSchema, type GridCell, type GridReport } from '../../../experiment/index.js';
 import { acceptedFingerprints, planPipeline, resolvedPipelineConfig, type PipelineState } from '../../../pipeline/index.js';
 import { captureProvenance, configFingerprint, recordCommit } from '../../../results/index.js';
 import { FsStorage } from '../../../storage/index.js';
 import { tempDir } from '../../support/paths.js';
 
 /* A grid's record: each cell's resolved config fingerprint, the code of every cell-seed that ran, refused where a cell-seed ran another config. */
+
+const CODE = { ...captureProvenance(), commit: 'e'.repeat(40), dirty: false };
+
+/** Seed 1's finished pipeline state for a cell, its one driver run at CODE under the given resolved config. */
+function writeSeedState(config: GridCell['config'], configFingerprint: string): void {
+  const plan = planPipeline(config, 1);
+  const state: PipelineState = {
+    format: 'sci-cluster/pipeline-state@1',
+    seed: 1,
+    out: plan.seedDir,
+    createdAt: '',
+    updatedAt: '',
+    finishedAt: '',
+    totalSteps: 10,
+    steps: [],
+    results: [],
+    best: null,
+    drivers: [{ provenance: CODE, configFingerprint }],
+  };
+  mkdirSync(dirname(plan.stateFile), { recursive: true });
+  writeFileSync(plan.stateFile, JSON.stringify(state));
+}
 
 test("a grid record names each cell's resolved config and the code that ran it; a cell-seed run under another config is refused", async (t) => {
   const out = tempDir(t);
@@ -20,25 +42,7 @@ test("a grid record names each cell's resolved config and the code that ran it; 
     axes: [{ name: 'w', key: 'train.objective.distanceWeight', values: [0, 0.6] }],
   });
   const cells = gridCells(grid);
-  const code = { ...captureProvenance(), commit: 'e'.repeat(40), dirty: false };
-  const writeState = (cellIndex: number, configFingerprint: string) => {
-    const plan = planPipeline(cells[cellIndex]!.config, 1);
-    const state: PipelineState = {
-      format: 'sci-cluster/pipeline-state@1',
-      seed: 1,
-      out: plan.seedDir,
-      createdAt: '',
-      updatedAt: '',
-      finishedAt: '',
-      totalSteps: 10,
-      steps: [],
-      results: [],
-      best: null,
-      drivers: [{ provenance: code, configFingerprint }],
-    };
-    mkdirSync(dirname(plan.stateFile), { recursive: true });
-    writeFileSync(plan.stateFile, JSON.stringify(state));
-  };
+  const writeState = (cellIndex: number, configFingerprint: string) => writeSeedState(cells[cellIndex]!.config, configFingerprint);
   const fingerprints = cells.map((cell) => configFingerprint(resolvedPipelineConfig(cell.config)));
   assert.notEqual(fingerprints[0], fingerprints[1], 'the axis value is part of the resolved config');
   writeState(0, fingerprints[0]!);
@@ -74,22 +78,7 @@ test("a grid cell's fingerprint does not depend on the grid's folder; runs recor
   assert.equal(today, configFingerprint(resolvedPipelineConfig(cell!.config)));
   assert.notDeepEqual(earlier, acceptedFingerprints(elsewhere!.config).earlier, 'the earlier fingerprint named the folder');
 
-  const plan = planPipeline(cell!.config, 1);
-  const code = { ...captureProvenance(), commit: 'e'.repeat(40), dirty: false };
-  const state = {
-    format: 'sci-cluster/pipeline-state@1',
-    seed: 1,
-    out: plan.seedDir,
-    createdAt: '',
-    updatedAt: '',
-    finishedAt: '',
-    totalSteps: 10,
-    steps: [],
-    results: [],
-    best: null,
-  };
-  mkdirSync(dirname(plan.stateFile), { recursive: true });
-  writeFileSync(plan.stateFile, JSON.stringify({ ...state, drivers: [{ provenance: code, configFingerprint: earlier[0] }] }));
+  writeSeedState(cell!.config, earlier[0]!);
   const grid = gridAt(here);
   const report = { rows: [], seeds: [1] } as unknown as GridReport;
   const record = await gridRecord({
