@@ -124,14 +124,15 @@ async function main(): Promise<void> {
   };
   // sci generate queries cuts at most one query from two passages; the training queries get what the other splits leave, up to 200,000.
   const queryRoom = Math.floor(params.rows / 2) - params.mineQueries - 2 * params.queries;
-  params.trainQueries = values['train-queries'] === undefined ? Math.min(DEFAULT_TRAIN_QUERIES, queryRoom) : count('train-queries', values['train-queries']);
-  if (params.trainQueries < 1 || params.trainQueries > queryRoom)
+  const trainQueries = values['train-queries'] === undefined ? Math.min(DEFAULT_TRAIN_QUERIES, queryRoom) : count('train-queries', values['train-queries']);
+  if (trainQueries < 1 || trainQueries > queryRoom)
     throw new Error(
       `${params.rows} passages give at most ${Math.floor(params.rows / 2)} queries (one per two passages): ${params.mineQueries + 2 * params.queries} mine, dev and test queries ` +
         (values['train-queries'] === undefined
           ? 'leave none to train on (lower --mine-queries or --queries, or raise --rows)'
-          : `leave ${Math.max(0, queryRoom)} for --train-queries ${params.trainQueries}`),
+          : `leave ${Math.max(0, queryRoom)} for --train-queries ${trainQueries}`),
     );
+  params.trainQueries = trainQueries;
   const clients = values.clients.split(',').map((c) => count('clients', c));
   const serverCount = Math.min(count('servers', values.servers), params.shards);
   const rows = params.rows;
@@ -255,7 +256,6 @@ async function main(): Promise<void> {
   // Queries cut from passages: train (the encoder's training pairs), mine (what the mine job mines), dev (the evaluation), test (held out).
   const queryFiles = join(passages, 'queries.jsonl');
   const generating: ChildProcess[] = [];
-  const trainQueries = params.trainQueries!;
   const totalQueries = trainQueries + params.mineQueries + 2 * params.queries;
   await timed(
     'queries',
