@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { UsageError } from '../common/index.js';
 import type { Config } from '../config/index.js';
-import { downloadPrefix, findLeftovers, FsStorage, keyUnder, removeLeftovers, uploadPath, type Storage } from '../storage/index.js';
+import { downloadPrefix, findDeadProcessFolders, findLeftovers, FsStorage, keyUnder, removeLeftovers, uploadPath, type Storage } from '../storage/index.js';
 import { FINISHED_JOB_INTERMEDIATES } from '../shards/index.js';
 import { openServing } from './cluster-context.js';
 import { commandContext, type GlobalOptions } from './context.js';
@@ -87,7 +88,7 @@ export function storageCommand(globals: () => GlobalOptions): Command {
   storage
     .command('gc')
     .description(
-      'Remove files written aside and never renamed into place (*.tmp-*, *.old-*), work folders (.work-*) of tasks that died, and the intermediate folders of finished jobs (mine candidates, stats, query vectors and merge parts; shared-quantizer samples)',
+      "Remove files written aside and never renamed into place (*.tmp-*, *.old-*), work folders (.work-*) of tasks that died, the intermediate folders of finished jobs (mine candidates, stats, query vectors and merge parts; shared-quantizer samples), and this machine's temp folders of sci processes that were killed (sci-<role>-<pid>-*)",
     )
     .option('--older-than-hours <h>', 'only leftovers not touched for this long (a running task writes its own as it goes)', (v) => Number(v), 24)
     .option('--dry-run', 'list what would go, remove nothing')
@@ -97,17 +98,19 @@ export function storageCommand(globals: () => GlobalOptions): Command {
       const { config } = commandContext(globals());
       if (!(flags.olderThanHours >= 0))
         throw new UsageError(`--older-than-hours expects hours ≥ 0, got ${flags.olderThanHours}`, { field: '--older-than-hours' });
-      if (config.storage.kind !== 'fs') throw new UsageError('sci storage gc sweeps fs storage (storage.kind fs); the object store keeps no temp files');
-      const root = resolve(config.storage.root);
-      const leftovers = findLeftovers(root, {
-        olderThanMs: flags.olderThanHours * 3600_000,
-        intermediates: flags.keepIntermediates ? [] : FINISHED_JOB_INTERMEDIATES,
-      });
+      const olderThanMs = flags.olderThanHours * 3600_000;
+      // The object store keeps no temp files (a put is one message); its clients' temp folders are still swept.
+      const root = config.storage.kind === 'fs' ? resolve(config.storage.root) : null;
+      const leftovers = [
+        ...(root ? findLeftovers(root, { olderThanMs, intermediates: flags.keepIntermediates ? [] : FINISHED_JOB_INTERMEDIATES }) : []),
+        ...findDeadProcessFolders({ olderThanMs }),
+      ];
       const bytes = flags.dryRun ? leftovers.reduce((sum, l) => sum + l.bytes, 0) : removeLeftovers(leftovers);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ root, removed: !flags.dryRun, bytes, leftovers })}\n`);
+      const where = [...new Set([root, tmpdir()].filter((dir) => dir !== null))].join(' and ');
+      if (flags.json) process.stdout.write(`${JSON.stringify({ root, tempDir: tmpdir(), removed: !flags.dryRun, bytes, leftovers })}\n`);
       else {
         for (const l of leftovers) process.stdout.write(`${flags.dryRun ? 'would remove' : 'removed'} ${l.kind} ${l.path} (${l.bytes} bytes)\n`);
-        process.stdout.write(`${leftovers.length} leftovers, ${(bytes / 2 ** 20).toFixed(1)} MiB ${flags.dryRun ? 'to free' : 'freed'} under ${root}\n`);
+        process.stdout.write(`${leftovers.length} leftovers, ${(bytes / 2 ** 20).toFixed(1)} MiB ${flags.dryRun ? 'to free' : 'freed'} under ${where}\n`);
       }
     });
   return storage;

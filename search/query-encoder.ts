@@ -1,10 +1,9 @@
 import { readSetManifest } from '../shards/index.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashedTextEncoder, loadModel, openTextEncoder, type EncoderSettings, type TextEncoder } from '../encoder/index.js';
 import { fetchModelFolder, joinKey, type Storage } from '../storage/index.js';
-import type { Logger } from '../common/index.js';
+import { processTempDir, type Logger } from '../common/index.js';
 import { SearchUnavailableError } from './errors.js';
 import { EncoderThread } from './encoder-thread.js';
 
@@ -28,7 +27,7 @@ export async function openSetEncoder(
     return { encoder: hashedTextEncoder(model), thread: null, close: () => {} };
   }
   if (spec.kind === 'model') {
-    const dir = mkdtempSync(join(tmpdir(), 'sci-query-encoder-'));
+    const dir = processTempDir('query-encoder');
     const folder = await fetchModelFolder(storage, spec.path, join(dir, 'model'));
     // A model's forward pass would hold the event loop: a serving process runs it on a thread of its own.
     if (options.onThread) {

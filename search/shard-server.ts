@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { type Logger, CancelledError, noteContained, redactPaths, SciClusterError, toErrorWire } from '../common/index.js';
+import { type Logger, CancelledError, noteContained, processTempDir, redactPaths, SciClusterError, toErrorWire } from '../common/index.js';
 import { FaissIndex, setFaissThreads } from '../faiss/index.js';
 import { loadBm25, type Bm25Index, type CorpusStats } from '../bm25/index.js';
 import { joinKey, linkFiles, type Storage } from '../storage/index.js';
@@ -88,7 +88,7 @@ export interface ShardServerCounters {
 export class ShardServer {
   private readonly subscriptions: Subscription[] = [];
   private readonly shards = new Map<number, LoadedShard>();
-  private readonly workDir = mkdtempSync(join(tmpdir(), 'sci-shard-server-'));
+  private readonly workDir = processTempDir('shard-server');
   private set: IndexSet | null = null;
   /** IVF indexes' serving nprobe from the manifest: used when a request names none. */
   private servingNprobe = new Map<string, number>();

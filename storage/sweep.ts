@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { isTempName } from '../common/index.js';
+import { tmpdir } from 'node:os';
+import { isTempName, processTempOwner } from '../common/index.js';
 
 /*
  * What interrupted writes leave in a storage root: files written aside
@@ -22,7 +23,7 @@ export interface JobIntermediates {
 
 export interface Leftover {
   path: string;
-  kind: 'temp file' | 'work folder' | 'job intermediate';
+  kind: 'temp file' | 'work folder' | 'job intermediate' | 'dead process folder';
   bytes: number;
   ageMs: number;
 }
@@ -113,4 +114,43 @@ export function removeLeftovers(leftovers: readonly Leftover[]): number {
     freed += leftover.bytes;
   }
   return freed;
+}
+
+/** Whether a process with this pid is running here (one of another user's counts: it may be ours under sudo). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The folders our processes make under the OS temp folder (`processTempDir`: a query encoder's model
+ * copy, a shard server's BM25 files) whose process is gone and that are older than `olderThanMs`. A
+ * process removes its own when it closes; one killed (SIGKILL, out of memory) cannot. A folder whose
+ * pid is running again (pids are reused) stays: keeping it is the safe mistake.
+ */
+export function findDeadProcessFolders(options: { olderThanMs: number; dir?: string; now?: number; alive?: (pid: number) => boolean }): Leftover[] {
+  const dir = options.dir ?? tmpdir();
+  const now = options.now ?? Date.now();
+  const alive = options.alive ?? processAlive;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Leftover[] = [];
+  for (const name of names) {
+    const pid = processTempOwner(name);
+    if (pid === null || pid === process.pid) continue;
+    const path = join(dir, name);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat?.isDirectory()) continue;
+    const ageMs = now - stat.mtimeMs;
+    if (ageMs >= options.olderThanMs && !alive(pid)) out.push({ path, kind: 'dead process folder', bytes: sizeOf(path), ageMs });
+  }
+  return out;
 }

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { join } from 'node:path';
-import { isTempName, tempPathFor } from '../../../common/index.js';
-import { findLeftovers, removeLeftovers } from '../../../storage/index.js';
+import { isTempName, processTempDir, processTempOwner, tempPathFor } from '../../../common/index.js';
+import { findDeadProcessFolders, findLeftovers, processAlive, removeLeftovers } from '../../../storage/index.js';
 import { tempDir } from '../../support/paths.js';
 
 test('temp names are unique per write and recognisable', () => {
@@ -76,4 +77,41 @@ test("sweep: a finished job's intermediate folders go (mine candidates, stats, q
   assert.equal(removeLeftovers(found), 370);
   for (const kept of ['mined/negatives.arrow', 'running/candidates/shard-00000.arrow', 'indexes/trained/ivf.faiss', 'odd/sample/part.npy'])
     assert.ok(existsSync(join(root, kept)), kept);
+});
+
+test("process temp folders: named with the process's pid, and a sweep removes only a dead process's old ones", (t) => {
+  const own = processTempDir('query-encoder');
+  t.after(() => rmSync(own, { recursive: true, force: true }));
+  assert.equal(processTempOwner(basename(own)), process.pid);
+  assert.throws(() => processTempDir('../up'), /role/);
+  for (const name of ['sci-nats-Ab12cd', 'sci-bench-hosts-x1y2z3', 'sci-shard-server-12-abc', 'other-query-encoder-12-abcdef'])
+    assert.equal(processTempOwner(name), null, name);
+  assert.equal(processTempOwner('sci-shard-server-4242-Zz09aB'), 4242);
+
+  const dir = tempDir(t);
+  const old = (Date.now() - 48 * 3600_000) / 1000;
+  const folder = (name: string, age: 'old' | 'young', bytes = 10) => {
+    mkdirSync(join(dir, name, 'model'), { recursive: true });
+    writeFileSync(join(dir, name, 'model', 'weights.bin'), Buffer.alloc(bytes));
+    if (age === 'old') utimesSync(join(dir, name), old, old);
+    return join(dir, name);
+  };
+  const dead = folder('sci-query-encoder-1001-aaaaaa', 'old', 700);
+  const deadYoung = folder('sci-shard-server-1001-bbbbbb', 'young');
+  const running = folder('sci-shard-server-1002-cccccc', 'old');
+  const mine = folder(`sci-query-encoder-${process.pid}-dddddd`, 'old');
+  const notOurs = folder('sci-nats-eeeeee', 'old');
+  writeFileSync(join(dir, 'sci-query-encoder-1001-ffffff'), 'a file, not a folder');
+  utimesSync(join(dir, 'sci-query-encoder-1001-ffffff'), old, old);
+
+  const found = findDeadProcessFolders({ dir, olderThanMs: 24 * 3600_000, alive: (pid) => pid === 1002 });
+  assert.deepEqual(
+    found.map((l) => [l.path, l.kind]),
+    [[dead, 'dead process folder']],
+  );
+  assert.equal(removeLeftovers(found), 700);
+  assert.ok(!existsSync(dead) && [deadYoung, running, mine, notOurs].every((path) => existsSync(path)));
+  // The real liveness check: this process runs; a pid past the kernel's limit does not.
+  assert.equal(processAlive(process.pid), true);
+  assert.equal(processAlive(2 ** 22 + 1), false);
 });
