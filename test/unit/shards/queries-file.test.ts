@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueriesFileError, readQueriesFile } from '../../../shards/index.js';
@@ -48,4 +48,24 @@ test("the mine job's and the evaluation's queries go through the same reader", (
   writeFileSync(file, '{"_id":"q1","text":"a","answers":["b"]}\n');
   assert.deepEqual(readQuerySplit(file, qrels), { ids: ['q1'], texts: ['a'], positives: [new Set(['p1'])], answers: [['b']] });
   assert.deepEqual(loadJudgedQueries({ queries: file, qrels }).sample, { ids: ['q1'], texts: ['a'] });
+});
+
+test("a mine job's split is parsed once per thread while its files stay the same, and again when either changes", (t) => {
+  const file = queriesFile(t, '{"_id":"q1","text":"a"}\n{"_id":"q2","text":"b"}\n');
+  const qrels = join(file, '..', 'qrels.tsv');
+  const first = readQuerySplit(file, qrels);
+  assert.equal(readQuerySplit(file, qrels), first, 'the second task of a job reuses the parse');
+  // Rewritten in place, same length: a new mtime makes a new identity.
+  writeFileSync(file, '{"_id":"q1","text":"z"}\n{"_id":"q2","text":"b"}\n');
+  const later = new Date(Date.now() + 5_000);
+  utimesSync(file, later, later);
+  assert.deepEqual(readQuerySplit(file, qrels).texts, ['z']);
+  writeFileSync(qrels, 'query-id\tcorpus-id\tscore\nq2\tp9\t1\n');
+  assert.deepEqual(readQuerySplit(file, qrels), { ids: ['q2'], texts: ['b'], positives: [new Set(['p9'])], answers: [[]] });
+  // A file that is gone is the reader's typed error, not a stat error.
+  rmSync(file);
+  assert.throws(
+    () => readQuerySplit(file, qrels),
+    (err: unknown) => err instanceof QueriesFileError && err.file === file,
+  );
 });
