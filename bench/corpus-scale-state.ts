@@ -64,6 +64,8 @@ const RunStateSchema = z.strictObject({
   pids: z.array(z.number().int().positive()),
   /** The code of every attempt (`git describe --always --dirty`), in order: a run continued after a change of code says so. */
   code: z.array(z.string()),
+  /** The bench process of the latest attempt (absent from states written before it was kept). */
+  owner: z.number().int().positive().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -89,17 +91,31 @@ export function saveRunState(dir: string, state: RunState): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** A process's command line, or null where it is gone. */
+function commandLine(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The pid of the earlier attempt's bench where it is still running (a bench/corpus-scale process by
+ * its command line, so a reused pid does not count): two benches on one folder would stop each
+ * other's cluster and write one state file.
+ */
+export function liveOwner(state: RunState): number | null {
+  if (state.owner === undefined || state.owner === process.pid) return null;
+  return /corpus-scale\.js/.test(commandLine(state.owner) ?? '') ? state.owner : null;
+}
+
 /** Stops processes an earlier run started that are still alive (checked by command line, so a reused pid is left alone). */
 export function stopLeftovers(pids: readonly number[]): number[] {
   const stopped: number[] = [];
   for (const pid of pids) {
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-    } catch {
-      continue; // gone
-    }
-    if (!/sci\.js|nats-server/.test(cmdline)) continue;
+    const cmdline = commandLine(pid);
+    if (cmdline === null || !/sci\.js|nats-server/.test(cmdline)) continue; // gone, or the pid reused
     try {
       process.kill(pid, 'SIGKILL');
       stopped.push(pid);

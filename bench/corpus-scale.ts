@@ -35,7 +35,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { REPO } from './repo.js';
 import { startBenchCluster } from './cluster-harness.js';
-import { loadRunState, saveRunState, stopLeftovers, type CorpusScaleParams, type StageResult } from './corpus-scale-state.js';
+import { liveOwner, loadRunState, saveRunState, stopLeftovers, type CorpusScaleParams, type StageResult } from './corpus-scale-state.js';
 import { evaluateCorpus, type CorpusEvaluation } from './corpus-scale-eval.js';
 import { spawnShardServers } from './shard-servers.js';
 import { duBytes, exited, processSampler } from './proc.js';
@@ -146,6 +146,9 @@ async function main(): Promise<void> {
     console.log(`bench/corpus-scale: the earlier attempts ran ${state.code.join(', ')}; this one runs ${code} (the record names every one)`);
   if (state.code[state.code.length - 1] !== code) state.code.push(code);
   if (resumed) {
+    const owner = liveOwner(state);
+    if (owner !== null)
+      throw new Error(`another bench/corpus-scale (pid ${owner}) is running the run in ${dir}: stop it first (a run continues where it was killed)`);
     const stopped = stopLeftovers(state.pids);
     console.log(
       `bench/corpus-scale: continuing the run in ${dir} (done: ${state.done.map((d) => d.stage).join(', ') || 'nothing'}${state.running ? `; ${state.running.stage} was running` : ''}${stopped.length > 0 ? `; stopped ${stopped.length} processes the earlier run left` : ''})`,
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
         `${rows} passages need about ${(needed / 2 ** 30).toFixed(0)} GiB in ${dir}; it has ${((bavail * bsize) / 2 ** 30).toFixed(0)} GiB free (give --dir on a bigger disk)`,
       );
   }
+  state.owner = process.pid;
   save();
   const track = (...pids: Array<number | undefined | null>) => {
     for (const pid of pids) if (pid) state.pids.push(pid);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { loadRunState, saveRunState, statePath, stopLeftovers, type CorpusScaleParams } from '../../../bench/corpus-scale-state.js';
+import { liveOwner, loadRunState, saveRunState, statePath, stopLeftovers, type CorpusScaleParams } from '../../../bench/corpus-scale-state.js';
 import { tempDir } from '../../support/paths.js';
 
 /*
@@ -59,5 +59,29 @@ test('leftovers: a sci process is stopped; one that is not sci or nats-server is
   } finally {
     sleeper.kill('SIGKILL');
     await new Promise((ok) => sleeper.once('exit', ok));
+  }
+});
+
+test("a run's earlier bench still running is found by its command line; a gone or reused pid, or this process, is not", async (t) => {
+  const dir = tempDir(t);
+  const { state } = loadRunState(dir, params);
+  assert.equal(liveOwner(state), null, 'a run with no owner recorded (a state from before owners)');
+  // A process whose command line names the bench, as `node dist/bench/corpus-scale.js --rows …` does.
+  const bench = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'dist/bench/corpus-scale.js']);
+  const other = spawn('sleep', ['30']);
+  t.after(() => {
+    bench.kill('SIGKILL');
+    other.kill('SIGKILL');
+  });
+  await new Promise((ok) => setTimeout(ok, 200));
+  for (const [owner, expected] of [
+    [bench.pid!, bench.pid!],
+    [other.pid!, null],
+    [process.pid, null],
+    [2 ** 22 + 17, null],
+  ] as const) {
+    state.owner = owner;
+    saveRunState(dir, state);
+    assert.equal(liveOwner(loadRunState(dir, params).state), expected, `owner ${owner}`);
   }
 });
