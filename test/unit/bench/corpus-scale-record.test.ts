@@ -18,13 +18,19 @@ test('the README corpus-scale tables are generated from docs/scale/corpus-*.json
   assert.ok(block, 'the README has the corpus-scale block');
   assert.equal(block[2], renderCorpusScaleMarkdown(records));
   for (const r of records) {
-    // A record is a whole run: every stage, at one commit, with its rows in and its disk adding up.
+    // A record is a whole run: every stage, with its rows in and its disk adding up.
     assert.deepEqual(
       r.stages.map((s) => s.stage),
       ['ingest', 'queries', ...(r.params.encoder === 'trained' ? ['train'] : []), 'encode', 'index', 'mine', 'serve', 'eval'],
     );
     assert.ok(r.provenance.commit && !r.provenance.dirty, `${r.command}: no clean commit`);
-    assert.deepEqual(r.code, [r.provenance.describe], 'the whole run at the commit it names');
+    // A run continued after a change of code names every commit it ran at, in order, each clean; the last is the record's.
+    assert.equal(r.code.at(-1), r.provenance.describe, 'the last attempt ran at the commit the record names');
+    assert.equal(new Set(r.code).size, r.code.length, `${r.command}: a commit named twice in ${r.code.join(', ')}`);
+    assert.ok(
+      r.code.every((c) => /^[0-9a-f]{7,40}$/.test(c)),
+      `${r.command}: an attempt at uncommitted code (${r.code.join(', ')})`,
+    );
     const { bytesPerPassage, ...parts } = r.disk;
     assert.ok(Math.abs(Object.values(parts).reduce((n, b) => n + b, 0) / r.params.rows - bytesPerPassage) < 1e-6);
     assert.equal(r.evaluation.queries, r.params.queries);
