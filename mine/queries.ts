@@ -21,8 +21,8 @@ export interface QuerySplit {
  * The split this thread read last, by the two files' identity. Every task of a mine job (a
  * candidates task and a merge part per shard, the stats, the queries) reads the same split, and
  * the queries file holds every split's queries: the 21M corpus run's has 212,000 for a mine split
- * of 10,000, about 0.6 s to parse, read 673 times over 336 shards. A worker's pool thread now
- * parses it once per job.
+ * of 10,000, 1.3–1.6 s a parse under that run's load, read 673 times over 336 shards. A worker's
+ * pool thread now parses it once per job.
  */
 let lastRead: { key: string; split: QuerySplit } | null = null;
 
