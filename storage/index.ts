@@ -6,6 +6,6 @@ export { ObjectCache, type Eviction } from './object-cache.js';
 export { StorageError, StorageKeyError } from './errors.js';
 export { checkKey, checkRelativeName, isCleanKey, isRelativeName } from './keys.js';
 export { fetchModelFolder, linkFiles, MODEL_FOLDER_MARKERS } from './model-folder.js';
-export { findDeadProcessFolders, findLeftovers, processAlive, removeLeftovers, type Leftover, type JobIntermediates } from './sweep.js';
+export { findDeadProcessFolders, findLeftovers, removeLeftovers, type Leftover, type JobIntermediates } from './sweep.js';
 export { readJson, readJsonFile } from './read-json.js';
 export { downloadPrefix } from './download.js';

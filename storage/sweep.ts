@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { tmpdir } from 'node:os';
-import { isTempName, processTempOwner } from '../common/index.js';
+import { isTempName, processAlive, processTempOwner } from '../common/index.js';
 
 /*
  * What interrupted writes leave in a storage root: files written aside
@@ -114,16 +114,6 @@ export function removeLeftovers(leftovers: readonly Leftover[]): number {
     freed += leftover.bytes;
   }
   return freed;
-}
-
-/** Whether a process with this pid is running here (one of another user's counts: it may be ours under sudo). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { join } from 'node:path';
-import { isTempName, processTempDir, processTempOwner, tempPathFor } from '../../../common/index.js';
-import { findDeadProcessFolders, findLeftovers, processAlive, removeLeftovers } from '../../../storage/index.js';
+import { isTempName, processAlive, processTempDir, processTempOwner, tempPathFor } from '../../../common/index.js';
+import { findDeadProcessFolders, findLeftovers, removeLeftovers } from '../../../storage/index.js';
 import { tempDir } from '../../support/paths.js';
 
 test('temp names are unique per write and recognisable', () => {
