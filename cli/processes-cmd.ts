@@ -85,6 +85,7 @@ export function workerCommand(globals: () => GlobalOptions): Command {
         encoder: config.workers.encoder,
         crashAt: crashAt ?? null,
         failRecordUpdates: process.env.SCI_FAULT_RECORD_UPDATES === 'fail',
+        slowRunningRecordMs: Number(process.env.SCI_FAULT_SLOW_RUNNING_RECORD_MS ?? 0),
       });
       await worker.start();
       await onShutdown(async () => {

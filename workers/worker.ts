@@ -63,6 +63,8 @@ export interface WorkerOptions {
   crashAt?: CrashPoint | null;
   /** Fault injection: every task-record update after 'running' fails (as when KV is unreachable). @defaultValue false */
   failRecordUpdates?: boolean;
+  /** Fault injection: each delivery waits this long before recording its task running (a slow quorum write). @defaultValue 0 */
+  slowRunningRecordMs?: number;
   /** Where its Prometheus series go (workers/metrics.ts); none when absent. */
   metrics?: Registry;
   /** Inference engine settings of its pool threads (config workers.encoder). @defaultValue auto engine, 1 thread */
@@ -269,7 +271,21 @@ export class Worker {
   }
 
   private async handle(msg: JsMsg): Promise<void> {
-    const { tasks, options: clusterOptions } = this.options.state;
+    // The ack wait runs from the delivery, so the heartbeat starts with it. It used to start after
+    // the record reads and writes before the run (KV round trips, quorum writes on a replicated
+    // cluster): a delivery whose writes outlasted the ack wait went to another worker as well,
+    // which found no finished record and ran the task a second time.
+    const heartbeat = setInterval(() => msg.working(), Math.max(500, this.options.state.options.ackWaitMs / 3));
+    try {
+      await this.runDelivery(msg);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** One delivery of a task message: checked, recorded running, run, recorded done and acked (or failed). */
+  private async runDelivery(msg: JsMsg): Promise<void> {
+    const { tasks } = this.options.state;
     const task = await this.checkedTask(msg);
     if (!task) return;
     const key = taskKey(task.jobId, task.stage, task.shardId);
@@ -283,6 +299,7 @@ export class Worker {
     }
     const now = () => new Date().toISOString();
     log.debug({ existing: existing?.value.state ?? null }, 'task record read');
+    if (this.options.slowRunningRecordMs) await sleep(this.options.slowRunningRecordMs);
     await updateRecord<TaskRecord>(tasks, key, TaskRecordSchema, (cur) => ({
       ...blankTask(task),
       ...cur,
@@ -294,7 +311,6 @@ export class Worker {
     }));
     log.debug('task record running');
     this.maybeCrash('task-start');
-    const heartbeat = setInterval(() => msg.working(), Math.max(500, clusterOptions.ackWaitMs / 3));
     const started = performance.now();
     let lastProgress = 0;
     let result;
@@ -329,13 +345,9 @@ export class Worker {
       });
     } catch (err) {
       // Still heartbeating while the failure is recorded (retries may take a while): no redelivery meanwhile.
-      try {
-        const outcome =
-          abort.signal.reason instanceof JobCancelledError ? await this.cancelledWithJob(msg, key, log) : await this.failed(msg, task, key, err, log);
-        this.metrics?.ended(task.stage, outcome, (performance.now() - started) / 1000);
-      } finally {
-        clearInterval(heartbeat);
-      }
+      const outcome =
+        abort.signal.reason instanceof JobCancelledError ? await this.cancelledWithJob(msg, key, log) : await this.failed(msg, task, key, err, log);
+      this.metrics?.ended(task.stage, outcome, (performance.now() - started) / 1000);
       return;
     } finally {
       this.taskAborts.delete(abort);
@@ -369,8 +381,6 @@ export class Worker {
       log.info({ rows: result.rowsIn, seconds: (performance.now() - started) / 1000 }, 'task done');
     } catch (err) {
       log.warn({ err }, 'task done but not acknowledged; its redelivery will ack it');
-    } finally {
-      clearInterval(heartbeat);
     }
   }
 

@@ -8,13 +8,14 @@ import { readManifest } from '../../shards/index.js';
 import type { JobSpecInput, TaskRecord } from '../../jobs/index.js';
 import { TestCluster } from '../support/cluster.js';
 import { tempDir } from '../support/paths.js';
-import { wordnetFixture } from '../support/wordnet-fixture.js';
+import { wordnetFixture, wordnetParts } from '../support/wordnet-fixture.js';
 
 /*
  * Faults are normal: a worker killed at several points of a task, the
  * coordinator killed and restarted, nats-server restarted, a node of a
- * 3-node NATS cluster killed. Every job must complete with each shard
- * exactly once in its output manifest and the row counts adding up.
+ * 3-node NATS cluster killed, a record write slower than the ack wait.
+ * Every job must complete with each shard exactly once in its output
+ * manifest and the row counts adding up.
  */
 
 let fixtureDir = '';
@@ -88,6 +89,29 @@ test('a worker killed with SIGKILL at several points of a task: the job complete
     }
     await cluster.kill(healthy, 'SIGTERM');
   }
+});
+
+test('a running-record write slower than the ack wait: the heartbeat covers it, the task runs once', { timeout: 180_000 }, async (t) => {
+  // One task, two workers; heartbeats every 667 ms, and each delivery waits 3 s before recording its task
+  // running (a quorum write on a loaded, replicated cluster). Were that wait outside the heartbeat, the
+  // delivery would expire, the other worker would take the task too, find no finished record yet,
+  // and run it a second time.
+  const dir = tempDir(t);
+  const { passages: adverbs } = await wordnetFixture(dir, 1, { input: wordnetParts(dir, ['adv']) });
+  const cluster = await TestCluster.start({ dir, workers: 0, ackWaitMs: 2000 });
+  t.after(() => cluster.stop());
+  for (let i = 0; i < 2; i++) cluster.startWorker({ SCI_FAULT_SLOW_RUNNING_RECORD_MS: '3000' });
+  await cluster.waitForWorkers(2);
+  const job = await cluster.submit({ kind: 'index', input: null, output: join(dir, 'bm25'), bm25: { passages: adverbs } });
+  const done = await cluster.waitDone(job.id);
+  assert.equal(done.state, 'done', `${done.error}\n${cluster.logs()}`);
+  // A second delivery would be waiting out its own 3 s now: past it, its run would show in the record.
+  await sleep(4000);
+  const tasks = await cluster.tasks(job.id);
+  assert.deepEqual(
+    tasks.map((task) => [task.shardId, task.state, task.deliveries]),
+    [[0, 'done', 1]],
+  );
 });
 
 test('the coordinator killed and restarted mid-job: the job resumes, finished shards are not redone', { timeout: 300_000 }, async (t) => {

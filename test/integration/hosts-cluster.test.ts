@@ -149,14 +149,17 @@ test(
       return result.stdout;
     };
     const submit = async (args: string[]): Promise<JobRecordOut> => JSON.parse(await sci(['job', 'submit', ...args, '--json'])) as JobRecordOut;
+    // During a fault, and for a while after a link heals, a CLI call may time out while the streams
+    // elect new leaders: its callers poll, and ask again.
+    const sciOnce = (args: string[]) => set.execIn(a, process.execPath, [SCI, ...args], { env: env(a, 'cli'), timeoutMs: 60_000 });
     const waitDone = async (id: string, timeoutMs = 180_000): Promise<JobRecordOut> => {
       const deadline = Date.now() + timeoutMs;
       let last = '';
       for (;;) {
-        // During a fault a status call may time out while the streams elect new leaders: asked again.
-        const r = await set.execIn(a, process.execPath, [SCI, 'job', 'status', id, '--json'], { env: env(a, 'cli'), timeoutMs: 60_000 });
+        const r = await sciOnce(['job', 'status', id, '--json']);
         if (r.code === 0) {
           const { job } = JSON.parse(r.stdout) as { job: JobRecordOut };
+          if (job.state === 'failed') t.diagnostic(`job ${id} failed: ${job.error ?? ''}\n${logs()}`);
           if (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled') return job;
           last = job.state;
         } else last = r.stderr.split('\n')[0] ?? '';
@@ -325,14 +328,20 @@ test(
       const upAt = Date.now();
       await set.linkUp(b);
       const bWorker = workers[0]!.pid;
-      for (const deadline = Date.now() + 60_000; ;) {
-        const status = JSON.parse(await sci(['cluster', 'status', '--json'])) as { workers: Array<{ pid: number; heartbeatAt: string }> };
-        const record = status.workers.find((w) => w.pid === bWorker);
-        if (record && Date.parse(record.heartbeatAt) > upAt) {
-          t.diagnostic(`B's worker announced itself ${((Date.now() - upAt) / 1000).toFixed(1)} s after its link came back`);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`B's worker (pid ${bWorker}) did not come back after its link did`);
+      let last = '';
+      for (const deadline = Date.now() + 90_000; ;) {
+        const r = await sciOnce(['cluster', 'status', '--json']);
+        if (r.code === 0) {
+          const status = JSON.parse(r.stdout) as { workers: Array<{ pid: number; heartbeatAt: string }> };
+          const record = status.workers.find((w) => w.pid === bWorker);
+          if (record && Date.parse(record.heartbeatAt) > upAt) {
+            t.diagnostic(`B's worker announced itself ${((Date.now() - upAt) / 1000).toFixed(1)} s after its link came back`);
+            break;
+          }
+          last = record ? `last heartbeat ${record.heartbeatAt}` : 'not listed';
+        } else last = r.stderr.split('\n')[0] ?? '';
+        if (Date.now() > deadline)
+          throw new Error(`B's worker (pid ${bWorker}) did not come back after its link did (last: ${last})\n${logs()}\nstreams: ${await placement()}`);
         await sleep(1000);
       }
       await streamsCaughtUp('B', upAt);

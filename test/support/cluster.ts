@@ -229,6 +229,18 @@ export class TestCluster {
     }
   }
 
+  /** Waits until `n` worker processes have logged that they pull tasks. */
+  async waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const running = () =>
+      readdirSync(this.options.dir).filter((f) => f.endsWith('.log') && readFileSync(join(this.options.dir, f), 'utf8').includes('"msg":"worker running"'))
+        .length;
+    while (running() < n) {
+      if (Date.now() > deadline) throw new Error(`${running()} of ${n} workers running after ${timeoutMs} ms; logs:\n${this.logs()}`);
+      await sleep(200);
+    }
+  }
+
   /** Tail of every process log, for failure messages. */
   logs(): string {
     return readdirSync(this.options.dir)
