@@ -12,7 +12,7 @@ import { chromiumDom } from '../support/chromium.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots.js';
 
 test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, async (t) => {
-  // A lighter run of the same script (fewer training steps, 128-d instead of 256-d, a 5k-passage training dev pool with 1,500 of its queries, fewer dev, sweep and latency queries) keeps the suite in budget;
+  // A lighter run of the same script (fewer training steps, 64-d instead of 256-d, a 5k-passage training dev pool with 1,500 of its queries, fewer dev, sweep and latency queries) keeps the suite in budget;
   // the full `make demo` is timed in the README.
   const out = join(tempDir(t), 'demo');
   const started = Date.now();
@@ -22,7 +22,7 @@ test('make demo: cluster, WordNet, training, cluster encode, every index type, s
       ...process.env,
       SCI_DEMO_OUT: out,
       SCI_DEMO_TRAIN_STEPS: '100',
-      SCI_DEMO_DIM: '128',
+      SCI_DEMO_DIM: '64',
       SCI_DEMO_POOL: '5000',
       SCI_DEMO_TRAIN_EVAL_QUERIES: '1500',
       SCI_DEMO_EVAL_QUERIES: '800',

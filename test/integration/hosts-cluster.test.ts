@@ -213,7 +213,21 @@ test(
     const index = await submit(['--kind', 'index', '--input', 'wn/embeddings', '--output', 'wn/indexes', ...indexArgs, '--wait']);
     assert.equal(index.state, 'done', index.error ?? '');
     phase('index');
-    const mineArgs = (output: string) => ['--kind', 'mine', '--input', 'wn/indexes', '--queries', 'wn/passages', '--source', 'dense:flat', '--output', output];
+    // The top 20 per query rather than the default 200: the same stages and files in a tenth of the merge.
+    const mineArgs = (output: string) => [
+      '--kind',
+      'mine',
+      '--input',
+      'wn/indexes',
+      '--queries',
+      'wn/passages',
+      '--source',
+      'dense:flat',
+      '--k',
+      '20',
+      '--output',
+      output,
+    ];
     const mine = await submit([...mineArgs('wn/mined'), '--wait']);
     assert.equal(mine.state, 'done', mine.error ?? '');
 
@@ -246,6 +260,7 @@ test(
         input: join(root, 'indexes'),
         queries: { passages: local.passages, split: 'train' },
         source: { kind: 'dense', index: 'flat' },
+        k: 20,
         output: join(root, 'mined'),
       },
       fs,
