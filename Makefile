@@ -68,8 +68,8 @@ NATS_VERSION = @echo "sci-cluster tests run against $$(nats-server --version) ($
 # One node --test run, so the runner prints one closing summary for CI. The three-host tests
 # first, beside the unit tests: the longest file starts first (no long tail), and the one most
 # sensitive to load (three NATS nodes, partitions, 3 s ack waits) runs beside the lightest files.
-# In a suite run beside the integration tests, a worker on a namespace host twice lost its task
-# stream to a NATS client protocol error ("parse error") and its job failed.
+# Run beside the integration tests, it failed twice (a worker's NATS client hit a protocol
+# "parse error"; see the test's delivery limit).
 HOST_TESTS = dist/test/integration/hosts-cluster.test.js dist/test/integration/hosts-harness.test.js
 test: build lint
 	$(NATS_VERSION)

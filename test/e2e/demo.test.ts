@@ -12,7 +12,7 @@ import { chromiumDom } from '../support/chromium.js';
 import { assertPlotted, evalReportPoints, plottedPoints } from '../support/plots.js';
 
 test('make demo: cluster, WordNet, training, cluster encode, every index type, scatter-gather evaluation, report', { timeout: 900_000 }, async (t) => {
-  // A lighter run of the same script (fewer training steps, 64-d instead of 256-d, a 5k-passage training dev pool with 1,500 of its queries, fewer dev, sweep and latency queries) keeps the suite in budget;
+  // A lighter run of the same script (fewer training steps, 64-d instead of 256-d, a 5k-passage training dev pool with 1,500 of its queries, fewer dev, sweep and latency queries) keeps its share of the suite small;
   // the full `make demo` is timed in the README.
   const out = join(tempDir(t), 'demo');
   const started = Date.now();
