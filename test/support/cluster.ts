@@ -216,29 +216,20 @@ export class TestCluster {
     return this.waitFor(id, (job) => job.state === 'done' || job.state === 'failed', timeoutMs);
   }
 
-  /** Waits until some process log has a line matching `pattern` (logs are written as things happen, not when a job ends). */
-  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  /** Waits until `logs` process logs (one by default) have a line matching `pattern` (logs are written as things happen, not when a job ends). */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000, logs = 1): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const logged = () =>
-      readdirSync(this.options.dir)
-        .filter((f) => f.endsWith('.log'))
-        .some((f) => pattern.test(readFileSync(join(this.options.dir, f), 'utf8')));
-    while (!logged()) {
-      if (Date.now() > deadline) throw new Error(`no log line matched ${pattern} within ${timeoutMs} ms; logs:\n${this.logs()}`);
+    const matching = () =>
+      readdirSync(this.options.dir).filter((f) => f.endsWith('.log') && pattern.test(readFileSync(join(this.options.dir, f), 'utf8'))).length;
+    while (matching() < logs) {
+      if (Date.now() > deadline) throw new Error(`${matching()} of ${logs} logs had a line matching ${pattern} within ${timeoutMs} ms; logs:\n${this.logs()}`);
       await sleep(200);
     }
   }
 
-  /** Waits until `n` worker processes have logged that they pull tasks. */
-  async waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const running = () =>
-      readdirSync(this.options.dir).filter((f) => f.endsWith('.log') && readFileSync(join(this.options.dir, f), 'utf8').includes('"msg":"worker running"'))
-        .length;
-    while (running() < n) {
-      if (Date.now() > deadline) throw new Error(`${running()} of ${n} workers running after ${timeoutMs} ms; logs:\n${this.logs()}`);
-      await sleep(200);
-    }
+  /** Waits until `n` worker processes (a log each) have logged that they pull tasks. */
+  waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
+    return this.waitForLog(/"msg":"worker running"/, timeoutMs, n);
   }
 
   /** Tail of every process log, for failure messages. */
